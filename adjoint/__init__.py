@@ -1,0 +1,10 @@
+"""adjoint: source-to-source automatic differentiation for Python and NumPy, compiled with Numba."""
+
+__version__ = "0.1.0"
+
+from .api import grad, source, value_and_grad, vjp  # noqa: E402
+from .custom import custom_vjp  # noqa: E402
+from .errors import AdjointError, ArgumentError, JitError, SourceError  # noqa: E402
+
+__all__ = ["grad", "value_and_grad", "vjp", "source", "custom_vjp", "AdjointError", "ArgumentError",
+           "JitError", "SourceError"]

@@ -1,0 +1,195 @@
+"""The public API: thin layers over one core, `Derivative`, which holds a generated module, its
+Python callable and (lazily) its Numba callable."""
+
+import functools
+import inspect
+import numbers
+import warnings
+
+import numpy as np
+
+from . import emit
+from .custom import CustomVJP
+from .errors import AdjointError, ArgumentError
+from .pipeline import compile_reverse
+
+
+def signature_of(fn):
+    return inspect.signature(fn.fn if isinstance(fn, CustomVJP) else fn)
+
+
+def wrt_names(fn, wrt):
+    """(parameter names, whether the caller asked for a tuple) for a wrt of ints, strs or a tuple."""
+    params = list(signature_of(fn).parameters)
+    as_tuple = isinstance(wrt, (tuple, list))
+    names = []
+    for w in (wrt if as_tuple else (wrt,)):
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise ArgumentError(f"wrt must be a position, a parameter name or a tuple of them, not {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise ArgumentError(f"wrt={w}: {_name(fn)} has {len(params)} parameters ({', '.join(params)})")
+            w = params[w]
+        elif w not in params:
+            raise ArgumentError(f"wrt={w!r}: {_name(fn)} has no parameter `{w}` (it has {', '.join(params)})")
+        names.append(w)
+    if len(set(names)) != len(names):
+        raise ArgumentError(f"wrt names a parameter twice: {names}")
+    return tuple(names), as_tuple
+
+
+def _name(fn):
+    return getattr(fn, "__qualname__", repr(fn))
+
+
+_CACHE = {}
+
+
+def derivative(fn, wrt, jit=None, optimize=True, scalars=frozenset()):
+    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, scalar parameters)."""
+    key = (fn, wrt, jit, optimize, scalars)
+    if key not in _CACHE:
+        _CACHE[key] = Derivative(fn, wrt, jit, optimize, scalars)
+    return _CACHE[key]
+
+
+def bind(fn, wrt, args, kwargs):
+    """(positional values of every parameter, the names of those that hold numbers), checking wrt inputs."""
+    try:
+        bound = signature_of(fn).bind(*args, **kwargs)
+    except TypeError as e:
+        raise ArgumentError(f"{_name(fn)}(): {e}") from None
+    bound.apply_defaults()
+    for w in wrt:
+        bound.arguments[w] = _check_input(w, bound.arguments[w], fn)
+    scalars = frozenset(k for k, v in bound.arguments.items() if isinstance(v, (numbers.Number, np.number)))
+    return list(bound.arguments.values()), scalars
+
+
+class Derivative:
+    """The adjoint of one function for one wrt: its generated source and how to run it."""
+
+    def __init__(self, fn, wrt, jit=None, optimize=True, scalars=frozenset()):
+        if jit not in (None, True, False):
+            raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
+        self.fn, self.wrt, self.jit = fn, wrt, jit
+        self.generated = compile_reverse(fn, wrt, optimize, scalars)
+        self._python = None
+        self._numba = None
+        self.jit_status = "not run yet"
+
+    @property
+    def text(self):
+        return self.generated.text
+
+    def python(self):
+        if self._python is None:
+            g = self.generated
+            module = emit.load(g.module, g.path, g.externals)
+            self._python = getattr(module, g.entry)
+        return self._python
+
+    def numba(self):
+        if self._numba is None:
+            from . import jit  # the only module that imports Numba
+            g = self.generated
+            module = emit.load(g.module, g.path, jit.jit_externals(g.externals), suffix="_jit")
+            self._numba = jit.compile_function(getattr(module, g.entry))
+        return self._numba
+
+    def __call__(self, args, g):
+        """(output, gradients) for positional `args` (already bound) and the output's cotangent g."""
+        if self.jit is False:
+            self.jit_status = "python (jit=False)"
+            return self.python()(*args, g)
+        if self.jit_status.startswith("python (numba"):
+            return self.python()(*args, g)
+        from . import jit
+        try:
+            result = self.numba()(*args, g)
+        except jit.COMPILE_ERRORS as e:
+            error = jit.explain(e, self.generated.path)
+            if self.jit is True:
+                raise error from None
+            warnings.warn(f"adjoint: running the adjoint of {_name(self.fn)} as Python, since {error}",
+                          stacklevel=4)
+            self.jit_status = "python (numba could not compile it)"
+            return self.python()(*args, g)
+        self.jit_status = "numba"
+        return result
+
+
+def _check_input(name, value, fn):
+    if isinstance(value, bool) or isinstance(value, (numbers.Integral, np.integer)):
+        raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, which is an int ({value!r}): only float "
+                            f"inputs have a gradient; pass float({name}) or leave `{name}` out of wrt")
+    if isinstance(value, (numbers.Real, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        if not np.issubdtype(value.dtype, np.floating):
+            raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: only float "
+                                f"arrays have a gradient; pass {name}.astype(float)")
+        return value
+    raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, a {type(value).__name__}: adjoint differentiates "
+                        "floats and float NumPy arrays (pass np.asarray(...))")
+
+
+def _grads(values, wrt, as_tuple):
+    grads = tuple(float(v) if isinstance(v, (float, np.floating)) else v for v in values)
+    return grads if as_tuple else grads[0]
+
+
+def _scalar(out, fn):
+    if np.ndim(out) != 0:
+        raise ArgumentError(f"grad needs {_name(fn)} to return a scalar, but it returned an array of shape "
+                            f"{np.shape(out)}; use adjoint.vjp or adjoint.jacobian for array outputs")
+    return float(out) if isinstance(out, (float, np.floating, np.ndarray)) else out
+
+
+def value_and_grad(fn, wrt=0, jit=None):
+    """A function returning (f(*args), gradient of f with respect to wrt)."""
+    names, as_tuple = wrt_names(fn, wrt)
+
+    @functools.wraps(fn)
+    def value_and_grad_fn(*args, **kwargs):
+        values, scalars = bind(fn, names, args, kwargs)
+        out, *grads = derivative(fn, names, jit, True, scalars)(values, 1.0)
+        return _scalar(out, fn), _grads(grads, names, as_tuple)
+
+    return value_and_grad_fn
+
+
+def grad(fn, wrt=0, jit=None):
+    """A function returning the gradient of the scalar function fn with respect to wrt."""
+    vg = value_and_grad(fn, wrt, jit)
+
+    @functools.wraps(fn)
+    def grad_fn(*args, **kwargs):
+        return vg(*args, **kwargs)[1]
+
+    return grad_fn
+
+
+def vjp(fn, *args, wrt=0, jit=None, **kwargs):
+    """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s)."""
+    names, as_tuple = wrt_names(fn, wrt)
+    values, scalars = bind(fn, names, args, kwargs)
+    d = derivative(fn, names, jit, True, scalars)
+    out = fn(*values)
+
+    def pullback(cotangent):
+        if np.shape(cotangent) != np.shape(out):
+            raise ArgumentError(f"the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
+        ct = float(cotangent) if np.ndim(cotangent) == 0 else np.asarray(cotangent, dtype=np.float64)
+        _, *grads = d(values, ct)
+        return _grads(grads, names, as_tuple)
+
+    return out, pullback
+
+
+def source(fn, mode="reverse", wrt=0, optimize=True):
+    """The generated code, as text."""
+    if mode != "reverse":
+        raise AdjointError(f"mode={mode!r}: this version of adjoint generates reverse mode only")
+    names, _ = wrt_names(fn, wrt)
+    return derivative(fn, names, None, optimize).text

@@ -1,0 +1,100 @@
+"""Emit generated functions as a module's text, write it into the managed cache folder, and load it.
+
+The module is one text for both paths: it imports NumPy, math and the runtime helpers it uses,
+defines the user's module-level constants it reads, and names the objects bound into it when it
+loads (custom rules, global arrays). Files are named by a hash of their text and the adjoint
+version, so the same input always gives the same file, and Numba's `cache=True` finds its compiled
+code there in later processes.
+"""
+
+import ast
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+
+import numpy as np
+
+from . import __version__, runtime
+
+_MARK = "__comment__"
+_MARK_LINE = re.compile(rf"^(\s*){_MARK}\((['\"])(.*)\2\)$", re.M)
+
+
+def comment(text):
+    """A statement that the emitted text shows as `# text`."""
+    return ast.Expr(ast.Call(ast.Name(_MARK, ast.Load()), [ast.Constant(text)], []))
+
+
+def is_comment(stmt):
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _MARK
+
+
+def _unparse(node):
+    text = ast.unparse(ast.fix_missing_locations(node))
+    return _MARK_LINE.sub(lambda m: f"{m.group(1)}# {m.group(3)}", text)
+
+
+def module_text(functions, docstring, constants=None, externals=None):
+    """The full text of a generated module holding `functions` (ast.FunctionDefs)."""
+    body = "\n\n\n".join(_unparse(f) for f in functions)
+    used = {n.id for f in functions for n in ast.walk(f) if isinstance(n, ast.Name)}
+    lines = [f'"""{docstring}"""', ""]
+    if "math" in used:
+        lines.append("import math")
+    lines.append("import numpy as np")
+    helpers = sorted(h for h in runtime.EXPORTED if h in used)
+    if helpers:
+        lines.append(f"from adjoint.runtime import {', '.join(helpers)}")
+    lines.append("")
+    for name, value in sorted((constants or {}).items()):
+        if name in used:
+            lines.append(f"{name} = {_literal(value)}")
+    bound = sorted(n for n in (externals or {}) if n in used)
+    if bound:
+        lines.append(f"# bound when this module loads: {', '.join(bound)}")
+    return "\n".join(lines).rstrip() + "\n\n\n" + body + "\n"
+
+
+def _literal(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def cache_dir():
+    path = os.environ.get("ADJOINT_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "adjoint")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def module_name(text, stem):
+    digest = hashlib.sha256(f"{__version__}\n{text}".encode()).hexdigest()[:16]
+    return f"adjoint_{re.sub(r'[^0-9a-zA-Z_]', '_', stem)}_{digest}"
+
+
+def write(text, stem):
+    """Write the module into the cache folder (once per text) and return (module name, path)."""
+    name = module_name(text, stem)
+    path = os.path.join(cache_dir(), name + ".py")
+    if not os.path.exists(path):
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    return name, path
+
+
+def load(name, path, externals=None, suffix=""):
+    """Import the module at `path` (a fresh module object per suffix) and bind `externals` into it."""
+    spec = importlib.util.spec_from_file_location(name + suffix, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update(externals or {})
+    sys.modules[name + suffix] = module
+    spec.loader.exec_module(module)
+    return module

@@ -1,0 +1,161 @@
+"""The rule table: one derivative rule per primitive, keyed by the resolved callable.
+
+A rule is one line of `table.py`:
+
+    rule("numpy.sin", "x", "g * np.cos(x)")
+
+the primitive (a dotted path, resolved to its object when the table loads), its parameters as in a
+`def` (defaults allowed), and one adjoint formula per parameter: a Python expression over the
+parameters, `out` (the primitive's result) and `g` (the adjoint of the result), or None where the
+parameter takes no derivative. `broadcast=True` marks elementwise primitives: each adjoint is summed
+back to its input's shape. A `sequence=True` rule takes a tuple of arrays as first parameter
+(np.concatenate, np.stack); its formula also sees `part` (one element), `k` (its position) and
+`offset` (where it starts along the axis).
+
+Every formula is parsed when the table loads; a free name that is not a parameter, `out`, `g`,
+`np`, `math` or a runtime helper fails the import, so a typo never reaches generated code.
+User rules from `custom_vjp` enter the same table through `Table.add`.
+"""
+
+import ast
+import importlib
+from dataclasses import dataclass, field
+
+from .. import runtime
+
+BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPORTED)
+SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
+
+
+class BindError(TypeError):
+    """The call's arguments do not fit the rule's parameters."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    key: object  # the callable; "ndarray.sum"-style strings for methods and attributes
+    spelling: str  # how generated code names it: "np.sin", "abs", ".sum" for a method, "" for an operator
+    params: tuple
+    defaults: dict = field(hash=False, compare=False)  # parameter -> default value
+    adjoints: tuple = ()  # ast.expr or None, one per parameter
+    broadcast: bool = False
+    sequence: bool = False
+    view: bool = False  # the result may share memory with the first argument
+    custom: tuple = ()  # (fwd, bwd) of a custom_vjp rule
+
+    @property
+    def differentiable(self):
+        return any(a is not None for a in self.adjoints) or bool(self.custom)
+
+    @property
+    def is_method(self):
+        return self.spelling.startswith(".")
+
+    def bind(self, args, keywords):
+        """Map parameter name -> argument (an AST atom), with defaults as constants."""
+        if len(args) > len(self.params):
+            raise BindError(f"takes at most {len(self.params)} positional arguments, got {len(args)}")
+        bound = dict(zip(self.params, args))
+        for name, value in keywords.items():
+            if name not in self.params:
+                raise BindError(f"has no parameter `{name}` in adjoint's rule ({', '.join(self.params)})")
+            if name in bound:
+                raise BindError(f"got `{name}` twice")
+            bound[name] = value
+        for name in self.params:
+            if name not in bound:
+                if name not in self.defaults:
+                    raise BindError(f"is missing the argument `{name}`")
+                bound[name] = ast.Constant(self.defaults[name])
+        return bound
+
+
+def _free_names(expr):
+    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name)}
+
+
+def parse_rule(key, spelling, params, formulas, **flags):
+    """Build a Rule from its text form, checking every formula's names."""
+    sig = ast.parse(f"def _({params}): pass").body[0].args
+    names = tuple(a.arg for a in sig.args)
+    defaults = {a.arg: ast.literal_eval(d) for a, d in zip(sig.args[len(sig.args) - len(sig.defaults):], sig.defaults)}
+    if formulas and len(formulas) != len(names):
+        raise ValueError(f"rule {spelling or key}: {len(names)} parameters but {len(formulas)} formulas")
+    allowed = BASE_VOCABULARY | set(names) | (SEQUENCE_VOCABULARY if flags.get("sequence") else set())
+    adjoints = []
+    for text in formulas or (None,) * len(names):
+        if text is None:
+            adjoints.append(None)
+            continue
+        expr = ast.parse(text, mode="eval").body
+        unknown = _free_names(expr) - allowed
+        if unknown:
+            raise ValueError(f"rule {spelling or key}: formula {text!r} uses unknown names {sorted(unknown)}")
+        adjoints.append(expr)
+    return Rule(key, spelling, names, defaults, tuple(adjoints), **flags)
+
+
+def resolve_path(path):
+    """The object at a dotted path such as 'numpy.linalg.norm'."""
+    parts = path.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ValueError(f"cannot resolve {path}")
+
+
+def spell(path):
+    """How generated code writes a dotted path: numpy -> np, builtins and operators bare."""
+    if path.startswith("numpy."):
+        return "np." + path[len("numpy."):]
+    if path.startswith("builtins."):
+        return path[len("builtins."):]
+    if path.startswith("operator."):
+        return ""
+    return path
+
+
+class Table:
+    """Rules by callable (for the normalizer) and by spelling (for the transforms)."""
+
+    def __init__(self):
+        self.by_key = {}
+        self.by_spelling = {}
+
+    def add(self, rule):
+        self.by_key[rule.key] = rule
+        if rule.spelling:
+            self.by_spelling[rule.spelling] = rule
+        return rule
+
+    def rule(self, path, params, *formulas, **flags):
+        obj = resolve_path(path)
+        return self.add(parse_rule(obj, spell(path), params, formulas, **flags))
+
+    def nondiff(self, *paths):
+        for path in paths:
+            self.add(Rule(resolve_path(path), spell(path), (), {}, ()))
+
+    def method(self, name, path=None, params=None, *formulas, **flags):
+        """An ndarray method: the rule of `path` (the method's receiver is its first parameter)."""
+        if path is not None:
+            base = self.by_key[resolve_path(path)]
+            rule = Rule(f"ndarray.{name}", "." + name, base.params, base.defaults, base.adjoints,
+                        base.broadcast, base.sequence, base.view)
+        else:
+            rule = parse_rule(f"ndarray.{name}", "." + name, params, formulas, **flags)
+        return self.add(rule)
+
+    def lookup(self, obj):
+        try:
+            return self.by_key.get(obj)
+        except TypeError:  # unhashable
+            return None
+
+    def for_spelling(self, spelling):
+        return self.by_spelling.get(spelling)

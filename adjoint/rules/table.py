@@ -1,0 +1,130 @@
+"""Every derivative rule adjoint knows, one line each (see the package docstring for the format)."""
+
+from . import Table
+
+TABLE = Table()
+rule, nondiff, method = TABLE.rule, TABLE.nondiff, TABLE.method
+
+# Python operators (the normalizer keeps them as operators; these rules are keyed by operator.*)
+rule("operator.add", "a, b", "g", "g", broadcast=True)
+rule("operator.sub", "a, b", "g", "-g", broadcast=True)
+rule("operator.mul", "a, b", "g * b", "g * a", broadcast=True)
+rule("operator.truediv", "a, b", "g / b", "-g * out / b", broadcast=True)
+rule("operator.pow", "a, b", "g * b * a ** (b - 1)", "g * out * np.log(a)", broadcast=True)
+rule("operator.mod", "a, b", "g", "-g * np.floor_divide(a, b)", broadcast=True)
+rule("operator.matmul", "a, b", "matmul_left(g, a, b)", "matmul_right(g, a, b)")
+rule("operator.neg", "a", "-g")
+rule("operator.pos", "a", "g")
+nondiff("operator.floordiv", "operator.not_", "operator.lt", "operator.le", "operator.gt", "operator.ge",
+        "operator.eq", "operator.ne", "operator.is_", "operator.is_not", "operator.contains", "operator.and_",
+        "operator.or_", "operator.xor", "operator.invert")
+
+# builtins
+rule("builtins.abs", "x", "g * np.sign(x)")
+rule("builtins.float", "x", "g")
+rule("builtins.max", "a, b", "g * (a >= b)", "g * (a < b)")
+rule("builtins.min", "a, b", "g * (a <= b)", "g * (a > b)")
+nondiff("builtins.int", "builtins.len", "builtins.range", "builtins.bool", "builtins.round", "builtins.isinstance")
+
+# math
+rule("math.sin", "x", "g * math.cos(x)")
+rule("math.cos", "x", "-g * math.sin(x)")
+rule("math.tan", "x", "g * (1.0 + out * out)")
+rule("math.exp", "x", "g * out")
+rule("math.log", "x", "g / x")
+rule("math.log2", "x", "g / (x * math.log(2.0))")
+rule("math.log10", "x", "g / (x * math.log(10.0))")
+rule("math.log1p", "x", "g / (1.0 + x)")
+rule("math.expm1", "x", "g * (out + 1.0)")
+rule("math.sqrt", "x", "g * 0.5 / out")
+rule("math.tanh", "x", "g * (1.0 - out * out)")
+rule("math.sinh", "x", "g * math.cosh(x)")
+rule("math.cosh", "x", "g * math.sinh(x)")
+rule("math.asin", "x", "g / math.sqrt(1.0 - x * x)")
+rule("math.acos", "x", "-g / math.sqrt(1.0 - x * x)")
+rule("math.atan", "x", "g / (1.0 + x * x)")
+rule("math.atan2", "y, x", "g * x / (x * x + y * y)", "-g * y / (x * x + y * y)")
+rule("math.hypot", "x, y", "g * x / out", "g * y / out")
+rule("math.pow", "x, y", "g * y * x ** (y - 1)", "g * out * math.log(x)")
+rule("math.fabs", "x", "g * np.sign(x)")
+rule("math.erf", "x", "g * 1.1283791670955126 * math.exp(-x * x)")
+nondiff("math.floor", "math.ceil", "math.trunc", "math.isnan", "math.isinf", "math.isfinite")
+
+# NumPy elementwise
+rule("numpy.sin", "x", "g * np.cos(x)")
+rule("numpy.cos", "x", "-g * np.sin(x)")
+rule("numpy.tan", "x", "g * (1.0 + out * out)")
+rule("numpy.exp", "x", "g * out")
+rule("numpy.log", "x", "g / x")
+rule("numpy.log2", "x", "g / (x * np.log(2.0))")
+rule("numpy.log10", "x", "g / (x * np.log(10.0))")
+rule("numpy.log1p", "x", "g / (1.0 + x)")
+rule("numpy.expm1", "x", "g * (out + 1.0)")
+rule("numpy.sqrt", "x", "g * 0.5 / out")
+rule("numpy.tanh", "x", "g * (1.0 - out * out)")
+rule("numpy.sinh", "x", "g * np.cosh(x)")
+rule("numpy.cosh", "x", "g * np.sinh(x)")
+rule("numpy.arcsin", "x", "g / np.sqrt(1.0 - x * x)")
+rule("numpy.arccos", "x", "-g / np.sqrt(1.0 - x * x)")
+rule("numpy.arctan", "x", "g / (1.0 + x * x)")
+rule("numpy.abs", "x", "g * np.sign(x)")
+rule("numpy.square", "x", "2.0 * g * x")
+rule("numpy.reciprocal", "x", "-g * out * out")
+rule("numpy.negative", "x", "-g")
+rule("numpy.add", "x1, x2", "g", "g", broadcast=True)
+rule("numpy.subtract", "x1, x2", "g", "-g", broadcast=True)
+rule("numpy.multiply", "x1, x2", "g * x2", "g * x1", broadcast=True)
+rule("numpy.divide", "x1, x2", "g / x2", "-g * out / x2", broadcast=True)
+rule("numpy.power", "x1, x2", "g * x2 * x1 ** (x2 - 1)", "g * out * np.log(x1)", broadcast=True)
+rule("numpy.arctan2", "x1, x2", "g * x2 / (x1 * x1 + x2 * x2)", "-g * x1 / (x1 * x1 + x2 * x2)", broadcast=True)
+rule("numpy.hypot", "x1, x2", "g * x1 / out", "g * x2 / out", broadcast=True)
+rule("numpy.maximum", "x1, x2", "g * (x1 >= x2)", "g * (x1 < x2)", broadcast=True)
+rule("numpy.minimum", "x1, x2", "g * (x1 <= x2)", "g * (x1 > x2)", broadcast=True)
+rule("numpy.logaddexp", "x1, x2", "g * np.exp(x1 - out)", "g * np.exp(x2 - out)", broadcast=True)
+rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", broadcast=True)
+rule("numpy.clip", "a, a_min, a_max", "g * ((a >= a_min) & (a <= a_max))", "g * (a < a_min)", "g * (a > a_max)", broadcast=True)
+
+# NumPy reductions and linear algebra
+rule("numpy.sum", "a, axis=None", "unsum(g, a, axis)", None)
+rule("numpy.mean", "a, axis=None", "unmean(g, a, axis)", None)
+rule("numpy.var", "a, axis=None, ddof=0", "unvar(g, a, axis, ddof)", None, None)
+rule("numpy.std", "a, axis=None, ddof=0", "unstd(g, a, out, axis, ddof)", None, None)
+rule("numpy.max", "a, axis=None", "unmax(g, a, out, axis)", None)
+rule("numpy.min", "a, axis=None", "unmax(g, a, out, axis)", None)
+rule("numpy.amax", "a, axis=None", "unmax(g, a, out, axis)", None)
+rule("numpy.amin", "a, axis=None", "unmax(g, a, out, axis)", None)
+rule("numpy.prod", "a, axis=None", "unprod(g, a, axis)", None)
+rule("numpy.cumsum", "a, axis=None", "uncumsum(g, a, axis)", None)
+rule("numpy.diff", "a", "undiff(g, a)")
+rule("numpy.dot", "a, b", "matmul_left(g, a, b)", "matmul_right(g, a, b)")
+rule("numpy.matmul", "x1, x2", "matmul_left(g, x1, x2)", "matmul_right(g, x1, x2)")
+rule("numpy.outer", "a, b", "outer_left(g, a, b)", "outer_right(g, a, b)")
+rule("numpy.trace", "a", "untrace(g, a)")
+rule("numpy.linalg.norm", "x", "g * x / out")
+
+# NumPy shapes and copies
+rule("numpy.reshape", "a, shape", "reshape_like(g, a)", None, view=True)
+rule("numpy.ravel", "a", "reshape_like(g, a)", view=True)
+rule("numpy.transpose", "a", "np.transpose(g)", view=True)
+rule("numpy.expand_dims", "a, axis", "reshape_like(g, a)", None, view=True)
+rule("numpy.copy", "a", "g")
+rule("numpy.array", "object, dtype=None", "g", None)
+rule("numpy.asarray", "a, dtype=None", "g", None, view=True)
+rule("numpy.float64", "x", "g")
+rule("numpy.full", "shape, fill_value, dtype=None", None, "np.sum(g)", None)
+rule("numpy.concatenate", "arrays, axis=0", "concat_part(g, offset, part, axis)", None, sequence=True)
+rule("numpy.stack", "arrays, axis=0", "stack_part(g, k, axis)", None, sequence=True)
+
+# NumPy functions whose result does not depend smoothly on their inputs: constants to the derivative
+nondiff("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.zeros_like", "numpy.ones_like", "numpy.empty_like",
+        "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace", "numpy.sign", "numpy.floor",
+        "numpy.ceil", "numpy.round", "numpy.rint", "numpy.argmax", "numpy.argmin", "numpy.argsort",
+        "numpy.shape", "numpy.size", "numpy.isnan", "numpy.isfinite", "numpy.isinf", "numpy.floor_divide")
+
+# ndarray methods, spelled as methods in generated code
+for _name in ("sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "dot", "copy", "ravel", "transpose"):
+    method(_name, f"numpy.{_name}")
+method("reshape", "numpy.reshape")
+method("flatten", None, "a", "reshape_like(g, a)")
+method("astype", None, "a, dtype", "g", None)
+method("T", None, "a", "np.transpose(g)", view=True)  # the .T attribute

@@ -1,0 +1,196 @@
+"""Helpers that generated code calls, written once for both paths.
+
+Each runs under CPython as it is and under Numba's nopython mode once `adjoint.jit` has registered
+it with `register_jitable`. Type dispatch uses `isinstance` and `axis is None`, which Numba resolves
+when it compiles, so one text serves floats and arrays of any rank. A branch that uses NumPy
+features Numba lacks (`np.moveaxis`, `axis=` on cumsum) is reached only where the primal itself
+uses such a feature, so the primal would not compile under Numba either.
+"""
+
+import numpy as np
+
+
+def zeros_like(x):
+    """A float64 zero of x's kind: 0.0 for a number, an array of x's shape for an array."""
+    if isinstance(x, float):
+        return 0.0
+    if isinstance(x, int):
+        return 0.0
+    return np.zeros(x.shape)
+
+
+def unbroadcast(g, x):
+    """Sum g over the axes that broadcasting added or stretched, so it takes x's shape."""
+    if isinstance(x, float):
+        if isinstance(g, float):
+            return g
+        return np.sum(g)
+    if isinstance(g, float):
+        return np.full(x.shape, g)
+    h = np.ascontiguousarray(g)
+    if h.shape == x.shape:
+        return h.reshape(x.shape)
+    lead = h.ndim - x.ndim
+    shape = np.array(h.shape)
+    flat = h.ravel()
+    for k in range(h.ndim):  # sum axis k as the middle axis of a (before, k, after) view
+        if shape[k] != 1 and (k < lead or x.shape[k - lead] == 1):
+            before = 1
+            for j in range(k):
+                before *= shape[j]
+            flat = np.sum(flat.reshape((before, shape[k], flat.size // (before * shape[k]))), axis=1).ravel()
+            shape[k] = 1
+    return flat.reshape(x.shape)
+
+
+def unsum(g, a, axis=None):
+    """The adjoint of np.sum(a, axis): g spread back over the summed axis."""
+    if isinstance(a, float):
+        return g
+    if axis is None:
+        return np.full(a.shape, g)
+    return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), a.shape))
+
+
+def unmean(g, a, axis=None):
+    """The adjoint of np.mean(a, axis)."""
+    if isinstance(a, float):
+        return g
+    if axis is None:
+        return np.full(a.shape, g / a.size)
+    return unsum(g, a, axis) * (g.size / a.size)
+
+
+def unvar(g, a, axis=None, ddof=0):
+    """The adjoint of np.var(a, axis, ddof)."""
+    if axis is None:
+        return g * 2.0 * (a - np.mean(a)) / (a.size - ddof)
+    m = np.expand_dims(np.sum(a, axis=axis) / a.shape[axis], axis)
+    return unsum(g, a, axis) * 2.0 * (a - m) / (a.shape[axis] - ddof)
+
+
+def unstd(g, a, out, axis=None, ddof=0):
+    """The adjoint of np.std(a, axis, ddof), from that of the variance."""
+    return unvar(g / (2.0 * out), a, axis, ddof)
+
+
+def unmax(g, a, out, axis=None):
+    """The adjoint of np.max / np.min: g shared equally among the entries equal to the result."""
+    if isinstance(a, float):
+        return g
+    if axis is None:
+        mask = (a == out) * 1.0
+        return g * mask / np.sum(mask)
+    mask = (a == np.expand_dims(out, axis)) * 1.0
+    return unsum(g, a, axis) * mask / np.expand_dims(np.sum(mask, axis=axis), axis)
+
+
+def unprod(g, a, axis=None):
+    """The adjoint of np.prod(a, axis): g times the product of the other entries (exact at zeros)."""
+    if isinstance(a, float):
+        return g
+    if axis is None:
+        flat = np.ascontiguousarray(a).ravel()
+        n = flat.size
+        left = np.ones(n)
+        right = np.ones(n)
+        if n > 1:
+            left[1:] = np.cumprod(flat[:-1])
+            right[:-1] = np.cumprod(flat[::-1][:-1])[::-1]
+        return (g * left * right).reshape(a.shape)
+    m = np.moveaxis(a, axis, -1)
+    left = np.ones(m.shape)
+    right = np.ones(m.shape)
+    left[..., 1:] = np.cumprod(m[..., :-1], axis=-1)
+    right[..., :-1] = np.cumprod(m[..., :0:-1], axis=-1)[..., ::-1]
+    return np.moveaxis(np.expand_dims(g, -1) * left * right, -1, axis)
+
+
+def uncumsum(g, a, axis=None):
+    """The adjoint of np.cumsum(a, axis): a reversed cumulative sum."""
+    if axis is None:
+        return np.ascontiguousarray(np.cumsum(np.ascontiguousarray(g).ravel()[::-1])[::-1]).reshape(a.shape)
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def undiff(g, a):
+    """The adjoint of np.diff(a) (first difference along the last axis)."""
+    out = np.zeros(a.shape)
+    out[..., 1:] += g
+    out[..., :-1] -= g
+    return out
+
+
+def _as_rows(a, k):
+    return np.ascontiguousarray(a).reshape((-1, k))
+
+
+def _as_cols(b, k):
+    return np.ascontiguousarray(b).reshape((k, -1))
+
+
+def _as_grid(g, rows, cols):
+    if isinstance(g, float):
+        return np.full((rows, cols), g)
+    return np.ascontiguousarray(g).reshape((rows, cols))
+
+
+def matmul_left(g, a, b):
+    """The adjoint of a @ b (or np.dot(a, b)) with respect to a, for 1-d and 2-d operands."""
+    if isinstance(a, float):
+        return np.sum(g * b)
+    if isinstance(b, float):
+        return g * b
+    k = a.shape[-1]
+    A, B = _as_rows(a, k), _as_cols(b, k)
+    return np.dot(_as_grid(g, A.shape[0], B.shape[1]), np.ascontiguousarray(B.T)).reshape(a.shape)
+
+
+def matmul_right(g, a, b):
+    """The adjoint of a @ b (or np.dot(a, b)) with respect to b, for 1-d and 2-d operands."""
+    if isinstance(b, float):
+        return np.sum(g * a)
+    if isinstance(a, float):
+        return g * a
+    k = a.shape[-1]
+    A, B = _as_rows(a, k), _as_cols(b, k)
+    return np.dot(np.ascontiguousarray(A.T), _as_grid(g, A.shape[0], B.shape[1])).reshape(b.shape)
+
+
+def outer_left(g, a, b):
+    """The adjoint of np.outer(a, b) with respect to a."""
+    return np.dot(np.ascontiguousarray(g), np.ascontiguousarray(b).ravel()).reshape(a.shape)
+
+
+def outer_right(g, a, b):
+    """The adjoint of np.outer(a, b) with respect to b."""
+    return np.dot(np.ascontiguousarray(a).ravel(), np.ascontiguousarray(g)).reshape(b.shape)
+
+
+def untrace(g, a):
+    """The adjoint of np.trace(a)."""
+    return g * np.eye(a.shape[0], a.shape[1])
+
+
+def reshape_like(g, a):
+    """g given a's shape (the adjoint of a reshape or a ravel)."""
+    return np.ascontiguousarray(g).reshape(a.shape)
+
+
+def concat_part(g, offset, part, axis=0):
+    """The piece of g that np.concatenate took from `part`, which starts at `offset` along axis."""
+    n = part.shape[axis]
+    return np.ascontiguousarray(np.swapaxes(np.swapaxes(g, 0, axis)[offset:offset + n], 0, axis))
+
+
+def stack_part(g, k, axis=0):
+    """The k-th piece of g along the axis that np.stack added (axis 0 or 1)."""
+    return np.ascontiguousarray(np.swapaxes(g, 0, axis)[k])
+
+
+HELPERS = (
+    zeros_like, unbroadcast, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
+    _as_rows, _as_cols, _as_grid, matmul_left, matmul_right, outer_left, outer_right, untrace,
+    reshape_like, concat_part, stack_part,
+)
+EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_"))
