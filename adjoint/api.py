@@ -193,3 +193,44 @@ def source(fn, mode="reverse", wrt=0, optimize=True):
         raise AdjointError(f"mode={mode!r}: this version of adjoint generates reverse mode only")
     names, _ = wrt_names(fn, wrt)
     return derivative(fn, names, None, optimize).text
+
+
+class Differentiated:
+    """A function with its derivatives attached: `f(x)` runs it unchanged, `f.grad(x)` differentiates it."""
+
+    def __init__(self, fn, wrt=0, jit=None):
+        functools.update_wrapper(self, fn)
+        self.fn, self.wrt, self.jit = fn, wrt, jit
+        wrt_names(fn, wrt)  # a bad wrt fails at decoration time
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def grad(self, *args, **kwargs):
+        return grad(self.fn, self.wrt, self.jit)(*args, **kwargs)
+
+    def value_and_grad(self, *args, **kwargs):
+        return value_and_grad(self.fn, self.wrt, self.jit)(*args, **kwargs)
+
+    def vjp(self, *args, **kwargs):
+        return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, **kwargs)
+
+    def source(self, mode="reverse"):
+        return source(self.fn, mode, self.wrt)
+
+    @property
+    def jit_status(self):
+        """Which path the last derivative ran on: numba, or python and why."""
+        names, _ = wrt_names(self.fn, self.wrt)
+        runs = [d for (f, w, j, *_), d in _CACHE.items() if f is self.fn and w == names and j == self.jit]
+        return runs[-1].jit_status if runs else "not run yet"
+
+    def __repr__(self):
+        return f"<adjoint.differentiate {_name(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
+
+
+def differentiate(fn=None, *, wrt=0, jit=None):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False)`."""
+    if fn is None:
+        return lambda f: Differentiated(f, wrt, jit)
+    return Differentiated(fn, wrt, jit)

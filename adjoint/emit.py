@@ -10,6 +10,7 @@ code there in later processes.
 import ast
 import hashlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -54,7 +55,8 @@ def module_text(functions, docstring, constants=None, externals=None):
             lines.append(f"{name} = {_literal(value)}")
     bound = sorted(n for n in (externals or {}) if n in used)
     if bound:
-        lines.append(f"# bound when this module loads: {', '.join(bound)}")
+        digest = hashlib.sha256("".join(_fingerprint(externals[n]) for n in bound).encode()).hexdigest()[:12]
+        lines.append(f"# bound when this module loads: {', '.join(bound)} (fingerprint {digest})")
     return "\n".join(lines).rstrip() + "\n\n\n" + body + "\n"
 
 
@@ -64,6 +66,16 @@ def _literal(value):
     if isinstance(value, tuple):
         return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     return repr(value)
+
+
+def _fingerprint(obj):
+    """Text that changes when a bound object changes, so a changed rule or array gets a new module."""
+    if isinstance(obj, np.ndarray):
+        return hashlib.sha256(obj.tobytes()).hexdigest() + str(obj.shape) + str(obj.dtype)
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return repr(obj)
 
 
 def cache_dir():

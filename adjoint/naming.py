@@ -3,7 +3,7 @@
 from . import runtime
 
 # names generated code may use: modules, helpers and the builtins that rules spell bare
-RESERVED = frozenset({"np", "math", "abs", "float", "int", "len", "range", "min", "max", "bool", "round",
+RESERVED = frozenset({"np", "math", "sum", "pow", "abs", "float", "int", "len", "range", "min", "max", "bool", "round",
                       "isinstance", "True", "False", "None"}) | frozenset(runtime.EXPORTED)
 
 
