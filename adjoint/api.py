@@ -15,7 +15,11 @@ from .pipeline import compile_reverse
 
 
 def signature_of(fn):
-    return inspect.signature(fn.fn if isinstance(fn, CustomVJP) else fn)
+    target = fn.fn if isinstance(fn, CustomVJP) else fn
+    if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__"):
+        from .frontend import read
+        read(target)  # raises the AdjointError that explains what adjoint can differentiate
+    return inspect.signature(target)
 
 
 def wrt_names(fn, wrt):
@@ -140,9 +144,11 @@ def _grads(values, wrt, as_tuple):
 
 
 def _scalar(out, fn):
+    if not isinstance(out, (numbers.Number, np.number, np.ndarray)):
+        raise ArgumentError(f"grad needs {_name(fn)} to return a float, but it returned a {type(out).__name__}")
     if np.ndim(out) != 0:
         raise ArgumentError(f"grad needs {_name(fn)} to return a scalar, but it returned an array of shape "
-                            f"{np.shape(out)}; use adjoint.vjp or adjoint.jacobian for array outputs")
+                            f"{np.shape(out)}; use adjoint.vjp for array outputs")
     return float(out) if isinstance(out, (float, np.floating, np.ndarray)) else out
 
 

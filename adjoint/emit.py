@@ -85,8 +85,21 @@ def cache_dir():
     return path
 
 
+def _runtime_digest():
+    """Changes whenever the helpers or their Numba side change, so cached compiled code is never stale."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for name in ("runtime.py", "jit.py"):
+        with open(os.path.join(here, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
+_RUNTIME = _runtime_digest()
+
+
 def module_name(text, stem):
-    digest = hashlib.sha256(f"{__version__}\n{text}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{__version__}\n{_RUNTIME}\n{text}".encode()).hexdigest()[:16]
     return f"adjoint_{re.sub(r'[^0-9a-zA-Z_]', '_', stem)}_{digest}"
 
 

@@ -22,7 +22,7 @@ class Source:
     filename: str
     firstlineno: int  # file line of the tree's line 1
     indent: int  # columns removed by dedenting
-    lines: tuple  # the file's lines, from firstlineno on
+    lines: tuple  # the file's lines as written (not dedented), from firstlineno on
     tree: ast.FunctionDef
 
     @property
@@ -45,9 +45,13 @@ class Source:
 
 def read(fn):
     """Source of `fn` as a parsed FunctionDef (a lambda becomes a def returning its body)."""
+    if inspect.ismethod(fn):
+        raise AdjointError(f"{fn.__qualname__} is a bound method: adjoint differentiates plain functions\n"
+                           "hint: write the computation as a module-level function of arrays and floats")
     code = getattr(fn, "__code__", None)
     if code is None:
-        raise AdjointError(f"{fn!r} is not a Python function: adjoint differentiates functions written in Python")
+        raise AdjointError(f"{fn!r} is not a Python function: adjoint differentiates functions written in Python\n"
+                           "hint: wrap it in a def of your own, or give it a rule with adjoint.custom_vjp")
     try:
         lines, first = inspect.getsourcelines(fn)
     except (OSError, TypeError) as e:
@@ -71,7 +75,7 @@ def read(fn):
     if tree is None:
         raise AdjointError(f"cannot find the definition of {fn.__qualname__} in {code.co_filename}:{first}")
     tree.decorator_list = []
-    return Source(fn, code.co_filename, first, indent, tuple(dedented.splitlines()), tree)
+    return Source(fn, code.co_filename, first, indent, tuple(line.rstrip("\n") for line in lines), tree)
 
 
 def _lambda_def(module, text, code):
@@ -82,8 +86,12 @@ def _lambda_def(module, text, code):
         except SyntaxError:
             return None
     params = code.co_varnames[: code.co_argcount]
-    for node in ast.walk(module):
-        if isinstance(node, ast.Lambda) and tuple(a.arg for a in node.args.args) == params:
+    found = [n for n in ast.walk(module) if isinstance(n, ast.Lambda) and tuple(a.arg for a in n.args.args) == params]
+    if len(found) > 1:
+        raise AdjointError(f"{code.co_filename}:{code.co_firstlineno}: more than one lambda with parameters "
+                           f"({', '.join(params)}) on this line, and adjoint cannot tell which one it was given\n"
+                           "hint: give the function a name with def")
+    for node in found:
             body = ast.Return(node.body)
             ast.copy_location(body, node.body)
             fdef = function_def("lambda_", node.args, [body])

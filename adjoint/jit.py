@@ -7,14 +7,42 @@ import re
 import types
 
 import numba
+from numba import types as nbtypes
 from numba.core.errors import NumbaError
-from numba.extending import register_jitable
+from numba.extending import overload, register_jitable
 
 from . import runtime
 from .errors import JitError
 
 for _helper in runtime.HELPERS:
     register_jitable(_helper)
+
+
+@overload(runtime.add_at)
+def _add_at(a, index, g):
+    """runtime.add_at in nopython mode: a loop for a 1-d integer-array index, plain += otherwise."""
+    def int_array(t):
+        return isinstance(t, nbtypes.Array) and isinstance(t.dtype, nbtypes.Integer)
+
+    if int_array(index) and index.ndim == 1:
+        def loop(a, index, g):
+            for k in range(index.shape[0]):
+                a[index[k]] += g[k]
+        return loop
+    if isinstance(index, nbtypes.BaseTuple):
+        if int_array(index[0]) and index[0].ndim == 1 and not any(int_array(t) for t in index[1:]):
+            def loop_first(a, index, g):
+                for k in range(index[0].shape[0]):
+                    a[(index[0][k],) + index[1:]] += g[k]
+            return loop_first
+        if any(int_array(t) for t in index):
+            return None  # another advanced-index shape: no implementation, so Numba refuses it
+    if int_array(index):
+        return None
+
+    def plain(a, index, g):
+        a[index] += g
+    return plain
 
 COMPILE_ERRORS = (NumbaError,)
 

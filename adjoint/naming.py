@@ -4,7 +4,7 @@ from . import runtime
 
 # names generated code may use: modules, helpers and the builtins that rules spell bare
 RESERVED = frozenset({"np", "math", "sum", "pow", "abs", "float", "int", "len", "range", "min", "max", "bool", "round",
-                      "isinstance", "True", "False", "None"}) | frozenset(runtime.EXPORTED)
+                      "isinstance", "slice", "True", "False", "None"}) | frozenset(runtime.EXPORTED)
 
 
 class Namer:

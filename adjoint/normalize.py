@@ -205,7 +205,8 @@ class Normalizer:
             who = f"`{self.user_name(live[0])}`" if live else "the caller's argument"
             raise self.src.error(
                 stmt, f"`{name} {_op_symbol(stmt.op)}= ...` would change {who} too if `{name}` is an array",
-                f"write `{name} = {name} {_op_symbol(stmt.op)} ...` or start from `{name} = ....copy()`",
+                f"write `{name} = {name} {_op_symbol(stmt.op)} ...`, or make `{name}` a copy first "
+                f"(`{name} = {self.user_name(live[0]) if live else name}.copy()`)",
                 "normalizing (aliasing)")
         self.assign(target, ast.copy_location(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value), stmt))
 
@@ -325,8 +326,9 @@ class Normalizer:
 
     def describe(self, e):
         if isinstance(e, ast.Call):
-            path = dotted(e.func)
-            return (path or "call").rsplit(".", 1)[-1]
+            if isinstance(e.func, ast.Attribute):
+                return e.func.attr
+            return e.func.id if isinstance(e.func, ast.Name) else "call"
         if isinstance(e, (ast.BinOp, ast.UnaryOp)):
             return _OP_NAMES.get(type(e.op), "value")
         if isinstance(e, ast.Subscript):
@@ -338,8 +340,9 @@ class Normalizer:
                 return f"{base}_{index.id}"
             return f"{base}_part"
         if isinstance(e, ast.Attribute):
-            base = e.value.id if isinstance(e.value, ast.Name) else "value"
-            return f"{base}T" if e.attr == "T" else f"{base}_{e.attr}"
+            if e.attr == "T":
+                return f"{e.value.id}_T" if isinstance(e.value, ast.Name) else "transpose"
+            return f"{e.value.id}_{e.attr}" if isinstance(e.value, ast.Name) else e.attr
         if isinstance(e, ast.Compare):
             return "cond"
         if isinstance(e, (ast.Tuple, ast.List)):
@@ -373,6 +376,9 @@ class Normalizer:
                              "compute it on a line of its own with supported operations", "normalizing")
 
     def index(self, s):
+        if isinstance(s, ast.List):  # an integer-array index written as a list
+            array = ast.Call(ast.parse("np.array", mode="eval").body, [self.argument(s)], [])
+            return self.emit(self.namer.fresh("idx"), array)
         if isinstance(s, ast.Slice):
             return ast.Slice(*(None if p is None else self.atom(p, "bound") for p in (s.lower, s.upper, s.step)))
         if isinstance(s, ast.Tuple):

@@ -40,6 +40,16 @@ def assign(target, value, lineno=None):
     return stmt
 
 
+def index_value(index):
+    """An index as a value to pass to a function: slices become slice(...) calls."""
+    if isinstance(index, ast.Slice):
+        return ast.Call(name("slice"), [copy.deepcopy(p) if p is not None else ast.Constant(None)
+                                        for p in (index.lower, index.upper, index.step)], [])
+    if isinstance(index, ast.Tuple):
+        return ast.Tuple([index_value(p) for p in index.elts], ast.Load())
+    return copy.deepcopy(index)
+
+
 class Substitute(ast.NodeTransformer):
     """Replaces the free names of a rule formula with the given expressions."""
 
@@ -146,8 +156,11 @@ class Reverse:
         if isinstance(value, ast.Subscript):
             if not self.active(value.value):
                 return []
-            index = ast.Subscript(name(self.bar(value.value.id)), copy.deepcopy(value.slice), ast.Store())
-            out = ast.AugAssign(index, ast.Add(), g)
+            if names_in(value.slice) - self.nf.scalars:  # may be an integer array that repeats entries
+                out = ast.Expr(call("add_at", name(self.bar(value.value.id)), index_value(value.slice), g))
+            else:
+                index = ast.Subscript(name(self.bar(value.value.id)), copy.deepcopy(value.slice), ast.Store())
+                out = ast.AugAssign(index, ast.Add(), g)
             out.lineno = line
             return [out]
         if isinstance(value, ast.Tuple):

@@ -188,9 +188,17 @@ def stack_part(g, k, axis=0):
     return np.ascontiguousarray(np.swapaxes(g, 0, axis)[k])
 
 
+def add_at(a, index, g):
+    """a[index] += g, where an integer-array index that repeats an entry adds to it as often.
+
+    Under Numba, `adjoint.jit` gives this an implementation with a loop (np.add.at is not supported).
+    """
+    np.add.at(a, index, g)
+
+
 HELPERS = (
     zeros_like, unbroadcast, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left, matmul_right, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part,
 )
-EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_"))
+EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + ("add_at",)

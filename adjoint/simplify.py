@@ -70,8 +70,12 @@ def _reads(stmt, v):
 
 
 def _writes_into(stmt, v):
-    return isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Subscript) and \
-        isinstance(stmt.target.value, ast.Name) and stmt.target.value.id == v
+    """Whether stmt writes into the buffer of v in place (v[i] += e, add_at(v, i, e))."""
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Subscript):
+        return isinstance(stmt.target.value, ast.Name) and stmt.target.value.id == v
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "add_at" and \
+        isinstance(call.args[0], ast.Name) and call.args[0].id == v
 
 
 def _assigns(stmt, v):

@@ -1,0 +1,58 @@
+"""Small functions whose generated adjoints tests/test_golden.py pins exactly."""
+
+import math
+
+import numpy as np
+
+
+def square(x):
+    return x * x
+
+
+def sine_of_product(x, y):
+    return math.sin(x * y)
+
+
+def rebinding(x):
+    a = x * x
+    a = a + x
+    return a * 2.0
+
+
+def constant_output(x):
+    return 3.0
+
+
+def unused_input(x, y):
+    return x * 2.0
+
+
+def vector_sum_of_squares(x):
+    return np.sum(x ** 2)
+
+
+def sliced(x):
+    return np.sum(x[1:] * x[:-1])
+
+
+def broadcast_add(A, b):
+    return np.sum(np.tanh(A + b))
+
+
+def matvec(A, x):
+    return np.sum(A @ x)
+
+
+def reduction_axis(A):
+    return np.sum(np.sum(A, axis=0) ** 2)
+
+
+def method_calls(x):
+    return x.reshape(2, 3).T.sum()
+
+
+def with_constant(x):
+    return SCALE * np.exp(x).sum()
+
+
+SCALE = 0.5
