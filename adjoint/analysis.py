@@ -1,22 +1,15 @@
-"""Activity analysis: which names carry a derivative, and which primal statements the result needs.
+"""Activity analysis over normal-form code: which names carry a derivative.
 
 A name is *varied* when it depends, through differentiable arguments, on a `wrt` input, and
 *useful* when the result depends on it the same way; it is *active* (gets an adjoint) when both.
-A primal statement is *live* when the result, an assert/raise, or an active statement's adjoint
-formula reads what it computes.
+Both are fixed points over the whole body, so values carried around loops are covered. An element
+write `y[i] = e` makes y depend on e and on its own old value.
 """
 
 import ast
-from dataclasses import dataclass
 
 from .frontend import dotted
 from .normalize import OPERATORS
-
-
-@dataclass(frozen=True)
-class Activity:
-    active: frozenset
-    live: frozenset  # names the forward sweep must compute
 
 
 def rule_of(value, table):
@@ -45,17 +38,24 @@ def names_in(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node is not None else set()
 
 
+def assignments(body):
+    """Every Assign in body, nested blocks included, in order."""
+    return [s for s in ast.walk(ast.Module(list(body), [])) if isinstance(s, ast.Assign)]
+
+
 def targets_of(stmt):
-    if isinstance(stmt, ast.Assign):
-        return names_in(stmt.targets[0])
-    return set()
+    """The names an assignment writes (for `y[i] = e`, the array y)."""
+    target = stmt.targets[0]
+    if isinstance(target, ast.Subscript):
+        return names_in(target.value)
+    return names_in(target)
 
 
 def differentiable_inputs(stmt, table):
     """Names whose derivative flows into the statement's targets."""
-    if not isinstance(stmt, ast.Assign):
-        return set()
-    value = stmt.value
+    target, value = stmt.targets[0], stmt.value
+    if isinstance(target, ast.Subscript):
+        return names_in(value) | names_in(target.value)
     if isinstance(value, (ast.Name, ast.Tuple)):
         return names_in(value)
     if isinstance(value, ast.Subscript):
@@ -69,22 +69,20 @@ def differentiable_inputs(stmt, table):
 
 
 def activity(nf, wrt, table):
-    """The Activity of a NormalFunction differentiated with respect to the parameters `wrt`."""
-    body = nf.body
-    varied = set(wrt)
-    for stmt in body:
-        if differentiable_inputs(stmt, table) & varied:
-            varied |= targets_of(stmt)
-    useful = {nf.result}
-    for stmt in reversed(body):
-        if targets_of(stmt) & useful:
-            useful |= differentiable_inputs(stmt, table)
-    active = varied & useful
-    live = {nf.result}
-    for stmt in reversed(body):
-        targets = targets_of(stmt)
-        if not isinstance(stmt, ast.Assign) or targets & live or targets & active:
-            live |= names_in(stmt) - targets if isinstance(stmt, ast.Assign) else names_in(stmt)
-            if targets & active:
-                live |= targets
-    return Activity(frozenset(active), frozenset(live))
+    """The names that get adjoints when nf is differentiated with respect to the parameters wrt."""
+    flows = [(targets_of(s), differentiable_inputs(s, table)) for s in assignments(nf.body)]
+    varied, changed = set(wrt), True
+    while changed:
+        changed = False
+        for targets, inputs in flows:
+            if inputs & varied and not targets <= varied:
+                varied |= targets
+                changed = True
+    useful, changed = {nf.result}, True
+    while changed:
+        changed = False
+        for targets, inputs in flows:
+            if targets & useful and not inputs <= useful:
+                useful |= inputs
+                changed = True
+    return frozenset(varied & useful)

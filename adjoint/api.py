@@ -49,16 +49,20 @@ def _name(fn):
 _CACHE = {}
 
 
-def derivative(fn, wrt, jit=None, optimize=True, scalars=frozenset()):
-    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, scalar parameters)."""
-    key = (fn, wrt, jit, optimize, scalars)
+def derivative(fn, wrt, jit=None, optimize=True, kinds=()):
+    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds)."""
+    key = (fn, wrt, jit, optimize, kinds)
     if key not in _CACHE:
-        _CACHE[key] = Derivative(fn, wrt, jit, optimize, scalars)
+        _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds)
     return _CACHE[key]
 
 
 def bind(fn, wrt, args, kwargs):
-    """(positional values of every parameter, the names of those that hold numbers), checking wrt inputs."""
+    """(positional values of every parameter, their kinds), checking the wrt inputs.
+
+    The kinds are (name, number of dimensions) pairs, 0 for a number, for the arguments that are
+    numbers or NumPy arrays: the generated code is specialised to them.
+    """
     try:
         bound = signature_of(fn).bind(*args, **kwargs)
     except TypeError as e:
@@ -66,18 +70,19 @@ def bind(fn, wrt, args, kwargs):
     bound.apply_defaults()
     for w in wrt:
         bound.arguments[w] = _check_input(w, bound.arguments[w], fn)
-    scalars = frozenset(k for k, v in bound.arguments.items() if isinstance(v, (numbers.Number, np.number)))
-    return list(bound.arguments.values()), scalars
+    kinds = tuple((k, 0) if isinstance(v, (numbers.Number, np.number)) else (k, v.ndim)
+                  for k, v in bound.arguments.items() if isinstance(v, (numbers.Number, np.number, np.ndarray)))
+    return list(bound.arguments.values()), kinds
 
 
 class Derivative:
     """The adjoint of one function for one wrt: its generated source and how to run it."""
 
-    def __init__(self, fn, wrt, jit=None, optimize=True, scalars=frozenset()):
+    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=()):
         if jit not in (None, True, False):
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit = fn, wrt, jit
-        self.generated = compile_reverse(fn, wrt, optimize, scalars)
+        self.generated = compile_reverse(fn, wrt, optimize, kinds)
         self._python = None
         self._numba = None
         self.jit_status = "not run yet"
@@ -158,8 +163,8 @@ def value_and_grad(fn, wrt=0, jit=None):
 
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
-        values, scalars = bind(fn, names, args, kwargs)
-        out, *grads = derivative(fn, names, jit, True, scalars)(values, 1.0)
+        values, kinds = bind(fn, names, args, kwargs)
+        out, *grads = derivative(fn, names, jit, True, kinds)(values, 1.0)
         return _scalar(out, fn), _grads(grads, names, as_tuple)
 
     return value_and_grad_fn
@@ -179,8 +184,8 @@ def grad(fn, wrt=0, jit=None):
 def vjp(fn, *args, wrt=0, jit=None, **kwargs):
     """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s)."""
     names, as_tuple = wrt_names(fn, wrt)
-    values, scalars = bind(fn, names, args, kwargs)
-    d = derivative(fn, names, jit, True, scalars)
+    values, kinds = bind(fn, names, args, kwargs)
+    d = derivative(fn, names, jit, True, kinds)
     out = fn(*values)
 
     def pullback(cotangent):

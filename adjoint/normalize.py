@@ -1,47 +1,65 @@
 """Normalize a user function into the few statement shapes the transforms handle.
 
-After normalization the body is a list of these statements, each one primitive, where an atom is a
-Name or a Constant:
+After normalization the body is a list of these statements, where an atom is a Name or a Constant:
 
     name = atom                          a copy
-    name = atom OP atom                  + - * / ** % // @
-    name = OP atom                       - + not
+    name = atom OP atom                  + - * / ** % // @ and the bitwise operators
+    name = OP atom                       - + not ~
     name = atom CMP atom                 one comparison
     name = f(arg, ..., key=arg)          a call spelled as its rule is (np.sin, math.exp, abs);
                                          an arg is an atom or a tuple of atoms
     name = atom.m(arg, ...)              an ndarray method with a rule (.sum, .reshape, ...)
     name = atom.attr                     .T, .shape, .ndim, .size, .dtype
     name = atom[index]                   index: atoms, slices of atoms, None, tuples of those
-    name = (atom, ...)                   a tuple
-    name, name = atom                    unpacking
+    name, name = atom                    unpacking a runtime tuple (such as a shape)
+    name[index] = atom                   an element or slice write
+    if atom: ... else: ...
+    for name in range(atom, atom, atom): ...
+    while atom: ...                      the test is computed again at the end of the body
+    break
     assert ... / raise ...               kept as written: no derivative flows through them
-    return atom
+    return atom                          once, at the end of the top level
 
-Every name is assigned once: rebinding a name gives a new version (a, a_1, a_2), so the reverse
-sweep finds every value it needs without a tape. Augmented assignment becomes rebinding
-(`s += e` -> `s_1 = s + e`) where no other name may still see the old object; otherwise it is
-refused, since for an array it would write through to that other name. Every statement keeps the
-line number of the user's statement it came from. For example
+Names that are assigned only in straight-line code at the top level get a new version at each
+assignment (a, a_1, a_2), so the reverse sweep finds their old values without a tape; names
+assigned inside if/for/while keep one name, and the tape keeps what the reverse sweep needs of
+them. Augmented assignment becomes plain assignment (`s += e` -> `s = s + e`,
+`y[i] += e` -> read, add, write) where no other name may see the change; otherwise it is
+refused, since for an array it would write through to that other name.
+
+Calls to the user's own functions (module-level, imported, closures, lambdas) are inlined, so one
+adjoint covers them; a call whose arguments are constants is folded as it is inlined, which lets
+a recursion whose depth is a constant unroll. Tuples written in the code (`a, b = b, a`,
+`return s, c`) are taken apart, so the transforms never see a tuple that carries a derivative.
+
+Every statement's lineno is an index into `NormalFunction.origins`, which names the user's file
+and line it came from (inlined code keeps its own file). For example
 
     def f(x):                          def f(x):
         a = np.sin(x) * x                  sin = np.sin(x)
         a = a + x[1:] ** 2        ->       a = sin * x
-        return np.sum(a)                   x1 = x[1:]
-                                           pow = x1 ** 2
-                                           a_1 = a + pow
+        return np.sum(a)                   x_part = x[1:]
+                                           pow_1 = x_part ** 2
+                                           a_1 = a + pow_1
                                            out = np.sum(a_1)
                                            return out
 """
 
 import ast
+import copy
+import inspect
 import operator
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .frontend import MISSING, dotted, lookup, resolve
+from . import frontend
+from .errors import AdjointError, Location
+from .frontend import MISSING, dotted, lookup
+from .kinds import Kinds
 from .naming import Namer
 from .rules import BindError
+from .structure import FLAG, structure
 
 OPERATORS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
@@ -50,11 +68,14 @@ OPERATORS = {
     ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.Invert: operator.invert,
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Eq: operator.eq,
     ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains,
+    ast.LShift: operator.lshift, ast.RShift: operator.rshift,
 }
 _OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.Mod: "mod",
              ast.FloorDiv: "floordiv", ast.MatMult: "matmul", ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not_"}
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype"}
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
+_MAX_INLINE_DEPTH = 64
+STAGE = "normalizing"
 
 
 @dataclass
@@ -66,249 +87,670 @@ class NormalFunction:
     namer: Namer
     constants: dict = field(default_factory=dict)  # module-level name -> literal value
     externals: dict = field(default_factory=dict)  # module-level name -> object bound at load
-    scalars: frozenset = frozenset()  # names known to hold numbers, not arrays
+    kinds: dict = field(default_factory=dict)  # name -> number of dimensions (0: a number), when known
+    origins: list = field(default_factory=list)  # lineno -> Location of the user's line
+
+    @property
+    def scalars(self):
+        return frozenset(n for n, k in self.kinds.items() if k == 0)
+
+    def locate(self, stmt):
+        lineno = getattr(stmt, "lineno", 0) or 0
+        return self.origins[lineno] if 0 < lineno < len(self.origins) else Location("<generated>", 0, -1, "")
 
 
 def is_literal(value):
     if isinstance(value, tuple):
         return all(is_literal(v) for v in value)
-    return isinstance(value, _LITERALS) or isinstance(value, np.floating)
+    return isinstance(value, _LITERALS) or isinstance(value, np.generic)
 
 
-def normalize(src, table, scalars=()):
-    """The NormalFunction of a frontend.Source; `scalars` names the parameters known to be numbers."""
-    return Normalizer(src, table, scalars).run()
+def normalize(src, table, kinds=None):
+    """The NormalFunction of a frontend.Source; `kinds` gives the known ndim of parameters (0: a number)."""
+    forced = set()
+    while True:
+        norm = Normalizer(src, table, kinds, forced)
+        nf = norm.run()
+        if not norm.conflicts:
+            return nf
+        forced |= norm.conflicts  # a name whose kind differs between its assignments: unknown
 
 
-class Normalizer:
-    def __init__(self, src, table, scalars=()):
-        self.src, self.table = src, table
-        self.fn = src.fn
+def _assigned_in_compound(stmts):
+    names = set()
+    for s in stmts:
+        if isinstance(s, (ast.If, ast.For, ast.While)):
+            names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+class Scope:
+    """One function being normalized: the top one or an inlined callee."""
+
+    def __init__(self, src, fn, outer=None):
+        self.src, self.fn, self.outer = src, fn, outer
         tree = src.tree
         self.params = tuple(a.arg for a in tree.args.args)
         self.locals = set(self.params) | {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        self.namer = Namer(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-        self.current = {p: p for p in self.params}
-        self.scalars = set(scalars)
-        self.body = []
+        self.fixed = _assigned_in_compound(tree.body) | {FLAG}  # one name for all their assignments
+        self.current = {}  # user name -> atom, or ast.Tuple of atoms for a tuple written in the code
+        self.functions = {}  # user name -> (FunctionDef or Lambda node, defining Scope)
+        self.fixed_names = {}  # user name in `fixed` -> its one name in generated code
+        self.result = None  # name (or list of names, for a tuple) holding the return value
+        self.loops = 0
+
+
+class Normalizer:
+    def __init__(self, src, table, kinds=None, forced=()):
+        self.table = table
+        self.top = Scope(src, src.fn)
+        self.namer = Namer(n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name))
+        self.claimed = set(self.top.params)
+        for p in self.top.params:
+            self.namer.claim(p)
+            self.top.current[p] = ast.Name(p, ast.Load())
+            if p in self.top.fixed:
+                self.top.fixed_names[p] = p
+        self.kinds = Kinds({p: k for p, k in (kinds or {}).items() if k is not None})
+        self.forced = set(forced)
+        self.conflicts = set()
         self.constants, self.externals = {}, {}
-        self.lineno = tree.lineno
+        self.origins, self._origin_ids = [None], {}
+        self.blocks = [[]]
+        self.pending = []  # (scope, statements) still to come: what may read a value later
+        self.stack = []  # functions being inlined, for the recursion limit
+        self.written_params = self.params_written_in_place(src.tree)
+        self.line = 0
+
+    # --- the whole function ----------------------------------------------------------------------
 
     def run(self):
-        tree = self.src.tree
-        stmts = tree.body
+        scope, tree = self.top, self.top.src.tree
+        for p in self.written_params:  # the caller's array is never changed: write into a copy
+            copied = self.emit(self.namer.fresh(p), self.rule_call("np.copy", [ast.Name(p, ast.Load())]))
+            scope.current[p] = copied
+            if p in scope.fixed:
+                scope.fixed_names[p] = copied.id
+        self.function_body(scope, tree)
+        result = scope.result
+        if isinstance(result, list):
+            raise AdjointError(f"{scope.src.name} returns a tuple: differentiate a function that returns "
+                               "one float or array (return the sum, or one element)")
+        ret = ast.Return(ast.Name(result, ast.Load()))
+        ret.lineno = self.line
+        self.blocks[0].append(ret)
+        return NormalFunction(tree.name, scope.params, self.blocks[0], result, self.namer, self.constants,
+                              self.externals, dict(self.kinds.of), self.origins)
+
+    def params_written_in_place(self, tree):
+        params = {a.arg for a in tree.args.args}
+        written = set()
+        for node in ast.walk(tree):
+            target = node.target if isinstance(node, ast.AugAssign) else None
+            targets = node.targets if isinstance(node, ast.Assign) else [target] if target is not None else []
+            for t in targets:
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in params:
+                    written.add(t.value.id)
+        return sorted(written)
+
+    def function_body(self, scope, fdef):
+        stmts = fdef.body
         if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant):
             stmts = stmts[1:]  # the docstring
-        result = None
-        for i, stmt in enumerate(stmts):
-            self.lineno = stmt.lineno
-            if isinstance(stmt, ast.Return):
-                if i != len(stmts) - 1:
-                    raise self.src.error(stmt, "code after `return` is unreachable", "delete it", "normalizing")
-                result = self.returned(stmt)
-            else:
-                self.statement(stmt, stmts[i + 1:])
-        if result is None:
-            raise self.src.error(tree, f"{tree.name} does not end with a `return`",
-                                 "return the value to differentiate", "normalizing")
-        return NormalFunction(tree.name, self.params, self.body, result, self.namer, self.constants, self.externals,
-                              frozenset(self.scalars))
+        for node in ast.walk(fdef):
+            if isinstance(node, ast.Return) and node.value is None:
+                raise self.error(scope, node, "`return` without a value", "return the value to differentiate")
+            if isinstance(node, (ast.For, ast.While)) and node.orelse:
+                raise self.error(scope, node, "a loop with an `else:` clause cannot be differentiated",
+                                 "set a flag before `break` and test it after the loop")
+        for node in ast.walk(fdef):
+            for field in ("body", "orelse"):
+                block = getattr(node, field, None)
+                if not isinstance(block, list) or isinstance(node, ast.Lambda):
+                    continue
+                for a, b in zip(block, block[1:]):
+                    if isinstance(a, (ast.Return, ast.Break, ast.Continue)):
+                        word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(a)]
+                        raise self.error(scope, a, f"code after `{word}` is unreachable", "delete it")
+        if not frontend_jumps(stmts):
+            raise self.error(scope, fdef, f"{fdef.name} does not end with a `return`",
+                             "return the value to differentiate")
+        self.statements(scope, structure(stmts))
 
-    # --- statements ------------------------------------------------------------------------------
+    # --- blocks and statements -------------------------------------------------------------------
+
+    @property
+    def out(self):
+        return self.blocks[-1]
+
+    def nested(self, scope, stmts, pending=()):
+        """Normalize stmts into a new block and return it."""
+        self.blocks.append([])
+        self.pending.extend(pending)
+        self.statements(scope, stmts)
+        del self.pending[len(self.pending) - len(pending):]
+        return self.blocks.pop() or [ast.Pass()]
+
+    def statements(self, scope, stmts):
+        for i, stmt in enumerate(stmts):
+            self.pending.append((scope, stmts[i + 1:]))
+            self.line = self.origin(scope, stmt)
+            try:
+                self.statement(scope, stmt)
+            finally:
+                self.pending.pop()
+
+    def origin(self, scope, node):
+        loc = scope.src.locate(node)
+        key = (loc.filename, loc.lineno)
+        if key not in self._origin_ids:
+            self._origin_ids[key] = len(self.origins)
+            self.origins.append(Location(loc.filename, loc.lineno, -1, loc.text))
+        return self._origin_ids[key]
 
     def emit(self, target, value):
-        if self.is_scalar(value):
-            self.scalars.add(target)
-        stmt = ast.Assign([ast.Name(target, ast.Store())], value)
-        stmt.lineno = self.lineno
-        self.body.append(stmt)
+        """Append `target = value` and return the atom that names it."""
+        kind = None if target in self.forced else self.kinds.value(value, self.call_rule(value))
+        if target in self.kinds.of and self.kinds.of[target] != kind:
+            self.conflicts.add(target)
+        self.kinds.of[target] = kind
+        self.append(ast.Assign([ast.Name(target, ast.Store())], value))
         return ast.Name(target, ast.Load())
 
-    def bind_name(self, name):
-        """A new version of the user variable `name` (the name itself the first time)."""
-        if name in self.current or name in ("np", "math") or name in self.constants:
-            version = self.namer.fresh(name)
+    def append(self, stmt):
+        stmt.lineno = self.line
+        self.out.append(stmt)
+        return stmt
+
+    def error(self, scope, node, what, hint=""):
+        return scope.src.error(node, what, hint, STAGE)
+
+    def statement(self, scope, stmt):
+        if isinstance(stmt, ast.Assign):
+            value = stmt.value
+            if len(stmt.targets) > 1:
+                value = self.atom(scope, value)
+            for target in stmt.targets:
+                self.assign(scope, target, value, stmt)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                self.assign(scope, stmt.target, stmt.value, stmt)
+        elif isinstance(stmt, ast.AugAssign):
+            self.augassign(scope, stmt)
+        elif isinstance(stmt, ast.Return):
+            self.returned(scope, stmt)
+        elif isinstance(stmt, ast.If):
+            self.branch(scope, stmt)
+        elif isinstance(stmt, ast.For):
+            self.for_loop(scope, stmt)
+        elif isinstance(stmt, ast.While):
+            self.while_loop(scope, stmt)
+        elif isinstance(stmt, ast.Break):
+            self.append(ast.Break())
+        elif isinstance(stmt, ast.FunctionDef):
+            scope.functions[stmt.name] = (stmt, scope)
+            scope.current.pop(stmt.name, None)
+        elif isinstance(stmt, (ast.Assert, ast.Raise)):
+            self.append(Renamer(scope).visit(copy.deepcopy(stmt)))
+        elif isinstance(stmt, ast.Pass):
+            pass
+        elif isinstance(stmt, ast.Expr):
+            if not isinstance(stmt.value, ast.Constant):
+                raise self.error(scope, stmt, "an expression whose value is dropped cannot be differentiated",
+                                 "assign its value to a name, or remove it")
         else:
-            version = self.namer.claim(name)
-        self.current[name] = version
+            raise self.error(scope, stmt, f"`{type(stmt).__name__}` cannot be differentiated",
+                             "rewrite it with assignments, if, for and while")
+
+    # --- assignment ------------------------------------------------------------------------------
+
+    def bind_name(self, scope, name):
+        """The name that an assignment to the user variable `name` writes (see the module docstring)."""
+        if name in scope.fixed_names:
+            version = scope.fixed_names[name]
+        else:
+            version = self.new_version(scope, name)
+            if name in scope.fixed:
+                scope.fixed_names[name] = version
+        scope.current[name] = ast.Name(version, ast.Load())
         return version
 
-    def statement(self, stmt, rest):
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets[1:]:
-                self.assign(target, stmt.targets[0])
-            return self.assign(stmt.targets[0], stmt.value, stmt.targets[1:])
-        if isinstance(stmt, ast.AnnAssign):
-            if stmt.value is not None:
-                self.assign(stmt.target, stmt.value)
-            return None
-        if isinstance(stmt, ast.AugAssign):
-            return self.augassign(stmt, rest)
-        if isinstance(stmt, ast.Pass):
-            return None
-        if isinstance(stmt, (ast.Assert, ast.Raise)):
-            kept = Renamer(self.current).visit(stmt)
-            self.body.append(kept)
-            return None
-        if isinstance(stmt, ast.Expr):
-            if isinstance(stmt.value, ast.Constant):
-                return None
-            raise self.src.error(stmt, "an expression whose value is dropped cannot be differentiated",
-                                 "assign its value to a name, or remove it", "normalizing")
-        kind = {ast.If: "`if`", ast.For: "`for` loops", ast.While: "`while` loops", ast.FunctionDef: "a nested def"}
-        what = kind.get(type(stmt), f"`{type(stmt).__name__}`")
-        raise self.src.error(stmt, f"{what} cannot be differentiated by this version of adjoint",
-                             "write the function as straight-line code", "normalizing")
+    def new_version(self, scope, name):
+        if scope is self.top and name not in self.claimed and name not in ("np", "math") \
+                and name not in self.constants:
+            self.claimed.add(name)
+            return self.namer.claim(name)
+        version = self.namer.fresh(name)
+        self.claimed.add(version)
+        return version
 
-    def assign(self, target, value, also=()):
+    def assign(self, scope, target, value, stmt):
         if isinstance(target, ast.Name):
-            if isinstance(value, ast.Name) and value.id in self.current and not also:
-                self.emit(self.bind_name(target.id), self.atom(value))
+            if target.id in scope.functions:
+                del scope.functions[target.id]
+            if isinstance(value, ast.Lambda):
+                scope.functions[target.id] = (value, scope)
+                scope.current.pop(target.id, None)
                 return
-            rhs = self.primitive(value) if not isinstance(value, (ast.Name, ast.Constant)) else self.atom(value)
-            self.emit(self.bind_name(target.id), rhs)
+            if isinstance(value, (ast.Tuple, ast.List)) and target.id not in scope.fixed:
+                scope.current[target.id] = ast.Tuple([self.atom(scope, v) for v in value.elts], ast.Load())
+                return
+            rhs = self.rhs(scope, value, hint=target.id)
+            if isinstance(rhs, ast.Tuple):
+                if target.id in scope.fixed:
+                    raise self.error(scope, stmt, "a tuple assigned inside if/for/while cannot be differentiated",
+                                     "assign its parts to separate names")
+                scope.current[target.id] = rhs
+                return
+            version = self.bind_name(scope, target.id)
+            reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
+            if version in reads and not isinstance(rhs, ast.Name):  # s = s * x: compute, then copy
+                rhs = self.emit(self.namer.fresh(self.describe(value)), rhs)
+            self.emit(version, rhs)
             return
         if isinstance(target, (ast.Tuple, ast.List)):
-            names = target.elts
-            if not all(isinstance(n, ast.Name) for n in names):
-                raise self.src.error(target, "only names can be unpacked into", "unpack into names first",
-                                     "normalizing")
-            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(names):
-                atoms = [self.atom(v, n.id) for v, n in zip(value.elts, names)]
-                for n, a in zip(names, atoms):
-                    self.emit(self.bind_name(n.id), a)
-                return
-            packed = self.atom(value, "tup")
-            versions = [self.bind_name(n.id) for n in names]
-            stmt = ast.Assign([ast.Tuple([ast.Name(v, ast.Store()) for v in versions], ast.Store())], packed)
-            stmt.lineno = self.lineno
-            self.body.append(stmt)
-            return
+            return self.unpack(scope, target, value, stmt)
         if isinstance(target, ast.Subscript):
-            raise self.src.error(target, "assigning into an array element or slice cannot be differentiated by "
-                                 "this version of adjoint", "build the array with arithmetic, np.concatenate "
-                                 "or np.where instead", "normalizing")
-        raise self.src.error(target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name",
-                             "normalizing")
+            return self.write_element(scope, target, value, stmt)
+        raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
 
-    def augassign(self, stmt, rest):
+    def rhs(self, scope, value, hint=None):
+        """A right-hand side: a normal-form value, an atom, or an ast.Tuple of atoms."""
+        if isinstance(value, (ast.Name, ast.Constant)):
+            return self.atom(scope, value)
+        if isinstance(value, ast.Call):
+            callee = self.callee(scope, value)
+            if callee is not None:
+                return self.inline(scope, value, *callee)
+        if isinstance(value, (ast.IfExp, ast.BoolOp)) or (isinstance(value, ast.Compare) and len(value.ops) > 1):
+            return self.atom(scope, value, hint)
+        if isinstance(value, ast.Attribute) and self.is_global(scope, value):
+            return self.atom(scope, value)
+        if isinstance(value, ast.Subscript):
+            base = self.value_or_tuple(scope, value.value)
+            if isinstance(base, ast.Tuple):
+                return self.tuple_item(scope, base, value)
+        return self.primitive(scope, value)
+
+    def unpack(self, scope, target, value, stmt):
+        names = target.elts
+        if not all(isinstance(n, ast.Name) for n in names):
+            raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
+        if isinstance(value, (ast.Tuple, ast.List)):
+            parts = [self.atom(scope, v) for v in value.elts]
+        else:
+            packed = self.rhs(scope, value, "tup")
+            if isinstance(packed, ast.Tuple):
+                parts = list(packed.elts)
+            else:  # a runtime tuple, such as a shape
+                if not isinstance(packed, ast.Name):
+                    packed = self.emit(self.namer.fresh("tup"), packed)
+                versions = [self.bind_name(scope, n.id) for n in names]
+                for v in versions:
+                    self.kinds.of[v] = 0 if self.kinds.of.get(packed.id) == 0 else None
+                self.append(ast.Assign([ast.Tuple([ast.Name(v, ast.Store()) for v in versions], ast.Store())],
+                                       packed))
+                return
+        if len(parts) != len(names):
+            raise self.error(scope, stmt, f"cannot unpack {len(parts)} values into {len(names)} names")
+        for n, part in zip(names, parts):
+            self.emit(self.bind_name(scope, n.id), part)
+
+    def augassign(self, scope, stmt):
         target = stmt.target
+        if isinstance(target, ast.Subscript):  # read, operate, write back (numpy's own semantics)
+            base = self.atom(scope, target.value)
+            index = self.index(scope, target.slice)
+            old = self.emit(self.namer.fresh(self.describe_subscript(base, index)),
+                            ast.Subscript(base, index, ast.Load()))
+            new = self.emit(self.namer.fresh(_OP_NAMES.get(type(stmt.op), "value")),
+                            ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
+            return self.store_element(scope, base, copy.deepcopy(index), new, stmt)
         if not isinstance(target, ast.Name):
-            return self.assign(target, target)  # refused there with a located message
+            raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
         name = target.id
-        old = self.current.get(name)
-        sharers = {v for v in self.aliases_of(old) - {old} if v not in self.scalars}
-        later = {n.id for s in rest for n in ast.walk(s) if isinstance(n, ast.Name)}
-        live = sorted(s for s in sharers if self.user_name(s) in later)
-        if (old in self.params and old not in self.scalars) or live:
-            who = f"`{self.user_name(live[0])}`" if live else "the caller's argument"
-            raise self.src.error(
-                stmt, f"`{name} {_op_symbol(stmt.op)}= ...` would change {who} too if `{name}` is an array",
-                f"write `{name} = {name} {_op_symbol(stmt.op)} ...`, or make `{name}` a copy first "
-                f"(`{name} = {self.user_name(live[0]) if live else name}.copy()`)",
-                "normalizing (aliasing)")
-        self.assign(target, ast.copy_location(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value), stmt))
+        old = scope.current.get(name)
+        if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
+            sharers = self.sharers(old.id)
+            live = sorted(self.user_name(s) for s in sharers if self.read_later(s))
+            if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params:
+                who = f"`{live[0]}`" if live else "the caller's argument"
+                symbol = _op_symbol(stmt.op)
+                raise self.error(
+                    scope, stmt, f"`{name} {symbol}= ...` would change {who} too if `{name}` is an array",
+                    f"write `{name} = {name} {symbol} ...`, or make `{name}` a copy first "
+                    f"(`{name} = {live[0] if live else name}.copy()`)")
+        binop = ast.copy_location(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value), stmt)
+        self.assign(scope, target, binop, stmt)
 
-    def is_scalar(self, value):
-        """Whether value, a normal-form right-hand side, is known to give a number (not an array)."""
-        if isinstance(value, ast.Constant):
-            return isinstance(value.value, (int, float))
-        if isinstance(value, ast.Name):
-            return value.id in self.scalars or isinstance(self.constants.get(value.id), (int, float))
-        if isinstance(value, ast.BinOp):
-            return self.is_scalar(value.left) and self.is_scalar(value.right)
-        if isinstance(value, ast.UnaryOp):
-            return self.is_scalar(value.operand)
-        if isinstance(value, ast.Compare):
-            return self.is_scalar(value.left) and self.is_scalar(value.comparators[0])
-        if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)):
-            path = dotted(value.func) or ""
-            if path in ("len", "int", "float", "round"):
-                return True
-            numeric = path.startswith("math.") or path in ("abs", "min", "max")
-            return numeric and all(self.is_scalar(a) for a in value.args)
-        return False
+    def write_element(self, scope, target, value, stmt):
+        base = self.atom(scope, target.value)
+        index = self.index(scope, target.slice)
+        self.store_element(scope, base, index, self.atom(scope, value), stmt)
+
+    def store_element(self, scope, base, index, value, stmt):
+        if not isinstance(base, ast.Name):
+            raise self.error(scope, stmt, "only an array held in a name can be written into")
+        sharers = self.sharers(base.id)
+        live = sorted(self.user_name(s) for s in sharers if self.read_later(s))
+        params = sorted(s for s in sharers | {base.id} if s in self.top.params)
+        if live or params:
+            who = live[0] if live else params[0]
+            raise self.error(scope, stmt, f"writing into `{self.user_name(base.id)}` would also change "
+                             f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
+                             f"write into a copy: `{self.user_name(base.id)} = {who}.copy()`")
+        self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
     def user_name(self, version):
-        return next((u for u, v in self.current.items() if v == version), version)
+        for scope in [self.top]:
+            for user, atom in scope.current.items():
+                if isinstance(atom, ast.Name) and atom.id == version and not user.startswith("<"):
+                    return user
+        return version
 
-    def aliases_of(self, version):
-        """The versions that may share memory with `version` (copies, views, and what they copy)."""
+    # --- aliasing --------------------------------------------------------------------------------
+
+    def sharers(self, version):
+        """Other names that may share memory with `version` (copies, views, and what they view)."""
         group, changed = {version}, True
+        statements = [s for s in ast.walk(ast.Module(self.blocks[0], [])) if isinstance(s, ast.Assign)]
         while changed:
             changed = False
-            for s in self.body:
-                if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            for s in statements:
+                if not isinstance(s.targets[0], ast.Name):
                     continue
-                t, src = s.targets[0].id, self.alias_source(s.value)
-                if src and (t in group) != (src in group):
-                    group |= {t, src}
+                t, source = s.targets[0].id, self.alias_source(s.value)
+                if source and (t in group) != (source in group):
+                    group |= {t, source}
                     changed = True
-        return group
+        return {v for v in group - {version} if self.kinds.of.get(v) != 0}
 
     def alias_source(self, value):
         if isinstance(value, ast.Name):
             return value.id
         if isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
             return value.value.id
-        if isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
+        if isinstance(value, ast.Call):
             rule = self.call_rule(value)
             if rule is not None and rule.view:
-                return value.args[0].id
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and isinstance(value.func.value, ast.Name):
-            rule = self.table.for_spelling("." + value.func.attr)
-            if rule is not None and rule.view:
-                return value.func.value.id
+                first = value.func.value if rule.is_method else (value.args[0] if value.args else None)
+                return first.id if isinstance(first, ast.Name) else None
         return None
 
-    def call_rule(self, call):
-        path = dotted(call.func)
-        return self.table.for_spelling(path) if path else None
+    def read_later(self, version):
+        """Whether code still to be normalized may read `version` (loops count as read again)."""
+        for scope, stmts in self.pending:
+            names = {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
+            for name in names:
+                atom = scope.current.get(name)
+                if isinstance(atom, ast.Name) and atom.id == version:
+                    return True
+                if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
+                    return True
+        return False
 
-    def returned(self, stmt):
-        if stmt.value is None:
-            raise self.src.error(stmt, "`return` without a value", "return the value to differentiate", "normalizing")
+    # --- control flow ----------------------------------------------------------------------------
+
+    def returned(self, scope, stmt):
+        if stmt.value is None:  # the structurer's "leave: the result is set"
+            return
         value = stmt.value
-        result = self.namer.fresh("out")
-        if isinstance(value, (ast.Name, ast.Constant)):
-            self.emit(result, self.atom(value))
+        if scope.result is None:
+            base = "out" if scope is self.top else f"{scope.src.name}_out"
+            if isinstance(value, (ast.Tuple, ast.List)):
+                scope.result = [self.namer.fresh(base) for _ in value.elts]
+            else:
+                scope.result = self.namer.fresh(base)
+        if isinstance(scope.result, list):
+            parts = value.elts if isinstance(value, (ast.Tuple, ast.List)) else None
+            rhs = self.rhs(scope, value) if parts is None else None
+            if parts is None and isinstance(rhs, ast.Tuple):
+                parts = rhs.elts
+            if parts is None or len(parts) != len(scope.result):
+                raise self.error(scope, stmt, "the function returns tuples of different lengths, or a tuple "
+                                 "and a single value", "return the same shape of result everywhere")
+            for name, part in zip(scope.result, [self.atom(scope, p) for p in parts]):
+                self.emit(name, part)
         else:
-            self.emit(result, self.primitive(value))
-        ret = ast.Return(ast.Name(result, ast.Load()))
-        ret.lineno = stmt.lineno
-        self.body.append(ret)
-        return result
+            if isinstance(value, (ast.Tuple, ast.List)):
+                raise self.error(scope, stmt, "the function returns a tuple here and a single value elsewhere",
+                                 "return the same shape of result everywhere")
+            rhs = self.rhs(scope, value, scope.result)
+            if isinstance(rhs, ast.Tuple):
+                raise self.error(scope, stmt, "returning a tuple held in a name is not supported",
+                                 "return the tuple written out, `return a, b`")
+            self.emit(scope.result, rhs)
+        if scope.loops:
+            self.append(ast.Break())
+
+    def branch(self, scope, stmt):
+        test = self.atom(scope, stmt.test, "cond")
+        if isinstance(test, ast.Constant):  # decided now: only one branch exists
+            return self.statements(scope, stmt.body if test.value else stmt.orelse)
+        body = self.nested(scope, stmt.body)
+        orelse = self.nested(scope, stmt.orelse) if stmt.orelse else []
+        if orelse == [ast.Pass()]:
+            orelse = []
+        self.append(ast.If(test, body, orelse))
+
+    def for_loop(self, scope, stmt):
+        iterable, target = stmt.iter, stmt.target
+        loop_writes = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        prologue = []  # (user name, how to get it from the index) assigned at the top of the body
+        func = dotted(iterable.func) if isinstance(iterable, ast.Call) else None
+        obj = frontend.resolve(scope.fn, iterable.func, scope.locals) if func else MISSING
+        if obj is range:
+            bounds = [self.stable(scope, self.atom(scope, a, "stop"), loop_writes) for a in iterable.args]
+            index_name = target
+        elif obj in (enumerate, zip):
+            index_name = None
+            if obj is enumerate:
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2) or len(iterable.args) != 1:
+                    raise self.error(scope, stmt, "enumerate() loops need `for i, v in enumerate(x)`")
+                index_name, elem = target.elts
+                seqs, elems = [iterable.args[0]], [elem]
+            else:
+                if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterable.args):
+                    raise self.error(scope, stmt, "zip() loops need one name per sequence")
+                seqs, elems = iterable.args, target.elts
+            atoms = [self.stable(scope, self.atom(scope, s, "seq"), loop_writes) for s in seqs]
+            lengths = [self.emit(self.namer.fresh("n"), self.rule_call("len", [a])) for a in atoms]
+            stop = lengths[0]
+            for n in lengths[1:]:
+                stop = self.emit(self.namer.fresh("n"), self.rule_call("min", [stop, n]))
+            bounds = [stop]
+            prologue = list(zip(elems, atoms))
+        else:
+            seq = self.stable(scope, self.atom(scope, iterable, "seq"), loop_writes)
+            bounds = [self.emit(self.namer.fresh("n"), self.rule_call("len", [seq]))]
+            prologue, index_name = [(target, seq)], None
+        if index_name is None:
+            index_name = ast.Name(self.namer.fresh("i"), ast.Store())
+            scope.fixed.add(index_name.id)
+        if not isinstance(index_name, ast.Name):
+            raise self.error(scope, stmt, "the loop variable must be a name", "unpack inside the loop body")
+        index = self.bind_name(scope, index_name.id)
+        self.kinds.of[index] = 0
+        scope.loops += 1
+        self.blocks.append([])
+        self.pending.append((scope, [stmt]))
+        for elem, seq in prologue:
+            if not isinstance(elem, ast.Name):
+                raise self.error(scope, stmt, "the loop variable must be a name", "unpack inside the loop body")
+            self.emit(self.bind_name(scope, elem.id), ast.Subscript(seq, ast.Name(index, ast.Load()), ast.Load()))
+        self.statements(scope, stmt.body)
+        self.pending.pop()
+        body = self.blocks.pop() or [ast.Pass()]
+        scope.loops -= 1
+        rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
+        self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
+
+    def stable(self, scope, atom, loop_writes):
+        """atom, copied to a fresh name if the loop body may assign it (the bounds are fixed at entry)."""
+        if isinstance(atom, ast.Name) and any(
+                isinstance(scope.current.get(w), ast.Name) and scope.current[w].id == atom.id for w in loop_writes):
+            return self.emit(self.namer.fresh(f"{atom.id}_start"), atom)
+        return atom
+
+    def while_loop(self, scope, stmt):
+        scope.loops += 1
+        test = self.atom(scope, stmt.test, "cond")
+        if isinstance(test, ast.Constant) and not test.value:
+            scope.loops -= 1
+            return
+        cond = None
+        if not isinstance(test, ast.Constant):
+            cond = self.namer.fresh("cond")
+            scope.fixed.add(cond)
+            self.emit(cond, test)
+        self.blocks.append([])
+        self.pending.append((scope, [stmt]))
+        self.statements(scope, stmt.body)
+        if cond is not None and not self.ends_in_break():
+            self.line = self.origin(scope, stmt)
+            self.emit(cond, self.atom(scope, stmt.test, "cond"))
+        self.pending.pop()
+        body = self.blocks.pop() or [ast.Pass()]
+        scope.loops -= 1
+        self.line = self.origin(scope, stmt)
+        self.append(ast.While(ast.Name(cond, ast.Load()) if cond else ast.Constant(True), body, []))
+
+    def ends_in_break(self):
+        return bool(self.out) and isinstance(self.out[-1], ast.Break)
 
     # --- expressions -----------------------------------------------------------------------------
 
-    def atom(self, e, hint=None):
+    def atom(self, scope, e, hint=None):
         """A Name or Constant holding the value of e, emitting statements for its parts."""
         if isinstance(e, ast.Constant):
             return e
         if isinstance(e, ast.Name):
-            return self.name(e)
+            value = self.name(scope, e)
+            if isinstance(value, ast.Tuple):
+                raise self.error(scope, e, f"the tuple `{e.id}` cannot be used as one value here",
+                                 "take its parts apart first (`a, b = t`)")
+            return value
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
                 and isinstance(e.operand.value, (int, float)):
             return ast.Constant(-e.operand.value)
-        if isinstance(e, ast.Attribute) and dotted(e) and dotted(e).split(".")[0] not in self.locals:
-            return self.global_value(e)
-        return self.emit(self.namer.fresh(hint or self.describe(e)), self.primitive(e))
+        if isinstance(e, ast.Attribute) and self.is_global(scope, e):
+            return self.global_value(scope, e)
+        if isinstance(e, ast.IfExp):
+            return self.conditional(scope, e, hint)
+        if isinstance(e, ast.BoolOp):
+            return self.boolean(scope, e, hint)
+        if isinstance(e, ast.Compare) and len(e.ops) > 1:
+            parts = [ast.Compare(left, [op], [right]) for left, op, right
+                     in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]
+            return self.boolean(scope, ast.copy_location(ast.BoolOp(ast.And(), parts), e), hint)
+        value = self.rhs(scope, e, hint)
+        if isinstance(value, ast.Tuple):
+            raise self.error(scope, e, "a tuple cannot be used as one value here", "take its parts apart first")
+        if isinstance(value, (ast.Name, ast.Constant)):
+            return value
+        folded = self.fold(value)
+        if folded is not None:
+            return folded
+        return self.emit(self.namer.fresh(hint or self.describe(e)), value)
 
-    def name(self, e):
-        if e.id in self.current:
-            return ast.Name(self.current[e.id], ast.Load())
-        if e.id in self.locals:
-            raise self.src.error(e, f"`{e.id}` is used before it is assigned", "assign it first", "normalizing")
-        return self.global_value(e)
+    def value_or_tuple(self, scope, e):
+        if isinstance(e, ast.Name):
+            return self.name(scope, e)
+        if isinstance(e, (ast.Tuple, ast.List)):
+            return ast.Tuple([self.atom(scope, v) for v in e.elts], ast.Load())
+        return self.rhs(scope, e) if isinstance(e, ast.Call) else self.atom(scope, e)
 
-    def global_value(self, e):
+    def tuple_item(self, scope, tup, subscript):
+        index = self.atom(scope, subscript.slice)
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return tup.elts[index.value]
+        raise self.error(scope, subscript, "a tuple can only be indexed by a constant here",
+                         "unpack the tuple into names")
+
+    def fold(self, value):
+        """A Constant when value is arithmetic or a comparison on constants (so constant recursion unrolls)."""
+        if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Constant) and isinstance(value.right, ast.Constant):
+            args = (value.left.value, value.right.value)
+        elif isinstance(value, ast.Compare) and isinstance(value.left, ast.Constant) \
+                and isinstance(value.comparators[0], ast.Constant):
+            args = (value.left.value, value.comparators[0].value)
+        elif isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant):
+            args = (value.operand.value,)
+        else:
+            return None
+        if not all(isinstance(a, (int, float, bool)) for a in args):
+            return None
+        op = value.ops[0] if isinstance(value, ast.Compare) else value.op
+        try:
+            return ast.Constant(OPERATORS[type(op)](*args))
+        except (ArithmeticError, KeyError, TypeError, ValueError):
+            return None
+
+    def conditional(self, scope, e, hint):
+        """`a if c else b` as an if statement assigning one name."""
+        test = self.atom(scope, e.test, "cond")
+        if isinstance(test, ast.Constant):
+            return self.atom(scope, e.body if test.value else e.orelse, hint)
+        target = self.namer.fresh(hint or "choice")
+        self.blocks.append([])
+        self.emit(target, self.atom(scope, e.body))
+        body = self.blocks.pop()
+        self.blocks.append([])
+        self.emit(target, self.atom(scope, e.orelse))
+        orelse = self.blocks.pop()
+        self.append(ast.If(test, body, orelse))
+        return ast.Name(target, ast.Load())
+
+    def boolean(self, scope, e, hint):
+        """`a and b` / `a or b` with Python's short circuit, as if statements assigning one name."""
+        first = self.atom(scope, e.values[0], "cond")
+        if len(e.values) == 1:
+            return first
+        rest = ast.copy_location(ast.BoolOp(e.op, e.values[1:]), e) if len(e.values) > 2 else e.values[1]
+        if isinstance(first, ast.Constant):
+            decided = bool(first.value) if isinstance(e.op, ast.Or) else not first.value
+            return first if decided else self.atom(scope, rest, hint)
+        target = self.namer.fresh(hint or "cond")
+        self.emit(target, first)
+        self.blocks.append([])
+        self.emit(target, self.atom(scope, rest))
+        other = self.blocks.pop()
+        test = ast.Name(target, ast.Load())
+        self.append(ast.If(test, other, []) if isinstance(e.op, ast.And) else ast.If(test, [ast.Pass()], other))
+        return ast.Name(target, ast.Load())
+
+    def name(self, scope, e):
+        s = scope
+        while s is not None:
+            if e.id in s.current:
+                return s.current[e.id]
+            if e.id in s.functions:
+                raise self.error(scope, e, f"the function `{e.id}` cannot be used as a value",
+                                 "call it, or pass the values it computes")
+            if e.id in s.locals and s is scope:
+                raise self.error(scope, e, f"`{e.id}` is used before it is assigned", "assign it first")
+            s = s.outer
+        return self.global_value(scope, e)
+
+    def is_global(self, scope, e):
+        path = dotted(e)
+        return bool(path) and not self.is_local(scope, path.split(".")[0])
+
+    def is_local(self, scope, name):
+        s = scope
+        while s is not None:
+            if name in s.locals or name in s.current or name in s.functions:
+                return True
+            s = s.outer
+        return False
+
+    def global_value(self, scope, e):
         """A module-level or closure value used as data: a constant to the derivative."""
-        value = resolve(self.fn, e, self.locals)
+        value = frontend.resolve(scope.fn, e)
         path = dotted(e)
         if value is MISSING:
-            raise self.src.error(e, f"`{path}` is not defined", "define it or import it at module level",
-                                 "normalizing")
+            raise self.error(scope, e, f"`{path}` is not defined", "define it or import it at module level")
         if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
             spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
             return ast.parse(spelled, mode="eval").body  # a dtype
@@ -317,12 +759,14 @@ class Normalizer:
             name = path.replace(".", "_")
             if name in store and store[name] is value:
                 return ast.Name(name, ast.Load())
-            if "." in path or name in self.constants or name in self.externals:
-                name = self.namer.fresh(name)  # a plain global's own name is free: locals cannot share it
+            if "." in path or name in self.constants or name in self.externals or scope is not self.top:
+                name = self.namer.fresh(name)
             store[name] = value
+            self.kinds.of[name] = np.ndim(value) if isinstance(value, (np.ndarray, int, float, np.generic)) \
+                and not isinstance(value, bool) else None
             return ast.Name(self.namer.claim(name), ast.Load())
-        raise self.src.error(e, f"`{path}` ({type(value).__name__}) cannot be used as a value here",
-                             "use floats, ints and NumPy arrays as values", "normalizing")
+        raise self.error(scope, e, f"`{path}` ({type(value).__name__}) cannot be used as a value here",
+                         "use floats, ints and NumPy arrays as values")
 
     def describe(self, e):
         if isinstance(e, ast.Call):
@@ -332,137 +776,245 @@ class Normalizer:
         if isinstance(e, (ast.BinOp, ast.UnaryOp)):
             return _OP_NAMES.get(type(e.op), "value")
         if isinstance(e, ast.Subscript):
-            base = e.value.id if isinstance(e.value, ast.Name) else "item"
-            index = e.slice
-            if isinstance(index, ast.Constant) and isinstance(index.value, int):
-                return f"{base}{index.value}" if index.value >= 0 else f"{base}_m{-index.value}"
-            if isinstance(index, ast.Name):
-                return f"{base}_{index.id}"
-            return f"{base}_part"
+            return self.describe_subscript(e.value, e.slice)
         if isinstance(e, ast.Attribute):
             if e.attr == "T":
                 return f"{e.value.id}_T" if isinstance(e.value, ast.Name) else "transpose"
             return f"{e.value.id}_{e.attr}" if isinstance(e.value, ast.Name) else e.attr
         if isinstance(e, ast.Compare):
             return "cond"
-        if isinstance(e, (ast.Tuple, ast.List)):
-            return "tup"
         return "value"
 
-    def primitive(self, e):
+    @staticmethod
+    def describe_subscript(base, index):
+        base = base.id if isinstance(base, ast.Name) else "item"
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return f"{base}{index.value}" if index.value >= 0 else f"{base}_m{-index.value}"
+        if isinstance(index, ast.Name):
+            return f"{base}_{index.id}"
+        return f"{base}_part"
+
+    def primitive(self, scope, e):
         """The right-hand side of one normal-form statement computing e."""
         if isinstance(e, ast.BinOp):
-            return ast.BinOp(self.atom(e.left), e.op, self.atom(e.right))
+            return ast.BinOp(self.atom(scope, e.left), e.op, self.atom(scope, e.right))
         if isinstance(e, ast.UnaryOp):
-            return ast.UnaryOp(e.op, self.atom(e.operand))
+            return ast.UnaryOp(e.op, self.atom(scope, e.operand))
         if isinstance(e, ast.Compare):
-            if len(e.ops) != 1:
-                raise self.src.error(e, "a chained comparison cannot be differentiated by this version of adjoint",
-                                     "split it into two comparisons", "normalizing")
-            return ast.Compare(self.atom(e.left), e.ops, [self.atom(e.comparators[0])])
+            return ast.Compare(self.atom(scope, e.left), e.ops, [self.atom(scope, e.comparators[0])])
         if isinstance(e, ast.Call):
-            return self.call(e)
+            return self.call(scope, e)
         if isinstance(e, ast.Attribute):
-            return self.attribute(e)
+            return self.attribute(scope, e)
         if isinstance(e, ast.Subscript):
-            return ast.Subscript(self.atom(e.value), self.index(e.slice), ast.Load())
-        if isinstance(e, (ast.Tuple, ast.List)):
-            return ast.Tuple([self.atom(v) for v in e.elts], ast.Load())
-        if isinstance(e, (ast.Name, ast.Constant)):
-            return self.atom(e)
-        what = {ast.IfExp: "a conditional expression (`a if c else b`)", ast.BoolOp: "`and`/`or`",
-                ast.Lambda: "a lambda"}.get(type(e), f"`{type(e).__name__}`")
-        raise self.src.error(e, f"{what} cannot be differentiated by this version of adjoint",
-                             "compute it on a line of its own with supported operations", "normalizing")
+            base = self.atom(scope, e.value)
+            return ast.Subscript(base, self.index(scope, e.slice), ast.Load())
+        what = {ast.Lambda: "a lambda used as a value", ast.Tuple: "a tuple", ast.List: "a list",
+                ast.Starred: "`*` unpacking", ast.JoinedStr: "an f-string"}.get(type(e), f"`{type(e).__name__}`")
+        raise self.error(scope, e, f"{what} cannot be differentiated here",
+                         "compute it on a line of its own with supported operations")
 
-    def index(self, s):
+    def index(self, scope, s):
         if isinstance(s, ast.List):  # an integer-array index written as a list
-            array = ast.Call(ast.parse("np.array", mode="eval").body, [self.argument(s)], [])
-            return self.emit(self.namer.fresh("idx"), array)
+            return self.emit(self.namer.fresh("idx"), self.rule_call("np.array", [self.argument(scope, s)]))
         if isinstance(s, ast.Slice):
-            return ast.Slice(*(None if p is None else self.atom(p, "bound") for p in (s.lower, s.upper, s.step)))
+            return ast.Slice(*(None if p is None else self.atom(scope, p, "bound") for p in (s.lower, s.upper, s.step)))
         if isinstance(s, ast.Tuple):
-            return ast.Tuple([self.index(p) for p in s.elts], ast.Load())
+            return ast.Tuple([self.index(scope, p) for p in s.elts], ast.Load())
         if isinstance(s, ast.Constant):
             return s
-        return self.atom(s, "idx")
+        return self.atom(scope, s, "idx")
 
-    def attribute(self, e):
-        base = self.atom(e.value)
+    def attribute(self, scope, e):
+        base = self.atom(scope, e.value)
         if e.attr in _SHAPE_ATTRS or e.attr == "T":
             return ast.Attribute(base, e.attr, ast.Load())
-        raise self.src.error(e, f"the attribute `.{e.attr}` has no derivative rule",
-                             "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function",
-                             "normalizing")
+        raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
+                         "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
 
-    def call(self, e):
+    def rule_call(self, spelling, args):
+        """A normal-form call of the rule spelled `spelling`."""
+        return ast.Call(ast.parse(spelling, mode="eval").body, list(args), [])
+
+    def call_rule(self, value):
+        if not isinstance(value, ast.Call):
+            return None
+        path = dotted(value.func)
+        rule = self.table.for_spelling(path) if path else None
+        if rule is None and isinstance(value.func, ast.Attribute):
+            rule = self.table.for_spelling("." + value.func.attr)
+        return rule
+
+    def callee(self, scope, e):
+        """(function node, defining scope or None, Python function or None) when e calls user code to inline."""
+        func = e.func
+        if isinstance(func, ast.Name):
+            s = scope
+            while s is not None:
+                if func.id in s.functions:
+                    node, where = s.functions[func.id]
+                    return node, where, None
+                if func.id in s.current:
+                    return None
+                s = s.outer
+        if not (dotted(func) and not self.is_local(scope, dotted(func).split(".")[0])):
+            return None
+        target = frontend.resolve(scope.fn, func)
+        target = getattr(target, "fn", target) if type(target).__name__ == "Differentiated" else target
+        if target is MISSING or self.table.lookup(target) is not None:
+            return None
+        if inspect.isfunction(target):
+            return None, None, target
+        return None
+
+    def inline(self, scope, e, node, where, fn):
+        """Normalize the body of a user function in place of the call e; its result atom (or ast.Tuple)."""
+        if fn is not None:
+            src = frontend.read(fn)
+            frontend.check_subset(src)
+            callee = Scope(src, fn)
+            fdef = src.tree
+        else:
+            fdef = node if isinstance(node, ast.FunctionDef) else frontend.function_def(
+                "lambda_", node.args, [ast.copy_location(ast.Return(node.body), node.body)])
+            callee = Scope(scope.src, scope.fn, outer=where)
+            callee.src = _SubSource(scope.src, fdef)
+            callee.params = tuple(a.arg for a in fdef.args.args)
+            callee.locals = set(callee.params) | {
+                n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            callee.fixed = _assigned_in_compound(fdef.body) | {FLAG}
+        key = fn or node
+        if self.stack.count(key) >= _MAX_INLINE_DEPTH:
+            raise self.error(scope, e, "this recursion does not end at a depth known when compiling",
+                             "write it as a loop, or give the recursive function a rule with adjoint.custom_vjp")
+        args = [self.argument(scope, a) for a in e.args]
+        keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords if k.arg}
+        params = fdef.args.args
+        defaults = dict(zip([a.arg for a in params[len(params) - len(fdef.args.defaults):]], fdef.args.defaults))
+        if len(args) > len(params) or set(keywords) - {a.arg for a in params}:
+            raise self.error(scope, e, f"`{fdef.name}` does not take these arguments")
+        bound = dict(zip([a.arg for a in params], args))
+        for k, v in keywords.items():
+            bound[k] = v
+        for a in params:
+            if a.arg not in bound:
+                if a.arg not in defaults:
+                    raise self.error(scope, e, f"`{fdef.name}` is missing the argument `{a.arg}`")
+                bound[a.arg] = self.atom(callee if fn is not None else where, defaults[a.arg])
+        callee.current.update(bound)
+        for p, atom in bound.items():
+            if p in callee.fixed:  # assigned in a loop or branch: it needs a variable of its own
+                callee.fixed_names[p] = self.emit(self.namer.fresh(p), atom).id
+                callee.current[p] = ast.Name(callee.fixed_names[p], ast.Load())
+        saved_line = self.line
+        self.stack.append(key)
+        self.pending.append((scope, []))
+        try:
+            self.function_body(callee, fdef)
+        finally:
+            self.stack.pop()
+            self.pending.pop()
+            self.line = saved_line
+        result = callee.result
+        if isinstance(result, list):
+            return ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())
+        return ast.Name(result, ast.Load())
+
+    def call(self, scope, e):
         for a in e.args:
             if isinstance(a, ast.Starred):
-                raise self.src.error(a, "`*args` in a call cannot be differentiated", "pass the arguments one by one",
-                                     "normalizing")
+                raise self.error(scope, a, "`*args` in a call cannot be differentiated", "pass the arguments one by one")
         func = e.func
-        is_method = isinstance(func, ast.Attribute) and (dotted(func) is None or dotted(func).split(".")[0] in self.locals)
-        if is_method:
+        if isinstance(func, ast.Attribute) and not self.is_global(scope, func):
             rule = self.table.for_spelling("." + func.attr)
             if rule is None:
-                raise self.src.error(e, f"the method `.{func.attr}()` has no derivative rule",
-                                     "call the NumPy function instead, or register a rule with adjoint.custom_vjp",
-                                     "normalizing")
-            receiver = self.atom(func.value)
-            args = [self.argument(a) for a in e.args]
+                raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule",
+                                 "call the NumPy function instead, or register a rule with adjoint.custom_vjp")
+            receiver = self.atom(scope, func.value)
+            args = [self.argument(scope, a) for a in e.args]
             if func.attr == "reshape" and len(args) > 1:
                 args = [ast.Tuple(args, ast.Load())]
-            keywords = {k.arg: self.argument(k.value) for k in e.keywords}
-            self.check_bind(rule, e, [receiver] + args, keywords)
+            keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
+            self.check_bind(scope, rule, e, [receiver] + args, keywords)
             return ast.Call(ast.Attribute(receiver, func.attr, ast.Load()), args,
                             [ast.keyword(k, v) for k, v in keywords.items()])
-        target = resolve(self.fn, func, self.locals)
+        target = frontend.resolve(scope.fn, func) if dotted(func) else MISSING
+        name = dotted(func) or ast.unparse(func)
         if target is MISSING:
-            name = dotted(func) or ast.unparse(func)
-            if dotted(func) and dotted(func).split(".")[0] in self.locals:
-                raise self.src.error(e, f"`{name}` is a local value: calling it cannot be differentiated by this "
-                                     "version of adjoint", "call a module-level function instead", "normalizing")
-            raise self.src.error(e, f"`{name}` is not defined", "define it or import it at module level", "normalizing")
+            if dotted(func) and self.is_local(scope, dotted(func).split(".")[0]):
+                raise self.error(scope, e, f"`{name}` is a value, not a function this version of adjoint can call",
+                                 "call a function defined with def or lambda")
+            raise self.error(scope, e, f"`{name}` is not defined", "define it or import it at module level")
         rule = self.table.lookup(target)
         if rule is None:
-            name = dotted(func)
-            has_source = hasattr(target, "__code__")
-            what = (f"calling the user function `{name}` cannot be differentiated by this version of adjoint"
-                    if has_source else f"`{name}` has no derivative rule and no Python source")
-            raise self.src.error(e, what, "register a rule for it with adjoint.custom_vjp", "normalizing")
-        args = [self.argument(a) for a in e.args]
-        keywords = {k.arg: self.argument(k.value) for k in e.keywords}
-        self.check_bind(rule, e, args, keywords)
+            raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
+                             "register a rule for it with adjoint.custom_vjp")
+        args = [self.argument(scope, a) for a in e.args]
+        keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
+        self.check_bind(scope, rule, e, args, keywords)
         if rule.custom:
             self.externals[rule.spelling] = target
-        spelled = ast.parse(rule.spelling, mode="eval").body
-        return ast.Call(spelled, args, [ast.keyword(k, v) for k, v in keywords.items()])
+        return ast.Call(ast.parse(rule.spelling, mode="eval").body, args,
+                        [ast.keyword(k, v) for k, v in keywords.items()])
 
-    def argument(self, a):
+    def argument(self, scope, a):
         if isinstance(a, (ast.Tuple, ast.List)):
-            return ast.Tuple([self.argument(v) for v in a.elts], ast.Load())
-        return self.atom(a)
+            return ast.Tuple([self.argument(scope, v) for v in a.elts], ast.Load())
+        if isinstance(a, ast.Name):
+            value = self.name(scope, a)
+            if isinstance(value, ast.Tuple):
+                return value
+        return self.atom(scope, a)
 
-    def check_bind(self, rule, e, args, keywords):
+    def check_bind(self, scope, rule, e, args, keywords):
         if not rule.params:
             return  # no derivative: any arguments will do
         try:
             rule.bind(args, keywords)
         except BindError as err:
             name = rule.spelling.lstrip(".")
-            raise self.src.error(e, f"`{name}` {err}", "call it in the form adjoint's rule knows, or register "
-                                 "your own rule with adjoint.custom_vjp", "normalizing") from None
+            raise self.error(scope, e, f"`{name}` {err}", "call it in the form adjoint's rule knows, or register "
+                             "your own rule with adjoint.custom_vjp") from None
+
+
+def frontend_jumps(stmts):
+    """Whether the function always reaches a `return` (its last statement returns on every path)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (ast.Return, ast.Raise)):
+        return True
+    if isinstance(last, ast.If):
+        return frontend_jumps(last.body) and frontend_jumps(last.orelse)
+    if isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and last.test.value:
+        return True
+    return False
+
+
+class _SubSource:
+    """The Source of a def or lambda nested in another function: same file, its own tree."""
+
+    def __init__(self, outer, tree):
+        self._outer, self.tree = outer, tree
+
+    def __getattr__(self, attr):
+        return getattr(self._outer, attr)
+
+    @property
+    def name(self):
+        return self.tree.name
 
 
 class Renamer(ast.NodeTransformer):
-    """Replaces user names with their current versions (in statements kept as written)."""
+    """Replaces user names with their current atoms (in statements kept as written)."""
 
-    def __init__(self, current):
-        self.current = current
+    def __init__(self, scope):
+        self.scope = scope
 
     def visit_Name(self, node):
-        if node.id in self.current:
-            return ast.copy_location(ast.Name(self.current[node.id], node.ctx), node)
+        atom = self.scope.current.get(node.id)
+        if isinstance(atom, (ast.Name, ast.Constant)):
+            return ast.copy_location(copy.deepcopy(atom), node)
         return node
 
 

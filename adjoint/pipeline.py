@@ -1,7 +1,8 @@
 """The compiler in one screen: every stage, top to bottom, with what it takes and gives.
 
     source --read--> Source --check_subset--> --normalize--> NormalFunction
-           --reverse (rule table, activity inside)--> FunctionDef --simplify--> FunctionDef
+           --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
+           --simplify--> --place_tape--> FunctionDef (--simplify again)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from . import emit, frontend
 from .custom import CustomVJP
 from .normalize import NormalFunction, normalize
-from .reverse import reverse
+from .reverse import place_tape, reverse
 from .rules.table import TABLE
 from .simplify import simplify
 
@@ -27,18 +28,22 @@ class Generated:
     params: tuple
 
 
-def compile_reverse(fn, wrt, optimize=True, scalars=()):
+def compile_reverse(fn, wrt, optimize=True, kinds=()):
     """Generate, write and return the adjoint module of `fn` with respect to the parameter names `wrt`.
 
-    `scalars` names the parameters known to hold numbers (not arrays), which lets the code skip
-    broadcasting sums and decide aliasing; without it every parameter may be an array.
+    `kinds` gives (parameter, number of dimensions) for the parameters whose kind is known (0 for
+    a number), which lets the code skip broadcasting sums, index adjoints directly and decide
+    aliasing; without it any parameter may be an array of any shape.
     """
     src = frontend.read(fn.fn if isinstance(fn, CustomVJP) else fn)
     frontend.check_subset(src)
-    nf = normal_form_of_custom(fn, src) if isinstance(fn, CustomVJP) else normalize(src, TABLE, scalars)
-    fdef = reverse(nf, wrt, TABLE, src)
+    nf = normal_form_of_custom(fn, src) if isinstance(fn, CustomVJP) else normalize(src, TABLE, dict(kinds))
+    fdef, plan = reverse(nf, wrt, TABLE)
     if optimize:
         fdef = simplify(fdef)
+    fdef = place_tape(fdef, plan)
+    if optimize:
+        fdef = simplify(fdef)  # again: loops whose tape work turned out unneeded go
     externals = expand_externals(nf.externals)
     where = f"{os.path.basename(src.filename)}:{src.firstlineno}"
     doc = (f"Adjoint (reverse mode) of {src.fn.__qualname__} ({where}) with respect to {', '.join(wrt)}.\n\n"
@@ -60,8 +65,9 @@ def normal_form_of_custom(custom, src):
     stmt = ast.Assign([ast.Name(result, ast.Store())], call)
     ret = ast.Return(ast.Name(result, ast.Load()))
     stmt.lineno = ret.lineno = 1
+    origin = src.locate(src.tree)
     return NormalFunction(custom.__name__, params, [stmt, ret], result, namer, {}, {rule.spelling: custom},
-                          frozenset())
+                          {}, [None, origin])
 
 
 def frontend_namer(params):

@@ -1,29 +1,42 @@
 """The reverse transform: a NormalFunction becomes one function that runs the forward sweep, then
 the reverse sweep, and returns the result with the adjoints of the `wrt` parameters.
 
-The code it writes is plain and always correct; `simplify` makes it read well. Every active name v
-starts the reverse sweep as `v_bar = zeros_like(v)`, and every contribution is accumulated as
-`v_bar = v_bar + e` (or `v_bar[index] += e` for a read of an element). Contributions come from the
-rule table: the formula with the primitive's arguments, `g` (the result's adjoint) and `out` (the
-result) substituted, summed back to the argument's shape where the primitive broadcasts.
+The reverse sweep mirrors the forward one: statements in reverse order, `if` on the same test,
+loops run backwards (`for` from its last index down, `while` as many times as it ran). Each
+statement's adjoint comes from the rule table: the formula with the primitive's arguments, `g`
+(the result's adjoint) and `out` (the result) substituted, summed back to the argument's shape
+where the primitive broadcasts. Reading `y[i]` adds to `y_bar[i]`; writing `y[i] = e` moves
+`y_bar[i]` to `e` and clears it.
 
-    def f(x):                     def f_vjp(x, out_bar):
-        sin = np.sin(x)               sin = np.sin(x)
-        out = np.sum(sin)    ->       out = np.sum(sin)
-        return out                    x_bar = zeros_like(x)
-                                      sin_bar = zeros_like(sin)
-                                      # adjoint of: return np.sum(np.sin(x))
-                                      sin_bar = sin_bar + unsum(out_bar, sin, None)
-                                      x_bar = x_bar + sin_bar * np.cos(x)
-                                      return out, x_bar
+The tape. When the reverse sweep reaches a statement, every value its formulas read must be the
+one the forward sweep had there. Names written once keep their value anyway. For a name written
+again (inside a loop, or in several places) whose value the reverse sweep reads, the forward
+sweep appends the new value to `<name>_tape` after each write, and the reverse sweep, past that
+write's adjoint, drops it and takes back the value before (`v = restore(v_tape, v)`). An element
+write to an array whose values the reverse sweep reads saves the old element first and puts it
+back after its adjoint. Trip counts of loops (and of inner loops, per outer iteration) are
+recorded too. Every tape is a list local to the generated function, so it is freed when the
+reverse sweep ends.
+
+The code written here is plain and always correct; `simplify` makes it read well: every adjoint
+starts as `v_bar = zeros_like(v)` at the top of the block that holds all uses of v, and every
+contribution is `v_bar = v_bar + e`.
 """
 
 import ast
 import copy
+import itertools
+from dataclasses import dataclass
 
-from .analysis import activity, names_in, rule_of
-from .emit import comment
+from .analysis import activity, assignments, names_in, rule_of
+from .emit import comment, is_comment
 from .frontend import function_def
+
+# helper -> positions of its arguments that it reads only for their shape and type
+SHAPE_ONLY = {"unbroadcast": {1}, "zeros_like": {0}, "unsum": {1}, "unmean": {1}, "reshape_like": {1},
+              "concat_part": {2}, "undiff": {1}, "untrace": {1}}
+_SITE = "__site__"
+REVERSE_SWEEP = "reverse sweep"
 
 
 def name(n, store=False):
@@ -38,6 +51,10 @@ def assign(target, value, lineno=None):
     stmt = ast.Assign([target if isinstance(target, ast.AST) else name(target, True)], value)
     stmt.lineno = lineno
     return stmt
+
+
+def method(obj, meth, *args):
+    return ast.Call(ast.Attribute(name(obj), meth, ast.Load()), list(args), [])
 
 
 def index_value(index):
@@ -64,81 +81,271 @@ def instantiate(formula, mapping):
     return Substitute(mapping).visit(copy.deepcopy(formula))
 
 
-def reverse(nf, wrt, table, src):
-    """The adjoint function (ast.FunctionDef) of `nf` with respect to the parameter names `wrt`."""
-    return Reverse(nf, wrt, table, src).run()
+def site(kind, var, key=0):
+    """A placeholder for a tape operation, decided once the whole reverse sweep is known."""
+    return ast.Expr(ast.Call(name(_SITE), [ast.Constant(kind), ast.Constant(var), ast.Constant(key)], []))
+
+
+def _has_break(body):
+    for s in body:
+        if isinstance(s, ast.Break):
+            return True
+        if isinstance(s, ast.If) and (_has_break(s.body) or _has_break(s.orelse)):
+            return True
+    return False
+
+
+def reverse(nf, wrt, table):
+    """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
+
+    The function still holds tape sites; `place_tape` turns them into code."""
+    return Reverse(nf, wrt, table).run()
 
 
 class Reverse:
-    def __init__(self, nf, wrt, table, src):
-        self.nf, self.wrt, self.table, self.src = nf, tuple(wrt), table, src
-        self.act = activity(nf, wrt, table)
+    def __init__(self, nf, wrt, table):
+        self.nf, self.wrt, self.table = nf, tuple(wrt), table
+        self.active = activity(nf, wrt, table)
+        self.kinds = nf.kinds
         self.bars = {}
+        self.element_sites = {}  # key -> (array name, index)
+        self.counter = itertools.count(1)
+        self.multi = self.written_again()
+        self.scopes = self.adjoint_scopes()
+        self.tapes = []  # tape lists to create at the top, in order
+
+    # --- names -----------------------------------------------------------------------------------
 
     def bar(self, v):
         if v not in self.bars:
             self.bars[v] = self.nf.namer.fresh(f"{v}_bar")
         return self.bars[v]
 
-    def active(self, atom):
-        return isinstance(atom, ast.Name) and atom.id in self.act.active
+    def fresh(self, base):
+        return self.nf.namer.fresh(base)
+
+    def is_active(self, atom):
+        return isinstance(atom, ast.Name) and atom.id in self.active
+
+    def scalar(self, atom):
+        if isinstance(atom, ast.Constant):
+            return isinstance(atom.value, (int, float))
+        return isinstance(atom, ast.Name) and self.kinds.get(atom.id) == 0
+
+    # --- what the forward sweep writes more than once, and where each adjoint lives ----------------
+
+    def written_again(self):
+        """Names that may be assigned more than once in one run: in a loop, twice on one path, or a
+        parameter assigned at all (exclusive branches of an if count once)."""
+        def counts(stmts, in_loop):
+            total = {}
+            for s in stmts:
+                if isinstance(s, ast.If):
+                    a, b = counts(s.body, in_loop), counts(s.orelse, in_loop)
+                    here = {t: max(a.get(t, 0), b.get(t, 0)) for t in a.keys() | b.keys()}
+                elif isinstance(s, (ast.For, ast.While)):
+                    here = {t: 2 for t in counts(s.body, True)}
+                elif isinstance(s, ast.Assign) and isinstance(s.targets[0], (ast.Name, ast.Tuple)):
+                    here = {t: 2 if in_loop else 1 for t in names_in(s.targets[0])}
+                else:
+                    here = {}
+                for t, c in here.items():
+                    total[t] = total.get(t, 0) + c
+            return total
+
+        found = counts(self.nf.body, False)
+        return {t for t, c in found.items() if c > 1 or t in self.nf.params}
+
+    def adjoint_scopes(self):
+        """name -> the block (a tuple path) whose reverse starts with `name_bar = zeros_like(name)`."""
+        paths = {}
+
+        def visit(stmts, path):
+            for i, s in enumerate(stmts):
+                if isinstance(s, ast.If):
+                    touch(names_in(s.test), path, i, stmts, reads=True)
+                    visit(s.body, path + ((id(s), "body"),))
+                    visit(s.orelse, path + ((id(s), "orelse"),))
+                elif isinstance(s, (ast.For, ast.While)):
+                    touch(names_in(s.iter if isinstance(s, ast.For) else s.test), path, i, stmts, reads=True)
+                    visit(s.body, path + ((id(s), "body"),))
+                else:
+                    touch(names_in(s), path, i, stmts, reads=not isinstance(s, ast.Assign))
+
+        def touch(names, path, i, stmts, reads):
+            for n in names:
+                old = paths.get(n)
+                paths[n] = path if old is None else tuple(
+                    a for a, _ in itertools.takewhile(lambda ab: ab[0] == ab[1], zip(old, path)))
+
+        visit(self.nf.body, ())
+        blocks = {(): self.nf.body}
+        for n in ast.walk(ast.Module(self.nf.body, [])):
+            if isinstance(n, ast.If):
+                blocks[(id(n), "body")], blocks[(id(n), "orelse")] = n.body, n.orelse
+            elif isinstance(n, (ast.For, ast.While)):
+                blocks[(id(n), "body")] = n.body
+        scopes = {}
+        for v in self.active:
+            path = paths.get(v, ())
+            while path and not self.starts_fresh(v, blocks[path[-1]]):
+                path = path[:-1]
+            scopes[v] = path[-1] if path else ()
+        return scopes
+
+    def starts_fresh(self, v, block):
+        """Whether every run of block writes v before anything in it reads v (v does not carry over)."""
+        for s in block:
+            if v not in names_in(s):
+                continue
+            return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
+                s.targets[0].id == v and v not in names_in(s.value)
+        return True
+
+    # --- the sweeps ------------------------------------------------------------------------------
 
     def run(self):
         nf = self.nf
         seed = self.bar(nf.result)
-        forward = [s for s in nf.body if not isinstance(s, ast.Return) and self.is_live(s)]
-        forward = [self.forward_statement(s) for s in forward]
-        order = [p for p in nf.params if p in self.act.active] + sorted(
-            {v for v in self.act.active if v not in nf.params and v != nf.result},
-            key=lambda v: self.position(v))
-        inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in order]
-        sweep, last_line = [], None
-        for stmt in reversed(nf.body):
-            if not isinstance(stmt, ast.Assign) or not (names_in(stmt.targets[0]) & self.act.active):
-                continue
-            block = self.adjoint(stmt)
-            if block and stmt.lineno != last_line:
-                sweep.append(comment(f"adjoint of: {self.src.line_of(stmt.lineno)}  "
-                                     f"({self.src.locate(stmt).filename.rsplit('/', 1)[-1]}:"
-                                     f"{self.src.locate(stmt).lineno})"))
-                last_line = stmt.lineno
-            sweep.extend(block)
-        tail = [assign(self.bar(p), call("zeros_like", name(p))) for p in self.wrt if p not in self.act.active]
+        fwd, rev = self.block(nf.body[:-1], (), 0)
+        entry = [site("push", p) for p in nf.params if p in self.multi]
+        tail = [assign(self.bar(p), call("zeros_like", name(p))) for p in self.wrt if p not in self.active]
         ret = ast.Return(ast.Tuple([name(nf.result)] + [name(self.bar(p)) for p in self.wrt], ast.Load()))
         args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [ast.arg(seed)],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-        body = forward + inits + sweep + tail + [ret]
-        return function_def(f"{nf.name}_vjp", args, body)
+        body = entry + fwd + [comment(REVERSE_SWEEP)] + rev + tail + [ret]
+        primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
+            v for k, v in self.bars.items() if isinstance(k, tuple)}
+        plan = TapePlan(self.multi & primal, dict(self.kinds), dict(self.element_sites), list(self.tapes),
+                        nf.namer)
+        return function_def(f"{nf.name}_vjp", args, body), plan
 
-    def position(self, v):
-        for i, s in enumerate(self.nf.body):
-            if isinstance(s, ast.Assign) and v in names_in(s.targets[0]):
-                return i
-        return -1
+    def block(self, stmts, path, depth):
+        """(forward statements, reverse statements) of a block of normal-form statements."""
+        fwd, parts = [], []
+        for s in stmts:
+            f, r = self.statement(s, depth)
+            fwd += f
+            if r:
+                parts.append((s, r))
+        rev, last = [], None
+        for s, r in reversed(parts):
+            where = self.nf.locate(s)
+            if (where.filename, where.lineno) != last and not isinstance(s, (ast.If, ast.For, ast.While)):
+                rev.append(comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
+                                   f"{where.lineno})"))
+                last = (where.filename, where.lineno)
+            elif isinstance(s, (ast.If, ast.For, ast.While)):
+                last = None
+            rev += r
+        inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
+            (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
+        return fwd, inits + rev
 
-    def is_live(self, stmt):
-        if not isinstance(stmt, ast.Assign):
-            return True
-        return bool(names_in(stmt.targets[0]) & self.act.live)
+    def first_use(self, v):
+        for i, n in enumerate(ast.walk(ast.Module(self.nf.body, []))):
+            if isinstance(n, ast.Name) and n.id == v:
+                return i, v
+        return 1 << 30, v
 
-    def forward_statement(self, stmt):
-        """The primal statement as the forward sweep runs it (custom rules also keep residuals)."""
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call):
+    def statement(self, s, depth):
+        if isinstance(s, ast.Assign):
+            target = s.targets[0]
+            if isinstance(target, ast.Subscript):
+                key = next(self.counter)
+                self.element_sites[key] = (target.value.id, target.slice)
+                rev = self.store_adjoint(s) + [site("load", target.value.id, key)]
+                return [site("save", target.value.id, key), s], rev
+            written = [t for t in names_in(target) if t in self.multi]
+            rev = self.adjoint(s) if names_in(target) & self.active else []
+            s = self.with_residuals(s)
+            if len(names_in(s.targets[0])) > len(names_in(target)) and written:  # a custom rule's residuals
+                written.append(self.residual(target.id))
+                self.multi.add(written[-1])
+            return [s] + [site("push", t) for t in written], rev + [site("restore", t) for t in written]
+        if isinstance(s, ast.If):
+            f1, r1 = self.block(s.body, (id(s), "body"), depth)
+            f2, r2 = self.block(s.orelse, (id(s), "orelse"), depth)
+            rev = [ast.If(copy.deepcopy(s.test), r1 or [ast.Pass()], r2)] if r1 or r2 else []
+            return [ast.If(s.test, f1 or [ast.Pass()], f2)], rev
+        if isinstance(s, ast.For):
+            return self.for_loop(s, depth)
+        if isinstance(s, ast.While):
+            return self.while_loop(s, depth)
+        return [s], []
+
+    def counted(self, fwd_loop, count, depth):
+        """Forward statements around a loop whose iterations are counted in `count`."""
+        fwd = [assign(count, ast.Constant(0)), fwd_loop]
+        fwd_loop.body.insert(0, assign(count, ast.BinOp(name(count), ast.Add(), ast.Constant(1))))
+        return fwd
+
+    def nest(self, fwd, rev_loop, counts, depth):
+        """Inside another loop, each recorded count goes on a tape per outer iteration."""
+        rev = [rev_loop]
+        for count in counts if depth else ():
+            tape = self.tape(f"{count}_tape")
+            fwd = fwd + [ast.Expr(method(tape, "append", name(count)))]
+            rev = [assign(count, method(tape, "pop"))] + rev
+        return fwd, rev
+
+    def for_loop(self, s, depth):
+        fb, rb = self.block(s.body, (id(s), "body"), depth + 1)
+        bounds = s.iter.args
+        start, stop, step = (ast.Constant(0), bounds[0], ast.Constant(1)) if len(bounds) == 1 else \
+            (bounds[0], bounds[1], bounds[2] if len(bounds) > 2 else ast.Constant(1))
+        index = s.target.id
+        loop = ast.For(s.target, s.iter, fb or [ast.Pass()], [])
+        if not rb:
+            return [loop], []
+        unit = isinstance(step, ast.Constant) and step.value == 1
+        counts = []
+        if _has_break(s.body) or not unit:
+            count = self.fresh(f"{index}_trips")
+            counts.append(count)
+            fwd = self.counted(loop, count, depth) if _has_break(s.body) else \
+                [assign(count, call("trip_count", copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step))),
+                 loop]
+            k = self.fresh("k")
+            at = ast.BinOp(copy.deepcopy(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), copy.deepcopy(step)))
+            rev_loop = ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
+                                                   ast.Constant(-1), ast.Constant(-1)),
+                               [assign(name(index, True), at)] + rb, [])
+        else:
+            fwd = [loop]
+            rev_loop = ast.For(name(index, True), call(
+                "range", ast.BinOp(copy.deepcopy(stop), ast.Sub(), ast.Constant(1)),
+                ast.BinOp(copy.deepcopy(start), ast.Sub(), ast.Constant(1)), ast.Constant(-1)), rb, [])
+        return self.nest(fwd, rev_loop, counts, depth)
+
+    def while_loop(self, s, depth):
+        fb, rb = self.block(s.body, (id(s), "body"), depth + 1)
+        loop = ast.While(s.test, fb or [ast.Pass()], [])
+        if not rb:
+            return [loop], []
+        count = self.fresh("trips")
+        fwd = self.counted(loop, count, depth)
+        rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
+        return self.nest(fwd, rev_loop, [count], depth)
+
+    def with_residuals(self, stmt):
+        """A custom rule's call as the forward sweep runs it: `out, out_res = f_fwd(...)`."""
+        if isinstance(stmt.value, ast.Call) and isinstance(stmt.targets[0], ast.Name):
             rule, _ = rule_of(stmt.value, self.table)
-            if rule is not None and rule.custom:
-                target = stmt.targets[0].id
-                if target in self.act.active:
-                    res = self.residual(target)
-                    value = copy.deepcopy(stmt.value)
-                    value.func = name(f"{rule.spelling}_fwd")
-                    return assign(ast.Tuple([name(target, True), name(res, True)], ast.Store()), value, stmt.lineno)
+            target = stmt.targets[0].id
+            if rule is not None and rule.custom and target in self.active:
+                value = copy.deepcopy(stmt.value)
+                value.func = name(f"{rule.spelling}_fwd")
+                pair = ast.Tuple([name(target, True), name(self.residual(target), True)], ast.Store())
+                return assign(pair, value, stmt.lineno)
         return stmt
 
-    def residual(self, target):
-        key = ("res", target)
-        if key not in self.bars:
-            self.bars[key] = self.nf.namer.fresh(f"{target}_res")
-        return self.bars[key]
+    def tape(self, base):
+        t = self.fresh(base)
+        self.tapes.append(t)
+        return t
+
+    # --- adjoints of single statements -----------------------------------------------------------
 
     def accumulate(self, atom, expr, lineno):
         v = self.bar(atom.id)
@@ -148,24 +355,36 @@ class Reverse:
         """Statements that push the adjoint of stmt's target to its arguments."""
         target, value, line = stmt.targets[0], stmt.value, stmt.lineno
         if not isinstance(target, ast.Name):
-            raise self.src.error(stmt, "unpacking a tuple that carries a derivative is not supported by this "
-                                 "version of adjoint", "assign each part separately", "reverse transform")
-        g = name(self.bar(target.id))
+            raise self.error(stmt, "unpacking a tuple that carries a derivative is not supported",
+                             "assign each part separately")
+        v = target.id
+        g = name(self.bar(v))
+        block = []
+        if v in self.multi and v in names_in(value):  # the value reads its own old version
+            held = self.fresh(f"{v}_bar_in")
+            block = [assign(held, g, line), assign(self.bar(v), call("zeros_like", g), line)]
+            g = name(held)
+        block += self.contributions(stmt, g)
+        if v in self.multi and not (v in names_in(value)):
+            block.append(assign(self.bar(v), call("zeros_like", name(self.bar(v))), line))
+        return block
+
+    def contributions(self, stmt, g):
+        value, line, target = stmt.value, stmt.lineno, stmt.targets[0]
         if isinstance(value, ast.Name):
-            return self.accumulate(value, g, line) if self.active(value) else []
+            return self.accumulate(value, g, line) if self.is_active(value) else []
         if isinstance(value, ast.Subscript):
-            if not self.active(value.value):
+            if not self.is_active(value.value):
                 return []
-            if names_in(value.slice) - self.nf.scalars:  # may be an integer array that repeats entries
-                out = ast.Expr(call("add_at", name(self.bar(value.value.id)), index_value(value.slice), g))
-            else:
-                index = ast.Subscript(name(self.bar(value.value.id)), copy.deepcopy(value.slice), ast.Store())
-                out = ast.AugAssign(index, ast.Add(), g)
+            bar = self.bar(value.value.id)
+            if all(self.scalar(name(n)) for n in names_in(value.slice)):
+                out = ast.AugAssign(ast.Subscript(name(bar), copy.deepcopy(value.slice), ast.Store()), ast.Add(), g)
+            else:  # the index may be an integer array that repeats entries
+                out = ast.Expr(call("add_at", name(bar), index_value(value.slice), g))
             out.lineno = line
             return [out]
         if isinstance(value, ast.Tuple):
-            raise self.src.error(stmt, "a tuple that carries a derivative is not supported by this version of "
-                                 "adjoint", "assign each part separately", "reverse transform")
+            raise self.error(stmt, "a tuple that carries a derivative is not supported", "assign each part separately")
         rule, bound = rule_of(value, self.table)
         if rule is None:
             return []
@@ -178,20 +397,39 @@ class Reverse:
             arg = bound[param]
             parts = list(enumerate(arg.elts)) if rule.sequence else [(None, arg)]
             for k, part in parts:
-                if not self.active(part):
-                    if isinstance(part, ast.Tuple) and any(self.active(e) for e in part.elts):
-                        raise self.src.error(stmt, f"`{ast.unparse(value)}` takes a tuple of differentiated "
-                                             "values, which its rule does not cover", "build the array another way",
-                                             "reverse transform")
+                if not self.is_active(part):
+                    if isinstance(part, ast.Tuple) and any(self.is_active(e) for e in part.elts):
+                        raise self.error(stmt, f"`{ast.unparse(value)}` takes a tuple of differentiated values, "
+                                         "which its rule does not cover", "build the array another way")
                     continue
                 mapping = dict(bound, g=g, out=name(target.id))
                 if rule.sequence:
                     mapping.update(part=part, k=ast.Constant(k), offset=self.offset(arg.elts[:k], bound))
                 expr = instantiate(formula, mapping)
-                scalar = part.id in self.nf.scalars and target.id in self.nf.scalars
-                if rule.broadcast and not scalar:
+                others = [a for p, a in bound.items() if p != param and isinstance(a, (ast.Name, ast.Constant))]
+                if rule.broadcast and not all(self.scalar(a) for a in others):
                     expr = call("unbroadcast", expr, copy.deepcopy(part))
                 block += self.accumulate(part, expr, line)
+        return block
+
+    def store_adjoint(self, stmt):
+        """The adjoint of `y[index] = e`: e gets what y[index] had, and y[index] is cleared."""
+        target, value, line = stmt.targets[0], stmt.value, stmt.lineno
+        y = target.value.id
+        if y not in self.active:
+            return []
+        bar = self.bar(y)
+        block = []
+        if self.is_active(value):
+            part = ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Load())
+            elem_scalar = self.kinds.get(y) is not None and all(self.scalar(name(n)) for n in names_in(target.slice)) \
+                and not any(isinstance(p, ast.Slice) for p in ast.walk(target.slice)) \
+                and len(target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]) == self.kinds[y]
+            if not elem_scalar:  # a slice of y_bar is about to be cleared: take a copy, not a view
+                part = call("saved", part)
+            expr = part if elem_scalar and self.scalar(value) else call("unbroadcast", part, copy.deepcopy(value))
+            block += self.accumulate(value, expr, line)
+        block.append(assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line))
         return block
 
     def offset(self, before, bound):
@@ -205,10 +443,109 @@ class Reverse:
 
     def custom_adjoint(self, rule, bound, target, g, line):
         args = [bound[p] for p in rule.params]
-        grads = [self.nf.namer.fresh(f"{a.id}_grad") if self.active(a) else "_" for a in args]
+        grads = [self.fresh(f"{a.id}_grad") if self.is_active(a) else "_" for a in args]
         block = [assign(ast.Tuple([name(n, True) for n in grads], ast.Store()),
                         ast.Call(name(f"{rule.spelling}_bwd"), [name(self.residual(target)), g], []), line)]
         for a, n in zip(args, grads):
-            if self.active(a):
+            if self.is_active(a):
                 block += self.accumulate(a, name(n), line)
         return block
+
+    def residual(self, target):
+        key = ("res", target)
+        if key not in self.bars:
+            self.bars[key] = self.fresh(f"{target}_res")
+        return self.bars[key]
+
+    def error(self, stmt, what, hint=""):
+        from .errors import SourceError
+
+        return SourceError(what, self.nf.locate(stmt), hint, "reverse transform")
+
+
+
+@dataclass
+class TapePlan:
+    """What `place_tape` needs to turn tape sites into pushes and restores."""
+
+    written_again: set  # primal names that may be written more than once in a run
+    kinds: dict
+    element_sites: dict  # key -> (array name, index) of each element write
+    counters: list  # tapes of loop trip counts, already in use
+    namer: object
+
+
+def place_tape(fdef, plan):
+    """Replace the tape sites with pushes and restores wherever the reverse sweep reads the values.
+
+    A name written again is kept on its tape when the reverse sweep reads its value, or reads its
+    shape and it is not a number; an array's overwritten elements are saved when the reverse sweep
+    reads the array's values. Called after simplification, so adjoints that were simplified away do
+    not keep values alive.
+    """
+    body = fdef.body
+    start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
+    by_value, by_shape = reads(body[start:])
+    restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
+    save = {y for y, _ in plan.element_sites.values() if y in by_value}
+    tapes, names = list(plan.counters), {}
+
+    def tape_of(v, suffix):
+        if (v, suffix) not in names:
+            names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
+            tapes.append(names[(v, suffix)])
+        return names[(v, suffix)]
+
+    def replace(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, replace(getattr(s, field)) or ([ast.Pass()] if field == "body" else []))
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                    and isinstance(s.value.func, ast.Name) and s.value.func.id == _SITE):
+                out.append(s)
+                continue
+            kind, v, key = (a.value for a in s.value.args)
+            if kind == "push" and v in restore:
+                out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
+            elif kind == "restore" and v in restore:
+                out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
+            elif kind in ("save", "load") and v in save:
+                index = plan.element_sites[key][1]
+                tape = tape_of(v, f"saved{key}")
+                element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
+                if kind == "save":
+                    out.append(ast.Expr(method(tape, "append", call("saved", element))))
+                else:
+                    out.append(assign(ast.Subscript(name(v), copy.deepcopy(index), ast.Store()), method(tape, "pop")))
+        return out
+
+    fdef = copy.deepcopy(fdef)
+    body = replace(fdef.body)
+    fdef.body = [assign(t, ast.List([], ast.Load())) for t in tapes] + body
+    return fdef
+
+
+def _comment_text(stmt):
+    return stmt.value.args[0].value
+
+
+def reads(rev):
+    """(names read for their values, names read only for their shape) in reverse-sweep code."""
+    by_value, by_shape = set(), set()
+
+    def visit(node, shape_only=False):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            (by_shape if shape_only else by_value).add(node.id)
+            return
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
+            for i, a in enumerate(node.args):
+                visit(a, i in SHAPE_ONLY[node.func.id])
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, shape_only)
+
+    for s in rev:
+        visit(s)
+    return by_value, by_shape - by_value

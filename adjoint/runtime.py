@@ -196,9 +196,33 @@ def add_at(a, index, g):
     np.add.at(a, index, g)
 
 
+def trip_count(start, stop, step):
+    """How many times `for i in range(start, stop, step)` runs."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
+
+
+def restore(tape, value):
+    """Drop the newest value on the tape and give back the one before it (value when there is none)."""
+    tape.pop()
+    if len(tape) > 0:
+        return tape[-1]
+    return value
+
+
+def saved(element):
+    """A copy of an array element or slice about to be overwritten (numbers are kept as they are)."""
+    if isinstance(element, float):
+        return element
+    if isinstance(element, int):
+        return element
+    return element.copy()
+
+
 HELPERS = (
     zeros_like, unbroadcast, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left, matmul_right, outer_left, outer_right, untrace,
-    reshape_like, concat_part, stack_part,
+    reshape_like, concat_part, stack_part, trip_count, restore, saved,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + ("add_at",)

@@ -1,13 +1,15 @@
 """Simplify generated code so it reads as a person would write it, without changing what it computes.
 
-Passes, over each straight-line block:
+Passes:
 
 - fold: constant arithmetic and identities (`2 - 1` -> `1`, `e * 1` -> `e`, `e ** 1` -> `e`, `--e` -> `e`);
-- fuse: `v_bar = zeros_like(v)` followed, with no read of v_bar between, by `v_bar = v_bar + e`
-  becomes `v_bar = e` (kept as it is where v_bar is later written in place, `v_bar[i] += ...`, which
-  needs a buffer of its own); an init that is read first moves down to just before that read;
-- prune: assignments to names that nothing reads afterwards are dropped (the primal statements
-  are already only those the result needs).
+- fuse, in each block: `v_bar = zeros_like(v)` followed, with no read of v_bar between, by
+  `v_bar = v_bar + e` becomes `v_bar = e` (not for an adjoint that is ever written in place,
+  `v_bar[i] += ...`, which needs a buffer of its own); an init that is read first moves down to
+  just before that read;
+- prune: assignments whose value nothing reads afterwards are dropped, by a liveness analysis that
+  follows branches and loops (a loop's body also feeds its own next iteration), and so are loops and
+  branches left with nothing to do. Taking from or adding to a tape is never dropped.
 
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
@@ -23,7 +25,9 @@ from .emit import is_comment
 def simplify(fdef):
     fdef = copy.deepcopy(fdef)
     fdef.body = [Fold().visit(s) for s in fdef.body]
-    fdef.body = prune(fuse(fdef.body))
+    in_place = {t for s in ast.walk(fdef) for t in _in_place_targets(s)}
+    fdef.body = fuse(fdef.body, in_place)
+    fdef.body = prune(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
@@ -99,8 +103,26 @@ def _accumulation(stmt, v):
     return None
 
 
-def fuse(body):
+def _in_place_targets(stmt):
+    """Names whose buffer stmt writes in place."""
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Subscript) and \
+            isinstance(stmt.target.value, ast.Name):
+        return {stmt.target.value.id}
+    if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript) and \
+            isinstance(stmt.targets[0].value, ast.Name):
+        return {stmt.targets[0].value.id}
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name) \
+            and stmt.value.func.id == "add_at" and isinstance(stmt.value.args[0], ast.Name):
+        return {stmt.value.args[0].id}
+    return set()
+
+
+def fuse(body, in_place):
     body = list(body)
+    for stmt in body:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, ast.FunctionDef):
+                setattr(stmt, field, fuse(getattr(stmt, field), in_place))
     i = 0
     while i < len(body):
         stmt = body[i]
@@ -110,11 +132,10 @@ def fuse(body):
         v = stmt.targets[0].id
         j = next((j for j in range(i + 1, len(body)) if _reads(body[j], v) or _assigns(body[j], v)), None)
         if j is None:
-            del body[i]
+            i += 1
             continue
         e = _accumulation(body[j], v)
-        in_place_later = any(_writes_into(s, v) for s in body[j:])
-        if e is not None and not in_place_later:
+        if e is not None and v not in in_place:
             fused = ast.Assign([ast.Name(v, ast.Store())], e)
             fused.lineno = body[j].lineno
             body[j] = fused
@@ -122,25 +143,88 @@ def fuse(body):
             continue
         if j > i + 1:  # move the init down to its first use, after any comment heading that use
             k = j
-            while k - 1 > i and is_comment(body[k - 1]):
+            while k - 1 > i and (is_comment(body[k - 1]) or _is_zero_init(body[k - 1])):
                 k -= 1
-            body.insert(k - 1, body.pop(i))
-            continue
+            if k - 1 > i:
+                body.insert(k - 1, body.pop(i))
+                continue
         i += 1
     return body
 
 
+_IMPURE_METHODS = {"append", "pop"}
+_IMPURE_CALLS = {"restore", "add_at"}
+
+
+def _pure(expr):
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Call):
+            if isinstance(n.func, ast.Attribute) and n.func.attr in _IMPURE_METHODS:
+                return False
+            if isinstance(n.func, ast.Name) and n.func.id in _IMPURE_CALLS:
+                return False
+    return True
+
+
+def _names(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _only_pass(stmts):
+    return all(isinstance(s, ast.Pass) or is_comment(s) for s in stmts)
+
+
 def prune(body):
-    """Drop assignments to names that no later statement reads."""
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(body) - 1, -1, -1):
-            stmt = body[i]
-            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+    """Dead-code elimination by liveness over structured code, repeated until nothing changes."""
+    while True:
+        before = ast.dump(ast.Module(body, []))
+        body, _ = _dce(body, set(), set())
+        if ast.dump(ast.Module(body, [])) == before:
+            return body
+
+
+def _dce(stmts, live_out, loop_live):
+    live = set(live_out)
+    kept = []
+    for s in reversed(stmts):
+        if isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
+            defs = set().union(*(_names(t) for t in s.targets))
+            if not defs & live and _pure(s.value):
                 continue
-            v = stmt.targets[0].id
-            if not any(_reads(s, v) for s in body[i + 1:]):
-                del body[i]
-                changed = True
-    return body
+            live = (live - defs) | _names(s.value)
+        elif isinstance(s, ast.If):
+            body, lb = _dce(s.body, live, loop_live)
+            orelse, lo = _dce(s.orelse, live, loop_live)
+            if _only_pass(body) and _only_pass(orelse):
+                continue
+            s.body, s.orelse = body or [ast.Pass()], [] if _only_pass(orelse) else orelse
+            live = lb | lo | _names(s.test)
+        elif isinstance(s, (ast.For, ast.While)):
+            head = _names(s.iter) if isinstance(s, ast.For) else _names(s.test)
+            inner = live | head
+            while True:
+                body, lb = _dce(copy.deepcopy(s.body), inner, inner)
+                if lb <= inner:
+                    break
+                inner |= lb
+            if _only_pass(body) and isinstance(s, ast.For):
+                continue
+            s.body = body or [ast.Pass()]
+            live = inner
+        elif isinstance(s, ast.Break):
+            live = live | loop_live
+        elif is_comment(s):
+            pass
+        else:
+            live |= _names(s)
+        kept.append(s)
+    kept.reverse()
+    while kept and _heading(kept[-1]):  # a heading over nothing
+        kept.pop()
+    kept = [s for i, s in enumerate(kept) if not (_heading(s) and i + 1 < len(kept) and is_comment(kept[i + 1]))]
+    return kept, live
+
+
+def _heading(stmt):
+    """An `# adjoint of:` comment (other comments, like the one opening the reverse sweep, stay)."""
+    return is_comment(stmt) and stmt.value.args[0].value.startswith("adjoint of")

@@ -42,8 +42,8 @@ def test_round_trip(fn, make, wrt, kind):
     """Every emitted module parses, runs under CPython and compiles under Numba, with equal results."""
     args = make(np.random.default_rng(11))
     names, _ = wrt_names(fn, wrt)
-    values, scalars = bind(fn, names, args, {})
-    d = derivative(fn, names, True, True, scalars)
+    values, kinds = bind(fn, names, args, {})
+    d = derivative(fn, names, True, True, kinds)
     ast.parse(d.text)
     seed = np.ones(np.shape(fn(*values))) if np.ndim(fn(*values)) else 1.0
     py = d.python()(*values, seed)
