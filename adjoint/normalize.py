@@ -162,6 +162,7 @@ class Normalizer:
         self.stack = []  # functions being inlined, for the recursion limit
         self.written_params = self.params_written_in_place(src.tree)
         self.line = 0
+        self.read_cache = {}  # (array name, index) -> the atom already holding that element
 
     # --- the whole function ----------------------------------------------------------------------
 
@@ -220,17 +221,27 @@ class Normalizer:
 
     # --- blocks and statements -------------------------------------------------------------------
 
+    def open_block(self):
+        self.read_cache = {}
+        self.blocks.append([])
+
+    def close_block(self):
+        self.read_cache = {}
+        return self.blocks.pop()
+
     @property
     def out(self):
         return self.blocks[-1]
 
     def nested(self, scope, stmts, pending=()):
         """Normalize stmts into a new block and return it."""
-        self.blocks.append([])
+        self.read_cache = {}  # element reads are shared only within straight-line code
+        self.open_block()
         self.pending.extend(pending)
         self.statements(scope, stmts)
         del self.pending[len(self.pending) - len(pending):]
-        return self.blocks.pop() or [ast.Pass()]
+        self.read_cache = {}
+        return self.close_block() or [ast.Pass()]
 
     def statements(self, scope, stmts):
         for i, stmt in enumerate(stmts):
@@ -255,7 +266,11 @@ class Normalizer:
         if target in self.kinds.of and self.kinds.of[target] != kind:
             self.conflicts.add(target)
         self.kinds.of[target] = kind
+        self.forget({target})
         self.append(ast.Assign([ast.Name(target, ast.Store())], value))
+        key = self.read_key(value)
+        if key is not None and target not in key[1]:
+            self.read_cache[key] = ast.Name(target, ast.Load())
         return ast.Name(target, ast.Load())
 
     def append(self, stmt):
@@ -440,6 +455,7 @@ class Normalizer:
             raise self.error(scope, stmt, f"writing into `{self.user_name(base.id)}` would also change "
                              f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
                              f"write into a copy: `{self.user_name(base.id)} = {who}.copy()`")
+        self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
     def user_name(self, version):
@@ -573,7 +589,7 @@ class Normalizer:
         index = self.bind_name(scope, index_name.id)
         self.kinds.of[index] = 0
         scope.loops += 1
-        self.blocks.append([])
+        self.open_block()
         self.pending.append((scope, [stmt]))
         for elem, seq in prologue:
             if not isinstance(elem, ast.Name):
@@ -581,7 +597,7 @@ class Normalizer:
             self.emit(self.bind_name(scope, elem.id), ast.Subscript(seq, ast.Name(index, ast.Load()), ast.Load()))
         self.statements(scope, stmt.body)
         self.pending.pop()
-        body = self.blocks.pop() or [ast.Pass()]
+        body = self.close_block() or [ast.Pass()]
         scope.loops -= 1
         rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
@@ -595,7 +611,7 @@ class Normalizer:
 
     def while_loop(self, scope, stmt):
         scope.loops += 1
-        test = self.atom(scope, stmt.test, "cond")
+        test = self.test_value(scope, stmt.test)
         if isinstance(test, ast.Constant) and not test.value:
             scope.loops -= 1
             return
@@ -604,17 +620,25 @@ class Normalizer:
             cond = self.namer.fresh("cond")
             scope.fixed.add(cond)
             self.emit(cond, test)
-        self.blocks.append([])
+        self.open_block()
         self.pending.append((scope, [stmt]))
         self.statements(scope, stmt.body)
         if cond is not None and not self.ends_in_break():
             self.line = self.origin(scope, stmt)
-            self.emit(cond, self.atom(scope, stmt.test, "cond"))
+            self.emit(cond, self.test_value(scope, stmt.test))
         self.pending.pop()
-        body = self.blocks.pop() or [ast.Pass()]
+        body = self.close_block() or [ast.Pass()]
         scope.loops -= 1
         self.line = self.origin(scope, stmt)
         self.append(ast.While(ast.Name(cond, ast.Load()) if cond else ast.Constant(True), body, []))
+
+    def test_value(self, scope, test):
+        """A while loop's test: one comparison or call stays a right-hand side, the rest an atom."""
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 or isinstance(test, ast.Call):
+            value = self.rhs(scope, test)
+            folded = self.fold(value)
+            return folded if folded is not None else value
+        return self.atom(scope, test, "cond")
 
     def ends_in_break(self):
         return bool(self.out) and isinstance(self.out[-1], ast.Break)
@@ -652,7 +676,21 @@ class Normalizer:
         folded = self.fold(value)
         if folded is not None:
             return folded
+        key = self.read_key(value)
+        if key in self.read_cache:  # the same element, read again with no write between
+            return copy.deepcopy(self.read_cache[key])
         return self.emit(self.namer.fresh(hint or self.describe(e)), value)
+
+    def read_key(self, value):
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            return value.value.id, ast.dump(value.slice)
+        return None
+
+    def forget(self, names):
+        """Drop cached element reads that involve any of `names` (written or rebound)."""
+        self.read_cache = {k: a for k, a in self.read_cache.items()
+                           if k[0] not in names and a.id not in names
+                           and not any(f"id='{n}'" in k[1] for n in names)}
 
     def value_or_tuple(self, scope, e):
         if isinstance(e, ast.Name):
@@ -693,12 +731,12 @@ class Normalizer:
         if isinstance(test, ast.Constant):
             return self.atom(scope, e.body if test.value else e.orelse, hint)
         target = self.namer.fresh(hint or "choice")
-        self.blocks.append([])
+        self.open_block()
         self.emit(target, self.atom(scope, e.body))
-        body = self.blocks.pop()
-        self.blocks.append([])
+        body = self.close_block()
+        self.open_block()
         self.emit(target, self.atom(scope, e.orelse))
-        orelse = self.blocks.pop()
+        orelse = self.close_block()
         self.append(ast.If(test, body, orelse))
         return ast.Name(target, ast.Load())
 
@@ -713,9 +751,9 @@ class Normalizer:
             return first if decided else self.atom(scope, rest, hint)
         target = self.namer.fresh(hint or "cond")
         self.emit(target, first)
-        self.blocks.append([])
+        self.open_block()
         self.emit(target, self.atom(scope, rest))
-        other = self.blocks.pop()
+        other = self.close_block()
         test = ast.Name(target, ast.Load())
         self.append(ast.If(test, other, []) if isinstance(e.op, ast.And) else ast.If(test, [ast.Pass()], other))
         return ast.Name(target, ast.Load())

@@ -135,8 +135,11 @@ class Reverse:
     # --- what the forward sweep writes more than once, and where each adjoint lives ----------------
 
     def written_again(self):
-        """Names that may be assigned more than once in one run: in a loop, twice on one path, or a
-        parameter assigned at all (exclusive branches of an if count once)."""
+        """Names that may be assigned more than once in one run, with different values: in a loop
+        (unless loop-invariant), twice on one path, or a parameter assigned at all. Exclusive
+        branches of an if count once."""
+        invariant = self.loop_invariant()
+
         def counts(stmts, in_loop):
             total = {}
             for s in stmts:
@@ -144,9 +147,9 @@ class Reverse:
                     a, b = counts(s.body, in_loop), counts(s.orelse, in_loop)
                     here = {t: max(a.get(t, 0), b.get(t, 0)) for t in a.keys() | b.keys()}
                 elif isinstance(s, (ast.For, ast.While)):
-                    here = {t: 2 for t in counts(s.body, True)}
+                    here = {t: 1 if t in invariant else 2 for t in counts(s.body, True)}
                 elif isinstance(s, ast.Assign) and isinstance(s.targets[0], (ast.Name, ast.Tuple)):
-                    here = {t: 2 if in_loop else 1 for t in names_in(s.targets[0])}
+                    here = {t: 2 if in_loop and t not in invariant else 1 for t in names_in(s.targets[0])}
                 else:
                     here = {}
                 for t, c in here.items():
@@ -155,6 +158,40 @@ class Reverse:
 
         found = counts(self.nf.body, False)
         return {t for t, c in found.items() if c > 1 or t in self.nf.params}
+
+    def loop_invariant(self):
+        """Names assigned once, inside loops, from values that no enclosing loop changes: the same
+        value on every iteration, so the tape need not keep them (e.g. `half = 0.5 * dt`)."""
+        writes = {}
+        for s in assignments(self.nf.body):
+            for t in names_in(s.targets[0]) if isinstance(s.targets[0], ast.Name) else ():
+                writes[t] = writes.get(t, 0) + 1
+        candidates = []  # (statement, names written by its enclosing loops)
+
+        def visit(stmts, loop_writes):
+            for s in stmts:
+                if isinstance(s, (ast.For, ast.While)):
+                    inner = loop_writes | {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                                           and isinstance(n.ctx, ast.Store)} | {
+                        t.targets[0].value.id for t in assignments(s.body) if isinstance(t.targets[0], ast.Subscript)}
+                    visit(s.body, inner)
+                elif isinstance(s, ast.If):
+                    visit(s.body, loop_writes)
+                    visit(s.orelse, loop_writes)
+                elif loop_writes and isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) \
+                        and writes.get(s.targets[0].id) == 1 and s.targets[0].id not in self.nf.params:
+                    candidates.append((s, loop_writes))
+
+        visit(self.nf.body, set())
+        invariant, changed = set(), True
+        while changed:
+            changed = False
+            for s, loop_writes in candidates:
+                t = s.targets[0].id
+                if t not in invariant and not (names_in(s.value) & loop_writes) - invariant:
+                    invariant.add(t)
+                    changed = True
+        return invariant
 
     def adjoint_scopes(self):
         """name -> the block (a tuple path) whose reverse starts with `name_bar = zeros_like(name)`."""
