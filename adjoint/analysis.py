@@ -59,7 +59,7 @@ def differentiable_inputs(stmt, table):
     if isinstance(value, (ast.Name, ast.Tuple)):
         return names_in(value)
     if isinstance(value, ast.Subscript):
-        return names_in(value.value)
+        return set() if isinstance(value.value, ast.Attribute) else names_in(value.value)  # x.shape[k]: none
     rule, bound = rule_of(value, table)
     if rule is None:
         return set()

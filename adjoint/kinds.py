@@ -67,6 +67,8 @@ class Kinds:
         return None
 
     def subscript(self, v):
+        if isinstance(v.value, ast.Attribute) and v.value.attr == "shape":
+            return 0 if not isinstance(v.slice, ast.Slice) else None
         base = self.atom(v.value)
         parts = v.slice.elts if isinstance(v.slice, ast.Tuple) else [v.slice]
         if base is None:

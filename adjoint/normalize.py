@@ -383,6 +383,11 @@ class Normalizer:
         if isinstance(value, ast.Attribute) and self.is_global(scope, value):
             return self.atom(scope, value)
         if isinstance(value, ast.Subscript):
+            if isinstance(value.value, ast.Attribute) and value.value.attr == "shape" \
+                    and not self.is_global(scope, value.value):  # x.shape[k]: one statement
+                index = self.atom(scope, value.slice)
+                return ast.Subscript(ast.Attribute(self.atom(scope, value.value.value), "shape", ast.Load()),
+                                     index, ast.Load())
             base = self.value_or_tuple(scope, value.value)
             if isinstance(base, ast.Tuple):
                 return self.tuple_item(scope, base, value)
@@ -825,6 +830,8 @@ class Normalizer:
 
     @staticmethod
     def describe_subscript(base, index):
+        if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.attr == "shape":
+            return f"{base.value.id}_shape{index.value if isinstance(index, ast.Constant) else ''}"
         base = base.id if isinstance(base, ast.Name) else "item"
         if isinstance(index, ast.Constant) and isinstance(index.value, int):
             return f"{base}{index.value}" if index.value >= 0 else f"{base}_m{-index.value}"

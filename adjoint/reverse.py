@@ -471,8 +471,11 @@ class Reverse:
 
     def offset(self, before, bound):
         axis = bound.get("axis", ast.Constant(0))
-        terms = [ast.Subscript(ast.Attribute(copy.deepcopy(p), "shape", ast.Load()), copy.deepcopy(axis), ast.Load())
-                 for p in before]
+        if isinstance(axis, ast.Constant) and axis.value is None:  # np.concatenate(..., axis=None) flattens
+            terms = [ast.Attribute(copy.deepcopy(p), "size", ast.Load()) for p in before]
+        else:
+            terms = [ast.Subscript(ast.Attribute(copy.deepcopy(p), "shape", ast.Load()), copy.deepcopy(axis),
+                                   ast.Load()) for p in before]
         expr = terms[0] if terms else ast.Constant(0)
         for t in terms[1:]:
             expr = ast.BinOp(expr, ast.Add(), t)

@@ -47,7 +47,7 @@ def unsum(g, a, axis=None):
     """The adjoint of np.sum(a, axis): g spread back over the summed axis."""
     if isinstance(a, float):
         return g
-    if axis is None:
+    if isinstance(g, float):  # all of a was summed (axis None, or the one axis of a vector)
         return np.full(a.shape, g)
     return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), a.shape))
 
@@ -56,17 +56,17 @@ def unmean(g, a, axis=None):
     """The adjoint of np.mean(a, axis)."""
     if isinstance(a, float):
         return g
-    if axis is None:
+    if isinstance(g, float):
         return np.full(a.shape, g / a.size)
     return unsum(g, a, axis) * (g.size / a.size)
 
 
 def unvar(g, a, axis=None, ddof=0):
     """The adjoint of np.var(a, axis, ddof)."""
-    if axis is None:
+    if isinstance(g, float):
         return g * 2.0 * (a - np.mean(a)) / (a.size - ddof)
-    m = np.expand_dims(np.sum(a, axis=axis) / a.shape[axis], axis)
-    return unsum(g, a, axis) * 2.0 * (a - m) / (a.shape[axis] - ddof)
+    count = a.size // g.size
+    return unsum(g, a, axis) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (count - ddof)
 
 
 def unstd(g, a, out, axis=None, ddof=0):
@@ -98,19 +98,28 @@ def unprod(g, a, axis=None):
             left[1:] = np.cumprod(flat[:-1])
             right[:-1] = np.cumprod(flat[::-1][:-1])[::-1]
         return (g * left * right).reshape(a.shape)
-    m = np.moveaxis(a, axis, -1)
-    left = np.ones(m.shape)
-    right = np.ones(m.shape)
-    left[..., 1:] = np.cumprod(m[..., :-1], axis=-1)
-    right[..., :-1] = np.cumprod(m[..., :0:-1], axis=-1)[..., ::-1]
-    return np.moveaxis(np.expand_dims(g, -1) * left * right, -1, axis)
+    return _unprod_axes(g, a, axis)
+
+
+def _unprod_axes(g, a, axis):
+    """unprod for an int or tuple axis, in Python only (Numba has no np.prod with axis=)."""
+    axes = tuple(k % a.ndim for k in (axis if isinstance(axis, tuple) else (axis,)))
+    ends = tuple(range(a.ndim - len(axes), a.ndim))
+    m = np.moveaxis(a, axes, ends)
+    flat = m.reshape(m.shape[:a.ndim - len(axes)] + (-1,))
+    left = np.ones(flat.shape)
+    right = np.ones(flat.shape)
+    left[..., 1:] = np.cumprod(flat[..., :-1], axis=-1)
+    right[..., :-1] = np.cumprod(flat[..., :0:-1], axis=-1)[..., ::-1]
+    return np.moveaxis((np.expand_dims(g, -1) * left * right).reshape(m.shape), ends, axes)
 
 
 def uncumsum(g, a, axis=None):
     """The adjoint of np.cumsum(a, axis): a reversed cumulative sum."""
     if axis is None:
         return np.ascontiguousarray(np.cumsum(np.ascontiguousarray(g).ravel()[::-1])[::-1]).reshape(a.shape)
-    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+    backwards = np.cumsum(np.swapaxes(g, 0, axis)[::-1], axis=0)[::-1]
+    return np.ascontiguousarray(np.swapaxes(backwards, 0, axis))
 
 
 def undiff(g, a):
@@ -168,8 +177,11 @@ def outer_right(g, a, b):
 
 
 def untrace(g, a):
-    """The adjoint of np.trace(a)."""
-    return g * np.eye(a.shape[0], a.shape[1])
+    """The adjoint of np.trace(a): g on the diagonal of the first two axes."""
+    out = np.zeros(a.shape)
+    for i in range(min(a.shape[0], a.shape[1])):
+        out[i, i] = g
+    return out
 
 
 def reshape_like(g, a):
@@ -178,14 +190,22 @@ def reshape_like(g, a):
 
 
 def concat_part(g, offset, part, axis=0):
-    """The piece of g that np.concatenate took from `part`, which starts at `offset` along axis."""
+    """The piece of g that np.concatenate took from `part`, which starts at `offset` along axis
+    (for axis None, at `offset` in the flattened result)."""
+    if axis is None:
+        return np.ascontiguousarray(g[offset:offset + part.size]).reshape(part.shape)
+    axis = axis % g.ndim
     n = part.shape[axis]
     return np.ascontiguousarray(np.swapaxes(np.swapaxes(g, 0, axis)[offset:offset + n], 0, axis))
 
 
 def stack_part(g, k, axis=0):
-    """The k-th piece of g along the axis that np.stack added (axis 0 or 1)."""
-    return np.ascontiguousarray(np.swapaxes(g, 0, axis)[k])
+    """The k-th piece of g along the axis that np.stack added."""
+    axis = axis % g.ndim
+    piece = np.swapaxes(g, 0, axis)[k]
+    for j in range(axis - 1, 0, -1):  # the swap put the first axis at axis - 1: move it back to 0
+        piece = np.swapaxes(piece, j, j - 1)
+    return np.ascontiguousarray(piece)
 
 
 def add_at(a, index, g):

@@ -53,6 +53,9 @@ class Fold(ast.NodeTransformer):
             return left
         if isinstance(op, (ast.Add, ast.Sub)) and _num(right) and right.value == 0:
             return left
+        if isinstance(op, (ast.Add, ast.Sub)) and isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub):
+            flipped = ast.Sub() if isinstance(op, ast.Add) else ast.Add()  # a + -b -> a - b
+            return ast.copy_location(ast.BinOp(left, flipped, right.operand), node)
         return node
 
     def visit_UnaryOp(self, node):
@@ -117,6 +120,17 @@ def _in_place_targets(stmt):
     return set()
 
 
+_FRESH_HELPERS = {"unsum", "unmean", "unvar", "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left",
+                  "matmul_right", "outer_left", "outer_right", "saved", "zeros_like"}
+
+
+def _fresh(expr):
+    """Whether expr always makes a new array (so a name bound to it may be written in place)."""
+    if isinstance(expr, (ast.BinOp, ast.UnaryOp)):
+        return True
+    return isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id in _FRESH_HELPERS
+
+
 def fuse(body, in_place):
     body = list(body)
     for stmt in body:
@@ -135,7 +149,7 @@ def fuse(body, in_place):
             i += 1
             continue
         e = _accumulation(body[j], v)
-        if e is not None and v not in in_place:
+        if e is not None and (v not in in_place or _fresh(e)):
             fused = ast.Assign([ast.Name(v, ast.Store())], e)
             fused.lineno = body[j].lineno
             body[j] = fused
@@ -219,9 +233,8 @@ def _dce(stmts, live_out, loop_live):
             live |= _names(s)
         kept.append(s)
     kept.reverse()
-    while kept and _heading(kept[-1]):  # a heading over nothing
-        kept.pop()
-    kept = [s for i, s in enumerate(kept) if not (_heading(s) and i + 1 < len(kept) and is_comment(kept[i + 1]))]
+    kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing
+        i + 1 == len(kept) or is_comment(kept[i + 1]) or isinstance(kept[i + 1], ast.Return)))]
     return kept, live
 
 

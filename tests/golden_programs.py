@@ -56,3 +56,31 @@ def with_constant(x):
 
 
 SCALE = 0.5
+
+
+def loop_sum(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + math.sin(x * i)
+    return s
+
+
+def halve_until_small(x):
+    while x > 1.0:
+        x = x * 0.5
+    return x
+
+
+def branch(x):
+    if x > 0.0:
+        y = x * x
+    else:
+        y = -x
+    return y
+
+
+def fill(x):
+    y = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        y[i] = x[i] * x[i]
+    return np.sum(y)

@@ -2,6 +2,7 @@
 
 import textwrap
 
+import numpy as np
 import pytest
 
 import adjoint
@@ -183,3 +184,108 @@ def test_no_optimize_shows_the_plain_accumulations():
     text = adjoint.source(g.square, optimize=False)
     assert "x_bar = zeros_like(x)" in text
     assert "x_bar = x_bar + unbroadcast(out_bar * x, x)" in text
+
+
+# Control flow, with the code specialised to the argument kinds (numbers or arrays) as grad runs it.
+CONTROL = [
+    (g.loop_sum, (0.5, 3), """
+        def loop_sum_vjp(x, n, out_bar):
+            mul_tape = []
+            s = 0.0
+            for i in range(n):
+                mul = x * i
+                mul_tape.append(mul)
+                sin = math.sin(mul)
+                add = s + sin
+                s = add
+            out = s
+            # reverse sweep
+            # adjoint of: return s  (golden_programs.py:65)
+            s_bar = out_bar
+            x_bar = zeros_like(x)
+            for i in range(n - 1, -1, -1):
+                # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
+                add_bar = s_bar
+                s_bar = add_bar
+                sin_bar = add_bar
+                mul_bar = sin_bar * math.cos(mul)
+                x_bar = x_bar + mul_bar * i
+                mul = restore(mul_tape, mul)
+            return (out, x_bar)
+    """),
+    (g.halve_until_small, (5.0,), """
+        def halve_until_small_vjp(x, out_bar):
+            cond = x > 1.0
+            trips = 0
+            while cond:
+                trips = trips + 1
+                mul = x * 0.5
+                x = mul
+                cond = x > 1.0
+            out = x
+            # reverse sweep
+            # adjoint of: return x  (golden_programs.py:71)
+            x_bar = out_bar
+            for _ in range(trips):
+                # adjoint of: x = x * 0.5  (golden_programs.py:70)
+                mul_bar = x_bar
+                x_bar = mul_bar * 0.5
+            return (out, x_bar)
+    """),
+    (g.branch, (2.0,), """
+        def branch_vjp(x, out_bar):
+            cond = x > 0.0
+            if cond:
+                y = x * x
+            else:
+                y = -x
+            out = y
+            # reverse sweep
+            # adjoint of: return y  (golden_programs.py:79)
+            y_bar = out_bar
+            x_bar = zeros_like(x)
+            if cond:
+                # adjoint of: y = x * x  (golden_programs.py:76)
+                x_bar = x_bar + y_bar * x
+                x_bar = x_bar + y_bar * x
+            else:
+                # adjoint of: y = -x  (golden_programs.py:78)
+                x_bar = x_bar - y_bar
+            return (out, x_bar)
+    """),
+    (g.fill, (np.ones(3),), """
+        def fill_vjp(x, out_bar):
+            x_i_tape = []
+            x_shape0 = x.shape[0]
+            y = np.zeros(x_shape0)
+            stop = x.shape[0]
+            for i in range(stop):
+                x_i = x[i]
+                x_i_tape.append(x_i)
+                mul = x_i * x_i
+                y[i] = mul
+            out = np.sum(y)
+            # reverse sweep
+            # adjoint of: return np.sum(y)  (golden_programs.py:86)
+            y_bar = unsum(out_bar, y, None)
+            x_bar = zeros_like(x)
+            for i in range(stop - 1, -1, -1):
+                # adjoint of: y[i] = x[i] * x[i]  (golden_programs.py:85)
+                mul_bar = y_bar[i]
+                y_bar[i] = 0.0
+                x_i_bar = mul_bar * x_i
+                x_i_bar = x_i_bar + mul_bar * x_i
+                x_bar[i] += x_i_bar
+                x_i = restore(x_i_tape, x_i)
+            return (out, x_bar)
+    """),
+]
+
+
+@pytest.mark.parametrize("fn, args, expected", CONTROL, ids=[f.__name__ for f, _, _ in CONTROL])
+def test_control_flow(fn, args, expected):
+    from adjoint.api import bind, derivative
+
+    values, kinds = bind(fn, ("x",), args, {})
+    text = derivative(fn, ("x",), False, True, kinds).text
+    assert text[text.index("def "):] == textwrap.dedent(expected).lstrip("\n")
