@@ -186,7 +186,7 @@ def vjp(fn, *args, wrt=0, jit=None, **kwargs):
     names, as_tuple = wrt_names(fn, wrt)
     values, kinds = bind(fn, names, args, kwargs)
     d = derivative(fn, names, jit, True, kinds)
-    out = fn(*values)
+    out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])  # fn may write into them
 
     def pullback(cotangent):
         if np.shape(cotangent) != np.shape(out):

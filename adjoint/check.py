@@ -31,13 +31,20 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
             up, dn = base.copy(), base.copy()
             up[idx] += h
             dn[idx] -= h
-            f_up = np.asarray(fn(**{**values, name: float(up) if scalar else up}), dtype=np.float64)
-            f_dn = np.asarray(fn(**{**values, name: float(dn) if scalar else dn}), dtype=np.float64)
+            f_up = np.asarray(fn(**_copies(values, name, float(up) if scalar else up)), dtype=np.float64)
+            f_dn = np.asarray(fn(**_copies(values, name, float(dn) if scalar else dn)), dtype=np.float64)
             columns.append((f_up - f_dn) / (2 * h))
         out_shape = columns[0].shape if columns else ()
         jac = np.stack(columns, axis=-1).reshape(out_shape + base.shape) if columns else np.zeros(base.shape)
         jacobians.append(jac)
     return tuple(jacobians) if as_tuple else jacobians[0]
+
+
+def _copies(values, name, value):
+    """The arguments with `name` set to value, arrays copied (fn may write into its arguments)."""
+    out = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in values.items()}
+    out[name] = value
+    return out
 
 
 @dataclass(frozen=True)

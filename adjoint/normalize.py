@@ -163,6 +163,7 @@ class Normalizer:
         self.written_params = self.params_written_in_place(src.tree)
         self.line = 0
         self.read_cache = {}  # (array name, index) -> the atom already holding that element
+        self.rewritten = set()  # names that may be assigned again (one name for several assignments)
 
     # --- the whole function ----------------------------------------------------------------------
 
@@ -328,6 +329,7 @@ class Normalizer:
             version = self.new_version(scope, name)
             if name in scope.fixed:
                 scope.fixed_names[name] = version
+                self.rewritten.add(version)
         scope.current[name] = ast.Name(version, ast.Load())
         return version
 
@@ -549,11 +551,18 @@ class Normalizer:
         test = self.atom(scope, stmt.test, "cond")
         if isinstance(test, ast.Constant):  # decided now: only one branch exists
             return self.statements(scope, stmt.body if test.value else stmt.orelse)
+        test = self.stable_test(test)
         body = self.nested(scope, stmt.body)
         orelse = self.nested(scope, stmt.orelse) if stmt.orelse else []
         if orelse == [ast.Pass()]:
             orelse = []
         self.append(ast.If(test, body, orelse))
+
+    def stable_test(self, test):
+        """The test of an if, in a name that nothing assigns again, so the reverse sweep sees its value."""
+        if test.id in self.rewritten:
+            return self.emit(self.namer.fresh("branch"), test)
+        return test
 
     def for_loop(self, scope, stmt):
         iterable, target = stmt.iter, stmt.target
@@ -624,6 +633,7 @@ class Normalizer:
         if not isinstance(test, ast.Constant):
             cond = self.namer.fresh("cond")
             scope.fixed.add(cond)
+            self.rewritten.add(cond)
             self.emit(cond, test)
         self.open_block()
         self.pending.append((scope, [stmt]))
@@ -736,6 +746,7 @@ class Normalizer:
         if isinstance(test, ast.Constant):
             return self.atom(scope, e.body if test.value else e.orelse, hint)
         target = self.namer.fresh(hint or "choice")
+        self.rewritten.add(target)
         self.open_block()
         self.emit(target, self.atom(scope, e.body))
         body = self.close_block()
@@ -755,11 +766,12 @@ class Normalizer:
             decided = bool(first.value) if isinstance(e.op, ast.Or) else not first.value
             return first if decided else self.atom(scope, rest, hint)
         target = self.namer.fresh(hint or "cond")
+        self.rewritten.add(target)
         self.emit(target, first)
         self.open_block()
         self.emit(target, self.atom(scope, rest))
         other = self.close_block()
-        test = ast.Name(target, ast.Load())
+        test = self.stable_test(ast.Name(target, ast.Load()))
         self.append(ast.If(test, other, []) if isinstance(e.op, ast.And) else ast.If(test, [ast.Pass()], other))
         return ast.Name(target, ast.Load())
 
