@@ -6,6 +6,8 @@ This is the only module that imports Numba.
 import re
 import types
 
+import numpy as np
+
 import numba
 from numba import types as nbtypes
 from numba.core.errors import NumbaError
@@ -16,6 +18,24 @@ from .errors import JitError
 
 for _helper in runtime.HELPERS:
     register_jitable(_helper)
+
+
+@overload(runtime.unbroadcast)
+def _unbroadcast(g, x):
+    """runtime.unbroadcast, chosen by type: no copy when g already has x's shape."""
+    if isinstance(x, nbtypes.Float):
+        if isinstance(g, nbtypes.Float):
+            return lambda g, x: g
+        return lambda g, x: np.sum(g)
+    if isinstance(g, nbtypes.Float):
+        return lambda g, x: np.full(x.shape, g)
+    if g.ndim == x.ndim and g.layout == "C":
+        def same_rank(g, x):
+            if g.shape == x.shape:
+                return g
+            return runtime.summed_to(g, x)
+        return same_rank
+    return lambda g, x: runtime.summed_to(g, x)
 
 
 @overload(runtime.add_at)

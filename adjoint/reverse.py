@@ -415,7 +415,12 @@ class Reverse:
                 return []
             bar = self.bar(value.value.id)
             if all(self.scalar(name(n)) for n in names_in(value.slice)):
-                out = ast.AugAssign(ast.Subscript(name(bar), copy.deepcopy(value.slice), ast.Store()), ast.Add(), g)
+                part = ast.Subscript(name(bar), copy.deepcopy(value.slice), ast.Load())
+                if self.is_view(value):
+                    out = ast.Expr(call("add_into", part, g))
+                else:
+                    part.ctx = ast.Store()
+                    out = ast.AugAssign(part, ast.Add(), g)
             else:  # the index may be an integer array that repeats entries
                 out = ast.Expr(call("add_at", name(bar), index_value(value.slice), g))
             out.lineno = line
@@ -448,6 +453,15 @@ class Reverse:
                     expr = call("unbroadcast", expr, copy.deepcopy(part))
                 block += self.accumulate(part, expr, line)
         return block
+
+    def is_view(self, subscript):
+        """Whether reading subscript surely gives a view (a slice, a new axis, or fewer indices than dims)."""
+        index = subscript.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if any(isinstance(p, ast.Slice) or (isinstance(p, ast.Constant) and p.value is None) for p in parts):
+            return True
+        ndim = self.kinds.get(subscript.value.id) if isinstance(subscript.value, ast.Name) else None
+        return ndim is not None and len(parts) < ndim
 
     def store_adjoint(self, stmt):
         """The adjoint of `y[index] = e`: e gets what y[index] had, and y[index] is cleared."""

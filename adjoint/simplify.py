@@ -77,12 +77,8 @@ def _reads(stmt, v):
 
 
 def _writes_into(stmt, v):
-    """Whether stmt writes into the buffer of v in place (v[i] += e, add_at(v, i, e))."""
-    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Subscript):
-        return isinstance(stmt.target.value, ast.Name) and stmt.target.value.id == v
-    call = stmt.value if isinstance(stmt, ast.Expr) else None
-    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "add_at" and \
-        isinstance(call.args[0], ast.Name) and call.args[0].id == v
+    """Whether stmt writes into the buffer of v in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
+    return v in _in_place_targets(stmt)
 
 
 def _assigns(stmt, v):
@@ -115,8 +111,10 @@ def _in_place_targets(stmt):
             isinstance(stmt.targets[0].value, ast.Name):
         return {stmt.targets[0].value.id}
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name) \
-            and stmt.value.func.id == "add_at" and isinstance(stmt.value.args[0], ast.Name):
-        return {stmt.value.args[0].id}
+            and stmt.value.func.id in ("add_at", "add_into"):
+        first = stmt.value.args[0]
+        first = first.value if isinstance(first, ast.Subscript) else first
+        return {first.id} if isinstance(first, ast.Name) else set()
     return set()
 
 
@@ -167,7 +165,7 @@ def fuse(body, in_place):
 
 
 _IMPURE_METHODS = {"append", "pop"}
-_IMPURE_CALLS = {"restore", "add_at"}
+_IMPURE_CALLS = {"restore", "add_at", "add_into"}
 
 
 def _pure(expr):

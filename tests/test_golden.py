@@ -84,8 +84,8 @@ GOLDEN = [
             x_part_bar = unbroadcast(mul_bar * x_part_1, x_part)
             x_part_1_bar = unbroadcast(mul_bar * x_part, x_part_1)
             x_bar = zeros_like(x)
-            x_bar[:-1] += x_part_1_bar
-            x_bar[1:] += x_part_bar
+            add_into(x_bar[:-1], x_part_1_bar)
+            add_into(x_bar[1:], x_part_bar)
             return (out, x_bar)
     """),
     (g.broadcast_add, (0, 1), """
