@@ -85,6 +85,7 @@ class Derivative:
         self.generated = compile_reverse(fn, wrt, optimize, kinds)
         self._python = None
         self._numba = None
+        self._compiled = set()
         self.jit_status = "not run yet"
 
     @property
@@ -114,9 +115,12 @@ class Derivative:
         if self.jit_status.startswith("python (numba"):
             return self.python()(*args, g)
         from . import jit
+        sig = jit.signature(list(args) + [g])
         try:
-            result = self.numba()(*args, g)
-        except jit.COMPILE_ERRORS as e:
+            if sig not in self._compiled:
+                jit.compile_for(self.numba(), sig)
+                self._compiled.add(sig)
+        except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
             error = jit.explain(e, self.generated.path)
             if self.jit is True:
                 raise error from None
@@ -125,7 +129,7 @@ class Derivative:
             self.jit_status = "python (numba could not compile it)"
             return self.python()(*args, g)
         self.jit_status = "numba"
-        return result
+        return self.numba()(*args, g)
 
 
 def _check_input(name, value, fn):

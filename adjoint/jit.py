@@ -10,7 +10,6 @@ import numpy as np
 
 import numba
 from numba import types as nbtypes
-from numba.core.errors import NumbaError
 from numba.extending import overload, register_jitable
 
 from . import runtime
@@ -36,6 +35,16 @@ def _unbroadcast(g, x):
             return runtime.summed_to(g, x)
         return same_rank
     return lambda g, x: runtime.summed_to(g, x)
+
+
+@overload(runtime.matmul_left)
+def _matmul_left(g, a, b):
+    return lambda g, a, b: runtime.matmul_left_2d(g, a, b)
+
+
+@overload(runtime.matmul_right)
+def _matmul_right(g, a, b):
+    return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
 
 
 @overload(runtime.add_at)
@@ -64,12 +73,21 @@ def _add_at(a, index, g):
         a[index] += g
     return plain
 
-COMPILE_ERRORS = (NumbaError,)
 
 
 def compile_function(fn):
     """A Numba dispatcher for the generated function `fn` (compiled on first call, cached on disk)."""
     return numba.njit(cache=True)(fn)
+
+
+def signature(args):
+    return tuple(numba.typeof(a) for a in args)
+
+
+def compile_for(dispatcher, sig):
+    """Compile the dispatcher for a signature now, so that a failure to compile (Numba raises more
+    than NumbaError from its typing code) is told apart from an error while running."""
+    dispatcher.compile(sig)
 
 
 def jit_externals(externals):

@@ -154,7 +154,23 @@ def _as_grid(g, rows, cols):
 
 
 def matmul_left(g, a, b):
-    """The adjoint of a @ b (or np.dot(a, b)) with respect to a, for 1-d and 2-d operands."""
+    """The adjoint of a @ b (or np.dot(a, b)) with respect to a.
+
+    Under Numba (where @ takes 1-d and 2-d operands) `adjoint.jit` calls matmul_left_2d directly.
+    """
+    if isinstance(a, float) or isinstance(b, float) or (a.ndim <= 2 and b.ndim <= 2):
+        return matmul_left_2d(g, a, b)
+    return _matmul_stacked(g, a, b, True)
+
+
+def matmul_right(g, a, b):
+    """The adjoint of a @ b (or np.dot(a, b)) with respect to b."""
+    if isinstance(a, float) or isinstance(b, float) or (a.ndim <= 2 and b.ndim <= 2):
+        return matmul_right_2d(g, a, b)
+    return _matmul_stacked(g, a, b, False)
+
+
+def matmul_left_2d(g, a, b):
     if isinstance(a, float):
         return np.sum(g * b)
     if isinstance(b, float):
@@ -164,8 +180,7 @@ def matmul_left(g, a, b):
     return np.dot(_as_grid(g, A.shape[0], B.shape[1]), np.ascontiguousarray(B.T)).reshape(a.shape)
 
 
-def matmul_right(g, a, b):
-    """The adjoint of a @ b (or np.dot(a, b)) with respect to b, for 1-d and 2-d operands."""
+def matmul_right_2d(g, a, b):
     if isinstance(b, float):
         return np.sum(g * a)
     if isinstance(a, float):
@@ -173,6 +188,19 @@ def matmul_right(g, a, b):
     k = a.shape[-1]
     A, B = _as_rows(a, k), _as_cols(b, k)
     return np.dot(np.ascontiguousarray(A.T), _as_grid(g, A.shape[0], B.shape[1])).reshape(b.shape)
+
+
+def _matmul_stacked(g, a, b, left):
+    """The adjoint of a @ b for stacks of matrices (Python only), summed over broadcast stack axes."""
+    A = a[None, :] if a.ndim == 1 else a
+    B = b[:, None] if b.ndim == 1 else b
+    G = np.expand_dims(g, -2) if a.ndim == 1 else g
+    G = np.expand_dims(G, -1) if b.ndim == 1 else G
+    if left:
+        r = G @ np.swapaxes(B, -1, -2)
+        return summed_to(r[..., 0, :] if a.ndim == 1 else r, a)
+    r = np.swapaxes(A, -1, -2) @ G
+    return summed_to(r[..., 0] if b.ndim == 1 else r, b)
 
 
 def outer_left(g, a, b):
@@ -256,7 +284,8 @@ def saved(element):
 
 HELPERS = (
     zeros_like, summed_to, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
-    _as_rows, _as_cols, _as_grid, matmul_left, matmul_right, outer_left, outer_right, untrace,
+    _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into,
 )
-EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + ("unbroadcast", "add_at")
+EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
+    "unbroadcast", "add_at", "matmul_left", "matmul_right")
