@@ -93,13 +93,15 @@ def _is_zero_init(stmt):
 
 
 def _accumulation(stmt, v):
-    """e, when stmt is `v = v + e` and e does not read v."""
-    if isinstance(stmt, ast.Assign) and _assigns(stmt, v) and isinstance(stmt.value, ast.BinOp) \
-            and isinstance(stmt.value.op, ast.Add) and isinstance(stmt.value.left, ast.Name) \
-            and stmt.value.left.id == v and not any(isinstance(n, ast.Name) and n.id == v
-                                                   for n in ast.walk(stmt.value.right)):
-        return stmt.value.right
-    return None
+    """e, when stmt is `v = v + e` (or -e, for `v = v - e`) and e does not read v."""
+    if not (isinstance(stmt, ast.Assign) and _assigns(stmt, v) and isinstance(stmt.value, ast.BinOp)
+            and isinstance(stmt.value.op, (ast.Add, ast.Sub)) and isinstance(stmt.value.left, ast.Name)
+            and stmt.value.left.id == v):
+        return None
+    e = stmt.value.right
+    if any(isinstance(n, ast.Name) and n.id == v for n in ast.walk(e)):
+        return None
+    return e if isinstance(stmt.value.op, ast.Add) else ast.UnaryOp(ast.USub(), e)
 
 
 def _in_place_targets(stmt):
