@@ -4,6 +4,7 @@ Python callable and (lazily) its Numba callable."""
 import functools
 import inspect
 import numbers
+import time
 import warnings
 
 import numpy as np
@@ -112,24 +113,44 @@ class Derivative:
         if self.jit is False:
             self.jit_status = "python (jit=False)"
             return self.python()(*args, g)
-        if self.jit_status.startswith("python (numba"):
+        if self.jit_status.startswith("python"):
             return self.python()(*args, g)
         from . import jit
         sig = jit.signature(list(args) + [g])
-        try:
-            if sig not in self._compiled:
+        if sig not in self._compiled:
+            try:
                 jit.compile_for(self.numba(), sig)
-                self._compiled.add(sig)
-        except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
-            error = jit.explain(e, self.generated.path)
-            if self.jit is True:
-                raise error from None
-            warnings.warn(f"adjoint: running the adjoint of {_name(self.fn)} as Python, since {error}",
-                          stacklevel=4)
-            self.jit_status = "python (numba could not compile it)"
-            return self.python()(*args, g)
-        self.jit_status = "numba"
+            except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
+                error = jit.explain(e, self.generated.path)
+                if self.jit is True:
+                    raise error from None
+                warnings.warn(f"adjoint: running the adjoint of {_name(self.fn)} as Python, since {error}",
+                              stacklevel=4)
+                self.jit_status = "python (numba could not compile it)"
+                return self.python()(*args, g)
+            self._compiled.add(sig)
+            if self.jit or self.jit_status == "not run yet":
+                self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
+            return self.numba()(*args, g)
+        if self.jit_status == "numba (first call, compiled)":
+            return self.choose(args, g)
         return self.numba()(*args, g)
+
+    def choose(self, args, g):
+        """Under jit=None: code with loops stays on Numba; straight-line array code runs once on each
+        path and keeps the faster (NumPy's own kernels can beat Numba's on large arrays)."""
+        if self.generated.has_loops:
+            self.jit_status = "numba (the code has loops)"
+            return self.numba()(*args, g)
+        t0 = time.perf_counter()
+        result = self.numba()(*args, g)
+        t_numba = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.python()(*args, g)
+        t_python = time.perf_counter() - t0
+        faster = "python" if t_python < 0.8 * t_numba else "numba"
+        self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
+        return result
 
 
 def _check_input(name, value, fn):

@@ -99,5 +99,5 @@ def test_jit_none_records_which_path_ran():
 
     assert "not run" in f.jit_status
     f.grad(np.ones(3))
-    assert f.jit_status == "numba"
+    assert f.jit_status.startswith("numba")
     assert "numba" in repr(f)

@@ -1,0 +1,67 @@
+"""The on-disk caches: generated modules are reused by name, and Numba's compiled code across processes;
+jit=None says which path it took."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import adjoint
+
+PROGRAM = textwrap.dedent('''
+    import sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    import adjoint
+    from adjoint.api import derivative, bind
+    import kernel
+
+    x = np.linspace(0.1, 1.0, 50)
+    values, kinds = bind(kernel.f, ("x",), (x,), {})
+    d = derivative(kernel.f, ("x",), True, True, kinds)
+    out, g = d(values, 1.0)
+    stats = d.numba().stats
+    print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()), d.generated.path)
+''')
+
+KERNEL = textwrap.dedent('''
+    import numpy as np
+
+    def f(x):
+        s = 0.0
+        for i in range(x.shape[0]):
+            s = s + np.sin(x[i]) * x[i]
+        return s
+''')
+
+
+def test_second_process_reuses_compiled_code(tmp_path):
+    (tmp_path / "kernel.py").write_text(KERNEL)
+    env = dict(os.environ, ADJOINT_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", PROGRAM, str(tmp_path)], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    (hits1, misses1, path1), (hits2, misses2, path2) = runs
+    assert path1 == path2 and path1.startswith(str(tmp_path / "cache"))
+    assert int(misses1) >= 1 and int(hits1) == 0  # the first process compiled
+    assert int(hits2) >= 1 and int(misses2) == 0  # the second loaded what the first compiled
+
+
+def test_jit_none_names_the_path_it_chose():
+    def loop(x):
+        s = 0.0
+        for i in range(x.shape[0]):
+            s = s + x[i] * x[i]
+        return s
+
+    def vectorised(x):
+        return np.sum(np.sin(x) * x)
+
+    x = np.linspace(0.0, 1.0, 1000)
+    for fn, expected in ((loop, "numba (the code has loops)"), (vectorised, "faster:")):
+        f = adjoint.differentiate(fn)
+        for _ in range(3):
+            f.grad(x)
+        assert expected in f.jit_status, f.jit_status
+        assert f.jit_status.split()[0] in ("numba", "python")
