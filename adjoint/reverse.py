@@ -183,6 +183,9 @@ class Reverse:
                     candidates.append((s, loop_writes))
 
         visit(self.nf.body, set())
+        written_in_place = {s.targets[0].value.id for s in assignments(self.nf.body)
+                            if isinstance(s.targets[0], ast.Subscript)}
+        candidates = [(s, w) for s, w in candidates if s.targets[0].id not in written_in_place]
         invariant, changed = set(), True
         while changed:
             changed = False
@@ -247,14 +250,18 @@ class Reverse:
         fwd, rev = self.block(nf.body[:-1], (), 0)
         entry = [site("push", p) for p in nf.params if p in self.multi]
         tail = [assign(self.bar(p), call("zeros_like", name(p))) for p in self.wrt if p not in self.active]
-        ret = ast.Return(ast.Tuple([name(nf.result)] + [name(self.bar(p)) for p in self.wrt], ast.Load()))
+        result = nf.result
+        if result in self.multi:  # the reverse sweep may restore it: keep the forward sweep's value
+            result = self.fresh("value")
+            fwd.append(assign(result, name(nf.result)))
+        ret = ast.Return(ast.Tuple([name(result)] + [name(self.bar(p)) for p in self.wrt], ast.Load()))
         args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [ast.arg(seed)],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         body = entry + fwd + [comment(REVERSE_SWEEP)] + rev + tail + [ret]
         primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
             v for k, v in self.bars.items() if isinstance(k, tuple)}
         plan = TapePlan(self.multi & primal, dict(self.kinds), dict(self.element_sites), list(self.tapes),
-                        nf.namer)
+                        nf.namer, set(self.active), self.views())
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
@@ -364,6 +371,27 @@ class Reverse:
         fwd = self.counted(loop, count, depth)
         rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
         return self.nest(fwd, rev_loop, [count], depth)
+
+    def views(self):
+        """name -> the array it may share memory with (a copy of the name, a slice, .T, a reshape)."""
+        shared = {}
+        for s in assignments(self.nf.body):
+            target, value = s.targets[0], s.value
+            if not isinstance(target, ast.Name):
+                continue
+            base = None
+            if isinstance(value, ast.Name):
+                base = value.id
+            elif isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
+                scalar = isinstance(value, ast.Subscript) and self.kinds.get(target.id) == 0
+                base = None if scalar else value.value.id
+            elif isinstance(value, ast.Call):
+                rule, bound = rule_of(value, self.table)
+                first = next(iter(bound.values()), None) if rule is not None and rule.view else None
+                base = first.id if isinstance(first, ast.Name) else None
+            if base is not None:
+                shared[target.id] = base
+        return shared
 
     def with_residuals(self, stmt):
         """A custom rule's call as the forward sweep runs it: `out, out_res = f_fwd(...)`."""
@@ -527,6 +555,8 @@ class TapePlan:
     element_sites: dict  # key -> (array name, index) of each element write
     counters: list  # tapes of loop trip counts, already in use
     namer: object
+    active: set  # names that carry a derivative (so hold floats)
+    views: dict  # name -> array it may share memory with
 
 
 def place_tape(fdef, plan):
@@ -536,18 +566,32 @@ def place_tape(fdef, plan):
     shape and it is not a number; an array's overwritten elements are saved when the reverse sweep
     reads the array's values. Called after simplification, so adjoints that were simplified away do
     not keep values alive.
+
+    A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
+    value "before the first write"), so its restore is a plain pop and a read with no test, which
+    Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
     """
     body = fdef.body
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
     by_value, by_shape = reads(body[start:])
     restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
-    save = {y for y, _ in plan.element_sites.values() if y in by_value}
-    tapes, names = list(plan.counters), {}
+    seen = set(by_value)  # reading a view reads the array it shows
+    frontier = list(seen)
+    while frontier:
+        base = plan.views.get(frontier.pop())
+        if base is not None and base not in seen:
+            seen.add(base)
+            frontier.append(base)
+    save = {y for y, _ in plan.element_sites.values() if y in seen}
+    floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
+    tapes, names, placeholder = list(plan.counters), {}, set()
 
     def tape_of(v, suffix):
         if (v, suffix) not in names:
             names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
             tapes.append(names[(v, suffix)])
+            if v in floats and suffix == "tape":
+                placeholder.add(names[(v, suffix)])
         return names[(v, suffix)]
 
     def replace(stmts):
@@ -561,7 +605,11 @@ def place_tape(fdef, plan):
                 out.append(s)
                 continue
             kind, v, key = (a.value for a in s.value.args)
-            if kind == "push" and v in restore:
+            if kind == "restore" and v in floats:
+                tape = tape_of(v, "tape")
+                out += [ast.Expr(method(tape, "pop")),
+                        assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
+            elif kind == "push" and v in restore:
                 out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
             elif kind == "restore" and v in restore:
                 out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
@@ -577,7 +625,8 @@ def place_tape(fdef, plan):
 
     fdef = copy.deepcopy(fdef)
     body = replace(fdef.body)
-    fdef.body = [assign(t, ast.List([], ast.Load())) for t in tapes] + body
+    fdef.body = [assign(t, ast.List([ast.Constant(0.0)] if t in placeholder else [], ast.Load()))
+                 for t in tapes] + body
     return fdef
 
 

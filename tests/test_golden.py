@@ -190,7 +190,7 @@ def test_no_optimize_shows_the_plain_accumulations():
 CONTROL = [
     (g.loop_sum, (0.5, 3), """
         def loop_sum_vjp(x, n, out_bar):
-            mul_tape = []
+            mul_tape = [0.0]
             s = 0.0
             for i in range(n):
                 mul = x * i
@@ -210,7 +210,8 @@ CONTROL = [
                 sin_bar = add_bar
                 mul_bar = sin_bar * math.cos(mul)
                 x_bar = x_bar + mul_bar * i
-                mul = restore(mul_tape, mul)
+                mul_tape.pop()
+                mul = mul_tape[-1]
             return (out, x_bar)
     """),
     (g.halve_until_small, (5.0,), """
@@ -255,7 +256,7 @@ CONTROL = [
     """),
     (g.fill, (np.ones(3),), """
         def fill_vjp(x, out_bar):
-            x_i_tape = []
+            x_i_tape = [0.0]
             x_shape0 = x.shape[0]
             y = np.zeros(x_shape0)
             stop = x.shape[0]
@@ -276,7 +277,8 @@ CONTROL = [
                 x_i_bar = mul_bar * x_i
                 x_i_bar = x_i_bar + mul_bar * x_i
                 x_bar[i] += x_i_bar
-                x_i = restore(x_i_tape, x_i)
+                x_i_tape.pop()
+                x_i = x_i_tape[-1]
             return (out, x_bar)
     """),
 ]

@@ -1,0 +1,70 @@
+"""Programs where the tape must keep exactly what the reverse sweep reads (tests/test_tape.py)."""
+
+import numpy as np
+
+
+def buffer_made_in_loop(x, a):
+    # a buffer created inside the loop and then written: a new value on every iteration
+    s = 0.0
+    for k in range(a.shape[0]):
+        L = np.zeros(2)
+        L[0] = a[k]
+        s = s + np.sum(x * L)
+    return s
+
+
+def view_read_then_buffer_written(x, a):
+    # v shows buf; the next iteration's write changes what v shows
+    s = 0.0
+    buf = np.zeros(2)
+    for k in range(a.shape[0]):
+        buf[0] = a[k]
+        v = buf[:]
+        s = s + np.sum(x * v)
+    return s
+
+
+def transpose_of_written_buffer(x, a):
+    s = 0.0
+    buf = np.zeros((2, 2))
+    for k in range(a.shape[0]):
+        buf[0, 1] = a[k]
+        t = buf.T
+        s = s + np.sum(x * t)
+    return s
+
+
+def result_set_in_loop(x, level):
+    # the result is assigned inside a loop: the reverse sweep restores it, the caller must not see that
+    out = level
+    for i in range(x.shape[0]):
+        if x[i] > level:
+            out = x[i] * level + i
+    return out
+
+
+def invariant_in_loop(x, dt):
+    s = 0.0
+    for i in range(x.shape[0]):
+        half = 0.5 * dt
+        s = s + half * x[i] * x[i]
+    return s
+
+
+PROGRAMS = [
+    (buffer_made_in_loop, lambda: (np.array([1.0, 2.0]), np.array([3.0, 5.0, -1.0])), (0, 1)),
+    (view_read_then_buffer_written, lambda: (np.array([1.0, 2.0]), np.array([3.0, 5.0, -1.0])), (0, 1)),
+    (transpose_of_written_buffer, lambda: (np.array([[1.0, 2.0], [0.5, -1.0]]), np.array([3.0, 5.0])), (0, 1)),
+    (result_set_in_loop, lambda: (np.array([0.1, 1.4, 0.3, 2.5]), 0.9), (0, 1)),
+    (invariant_in_loop, lambda: (np.array([0.5, -1.5, 2.0]), 0.1), (0, 1)),
+]
+
+
+def running_product(x):
+    p = 1.0
+    for i in range(x.shape[0]):
+        p = p * x[i]
+    return p
+
+
+PROGRAMS.append((running_product, lambda: (np.array([0.5, -1.5, 2.0, 1.1]),), (0,)))

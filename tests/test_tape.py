@@ -1,0 +1,39 @@
+"""The tape keeps what the reverse sweep reads, and nothing it does not need."""
+
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint.api import bind, derivative
+
+from tape_programs import PROGRAMS, invariant_in_loop
+
+JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+
+
+@JITS
+@pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_gradient_and_value(fn, make, wrt, jit):
+    args = make()
+    value, _ = adjoint.value_and_grad(fn, wrt=wrt, jit=jit)(*args)
+    assert value == pytest.approx(fn(*make()), rel=1e-12)
+    report = adjoint.check_grad(fn, *args, wrt=wrt, jit=jit)
+    assert report, f"\n{report}"
+
+
+def generated(fn, args, wrt):
+    values, kinds = bind(fn, wrt, args, {})
+    return derivative(fn, wrt, False, True, kinds).text
+
+
+def test_loop_invariant_value_is_not_taped():
+    text = generated(invariant_in_loop, (np.ones(3), 0.1), ("x", "dt"))
+    assert "half_tape" not in text and "half = 0.5 * dt" in text
+
+
+def test_float_tapes_start_with_a_placeholder_and_restore_without_a_test():
+    from tape_programs import running_product
+
+    text = generated(running_product, (np.ones(3),), ("x",))
+    assert "p_tape = [0.0]" in text
+    assert "p_tape.pop()" in text and "p = p_tape[-1]" in text and "restore(" not in text
