@@ -1,0 +1,1 @@
+"""adjoint's benchmark suite: `python -m benchmarks` (see benchmarks/run.py)."""
