@@ -86,6 +86,21 @@ def site(kind, var, key=0):
     return ast.Expr(ast.Call(name(_SITE), [ast.Constant(kind), ast.Constant(var), ast.Constant(key)], []))
 
 
+def _is_site(stmt):
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _SITE
+
+
+def _written(stmt):
+    """Names a statement (with what it nests) assigns or writes into."""
+    out = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for s in ast.walk(stmt):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript) and isinstance(
+                s.targets[0].value, ast.Name):
+            out.add(s.targets[0].value.id)
+    return out
+
+
 def _has_break(body):
     for s in body:
         if isinstance(s, ast.Break):
@@ -111,6 +126,13 @@ class Reverse:
         self.element_sites = {}  # key -> (array name, index)
         self.counter = itertools.count(1)
         self.multi = self.written_again()
+        self.writes = {}
+        for st in assignments(nf.body):
+            for t in names_in(st.targets[0]) if isinstance(st.targets[0], (ast.Name, ast.Tuple)) else ():
+                self.writes[t] = self.writes.get(t, 0) + 1
+        self.element_written = {st.targets[0].value.id for st in assignments(nf.body)
+                                if isinstance(st.targets[0], ast.Subscript)}
+        self.remat = set()
         self.scopes = self.adjoint_scopes()
         self.tapes = []  # tape lists to create at the top, in order
 
@@ -260,8 +282,8 @@ class Reverse:
         body = entry + fwd + [comment(REVERSE_SWEEP)] + rev + tail + [ret]
         primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
             v for k, v in self.bars.items() if isinstance(k, tuple)}
-        plan = TapePlan(self.multi & primal, dict(self.kinds), dict(self.element_sites), list(self.tapes),
-                        nf.namer, set(self.active), self.views())
+        plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
+                        list(self.tapes), nf.namer, set(self.active), self.views())
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
@@ -270,8 +292,10 @@ class Reverse:
         for s in stmts:
             f, r = self.statement(s, depth)
             fwd += f
-            if r:
-                parts.append((s, r))
+            parts.append((s, r))
+        if depth:
+            parts = self.rematerialize(stmts, parts)
+        parts = [(s, r) for s, r in parts if r]
         rev, last = [], None
         for s, r in reversed(parts):
             where = self.nf.locate(s)
@@ -285,6 +309,70 @@ class Reverse:
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
             (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
         return fwd, inits + rev
+
+    def rematerialize(self, stmts, parts):
+        """Recompute cheap numbers inside a loop body instead of taping them.
+
+        A number computed once per iteration by a cheap primitive (arithmetic, a math function, an
+        element of an array the function never writes), and read only by later statements of the
+        same block, is computed again at the start of the adjoint of its last reader, provided its
+        inputs still hold the same values there. A reader that itself overwrites an input gets that
+        input restored before its adjoint instead of after (its adjoint must not read the new value).
+        The tape then keeps only the inputs, as a person writing the adjoint would.
+        """
+        parts, recomputed, placed = list(parts), set(), {}
+        for i, d in enumerate(stmts):
+            t = self.cheap_definition(d)
+            if t is None:
+                continue
+            readers = [j for j in range(i + 1, len(stmts)) if t in names_in(stmts[j])]
+            if not readers or any(not isinstance(stmts[j], ast.Assign) for j in readers) or \
+                    any(t in names_in(s) for s in stmts[:i]):
+                continue
+            last = readers[-1]
+            inputs = names_in(d.value)
+            if any(placed.get(u, last) != last for u in inputs):  # reads a number recomputed elsewhere
+                continue
+            if any(inputs & _written(s) for s in stmts[i + 1:last]):
+                continue
+            reader, rev = parts[last]
+            overwritten = inputs & _written(reader)
+            body = [r for r in rev if not _is_site(r) and id(r) not in recomputed]
+            if overwritten and (not isinstance(reader.targets[0], ast.Name)
+                                or any(overwritten & names_in(r) for r in body)):
+                continue
+            moved = [r for r in rev if _is_site(r) and r.value.args[1].value in overwritten
+                     and r.value.args[0].value == "restore"]
+            rest = [r for r in rev if r not in moved]
+            again = assign(name(t, True), copy.deepcopy(d.value), d.lineno)
+            recomputed.add(id(again))
+            earlier = [r for r in rest if id(r) in recomputed]  # recomputed before, in forward order
+            rest = [r for r in rest if id(r) not in recomputed]
+            parts[last] = (reader, moved + earlier + [again] + rest)
+            placed[t] = last
+            self.remat.add(t)
+        return parts
+
+    def cheap_definition(self, stmt):
+        """The name a statement defines, if it is a number cheap to compute again, else None."""
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+            return None
+        t, value = stmt.targets[0].id, stmt.value
+        if t not in self.multi or self.kinds.get(t) != 0 or self.writes.get(t) != 1 or t in self.nf.params:
+            return None
+        if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+            return t
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id not in self.element_written and self.writes.get(value.value.id, 0) <= 1 \
+                and not any(isinstance(n, ast.Slice) for n in ast.walk(value.slice)):
+            return t
+        if isinstance(value, ast.Call):
+            rule, _ = rule_of(value, self.table)
+            if rule is not None and not rule.custom and rule.spelling.startswith(("math.", "np.")) \
+                    and (rule.broadcast or len(rule.params) == 1) and not any(
+                        isinstance(a, ast.Tuple) for a in value.args):
+                return t
+        return None
 
     def first_use(self, v):
         for i, n in enumerate(ast.walk(ast.Module(self.nf.body, []))):

@@ -190,11 +190,9 @@ def test_no_optimize_shows_the_plain_accumulations():
 CONTROL = [
     (g.loop_sum, (0.5, 3), """
         def loop_sum_vjp(x, n, out_bar):
-            mul_tape = [0.0]
             s = 0.0
             for i in range(n):
                 mul = x * i
-                mul_tape.append(mul)
                 sin = math.sin(mul)
                 add = s + sin
                 s = add
@@ -208,10 +206,9 @@ CONTROL = [
                 add_bar = s_bar
                 s_bar = add_bar
                 sin_bar = add_bar
+                mul = x * i
                 mul_bar = sin_bar * math.cos(mul)
                 x_bar = x_bar + mul_bar * i
-                mul_tape.pop()
-                mul = mul_tape[-1]
             return (out, x_bar)
     """),
     (g.halve_until_small, (5.0,), """
@@ -256,13 +253,11 @@ CONTROL = [
     """),
     (g.fill, (np.ones(3),), """
         def fill_vjp(x, out_bar):
-            x_i_tape = [0.0]
             x_shape0 = x.shape[0]
             y = np.zeros(x_shape0)
             stop = x.shape[0]
             for i in range(stop):
                 x_i = x[i]
-                x_i_tape.append(x_i)
                 mul = x_i * x_i
                 y[i] = mul
             out = np.sum(y)
@@ -274,11 +269,10 @@ CONTROL = [
                 # adjoint of: y[i] = x[i] * x[i]  (golden_programs.py:85)
                 mul_bar = y_bar[i]
                 y_bar[i] = 0.0
+                x_i = x[i]
                 x_i_bar = mul_bar * x_i
                 x_i_bar = x_i_bar + mul_bar * x_i
                 x_bar[i] += x_i_bar
-                x_i_tape.pop()
-                x_i = x_i_tape[-1]
             return (out, x_bar)
     """),
 ]
