@@ -137,12 +137,14 @@ class Derivative:
         return self.numba()(*args, g)
 
     def choose(self, args, g):
-        """Under jit=None: code with loops stays on Numba; straight-line array code runs once on each
-        path and keeps the faster (NumPy's own kernels can beat Numba's on large arrays)."""
+        """Under jit=None: code with loops stays on Numba; straight-line array code is timed once on
+        each path (after a warm-up call of the Python one) and keeps the faster: NumPy's own kernels
+        often beat Numba's array expressions on large arrays."""
         if self.generated.has_loops:
             self.jit_status = "numba (the code has loops)"
             return self.numba()(*args, g)
-        python = self.python()  # loaded before the clock starts
+        python = self.python()
+        python(*args, g)  # warm: the first call pays for loading and first touches of memory
         t0 = time.perf_counter()
         result = self.numba()(*args, g)
         t_numba = time.perf_counter() - t0

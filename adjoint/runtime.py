@@ -177,7 +177,7 @@ def matmul_left_2d(g, a, b):
         return g * b
     k = a.shape[-1]
     A, B = _as_rows(a, k), _as_cols(b, k)
-    return np.dot(_as_grid(g, A.shape[0], B.shape[1]), np.ascontiguousarray(B.T)).reshape(a.shape)
+    return np.dot(_as_grid(g, A.shape[0], B.shape[1]), B.T).reshape(a.shape)
 
 
 def matmul_right_2d(g, a, b):
@@ -187,7 +187,7 @@ def matmul_right_2d(g, a, b):
         return g * a
     k = a.shape[-1]
     A, B = _as_rows(a, k), _as_cols(b, k)
-    return np.dot(np.ascontiguousarray(A.T), _as_grid(g, A.shape[0], B.shape[1])).reshape(b.shape)
+    return np.dot(A.T, _as_grid(g, A.shape[0], B.shape[1])).reshape(b.shape)
 
 
 def _matmul_stacked(g, a, b, left):
