@@ -315,43 +315,75 @@ class Reverse:
 
         A number computed once per iteration by a cheap primitive (arithmetic, a math function, an
         element of an array the function never writes), and read only by later statements of the
-        same block, is computed again at the start of the adjoint of its last reader, provided its
-        inputs still hold the same values there. A reader that itself overwrites an input gets that
-        input restored before its adjoint instead of after (its adjoint must not read the new value).
-        The tape then keeps only the inputs, as a person writing the adjoint would.
+        same block, is computed again at the start of the adjoint of its last reader, together with
+        the cheap numbers it is computed from, provided every input still holds its value there. A
+        reader that itself overwrites an input gets that input restored before its adjoint instead
+        of after (its adjoint must not read the new value). The tape then keeps only the inputs, as
+        a person writing the adjoint would.
         """
-        parts, recomputed, placed = list(parts), set(), {}
+        defs = {}
         for i, d in enumerate(stmts):
             t = self.cheap_definition(d)
-            if t is None:
-                continue
+            if t is not None and not any(t in names_in(s) for s in stmts[:i]):
+                defs[t] = i
+        parts, chains = list(parts), {}  # reader index -> names recomputed there, in forward order
+        lasts = {}
+        for t, i in defs.items():
             readers = [j for j in range(i + 1, len(stmts)) if t in names_in(stmts[j])]
-            if not readers or any(not isinstance(stmts[j], ast.Assign) for j in readers) or \
-                    any(t in names_in(s) for s in stmts[:i]):
+            if readers and all(isinstance(stmts[j], ast.Assign) for j in readers):
+                lasts[t] = readers[-1]
+        at = {}  # name -> the reader where it is computed again (the reverse sweep meets later ones first)
+        for t in sorted(lasts, key=lambda t: (-lasts[t], defs[t])):
+            last = lasts[t]
+            if t in at:
                 continue
-            last = readers[-1]
-            inputs = names_in(d.value)
-            if any(placed.get(u, last) != last for u in inputs):  # reads a number recomputed elsewhere
-                continue
-            if any(inputs & _written(s) for s in stmts[i + 1:last]):
+            chain = self.chain(t, last, stmts, defs, {u for u, p in at.items() if p > last})
+            if chain is None:
                 continue
             reader, rev = parts[last]
+            inputs = set().union(*(names_in(stmts[defs[u]].value) for u in chain))
             overwritten = inputs & _written(reader)
-            body = [r for r in rev if not _is_site(r) and id(r) not in recomputed]
+            done = chains.get(last, [])
+            body = [r for r in rev if not _is_site(r) and not (isinstance(r, ast.Assign) and isinstance(
+                r.targets[0], ast.Name) and r.targets[0].id in done)]
             if overwritten and (not isinstance(reader.targets[0], ast.Name)
                                 or any(overwritten & names_in(r) for r in body)):
                 continue
             moved = [r for r in rev if _is_site(r) and r.value.args[1].value in overwritten
                      and r.value.args[0].value == "restore"]
-            rest = [r for r in rev if r not in moved]
-            again = assign(name(t, True), copy.deepcopy(d.value), d.lineno)
-            recomputed.add(id(again))
-            earlier = [r for r in rest if id(r) in recomputed]  # recomputed before, in forward order
-            rest = [r for r in rest if id(r) not in recomputed]
-            parts[last] = (reader, moved + earlier + [again] + rest)
-            placed[t] = last
-            self.remat.add(t)
+            rest = [r for r in rev if r not in moved and not (isinstance(r, ast.Assign) and isinstance(
+                r.targets[0], ast.Name) and r.targets[0].id in done and r.lineno == -1)]
+            names = sorted(set(done) | set(chain), key=defs.get)
+            again = []
+            for u in names:
+                stmt = assign(name(u, True), copy.deepcopy(stmts[defs[u]].value), -1)
+                again.append(stmt)
+            chains[last] = names
+            parts[last] = (reader, moved + again + rest)
+            self.remat |= set(chain)
+            at.update({u: last for u in chain})
+        for reader, rev in parts:
+            for r in rev:
+                if isinstance(r, ast.Assign) and r.lineno == -1:
+                    r.lineno = reader.lineno
         return parts
+
+    def chain(self, t, last, stmts, defs, seen):
+        """The cheap numbers to compute again at stmts[last] to have t there (t last), or None."""
+        if t in seen:  # already computed again at a later reader, so still valid here
+            return []
+        seen.add(t)
+        i = defs[t]
+        out = []
+        for u in sorted(names_in(stmts[i].value)):
+            if u in defs and defs[u] < i:
+                sub = self.chain(u, last, stmts, defs, seen)
+                if sub is None:
+                    return None
+                out += [v for v in sub if v not in out]
+            elif any(u in _written(s) for s in stmts[i + 1:last]):
+                return None  # an input changes before the reader: its value there is not the one t used
+        return out + [t]
 
     def cheap_definition(self, stmt):
         """The name a statement defines, if it is a number cheap to compute again, else None."""

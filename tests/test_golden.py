@@ -203,10 +203,10 @@ CONTROL = [
             x_bar = zeros_like(x)
             for i in range(n - 1, -1, -1):
                 # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
+                mul = x * i
                 add_bar = s_bar
                 s_bar = add_bar
                 sin_bar = add_bar
-                mul = x * i
                 mul_bar = sin_bar * math.cos(mul)
                 x_bar = x_bar + mul_bar * i
             return (out, x_bar)
@@ -267,9 +267,9 @@ CONTROL = [
             x_bar = zeros_like(x)
             for i in range(stop - 1, -1, -1):
                 # adjoint of: y[i] = x[i] * x[i]  (golden_programs.py:85)
+                x_i = x[i]
                 mul_bar = y_bar[i]
                 y_bar[i] = 0.0
-                x_i = x[i]
                 x_i_bar = mul_bar * x_i
                 x_i_bar = x_i_bar + mul_bar * x_i
                 x_bar[i] += x_i_bar
