@@ -137,23 +137,29 @@ class Derivative:
         return self.numba()(*args, g)
 
     def choose(self, args, g):
-        """Under jit=None: code with loops stays on Numba; straight-line array code is timed once on
-        each path (after a warm-up call of the Python one) and keeps the faster: NumPy's own kernels
-        often beat Numba's array expressions on large arrays."""
+        """Under jit=None: code with loops stays on Numba; straight-line array code is timed on each
+        path (the faster of two calls, after a warm-up call of the Python one) and keeps the faster:
+        NumPy's own kernels often beat Numba's array expressions on large arrays."""
         if self.generated.has_loops:
             self.jit_status = "numba (the code has loops)"
             return self.numba()(*args, g)
-        python = self.python()
+        python, compiled = self.python(), self.numba()
         python(*args, g)  # warm: the first call pays for loading and first touches of memory
-        t0 = time.perf_counter()
-        result = self.numba()(*args, g)
-        t_numba = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        python(*args, g)
-        t_python = time.perf_counter() - t0
+        t_numba, result = _fastest(compiled, args, g)
+        t_python, _ = _fastest(python, args, g)
         faster = "python" if t_python < 0.8 * t_numba else "numba"
         self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
         return result
+
+
+def _fastest(fn, args, g, calls=2):
+    """(the shortest time of a few calls, the result of the last)."""
+    best = float("inf")
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        result = fn(*args, g)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
 
 
 def _check_input(name, value, fn):
