@@ -55,7 +55,7 @@ import numpy as np
 
 from . import frontend
 from .errors import AdjointError, Location
-from .frontend import MISSING, dotted, lookup
+from .frontend import MISSING, dotted
 from .kinds import Kinds
 from .naming import Namer
 from .rules import BindError
@@ -207,8 +207,8 @@ class Normalizer:
                 raise self.error(scope, node, "a loop with an `else:` clause cannot be differentiated",
                                  "set a flag before `break` and test it after the loop")
         for node in ast.walk(fdef):
-            for field in ("body", "orelse"):
-                block = getattr(node, field, None)
+            for part in ("body", "orelse"):
+                block = getattr(node, part, None)
                 if not isinstance(block, list) or isinstance(node, ast.Lambda):
                     continue
                 for a, b in zip(block, block[1:]):

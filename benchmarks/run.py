@@ -95,7 +95,7 @@ def run_kernel(kernel, size, repeats, tools, slow_python):
     grad_auto = adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=None)
     record("adjoint jit=None", lambda: grad_auto(*args))
     grad_py = adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=False)
-    too_slow = (f"the Python loop would take over a minute at this size" if kernel.kind == "loop" and size == "full"
+    too_slow = ("the Python loop would take over a minute at this size" if kernel.kind == "loop" and size == "full"
                 and not slow_python else None)
     record("adjoint jit=False", lambda: grad_py(*args), too_slow)
     hand = getattr(handwritten, f"{kernel.name}_value_and_grad", None)
