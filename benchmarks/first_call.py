@@ -1,0 +1,53 @@
+"""The first gradient in a fresh process, with a cold and then a warm on-disk cache.
+
+    python -m benchmarks.first_call              # every kernel at full size
+    python -m benchmarks.first_call -k ode --size tiny
+
+Each measurement is a new Python process that imports adjoint, builds the kernel's arguments and
+times its first `value_and_grad(..., jit=True)` call (generating, compiling or loading from the
+cache, and running). The cache folder is a new temporary one, so the first process per kernel finds
+nothing (cold) and the second finds what the first compiled (warm).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+CODE = r"""
+import sys, time
+from benchmarks import kernels
+import adjoint
+kernel = [k for k in kernels.KERNELS if k.name == sys.argv[1]][0]
+args = kernel.make(sys.argv[2])
+t0 = time.perf_counter()
+adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=True)(*args)
+print(time.perf_counter() - t0)
+"""
+
+
+def first_call(name, size, env):
+    done = subprocess.run([sys.executable, "-c", CODE, name, size], env=env, capture_output=True, text=True,
+                          check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    from . import kernels
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", choices=("tiny", "full"), default="full")
+    ap.add_argument("-k", default="")
+    opts = ap.parse_args(argv)
+    env = dict(os.environ, ADJOINT_CACHE_DIR=tempfile.mkdtemp(prefix="adjoint-first-call-"))
+    print(f"{'kernel':<16} {'cold s':>8} {'warm s':>8}")
+    for kernel in kernels.KERNELS:
+        if opts.k in kernel.name:
+            cold, warm = first_call(kernel.name, opts.size, env), first_call(kernel.name, opts.size, env)
+            print(f"{kernel.name:<16} {cold:8.2f} {warm:8.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
