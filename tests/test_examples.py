@@ -1,0 +1,42 @@
+"""Every example runs (small sizes) and its own check agrees."""
+
+import os
+import runpy
+import sys
+
+import numpy as np
+
+HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+def load(name):
+    sys.path.insert(0, HERE)
+    try:
+        return runpy.run_path(os.path.join(HERE, name))
+    finally:
+        sys.path.remove(HERE)
+
+
+def test_quickstart():
+    assert load("quickstart.py")["main"]() == 0
+
+
+def test_fit_lotka_volterra_recovers_the_parameters(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = load("fit_lotka_volterra.py")["main"](n_samples=60, plot=False)
+    np.testing.assert_allclose(result.x, [1.1, 0.4, 0.4, 0.1], rtol=0.1)
+
+
+def test_nbody_forces_sum_to_zero():
+    forces = load("nbody_forces.py")["main"](n=32)
+    np.testing.assert_allclose(forces.sum(axis=0), 0.0, atol=1e-9)  # Newton's third law
+
+
+def test_custom_rule():
+    assert load("custom_rule.py")["main"]()
+
+
+def test_read_generated_code(capsys):
+    load("read_generated_code.py")["main"]()
+    out = capsys.readouterr().out
+    assert "def running_product_vjp" in out and "zeros_like" in out
