@@ -52,17 +52,27 @@ def highlight(text, stream):
 
 def cmd_dump(opts):
     fn = load_function(opts.target)
-    text = api.source(fn, opts.mode, parse_wrt(opts.wrt), optimize=not opts.no_optimize)
+    if opts.args:  # the code specialised to these arguments' kinds, as grad runs it
+        if opts.mode != "reverse":
+            raise AdjointError(f"--mode {opts.mode}: this version of adjoint generates reverse mode only")
+        names, _ = api.wrt_names(fn, parse_wrt(opts.wrt))
+        _, kinds = api.bind(fn, names, parse_args(opts.args), {})
+        text = api.derivative(fn, names, None, not opts.no_optimize, kinds).text
+    else:
+        text = api.source(fn, opts.mode, parse_wrt(opts.wrt), optimize=not opts.no_optimize)
     sys.stdout.write(highlight(text, sys.stdout))
     return 0
 
 
+def parse_args(expr):
+    """The arguments that a Python expression (with np available) gives, as a tuple."""
+    args = eval(expr, {"np": np, "numpy": np})  # noqa: S307 -- the user's own expression
+    return args if isinstance(args, tuple) else (args,)
+
+
 def cmd_check(opts):
     fn = load_function(opts.target)
-    args = eval(opts.args, {"np": np, "numpy": np})  # noqa: S307 -- the user's own expression
-    if not isinstance(args, tuple):
-        args = (args,)
-    report = check.check_grad(fn, *args, wrt=parse_wrt(opts.wrt))
+    report = check.check_grad(fn, *parse_args(opts.args), wrt=parse_wrt(opts.wrt))
     print(report)
     return 0 if report else 1
 
@@ -124,6 +134,8 @@ def main(argv=None):
     p.add_argument("--mode", choices=("reverse", "forward"), default="reverse")
     p.add_argument("--wrt", default="", help="comma-separated parameter names or positions (default: the first)")
     p.add_argument("--no-optimize", action="store_true", help="show the code before simplification")
+    p.add_argument("--args", default="", help='example arguments, e.g. "np.ones(3), 2.0": show the code '
+                   "specialised to their kinds (numbers or arrays of some rank), as grad runs it")
     p.set_defaults(run=cmd_dump)
     p = sub.add_parser("check", help="compare the adjoint of FILE.py:FUNC with central differences")
     p.add_argument("target", metavar="FILE.py:FUNC")
