@@ -71,18 +71,18 @@ def differentiable_inputs(stmt, table):
 def activity(nf, wrt, table):
     """The names that get adjoints when nf is differentiated with respect to the parameters wrt."""
     flows = [(targets_of(s), differentiable_inputs(s, table)) for s in assignments(nf.body)]
-    varied, changed = set(wrt), True
-    while changed:
-        changed = False
-        for targets, inputs in flows:
-            if inputs & varied and not targets <= varied:
-                varied |= targets
-                changed = True
-    useful, changed = {nf.result}, True
-    while changed:
-        changed = False
-        for targets, inputs in flows:
-            if targets & useful and not inputs <= useful:
-                useful |= inputs
-                changed = True
+    varied = _reach(set(wrt), [(inputs, targets) for targets, inputs in flows])  # inputs feed targets
+    useful = _reach({nf.result}, flows)  # the result needs the targets' inputs
     return frozenset(varied & useful)
+
+
+def _reach(start, edges):
+    """Names reached from start along (sources, destinations) edges, to a fixed point (loops included)."""
+    reached, changed = set(start), True
+    while changed:
+        changed = False
+        for sources, destinations in edges:
+            if sources & reached and not destinations <= reached:
+                reached |= destinations
+                changed = True
+    return reached

@@ -177,7 +177,7 @@ def _check_input(name, value, fn):
                         "floats and float NumPy arrays (pass np.asarray(...))")
 
 
-def _grads(values, wrt, as_tuple):
+def _grads(values, as_tuple):
     grads = tuple(float(v) if isinstance(v, (float, np.floating)) else v for v in values)
     return grads if as_tuple else grads[0]
 
@@ -199,7 +199,7 @@ def value_and_grad(fn, wrt=0, jit=None):
     def value_and_grad_fn(*args, **kwargs):
         values, kinds = bind(fn, names, args, kwargs)
         out, *grads = derivative(fn, names, jit, True, kinds)(values, 1.0)
-        return _scalar(out, fn), _grads(grads, names, as_tuple)
+        return _scalar(out, fn), _grads(grads, as_tuple)
 
     return value_and_grad_fn
 
@@ -227,7 +227,7 @@ def vjp(fn, *args, wrt=0, jit=None, **kwargs):
             raise ArgumentError(f"the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
         ct = float(cotangent) if np.ndim(cotangent) == 0 else np.asarray(cotangent, dtype=np.float64)
         _, *grads = d(values, ct)
-        return _grads(grads, names, as_tuple)
+        return _grads(grads, as_tuple)
 
     return out, pullback
 

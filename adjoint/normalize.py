@@ -466,11 +466,9 @@ class Normalizer:
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
     def user_name(self, version):
-        for scope in [self.top]:
-            for user, atom in scope.current.items():
-                if isinstance(atom, ast.Name) and atom.id == version and not user.startswith("<"):
-                    return user
-        return version
+        """The user's name for a version of the top function's variable (the version itself if none)."""
+        return next((user for user, atom in self.top.current.items()
+                     if isinstance(atom, ast.Name) and atom.id == version), version)
 
     # --- aliasing --------------------------------------------------------------------------------
 

@@ -223,18 +223,18 @@ class Reverse:
         paths = {}
 
         def visit(stmts, path):
-            for i, s in enumerate(stmts):
+            for s in stmts:
                 if isinstance(s, ast.If):
-                    touch(names_in(s.test), path, i, stmts, reads=True)
+                    touch(names_in(s.test), path)
                     visit(s.body, path + ((id(s), "body"),))
                     visit(s.orelse, path + ((id(s), "orelse"),))
                 elif isinstance(s, (ast.For, ast.While)):
-                    touch(names_in(s.iter if isinstance(s, ast.For) else s.test), path, i, stmts, reads=True)
+                    touch(names_in(s.iter if isinstance(s, ast.For) else s.test), path)
                     visit(s.body, path + ((id(s), "body"),))
                 else:
-                    touch(names_in(s), path, i, stmts, reads=not isinstance(s, ast.Assign))
+                    touch(names_in(s), path)
 
-        def touch(names, path, i, stmts, reads):
+        def touch(names, path):  # each name's path narrows to the blocks common to all its uses
             for n in names:
                 old = paths.get(n)
                 paths[n] = path if old is None else tuple(
@@ -438,7 +438,7 @@ class Reverse:
             return self.while_loop(s, depth)
         return [s], []
 
-    def counted(self, fwd_loop, count, depth):
+    def counted(self, fwd_loop, count):
         """Forward statements around a loop whose iterations are counted in `count`."""
         fwd = [assign(count, ast.Constant(0)), fwd_loop]
         fwd_loop.body.insert(0, assign(count, ast.BinOp(name(count), ast.Add(), ast.Constant(1))))
@@ -467,7 +467,7 @@ class Reverse:
         if _has_break(s.body) or not unit:
             count = self.fresh(f"{index}_trips")
             counts.append(count)
-            fwd = self.counted(loop, count, depth) if _has_break(s.body) else \
+            fwd = self.counted(loop, count) if _has_break(s.body) else \
                 [assign(count, call("trip_count", copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step))),
                  loop]
             k = self.fresh("k")
@@ -488,7 +488,7 @@ class Reverse:
         if not rb:
             return [loop], []
         count = self.fresh("trips")
-        fwd = self.counted(loop, count, depth)
+        fwd = self.counted(loop, count)
         rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
         return self.nest(fwd, rev_loop, [count], depth)
 
