@@ -12,7 +12,7 @@ import numpy as np
 from . import emit
 from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
-from .pipeline import compile_reverse
+from .pipeline import compile_derivative
 
 
 def signature_of(fn):
@@ -50,11 +50,11 @@ def _name(fn):
 _CACHE = {}
 
 
-def derivative(fn, wrt, jit=None, optimize=True, kinds=()):
-    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds)."""
-    key = (fn, wrt, jit, optimize, kinds)
+def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
+    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)."""
+    key = (fn, wrt, jit, optimize, kinds, mode)
     if key not in _CACHE:
-        _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds)
+        _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode)
     return _CACHE[key]
 
 
@@ -77,13 +77,16 @@ def bind(fn, wrt, args, kwargs):
 
 
 class Derivative:
-    """The adjoint of one function for one wrt: its generated source and how to run it."""
+    """The adjoint (or tangent) of one function for one wrt: its generated source and how to run it.
 
-    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=()):
+    Called with the bound arguments and the seeds the generated function takes after them: the
+    output's cotangent in reverse mode, one tangent per wrt input in forward mode."""
+
+    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
         if jit not in (None, True, False):
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit = fn, wrt, jit
-        self.generated = compile_reverse(fn, wrt, optimize, kinds)
+        self.generated = compile_derivative(fn, wrt, mode, optimize, kinds)
         self._python = None
         self._numba = None
         self._compiled = set()
@@ -108,15 +111,15 @@ class Derivative:
             self._numba = jit.compile_function(getattr(module, g.entry))
         return self._numba
 
-    def __call__(self, args, g):
-        """(output, gradients) for positional `args` (already bound) and the output's cotangent g."""
+    def __call__(self, args, *seeds):
+        """(output, derivatives) for positional `args` (already bound) and the seeds."""
         if self.jit is False:
             self.jit_status = "python (jit=False)"
-            return self.python()(*args, g)
+            return self.python()(*args, *seeds)
         if self.jit_status.startswith("python"):
-            return self.python()(*args, g)
+            return self.python()(*args, *seeds)
         from . import jit
-        sig = jit.signature(list(args) + [g])
+        sig = jit.signature(list(args) + list(seeds))
         if sig not in self._compiled:
             try:
                 jit.compile_for(self.numba(), sig)
@@ -124,40 +127,40 @@ class Derivative:
                 error = jit.explain(e, self.generated.path)
                 if self.jit is True:
                     raise error from None
-                warnings.warn(f"adjoint: running the adjoint of {_name(self.fn)} as Python, since {error}",
+                warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since {error}",
                               stacklevel=4)
                 self.jit_status = "python (numba could not compile it)"
-                return self.python()(*args, g)
+                return self.python()(*args, *seeds)
             self._compiled.add(sig)
             if self.jit or self.jit_status == "not run yet":
                 self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
-            return self.numba()(*args, g)
+            return self.numba()(*args, *seeds)
         if self.jit_status == "numba (first call, compiled)":
-            return self.choose(args, g)
-        return self.numba()(*args, g)
+            return self.choose(args, seeds)
+        return self.numba()(*args, *seeds)
 
-    def choose(self, args, g):
+    def choose(self, args, seeds):
         """Under jit=None: code with loops stays on Numba; straight-line array code is timed on each
         path (the faster of two calls, after a warm-up call of the Python one) and keeps the faster:
         NumPy's own kernels often beat Numba's array expressions on large arrays."""
         if self.generated.has_loops:
             self.jit_status = "numba (the code has loops)"
-            return self.numba()(*args, g)
+            return self.numba()(*args, *seeds)
         python, compiled = self.python(), self.numba()
-        python(*args, g)  # warm: the first call pays for loading and first touches of memory
-        t_numba, result = _fastest(compiled, args, g)
-        t_python, _ = _fastest(python, args, g)
+        python(*args, *seeds)  # warm: the first call pays for loading and first touches of memory
+        t_numba, result = _fastest(compiled, [*args, *seeds])
+        t_python, _ = _fastest(python, [*args, *seeds])
         faster = "python" if t_python < 0.8 * t_numba else "numba"
         self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
         return result
 
 
-def _fastest(fn, args, g, calls=2):
+def _fastest(fn, args, calls=2):
     """(the shortest time of a few calls, the result of the last)."""
     best = float("inf")
     for _ in range(calls):
         t0 = time.perf_counter()
-        result = fn(*args, g)
+        result = fn(*args)
         best = min(best, time.perf_counter() - t0)
     return best, result
 
@@ -232,12 +235,42 @@ def vjp(fn, *args, wrt=0, jit=None, **kwargs):
     return out, pullback
 
 
+def jvp(fn, primals, tangents, wrt=0, jit=None):
+    """(fn(*primals), the Jacobian-vector product): forward mode, by generated tangent code.
+
+    `tangents` holds one tangent per wrt input (a single value for an int or str wrt), each of its
+    input's shape."""
+    names, as_tuple = wrt_names(fn, wrt)
+    if not isinstance(primals, (tuple, list)):
+        raise ArgumentError(f"jvp takes the arguments of {_name(fn)} as a tuple (primals), not a {type(primals).__name__}")
+    values, kinds = bind(fn, names, tuple(primals), {})
+    if not as_tuple:
+        tangents = (tangents,)
+    elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(names):
+        raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(names)} tangents, got {tangents!r:.80}")
+    params = list(signature_of(fn).parameters)
+    seeds = [_check_tangent(w, values[params.index(w)], t) for w, t in zip(names, tangents)]
+    out, out_dot = derivative(fn, names, jit, True, kinds, "forward")(values, *seeds)
+    return _grads((out, out_dot), True)
+
+
+def _check_tangent(name, value, tangent):
+    if np.shape(tangent) != np.shape(value):
+        raise ArgumentError(f"the tangent of `{name}` has shape {np.shape(tangent)}, `{name}` has {np.shape(value)}")
+    if isinstance(value, np.ndarray):
+        return np.asarray(tangent, dtype=np.float64)
+    return float(tangent)
+
+
+MODES = ("reverse", "forward")
+
+
 def source(fn, mode="reverse", wrt=0, optimize=True):
-    """The generated code, as text."""
-    if mode != "reverse":
-        raise AdjointError(f"mode={mode!r}: this version of adjoint generates reverse mode only")
+    """The generated code, as text: the adjoint (mode "reverse") or the tangent code (mode "forward")."""
+    if mode not in MODES:
+        raise ArgumentError(f"mode={mode!r}: adjoint generates {' or '.join(map(repr, MODES))} code")
     names, _ = wrt_names(fn, wrt)
-    return derivative(fn, names, None, optimize).text
+    return derivative(fn, names, None, optimize, (), mode).text
 
 
 class Differentiated:
@@ -259,6 +292,9 @@ class Differentiated:
 
     def vjp(self, *args, **kwargs):
         return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, **kwargs)
+
+    def jvp(self, primals, tangents):
+        return jvp(self.fn, primals, tangents, wrt=self.wrt, jit=self.jit)
 
     def source(self, mode="reverse"):
         return source(self.fn, mode, self.wrt)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import vjp, wrt_names
+from .api import bind, jvp, signature_of, vjp, wrt_names
 
 
 def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
@@ -78,21 +78,33 @@ class Report:
         return "\n".join(lines)
 
 
-def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, **kwargs):
-    """Compare adjoint's vector-Jacobian product with central differences, per argument.
+def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **kwargs):
+    """Compare adjoint's derivative with central differences, per argument.
 
-    For a scalar function this is the gradient; for an array output a random cotangent u is used, so
-    the check compares u^T J from both sides.
+    Reverse mode (the default) compares the vector-Jacobian product u^T J for a random cotangent u
+    (for a scalar function, the gradient); forward mode compares the Jacobian-vector product J t
+    for a random tangent t of each argument in turn.
     """
-    names, as_tuple = wrt_names(fn, wrt)
-    out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
-    rng = np.random.default_rng(seed)
-    u = float(rng.standard_normal()) if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
-    got = pullback(u)
+    names, _ = wrt_names(fn, wrt)
     jacs = numerical_jacobian(fn, *args, wrt=names, **kwargs)
+    rng = np.random.default_rng(seed)
+    if mode == "forward":
+        values = bind(fn, names, args, kwargs)[0]
+        params = list(signature_of(fn).parameters)
+        pairs = []
+        for k, (name, jac) in enumerate(zip(names, jacs)):
+            x = values[params.index(name)]
+            t = float(rng.standard_normal()) if np.ndim(x) == 0 else rng.standard_normal(np.shape(x))
+            tangents = tuple(t if j == k else np.zeros_like(values[params.index(n)]) * 1.0 for j, n in enumerate(names))
+            got = jvp(fn, tuple(values), tangents, wrt=names, jit=jit)[1]
+            pairs.append((got, np.tensordot(jac, t, axes=np.ndim(t)) if np.ndim(t) else jac * t))
+    else:
+        out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
+        u = float(rng.standard_normal()) if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
+        pairs = [(g, np.tensordot(u, jac, axes=np.ndim(u)) if np.ndim(u) else u * jac)
+                 for g, jac in zip(pullback(u), jacs)]
     rows = []
-    for name, g, jac in zip(names, got, jacs):
-        want = np.tensordot(u, jac, axes=np.ndim(u)) if np.ndim(u) else u * jac
+    for name, (g, want) in zip(names, pairs):
         err = np.abs(np.asarray(g, dtype=np.float64) - want)
         max_abs = float(np.max(err)) if err.size else 0.0
         scale = max(1.0, float(np.max(np.abs(want))) if np.size(want) else 1.0)

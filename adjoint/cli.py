@@ -53,11 +53,9 @@ def highlight(text, stream):
 def cmd_dump(opts):
     fn = load_function(opts.target)
     if opts.args:  # the code specialised to these arguments' kinds, as grad runs it
-        if opts.mode != "reverse":
-            raise AdjointError(f"--mode {opts.mode}: this version of adjoint generates reverse mode only")
         names, _ = api.wrt_names(fn, parse_wrt(opts.wrt))
         _, kinds = api.bind(fn, names, parse_args(opts.args), {})
-        text = api.derivative(fn, names, None, not opts.no_optimize, kinds).text
+        text = api.derivative(fn, names, None, not opts.no_optimize, kinds, opts.mode).text
     else:
         text = api.source(fn, opts.mode, parse_wrt(opts.wrt), optimize=not opts.no_optimize)
     sys.stdout.write(highlight(text, sys.stdout))

@@ -37,6 +37,22 @@ def _unbroadcast(g, x):
     return lambda g, x: runtime.summed_to(g, x)
 
 
+@overload(runtime.spread)
+def _spread(d, out):
+    """runtime.spread, chosen by type: no copy when d already has out's shape."""
+    if isinstance(out, nbtypes.Float):
+        return lambda d, out: d
+    if isinstance(d, nbtypes.Float):
+        return lambda d, out: np.full(out.shape, d)
+    if d.ndim == out.ndim and d.layout == "C":
+        def same_rank(d, out):
+            if d.shape == out.shape:
+                return d
+            return np.ascontiguousarray(np.broadcast_to(d, out.shape))
+        return same_rank
+    return lambda d, out: np.ascontiguousarray(np.broadcast_to(d, out.shape))
+
+
 @overload(runtime.matmul_left)
 def _matmul_left(g, a, b):
     return lambda g, a, b: runtime.matmul_left_2d(g, a, b)

@@ -282,10 +282,37 @@ def saved(element):
     return element.copy()
 
 
+def spread(d, out):
+    """A tangent as the value it belongs to: d broadcast to out's shape (d itself when it has it).
+
+    Under Numba, `adjoint.jit` dispatches on the types."""
+    if isinstance(out, float):
+        return d
+    if isinstance(d, float):
+        return np.full(out.shape, d)
+    if d.shape == out.shape:
+        return d
+    return np.ascontiguousarray(np.broadcast_to(d, out.shape))
+
+
+def unit(out):
+    """1.0, or an array of ones shaped as out: the cotangent that turns an adjoint into weights."""
+    if isinstance(out, float):
+        return 1.0
+    return np.ones(out.shape)
+
+
+def reduce_tangent(w, a_dot, axis=None):
+    """The tangent of a reduction whose adjoint at a cotangent of ones is w: w * a_dot, summed."""
+    if axis is None:
+        return np.sum(w * a_dot)
+    return np.sum(w * a_dot, axis=axis)
+
+
 HELPERS = (
     zeros_like, summed_to, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into,
+    reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "add_at", "matmul_left", "matmul_right")
+    "unbroadcast", "add_at", "matmul_left", "matmul_right", "spread")

@@ -239,5 +239,5 @@ def _dce(stmts, live_out, loop_live):
 
 
 def _heading(stmt):
-    """An `# adjoint of:` comment (other comments, like the one opening the reverse sweep, stay)."""
-    return is_comment(stmt) and stmt.value.args[0].value.startswith("adjoint of")
+    """An `# adjoint of:` or `# tangent of:` comment (others, like the one opening the reverse sweep, stay)."""
+    return is_comment(stmt) and stmt.value.args[0].value.startswith(("adjoint of", "tangent of"))

@@ -1125,6 +1125,21 @@ def test_rule(row, jit):
     assert report, f"{_row_id(row)} (jit={jit}) disagrees with central differences:\n{report}"
 
 
+@pytest.mark.parametrize("row, jit", [p for p in _params() if p.values[1] == p.values[0].jit_too])
+def test_rule_tangent(row, jit):
+    """Forward mode: each rule's tangent form (the table's `tangent`) against central differences,
+    once per row: under Numba where the row runs there too (the same text runs as Python elsewhere)."""
+    rng = np.random.default_rng(zlib.crc32(_row_id(row).encode()))
+    values = row.args(rng)
+    with time_limit(TIME_LIMIT):
+        if jit and row.nojit:
+            with pytest.warns(UserWarning, match="as Python"):
+                report = adjoint.check_grad(row.fn, *values, wrt=row.wrt, jit=None, mode="forward")
+        else:
+            report = adjoint.check_grad(row.fn, *values, wrt=row.wrt, jit=jit, mode="forward")
+    assert report, f"{_row_id(row)} (jit={jit}) disagrees with central differences:\n{report}"
+
+
 def _differentiable_keys():
     return {key: rule for key, rule in TABLE.by_key.items() if rule.differentiable and not rule.custom}
 

@@ -15,16 +15,25 @@ back to its input's shape. A `sequence=True` rule takes a tuple of arrays as fir
 Every formula is parsed when the table loads; a free name that is not a parameter, `out`, `g`,
 `np`, `math` or a runtime helper fails the import, so a typo never reaches generated code.
 User rules from `custom_vjp` enter the same table through `Table.add`.
+
+Forward mode reads each rule's `tangent`: "elementwise" (the default for operators, `math`,
+builtins and NumPy ufuncs: each adjoint formula with `g` read as the parameter's tangent gives its
+contribution), "linear" (the same call on the tangents), "bilinear" (the call with one argument
+replaced by its tangent, summed over the arguments) or a formula over the parameters, `out` and
+`<parameter>_dot`. A differentiable rule without one fails the import.
 """
 
 import ast
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from .. import runtime
 
 BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPORTED)
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
+TANGENT_FORMS = ("elementwise", "linear", "bilinear")
 
 
 class BindError(TypeError):
@@ -42,6 +51,7 @@ class Rule:
     sequence: bool = False
     view: bool = False  # the result may share memory with the first argument
     custom: tuple = ()  # (fwd, bwd) of a custom_vjp rule
+    tangent: object = None  # "elementwise", "linear", "bilinear" or an ast.expr (forward mode)
 
     @property
     def differentiable(self):
@@ -92,7 +102,14 @@ def parse_rule(key, spelling, params, formulas, **flags):
         if unknown:
             raise ValueError(f"rule {spelling or key}: formula {text!r} uses unknown names {sorted(unknown)}")
         adjoints.append(expr)
-    return Rule(key, spelling, names, defaults, tuple(adjoints), **flags)
+    tangent = flags.pop("tangent", None)
+    if tangent not in (None, *TANGENT_FORMS):
+        expr = ast.parse(tangent, mode="eval").body
+        unknown = _free_names(expr) - (allowed - {"g"}) - {f"{n}_dot" for n in names}
+        if unknown:
+            raise ValueError(f"rule {spelling or key}: tangent {tangent!r} uses unknown names {sorted(unknown)}")
+        tangent = expr
+    return Rule(key, spelling, names, defaults, tuple(adjoints), tangent=tangent, **flags)
 
 
 def resolve_path(path):
@@ -135,7 +152,21 @@ class Table:
 
     def rule(self, path, params, *formulas, **flags):
         obj = resolve_path(path)
+        if "tangent" not in flags and (flags.get("broadcast") or isinstance(obj, np.ufunc) or (
+                path.split(".")[0] in ("math", "builtins", "operator") and path != "operator.matmul")):
+            flags["tangent"] = "elementwise"
         return self.add(parse_rule(obj, spell(path), params, formulas, **flags))
+
+    def tangent(self, path, form):
+        """Say how forward mode forms the tangent of the rule at `path` (see the module docstring)."""
+        old = self.by_key[resolve_path(path)]
+        new = parse_rule(old.key, old.spelling, ", ".join(old.params), (), tangent=form)
+        self.add(replace(old, tangent=new.tangent))
+
+    def check_tangents(self):
+        missing = [r.spelling for r in self.by_key.values() if r.differentiable and not r.custom and r.tangent is None]
+        if missing:
+            raise ValueError(f"rules without a forward-mode tangent: {', '.join(sorted(missing))}")
 
     def nondiff(self, *paths):
         for path in paths:
@@ -145,8 +176,7 @@ class Table:
         """An ndarray method: the rule of `path` (the method's receiver is its first parameter)."""
         if path is not None:
             base = self.by_key[resolve_path(path)]
-            rule = Rule(f"ndarray.{name}", "." + name, base.params, base.defaults, base.adjoints,
-                        base.broadcast, base.sequence, base.view)
+            rule = replace(base, key=f"ndarray.{name}", spelling="." + name)
         else:
             rule = parse_rule(f"ndarray.{name}", "." + name, params, formulas, **flags)
         return self.add(rule)

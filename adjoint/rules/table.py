@@ -121,10 +121,25 @@ nondiff("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.zeros_like", "numpy.o
         "numpy.ceil", "numpy.round", "numpy.rint", "numpy.argmax", "numpy.argmin", "numpy.argsort",
         "numpy.shape", "numpy.size", "numpy.isnan", "numpy.isfinite", "numpy.isinf", "numpy.floor_divide")
 
+# Forward mode: how the tangent of each rule that is not elementwise is formed
+for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "numpy.trace", "numpy.reshape",
+              "numpy.ravel", "numpy.transpose", "numpy.expand_dims", "numpy.copy", "numpy.array", "numpy.asarray",
+              "numpy.float64", "numpy.full", "numpy.concatenate", "numpy.stack"):
+    TABLE.tangent(_path, "linear")
+for _path in ("operator.matmul", "numpy.dot", "numpy.matmul", "numpy.outer"):
+    TABLE.tangent(_path, "bilinear")
+TABLE.tangent("numpy.var", "reduce_tangent(unvar(unit(out), a, axis, ddof), a_dot, axis)")
+TABLE.tangent("numpy.std", "reduce_tangent(unstd(unit(out), a, out, axis, ddof), a_dot, axis)")
+for _path in ("numpy.max", "numpy.min", "numpy.amax", "numpy.amin"):
+    TABLE.tangent(_path, "reduce_tangent(unmax(unit(out), a, out, axis), a_dot, axis)")
+TABLE.tangent("numpy.prod", "reduce_tangent(unprod(unit(out), a, axis), a_dot, axis)")
+TABLE.tangent("numpy.linalg.norm", "np.sum(x * x_dot) / out")
+
 # ndarray methods, spelled as methods in generated code
 for _name in ("sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "dot", "copy", "ravel", "transpose"):
     method(_name, f"numpy.{_name}")
 method("reshape", "numpy.reshape")
-method("flatten", None, "a", "reshape_like(g, a)")
-method("astype", None, "a, dtype", "g", None)
-method("T", None, "a", "np.transpose(g)", view=True)  # the .T attribute
+method("flatten", None, "a", "reshape_like(g, a)", tangent="linear")
+method("astype", None, "a, dtype", "g", None, tangent="linear")
+method("T", None, "a", "np.transpose(g)", view=True, tangent="linear")  # the .T attribute
+TABLE.check_tangents()

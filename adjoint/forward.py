@@ -1,0 +1,190 @@
+"""The forward transform: normal-form code in, tangent code (`x_dot`) out.
+
+Each statement that computes a value carrying a derivative is followed by the statement that
+computes its tangent, from the rule table's `tangent` forms; control flow, loops and element
+writes stay as they are, each mirrored on the tangents (`y[i] = t` -> `y_dot[i] = t_dot`), so a
+view of an array has a view of its tangent for a tangent and writes through it alike. No tape:
+tangents travel with the values. For example
+
+    def f(x):                      def f_jvp(x, x_dot):
+        y = np.sin(x) * x              sin = np.sin(x)
+        return np.sum(y)               sin_dot = x_dot * np.cos(x)
+                                       y = sin * x
+                                       y_dot = sin_dot * x + x_dot * sin
+                                       out = np.sum(y)
+                                       out_dot = np.sum(y_dot)
+                                       return (out, out_dot)
+"""
+
+import ast
+import copy
+
+from .analysis import activity, names_in, rule_of
+from .emit import comment
+from .errors import SourceError
+from .reverse import assign, call, function_def, instantiate, name
+
+
+def forward(nf, wrt, table):
+    """The tangent function of `nf` with respect to the parameter names `wrt`."""
+    return Forward(nf, wrt, table).run()
+
+
+class Forward:
+    def __init__(self, nf, wrt, table):
+        self.nf, self.wrt, self.table = nf, tuple(wrt), table
+        self.active = activity(nf, wrt, table)
+        self.kinds = nf.kinds
+        self.dots = {}
+
+    def dot(self, v):
+        if v not in self.dots:
+            self.dots[v] = self.nf.namer.fresh(f"{v}_dot")
+        return self.dots[v]
+
+    def is_active(self, atom):
+        return isinstance(atom, ast.Name) and atom.id in self.active
+
+    def scalar(self, atom):
+        if isinstance(atom, ast.Constant):
+            return isinstance(atom.value, (int, float))
+        return isinstance(atom, ast.Name) and self.kinds.get(atom.id) == 0
+
+    def run(self):
+        nf = self.nf
+        for p in self.wrt:
+            self.dot(p)
+        entry = [assign(self.dot(p), call("zeros_like", name(p))) for p in nf.params
+                 if p in self.active and p not in self.wrt]
+        body = entry + self.block(nf.body[:-1])
+        result = nf.result
+        if result not in self.active:
+            body.append(assign(self.dot(result), call("zeros_like", name(result))))
+        body.append(ast.Return(ast.Tuple([name(result), name(self.dot(result))], ast.Load())))
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [
+            ast.arg(self.dot(p)) for p in self.wrt], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[])
+        return function_def(f"{nf.name}_jvp", args, body)
+
+    def block(self, stmts):
+        out, last = [], None
+        for s in stmts:
+            where = self.nf.locate(s)
+            if (where.filename, where.lineno) != last and not isinstance(s, (ast.If, ast.For, ast.While)) \
+                    and where.lineno > 0:
+                out.append(comment(f"tangent of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
+                                   f"{where.lineno})"))
+                last = (where.filename, where.lineno)
+            elif isinstance(s, (ast.If, ast.For, ast.While)):
+                last = None
+            out += self.statement(s)
+        return out
+
+    def statement(self, s):
+        if isinstance(s, ast.Assign):
+            return self.assignment(s)
+        if isinstance(s, ast.If):
+            return [ast.If(s.test, self.block(s.body) or [ast.Pass()], self.block(s.orelse))]
+        if isinstance(s, (ast.For, ast.While)):
+            loop = copy.copy(s)
+            loop.body = self.block(s.body) or [ast.Pass()]
+            return [loop]
+        return [s]
+
+    def assignment(self, s):
+        target, value, line = s.targets[0], s.value, s.lineno
+        if isinstance(target, ast.Subscript):
+            y = target.value.id
+            if y not in self.active:
+                return [s]
+            part = ast.Subscript(name(self.dot(y)), copy.deepcopy(target.slice), ast.Store())
+            tangent = name(self.dot(value.id)) if self.is_active(value) else ast.Constant(0.0)
+            return [s, assign(part, tangent, line)]
+        targets = names_in(target)
+        if not targets & self.active:
+            return [s]
+        if not isinstance(target, ast.Name):
+            raise self.error(s, "unpacking a tuple that carries a derivative is not supported",
+                             "assign each part separately")
+        v = target.id
+        expr = self.tangent(s)
+        if expr is None:  # nothing that varies flows in: the value is a constant here
+            return [s, assign(self.dot(v), call("zeros_like", name(v)), line)]
+        if v not in names_in(value):
+            return [s, assign(self.dot(v), expr, line)]
+        # the value reads the name it overwrites: the tangent needs the old value and perhaps the new
+        new = self.nf.namer.fresh(f"{v}_new")
+        expr = instantiate(expr, {v: name(v), "__out__": name(new)})
+        return [assign(new, value, line), assign(self.dot(v), expr, line), assign(v, name(new), line)]
+
+    def tangent(self, s):
+        """The tangent of an assignment's value, or None when no argument carries one. The rule's
+        result is spelled `__out__` where the target's name would be read after the write."""
+        value = s.value
+        if isinstance(value, ast.Name):
+            return name(self.dot(value.id)) if self.is_active(value) else None
+        if isinstance(value, ast.Subscript):
+            if not self.is_active(value.value):
+                return None
+            return ast.Subscript(name(self.dot(value.value.id)), copy.deepcopy(value.slice), ast.Load())
+        if isinstance(value, ast.Tuple):
+            raise self.error(s, "a tuple that carries a derivative is not supported", "assign each part separately")
+        rule, bound = rule_of(value, self.table)
+        if rule is None or not rule.differentiable:
+            return None
+        if rule.custom:
+            raise self.error(s, f"`{rule.spelling}` has a custom_vjp rule, which gives reverse mode only",
+                             "differentiate it in reverse mode, or call the function without custom_vjp")
+        out = name(s.targets[0].id if s.targets[0].id not in names_in(value) else "__out__")
+        diff = [p for p, f in zip(rule.params, rule.adjoints) if f is not None]
+        active = [p for p in diff if self.carries(s, rule, bound[p])]
+        if not active:
+            return None
+        if rule.tangent == "linear":
+            return self.replaced(value, {p: self.zero_or_dot(bound[p], rule.sequence) for p in diff})
+        if rule.tangent == "bilinear":
+            return _sum([self.replaced(value, {p: name(self.dot(bound[p].id))}) for p in active])
+        if rule.tangent == "elementwise":
+            terms = [instantiate(rule.adjoints[rule.params.index(p)], dict(bound, g=name(self.dot(bound[p].id)),
+                                                                             out=out)) for p in active]
+            covered = set(active).union(*(names_in(rule.adjoints[rule.params.index(p)]) for p in active))
+            if not self.scalar(s.targets[0]) and not all(
+                    isinstance(bound[q], ast.Constant) or self.scalar(bound[q]) for q in rule.params if q not in covered):
+                return call("spread", _sum(terms), out)  # a term may lack the shape the other arguments give
+            return _sum(terms)
+        mapping = dict(bound, out=out, **{f"{p}_dot": name(self.dot(bound[p].id)) for p in active})
+        return instantiate(rule.tangent, mapping)
+
+    def carries(self, s, rule, arg):
+        """Whether an argument of a rule carries a tangent (a tuple only for a sequence rule)."""
+        if isinstance(arg, ast.Tuple):
+            if not any(self.is_active(e) for e in arg.elts):
+                return False
+            if rule.sequence:
+                return True
+            raise self.error(s, f"`{ast.unparse(s.value)}` takes a tuple of differentiated values, which its "
+                             "rule does not cover", "build the array another way")
+        return self.is_active(arg)
+
+    def zero_or_dot(self, arg, sequence):
+        if isinstance(arg, ast.Tuple) and sequence:
+            return ast.Tuple([self.zero_or_dot(e, False) for e in arg.elts], ast.Load())
+        if self.is_active(arg):
+            return name(self.dot(arg.id))
+        return call("zeros_like", copy.deepcopy(arg))
+
+    def replaced(self, value, swaps):
+        """A copy of the call `value` with the arguments of the given parameters replaced."""
+        value = ast.parse(ast.unparse(value), mode="eval").body  # no node shared by two arguments
+        _, bound = rule_of(value, self.table)
+        return copy.deepcopy(value, {id(bound[p]): new for p, new in swaps.items()})
+
+    def error(self, stmt, what, hint=""):
+        return SourceError(what, self.nf.locate(stmt), hint, "forward transform")
+
+
+def _sum(terms):
+    expr = terms[0]
+    for t in terms[1:]:
+        expr = ast.BinOp(expr, ast.Add(), t)
+    return expr
