@@ -11,7 +11,7 @@ import numpy as np
 
 from . import emit
 from .custom import CustomVJP
-from .errors import AdjointError, ArgumentError
+from .errors import ArgumentError
 from .pipeline import compile_derivative
 
 
