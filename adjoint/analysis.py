@@ -65,18 +65,18 @@ def differentiable_inputs(stmt, table):
         return set()
     if rule.custom:
         return set().union(*(names_in(a) for a in bound.values()))
-    return set().union(set(), *(names_in(bound[p]) for p, f in zip(rule.params, rule.adjoints) if f is not None))
+    return set().union(set(), *(names_in(bound[p]) for p in rule.inputs))
 
 
 def activity(nf, wrt, table):
     """The names that get adjoints when nf is differentiated with respect to the parameters wrt."""
     flows = [(targets_of(s), differentiable_inputs(s, table)) for s in assignments(nf.body)]
-    varied = _reach(set(wrt), [(inputs, targets) for targets, inputs in flows])  # inputs feed targets
-    useful = _reach({nf.result}, flows)  # the result needs the targets' inputs
+    varied = reach(set(wrt), [(inputs, targets) for targets, inputs in flows])  # inputs feed targets
+    useful = reach({nf.result}, flows)  # the result needs the targets' inputs
     return frozenset(varied & useful)
 
 
-def _reach(start, edges):
+def reach(start, edges):
     """Names reached from start along (sources, destinations) edges, to a fixed point (loops included)."""
     reached, changed = set(start), True
     while changed:

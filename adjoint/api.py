@@ -196,6 +196,9 @@ def _scalar(out, fn):
 
 def value_and_grad(fn, wrt=0, jit=None):
     """A function returning (f(*args), gradient of f with respect to wrt)."""
+    inner = getattr(fn, "adjoint_grad", None)
+    if inner is not None:
+        return _value_and_grad_of_grad(inner, wrt, jit)
     names, as_tuple = wrt_names(fn, wrt)
 
     @functools.wraps(fn)
@@ -204,18 +207,44 @@ def value_and_grad(fn, wrt=0, jit=None):
         out, *grads = derivative(fn, names, jit, True, kinds)(values, 1.0)
         return _scalar(out, fn), _grads(grads, as_tuple)
 
+    value_and_grad_fn.adjoint_grad = None  # not the function that wraps fn
     return value_and_grad_fn
 
 
 def grad(fn, wrt=0, jit=None):
-    """A function returning the gradient of the scalar function fn with respect to wrt."""
+    """A function returning the gradient of the scalar function fn with respect to wrt.
+
+    `grad` of such a function (of a float input) is the second derivative, by forward mode over
+    fn's adjoint."""
     vg = value_and_grad(fn, wrt, jit)
 
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
         return vg(*args, **kwargs)[1]
 
+    inner = getattr(fn, "adjoint_grad", None)
+    grad_fn.adjoint_grad = None if inner is not None else (fn, *wrt_names(fn, wrt))
     return grad_fn
+
+
+def _value_and_grad_of_grad(inner, wrt, jit):
+    fn, rows, rows_tuple = inner
+    cols, as_tuple = wrt_names(fn, wrt)
+
+    @functools.wraps(fn)
+    def value_and_grad_fn(*args, **kwargs):
+        values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
+        x = values[list(signature_of(fn).parameters).index(rows[0])]
+        if rows_tuple or np.ndim(x) != 0:
+            raise ArgumentError(f"grad of grad({_name(fn)}) needs a scalar: grad gives "
+                                f"{'a tuple' if rows_tuple else f'an array of shape {np.shape(x)}'}; "
+                                "use adjoint.hessian or adjoint.jacobian of the grad")
+        value = grad(fn, rows[0], jit)(*args, **kwargs)
+        H = _second(fn, rows, cols, jit, values, kinds)
+        return value, _grads(H[0], as_tuple)
+
+    value_and_grad_fn.adjoint_grad = None
+    return value_and_grad_fn
 
 
 def vjp(fn, *args, wrt=0, jit=None, **kwargs):
@@ -241,17 +270,143 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     `tangents` holds one tangent per wrt input (a single value for an int or str wrt), each of its
     input's shape."""
     names, as_tuple = wrt_names(fn, wrt)
+    values, kinds = _bind_primals(fn, names, primals)
+    seeds = _seeds(fn, names, as_tuple, values, tangents, wrt)
+    out, out_dot = derivative(fn, names, jit, True, kinds, "forward")(values, *seeds)
+    return _grads((out, out_dot), True)
+
+
+def hvp(fn, primals, tangents, wrt=0, jit=None):
+    """(gradient, Hessian-vector product) of the scalar function fn at primals, by forward mode over
+    fn's generated adjoint. `tangents` is as for `jvp`; both results are shaped as the gradient."""
+    names, as_tuple = wrt_names(fn, wrt)
+    values, kinds = _bind_primals(fn, names, primals)
+    seeds = _seeds(fn, names, as_tuple, values, tangents, wrt)
+    (out, *grads), (_, *hv) = derivative(fn, names, jit, True, kinds, "hvp")(values, 1.0, *seeds)
+    _scalar(out, fn)
+    return _grads(grads, as_tuple), _grads(hv, as_tuple)
+
+
+def hessian(fn, wrt=0, jit=None):
+    """A function returning the Hessian of the scalar function fn: one Hessian-vector product (forward
+    mode over the adjoint) per input entry. For an int or str wrt, an array of shape x.shape + x.shape
+    (a float for a float x); for a tuple wrt, H[i][j] of shape wrt[i].shape + wrt[j].shape."""
+    names, as_tuple = wrt_names(fn, wrt)
+
+    @functools.wraps(fn)
+    def hessian_fn(*args, **kwargs):
+        values, kinds = bind(fn, names, args, kwargs)
+        H = _second(fn, names, names, jit, values, kinds)
+        return tuple(tuple(row) for row in H) if as_tuple else H[0][0]
+
+    return hessian_fn
+
+
+def _second(fn, rows, cols, jit, values, kinds):
+    """d/d cols of the gradient for rows, as nested lists H[i][j] of shape rows[i].shape + cols[j].shape."""
+    names = tuple(dict.fromkeys(rows + cols))
+    params = list(signature_of(fn).parameters)
+    inputs = {n: values[params.index(n)] for n in names}
+    d = derivative(fn, names, jit, True, kinds, "hvp")
+    H = [[None] * len(cols) for _ in rows]
+    for j, col in enumerate(cols):
+        shape = np.shape(inputs[col])
+        pieces = []
+        for k in np.ndindex(shape):
+            seeds = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in inputs.values()]
+            if shape:
+                seeds[names.index(col)][k] = 1.0
+            else:
+                seeds[names.index(col)] = 1.0
+            (out, *_), (_, *hv) = d(values, 1.0, *seeds)
+            _scalar(out, fn)
+            pieces.append([np.asarray(hv[names.index(r)], dtype=np.float64) for r in rows])
+        for i, row in enumerate(rows):
+            block = np.stack([p[i] for p in pieces], axis=-1).reshape(np.shape(inputs[row]) + shape)
+            H[i][j] = float(block) if block.ndim == 0 else block
+    return H
+
+
+def jacobian(fn, wrt=0, jit=None):
+    """A function returning the Jacobian of fn (shape out.shape + x.shape per wrt input, a tuple for a
+    tuple wrt). It runs forward mode, one column per input entry, when the inputs have no more
+    entries than the output, and reverse mode, one row per output entry, otherwise; after each call
+    its `mode` attribute says which it chose and why. The Jacobian of a function made by
+    `adjoint.grad` is a Hessian, by forward mode over the adjoint."""
+    inner = getattr(fn, "adjoint_grad", None)
+    if inner is not None:
+        return _jacobian_of_grad(inner, wrt, jit)
+    names, as_tuple = wrt_names(fn, wrt)
+
+    @functools.wraps(fn)
+    def jacobian_fn(*args, **kwargs):
+        values, kinds = bind(fn, names, args, kwargs)
+        params = list(signature_of(fn).parameters)
+        inputs = [values[params.index(n)] for n in names]
+        out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
+        n_in, n_out = sum(np.size(x) for x in inputs), np.size(out)
+        if n_in <= n_out:
+            jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
+            d = derivative(fn, names, jit, True, kinds, "forward")
+            cols = [[] for _ in names]
+            for i, x in enumerate(inputs):
+                for k in np.ndindex(np.shape(x)):
+                    seeds = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in inputs]
+                    if np.ndim(x):
+                        seeds[i][k] = 1.0
+                    else:
+                        seeds[i] = 1.0
+                    cols[i].append(np.asarray(d(values, *seeds)[1], dtype=np.float64))
+            jacs = [np.stack(c, axis=-1).reshape(np.shape(out) + np.shape(x)) for c, x in zip(cols, inputs)]
+        else:
+            jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
+            d = derivative(fn, names, jit, True, kinds)
+            rows = [[] for _ in names]
+            for k in np.ndindex(np.shape(out)):
+                seed = 1.0
+                if np.ndim(out):
+                    seed = np.zeros(np.shape(out))
+                    seed[k] = 1.0
+                for i, g in enumerate(d(values, seed)[1:]):
+                    rows[i].append(np.asarray(g, dtype=np.float64))
+            jacs = [np.stack(r).reshape(np.shape(out) + np.shape(x)) for r, x in zip(rows, inputs)]
+        jacs = [float(j) if j.ndim == 0 else j for j in jacs]
+        return tuple(jacs) if as_tuple else jacs[0]
+
+    jacobian_fn.mode = "not run yet"
+    return jacobian_fn
+
+
+def _jacobian_of_grad(inner, wrt, jit):
+    """The Jacobian of grad(f): the rows of f's Hessian for grad's inputs, the columns for wrt."""
+    fn, rows, rows_tuple = inner
+    cols, as_tuple = wrt_names(fn, wrt)
+
+    @functools.wraps(fn)
+    def jacobian_fn(*args, **kwargs):
+        values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
+        H = _second(fn, rows, cols, jit, values, kinds)
+        H = [tuple(r) if as_tuple else r[0] for r in H]
+        return tuple(H) if rows_tuple else H[0]
+
+    jacobian_fn.mode = "forward over reverse (the Jacobian of a gradient)"
+    return jacobian_fn
+
+
+def _bind_primals(fn, names, primals):
     if not isinstance(primals, (tuple, list)):
-        raise ArgumentError(f"jvp takes the arguments of {_name(fn)} as a tuple (primals), not a {type(primals).__name__}")
-    values, kinds = bind(fn, names, tuple(primals), {})
+        raise ArgumentError(f"pass the arguments of {_name(fn)} as a tuple (primals), not a {type(primals).__name__}")
+    return bind(fn, names, tuple(primals), {})
+
+
+def _seeds(fn, names, as_tuple, values, tangents, wrt):
+    """The tangents as the generated code takes them, checked against their inputs."""
     if not as_tuple:
         tangents = (tangents,)
     elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(names):
         raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(names)} tangents, got {tangents!r:.80}")
     params = list(signature_of(fn).parameters)
-    seeds = [_check_tangent(w, values[params.index(w)], t) for w, t in zip(names, tangents)]
-    out, out_dot = derivative(fn, names, jit, True, kinds, "forward")(values, *seeds)
-    return _grads((out, out_dot), True)
+    return [_check_tangent(w, values[params.index(w)], t) for w, t in zip(names, tangents)]
 
 
 def _check_tangent(name, value, tangent):
@@ -262,11 +417,12 @@ def _check_tangent(name, value, tangent):
     return float(tangent)
 
 
-MODES = ("reverse", "forward")
+MODES = ("reverse", "forward", "hvp")
 
 
 def source(fn, mode="reverse", wrt=0, optimize=True):
-    """The generated code, as text: the adjoint (mode "reverse") or the tangent code (mode "forward")."""
+    """The generated code, as text: the adjoint (mode "reverse"), the tangent code (mode "forward"), or
+    the Hessian-vector product code, forward mode over the adjoint (mode "hvp")."""
     if mode not in MODES:
         raise ArgumentError(f"mode={mode!r}: adjoint generates {' or '.join(map(repr, MODES))} code")
     names, _ = wrt_names(fn, wrt)

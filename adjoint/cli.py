@@ -70,7 +70,7 @@ def parse_args(expr):
 
 def cmd_check(opts):
     fn = load_function(opts.target)
-    report = check.check_grad(fn, *parse_args(opts.args), wrt=parse_wrt(opts.wrt))
+    report = check.check_grad(fn, *parse_args(opts.args), wrt=parse_wrt(opts.wrt), mode=opts.mode)
     print(report)
     return 0 if report else 1
 
@@ -129,7 +129,8 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("dump", help="print the generated derivative code of FILE.py:FUNC")
     p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--mode", choices=("reverse", "forward"), default="reverse")
+    p.add_argument("--mode", choices=api.MODES, default="reverse",
+                   help="reverse: the adjoint; forward: the tangent code; hvp: forward mode over the adjoint")
     p.add_argument("--wrt", default="", help="comma-separated parameter names or positions (default: the first)")
     p.add_argument("--no-optimize", action="store_true", help="show the code before simplification")
     p.add_argument("--args", default="", help='example arguments, e.g. "np.ones(3), 2.0": show the code '
@@ -139,6 +140,8 @@ def main(argv=None):
     p.add_argument("target", metavar="FILE.py:FUNC")
     p.add_argument("--args", required=True, help='a Python expression giving the arguments, e.g. "np.ones(3), 2.0"')
     p.add_argument("--wrt", default="")
+    p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                   help="check the adjoint (vector-Jacobian products) or the tangent code (Jacobian-vector products)")
     p.set_defaults(run=cmd_check)
     p = sub.add_parser("demo", help="differentiate a built-in example, check it and time it")
     p.add_argument("-n", type=int, default=1_000_000, help="problem size for the timing (default 10^6)")

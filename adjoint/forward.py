@@ -19,7 +19,7 @@ tangents travel with the values. For example
 import ast
 import copy
 
-from .analysis import activity, names_in, rule_of
+from .analysis import reach, differentiable_inputs, names_in, rule_of, targets_of
 from .emit import comment
 from .errors import SourceError
 from .reverse import assign, call, function_def, instantiate, name
@@ -33,7 +33,8 @@ def forward(nf, wrt, table):
 class Forward:
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
-        self.active = activity(nf, wrt, table)
+        self.results = [nf.result] if isinstance(nf.result, str) else list(nf.result)
+        self.active = activity(nf.body, wrt, self.results, table)
         self.kinds = nf.kinds
         self.dots = {}
 
@@ -57,10 +58,15 @@ class Forward:
         entry = [assign(self.dot(p), call("zeros_like", name(p))) for p in nf.params
                  if p in self.active and p not in self.wrt]
         body = entry + self.block(nf.body[:-1])
-        result = nf.result
-        if result not in self.active:
-            body.append(assign(self.dot(result), call("zeros_like", name(result))))
-        body.append(ast.Return(ast.Tuple([name(result), name(self.dot(result))], ast.Load())))
+        for result in self.results:
+            if result not in self.active:
+                body.append(assign(self.dot(result), call("zeros_like", name(result))))
+        values = [name(r) for r in self.results]
+        dots = [name(self.dot(r)) for r in self.results]
+        if isinstance(nf.result, str):
+            body.append(ast.Return(ast.Tuple(values + dots, ast.Load())))
+        else:  # a function that returns a tuple (an adjoint, differentiated again)
+            body.append(ast.Return(ast.Tuple([ast.Tuple(values, ast.Load()), ast.Tuple(dots, ast.Load())], ast.Load())))
         args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [
             ast.arg(self.dot(p)) for p in self.wrt], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
             defaults=[])
@@ -89,7 +95,26 @@ class Forward:
             loop = copy.copy(s)
             loop.body = self.block(s.body) or [ast.Pass()]
             return [loop]
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            return [s] + self.in_place(s)
         return [s]
+
+    def in_place(self, s):
+        """The tangent of a statement of generated code that changes its first argument in place:
+        `t.append(v)`, `t.pop()`, `add_into(view, g)`, `add_at(a, index, g)`."""
+        value = s.value
+        if isinstance(value.func, ast.Attribute) and value.func.attr in ("append", "pop"):
+            if not self.is_active(value.func.value):
+                return []
+            args = [self.zero_or_dot(a, False) for a in value.args]
+            return [ast.Expr(ast.Call(ast.Attribute(name(self.dot(value.func.value.id)), value.func.attr,
+                                                    ast.Load()), args, []))]
+        rule, bound = rule_of(value, self.table)
+        if rule is None or not rule.carries:
+            raise self.error(s, f"`{ast.unparse(value)}` has no forward-mode rule")
+        if not any(self.is_active(bound[p]) for p in rule.inputs):
+            return []
+        return [ast.Expr(self.replaced(value, {p: self.zero_or_dot(bound[p], False) for p in rule.inputs}))]
 
     def assignment(self, s):
         target, value, line = s.targets[0], s.value, s.lineno
@@ -129,14 +154,22 @@ class Forward:
             return ast.Subscript(name(self.dot(value.value.id)), copy.deepcopy(value.slice), ast.Load())
         if isinstance(value, ast.Tuple):
             raise self.error(s, "a tuple that carries a derivative is not supported", "assign each part separately")
+        if isinstance(value, ast.List):  # a tape of generated code
+            return ast.List([self.zero_or_dot(e, False) for e in value.elts], ast.Load())
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop":
+            tape = value.func.value
+            return ast.Call(ast.Attribute(name(self.dot(tape.id)), "pop", ast.Load()), [], []) \
+                if self.is_active(tape) else None
         rule, bound = rule_of(value, self.table)
+        if rule is None and isinstance(value, ast.Call) and names_in(value) & self.active:
+            raise self.error(s, f"`{ast.unparse(value)}` has no derivative rule")
         if rule is None or not rule.differentiable:
             return None
         if rule.custom:
             raise self.error(s, f"`{rule.spelling}` has a custom_vjp rule, which gives reverse mode only",
                              "differentiate it in reverse mode, or call the function without custom_vjp")
         out = name(s.targets[0].id if s.targets[0].id not in names_in(value) else "__out__")
-        diff = [p for p, f in zip(rule.params, rule.adjoints) if f is not None]
+        diff = list(rule.inputs)
         active = [p for p in diff if self.carries(s, rule, bound[p])]
         if not active:
             return None
@@ -152,8 +185,10 @@ class Forward:
                     isinstance(bound[q], ast.Constant) or self.scalar(bound[q]) for q in rule.params if q not in covered):
                 return call("spread", _sum(terms), out)  # a term may lack the shape the other arguments give
             return _sum(terms)
-        mapping = dict(bound, out=out, **{f"{p}_dot": name(self.dot(bound[p].id)) for p in active})
-        return instantiate(rule.tangent, mapping)
+        if rule.tangent is None:
+            raise self.error(s, f"`{rule.spelling}` has no forward-mode rule yet", "differentiate it in reverse mode")
+        dots = {f"{p}_dot": name(self.dot(bound[p].id)) if p in active else ast.Constant(0.0) for p in diff}
+        return instantiate(rule.tangent, dict(bound, out=out, **dots))
 
     def carries(self, s, rule, arg):
         """Whether an argument of a rule carries a tangent (a tuple only for a sequence rule)."""
@@ -171,6 +206,8 @@ class Forward:
             return ast.Tuple([self.zero_or_dot(e, False) for e in arg.elts], ast.Load())
         if self.is_active(arg):
             return name(self.dot(arg.id))
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, (int, float)):
+            return ast.Constant(0.0)
         return call("zeros_like", copy.deepcopy(arg))
 
     def replaced(self, value, swaps):
@@ -181,6 +218,46 @@ class Forward:
 
     def error(self, stmt, what, hint=""):
         return SourceError(what, self.nf.locate(stmt), hint, "forward transform")
+
+
+def activity(body, wrt, results, table):
+    """The names that get tangents: those that depend on a wrt input and that a result depends on.
+
+    As in reverse mode (analysis.activity), plus two kinds of flow that only generated code has:
+    a write through a view reaches the array it shows (`view = a[1:]; add_into(view, g)`), and a
+    statement may change its first argument in place (`t.append(v)`, `add_at(a, index, g)`)."""
+    edges = []  # (targets, inputs)
+    for s in ast.walk(ast.Module(list(body), [])):
+        if isinstance(s, ast.Assign):
+            edges.append((targets_of(s), differentiable_inputs(s, table)))
+            base = _view_base(s, table)
+            if base is not None:
+                edges.append(({base}, {s.targets[0].id}))
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
+            call_ = s.value
+            if isinstance(call_.func, ast.Attribute) and call_.func.attr == "append":
+                edges.append((names_in(call_.func.value), set().union(*(names_in(a) for a in call_.args))))
+            rule, bound = rule_of(call_, table)
+            if rule is not None and rule.carries:
+                first, *rest = rule.inputs
+                edges.append((names_in(bound[first]), set().union(*(names_in(bound[p]) for p in rest))))
+    varied = reach(set(wrt), [(inputs, targets) for targets, inputs in edges])
+    useful = reach(set(results), edges)
+    return frozenset(varied & useful)
+
+
+def _view_base(s, table):
+    """The array that the assignment's target may be a view of, if any."""
+    target, value = s.targets[0], s.value
+    if not isinstance(target, ast.Name):
+        return None
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
+        return value.value.id
+    rule, bound = rule_of(value, table)
+    first = next(iter(bound.values()), None) if rule is not None and rule.view else None
+    return first.id if isinstance(first, ast.Name) else None
 
 
 def _sum(terms):

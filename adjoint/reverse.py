@@ -580,6 +580,9 @@ class Reverse:
             return []
         if rule.custom:
             return self.custom_adjoint(rule, bound, target.id, g, line)
+        if rule.carries:
+            raise self.error(stmt, f"`{rule.spelling}` is a helper of generated adjoints, which reverse mode does "
+                             "not differentiate again", "use adjoint.hessian or adjoint.hvp (forward over reverse)")
         block = []
         for param, formula in zip(rule.params, rule.adjoints):
             if formula is None:

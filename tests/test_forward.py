@@ -155,3 +155,20 @@ def test_tangents_must_match_a_tuple_wrt():
 def test_bad_mode_is_refused():
     with pytest.raises(ArgumentError, match="mode='sideways'"):
         adjoint.source(g.square, mode="sideways")
+
+
+def test_command_line_dumps_and_checks_forward_mode():
+    import os
+    import subprocess
+    import sys
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    target = os.path.join(here, "examples", "read_generated_code.py") + ":running_product"
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "adjoint", *args], capture_output=True, text=True, cwd=here)
+
+    dumped = run("dump", target, "--mode", "forward")
+    assert dumped.returncode == 0 and "def running_product_jvp(x, x_dot):" in dumped.stdout
+    checked = run("check", target, "--mode", "forward", "--args", "np.array([0.5, 2.0, -1.5])")
+    assert checked.returncode == 0 and "agree" in checked.stdout

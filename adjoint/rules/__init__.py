@@ -52,10 +52,16 @@ class Rule:
     view: bool = False  # the result may share memory with the first argument
     custom: tuple = ()  # (fwd, bwd) of a custom_vjp rule
     tangent: object = None  # "elementwise", "linear", "bilinear" or an ast.expr (forward mode)
+    carries: tuple = ()  # a forward-only rule's parameters that carry derivatives (runtime helpers)
 
     @property
     def differentiable(self):
-        return any(a is not None for a in self.adjoints) or bool(self.custom)
+        return any(a is not None for a in self.adjoints) or bool(self.custom) or bool(self.carries)
+
+    @property
+    def inputs(self):
+        """The parameters whose derivatives flow into the result."""
+        return self.carries or tuple(p for p, a in zip(self.params, self.adjoints) if a is not None)
 
     @property
     def is_method(self):
@@ -105,7 +111,7 @@ def parse_rule(key, spelling, params, formulas, **flags):
     tangent = flags.pop("tangent", None)
     if tangent not in (None, *TANGENT_FORMS):
         expr = ast.parse(tangent, mode="eval").body
-        unknown = _free_names(expr) - (allowed - {"g"}) - {f"{n}_dot" for n in names}
+        unknown = _free_names(expr) - (allowed - {"g"}) - set(names) - {f"{n}_dot" for n in names}
         if unknown:
             raise ValueError(f"rule {spelling or key}: tangent {tangent!r} uses unknown names {sorted(unknown)}")
         tangent = expr
@@ -127,13 +133,15 @@ def resolve_path(path):
 
 
 def spell(path):
-    """How generated code writes a dotted path: numpy -> np, builtins and operators bare."""
+    """How generated code writes a dotted path: numpy -> np, builtins, operators and helpers bare."""
     if path.startswith("numpy."):
         return "np." + path[len("numpy."):]
     if path.startswith("builtins."):
         return path[len("builtins."):]
     if path.startswith("operator."):
         return ""
+    if path.startswith("adjoint.runtime."):
+        return path[len("adjoint.runtime."):]
     return path
 
 
@@ -163,8 +171,15 @@ class Table:
         new = parse_rule(old.key, old.spelling, ", ".join(old.params), (), tangent=form)
         self.add(replace(old, tangent=new.tangent))
 
+    def helper(self, name, params, carries, tangent):
+        """A runtime helper that generated adjoints call, for forward mode over them (second
+        derivatives): `carries` names the parameters whose derivatives flow; it has no adjoint."""
+        rule = parse_rule(getattr(runtime, name), name, params, (), tangent=tangent)
+        return self.add(replace(rule, carries=tuple(carries.split(", "))))
+
     def check_tangents(self):
-        missing = [r.spelling for r in self.by_key.values() if r.differentiable and not r.custom and r.tangent is None]
+        missing = [r.spelling for r in self.by_key.values()
+                   if r.differentiable and not r.custom and not r.carries and r.tangent is None]
         if missing:
             raise ValueError(f"rules without a forward-mode tangent: {', '.join(sorted(missing))}")
 

@@ -3,7 +3,7 @@
 from . import Table
 
 TABLE = Table()
-rule, nondiff, method = TABLE.rule, TABLE.nondiff, TABLE.method
+rule, nondiff, method, helper = TABLE.rule, TABLE.nondiff, TABLE.method, TABLE.helper
 
 # Python operators (the normalizer keeps them as operators; these rules are keyed by operator.*)
 rule("operator.add", "a, b", "g", "g", broadcast=True)
@@ -142,4 +142,28 @@ method("reshape", "numpy.reshape")
 method("flatten", None, "a", "reshape_like(g, a)", tangent="linear")
 method("astype", None, "a, dtype", "g", None, tangent="linear")
 method("T", None, "a", "np.transpose(g)", view=True, tangent="linear")  # the .T attribute
+
+# The runtime helpers that generated adjoints call, differentiated by forward mode over an adjoint
+# (adjoint.hessian, grad of grad). Parameters that only give a shape, an offset or a mask of ties
+# carry no derivative; `s` is the standard deviation the primal computed.
+for _name in ("unbroadcast", "reshape_like", "undiff", "untrace"):
+    helper(_name, "g, a", "g", "linear")
+for _name in ("unsum", "unmean", "uncumsum"):
+    helper(_name, "g, a, axis=None", "g", "linear")
+helper("unmax", "g, a, s, axis=None", "g", "linear")
+helper("concat_part", "g, offset, part, axis=0", "g", "linear")
+helper("stack_part", "g, k, axis=0", "g", "linear")
+helper("unvar", "g, a, axis=None, ddof=0", "g, a", "bilinear")
+helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
+       "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof) - unstd(g * s_dot / s, a, s, axis, ddof)")
+helper("unprod", "g, a, axis=None", "g, a", None)  # no second derivative yet: forward mode refuses it
+for _name in ("matmul_left", "outer_left"):
+    helper(_name, "g, a, b", "g, b", "bilinear")
+for _name in ("matmul_right", "outer_right"):
+    helper(_name, "g, a, b", "g, a", "bilinear")
+helper("saved", "element", "element", "linear")
+helper("restore", "tape, value", "tape, value", "linear")
+helper("add_into", "view, g", "view, g", "linear")
+helper("add_at", "a, index, g", "a, g", "linear")
+nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count")
 TABLE.check_tangents()

@@ -1,0 +1,194 @@
+"""Jacobians, Hessians, Hessian-vector products and grad of grad, against central differences.
+
+Hessians come from forward mode over the generated adjoint (tapes and helpers included), so the
+functions here exercise what an adjoint contains: broadcasting sums, reductions, matrix products,
+float and array tapes of loops, element writes, a data-dependent while loop.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint import ArgumentError, SourceError
+
+JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def logistic_loss(w, X, y):
+    margins = y * (X @ w)
+    return np.mean(np.logaddexp(0.0, -margins)) + 0.5e-2 * np.dot(w, w)
+
+
+def mlp_loss(W1, b1, W2, X, Y):
+    hidden = np.tanh(X @ W1 + b1)
+    return np.mean((hidden @ W2 - Y) ** 2)
+
+
+def damped_oscillator(p, n):
+    """A loop kernel: explicit Euler steps of a damped oscillator, the state in an array."""
+    y = np.array([1.0, 0.0])
+    dt = 0.05
+    energy = 0.0
+    for _ in range(n):
+        v = y[1]
+        a = -p[0] * y[0] - p[1] * v + 0.1 * math.sin(y[0])
+        y[0] = y[0] + dt * v
+        y[1] = v + dt * a
+        energy = energy + y[0] * y[0] + 0.5 * v * v
+    return energy
+
+
+def halvings(x, s):
+    """A while loop whose trip count depends on the input."""
+    t = x * s
+    total = 0.0
+    while t > 1.0:
+        total = total + math.log(t) * s
+        t = t * 0.6
+    return total + t * t
+
+
+def spread_stats(x):
+    return np.var(x) + np.std(x[1:]) * np.max(x) + np.sum(np.cumsum(x) ** 2)
+
+
+def vector_field(x, a):
+    """A vector output built with element writes in a loop."""
+    y = np.zeros(3)
+    for i in range(x.shape[0]):
+        y[i % 3] += math.sin(x[i]) * a
+    y[2] = y[2] * y[0]
+    return y
+
+
+def _rng():
+    return np.random.default_rng(11)
+
+
+CASES = [
+    (rosenbrock, lambda r: (r.uniform(-1.0, 1.5, 6),), 0),
+    (logistic_loss, lambda r: (0.3 * r.standard_normal(4), r.standard_normal((12, 4)),
+                               np.sign(r.standard_normal(12))), 0),
+    (mlp_loss, lambda r: (0.5 * r.standard_normal((3, 4)), 0.1 * r.standard_normal(4), 0.5 * r.standard_normal((4, 2)),
+                          r.standard_normal((5, 3)), r.standard_normal((5, 2))), (0, 1, 2)),
+    (damped_oscillator, lambda r: (np.array([2.0, 0.3]), 30), 0),
+    (halvings, lambda r: (7.3, 1.1), (0, 1)),
+    (spread_stats, lambda r: (r.standard_normal(5),), 0),
+]
+
+
+def _fd_hessian(fn, args, names):
+    """H[i][j] by central differences of adjoint's gradient (which tests/test_programs.py checks)."""
+    g = adjoint.grad(fn, wrt=names, jit=False)
+    H = []
+    for i in range(len(names)):
+        row = []
+        for j, name in enumerate(names):
+            k = list(fn.__code__.co_varnames).index(name)
+            x = np.asarray(args[k], dtype=np.float64)
+            cols = []
+            for idx in np.ndindex(x.shape):
+                h = 1e-5 * max(1.0, abs(float(x[idx])))
+                up, dn = x.copy(), x.copy()
+                up[idx] += h
+                dn[idx] -= h
+                a_up, a_dn = list(args), list(args)
+                a_up[k], a_dn[k] = (up, dn) if x.ndim else (float(up), float(dn))
+                cols.append((np.asarray(g(*a_up)[i]) - np.asarray(g(*a_dn)[i])) / (2 * h))
+            xi = np.asarray(args[list(fn.__code__.co_varnames).index(names[i])])
+            row.append(np.stack(cols, axis=-1).reshape(xi.shape + x.shape))
+        H.append(row)
+    return H
+
+
+@JITS
+@pytest.mark.parametrize("fn, make, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_hessian_matches_differences_of_the_gradient(fn, make, wrt, jit):
+    args = make(_rng())
+    names = (wrt,) if isinstance(wrt, int) else wrt
+    names = tuple(fn.__code__.co_varnames[k] for k in names)
+    H = adjoint.hessian(fn, wrt=wrt, jit=jit)(*args)
+    H = [[H]] if isinstance(wrt, int) else H
+    want = _fd_hessian(fn, args, names)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            got = np.asarray(H[i][j])
+            assert got.shape == want[i][j].shape
+            scale = max(1.0, float(np.max(np.abs(want[i][j]))))
+            assert np.max(np.abs(got - want[i][j])) / scale < 1e-5, (names[i], names[j])
+    if isinstance(wrt, int) and np.ndim(args[wrt]) == 1:
+        assert np.allclose(H[0][0], np.transpose(H[0][0]), atol=1e-8)  # a Hessian is symmetric
+
+
+@JITS
+def test_hvp_is_the_hessian_times_the_vector(jit):
+    x = _rng().uniform(-1.0, 1.5, 6)
+    v = _rng().standard_normal(6)
+    g, hv = adjoint.hvp(rosenbrock, (x,), v, jit=jit)
+    assert np.allclose(g, adjoint.grad(rosenbrock)(x))
+    assert np.allclose(hv, adjoint.hessian(rosenbrock)(x) @ v)
+
+
+@JITS
+def test_jacobian_chooses_forward_for_few_inputs_and_reverse_for_few_outputs(jit):
+    x = _rng().standard_normal(2)
+    jac = adjoint.jacobian(vector_field, wrt=(0, 1), jit=jit)
+    got = jac(x, 0.7)
+    assert jac.mode.startswith("forward (3 input entries <= 3 output entries)")
+    for a, b in zip(got, adjoint.numerical_jacobian(vector_field, x, 0.7, wrt=(0, 1))):
+        assert np.allclose(a, b, atol=1e-7)
+    x = _rng().standard_normal(7)
+    jac = adjoint.jacobian(vector_field, wrt=0, jit=jit)
+    got = jac(x, 0.7)
+    assert jac.mode.startswith("reverse (3 output entries < 7 input entries)")
+    assert got.shape == (3, 7) and np.allclose(got, adjoint.numerical_jacobian(vector_field, x, 0.7), atol=1e-7)
+
+
+def test_jacobian_of_a_scalar_function_is_its_gradient():
+    x = _rng().uniform(-1.0, 1.5, 5)
+    assert np.allclose(adjoint.jacobian(rosenbrock)(x), adjoint.grad(rosenbrock)(x))
+
+
+@JITS
+def test_grad_of_grad(jit):
+    d2 = adjoint.grad(adjoint.grad(halvings, wrt=0), wrt=(0, 1), jit=jit)(7.3, 1.1)
+    H = adjoint.hessian(halvings, wrt=(0, 1), jit=False)(7.3, 1.1)
+    assert d2 == pytest.approx((H[0][0], H[0][1]), rel=1e-12)
+    assert type(d2[0]) is float
+
+
+def test_jacobian_of_grad_is_the_hessian():
+    x = _rng().uniform(-1.0, 1.5, 5)
+    assert np.allclose(adjoint.jacobian(adjoint.grad(rosenbrock))(x), adjoint.hessian(rosenbrock)(x))
+
+
+def test_grad_of_a_vector_gradient_is_refused():
+    with pytest.raises(ArgumentError, match="grad of grad\\(rosenbrock\\) needs a scalar.*shape \\(5,\\).*hessian"):
+        adjoint.grad(adjoint.grad(rosenbrock))(np.ones(5))
+
+
+def test_hessian_needs_a_scalar_function():
+    with pytest.raises(ArgumentError, match="scalar"):
+        adjoint.hessian(vector_field)(np.ones(3), 1.0)
+
+
+def prod_of_squares(x):
+    return np.prod(x * x)
+
+
+def test_a_missing_second_derivative_is_an_error_not_a_guess():
+    with pytest.raises(SourceError, match="`unprod` has no forward-mode rule"):
+        adjoint.hessian(prod_of_squares, jit=False)(np.ones(3))
+
+
+def test_hvp_source_is_forward_mode_over_the_adjoint():
+    text = adjoint.source(damped_oscillator, mode="hvp")
+    assert text.startswith('"""Hessian-vector product (forward mode over the adjoint) of damped_oscillator')
+    assert "def damped_oscillator_vjp_jvp(p, n, out_bar, p_dot):" in text
+    assert "_tape_dot.append(" in text  # the adjoint's tapes carry tangents too
