@@ -119,10 +119,10 @@ class Derivative:
         if self.jit_status.startswith("python"):
             return self.python()(*args, *seeds)
         from . import jit
-        sig = jit.signature(list(args) + list(seeds))
-        if sig not in self._compiled:
+        key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
+        if key not in self._compiled:
             try:
-                jit.compile_for(self.numba(), sig)
+                jit.compile_for(self.numba(), jit.signature(list(args) + list(seeds)))
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
                 error = jit.explain(e, self.generated.path)
                 if self.jit is True:
@@ -131,7 +131,7 @@ class Derivative:
                               stacklevel=4)
                 self.jit_status = "python (numba could not compile it)"
                 return self.python()(*args, *seeds)
-            self._compiled.add(sig)
+            self._compiled.add(key)
             if self.jit or self.jit_status == "not run yet":
                 self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
             return self.numba()(*args, *seeds)
@@ -153,6 +153,18 @@ class Derivative:
         faster = "python" if t_python < 0.8 * t_numba else "numba"
         self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
         return result
+
+
+def _kind_key(value):
+    """What Numba's type of a value depends on, for arrays and the plain values adjoint passes."""
+    if isinstance(value, np.ndarray):
+        f = value.flags
+        return value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned
+    if isinstance(value, list):
+        return list, _kind_key(value[0]) if value else None
+    if isinstance(value, tuple):
+        return tuple, tuple(_kind_key(v) for v in value)
+    return type(value)
 
 
 def _fastest(fn, args, calls=2):
