@@ -150,6 +150,55 @@ def test_jacobian_chooses_forward_for_few_inputs_and_reverse_for_few_outputs(jit
     assert got.shape == (3, 7) and np.allclose(got, adjoint.numerical_jacobian(vector_field, x, 0.7), atol=1e-7)
 
 
+def ode_endpoint(p, y0, n):
+    """The state after n midpoint steps of a predator-prey model: a vector output, element writes."""
+    y = y0.copy()
+    k = np.zeros(2)
+    dt = 0.02
+    for _ in range(n):
+        k[0] = p[0] * y[0] - p[1] * y[0] * y[1]
+        k[1] = p[1] * y[0] * y[1] - p[0] * y[1]
+        mid = y + 0.5 * dt * k
+        y[0] = y[0] + dt * (p[0] * mid[0] - p[1] * mid[0] * mid[1])
+        y[1] = y[1] + dt * (p[1] * mid[0] * mid[1] - p[0] * mid[1])
+    return y
+
+
+def running_max_profile(x):
+    """Forward mode's choice (as many outputs as inputs): a while loop and branches inside a for loop."""
+    out = np.empty(x.shape[0])
+    best = x[0]
+    for i in range(x.shape[0]):
+        if x[i] > best:
+            best = x[i]
+        v = best * x[i]
+        while v > 2.0:
+            v = v * 0.5
+        out[i] = v
+    return out
+
+
+JACOBIANS = [
+    (ode_endpoint, lambda r: (np.array([1.1, 0.4]), np.array([1.0, 0.5]), 40), (0, 1), "reverse"),
+    (running_max_profile, lambda r: (r.uniform(0.5, 3.0, 6),), 0, "forward"),
+    (vector_field, lambda r: (r.standard_normal(2), 0.7), (0, 1), "forward"),
+]
+
+
+@JITS
+@pytest.mark.parametrize("fn, make, wrt, mode", JACOBIANS, ids=[c[0].__name__ for c in JACOBIANS])
+def test_jacobian_matches_the_numerical_jacobian(fn, make, wrt, mode, jit):
+    args = make(_rng())
+    before = [np.copy(a) for a in args]
+    jac = adjoint.jacobian(fn, wrt=wrt, jit=jit)
+    got = jac(*args)
+    assert jac.mode.startswith(mode)
+    want = adjoint.numerical_jacobian(fn, *args, wrt=wrt)
+    for g, w in zip(got if isinstance(wrt, tuple) else (got,), want if isinstance(wrt, tuple) else (want,)):
+        assert np.shape(g) == np.shape(w) and np.allclose(g, w, rtol=1e-6, atol=1e-7)
+    assert all(np.array_equal(a, b) for a, b in zip(args, before))
+
+
 def test_jacobian_of_a_scalar_function_is_its_gradient():
     x = _rng().uniform(-1.0, 1.5, 5)
     assert np.allclose(adjoint.jacobian(rosenbrock)(x), adjoint.grad(rosenbrock)(x))
