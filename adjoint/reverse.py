@@ -288,27 +288,35 @@ class Reverse:
 
     def block(self, stmts, path, depth):
         """(forward statements, reverse statements) of a block of normal-form statements."""
-        fwd, parts = [], []
+        fparts, parts = [], []
         for s in stmts:
             f, r = self.statement(s, depth)
-            fwd += f
+            fparts.append((s, f))
             parts.append((s, r))
         if depth:
             parts = self.rematerialize(stmts, parts)
-        parts = [(s, r) for s, r in parts if r]
-        rev, last = [], None
-        for s, r in reversed(parts):
-            where = self.nf.locate(s)
-            if (where.filename, where.lineno) != last and not isinstance(s, (ast.If, ast.For, ast.While)):
-                rev.append(comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
-                                   f"{where.lineno})"))
-                last = (where.filename, where.lineno)
-            elif isinstance(s, (ast.If, ast.For, ast.While)):
-                last = None
-            rev += r
+        rev = self.headed(reversed([(s, r) for s, r in parts if r]))
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
             (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
-        return fwd, inits + rev
+        return self.headed(fparts), inits + rev
+
+    def headed(self, parts):
+        """The code of (normal-form statement, its code) pairs, under an `# adjoint of:` heading naming
+        the user's line wherever that line changes, in both sweeps: a traceback from generated code
+        lands under the line it came from. The heading's lineno is the statement's, as in the normal form."""
+        out, last = [], None
+        for s, code in parts:
+            where = self.nf.locate(s)
+            if isinstance(s, (ast.If, ast.For, ast.While)):
+                last = None
+            elif (where.filename, where.lineno) != last:
+                heading = comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
+                                  f"{where.lineno})")
+                heading.lineno = s.lineno
+                out.append(heading)
+                last = (where.filename, where.lineno)
+            out += code
+        return out
 
     def rematerialize(self, stmts, parts):
         """Recompute cheap numbers inside a loop body instead of taping them.
