@@ -14,7 +14,7 @@ from . import __version__, emit, frontend
 from .custom import CustomVJP
 from .naming import Namer
 from .normalize import NormalFunction, normalize
-from .reverse import place_tape, reverse
+from .reverse import TapePlan, place_tape, reverse
 from .rules.table import TABLE
 from .simplify import simplify
 
@@ -28,6 +28,11 @@ class Generated:
     externals: dict  # name -> object bound into the module when it loads
     params: tuple
     has_loops: bool
+    # what the tape report (explain.tape_report) reads: the stages' own results
+    nf: NormalFunction
+    wrt: tuple
+    plan: TapePlan
+    fdef: ast.FunctionDef  # the generated function, as emitted
 
 
 def compile_reverse(fn, wrt, optimize=True, kinds=()):
@@ -53,7 +58,7 @@ def compile_reverse(fn, wrt, optimize=True, kinds=()):
     text = emit.module_text([fdef], doc, nf.constants, externals)
     module, path = emit.write(text, nf.name)
     has_loops = any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fdef))
-    return Generated(text, module, path, fdef.name, externals, nf.params, has_loops)
+    return Generated(text, module, path, fdef.name, externals, nf.params, has_loops, nf, tuple(wrt), plan, fdef)
 
 
 def normal_form_of_custom(custom, src):

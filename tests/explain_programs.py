@@ -40,3 +40,13 @@ def smooth_in_place(x):
     for i in range(1, y.shape[0]):
         y[i] = 0.5 * (y[i] + y[i - 1])
     return np.sum(y * y)
+
+
+def settle(x, n):
+    total = 0.0
+    for k in range(n):
+        y = x + k
+        while y > 1.0:
+            y = y * 0.5
+        total = total + y * y
+    return total
