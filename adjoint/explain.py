@@ -55,7 +55,7 @@ def _places(found):
         by_file.setdefault(f, []).append(n)
     lines = ", ".join(f"{f}:{_runs(ns)}" for f, ns in by_file.items())
     parts = ([f"the adjoint of {lines}"] if lines else []) + [p for p in (CONTROL, RETURNED) if p in found]
-    return " and ".join(parts) or "nothing"
+    return " and ".join(parts) or "nothing: the code that read it was simplified away after the tape was placed"
 
 
 class Report:

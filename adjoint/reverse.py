@@ -311,7 +311,7 @@ class Reverse:
             where = self.nf.locate(s)
             if isinstance(s, (ast.If, ast.For, ast.While)):
                 last = None
-            elif (where.filename, where.lineno) != last:
+            elif (where.filename, where.lineno) != last and not isinstance(s, ast.Pass):
                 heading = comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
                                   f"{where.lineno})")
                 heading.lineno = s.lineno
