@@ -84,7 +84,7 @@ class Report:
         return [s for s in self.order if isinstance(s, ast.Assign) and isinstance(s.targets[0], (ast.Name, ast.Tuple))]
 
     def readers(self):
-        """name -> the places in the reverse sweep that read it, not counting tape operations."""
+        """name -> {(place in the reverse sweep that reads it, whether for its value)}, tape operations aside."""
         tapes = set(self.plan.placed) | {t for _, t in self.plan.trip_counts.values() if t}
         found = {}
 
@@ -93,7 +93,7 @@ class Report:
             used = by_value | {n for n in by_shape if self.plan.kinds.get(n) != 0}
             if not used & tapes:
                 for n in used:
-                    found.setdefault(n, set()).add(place)
+                    found.setdefault(n, set()).add((place, n in by_value))
 
         def visit(stmts):
             at, before = None, []  # code before the first heading of a block (adjoints starting at zero)
@@ -187,7 +187,7 @@ class Report:
             for s in self.assigns():
                 if v in names_in(s.targets[0]):
                     out += [f"    written at {self.line(s)}"] + self.how_often("pushed", s, "      ")
-            out.append(_wrap(f"needed by {_places(self.read_at.get(v, ()))}", "    "))
+            out.append(_wrap(f"needed by {_places({p for p, _ in self.read_at.get(v, ())})}", "    "))
         return out or ["  none"]
 
     def elements(self):
@@ -195,11 +195,11 @@ class Report:
         for tape, (y, key) in sorted(((t, vk) for t, vk in self.plan.placed.items() if vk[1] is not None),
                                      key=lambda t: t[1][1]):
             stmt = self.element_writes[id(self.plan.element_sites[key][1])]
-            viewers = {y} | {n for n in self.plan.views if self.shows(n, y)}
-            found = set().union(*(self.read_at.get(n, set()) for n in viewers))
+            viewers = {y} | {n for n in self.plan.views if self.shows(n, y)}  # their values, not shapes
+            found = {p for n in viewers for p, by_value in self.read_at.get(n, ()) if by_value}
             out += [f"  {tape}: {ast.unparse(stmt.targets[0])}, an element of {self.label(y)}",
                     f"    written at {self.line(stmt)}", *self.how_often("saved", stmt, "      "),
-                    _wrap(f"the array is needed by {_places(found)}", "    ")]
+                    _wrap(f"the array's values are needed by {_places(found)}", "    ")]
         return out or ["  none"]
 
     def shows(self, n, y):
