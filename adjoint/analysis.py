@@ -70,10 +70,16 @@ def differentiable_inputs(stmt, table):
 
 def activity(nf, wrt, table):
     """The names that get adjoints when nf is differentiated with respect to the parameters wrt."""
+    varied, useful = dependence(nf, wrt, table)
+    return frozenset(varied & useful)
+
+
+def dependence(nf, wrt, table):
+    """(the varied names, the useful names) of nf for the parameters wrt."""
     flows = [(targets_of(s), differentiable_inputs(s, table)) for s in assignments(nf.body)]
     varied = reach(set(wrt), [(inputs, targets) for targets, inputs in flows])  # inputs feed targets
     useful = reach({nf.result}, flows)  # the result needs the targets' inputs
-    return frozenset(varied & useful)
+    return varied, useful
 
 
 def reach(start, edges):

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from . import api, check
+from . import api, check, explain
 from .errors import AdjointError
 
 
@@ -52,13 +52,14 @@ def highlight(text, stream):
 
 def cmd_dump(opts):
     fn = load_function(opts.target)
-    if opts.args:  # the code specialised to these arguments' kinds, as grad runs it
-        names, _ = api.wrt_names(fn, parse_wrt(opts.wrt))
-        _, kinds = api.bind(fn, names, parse_args(opts.args), {})
-        text = api.derivative(fn, names, None, not opts.no_optimize, kinds, opts.mode).text
-    else:
-        text = api.source(fn, opts.mode, parse_wrt(opts.wrt), optimize=not opts.no_optimize)
-    sys.stdout.write(highlight(text, sys.stdout))
+    if opts.tape and opts.mode != "reverse":
+        raise AdjointError("--tape reports on the adjoint's tapes: use it with --mode reverse")
+    names, _ = api.wrt_names(fn, parse_wrt(opts.wrt))
+    kinds = api.bind(fn, names, parse_args(opts.args), {})[1] if opts.args else ()  # as grad runs it
+    generated = api.derivative(fn, names, None, not opts.no_optimize, kinds, opts.mode).generated
+    sys.stdout.write(highlight(generated.text, sys.stdout))
+    if opts.tape:
+        sys.stdout.write("\n" + explain.tape_report(generated))
     return 0
 
 
@@ -135,6 +136,8 @@ def main(argv=None):
     p.add_argument("--no-optimize", action="store_true", help="show the code before simplification")
     p.add_argument("--args", default="", help='example arguments, e.g. "np.ones(3), 2.0": show the code '
                    "specialised to their kinds (numbers or arrays of some rank), as grad runs it")
+    p.add_argument("--tape", action="store_true", help="then report what the reverse sweep keeps on its tape and "
+                   "why, what it does not keep, the names with no derivative, and what the simplifier dropped")
     p.set_defaults(run=cmd_dump)
     p = sub.add_parser("check", help="compare the adjoint of FILE.py:FUNC with central differences")
     p.add_argument("target", metavar="FILE.py:FUNC")

@@ -89,6 +89,7 @@ class NormalFunction:
     externals: dict = field(default_factory=dict)  # module-level name -> object bound at load
     kinds: dict = field(default_factory=dict)  # name -> number of dimensions (0: a number), when known
     origins: list = field(default_factory=list)  # lineno -> Location of the user's line
+    user_names: dict = field(default_factory=dict)  # name -> the user's variable it is a version of
 
     @property
     def scalars(self):
@@ -164,6 +165,7 @@ class Normalizer:
         self.line = 0
         self.read_cache = {}  # (array name, index) -> the atom already holding that element
         self.rewritten = set()  # names that may be assigned again (one name for several assignments)
+        self.user_names = {}  # version -> the user's variable
 
     # --- the whole function ----------------------------------------------------------------------
 
@@ -172,6 +174,7 @@ class Normalizer:
         for p in self.written_params:  # the caller's array is never changed: write into a copy
             copied = self.emit(self.namer.fresh(p), self.rule_call("np.copy", [ast.Name(p, ast.Load())]))
             scope.current[p] = copied
+            self.user_names[copied.id] = p
             if p in scope.fixed:
                 scope.fixed_names[p] = copied.id
         self.function_body(scope, tree)
@@ -183,7 +186,7 @@ class Normalizer:
         ret.lineno = self.line
         self.blocks[0].append(ret)
         return NormalFunction(tree.name, scope.params, self.blocks[0], result, self.namer, self.constants,
-                              self.externals, dict(self.kinds.of), self.origins)
+                              self.externals, dict(self.kinds.of), self.origins, self.user_names)
 
     def params_written_in_place(self, tree):
         params = {a.arg for a in tree.args.args}
@@ -330,6 +333,7 @@ class Normalizer:
             if name in scope.fixed:
                 scope.fixed_names[name] = version
                 self.rewritten.add(version)
+        self.user_names[version] = name
         scope.current[name] = ast.Name(version, ast.Load())
         return version
 
@@ -611,6 +615,7 @@ class Normalizer:
         self.pending.pop()
         body = self.close_block() or [ast.Pass()]
         scope.loops -= 1
+        self.line = self.origin(scope, stmt)  # the loop's own line, not its body's last
         rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
 

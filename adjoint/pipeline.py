@@ -18,7 +18,7 @@ from .naming import Namer
 from .normalize import NormalFunction, normalize
 from .flatten import flatten
 from .forward import forward
-from .reverse import place_tape, reverse
+from .reverse import TapePlan, place_tape, reverse
 from .rules.table import TABLE
 from .simplify import simplify
 
@@ -32,6 +32,11 @@ class Generated:
     externals: dict  # name -> object bound into the module when it loads
     params: tuple
     has_loops: bool
+    # what the tape report (explain.tape_report) reads: the stages' own results
+    nf: NormalFunction
+    wrt: tuple
+    plan: TapePlan  # None in forward mode
+    fdef: ast.FunctionDef  # the generated function, as emitted
 
 
 def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
@@ -47,7 +52,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
     frontend.check_subset(src)
     nf = normal_form_of_custom(fn, src) if isinstance(fn, CustomVJP) else normalize(src, TABLE, dict(kinds))
     if mode == "forward":
-        fdef = forward(nf, wrt, TABLE)
+        fdef, plan = forward(nf, wrt, TABLE), None
     else:
         fdef, plan = reverse(nf, wrt, TABLE)
         if optimize:
@@ -70,7 +75,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
     text = emit.module_text([fdef], doc, nf.constants, externals)
     module, path = emit.write(text, nf.name)
     has_loops = any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fdef))
-    return Generated(text, module, path, fdef.name, externals, nf.params, has_loops)
+    return Generated(text, module, path, fdef.name, externals, nf.params, has_loops, nf, tuple(wrt), plan, fdef)
 
 
 def normal_form_of_custom(custom, src):

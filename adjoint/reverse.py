@@ -135,6 +135,7 @@ class Reverse:
         self.remat = set()
         self.scopes = self.adjoint_scopes()
         self.tapes = []  # tape lists to create at the top, in order
+        self.trip_counts = {}  # trip-count name -> (the normal-form loop it counts, its tape or None)
 
     # --- names -----------------------------------------------------------------------------------
 
@@ -283,32 +284,41 @@ class Reverse:
         primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
             v for k, v in self.bars.items() if isinstance(k, tuple)}
         plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
-                        list(self.tapes), nf.namer, set(self.active), self.views())
+                        list(self.tapes), nf.namer, set(self.active), self.views(), set(self.remat),
+                        dict(self.trip_counts), {})
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
         """(forward statements, reverse statements) of a block of normal-form statements."""
-        fwd, parts = [], []
+        fparts, parts = [], []
         for s in stmts:
             f, r = self.statement(s, depth)
-            fwd += f
+            fparts.append((s, f))
             parts.append((s, r))
         if depth:
             parts = self.rematerialize(stmts, parts)
-        parts = [(s, r) for s, r in parts if r]
-        rev, last = [], None
-        for s, r in reversed(parts):
-            where = self.nf.locate(s)
-            if (where.filename, where.lineno) != last and not isinstance(s, (ast.If, ast.For, ast.While)):
-                rev.append(comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
-                                   f"{where.lineno})"))
-                last = (where.filename, where.lineno)
-            elif isinstance(s, (ast.If, ast.For, ast.While)):
-                last = None
-            rev += r
+        rev = self.headed(reversed([(s, r) for s, r in parts if r]))
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
             (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
-        return fwd, inits + rev
+        return self.headed(fparts), inits + rev
+
+    def headed(self, parts):
+        """The code of (normal-form statement, its code) pairs, under an `# adjoint of:` heading naming
+        the user's line wherever that line changes, in both sweeps: a traceback from generated code
+        lands under the line it came from. The heading's lineno is the statement's, as in the normal form."""
+        out, last = [], None
+        for s, code in parts:
+            where = self.nf.locate(s)
+            if isinstance(s, (ast.If, ast.For, ast.While)):
+                last = None
+            elif (where.filename, where.lineno) != last and not isinstance(s, ast.Pass):
+                heading = comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
+                                  f"{where.lineno})")
+                heading.lineno = s.lineno
+                out.append(heading)
+                last = (where.filename, where.lineno)
+            out += code
+        return out
 
     def rematerialize(self, stmts, parts):
         """Recompute cheap numbers inside a loop body instead of taping them.
@@ -449,6 +459,7 @@ class Reverse:
         rev = [rev_loop]
         for count in counts if depth else ():
             tape = self.tape(f"{count}_tape")
+            self.trip_counts[count] = (self.trip_counts[count][0], tape)
             fwd = fwd + [ast.Expr(method(tape, "append", name(count)))]
             rev = [assign(count, method(tape, "pop"))] + rev
         return fwd, rev
@@ -467,6 +478,7 @@ class Reverse:
         if _has_break(s.body) or not unit:
             count = self.fresh(f"{index}_trips")
             counts.append(count)
+            self.trip_counts[count] = (s, None)
             fwd = self.counted(loop, count) if _has_break(s.body) else \
                 [assign(count, call("trip_count", copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step))),
                  loop]
@@ -488,6 +500,7 @@ class Reverse:
         if not rb:
             return [loop], []
         count = self.fresh("trips")
+        self.trip_counts[count] = (s, None)
         fwd = self.counted(loop, count)
         rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
         return self.nest(fwd, rev_loop, [count], depth)
@@ -671,7 +684,8 @@ class Reverse:
 
 @dataclass
 class TapePlan:
-    """What `place_tape` needs to turn tape sites into pushes and restores."""
+    """What `place_tape` needs to turn tape sites into pushes and restores, and what the tape report
+    (`explain`) reads of the reverse transform's and place_tape's decisions."""
 
     written_again: set  # primal names that may be written more than once in a run
     kinds: dict
@@ -680,6 +694,9 @@ class TapePlan:
     namer: object
     active: set  # names that carry a derivative (so hold floats)
     views: dict  # name -> array it may share memory with
+    recomputed: set  # numbers the reverse sweep computes again instead of taping
+    trip_counts: dict  # trip-count name -> (the normal-form loop it counts, its tape or None)
+    placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
 
 
 def place_tape(fdef, plan):
@@ -693,6 +710,7 @@ def place_tape(fdef, plan):
     A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
     value "before the first write"), so its restore is a plain pop and a read with no test, which
     Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
+    The tapes it makes go into `plan.placed`.
     """
     body = fdef.body
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
@@ -709,10 +727,11 @@ def place_tape(fdef, plan):
     floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
     tapes, names, placeholder = list(plan.counters), {}, set()
 
-    def tape_of(v, suffix):
+    def tape_of(v, suffix, key=None):
         if (v, suffix) not in names:
             names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
             tapes.append(names[(v, suffix)])
+            plan.placed[names[(v, suffix)]] = (v, key)
             if v in floats and suffix == "tape":
                 placeholder.add(names[(v, suffix)])
         return names[(v, suffix)]
@@ -738,7 +757,7 @@ def place_tape(fdef, plan):
                 out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
             elif kind in ("save", "load") and v in save:
                 index = plan.element_sites[key][1]
-                tape = tape_of(v, f"saved{key}")
+                tape = tape_of(v, f"saved{key}", key)
                 element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
                 if kind == "save":
                     out.append(ast.Expr(method(tape, "append", call("saved", element))))

@@ -233,8 +233,9 @@ def _dce(stmts, live_out, loop_live):
             live |= _names(s)
         kept.append(s)
     kept.reverse()
-    kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing
-        i + 1 == len(kept) or is_comment(kept[i + 1]) or isinstance(kept[i + 1], ast.Return)))]
+    kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing (never over a block)
+        i + 1 == len(kept) or is_comment(kept[i + 1]) or isinstance(kept[i + 1], (ast.Return, ast.If, ast.For,
+                                                                                    ast.While))))]
     return kept, live
 
 

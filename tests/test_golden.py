@@ -12,6 +12,7 @@ import golden_programs as g
 GOLDEN = [
     (g.square, 0, """
         def square_vjp(x, out_bar):
+            # adjoint of: return x * x  (golden_programs.py:9)
             out = x * x
             # reverse sweep
             # adjoint of: return x * x  (golden_programs.py:9)
@@ -21,6 +22,7 @@ GOLDEN = [
     """),
     (g.sine_of_product, (0, 1), """
         def sine_of_product_vjp(x, y, out_bar):
+            # adjoint of: return math.sin(x * y)  (golden_programs.py:13)
             mul = x * y
             out = math.sin(mul)
             # reverse sweep
@@ -32,8 +34,11 @@ GOLDEN = [
     """),
     (g.rebinding, 0, """
         def rebinding_vjp(x, out_bar):
+            # adjoint of: a = x * x  (golden_programs.py:17)
             a = x * x
+            # adjoint of: a = a + x  (golden_programs.py:18)
             a_1 = a + x
+            # adjoint of: return a * 2.0  (golden_programs.py:19)
             out = a_1 * 2.0
             # reverse sweep
             # adjoint of: return a * 2.0  (golden_programs.py:19)
@@ -48,6 +53,7 @@ GOLDEN = [
     """),
     (g.constant_output, 0, """
         def constant_output_vjp(x, out_bar):
+            # adjoint of: return 3.0  (golden_programs.py:23)
             out = 3.0
             # reverse sweep
             x_bar = zeros_like(x)
@@ -55,6 +61,7 @@ GOLDEN = [
     """),
     (g.unused_input, (0, 1), """
         def unused_input_vjp(x, y, out_bar):
+            # adjoint of: return x * 2.0  (golden_programs.py:27)
             out = x * 2.0
             # reverse sweep
             # adjoint of: return x * 2.0  (golden_programs.py:27)
@@ -64,6 +71,7 @@ GOLDEN = [
     """),
     (g.vector_sum_of_squares, 0, """
         def vector_sum_of_squares_vjp(x, out_bar):
+            # adjoint of: return np.sum(x ** 2)  (golden_programs.py:31)
             pow_1 = x ** 2
             out = np.sum(pow_1)
             # reverse sweep
@@ -74,6 +82,7 @@ GOLDEN = [
     """),
     (g.sliced, 0, """
         def sliced_vjp(x, out_bar):
+            # adjoint of: return np.sum(x[1:] * x[:-1])  (golden_programs.py:35)
             x_part = x[1:]
             x_part_1 = x[:-1]
             mul = x_part * x_part_1
@@ -90,6 +99,7 @@ GOLDEN = [
     """),
     (g.broadcast_add, (0, 1), """
         def broadcast_add_vjp(A, b, out_bar):
+            # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
             add = A + b
             tanh = np.tanh(add)
             out = np.sum(tanh)
@@ -103,6 +113,7 @@ GOLDEN = [
     """),
     (g.matvec, (0, 1), """
         def matvec_vjp(A, x, out_bar):
+            # adjoint of: return np.sum(A @ x)  (golden_programs.py:43)
             matmul = A @ x
             out = np.sum(matmul)
             # reverse sweep
@@ -114,6 +125,7 @@ GOLDEN = [
     """),
     (g.reduction_axis, 0, """
         def reduction_axis_vjp(A, out_bar):
+            # adjoint of: return np.sum(np.sum(A, axis=0) ** 2)  (golden_programs.py:47)
             sum_1 = np.sum(A, axis=0)
             pow_1 = sum_1 ** 2
             out = np.sum(pow_1)
@@ -126,6 +138,7 @@ GOLDEN = [
     """),
     (g.method_calls, 0, """
         def method_calls_vjp(x, out_bar):
+            # adjoint of: return x.reshape(2, 3).T.sum()  (golden_programs.py:51)
             reshape = x.reshape((2, 3))
             transpose = reshape.T
             out = transpose.sum()
@@ -159,6 +172,7 @@ def test_whole_module_with_a_module_constant():
 
 
         def with_constant_vjp(x, out_bar):
+            # adjoint of: return SCALE * np.exp(x).sum()  (golden_programs.py:55)
             exp = np.exp(x)
             sum_1 = exp.sum()
             out = SCALE * sum_1
@@ -190,12 +204,15 @@ def test_no_optimize_shows_the_plain_accumulations():
 CONTROL = [
     (g.loop_sum, (0.5, 3), """
         def loop_sum_vjp(x, n, out_bar):
+            # adjoint of: s = 0.0  (golden_programs.py:62)
             s = 0.0
             for i in range(n):
+                # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
                 mul = x * i
                 sin = math.sin(mul)
                 add = s + sin
                 s = add
+            # adjoint of: return s  (golden_programs.py:65)
             out = s
             # reverse sweep
             # adjoint of: return s  (golden_programs.py:65)
@@ -213,13 +230,17 @@ CONTROL = [
     """),
     (g.halve_until_small, (5.0,), """
         def halve_until_small_vjp(x, out_bar):
+            # adjoint of: while x > 1.0:  (golden_programs.py:69)
             cond = x > 1.0
             trips = 0
             while cond:
                 trips = trips + 1
+                # adjoint of: x = x * 0.5  (golden_programs.py:70)
                 mul = x * 0.5
                 x = mul
+                # adjoint of: while x > 1.0:  (golden_programs.py:69)
                 cond = x > 1.0
+            # adjoint of: return x  (golden_programs.py:71)
             out = x
             # reverse sweep
             # adjoint of: return x  (golden_programs.py:71)
@@ -232,11 +253,15 @@ CONTROL = [
     """),
     (g.branch, (2.0,), """
         def branch_vjp(x, out_bar):
+            # adjoint of: if x > 0.0:  (golden_programs.py:75)
             cond = x > 0.0
             if cond:
+                # adjoint of: y = x * x  (golden_programs.py:76)
                 y = x * x
             else:
+                # adjoint of: y = -x  (golden_programs.py:78)
                 y = -x
+            # adjoint of: return y  (golden_programs.py:79)
             out = y
             # reverse sweep
             # adjoint of: return y  (golden_programs.py:79)
@@ -253,13 +278,17 @@ CONTROL = [
     """),
     (g.fill, (np.ones(3),), """
         def fill_vjp(x, out_bar):
+            # adjoint of: y = np.zeros(x.shape[0])  (golden_programs.py:83)
             x_shape0 = x.shape[0]
             y = np.zeros(x_shape0)
+            # adjoint of: for i in range(x.shape[0]):  (golden_programs.py:84)
             stop = x.shape[0]
             for i in range(stop):
+                # adjoint of: y[i] = x[i] * x[i]  (golden_programs.py:85)
                 x_i = x[i]
                 mul = x_i * x_i
                 y[i] = mul
+            # adjoint of: return np.sum(y)  (golden_programs.py:86)
             out = np.sum(y)
             # reverse sweep
             # adjoint of: return np.sum(y)  (golden_programs.py:86)
