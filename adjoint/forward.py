@@ -229,7 +229,7 @@ def activity(body, wrt, results, table):
     edges = []  # (targets, inputs)
     for s in ast.walk(ast.Module(list(body), [])):
         if isinstance(s, ast.Assign):
-            edges.append((targets_of(s), differentiable_inputs(s, table)))
+            edges.append((targets_of(s), differentiable_inputs(s, table) | _popped(s.value)))
             base = _view_base(s, table)
             if base is not None:
                 edges.append(({base}, {s.targets[0].id}))
@@ -244,6 +244,13 @@ def activity(body, wrt, results, table):
     varied = reach(set(wrt), [(inputs, targets) for targets, inputs in edges])
     useful = reach(set(results), edges)
     return frozenset(varied & useful)
+
+
+def _popped(value):
+    """The tape that `t.pop()` takes a value from, as a set (empty for any other value)."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop":
+        return names_in(value.func.value)
+    return set()
 
 
 def _view_base(s, table):

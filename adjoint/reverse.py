@@ -714,7 +714,7 @@ def place_tape(fdef, plan):
     """
     body = fdef.body
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
-    by_value, by_shape = reads(body[start:])
+    by_value, by_shape = reads(body[start:-1])  # the return reads the forward sweep's result, kept apart
     restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
     seen = set(by_value)  # reading a view reads the array it shows
     frontier = list(seen)
@@ -766,10 +766,27 @@ def place_tape(fdef, plan):
         return out
 
     fdef = copy.deepcopy(fdef)
+    result = fdef.body[-1].value.elts[0]
+    if _aliases(result.id, plan.views) & save:  # the reverse sweep puts old elements back: keep a copy
+        kept = plan.namer.fresh("value")
+        fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
+        result.id = kept
     body = replace(fdef.body)
     fdef.body = [assign(t, ast.List([ast.Constant(0.0)] if t in placeholder else [], ast.Load()))
                  for t in tapes] + body
     return fdef
+
+
+def _aliases(v, views):
+    """v and the arrays it may share memory with, following views both ways."""
+    out, changed = {v}, True
+    while changed:
+        changed = False
+        for a, base in views.items():
+            if (a in out) != (base in out):
+                out |= {a, base}
+                changed = True
+    return out
 
 
 def _comment_text(stmt):
