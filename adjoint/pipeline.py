@@ -18,6 +18,7 @@ from .naming import Namer
 from .normalize import NormalFunction, normalize
 from .flatten import flatten
 from .forward import forward
+from .fusion import fuse_loops
 from .reverse import TapePlan, place_tape, reverse
 from .rules.table import TABLE
 from .simplify import simplify
@@ -60,6 +61,8 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
         fdef = place_tape(fdef, plan)
     if optimize:
         fdef = simplify(fdef)  # (again, in reverse mode: loops whose tape work turned out unneeded go)
+        if mode != "forward":
+            fdef = simplify(fuse_loops(fdef))
     if mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
         adjoint_text = emit.module_text([fdef], "", nf.constants)
         adjoint_def = next(n for n in ast.parse(adjoint_text).body if isinstance(n, ast.FunctionDef))

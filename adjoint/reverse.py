@@ -492,6 +492,7 @@ class Reverse:
             rev_loop = ast.For(name(index, True), call(
                 "range", ast.BinOp(copy.deepcopy(stop), ast.Sub(), ast.Constant(1)),
                 ast.BinOp(copy.deepcopy(start), ast.Sub(), ast.Constant(1)), ast.Constant(-1)), rb, [])
+            loop.mirror = rev_loop.mirror = next(self.counter)  # a pair that fusion.fuse_loops may join
         return self.nest(fwd, rev_loop, counts, depth)
 
     def while_loop(self, s, depth):

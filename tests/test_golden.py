@@ -206,26 +206,24 @@ CONTROL = [
         def loop_sum_vjp(x, n, out_bar):
             # adjoint of: s = 0.0  (golden_programs.py:62)
             s = 0.0
+            # adjoint of: return s  (golden_programs.py:65)
+            s_bar = out_bar
+            x_bar = zeros_like(x)
             for i in range(n):
                 # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
                 mul = x * i
                 sin = math.sin(mul)
                 add = s + sin
                 s = add
-            # adjoint of: return s  (golden_programs.py:65)
-            out = s
-            # reverse sweep
-            # adjoint of: return s  (golden_programs.py:65)
-            s_bar = out_bar
-            x_bar = zeros_like(x)
-            for i in range(n - 1, -1, -1):
                 # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
-                mul = x * i
                 add_bar = s_bar
                 s_bar = add_bar
                 sin_bar = add_bar
                 mul_bar = sin_bar * math.cos(mul)
                 x_bar = x_bar + mul_bar * i
+            # adjoint of: return s  (golden_programs.py:65)
+            out = s
+            # reverse sweep
             return (out, x_bar)
     """),
     (g.halve_until_small, (5.0,), """
