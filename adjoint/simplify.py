@@ -9,7 +9,8 @@ Passes:
   just before that read;
 - prune: assignments whose value nothing reads afterwards are dropped, by a liveness analysis that
   follows branches and loops (a loop's body also feeds its own next iteration), and so are loops and
-  branches left with nothing to do. Taking from or adding to a tape is never dropped.
+  branches left with nothing to do. Taking from or adding to a tape is never dropped alone, but a
+  tape whose values nothing reads goes whole: its list, its pushes and its pops.
 
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
@@ -28,6 +29,7 @@ def simplify(fdef):
     in_place = {t for s in ast.walk(fdef) for t in _in_place_targets(s)}
     fdef.body = fuse(fdef.body, in_place)
     fdef.body = prune(fdef.body)
+    fdef.body = drop_unread_tapes(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
@@ -195,6 +197,55 @@ def prune(body):
         body, _ = _dce(body, set(), set())
         if ast.dump(ast.Module(body, [])) == before:
             return body
+
+
+def drop_unread_tapes(body):
+    """body without the tapes whose values are never read (after loop fusion, for instance, a value
+    may be pushed and taken back within one iteration with nothing reading it in between)."""
+    tapes = [s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
+             and isinstance(s.targets[0], ast.Name) and s.targets[0].id.endswith("_tape")]
+    for tape in tapes:
+        trial = prune([_TapeReads(tape).visit(s) for s in copy.deepcopy(body)])
+        if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == _READ
+                   for s in trial for n in ast.walk(s)):
+            body = prune(_without(body, tape))
+    return body
+
+
+_READ = "__tape_read__"
+
+
+class _TapeReads(ast.NodeTransformer):
+    """Spell every read of one tape's values as a pure call, so that liveness can drop the dead ones."""
+
+    def __init__(self, tape):
+        self.tape = tape
+
+    def visit_Assign(self, node):
+        value = node.value
+        reads = (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "restore"
+                 and _names(value.args[0]) == {self.tape}) or (
+            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop"
+            and _names(value.func.value) == {self.tape}) or (
+            isinstance(value, ast.Subscript) and _names(value.value) == {self.tape})
+        if reads and all(isinstance(t, ast.Name) for t in node.targets):
+            node.value = ast.Call(ast.Name(_READ, ast.Load()), [], [])
+        return node
+
+
+def _without(stmts, tape):
+    """stmts with every statement that mentions the tape removed (blocks keep a pass if emptied)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, (ast.If, ast.For, ast.While)):
+            s.body = _without(s.body, tape) or [ast.Pass()]
+            s.orelse = _without(s.orelse, tape)
+            if tape in _names(s.test if not isinstance(s, ast.For) else s.iter):
+                raise AssertionError(f"a loop or branch reads the tape {tape}")
+        elif tape in _names(s):
+            continue
+        out.append(s)
+    return out
 
 
 def _dce(stmts, live_out, loop_live):
