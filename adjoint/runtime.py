@@ -22,8 +22,7 @@ def zeros_like(x):
 def unbroadcast(g, x):
     """Sum g over the axes that broadcasting added or stretched, so it takes x's shape.
 
-    Under Numba, `adjoint.jit` dispatches on the types instead: g itself when its shape is x's,
-    without the copy that `summed_to` makes.
+    Under Numba, `adjoint.jit` dispatches on the types instead, and sums with loops.
     """
     if isinstance(x, float):
         if isinstance(g, float):
@@ -38,18 +37,9 @@ def unbroadcast(g, x):
 
 def summed_to(g, x):
     """g summed over the axes where x has size 1 or that x lacks (the general case of unbroadcast)."""
-    h = np.ascontiguousarray(g)
-    lead = h.ndim - x.ndim
-    shape = np.array(h.shape)
-    flat = h.ravel()
-    for k in range(h.ndim):  # sum axis k as the middle axis of a (before, k, after) view
-        if shape[k] != 1 and (k < lead or x.shape[k - lead] == 1):
-            before = 1
-            for j in range(k):
-                before *= shape[j]
-            flat = np.sum(flat.reshape((before, shape[k], flat.size // (before * shape[k]))), axis=1).ravel()
-            shape[k] = 1
-    return flat.reshape(x.shape)
+    lead = g.ndim - x.ndim
+    axes = tuple(k for k in range(g.ndim) if k < lead or (x.shape[k - lead] == 1 and g.shape[k] != 1))
+    return np.sum(g, axis=axes).reshape(x.shape)
 
 
 def unsum(g, a, axis=None):
@@ -283,9 +273,9 @@ def saved(element):
 
 
 HELPERS = (
-    zeros_like, summed_to, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
+    zeros_like, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "add_at", "matmul_left", "matmul_right")
+    "unbroadcast", "summed_to", "add_at", "matmul_left", "matmul_right")
