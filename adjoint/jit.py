@@ -32,23 +32,23 @@ def _unbroadcast(g, x):
         return lambda g, x: np.sum(g)
     if isinstance(g, nbtypes.Float):
         return lambda g, x: np.full(x.shape, g)
-    return lambda g, x: runtime.summed_to(g, x)
+    return lambda g, x: runtime.summed_to(g, x.shape)
 
 
 @overload(runtime.summed_to, jit_options={"cache": True})
-def _summed_to_overload(g, x):
+def _summed_to_overload(g, shape):
     return _summed_to
 
 
-def _summed_to(g, x):
+def _summed_to(g, shape):
     """runtime.summed_to as loops: Numba compiles np.sum with an axis (and its error messages) slowly.
     No copy when nothing is summed and g is contiguous."""
     flat = np.ascontiguousarray(g).ravel()
-    lead = g.ndim - x.ndim
+    lead = g.ndim - len(shape)
     before = 1  # entries before axis k, once the axes before it are summed
     for k in range(g.ndim):
         n = g.shape[k]
-        if n != 1 and (k < lead or x.shape[k - lead] == 1):
+        if n != 1 and (k < lead or shape[k - lead] == 1):
             after = 1
             for j in range(k + 1, g.ndim):
                 after *= g.shape[j]
@@ -61,7 +61,7 @@ def _summed_to(g, x):
             flat = summed
         else:
             before *= n
-    return flat.reshape(x.shape)
+    return flat.reshape(shape)
 
 
 @overload(runtime.matmul_left)

@@ -2,7 +2,7 @@
 
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
-           --simplify--> --place_tape--> FunctionDef (--simplify again)
+           --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef (--simplify again)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
 """
 
@@ -17,6 +17,7 @@ from .normalize import NormalFunction, normalize
 from .reverse import place_tape, reverse
 from .rules.table import TABLE
 from .simplify import simplify
+from .specialize import specialize
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def compile_reverse(fn, wrt, optimize=True, kinds=()):
     fdef, plan = reverse(nf, wrt, TABLE)
     if optimize:
         fdef = simplify(fdef)
-    fdef = place_tape(fdef, plan)
+    fdef = place_tape(specialize(fdef, plan.kinds), plan)
     if optimize:
         fdef = simplify(fdef)  # again: loops whose tape work turned out unneeded go
     externals = expand_externals(nf.externals)

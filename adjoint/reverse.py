@@ -101,6 +101,11 @@ def _written(stmt):
     return out
 
 
+def _same(a, b):
+    """Whether two atoms name the same value (so the same shape)."""
+    return isinstance(a, ast.Name) and isinstance(b, ast.Name) and a.id == b.id
+
+
 def _has_break(body):
     for s in body:
         if isinstance(s, ast.Break):
@@ -121,7 +126,7 @@ class Reverse:
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
         self.active = activity(nf, wrt, table)
-        self.kinds = nf.kinds
+        self.kinds = dict(nf.kinds)  # and, as they are made, adjoints: an adjoint has its primal's kind
         self.bars = {}
         self.element_sites = {}  # key -> (array name, index)
         self.counter = itertools.count(1)
@@ -141,6 +146,7 @@ class Reverse:
     def bar(self, v):
         if v not in self.bars:
             self.bars[v] = self.nf.namer.fresh(f"{v}_bar")
+            self.kinds[self.bars[v]] = self.kinds.get(v)
         return self.bars[v]
 
     def fresh(self, base):
@@ -547,6 +553,7 @@ class Reverse:
         block = []
         if v in self.multi and v in names_in(value):  # the value reads its own old version
             held = self.fresh(f"{v}_bar_in")
+            self.kinds[held] = self.kinds.get(v)
             block = [assign(held, g, line), assign(self.bar(v), call("zeros_like", g), line)]
             g = name(held)
         block += self.contributions(stmt, g)
@@ -597,7 +604,7 @@ class Reverse:
                     mapping.update(part=part, k=ast.Constant(k), offset=self.offset(arg.elts[:k], bound))
                 expr = instantiate(formula, mapping)
                 others = [a for p, a in bound.items() if p != param and isinstance(a, (ast.Name, ast.Constant))]
-                if rule.broadcast and not all(self.scalar(a) for a in others):
+                if rule.broadcast and not all(self.scalar(a) or _same(a, part) for a in others):
                     expr = call("unbroadcast", expr, copy.deepcopy(part))
                 block += self.accumulate(part, expr, line)
         return block
@@ -761,6 +768,9 @@ def reads(rev):
     def visit(node, shape_only=False):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             (by_shape if shape_only else by_value).add(node.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim"):
+            visit(node.value, True)
             return
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
             for i, a in enumerate(node.args):

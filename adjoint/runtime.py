@@ -30,16 +30,17 @@ def unbroadcast(g, x):
         return np.sum(g)
     if isinstance(g, float):
         return np.full(x.shape, g)
-    if g.shape == x.shape:
+    return summed_to(g, x.shape)
+
+
+def summed_to(g, shape):
+    """g summed over the axes that broadcasting an array of `shape` to g's shape added or stretched
+    (the general case of unbroadcast): g itself when it has that shape."""
+    if g.shape == shape:
         return g
-    return summed_to(g, x)
-
-
-def summed_to(g, x):
-    """g summed over the axes where x has size 1 or that x lacks (the general case of unbroadcast)."""
-    lead = g.ndim - x.ndim
-    axes = tuple(k for k in range(g.ndim) if k < lead or (x.shape[k - lead] == 1 and g.shape[k] != 1))
-    return np.sum(g, axis=axes).reshape(x.shape)
+    lead = g.ndim - len(shape)
+    axes = tuple(k for k in range(g.ndim) if k < lead or (shape[k - lead] == 1 and g.shape[k] != 1))
+    return np.sum(g, axis=axes).reshape(shape)
 
 
 def unsum(g, a, axis=None):
@@ -188,9 +189,9 @@ def _matmul_stacked(g, a, b, left):
     G = np.expand_dims(G, -1) if b.ndim == 1 else G
     if left:
         r = G @ np.swapaxes(B, -1, -2)
-        return summed_to(r[..., 0, :] if a.ndim == 1 else r, a)
+        return summed_to(r[..., 0, :] if a.ndim == 1 else r, a.shape)
     r = np.swapaxes(A, -1, -2) @ G
-    return summed_to(r[..., 0] if b.ndim == 1 else r, b)
+    return summed_to(r[..., 0] if b.ndim == 1 else r, b.shape)
 
 
 def outer_left(g, a, b):
