@@ -694,14 +694,20 @@ def place_tape(fdef, plan):
     reads the array's values. Called after simplification, so adjoints that were simplified away do
     not keep values alive.
 
+    An array that the reverse sweep reads only as `a.shape` keeps just its shapes, on `a_shapes`,
+    and those reads become `a_shapes[-1]`: the array itself is freed as soon as the forward sweep
+    is done with it.
+
     A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
     value "before the first write"), so its restore is a plain pop and a read with no test, which
     Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
     """
     body = fdef.body
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
-    by_value, by_shape = reads(body[start:])
+    by_value, by_shape, by_shape_attribute = reads(body[start:])
+    shapes = {v for v in plan.written_again if v in by_shape_attribute and plan.kinds.get(v)}
     restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
+    restore -= shapes
     seen = set(by_value)  # reading a view reads the array it shows
     frontier = list(seen)
     while frontier:
@@ -736,6 +742,10 @@ def place_tape(fdef, plan):
                 tape = tape_of(v, "tape")
                 out += [ast.Expr(method(tape, "pop")),
                         assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
+            elif kind == "push" and v in shapes:
+                out.append(ast.Expr(method(tape_of(v, "shapes"), "append", ast.Attribute(name(v), "shape", ast.Load()))))
+            elif kind == "restore" and v in shapes:
+                out.append(ast.Expr(method(tape_of(v, "shapes"), "pop")))
             elif kind == "push" and v in restore:
                 out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
             elif kind == "restore" and v in restore:
@@ -752,9 +762,24 @@ def place_tape(fdef, plan):
 
     fdef = copy.deepcopy(fdef)
     body = replace(fdef.body)
+    start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
+    last_shape = {v: ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()) for v in shapes}
+    body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
     fdef.body = [assign(t, ast.List([ast.Constant(0.0)] if t in placeholder else [], ast.Load()))
                  for t in tapes] + body
     return fdef
+
+
+class _ShapeReads(ast.NodeTransformer):
+    """`a.shape` -> the expression that holds a's shape there."""
+
+    def __init__(self, shapes):
+        self.shapes = shapes
+
+    def visit_Attribute(self, node):
+        if node.attr == "shape" and isinstance(node.value, ast.Name) and node.value.id in self.shapes:
+            return copy.deepcopy(self.shapes[node.value.id])
+        return self.generic_visit(node)
 
 
 def _comment_text(stmt):
@@ -762,14 +787,20 @@ def _comment_text(stmt):
 
 
 def reads(rev):
-    """(names read for their values, names read only for their shape) in reverse-sweep code."""
-    by_value, by_shape = set(), set()
+    """(names read for their values, names read only for their shape, and of those the ones read
+    only as `a.shape`) in reverse-sweep code."""
+    by_value, by_shape, by_other = set(), set(), set()
 
     def visit(node, shape_only=False):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             (by_shape if shape_only else by_value).add(node.id)
+            if shape_only:
+                by_other.add(node.id)
             return
-        if isinstance(node, ast.Attribute) and node.attr in ("shape", "size", "ndim"):
+        if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
+            by_shape.add(node.value.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr in ("size", "ndim"):
             visit(node.value, True)
             return
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
@@ -781,4 +812,4 @@ def reads(rev):
 
     for s in rev:
         visit(s)
-    return by_value, by_shape - by_value
+    return by_value, by_shape - by_value, by_shape - by_value - by_other

@@ -37,3 +37,12 @@ def test_float_tapes_start_with_a_placeholder_and_restore_without_a_test():
     text = generated(running_product, (np.ones(3),), ("x",))
     assert "p_tape = [0.0]" in text
     assert "p_tape.pop()" in text and "p = p_tape[-1]" in text and "restore(" not in text
+
+
+def test_array_read_only_for_its_shape_keeps_only_its_shape():
+    from tape_programs import shape_changes_in_loop
+
+    text = generated(shape_changes_in_loop, (np.ones(4), np.ones(3)), ("x", "b"))
+    assert "column_shapes.append(column.shape)" in text and "column_tape" not in text
+    assert "summed_to(grid_bar, column_shapes[-1])" in text
+
