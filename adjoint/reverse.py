@@ -137,6 +137,7 @@ class Reverse:
                 self.writes[t] = self.writes.get(t, 0) + 1
         self.element_written = {st.targets[0].value.id for st in assignments(nf.body)
                                 if isinstance(st.targets[0], ast.Subscript)}
+        self.written_memory = self.shares_written_memory()
         self.remat = set()
         self.scopes = self.adjoint_scopes()
         self.tapes = []  # tape lists to create at the top, in order
@@ -392,12 +393,18 @@ class Reverse:
         return out + [t]
 
     def cheap_definition(self, stmt):
-        """The name a statement defines, if it is a number cheap to compute again, else None."""
+        """The name a statement defines, if it is cheap to compute again, else None: a number from a
+        cheap primitive, or a view of an array whose value never changes (`xs_t = xs[t]`: a view
+        costs no copy, and keeping xs costs no tape)."""
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
             return None
         t, value = stmt.targets[0].id, stmt.value
-        if t not in self.multi or self.kinds.get(t) != 0 or self.writes.get(t) != 1 or t in self.nf.params:
+        if t not in self.multi or self.writes.get(t) != 1 or t in self.nf.params:
             return None
+        if self.kinds.get(t) != 0:
+            view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id not in self.multi | self.written_memory
+            return t if view else None
         if isinstance(value, (ast.BinOp, ast.UnaryOp)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
@@ -411,6 +418,15 @@ class Reverse:
                         isinstance(a, ast.Tuple) for a in value.args):
                 return t
         return None
+
+    def shares_written_memory(self):
+        """Names that may share memory with an array whose elements the function writes."""
+        group = {}  # name -> the names it may share memory with (views, copies of the name)
+        for a, b in self.views().items():
+            merged = group.get(a, {a}) | group.get(b, {b})
+            for n in merged:
+                group[n] = merged
+        return set().union(*(group.get(y, {y}) for y in self.element_written))
 
     def first_use(self, v):
         for i, n in enumerate(ast.walk(ast.Module(self.nf.body, []))):

@@ -46,3 +46,11 @@ def test_array_read_only_for_its_shape_keeps_only_its_shape():
     assert "column_shapes.append(column.shape)" in text and "column_tape" not in text
     assert "summed_to(grid_bar, column_shapes[-1])" in text
 
+
+
+def test_view_of_an_unchanging_array_is_taken_again_not_taped():
+    from tape_programs import shape_changes_in_loop
+
+    text = generated(shape_changes_in_loop, (np.ones(4), np.ones(3)), ("x", "b"))
+    assert "x_part_tape" not in text and "x_part_shapes" not in text
+    assert text.count("x_part = x[:k]") == 2  # in the forward sweep, and again in the reverse sweep
