@@ -2,7 +2,8 @@
 
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
-           --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef (--simplify again)
+           --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
+           (--simplify again --accumulate_in_place-->)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
 """
 
@@ -16,7 +17,7 @@ from .naming import Namer
 from .normalize import NormalFunction, normalize
 from .reverse import place_tape, reverse
 from .rules.table import TABLE
-from .simplify import simplify
+from .simplify import accumulate_in_place, simplify
 from .specialize import specialize
 
 
@@ -47,6 +48,7 @@ def compile_reverse(fn, wrt, optimize=True, kinds=()):
     fdef = place_tape(specialize(fdef, plan.kinds), plan)
     if optimize:
         fdef = simplify(fdef)  # again: loops whose tape work turned out unneeded go
+        fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
     externals = expand_externals(nf.externals)
     where = f"{os.path.basename(src.filename)}:{src.firstlineno}"
     doc = (f"Adjoint (reverse mode) of {src.fn.__qualname__} ({where}) with respect to {', '.join(wrt)}.\n\n"

@@ -290,7 +290,8 @@ class Reverse:
         primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
             v for k, v in self.bars.items() if isinstance(k, tuple)}
         plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
-                        list(self.tapes), nf.namer, set(self.active), self.views())
+                        list(self.tapes), nf.namer, set(self.active), self.views(),
+                        {b for v, b in self.bars.items() if isinstance(v, str)})
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
@@ -691,7 +692,8 @@ class Reverse:
 
 @dataclass
 class TapePlan:
-    """What `place_tape` needs to turn tape sites into pushes and restores."""
+    """What `place_tape` needs to turn tape sites into pushes and restores (and later stages, the
+    kinds and the adjoints' names)."""
 
     written_again: set  # primal names that may be written more than once in a run
     kinds: dict
@@ -700,6 +702,7 @@ class TapePlan:
     namer: object
     active: set  # names that carry a derivative (so hold floats)
     views: dict  # name -> array it may share memory with
+    adjoints: set  # names of the adjoints (which hold floats)
 
 
 def place_tape(fdef, plan):

@@ -12,6 +12,8 @@ reads as a person would write it, and Numba compiles less:
                                        y_bar = summed_to(e, y.shape)     (arrays)
     a_bar = unsum(g, a, None)      ->  a_bar = np.full(a.shape, g)       (a an array)
     a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / a.size)
+    W_bar = matmul_left(g, W, h)   ->  W_bar = np.outer(g, h)            (the adjoints of a @ b,
+    h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b)
 
 A helper that reads an array only for its shape now reads `a.shape`, which `place_tape` can keep
 without the array.
@@ -34,6 +36,23 @@ def _np(func, *args):
 
 def _shape(x):
     return ast.Attribute(copy.deepcopy(x), "shape", ast.Load())
+
+
+# (kind of a, kind of b) -> the adjoints of a @ b with respect to a and to b
+_MATMUL = {
+    (2, 1): ("np.outer(g, b)", "g @ a"),
+    (1, 2): ("b @ g", "np.outer(a, g)"),
+    (2, 2): ("g @ b.T", "a.T @ g"),
+    (1, 1): ("g * b", "g * a"),
+}
+
+
+def _substitute(expr, mapping):
+    class Names(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(mapping[node.id]) if node.id in mapping else node
+
+    return Names().visit(expr)
 
 
 class Specialize(ast.NodeTransformer):
@@ -75,6 +94,11 @@ class Specialize(ast.NodeTransformer):
                 if helper == "unmean":
                     g = ast.BinOp(g, ast.Div(), ast.Attribute(copy.deepcopy(a), "size", ast.Load()))
                 return _np("full", _shape(a), g)
+        if helper in ("matmul_left", "matmul_right") and all(isinstance(a, ast.Name) for a in args[1:]):
+            formulas = _MATMUL.get((self.kind(args[1]), self.kind(args[2])))
+            if formulas is not None:
+                formula = formulas[helper == "matmul_right"]
+                return _substitute(ast.parse(formula, mode="eval").body, dict(zip("gab", args)))
         return node
 
     def unbroadcast(self, node, g, x):
