@@ -89,7 +89,7 @@ class Report:
         found = {}
 
         def note(node, place):
-            by_value, by_shape = reads([node])  # the shape of a number is no reason to keep it
+            by_value, by_shape, _ = reads([node])  # the shape of a number is no reason to keep it
             used = by_value | {n for n in by_shape if self.plan.kinds.get(n) != 0}
             if not used & tapes:
                 for n in used:
@@ -222,7 +222,7 @@ class Report:
         return out or ["  none"]
 
     def not_taped(self):
-        _, by_shape = reads(self.reverse)
+        _, by_shape, _ = reads(self.reverse)
         again = _stored(self.reverse)
         rows = []
         for s in self.assigns():

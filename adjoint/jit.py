@@ -15,26 +15,53 @@ from numba.extending import overload, register_jitable
 from . import runtime
 from .errors import JitError
 
+# cache=True: each helper is compiled once per machine and argument types (Numba keeps it beside
+# runtime.py), not again in every process whose generated code calls it. Cached code must not call
+# functions of another file, whose changes Numba would not see: the runtime helpers call only each
+# other, and _summed_to below calls nothing.
 for _helper in runtime.HELPERS:
-    register_jitable(_helper)
+    register_jitable(cache=True)(_helper)
 
 
 @overload(runtime.unbroadcast)
 def _unbroadcast(g, x):
-    """runtime.unbroadcast, chosen by type: no copy when g already has x's shape."""
+    """runtime.unbroadcast, chosen by type, so Numba compiles only the branch that runs."""
     if isinstance(x, nbtypes.Float):
         if isinstance(g, nbtypes.Float):
             return lambda g, x: g
         return lambda g, x: np.sum(g)
     if isinstance(g, nbtypes.Float):
         return lambda g, x: np.full(x.shape, g)
-    if g.ndim == x.ndim and g.layout == "C":
-        def same_rank(g, x):
-            if g.shape == x.shape:
-                return g
-            return runtime.summed_to(g, x)
-        return same_rank
-    return lambda g, x: runtime.summed_to(g, x)
+    return lambda g, x: runtime.summed_to(g, x.shape)
+
+
+@overload(runtime.summed_to, jit_options={"cache": True})
+def _summed_to_overload(g, shape):
+    return _summed_to
+
+
+def _summed_to(g, shape):
+    """runtime.summed_to as loops: Numba compiles np.sum with an axis (and its error messages) slowly.
+    No copy when nothing is summed and g is contiguous."""
+    flat = np.ascontiguousarray(g).ravel()
+    lead = g.ndim - len(shape)
+    before = 1  # entries before axis k, once the axes before it are summed
+    for k in range(g.ndim):
+        n = g.shape[k]
+        if n != 1 and (k < lead or shape[k - lead] == 1):
+            after = 1
+            for j in range(k + 1, g.ndim):
+                after *= g.shape[j]
+            summed = np.zeros(before * after)
+            for i in range(before):
+                for j in range(n):
+                    start = (i * n + j) * after
+                    for m in range(after):
+                        summed[i * after + m] += flat[start + m]
+            flat = summed
+        else:
+            before *= n
+    return flat.reshape(shape)
 
 
 @overload(runtime.spread)

@@ -19,13 +19,13 @@ _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.array"
          "np.transpose", ".transpose", ".T", "np.diff", "np.float64"}
 
 
-def _join(kinds):
+def join(kinds):
     if any(k is None for k in kinds):
         return None
     return max(kinds, default=0)
 
 
-def _matmul(a, b):
+def matmul(a, b):
     if a is None or b is None or a == 0 or b == 0:
         return None if a is None or b is None else max(a, b)
     return {(1, 1): 0, (2, 1): 1, (1, 2): 1, (2, 2): 2}.get((a, b))
@@ -52,12 +52,12 @@ class Kinds:
             return self.atom(v)
         if isinstance(v, ast.BinOp):
             if isinstance(v.op, ast.MatMult):
-                return _matmul(self.atom(v.left), self.atom(v.right))
-            return _join([self.atom(v.left), self.atom(v.right)])
+                return matmul(self.atom(v.left), self.atom(v.right))
+            return join([self.atom(v.left), self.atom(v.right)])
         if isinstance(v, ast.UnaryOp):
             return self.atom(v.operand)
         if isinstance(v, ast.Compare):
-            return _join([self.atom(v.left), self.atom(v.comparators[0])])
+            return join([self.atom(v.left), self.atom(v.comparators[0])])
         if isinstance(v, ast.Subscript):
             return self.subscript(v)
         if isinstance(v, ast.Attribute):
@@ -99,7 +99,7 @@ class Kinds:
         if spelling in _SCALAR_RESULTS or spelling.startswith("math."):
             return 0
         if spelling in ("abs", "min", "max"):
-            return _join(kinds)
+            return join(kinds)
         if spelling in _REDUCTIONS:
             axis = kw.get("axis", args[1] if len(args) > 1 else None)
             if axis is None or (isinstance(axis, ast.Constant) and axis.value is None):
@@ -115,7 +115,7 @@ class Kinds:
                 return 1 if all(self.atom(e) == 0 for e in args[0].elts) else None
             return kinds[0] if kinds else None
         if spelling in ("np.dot", "np.matmul", ".dot"):
-            return _matmul(*kinds[:2]) if len(kinds) >= 2 else None
+            return matmul(*kinds[:2]) if len(kinds) >= 2 else None
         if spelling in ("np.outer", "np.eye"):
             return 2
         if spelling in ("np.arange", "np.linspace", "np.cumsum", ".cumsum", ".ravel", ".flatten", "np.ravel"):
@@ -124,5 +124,5 @@ class Kinds:
             shape = args[1] if len(args) > 1 else kw.get("shape")
             return len(shape.elts) if isinstance(shape, ast.Tuple) else (1 if self.atom(shape) == 0 else None)
         if rule is not None and (rule.broadcast or (spelling.startswith("np.") and len(rule.params) == 1)):
-            return _join(kinds)
+            return join(kinds)
         return None

@@ -413,8 +413,9 @@ class Normalizer:
                 if not isinstance(packed, ast.Name):
                     packed = self.emit(self.namer.fresh("tup"), packed)
                 versions = [self.bind_name(scope, n.id) for n in names]
+                shape = isinstance(value, ast.Attribute) and value.attr == "shape"  # a tuple of ints
                 for v in versions:
-                    self.kinds.of[v] = 0 if self.kinds.of.get(packed.id) == 0 else None
+                    self.kinds.of[v] = 0 if shape or self.kinds.of.get(packed.id) == 0 else None
                 self.append(ast.Assign([ast.Tuple([ast.Name(v, ast.Store()) for v in versions], ast.Store())],
                                        packed))
                 return

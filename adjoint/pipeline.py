@@ -2,7 +2,8 @@
 
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
-           --simplify--> --place_tape--> FunctionDef (--simplify again)
+           --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
+           (--simplify again --fuse_loops --simplify --accumulate_in_place-->)
            (forward mode: --forward (rule table, activity inside)--> FunctionDef --simplify-->)
            (hvp: the adjoint's text --parse--> --flatten--> --forward--> --simplify-->)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
@@ -21,7 +22,8 @@ from .forward import forward
 from .fusion import fuse_loops
 from .reverse import TapePlan, place_tape, reverse
 from .rules.table import TABLE
-from .simplify import simplify
+from .simplify import accumulate_in_place, simplify
+from .specialize import specialize
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,12 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
         fdef, plan = reverse(nf, wrt, TABLE)
         if optimize:
             fdef = simplify(fdef)
-        fdef = place_tape(fdef, plan)
+        fdef = place_tape(specialize(fdef, plan.kinds), plan)
     if optimize:
         fdef = simplify(fdef)  # (again, in reverse mode: loops whose tape work turned out unneeded go)
         if mode != "forward":
             fdef = simplify(fuse_loops(fdef))
+            fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
     if mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
         adjoint_text = emit.module_text([fdef], "", nf.constants)
         adjoint_def = next(n for n in ast.parse(adjoint_text).body if isinstance(n, ast.FunctionDef))

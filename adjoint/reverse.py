@@ -101,6 +101,11 @@ def _written(stmt):
     return out
 
 
+def _same(a, b):
+    """Whether two atoms name the same value (so the same shape)."""
+    return isinstance(a, ast.Name) and isinstance(b, ast.Name) and a.id == b.id
+
+
 def _has_break(body):
     for s in body:
         if isinstance(s, ast.Break):
@@ -121,7 +126,7 @@ class Reverse:
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
         self.active = activity(nf, wrt, table)
-        self.kinds = nf.kinds
+        self.kinds = dict(nf.kinds)  # and, as they are made, adjoints: an adjoint has its primal's kind
         self.bars = {}
         self.element_sites = {}  # key -> (array name, index)
         self.counter = itertools.count(1)
@@ -132,6 +137,7 @@ class Reverse:
                 self.writes[t] = self.writes.get(t, 0) + 1
         self.element_written = {st.targets[0].value.id for st in assignments(nf.body)
                                 if isinstance(st.targets[0], ast.Subscript)}
+        self.written_memory = self.shares_written_memory()
         self.remat = set()
         self.scopes = self.adjoint_scopes()
         self.tapes = []  # tape lists to create at the top, in order
@@ -142,6 +148,7 @@ class Reverse:
     def bar(self, v):
         if v not in self.bars:
             self.bars[v] = self.nf.namer.fresh(f"{v}_bar")
+            self.kinds[self.bars[v]] = self.kinds.get(v)
         return self.bars[v]
 
     def fresh(self, base):
@@ -285,7 +292,7 @@ class Reverse:
             v for k, v in self.bars.items() if isinstance(k, tuple)}
         plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
                         list(self.tapes), nf.namer, set(self.active), self.views(), set(self.remat),
-                        dict(self.trip_counts), {})
+                        dict(self.trip_counts), {}, {b for v, b in self.bars.items() if isinstance(v, str)})
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
@@ -396,12 +403,18 @@ class Reverse:
         return out + [t]
 
     def cheap_definition(self, stmt):
-        """The name a statement defines, if it is a number cheap to compute again, else None."""
+        """The name a statement defines, if it is cheap to compute again, else None: a number from a
+        cheap primitive, or a view of an array whose value never changes (`xs_t = xs[t]`: a view
+        costs no copy, and keeping xs costs no tape)."""
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
             return None
         t, value = stmt.targets[0].id, stmt.value
-        if t not in self.multi or self.kinds.get(t) != 0 or self.writes.get(t) != 1 or t in self.nf.params:
+        if t not in self.multi or self.writes.get(t) != 1 or t in self.nf.params:
             return None
+        if self.kinds.get(t) != 0:
+            view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and value.value.id not in self.multi | self.written_memory
+            return t if view else None
         if isinstance(value, (ast.BinOp, ast.UnaryOp)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
@@ -415,6 +428,15 @@ class Reverse:
                         isinstance(a, ast.Tuple) for a in value.args):
                 return t
         return None
+
+    def shares_written_memory(self):
+        """Names that may share memory with an array whose elements the function writes."""
+        group = {}  # name -> the names it may share memory with (views, copies of the name)
+        for a, b in self.views().items():
+            merged = group.get(a, {a}) | group.get(b, {b})
+            for n in merged:
+                group[n] = merged
+        return set().union(*(group.get(y, {y}) for y in self.element_written))
 
     def first_use(self, v):
         for i, n in enumerate(ast.walk(ast.Module(self.nf.body, []))):
@@ -561,6 +583,7 @@ class Reverse:
         block = []
         if v in self.multi and v in names_in(value):  # the value reads its own old version
             held = self.fresh(f"{v}_bar_in")
+            self.kinds[held] = self.kinds.get(v)
             block = [assign(held, g, line), assign(self.bar(v), call("zeros_like", g), line)]
             g = name(held)
         block += self.contributions(stmt, g)
@@ -614,7 +637,7 @@ class Reverse:
                     mapping.update(part=part, k=ast.Constant(k), offset=self.offset(arg.elts[:k], bound))
                 expr = instantiate(formula, mapping)
                 others = [a for p, a in bound.items() if p != param and isinstance(a, (ast.Name, ast.Constant))]
-                if rule.broadcast and not all(self.scalar(a) for a in others):
+                if rule.broadcast and not all(self.scalar(a) or _same(a, part) for a in others):
                     expr = call("unbroadcast", expr, copy.deepcopy(part))
                 block += self.accumulate(part, expr, line)
         return block
@@ -685,8 +708,9 @@ class Reverse:
 
 @dataclass
 class TapePlan:
-    """What `place_tape` needs to turn tape sites into pushes and restores, and what the tape report
-    (`explain`) reads of the reverse transform's and place_tape's decisions."""
+    """What `place_tape` needs to turn tape sites into pushes and restores, what the tape report
+    (`explain`) reads of the reverse transform's and place_tape's decisions, and what later stages
+    read (the kinds and the adjoints' names)."""
 
     written_again: set  # primal names that may be written more than once in a run
     kinds: dict
@@ -698,6 +722,7 @@ class TapePlan:
     recomputed: set  # numbers the reverse sweep computes again instead of taping
     trip_counts: dict  # trip-count name -> (the normal-form loop it counts, its tape or None)
     placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
+    adjoints: set  # names of the adjoints (which hold floats)
 
 
 def place_tape(fdef, plan):
@@ -708,6 +733,10 @@ def place_tape(fdef, plan):
     reads the array's values. Called after simplification, so adjoints that were simplified away do
     not keep values alive.
 
+    An array that the reverse sweep reads only as `a.shape` keeps just its shapes, on `a_shapes`,
+    and those reads become `a_shapes[-1]`: the array itself is freed as soon as the forward sweep
+    is done with it.
+
     A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
     value "before the first write"), so its restore is a plain pop and a read with no test, which
     Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
@@ -715,8 +744,10 @@ def place_tape(fdef, plan):
     """
     body = fdef.body
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
-    by_value, by_shape = reads(body[start:-1])  # the return reads the forward sweep's result, kept apart
+    by_value, by_shape, by_shape_attribute = reads(body[start:-1])  # the return reads the forward result
+    shapes = {v for v in plan.written_again if v in by_shape_attribute and plan.kinds.get(v)}
     restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
+    restore -= shapes
     seen = set(by_value)  # reading a view reads the array it shows
     frontier = list(seen)
     while frontier:
@@ -752,6 +783,10 @@ def place_tape(fdef, plan):
                 tape = tape_of(v, "tape")
                 out += [ast.Expr(method(tape, "pop")),
                         assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
+            elif kind == "push" and v in shapes:
+                out.append(ast.Expr(method(tape_of(v, "shapes"), "append", ast.Attribute(name(v), "shape", ast.Load()))))
+            elif kind == "restore" and v in shapes:
+                out.append(ast.Expr(method(tape_of(v, "shapes"), "pop")))
             elif kind == "push" and v in restore:
                 out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
             elif kind == "restore" and v in restore:
@@ -773,6 +808,9 @@ def place_tape(fdef, plan):
         fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
         result.id = kept
     body = replace(fdef.body)
+    start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
+    last_shape = {v: ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()) for v in shapes}
+    body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
     fdef.body = [assign(t, ast.List([ast.Constant(0.0)] if t in placeholder else [], ast.Load()))
                  for t in tapes] + body
     return fdef
@@ -790,17 +828,38 @@ def _aliases(v, views):
     return out
 
 
+class _ShapeReads(ast.NodeTransformer):
+    """`a.shape` -> the expression that holds a's shape there."""
+
+    def __init__(self, shapes):
+        self.shapes = shapes
+
+    def visit_Attribute(self, node):
+        if node.attr == "shape" and isinstance(node.value, ast.Name) and node.value.id in self.shapes:
+            return copy.deepcopy(self.shapes[node.value.id])
+        return self.generic_visit(node)
+
+
 def _comment_text(stmt):
     return stmt.value.args[0].value
 
 
 def reads(rev):
-    """(names read for their values, names read only for their shape) in reverse-sweep code."""
-    by_value, by_shape = set(), set()
+    """(names read for their values, names read only for their shape, and of those the ones read
+    only as `a.shape`) in reverse-sweep code."""
+    by_value, by_shape, by_other = set(), set(), set()
 
     def visit(node, shape_only=False):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             (by_shape if shape_only else by_value).add(node.id)
+            if shape_only:
+                by_other.add(node.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
+            by_shape.add(node.value.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr in ("size", "ndim"):
+            visit(node.value, True)
             return
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
             for i, a in enumerate(node.args):
@@ -811,4 +870,4 @@ def reads(rev):
 
     for s in rev:
         visit(s)
-    return by_value, by_shape - by_value
+    return by_value, by_shape - by_value, by_shape - by_value - by_other

@@ -22,8 +22,7 @@ def zeros_like(x):
 def unbroadcast(g, x):
     """Sum g over the axes that broadcasting added or stretched, so it takes x's shape.
 
-    Under Numba, `adjoint.jit` dispatches on the types instead: g itself when its shape is x's,
-    without the copy that `summed_to` makes.
+    Under Numba, `adjoint.jit` dispatches on the types instead, and sums with loops.
     """
     if isinstance(x, float):
         if isinstance(g, float):
@@ -31,25 +30,17 @@ def unbroadcast(g, x):
         return np.sum(g)
     if isinstance(g, float):
         return np.full(x.shape, g)
-    if g.shape == x.shape:
+    return summed_to(g, x.shape)
+
+
+def summed_to(g, shape):
+    """g summed over the axes that broadcasting an array of `shape` to g's shape added or stretched
+    (the general case of unbroadcast): g itself when it has that shape."""
+    if g.shape == shape:
         return g
-    return summed_to(g, x)
-
-
-def summed_to(g, x):
-    """g summed over the axes where x has size 1 or that x lacks (the general case of unbroadcast)."""
-    h = np.ascontiguousarray(g)
-    lead = h.ndim - x.ndim
-    shape = np.array(h.shape)
-    flat = h.ravel()
-    for k in range(h.ndim):  # sum axis k as the middle axis of a (before, k, after) view
-        if shape[k] != 1 and (k < lead or x.shape[k - lead] == 1):
-            before = 1
-            for j in range(k):
-                before *= shape[j]
-            flat = np.sum(flat.reshape((before, shape[k], flat.size // (before * shape[k]))), axis=1).ravel()
-            shape[k] = 1
-    return flat.reshape(x.shape)
+    lead = g.ndim - len(shape)
+    axes = tuple(k for k in range(g.ndim) if k < lead or (shape[k - lead] == 1 and g.shape[k] != 1))
+    return np.sum(g, axis=axes).reshape(shape)
 
 
 def unsum(g, a, axis=None):
@@ -198,9 +189,9 @@ def _matmul_stacked(g, a, b, left):
     G = np.expand_dims(G, -1) if b.ndim == 1 else G
     if left:
         r = G @ np.swapaxes(B, -1, -2)
-        return summed_to(r[..., 0, :] if a.ndim == 1 else r, a)
+        return summed_to(r[..., 0, :] if a.ndim == 1 else r, a.shape)
     r = np.swapaxes(A, -1, -2) @ G
-    return summed_to(r[..., 0] if b.ndim == 1 else r, b)
+    return summed_to(r[..., 0] if b.ndim == 1 else r, b.shape)
 
 
 def outer_left(g, a, b):
@@ -310,9 +301,9 @@ def reduce_tangent(w, a_dot, axis=None):
 
 
 HELPERS = (
-    zeros_like, summed_to, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
+    zeros_like, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "add_at", "matmul_left", "matmul_right", "spread")
+    "unbroadcast", "summed_to", "add_at", "matmul_left", "matmul_right", "spread")

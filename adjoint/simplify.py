@@ -14,6 +14,9 @@ Passes:
 
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
+
+`accumulate_in_place`, once the code is final, turns `W_bar = W_bar + e` into `W_bar += e` for an
+array adjoint whose buffer no other name can see: one pass over it instead of a new array.
 """
 
 import ast
@@ -293,3 +296,80 @@ def _dce(stmts, live_out, loop_live):
 def _heading(stmt):
     """An `# adjoint of:` or `# tangent of:` comment (others, like the one opening the reverse sweep, stay)."""
     return is_comment(stmt) and stmt.value.args[0].value.startswith(("adjoint of", "tangent of"))
+
+
+# calls whose result is always a new, writeable array (unsum is not: it may give a view of g)
+_NEW_BUFFER = {"np.zeros", "np.ones", "np.full", "np.outer", "np.dot", "zeros_like", "saved", "unmean", "unvar",
+               "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left", "matmul_right", "outer_left",
+               "outer_right"}
+
+
+def accumulate_in_place(fdef, arrays):
+    """`v = v + e` -> `v += e` for the array adjoints v (names in `arrays`, not parameters) that are
+    only ever bound to a new array or to their own accumulation, and whose every read makes a new
+    value, writes into v, or returns it: no other name holds v's buffer, so updating it in place
+    changes nothing else."""
+    fdef = copy.deepcopy(fdef)
+    owned = {v for v in set(arrays) - {a.arg for a in fdef.args.args} if _owns_buffer(fdef, v)}
+
+    class InPlace(ast.NodeTransformer):
+        def visit_Assign(self, node):
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id in owned and _accumulation(node, target.id) is not None:
+                return ast.copy_location(ast.AugAssign(ast.Name(target.id, ast.Store()), node.value.op,
+                                                       node.value.right), node)
+            return node
+
+    return ast.fix_missing_locations(InPlace().visit(fdef))
+
+
+def _owns_buffer(fdef, v):
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign) and any(isinstance(n, ast.Name) and n.id == v
+                                                for t in node.targets for n in ast.walk(t)):
+            if not (isinstance(node.targets[0], ast.Name) and (_accumulation(node, v) is not None
+                                                                or _new_array(node.value))):
+                return False
+    return _reads_are_safe(fdef, v, fdef)
+
+
+def _new_array(expr):
+    """Whether expr always makes a new array that no name holds yet."""
+    if isinstance(expr, (ast.BinOp, ast.UnaryOp)):
+        return True
+    if not isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr.func, ast.Name):
+        name = expr.func.id
+    elif isinstance(expr.func, ast.Attribute) and isinstance(expr.func.value, ast.Name) and expr.func.value.id == "np":
+        name = f"np.{expr.func.attr}"
+    else:
+        return False
+    return name in _NEW_BUFFER or (name == "summed_to" and _new_array(expr.args[0]))
+
+
+def _reads_are_safe(node, v, parent):
+    """Whether every read of v under node makes a new value from it, writes into it, or returns it."""
+    if isinstance(node, ast.Name) and node.id == v and isinstance(node.ctx, ast.Load):
+        return isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) or (
+            isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) or (
+            isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) or (
+            isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) or (
+            isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
+    if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
+        node.value.returned = True
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+        node.target.written = True
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+        node.targets[0].written = True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("add_into", "add_at") \
+            and isinstance(node.args[0], (ast.Subscript, ast.Name)):
+        if isinstance(node.args[0], ast.Subscript):
+            node.args[0].written = True
+        elif node.args[0].id == v:
+            return all(_reads_are_safe(a, v, node) for a in node.args[1:])
+    return all(_reads_are_safe(child, v, node) for child in ast.iter_child_nodes(node))
+
+
+def _is_summed_to(call):
+    return isinstance(call.func, ast.Name) and call.func.id == "summed_to"

@@ -1,16 +1,24 @@
 """The first gradient in a fresh process, with a cold and then a warm on-disk cache.
 
     python -m benchmarks.first_call              # every kernel at full size
-    python -m benchmarks.first_call -k ode --size tiny
+    python -m benchmarks.first_call -k ode --size tiny --repeats 3
 
 Each measurement is a new Python process that imports adjoint, builds the kernel's arguments and
 times its first `value_and_grad(..., jit=True)` call (generating, compiling or loading from the
-cache, and running). The cache folder is a new temporary one, so the first process per kernel finds
-nothing (cold) and the second finds what the first compiled (warm).
+cache, and running). Per kernel, three processes:
+
+    cold   new adjoint and Numba cache folders: nothing compiled before, not even the runtime
+           helpers (the first gradient after installing adjoint)
+    new    a new adjoint cache folder, the Numba cache of `cold`: the helpers are compiled, the
+           generated code is not (a function differentiated for the first time)
+    warm   both folders of `new` again (the same gradient in a later process)
+
+With --repeats N, each column is the median of N such triples, each with new folders.
 """
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,14 +47,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=("tiny", "full"), default="full")
     ap.add_argument("-k", default="")
+    ap.add_argument("--repeats", type=int, default=1)
     opts = ap.parse_args(argv)
-    env = dict(os.environ, ADJOINT_CACHE_DIR=tempfile.mkdtemp(prefix="adjoint-first-call-"))
-    print(f"{'kernel':<16} {'cold s':>8} {'warm s':>8}")
+    print(f"{'kernel':<16} {'cold s':>8} {'new s':>8} {'warm s':>8}")
     for kernel in kernels.KERNELS:
         if opts.k in kernel.name:
-            cold, warm = first_call(kernel.name, opts.size, env), first_call(kernel.name, opts.size, env)
-            print(f"{kernel.name:<16} {cold:8.2f} {warm:8.2f}", flush=True)
+            runs = [triple(kernel.name, opts.size) for _ in range(opts.repeats)]
+            cold, new, warm = (statistics.median(column) for column in zip(*runs))
+            print(f"{kernel.name:<16} {cold:8.2f} {new:8.2f} {warm:8.2f}", flush=True)
     return 0
+
+
+def triple(name, size):
+    """(cold, new, warm) seconds of the first gradient of one kernel."""
+    with tempfile.TemporaryDirectory() as numba_cache, tempfile.TemporaryDirectory() as cold_cache, \
+            tempfile.TemporaryDirectory() as new_cache:
+        env = dict(os.environ, ADJOINT_CACHE_DIR=cold_cache, NUMBA_CACHE_DIR=numba_cache)
+        cold = first_call(name, size, env)
+        env["ADJOINT_CACHE_DIR"] = new_cache
+        return cold, first_call(name, size, env), first_call(name, size, env)
 
 
 if __name__ == "__main__":

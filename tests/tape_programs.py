@@ -68,3 +68,26 @@ def running_product(x):
 
 
 PROGRAMS.append((running_product, lambda: (np.array([0.5, -1.5, 2.0, 1.1]),), (0,)))
+
+
+def shape_changes_in_loop(x, b):
+    """Arrays that the reverse sweep reads only for their shape, which changes from step to step."""
+    s = 0.0
+    for k in range(1, x.shape[0] + 1):
+        column = np.sin(x[:k])[:, None]
+        grid = column + b
+        s = s + np.sum(np.tanh(grid))
+    return s
+
+
+PROGRAMS.append((shape_changes_in_loop, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), np.array([0.3, -0.2, 0.7])), (0, 1)))
+
+
+def matvec_steps(W, h):
+    """A weight adjoint summed over the steps of a loop, in place."""
+    for t in range(3):
+        h = np.tanh(W @ h)
+    return np.sum(h * h)
+
+
+PROGRAMS.append((matvec_steps, lambda: (np.array([[0.5, -0.2], [0.3, 0.8]]), np.array([1.0, -0.5])), (0, 1)))

@@ -37,3 +37,52 @@ def test_float_tapes_start_with_a_placeholder_and_restore_without_a_test():
     text = generated(running_product, (np.ones(3),), ("x",))
     assert "p_tape = [0.0]" in text
     assert "p_tape.pop()" in text and "p = p_tape[-1]" in text and "restore(" not in text
+
+
+def test_array_read_only_for_its_shape_keeps_only_its_shape():
+    from tape_programs import shape_changes_in_loop
+
+    text = generated(shape_changes_in_loop, (np.ones(4), np.ones(3)), ("x", "b"))
+    assert "column_shapes.append(column.shape)" in text and "column_tape" not in text
+    assert "summed_to(grid_bar, column_shapes[-1])" in text
+
+
+
+def test_view_of_an_unchanging_array_is_taken_again_not_taped():
+    from tape_programs import shape_changes_in_loop
+
+    text = generated(shape_changes_in_loop, (np.ones(4), np.ones(3)), ("x", "b"))
+    assert "x_part_tape" not in text and "x_part_shapes" not in text
+    assert text.count("x_part = x[:k]") == 2  # in the forward sweep, and again in the reverse sweep
+
+
+def test_weight_adjoint_accumulates_in_place():
+    from tape_programs import matvec_steps
+
+    text = generated(matvec_steps, (np.ones((2, 2)), np.ones(2)), ("W", "h"))
+    assert "W_bar += np.outer(matmul_bar, h)" in text and "h_bar = matmul_bar @ W" in text
+
+
+def test_in_place_only_into_a_buffer_no_other_name_holds():
+    import ast
+    import textwrap
+
+    from adjoint.simplify import accumulate_in_place
+
+    fdef = ast.parse(textwrap.dedent("""
+        def f(x, g):
+            a = np.zeros(x.shape)
+            b = summed_to(g, x.shape)
+            c = np.zeros(x.shape)
+            d = c
+            a = a + g
+            b = b + g
+            c = c + g
+            x = x + g
+            return (a, b, d, x)
+    """)).body[0]
+    text = ast.unparse(accumulate_in_place(fdef, "abcdgx"))
+    assert "a += g" in text  # its own buffer
+    assert "b = b + g" in text  # may be g's buffer
+    assert "c = c + g" in text  # d shows the same buffer
+    assert "x = x + g" in text  # the caller's buffer

@@ -148,6 +148,7 @@ method("T", None, "a", "np.transpose(g)", view=True, tangent="linear")  # the .T
 # carry no derivative; `s` is the standard deviation the primal computed.
 for _name in ("unbroadcast", "reshape_like", "undiff", "untrace"):
     helper(_name, "g, a", "g", "linear")
+helper("summed_to", "g, shape", "g", "linear")
 for _name in ("unsum", "unmean", "uncumsum"):
     helper(_name, "g, a, axis=None", "g", "linear")
 helper("unmax", "g, a, s, axis=None", "g", "linear")

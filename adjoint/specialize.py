@@ -1,0 +1,112 @@
+"""Write the branch of a runtime helper that will run in place of the call, where the kinds of its
+arguments (number of dimensions, 0 for a number) are known.
+
+The helpers choose by type between numbers and arrays; with the kinds known, the generated code
+reads as a person would write it, and Numba compiles less:
+
+    x_bar = zeros_like(x)          ->  x_bar = np.zeros(x.shape)         (x an array)
+                                       x_bar = 0.0                       (x a number)
+    y_bar = unbroadcast(e, y)      ->  y_bar = e                         (numbers)
+                                       y_bar = np.sum(e)                 (y a number, e an array)
+                                       y_bar = np.full(y.shape, e)       (y an array, e a number)
+                                       y_bar = summed_to(e, y.shape)     (arrays)
+    a_bar = unsum(g, a, None)      ->  a_bar = np.full(a.shape, g)       (a an array)
+    a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / a.size)
+    W_bar = matmul_left(g, W, h)   ->  W_bar = np.outer(g, h)            (the adjoints of a @ b,
+    h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b)
+
+A helper that reads an array only for its shape now reads `a.shape`, which `place_tape` can keep
+without the array.
+"""
+
+import ast
+import copy
+
+from .kinds import Kinds, join, matmul
+
+
+def specialize(fdef, kinds):
+    """fdef with the helper calls whose argument kinds are known replaced by what they compute."""
+    return ast.fix_missing_locations(Specialize(kinds).visit(copy.deepcopy(fdef)))
+
+
+def _np(func, *args):
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
+
+
+def _shape(x):
+    return ast.Attribute(copy.deepcopy(x), "shape", ast.Load())
+
+
+# (kind of a, kind of b) -> the adjoints of a @ b with respect to a and to b
+_MATMUL = {
+    (2, 1): ("np.outer(g, b)", "g @ a"),
+    (1, 2): ("b @ g", "np.outer(a, g)"),
+    (2, 2): ("g @ b.T", "a.T @ g"),
+    (1, 1): ("g * b", "g * a"),
+}
+
+
+def _substitute(expr, mapping):
+    class Names(ast.NodeTransformer):
+        def visit_Name(self, node):
+            return copy.deepcopy(mapping[node.id]) if node.id in mapping else node
+
+    return Names().visit(expr)
+
+
+class Specialize(ast.NodeTransformer):
+    def __init__(self, kinds):
+        self.kinds = Kinds(kinds)
+
+    def kind(self, node):
+        """The number of dimensions of an expression's value (0 for a number), or None if unknown."""
+        if isinstance(node, (ast.Name, ast.Constant)):
+            return self.kinds.atom(node)
+        if isinstance(node, ast.BinOp):
+            left, right = self.kind(node.left), self.kind(node.right)
+            return matmul(left, right) if isinstance(node.op, ast.MatMult) else join([left, right])
+        if isinstance(node, ast.UnaryOp):
+            return self.kind(node.operand)
+        if isinstance(node, ast.Compare):
+            return join([self.kind(node.left)] + [self.kind(c) for c in node.comparators])
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            return self.kinds.subscript(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "saved":
+            return self.kind(node.args[0])
+        return None
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        helper = node.func.id if isinstance(node.func, ast.Name) else None
+        args = node.args
+        if helper == "zeros_like" and isinstance(args[0], ast.Name):
+            k = self.kind(args[0])
+            return node if k is None else ast.Constant(0.0) if k == 0 else _np("zeros", _shape(args[0]))
+        if helper == "unbroadcast" and isinstance(args[1], ast.Name):
+            return self.unbroadcast(node, *args)
+        if helper in ("unsum", "unmean") and len(args) == 3 and isinstance(args[1], ast.Name) and \
+                isinstance(args[2], ast.Constant) and args[2].value is None and not node.keywords:
+            g, a = args[:2]
+            if self.kind(a) == 0:
+                return g
+            if self.kind(a) and self.kind(g) == 0:
+                if helper == "unmean":
+                    g = ast.BinOp(g, ast.Div(), ast.Attribute(copy.deepcopy(a), "size", ast.Load()))
+                return _np("full", _shape(a), g)
+        if helper in ("matmul_left", "matmul_right") and all(isinstance(a, ast.Name) for a in args[1:]):
+            formulas = _MATMUL.get((self.kind(args[1]), self.kind(args[2])))
+            if formulas is not None:
+                formula = formulas[helper == "matmul_right"]
+                return _substitute(ast.parse(formula, mode="eval").body, dict(zip("gab", args)))
+        return node
+
+    def unbroadcast(self, node, g, x):
+        kx, kg = self.kind(x), self.kind(g)
+        if kx is None or kg is None:
+            return node
+        if kx == 0:
+            return g if kg == 0 else _np("sum", g)
+        if kg == 0:
+            return _np("full", _shape(x), g)
+        return ast.Call(ast.Name("summed_to", ast.Load()), [g, _shape(x)], [])
