@@ -9,7 +9,8 @@ Passes:
   just before that read;
 - prune: assignments whose value nothing reads afterwards are dropped, by a liveness analysis that
   follows branches and loops (a loop's body also feeds its own next iteration), and so are loops and
-  branches left with nothing to do. Taking from or adding to a tape is never dropped.
+  branches left with nothing to do. Taking from or adding to a tape is not dropped on its own; a
+  tape none of whose values the reverse sweep reads goes as a whole (its list, pushes and pops).
 
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
@@ -187,6 +188,10 @@ def _names(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _loads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
 def _only_pass(stmts):
     return all(isinstance(s, ast.Pass) or is_comment(s) for s in stmts)
 
@@ -196,22 +201,89 @@ def prune(body):
     while True:
         before = ast.dump(ast.Module(body, []))
         body, _ = _dce(body, set(), set())
+        body = drop_unread_tapes(body)
         if ast.dump(ast.Module(body, [])) == before:
             return body
 
 
-def _dce(stmts, live_out, loop_live):
+def drop_unread_tapes(body):
+    """body without the tapes whose values the reverse sweep never reads: after each pop of such a
+    tape, nothing reads the name it assigns (reading it to restore it does not count)."""
+    tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
+             and isinstance(s.targets[0], ast.Name)}
+    read = dict.fromkeys(tapes, False)
+    _dce(copy.deepcopy(body), set(), set(), read)
+    dead = {t for t, r in read.items() if not r}
+    return _without_tapes(body, dead) if dead else body
+
+
+def _pop_of(stmt, tapes):
+    """(tape, name assigned or None) for `t.pop()`, `v = t.pop()`, `v = t[-1]`, `v = restore(t, v)`."""
+    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
+    target = stmt.targets[0].id if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) else None
+    if isinstance(stmt, ast.Assign) and target is None:
+        return None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" \
+            and isinstance(value.func.value, ast.Name) and value.func.value.id in tapes and not value.args:
+        return value.func.value.id, target
+    if target is not None and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+            and value.value.id in tapes:
+        return value.value.id, target
+    if target is not None and isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id == "restore" and isinstance(value.args[0], ast.Name) and value.args[0].id in tapes:
+        return value.args[0].id, target
+    return None
+
+
+def _push_of(stmt, tapes):
+    """The tape of `t.append(e)`, else None."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
+            and stmt.value.func.attr == "append" and isinstance(stmt.value.func.value, ast.Name) \
+            and stmt.value.func.value.id in tapes:
+        return stmt.value.func.value.id
+    return None
+
+
+def _without_tapes(stmts, dead):
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(s, field, None), list):
+                setattr(s, field, _without_tapes(getattr(s, field), dead))
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id in dead:
+            continue  # the tape's list
+        if (_pop_of(s, dead) or (None,))[0] in dead:
+            continue
+        if _push_of(s, dead) is not None:
+            continue
+        if isinstance(s, (ast.For, ast.While, ast.If)) and not s.body:
+            s.body = [ast.Pass()]
+        out.append(s)
+    return out
+
+
+def _dce(stmts, live_out, loop_live, tapes=None):
+    """(stmts without dead code, the names live before them). With `tapes` (tape -> read), the
+    analysis instead marks the tapes whose popped values are read, and drops no pop."""
     live = set(live_out)
     kept = []
     for s in reversed(stmts):
-        if isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
+        pop = _pop_of(s, tapes) if tapes is not None else None
+        push = tapes is not None and _push_of(s, tapes) is not None
+        if pop is not None:
+            tape, v = pop
+            tapes[tape] = tapes[tape] or v in live
+            live = (live - {v}) | {tape}
+        elif push:
+            pass  # the forward sweep: nothing after it pops
+        elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
             defs = set().union(*(_names(t) for t in s.targets))
             if not defs & live and _pure(s.value):
                 continue
             live = (live - defs) | _names(s.value)
         elif isinstance(s, ast.If):
-            body, lb = _dce(s.body, live, loop_live)
-            orelse, lo = _dce(s.orelse, live, loop_live)
+            body, lb = _dce(s.body, live, loop_live, tapes)
+            orelse, lo = _dce(s.orelse, live, loop_live, tapes)
             if _only_pass(body) and _only_pass(orelse):
                 continue
             s.body, s.orelse = body or [ast.Pass()], [] if _only_pass(orelse) else orelse
@@ -220,7 +292,7 @@ def _dce(stmts, live_out, loop_live):
             head = _names(s.iter) if isinstance(s, ast.For) else _names(s.test)
             inner = live | head
             while True:
-                body, lb = _dce(copy.deepcopy(s.body), inner, inner)
+                body, lb = _dce(copy.deepcopy(s.body), inner, inner, tapes)
                 if lb <= inner:
                     break
                 inner |= lb
@@ -234,6 +306,9 @@ def _dce(stmts, live_out, loop_live):
             pass
         else:
             live |= _names(s)
+        if tapes is not None and pop is None and not push and not isinstance(s, (ast.If, ast.For, ast.While)):
+            for t in _loads(s) & tapes.keys():
+                tapes[t] = True  # read other than by a pop (a_shapes[-1] in an expression)
         kept.append(s)
     kept.reverse()
     kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing
