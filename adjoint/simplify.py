@@ -71,18 +71,15 @@ class Fold(ast.NodeTransformer):
         return node
 
 
-def _reads(stmt, v):
+def _touched(stmt):
+    """Names stmt reads, assigns, or writes into in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
     if isinstance(stmt, ast.Assign):
         nodes = [stmt.value] + [t for t in stmt.targets if not isinstance(t, ast.Name)]
+        assigned = {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
     else:
-        nodes = [stmt]
-    return any(isinstance(n, ast.Name) and n.id == v and isinstance(n.ctx, ast.Load)
-               for node in nodes for n in ast.walk(node)) or _writes_into(stmt, v)
-
-
-def _writes_into(stmt, v):
-    """Whether stmt writes into the buffer of v in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
-    return v in _in_place_targets(stmt)
+        nodes, assigned = [stmt], set()
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
+        | assigned | _in_place_targets(stmt)
 
 
 def _assigns(stmt, v):
@@ -141,6 +138,13 @@ def fuse(body, in_place):
         for field in ("body", "orelse"):
             if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, ast.FunctionDef):
                 setattr(stmt, field, fuse(getattr(stmt, field), in_place))
+    touched = {}  # id of a statement -> (the statement, the names it touches)
+
+    def touches(stmt, v):
+        if id(stmt) not in touched:
+            touched[id(stmt)] = stmt, _touched(stmt)
+        return v in touched[id(stmt)][1]
+
     i = 0
     while i < len(body):
         stmt = body[i]
@@ -148,7 +152,7 @@ def fuse(body, in_place):
             i += 1
             continue
         v = stmt.targets[0].id
-        j = next((j for j in range(i + 1, len(body)) if _reads(body[j], v) or _assigns(body[j], v)), None)
+        j = next((j for j in range(i + 1, len(body)) if touches(body[j], v)), None)
         if j is None:
             i += 1
             continue
@@ -212,7 +216,7 @@ def drop_unread_tapes(body):
     tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
              and isinstance(s.targets[0], ast.Name)}
     read = dict.fromkeys(tapes, False)
-    _dce(copy.deepcopy(body), set(), set(), read)
+    _dce(body, set(), set(), read)
     dead = {t for t, r in read.items() if not r}
     return _without_tapes(body, dead) if dead else body
 
@@ -286,18 +290,20 @@ def _dce(stmts, live_out, loop_live, tapes=None):
             orelse, lo = _dce(s.orelse, live, loop_live, tapes)
             if _only_pass(body) and _only_pass(orelse):
                 continue
+            s = copy.copy(s)  # the statements given are left as they are
             s.body, s.orelse = body or [ast.Pass()], [] if _only_pass(orelse) else orelse
             live = lb | lo | _names(s.test)
         elif isinstance(s, (ast.For, ast.While)):
             head = _names(s.iter) if isinstance(s, ast.For) else _names(s.test)
             inner = live | head
             while True:
-                body, lb = _dce(copy.deepcopy(s.body), inner, inner, tapes)
+                body, lb = _dce(s.body, inner, inner, tapes)
                 if lb <= inner:
                     break
                 inner |= lb
             if _only_pass(body) and isinstance(s, ast.For):
                 continue
+            s = copy.copy(s)
             s.body = body or [ast.Pass()]
             live = inner
         elif isinstance(s, ast.Break):
@@ -333,7 +339,16 @@ def accumulate_in_place(fdef, arrays):
     value, writes into v, or returns it: no other name holds v's buffer, so updating it in place
     changes nothing else."""
     fdef = copy.deepcopy(fdef)
-    owned = {v for v in set(arrays) - {a.arg for a in fdef.args.args} if _owns_buffer(fdef, v)}
+    arrays = set(arrays) - {a.arg for a in fdef.args.args}
+    shared = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign):
+            target = node.targets[0]
+            bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} & arrays
+            if not (isinstance(target, ast.Name) and (_new_array(node.value) or _accumulation(node, target.id) is not None)):
+                shared |= bound
+    _shared_reads(fdef, fdef, arrays, shared)
+    owned = arrays - shared
 
     class InPlace(ast.NodeTransformer):
         def visit_Assign(self, node):
@@ -344,16 +359,6 @@ def accumulate_in_place(fdef, arrays):
             return node
 
     return ast.fix_missing_locations(InPlace().visit(fdef))
-
-
-def _owns_buffer(fdef, v):
-    for node in ast.walk(fdef):
-        if isinstance(node, ast.Assign) and any(isinstance(n, ast.Name) and n.id == v
-                                                for t in node.targets for n in ast.walk(t)):
-            if not (isinstance(node.targets[0], ast.Name) and (_accumulation(node, v) is not None
-                                                                or _new_array(node.value))):
-                return False
-    return _reads_are_safe(fdef, v, fdef)
 
 
 def _new_array(expr):
@@ -371,14 +376,13 @@ def _new_array(expr):
     return name in _NEW_BUFFER or (name == "summed_to" and _new_array(expr.args[0]))
 
 
-def _reads_are_safe(node, v, parent):
-    """Whether every read of v under node makes a new value from it, writes into it, or returns it."""
-    if isinstance(node, ast.Name) and node.id == v and isinstance(node.ctx, ast.Load):
-        return isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) or (
-            isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) or (
-            isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) or (
-            isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) or (
-            isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
+def _shared_reads(node, parent, names, out):
+    """Adds to `out` the names (of `names`) that a read under node may leave in another name's hands:
+    any read but one that makes a new value, writes into the array, or returns it."""
+    if isinstance(node, ast.Name):
+        if node.id in names and isinstance(node.ctx, ast.Load) and not _consumed(node, parent):
+            out.add(node.id)
+        return
     if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
         node.value.returned = True
     if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
@@ -387,11 +391,18 @@ def _reads_are_safe(node, v, parent):
         node.targets[0].written = True
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("add_into", "add_at") \
             and isinstance(node.args[0], (ast.Subscript, ast.Name)):
-        if isinstance(node.args[0], ast.Subscript):
-            node.args[0].written = True
-        elif node.args[0].id == v:
-            return all(_reads_are_safe(a, v, node) for a in node.args[1:])
-    return all(_reads_are_safe(child, v, node) for child in ast.iter_child_nodes(node))
+        node.args[0].written = True
+    for child in ast.iter_child_nodes(node):
+        _shared_reads(child, node, names, out)
+
+
+def _consumed(name, parent):
+    """Whether this read of a name makes a new value from it, writes into it, or returns it."""
+    return getattr(name, "written", False) or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) \
+        or (isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) \
+        or (isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) \
+        or (isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) \
+        or (isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
 
 
 def _is_summed_to(call):
