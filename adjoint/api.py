@@ -6,6 +6,7 @@ import inspect
 import numbers
 import time
 import warnings
+import weakref
 
 import numpy as np
 
@@ -15,12 +16,19 @@ from .errors import ArgumentError
 from .pipeline import compile_derivative
 
 
+_SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
+
+
 def signature_of(fn):
+    """fn's signature, computed again only when its defaults are replaced (every call binds with it)."""
     target = fn.fn if isinstance(fn, CustomVJP) else fn
     if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__"):
         from .frontend import read
         read(target)  # raises the AdjointError that explains what adjoint can differentiate
-    return inspect.signature(target)
+    defaults, known = (target.__defaults__, target.__kwdefaults__), _SIGNATURES.get(target)
+    if known is None or known[0][0] is not defaults[0] or known[0][1] is not defaults[1]:
+        known = _SIGNATURES[target] = defaults, inspect.signature(target)
+    return known[1]
 
 
 def wrt_names(fn, wrt):

@@ -125,6 +125,7 @@ def reverse(nf, wrt, table):
 class Reverse:
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
+        self._names = {}  # id of a normal-form statement -> (it, the names in it)
         self.active = activity(nf, wrt, table)
         self.kinds = dict(nf.kinds)  # and, as they are made, adjoints: an adjoint has its primal's kind
         self.bars = {}
@@ -144,6 +145,12 @@ class Reverse:
         self.trip_counts = {}  # trip-count name -> (the normal-form loop it counts, its tape or None)
 
     # --- names -----------------------------------------------------------------------------------
+
+    def names(self, stmt):
+        """names_in(stmt), computed once per statement of the normal form (which does not change)."""
+        if id(stmt) not in self._names:
+            self._names[id(stmt)] = stmt, names_in(stmt)
+        return self._names[id(stmt)][1]
 
     def bar(self, v):
         if v not in self.bars:
@@ -266,7 +273,7 @@ class Reverse:
     def starts_fresh(self, v, block):
         """Whether every run of block writes v before anything in it reads v (v does not carry over)."""
         for s in block:
-            if v not in names_in(s):
+            if v not in self.names(s):
                 continue
             return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
                 s.targets[0].id == v and v not in names_in(s.value)
@@ -341,12 +348,12 @@ class Reverse:
         defs = {}
         for i, d in enumerate(stmts):
             t = self.cheap_definition(d)
-            if t is not None and not any(t in names_in(s) for s in stmts[:i]):
+            if t is not None and not any(t in self.names(s) for s in stmts[:i]):
                 defs[t] = i
         parts, chains = list(parts), {}  # reader index -> names recomputed there, in forward order
         lasts = {}
         for t, i in defs.items():
-            readers = [j for j in range(i + 1, len(stmts)) if t in names_in(stmts[j])]
+            readers = [j for j in range(i + 1, len(stmts)) if t in self.names(stmts[j])]
             if readers and all(isinstance(stmts[j], ast.Assign) for j in readers):
                 lasts[t] = readers[-1]
         at = {}  # name -> the reader where it is computed again (the reverse sweep meets later ones first)

@@ -9,8 +9,8 @@ Passes:
   just before that read;
 - prune: assignments whose value nothing reads afterwards are dropped, by a liveness analysis that
   follows branches and loops (a loop's body also feeds its own next iteration), and so are loops and
-  branches left with nothing to do. Taking from or adding to a tape is never dropped alone, but a
-  tape whose values nothing reads goes whole: its list, its pushes and its pops.
+  branches left with nothing to do. Taking from or adding to a tape is not dropped on its own; a
+  tape none of whose values the reverse sweep reads goes as a whole (its list, pushes and pops).
 
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
@@ -32,7 +32,6 @@ def simplify(fdef):
     in_place = {t for s in ast.walk(fdef) for t in _in_place_targets(s)}
     fdef.body = fuse(fdef.body, in_place)
     fdef.body = prune(fdef.body)
-    fdef.body = drop_unread_tapes(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
@@ -72,18 +71,15 @@ class Fold(ast.NodeTransformer):
         return node
 
 
-def _reads(stmt, v):
+def _touched(stmt):
+    """Names stmt reads, assigns, or writes into in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
     if isinstance(stmt, ast.Assign):
         nodes = [stmt.value] + [t for t in stmt.targets if not isinstance(t, ast.Name)]
+        assigned = {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
     else:
-        nodes = [stmt]
-    return any(isinstance(n, ast.Name) and n.id == v and isinstance(n.ctx, ast.Load)
-               for node in nodes for n in ast.walk(node)) or _writes_into(stmt, v)
-
-
-def _writes_into(stmt, v):
-    """Whether stmt writes into the buffer of v in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
-    return v in _in_place_targets(stmt)
+        nodes, assigned = [stmt], set()
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
+        | assigned | _in_place_targets(stmt)
 
 
 def _assigns(stmt, v):
@@ -142,6 +138,13 @@ def fuse(body, in_place):
         for field in ("body", "orelse"):
             if isinstance(getattr(stmt, field, None), list) and not isinstance(stmt, ast.FunctionDef):
                 setattr(stmt, field, fuse(getattr(stmt, field), in_place))
+    touched = {}  # id of a statement -> (the statement, the names it touches)
+
+    def touches(stmt, v):
+        if id(stmt) not in touched:
+            touched[id(stmt)] = stmt, _touched(stmt)
+        return v in touched[id(stmt)][1]
+
     i = 0
     while i < len(body):
         stmt = body[i]
@@ -149,7 +152,7 @@ def fuse(body, in_place):
             i += 1
             continue
         v = stmt.targets[0].id
-        j = next((j for j in range(i + 1, len(body)) if _reads(body[j], v) or _assigns(body[j], v)), None)
+        j = next((j for j in range(i + 1, len(body)) if touches(body[j], v)), None)
         if j is None:
             i += 1
             continue
@@ -189,6 +192,10 @@ def _names(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _loads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
 def _only_pass(stmts):
     return all(isinstance(s, ast.Pass) or is_comment(s) for s in stmts)
 
@@ -198,85 +205,105 @@ def prune(body):
     while True:
         before = ast.dump(ast.Module(body, []))
         body, _ = _dce(body, set(), set())
+        body = drop_unread_tapes(body)
         if ast.dump(ast.Module(body, [])) == before:
             return body
 
 
 def drop_unread_tapes(body):
-    """body without the tapes whose values are never read (after loop fusion, for instance, a value
-    may be pushed and taken back within one iteration with nothing reading it in between)."""
-    tapes = [s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
-             and isinstance(s.targets[0], ast.Name) and s.targets[0].id.endswith("_tape")]
-    for tape in tapes:
-        trial = prune([_TapeReads(tape).visit(s) for s in copy.deepcopy(body)])
-        if not any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == _READ
-                   for s in trial for n in ast.walk(s)):
-            body = prune(_without(body, tape))
-    return body
+    """body without the tapes whose values the reverse sweep never reads: after each pop of such a
+    tape, nothing reads the name it assigns (reading it to restore it does not count)."""
+    tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
+             and isinstance(s.targets[0], ast.Name)}
+    read = dict.fromkeys(tapes, False)
+    _dce(body, set(), set(), read)
+    dead = {t for t, r in read.items() if not r}
+    return _without_tapes(body, dead) if dead else body
 
 
-_READ = "__tape_read__"
+def _pop_of(stmt, tapes):
+    """(tape, name assigned or None) for `t.pop()`, `v = t.pop()`, `v = t[-1]`, `v = restore(t, v)`."""
+    value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
+    target = stmt.targets[0].id if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) else None
+    if isinstance(stmt, ast.Assign) and target is None:
+        return None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" \
+            and isinstance(value.func.value, ast.Name) and value.func.value.id in tapes and not value.args:
+        return value.func.value.id, target
+    if target is not None and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+            and value.value.id in tapes:
+        return value.value.id, target
+    if target is not None and isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id == "restore" and isinstance(value.args[0], ast.Name) and value.args[0].id in tapes:
+        return value.args[0].id, target
+    return None
 
 
-class _TapeReads(ast.NodeTransformer):
-    """Spell every read of one tape's values as a pure call, so that liveness can drop the dead ones."""
-
-    def __init__(self, tape):
-        self.tape = tape
-
-    def visit_Assign(self, node):
-        value = node.value
-        reads = (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "restore"
-                 and _names(value.args[0]) == {self.tape}) or (
-            isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop"
-            and _names(value.func.value) == {self.tape}) or (
-            isinstance(value, ast.Subscript) and _names(value.value) == {self.tape})
-        if reads and all(isinstance(t, ast.Name) for t in node.targets):
-            node.value = ast.Call(ast.Name(_READ, ast.Load()), [], [])
-        return node
+def _push_of(stmt, tapes):
+    """The tape of `t.append(e)`, else None."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
+            and stmt.value.func.attr == "append" and isinstance(stmt.value.func.value, ast.Name) \
+            and stmt.value.func.value.id in tapes:
+        return stmt.value.func.value.id
+    return None
 
 
-def _without(stmts, tape):
-    """stmts with every statement that mentions the tape removed (blocks keep a pass if emptied)."""
+def _without_tapes(stmts, dead):
     out = []
     for s in stmts:
-        if isinstance(s, (ast.If, ast.For, ast.While)):
-            s.body = _without(s.body, tape) or [ast.Pass()]
-            s.orelse = _without(s.orelse, tape)
-            if tape in _names(s.test if not isinstance(s, ast.For) else s.iter):
-                raise AssertionError(f"a loop or branch reads the tape {tape}")
-        elif tape in _names(s):
+        for field in ("body", "orelse"):
+            if isinstance(getattr(s, field, None), list):
+                setattr(s, field, _without_tapes(getattr(s, field), dead))
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id in dead:
+            continue  # the tape's list
+        if (_pop_of(s, dead) or (None,))[0] in dead:
             continue
+        if _push_of(s, dead) is not None:
+            continue
+        if isinstance(s, (ast.For, ast.While, ast.If)) and not s.body:
+            s.body = [ast.Pass()]
         out.append(s)
     return out
 
 
-def _dce(stmts, live_out, loop_live):
+def _dce(stmts, live_out, loop_live, tapes=None):
+    """(stmts without dead code, the names live before them). With `tapes` (tape -> read), the
+    analysis instead marks the tapes whose popped values are read, and drops no pop."""
     live = set(live_out)
     kept = []
     for s in reversed(stmts):
-        if isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
+        pop = _pop_of(s, tapes) if tapes is not None else None
+        push = tapes is not None and _push_of(s, tapes) is not None
+        if pop is not None:
+            tape, v = pop
+            tapes[tape] = tapes[tape] or v in live
+            live = (live - {v}) | {tape}
+        elif push:
+            pass  # the forward sweep: nothing after it pops
+        elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
             defs = set().union(*(_names(t) for t in s.targets))
             if not defs & live and _pure(s.value):
                 continue
             live = (live - defs) | _names(s.value)
         elif isinstance(s, ast.If):
-            body, lb = _dce(s.body, live, loop_live)
-            orelse, lo = _dce(s.orelse, live, loop_live)
+            body, lb = _dce(s.body, live, loop_live, tapes)
+            orelse, lo = _dce(s.orelse, live, loop_live, tapes)
             if _only_pass(body) and _only_pass(orelse):
                 continue
+            s = copy.copy(s)  # the statements given are left as they are
             s.body, s.orelse = body or [ast.Pass()], [] if _only_pass(orelse) else orelse
             live = lb | lo | _names(s.test)
         elif isinstance(s, (ast.For, ast.While)):
             head = _names(s.iter) if isinstance(s, ast.For) else _names(s.test)
             inner = live | head
             while True:
-                body, lb = _dce(copy.deepcopy(s.body), inner, inner)
+                body, lb = _dce(s.body, inner, inner, tapes)
                 if lb <= inner:
                     break
                 inner |= lb
             if _only_pass(body) and isinstance(s, ast.For):
                 continue
+            s = copy.copy(s)
             s.body = body or [ast.Pass()]
             live = inner
         elif isinstance(s, ast.Break):
@@ -285,6 +312,9 @@ def _dce(stmts, live_out, loop_live):
             pass
         else:
             live |= _names(s)
+        if tapes is not None and pop is None and not push and not isinstance(s, (ast.If, ast.For, ast.While)):
+            for t in _loads(s) & tapes.keys():
+                tapes[t] = True  # read other than by a pop (a_shapes[-1] in an expression)
         kept.append(s)
     kept.reverse()
     kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing (never over a block)
@@ -310,7 +340,16 @@ def accumulate_in_place(fdef, arrays):
     value, writes into v, or returns it: no other name holds v's buffer, so updating it in place
     changes nothing else."""
     fdef = copy.deepcopy(fdef)
-    owned = {v for v in set(arrays) - {a.arg for a in fdef.args.args} if _owns_buffer(fdef, v)}
+    arrays = set(arrays) - {a.arg for a in fdef.args.args}
+    shared = set()
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Assign):
+            target = node.targets[0]
+            bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} & arrays
+            if not (isinstance(target, ast.Name) and (_new_array(node.value) or _accumulation(node, target.id) is not None)):
+                shared |= bound
+    _shared_reads(fdef, fdef, arrays, shared)
+    owned = arrays - shared
 
     class InPlace(ast.NodeTransformer):
         def visit_Assign(self, node):
@@ -321,16 +360,6 @@ def accumulate_in_place(fdef, arrays):
             return node
 
     return ast.fix_missing_locations(InPlace().visit(fdef))
-
-
-def _owns_buffer(fdef, v):
-    for node in ast.walk(fdef):
-        if isinstance(node, ast.Assign) and any(isinstance(n, ast.Name) and n.id == v
-                                                for t in node.targets for n in ast.walk(t)):
-            if not (isinstance(node.targets[0], ast.Name) and (_accumulation(node, v) is not None
-                                                                or _new_array(node.value))):
-                return False
-    return _reads_are_safe(fdef, v, fdef)
 
 
 def _new_array(expr):
@@ -348,14 +377,13 @@ def _new_array(expr):
     return name in _NEW_BUFFER or (name == "summed_to" and _new_array(expr.args[0]))
 
 
-def _reads_are_safe(node, v, parent):
-    """Whether every read of v under node makes a new value from it, writes into it, or returns it."""
-    if isinstance(node, ast.Name) and node.id == v and isinstance(node.ctx, ast.Load):
-        return isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) or (
-            isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) or (
-            isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) or (
-            isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) or (
-            isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
+def _shared_reads(node, parent, names, out):
+    """Adds to `out` the names (of `names`) that a read under node may leave in another name's hands:
+    any read but one that makes a new value, writes into the array, or returns it."""
+    if isinstance(node, ast.Name):
+        if node.id in names and isinstance(node.ctx, ast.Load) and not _consumed(node, parent):
+            out.add(node.id)
+        return
     if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
         node.value.returned = True
     if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
@@ -364,11 +392,18 @@ def _reads_are_safe(node, v, parent):
         node.targets[0].written = True
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("add_into", "add_at") \
             and isinstance(node.args[0], (ast.Subscript, ast.Name)):
-        if isinstance(node.args[0], ast.Subscript):
-            node.args[0].written = True
-        elif node.args[0].id == v:
-            return all(_reads_are_safe(a, v, node) for a in node.args[1:])
-    return all(_reads_are_safe(child, v, node) for child in ast.iter_child_nodes(node))
+        node.args[0].written = True
+    for child in ast.iter_child_nodes(node):
+        _shared_reads(child, node, names, out)
+
+
+def _consumed(name, parent):
+    """Whether this read of a name makes a new value from it, writes into it, or returns it."""
+    return getattr(name, "written", False) or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) \
+        or (isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) \
+        or (isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) \
+        or (isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) \
+        or (isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
 
 
 def _is_summed_to(call):

@@ -12,7 +12,7 @@ reads as a person would write it, and Numba compiles less:
                                        y_bar = summed_to(e, y.shape)     (arrays)
     a_bar = unsum(g, a, None)      ->  a_bar = np.full(a.shape, g)       (a an array)
     a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / a.size)
-    W_bar = matmul_left(g, W, h)   ->  W_bar = np.outer(g, h)            (the adjoints of a @ b,
+    W_bar = matmul_left(g, W, h)   ->  W_bar = g[:, None] * h            (the adjoints of a @ b,
     h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b)
 
 A helper that reads an array only for its shape now reads `a.shape`, which `place_tape` can keep
@@ -40,8 +40,8 @@ def _shape(x):
 
 # (kind of a, kind of b) -> the adjoints of a @ b with respect to a and to b
 _MATMUL = {
-    (2, 1): ("np.outer(g, b)", "g @ a"),
-    (1, 2): ("b @ g", "np.outer(a, g)"),
+    (2, 1): ("g[:, None] * b", "g @ a"),  # not np.outer, which Numba takes 2 s to compile
+    (1, 2): ("b @ g", "a[:, None] * g"),
     (2, 2): ("g @ b.T", "a.T @ g"),
     (1, 1): ("g * b", "g * a"),
 }

@@ -91,3 +91,27 @@ def matvec_steps(W, h):
 
 
 PROGRAMS.append((matvec_steps, lambda: (np.array([[0.5, -0.2], [0.3, 0.8]]), np.array([1.0, -0.5])), (0, 1)))
+
+
+def _count_up(m):
+    out = 0.0
+    x = 1.0
+    if m % 2 == 1:
+        out = 0.5
+        x = 0.5
+    while x < 0.5 * m:
+        out = out + x
+        x = x + 1.0
+    return out
+
+
+def constant_from_loops(x, n):
+    """A constant computed by branches and loops that carry no derivative (as log_gamma_half in the
+    benchmarks' gmm_objective)."""
+    c = 0.0
+    for j in range(1, n + 1):
+        c = c + _count_up(n + 1 - j)
+    return x * c
+
+
+PROGRAMS.append((constant_from_loops, lambda: (0.7, 5), (0,)))

@@ -65,3 +65,14 @@ def test_jit_none_names_the_path_it_chose():
             f.grad(x)
         assert expected in f.jit_status, f.jit_status
         assert f.jit_status.split()[0] in ("numba", "python")
+
+
+def test_replaced_defaults_are_seen():
+    """The signature that binds each call is kept per function, and made again when its defaults change."""
+    def scaled(x, scale=2.0):
+        return x * scale
+
+    g = adjoint.grad(scaled, jit=False)
+    assert g(1.0) == 2.0
+    scaled.__defaults__ = (3.0,)
+    assert g(1.0) == 3.0

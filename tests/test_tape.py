@@ -60,7 +60,7 @@ def test_weight_adjoint_accumulates_in_place():
     from tape_programs import matvec_steps
 
     text = generated(matvec_steps, (np.ones((2, 2)), np.ones(2)), ("W", "h"))
-    assert "W_bar += np.outer(matmul_bar, h)" in text and "h_bar = matmul_bar @ W" in text
+    assert "W_bar += matmul_bar[:, None] * h" in text and "h_bar = matmul_bar @ W" in text
 
 
 def test_in_place_only_into_a_buffer_no_other_name_holds():
@@ -86,3 +86,11 @@ def test_in_place_only_into_a_buffer_no_other_name_holds():
     assert "b = b + g" in text  # may be g's buffer
     assert "c = c + g" in text  # d shows the same buffer
     assert "x = x + g" in text  # the caller's buffer
+
+
+
+def test_tape_that_nothing_reads_goes():
+    from tape_programs import constant_from_loops
+
+    text = generated(constant_from_loops, (0.7, 5), ("x",))
+    assert "_tape" not in text and "trips" not in text and "x_bar = out_1_bar * c\n    return" in text
