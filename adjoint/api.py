@@ -15,7 +15,6 @@ from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
 from .pipeline import compile_reverse
 
-
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
 
 
