@@ -15,7 +15,6 @@ from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
 
-
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
 
 

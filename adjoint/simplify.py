@@ -346,7 +346,9 @@ def accumulate_in_place(fdef, arrays):
         if isinstance(node, ast.Assign):
             target = node.targets[0]
             bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} & arrays
-            if not (isinstance(target, ast.Name) and (_new_array(node.value) or _accumulation(node, target.id) is not None)):
+            own = isinstance(target, ast.Name) and (
+                _new_array(node.value) or _accumulation(node, target.id) is not None)
+            if not own:
                 shared |= bound
     _shared_reads(fdef, fdef, arrays, shared)
     owned = arrays - shared

@@ -56,6 +56,8 @@ def _substitute(expr, mapping):
 
 
 class Specialize(ast.NodeTransformer):
+    """Replaces each helper call whose branch the kinds decide; a call they do not decide stays."""
+
     def __init__(self, kinds):
         self.kinds = Kinds(kinds)
 
