@@ -400,12 +400,18 @@ def _shared_reads(node, parent, names, out):
 
 
 def _consumed(name, parent):
-    """Whether this read of a name makes a new value from it, writes into it, or returns it."""
-    return getattr(name, "written", False) or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)) \
-        or (isinstance(parent, ast.Attribute) and parent.attr in ("shape", "size", "ndim")) \
-        or (isinstance(parent, ast.Tuple) and getattr(parent, "returned", False)) \
-        or (isinstance(parent, ast.Call) and _new_array(parent) and not _is_summed_to(parent)) \
-        or (isinstance(parent, ast.Subscript) and getattr(parent, "written", False))
+    """Whether this read of a name makes a new value from it, adds it into another array, writes
+    into it, or returns it."""
+    if getattr(name, "written", False) or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)):
+        return True
+    if isinstance(parent, ast.Attribute):
+        return parent.attr in ("shape", "size", "ndim")
+    if isinstance(parent, (ast.Tuple, ast.Subscript)):
+        return getattr(parent, "returned", False) or getattr(parent, "written", False)
+    if isinstance(parent, ast.Call):
+        adds = isinstance(parent.func, ast.Name) and parent.func.id in ("add_into", "add_at")
+        return (adds and name is not parent.args[0]) or (_new_array(parent) and not _is_summed_to(parent))
+    return False
 
 
 def _is_summed_to(call):

@@ -48,6 +48,52 @@ def test_second_process_reuses_compiled_code(tmp_path):
     assert int(hits2) >= 1 and int(misses2) == 0  # the second loaded what the first compiled
 
 
+HELPERS_PROGRAM = textwrap.dedent('''
+    import sys
+    import numpy as np
+    from numba.core import event
+    sys.path.insert(0, sys.argv[1])
+    import adjoint
+    import kernel
+
+    compiled = []
+
+    class Compiled(event.Listener):
+        def on_start(self, ev):
+            compiled.append(ev.data["dispatcher"].py_func.__module__)
+
+        def on_end(self, ev):
+            pass
+
+    event.register("numba:compile", Compiled())
+    adjoint.grad(kernel.g, wrt=(0, 1), jit=True)(np.linspace(0.1, 1.0, 5), np.array([0.5, -0.5]))
+    print(sum(m.startswith("adjoint.") for m in compiled))
+''')
+
+HELPERS_KERNEL = textwrap.dedent('''
+    import numpy as np
+
+    def g(x, b):
+        s = 0.0
+        for k in range(3):
+            s = s + np.sum(np.tanh(x[:, None] + b))
+            x = x * 0.5
+        return s
+''')
+
+
+def test_a_new_function_finds_the_helpers_compiled(tmp_path):
+    """The runtime helpers are compiled once: a process whose generated code is new loads them."""
+    (tmp_path / "kernel.py").write_text(HELPERS_KERNEL)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    counts = []
+    for folder in ("first", "second"):  # two adjoint caches: the second process generates and compiles again
+        env["ADJOINT_CACHE_DIR"] = str(tmp_path / folder)
+        counts.append(int(subprocess.run([sys.executable, "-c", HELPERS_PROGRAM, str(tmp_path)], env=env,
+                                         capture_output=True, text=True, check=True).stdout.split()[-1]))
+    assert counts[0] >= 2 and counts[1] == 0, counts
+
+
 def test_jit_none_names_the_path_it_chose():
     def loop(x):
         s = 0.0

@@ -75,14 +75,17 @@ def test_in_place_only_into_a_buffer_no_other_name_holds():
             b = summed_to(g, x.shape)
             c = np.zeros(x.shape)
             d = c
+            e = np.zeros(x.shape)
+            add_into(a[1:], e)
             a = a + g
             b = b + g
             c = c + g
+            e = e + g
             x = x + g
-            return (a, b, d, x)
+            return (a, b, d, e, x)
     """)).body[0]
-    text = ast.unparse(accumulate_in_place(fdef, "abcdgx"))
-    assert "a += g" in text  # its own buffer
+    text = ast.unparse(accumulate_in_place(fdef, "abcdegx"))
+    assert "a += g" in text and "e += g" in text  # their own buffers (add_into copies e's values)
     assert "b = b + g" in text  # may be g's buffer
     assert "c = c + g" in text  # d shows the same buffer
     assert "x = x + g" in text  # the caller's buffer
