@@ -8,6 +8,7 @@ write `y[i] = e` makes y depend on e and on its own old value.
 
 import ast
 
+from .errors import SourceError
 from .frontend import dotted
 from .normalize import OPERATORS
 
@@ -92,3 +93,22 @@ def reach(start, edges):
                 reached |= destinations
                 changed = True
     return reached
+
+
+class Transform:
+    """What the reverse and forward transforms share: their view of atoms, and their errors.
+
+    A subclass sets `nf`, `active` and `kinds`, and names its `stage` for error messages."""
+
+    stage = ""
+
+    def is_active(self, atom):
+        return isinstance(atom, ast.Name) and atom.id in self.active
+
+    def scalar(self, atom):
+        if isinstance(atom, ast.Constant):
+            return isinstance(atom.value, (int, float))
+        return isinstance(atom, ast.Name) and self.kinds.get(atom.id) == 0
+
+    def error(self, stmt, what, hint=""):
+        return SourceError(what, self.nf.locate(stmt), hint, self.stage)

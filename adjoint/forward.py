@@ -19,9 +19,8 @@ tangents travel with the values. For example
 import ast
 import copy
 
-from .analysis import reach, differentiable_inputs, names_in, rule_of, targets_of
+from .analysis import Transform, differentiable_inputs, names_in, reach, rule_of, targets_of
 from .emit import comment
-from .errors import SourceError
 from .reverse import assign, call, function_def, instantiate, name
 
 
@@ -30,7 +29,9 @@ def forward(nf, wrt, table):
     return Forward(nf, wrt, table).run()
 
 
-class Forward:
+class Forward(Transform):
+    stage = "forward transform"
+
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
         self.results = [nf.result] if isinstance(nf.result, str) else list(nf.result)
@@ -42,14 +43,6 @@ class Forward:
         if v not in self.dots:
             self.dots[v] = self.nf.namer.fresh(f"{v}_dot")
         return self.dots[v]
-
-    def is_active(self, atom):
-        return isinstance(atom, ast.Name) and atom.id in self.active
-
-    def scalar(self, atom):
-        if isinstance(atom, ast.Constant):
-            return isinstance(atom.value, (int, float))
-        return isinstance(atom, ast.Name) and self.kinds.get(atom.id) == 0
 
     def run(self):
         nf = self.nf
@@ -215,9 +208,6 @@ class Forward:
         value = ast.parse(ast.unparse(value), mode="eval").body  # no node shared by two arguments
         _, bound = rule_of(value, self.table)
         return copy.deepcopy(value, {id(bound[p]): new for p, new in swaps.items()})
-
-    def error(self, stmt, what, hint=""):
-        return SourceError(what, self.nf.locate(stmt), hint, "forward transform")
 
 
 def activity(body, wrt, results, table):

@@ -28,7 +28,7 @@ import copy
 import itertools
 from dataclasses import dataclass
 
-from .analysis import activity, assignments, names_in, rule_of
+from .analysis import Transform, activity, assignments, names_in, rule_of
 from .emit import comment, is_comment
 from .frontend import function_def
 
@@ -122,7 +122,9 @@ def reverse(nf, wrt, table):
     return Reverse(nf, wrt, table).run()
 
 
-class Reverse:
+class Reverse(Transform):
+    stage = "reverse transform"
+
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
         self._names = {}  # id of a normal-form statement -> (it, the names in it)
@@ -160,14 +162,6 @@ class Reverse:
 
     def fresh(self, base):
         return self.nf.namer.fresh(base)
-
-    def is_active(self, atom):
-        return isinstance(atom, ast.Name) and atom.id in self.active
-
-    def scalar(self, atom):
-        if isinstance(atom, ast.Constant):
-            return isinstance(atom.value, (int, float))
-        return isinstance(atom, ast.Name) and self.kinds.get(atom.id) == 0
 
     # --- what the forward sweep writes more than once, and where each adjoint lives ----------------
 
@@ -705,12 +699,6 @@ class Reverse:
         if key not in self.bars:
             self.bars[key] = self.fresh(f"{target}_res")
         return self.bars[key]
-
-    def error(self, stmt, what, hint=""):
-        from .errors import SourceError
-
-        return SourceError(what, self.nf.locate(stmt), hint, "reverse transform")
-
 
 
 @dataclass
