@@ -253,14 +253,13 @@ def _value_and_grad_of_grad(inner, wrt, jit):
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
         values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
-        x = values[list(signature_of(fn).parameters).index(rows[0])]
+        x, = inputs_of(fn, rows, values)
         if rows_tuple or np.ndim(x) != 0:
             raise ArgumentError(f"grad of grad({_name(fn)}) needs a scalar: grad gives "
                                 f"{'a tuple' if rows_tuple else f'an array of shape {np.shape(x)}'}; "
                                 "use adjoint.hessian or adjoint.jacobian of the grad")
-        value = grad(fn, rows[0], jit)(*args, **kwargs)
-        H = _second(fn, rows, cols, jit, values, kinds)
-        return value, _grads(H[0], as_tuple)
+        H, grads = _second(fn, rows, cols, jit, values, kinds)
+        return float(grads[0]), _grads(H[0], as_tuple)
 
     value_and_grad_fn.adjoint_grad = None
     return value_and_grad_fn
@@ -315,35 +314,30 @@ def hessian(fn, wrt=0, jit=None):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         values, kinds = bind(fn, names, args, kwargs)
-        H = _second(fn, names, names, jit, values, kinds)
+        H, _ = _second(fn, names, names, jit, values, kinds)
         return tuple(tuple(row) for row in H) if as_tuple else H[0][0]
 
     return hessian_fn
 
 
 def _second(fn, rows, cols, jit, values, kinds):
-    """d/d cols of the gradient for rows, as nested lists H[i][j] of shape rows[i].shape + cols[j].shape."""
+    """(d/d cols of the gradient for rows, as nested lists H[i][j] of shape rows[i].shape +
+    cols[j].shape; the gradient for rows, which each Hessian-vector product computes too)."""
     names = tuple(dict.fromkeys(rows + cols))
-    params = list(signature_of(fn).parameters)
-    inputs = {n: values[params.index(n)] for n in names}
+    inputs = inputs_of(fn, names, values)
     d = derivative(fn, names, jit, True, kinds, "hvp")
     H = [[None] * len(cols) for _ in rows]
     for j, col in enumerate(cols):
-        shape = np.shape(inputs[col])
+        shape = np.shape(inputs[names.index(col)])
         pieces = []
         for k in np.ndindex(shape):
-            seeds = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in inputs.values()]
-            if shape:
-                seeds[names.index(col)][k] = 1.0
-            else:
-                seeds[names.index(col)] = 1.0
-            (out, *_), (_, *hv) = d(values, 1.0, *seeds)
+            (out, *grads), (_, *hv) = d(values, 1.0, *unit_seeds(inputs, names.index(col), k))
             _scalar(out, fn)
             pieces.append([np.asarray(hv[names.index(r)], dtype=np.float64) for r in rows])
         for i, row in enumerate(rows):
-            block = np.stack([p[i] for p in pieces], axis=-1).reshape(np.shape(inputs[row]) + shape)
+            block = np.stack([p[i] for p in pieces], axis=-1).reshape(np.shape(inputs[names.index(row)]) + shape)
             H[i][j] = float(block) if block.ndim == 0 else block
-    return H
+    return H, [grads[names.index(r)] for r in rows]
 
 
 def jacobian(fn, wrt=0, jit=None):
@@ -360,8 +354,7 @@ def jacobian(fn, wrt=0, jit=None):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values, kinds = bind(fn, names, args, kwargs)
-        params = list(signature_of(fn).parameters)
-        inputs = [values[params.index(n)] for n in names]
+        inputs = inputs_of(fn, names, values)
         out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
         n_in, n_out = sum(np.size(x) for x in inputs), np.size(out)
         if n_in <= n_out:
@@ -370,23 +363,14 @@ def jacobian(fn, wrt=0, jit=None):
             cols = [[] for _ in names]
             for i, x in enumerate(inputs):
                 for k in np.ndindex(np.shape(x)):
-                    seeds = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in inputs]
-                    if np.ndim(x):
-                        seeds[i][k] = 1.0
-                    else:
-                        seeds[i] = 1.0
-                    cols[i].append(np.asarray(d(values, *seeds)[1], dtype=np.float64))
+                    cols[i].append(np.asarray(d(values, *unit_seeds(inputs, i, k))[1], dtype=np.float64))
             jacs = [np.stack(c, axis=-1).reshape(np.shape(out) + np.shape(x)) for c, x in zip(cols, inputs)]
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
             d = derivative(fn, names, jit, True, kinds)
             rows = [[] for _ in names]
             for k in np.ndindex(np.shape(out)):
-                seed = 1.0
-                if np.ndim(out):
-                    seed = np.zeros(np.shape(out))
-                    seed[k] = 1.0
-                for i, g in enumerate(d(values, seed)[1:]):
+                for i, g in enumerate(d(values, *unit_seeds([out], 0, k))[1:]):
                     rows[i].append(np.asarray(g, dtype=np.float64))
             jacs = [np.stack(r).reshape(np.shape(out) + np.shape(x)) for r, x in zip(rows, inputs)]
         jacs = [float(j) if j.ndim == 0 else j for j in jacs]
@@ -404,7 +388,7 @@ def _jacobian_of_grad(inner, wrt, jit):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
-        H = _second(fn, rows, cols, jit, values, kinds)
+        H, _ = _second(fn, rows, cols, jit, values, kinds)
         H = [tuple(r) if as_tuple else r[0] for r in H]
         return tuple(H) if rows_tuple else H[0]
 
@@ -424,8 +408,23 @@ def _seeds(fn, names, as_tuple, values, tangents, wrt):
         tangents = (tangents,)
     elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(names):
         raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(names)} tangents, got {tangents!r:.80}")
+    return [_check_tangent(w, x, t) for w, x, t in zip(names, inputs_of(fn, names, values), tangents)]
+
+
+def inputs_of(fn, names, values):
+    """The values (bound positionally, as `bind` gives them) of fn's parameters `names`."""
     params = list(signature_of(fn).parameters)
-    return [_check_tangent(w, values[params.index(w)], t) for w, t in zip(names, tangents)]
+    return [values[params.index(n)] for n in names]
+
+
+def unit_seeds(inputs, i, k):
+    """Zeros shaped as each input (0.0 for a number), with 1.0 at entry k of inputs[i]."""
+    seeds = [np.zeros(np.shape(v)) if np.ndim(v) else 0.0 for v in inputs]
+    if np.ndim(inputs[i]):
+        seeds[i][k] = 1.0
+    else:
+        seeds[i] = 1.0
+    return seeds
 
 
 def _check_tangent(name, value, tangent):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import bind, jvp, signature_of, vjp, wrt_names
+from .api import bind, inputs_of, jvp, vjp, wrt_names
 
 
 def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
@@ -90,17 +90,16 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
     rng = np.random.default_rng(seed)
     if mode == "forward":
         values = bind(fn, names, args, kwargs)[0]
-        params = list(signature_of(fn).parameters)
+        inputs = inputs_of(fn, names, values)
         pairs = []
-        for k, (name, jac) in enumerate(zip(names, jacs)):
-            x = values[params.index(name)]
-            t = float(rng.standard_normal()) if np.ndim(x) == 0 else rng.standard_normal(np.shape(x))
-            tangents = tuple(t if j == k else np.zeros_like(values[params.index(n)]) * 1.0 for j, n in enumerate(names))
+        for k, (x, jac) in enumerate(zip(inputs, jacs)):
+            t = _random_like(rng, x)
+            tangents = tuple(t if j == k else np.zeros_like(v) * 1.0 for j, v in enumerate(inputs))
             got = jvp(fn, tuple(values), tangents, wrt=names, jit=jit)[1]
             pairs.append((got, np.tensordot(jac, t, axes=np.ndim(t)) if np.ndim(t) else jac * t))
     else:
         out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
-        u = float(rng.standard_normal()) if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
+        u = _random_like(rng, out)
         pairs = [(g, np.tensordot(u, jac, axes=np.ndim(u)) if np.ndim(u) else u * jac)
                  for g, jac in zip(pullback(u), jacs)]
     rows = []
@@ -111,3 +110,8 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
         ok = np.shape(g) == np.shape(want) and np.all(np.isfinite(g)) and max_abs / scale <= rtol
         rows.append(Row(name, np.shape(want), max_abs, max_abs / scale, bool(ok)))
     return Report(tuple(rows), rtol)
+
+
+def _random_like(rng, x):
+    """A standard normal float, or array of x's shape."""
+    return float(rng.standard_normal()) if np.ndim(x) == 0 else rng.standard_normal(np.shape(x))
