@@ -29,9 +29,8 @@ import copy
 from .analysis import names_in
 from .emit import is_comment
 from .reverse import REVERSE_SWEEP
+from .simplify import TAPE_METHODS, is_pure
 
-TAPE_METHODS = ("append", "pop")
-IN_PLACE = ("add_into", "add_at", "restore")
 
 
 def fuse_loops(fdef):
@@ -94,7 +93,7 @@ def without_recomputation(body):
     computes again what the forward part of the same iteration just computed)."""
     held, out = {}, []  # name -> (the value it holds, the names that value reads)
     for s in body:
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and _pure(s.value):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and is_pure(s.value):
             t = s.targets[0].id
             if t in held and ast.dump(held[t][0]) == ast.dump(s.value):
                 continue
@@ -114,16 +113,9 @@ def _forget(held, names, arrays):
             del held[t]
 
 
-def _pure(value):
-    return isinstance(value, (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Subscript,
-                              ast.Attribute)) or (isinstance(value, ast.Call) and not _is_tape_call(value) and not (
-                                  isinstance(value.func, ast.Name) and value.func.id in IN_PLACE))
-
-
 def _writes_arrays(s):
-    return any(isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) for n in ast.walk(s)) or any(
-        isinstance(n, ast.Call) and (_is_tape_call(n) or isinstance(n.func, ast.Name) and n.func.id in IN_PLACE)
-        for n in ast.walk(s))
+    """Whether s may change an array's elements or a tape (so values read from them may be out of date)."""
+    return any(isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) for n in ast.walk(s)) or not is_pure(s)
 
 
 def _is_tape_call(node):

@@ -174,16 +174,17 @@ def fuse(body, in_place):
     return body
 
 
-_IMPURE_METHODS = {"append", "pop"}
-_IMPURE_CALLS = {"restore", "add_at", "add_into"}
+TAPE_METHODS = {"append", "pop"}  # on a tape list
+IN_PLACE_CALLS = {"restore", "add_at", "add_into"}  # helpers that change their first argument
 
 
-def _pure(expr):
+def is_pure(expr):
+    """Whether evaluating expr changes nothing: no tape is pushed or popped, no helper writes in place."""
     for n in ast.walk(expr):
         if isinstance(n, ast.Call):
-            if isinstance(n.func, ast.Attribute) and n.func.attr in _IMPURE_METHODS:
+            if isinstance(n.func, ast.Attribute) and n.func.attr in TAPE_METHODS:
                 return False
-            if isinstance(n.func, ast.Name) and n.func.id in _IMPURE_CALLS:
+            if isinstance(n.func, ast.Name) and n.func.id in IN_PLACE_CALLS:
                 return False
     return True
 
@@ -282,7 +283,7 @@ def _dce(stmts, live_out, loop_live, tapes=None):
             pass  # the forward sweep: nothing after it pops
         elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
             defs = set().union(*(_names(t) for t in s.targets))
-            if not defs & live and _pure(s.value):
+            if not defs & live and is_pure(s.value):
                 continue
             live = (live - defs) | _names(s.value)
         elif isinstance(s, ast.If):
