@@ -38,12 +38,13 @@ def fuse_loops(fdef):
     fdef = copy.deepcopy(fdef)
     body = fdef.body
     sweep_start = next(i for i, s in enumerate(body) if is_comment(s) and s.value.args[0].value == REVERSE_SWEEP)
-    fwd, rev = fuse(body[:sweep_start], body[sweep_start + 1:-1])
+    tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)}
+    fwd, rev = fuse(body[:sweep_start], body[sweep_start + 1:-1], tapes)
     fdef.body = fwd + [body[sweep_start]] + rev + [body[-1]]
     return fdef
 
 
-def fuse(fwd, rev):
+def fuse(fwd, rev, tapes):
     """(forward block, reverse block) with the fusable pairs of loops fused, last first, inner pairs too."""
     a = len(fwd)
     while a > 0:
@@ -54,22 +55,26 @@ def fuse(fwd, rev):
             continue
         b = next((k for k, s in enumerate(rev) if isinstance(s, ast.For) and getattr(s, "mirror", None) == mirror),
                  None)
-        if b is None or not fusable(lf, rev[b], fwd[:a], fwd[a + 1:], rev[:b], rev[b + 1:]):
+        if b is None or not fusable(lf, rev[b], fwd[:a], fwd[a + 1:], rev[:b], rev[b + 1:], tapes):
             continue
-        inner_f, inner_r = fuse(lf.body, rev[b].body)
+        inner_f, inner_r = fuse(lf.body, rev[b].body, tapes)
         loop = ast.For(lf.target, lf.iter, without_recomputation(inner_f + inner_r), [])
         fwd, rev = fwd[:a] + rev[:b] + [loop] + fwd[a + 1:], rev[b + 1:]
     return fwd, rev
 
 
-def fusable(lf, lr, f_pre, f_post, r_post, r_pre):
+def fusable(lf, lr, f_pre, f_post, r_post, r_pre, all_tapes):
     """Whether the forward loop lf and its reverse lr can run as one loop (see the module docstring).
 
     f_pre and f_post surround lf in the forward block; r_post (the adjoint of f_post) runs before lr
-    and r_pre after it in the reverse block."""
+    and r_pre after it in the reverse block; all_tapes names the function's tape lists."""
     index = lf.target.id
-    tapes = _tapes(lf.body) | _tapes(lr.body)
-    if any(_tapes(part) & tapes for part in (f_pre, f_post, r_post, r_pre)) or _tapes(r_post):
+    def touched(stmts):  # the tapes statements push to, take from or read (making a tape's list is not a touch)
+        return {n.id for s in stmts if not (isinstance(s, ast.Assign) and isinstance(s.value, ast.List))
+                for n in ast.walk(s) if isinstance(n, ast.Name)} & all_tapes
+
+    tapes = touched(lf.body) | touched(lr.body)
+    if any(touched(part) & tapes for part in (f_pre, f_post, r_pre)) or touched(r_post):
         return False
     written_r = _assigned(lr.body) - {index} - tapes  # a tape is balanced within each iteration
     exposed_f = _exposed(lf.body, {index})
@@ -120,20 +125,6 @@ def _writes_arrays(s):
 
 def _is_tape_call(node):
     return isinstance(node.func, ast.Attribute) and node.func.attr in TAPE_METHODS
-
-
-def _tapes(stmts):
-    """The tape lists that statements push to or take from."""
-    out = set()
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Call) and _is_tape_call(n) and isinstance(n.func.value, ast.Name):
-                out.add(n.func.value.id)
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "restore":
-                out |= names_in(n.args[0])
-            elif isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id.endswith("_tape"):
-                out.add(n.value.id)
-    return out
 
 
 def _assigned(stmts):
