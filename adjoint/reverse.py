@@ -416,7 +416,7 @@ class Reverse(Transform):
             view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
                 and value.value.id not in self.multi | self.written_memory
             return t if view else None
-        if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+        if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
                 and value.value.id not in self.element_written and self.writes.get(value.value.id, 0) <= 1 \

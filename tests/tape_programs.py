@@ -1,5 +1,7 @@
 """Programs where the tape must keep exactly what the reverse sweep reads (tests/test_tape.py)."""
 
+import math
+
 import numpy as np
 
 
@@ -115,3 +117,36 @@ def constant_from_loops(x, n):
 
 
 PROGRAMS.append((constant_from_loops, lambda: (0.7, 5), (0,)))
+
+
+def _field(k, u, v):
+    return k * u - u * v, u * v - v
+
+
+def midpoint_steps(k, u0, v0, dt):
+    """An integrator whose stages come from a called function: the stages are copies of the callee's
+    results, computed again from the state in the reverse sweep, so only the state is taped."""
+    u, v = u0, v0
+    for step in range(4):
+        fu, fv = _field(k, u, v)
+        gu, gv = _field(k, u + 0.5 * dt * fu, v + 0.5 * dt * fv)
+        u = u + dt * gu
+        v = v + dt * gv
+    return u * v
+
+
+PROGRAMS.append((midpoint_steps, lambda: (1.3, 0.8, 1.1, 0.1), (0, 1, 2)))
+
+
+def pair_energy(x, q):
+    """Several adjoint divisions by one number (from / and math.sqrt), as in a pair potential."""
+    e = 0.0
+    for i in range(x.shape[0]):
+        for j in range(i + 1, x.shape[0]):
+            d = x[i] - x[j]
+            r = math.sqrt(d * d + 0.01)
+            e = e + q[i] * q[j] / r
+    return e
+
+
+PROGRAMS.append((pair_energy, lambda: (np.array([0.3, -1.2, 0.9, 2.0]), np.array([1.0, -0.5, 2.0, 0.7])), (0, 1)))

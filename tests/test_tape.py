@@ -97,3 +97,20 @@ def test_tape_that_nothing_reads_goes():
 
     text = generated(constant_from_loops, (0.7, 5), ("x",))
     assert "_tape" not in text and "trips" not in text and "x_bar = out_1_bar * c\n    return" in text
+
+
+def test_values_copied_from_a_callee_are_computed_again_from_the_state():
+    from tape_programs import midpoint_steps
+
+    text = generated(midpoint_steps, (1.3, 0.8, 1.1, 0.1), ("k", "u0", "v0"))
+    tapes = sorted(line.split(" = ")[0].strip() for line in text.splitlines() if line.endswith("_tape = [0.0]"))
+    assert tapes == ["u_tape", "v_tape"]
+
+
+def test_adjoint_divides_once_by_a_number_it_divides_by_often():
+    from tape_programs import pair_energy
+
+    text = generated(pair_energy, (np.ones(4), np.ones(4)), ("x", "q"))
+    assert text.count("r_inv = 1.0 / r") == 1
+    divisions = [line.strip() for line in text.splitlines() if " / r" in line and "#" not in line]
+    assert len(divisions) == 2 and divisions[0].startswith("div = "), divisions  # the primal keeps its own
