@@ -3,7 +3,7 @@
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
            --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
-           (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions-->)
+           (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions --stack_tapes-->)
            (forward mode: --forward (rule table, activity inside)--> FunctionDef --simplify-->)
            (hvp: the adjoint's text --parse--> --flatten--> --forward--> --simplify-->)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
@@ -24,6 +24,7 @@ from .reverse import TapePlan, place_tape, reverse
 from .rules.table import TABLE
 from .simplify import accumulate_in_place, simplify
 from .specialize import specialize
+from .stacks import stack_tapes
 from .strength import share_divisions
 
 
@@ -68,7 +69,9 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
             fdef = simplify(fuse_loops(fdef))
             fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
             fdef = share_divisions(fdef, plan.adjoints, plan.kinds)
-    if mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
+    if mode == "reverse" and optimize:
+        fdef = stack_tapes(fdef)
+    elif mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
         adjoint_text = emit.module_text([fdef], "", nf.constants)
         adjoint_def = next(n for n in ast.parse(adjoint_text).body if isinstance(n, ast.FunctionDef))
         fdef = forward(flatten(adjoint_def, kinds), wrt, TABLE)

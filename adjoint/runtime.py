@@ -264,6 +264,18 @@ def restore(tape, value):
     return value
 
 
+def reserved(tape, top, more):
+    """A tape of numbers with room for `more` entries after its first `top`: tape itself, or a longer
+    copy (at least twice as long, so that reserving before every run of an inner loop copies little).
+    (See adjoint/stacks.py.)"""
+    need = top + more
+    if need <= tape.shape[0]:
+        return tape
+    longer = np.zeros(max(need, 2 * tape.shape[0]))
+    longer[:top] = tape[:top]
+    return longer
+
+
 def saved(element):
     """A copy of an array element or slice about to be overwritten (numbers are kept as they are)."""
     if isinstance(element, float):
@@ -303,7 +315,7 @@ def reduce_tangent(w, a_dot, axis=None):
 HELPERS = (
     zeros_like, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, stack_part, trip_count, restore, saved, add_into, unit, reduce_tangent,
+    reshape_like, concat_part, stack_part, trip_count, restore, reserved, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "matmul_left", "matmul_right", "spread")

@@ -55,12 +55,16 @@ def adjoint_tape_bytes(kernel, args):
     values, kinds = bind(kernel.fn, names, args, {})
     d = derivative(kernel.fn, names, False, True, kinds)
     text = d.text
-    tapes = re.findall(r"^    (\w+) = \[(?:0\.0)?\]$", text, re.M)
-    if not tapes:
+    lists = re.findall(r"^    (\w+) = \[(?:0\.0)?\]$", text, re.M)
+    stacks = re.findall(r"^    (\w+) = np\.zeros\(\d+\)\n    (\w+) = 1$", text, re.M)  # see adjoint/stacks.py
+    if not lists and not stacks:
         return 0
     recorded = []
-    probe = f"    __record__([{', '.join(tapes)}])\n    # reverse sweep"
-    namespace = {"__record__": lambda lists: recorded.append(sum(_nbytes(v) for t in lists for v in t[:]))}
+    # a stack of numbers counts the entries in use (as a list does), not the room it has to grow
+    in_use = ", ".join(f"{t}[:{top}]" for t, top in stacks)
+    probe = f"    __record__([{', '.join(lists)}], [{in_use}])\n    # reverse sweep"
+    namespace = {"__record__": lambda lists, stacks: recorded.append(
+        sum(_nbytes(v) for t in lists for v in t[:]) + sum(s.nbytes for s in stacks))}
     exec(compile(text.replace("    # reverse sweep", probe, 1), "<tape probe>", "exec"), namespace)
     namespace[d.generated.entry](*values, 1.0)
     return recorded[0]

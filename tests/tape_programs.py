@@ -150,3 +150,30 @@ def pair_energy(x, q):
 
 
 PROGRAMS.append((pair_energy, lambda: (np.array([0.3, -1.2, 0.9, 2.0]), np.array([1.0, -0.5, 2.0, 0.7])), (0, 1)))
+
+
+def triangle_of_products(x):
+    """A number taped in an inner loop whose run length changes with the outer loop, and in a branch."""
+    s = 0.0
+    for i in range(x.shape[0]):
+        p = 1.0
+        for j in range(i, x.shape[0]):
+            p = p * x[j]
+            if p > 0.5:
+                p = p * 0.9
+        s = s + p
+    return s
+
+
+PROGRAMS.append((triangle_of_products, lambda: (np.array([0.9, 1.3, 0.7, 1.1, 0.95]),), (0,)))
+
+
+def halving_until_small(x):
+    """A number taped in a while loop, whose runs have no count ahead."""
+    y = x * 1.0
+    while y > 0.1:
+        y = y * 0.5 + 0.01 * y * y
+    return y
+
+
+PROGRAMS.append((halving_until_small, lambda: (3.7,), (0,)))

@@ -59,9 +59,9 @@ Tape report: running_product, reverse mode with respect to x
 
 The generated function runs running_product forwards, then back through it (the reverse sweep) to
 collect the derivatives. Going back, it needs values that the forward run has overwritten since: the
-forward run pushes those onto tapes (lists) as it writes them, and the reverse sweep pops them in
-reverse order. Names are those of the generated code, which splits each of your lines into single
-operations (the normal form); file:line points to your line.
+forward run pushes those onto tapes (arrays for numbers, lists for the rest) as it writes them, and
+the reverse sweep pops them in reverse order. Names are those of the generated code, which splits
+each of your lines into single operations (the normal form); file:line points to your line.
 
 Values on a tape
   p_tape: p, a number (normal-form name p)

@@ -1,5 +1,7 @@
 """The tape keeps what the reverse sweep reads, and nothing it does not need."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -31,12 +33,14 @@ def test_loop_invariant_value_is_not_taped():
     assert "half_tape" not in text and "half = 0.5 * dt" in text
 
 
-def test_float_tapes_start_with_a_placeholder_and_restore_without_a_test():
+def test_float_tapes_are_arrays_with_room_made_before_the_loop():
     from tape_programs import running_product
 
     text = generated(running_product, (np.ones(3),), ("x",))
-    assert "p_tape = [0.0]" in text
-    assert "p_tape.pop()" in text and "p = p_tape[-1]" in text and "restore(" not in text
+    assert "p_tape = np.zeros(16)" in text and "p_tape_top = 1" in text  # a placeholder: the value before
+    assert "p_tape = reserved(p_tape, p_tape_top, 1 * len(range(stop)))\n    for i in range(stop):" in text
+    assert "p_tape[p_tape_top] = p\n        p_tape_top += 1" in text
+    assert "p_tape_top -= 1\n        p = float(p_tape[p_tape_top - 1])" in text and "restore(" not in text
 
 
 def test_array_read_only_for_its_shape_keeps_only_its_shape():
@@ -103,7 +107,7 @@ def test_values_copied_from_a_callee_are_computed_again_from_the_state():
     from tape_programs import midpoint_steps
 
     text = generated(midpoint_steps, (1.3, 0.8, 1.1, 0.1), ("k", "u0", "v0"))
-    tapes = sorted(line.split(" = ")[0].strip() for line in text.splitlines() if line.endswith("_tape = [0.0]"))
+    tapes = sorted(line.split(" = ")[0].strip() for line in text.splitlines() if line.endswith("_tape = np.zeros(16)"))
     assert tapes == ["u_tape", "v_tape"]
 
 
@@ -114,3 +118,19 @@ def test_adjoint_divides_once_by_a_number_it_divides_by_often():
     assert text.count("r_inv = 1.0 / r") == 1
     divisions = [line.strip() for line in text.splitlines() if " / r" in line and "#" not in line]
     assert len(divisions) == 2 and divisions[0].startswith("div = "), divisions  # the primal keeps its own
+
+
+def test_room_for_an_inner_loop_is_made_before_each_of_its_runs():
+    from tape_programs import triangle_of_products
+
+    text = generated(triangle_of_products, (np.ones(5),), ("x",))
+    # inside the outer loop, room for two pushes (one in a branch) on each step of the inner loop
+    assert re.search(r"\n        p_tape = reserved\(p_tape, p_tape_top, 2 \* len\(range\(i, (\w+)\)\)\)\n"
+                     r"        for j in range\(i, \1\):", text), text
+
+
+def test_a_number_taped_in_a_while_loop_stays_on_a_list():
+    from tape_programs import halving_until_small
+
+    text = generated(halving_until_small, (3.7,), ("x",))
+    assert "y_tape = [0.0]" in text and "y_tape.append(y)" in text and "reserved(" not in text

@@ -1,0 +1,200 @@
+"""Tapes of numbers as arrays: the last stage of reverse mode.
+
+`place_tape` keeps a number that the reverse sweep needs on a list that starts with a placeholder,
+the value before the first write, and every stage after it reads that form:
+
+    x_tape = [0.0]      x_tape.append(x)      x_tape.pop()      x = x_tape[-1]
+
+A list of floats that grows by an eighth at a time and gives memory back as it is popped costs
+Numba more than a loop's own arithmetic does (a million steps of the logistic map: about twice the
+hand-written adjoint). So here such a tape becomes an array of floats and the count of its entries
+in use, and room is made before each `for` loop for all the pushes of its run, outside the loop
+(a store into an array that the loop may reallocate is slower still than the list):
+
+    x_tape = np.zeros(16)
+    x_tape_top = 1
+    x_tape = reserved(x_tape, x_tape_top, 1 * len(range(n)))
+    for i in range(n):
+        ...
+        x_tape[x_tape_top] = x
+        x_tape_top += 1
+    ...
+        x_tape_top -= 1
+        x = float(x_tape[x_tape_top - 1])
+
+A push outside loops reserves its one entry. A tape pushed to inside a `while` loop (whose runs
+have no count ahead), or used in any other way, stays a list. The Hessian-vector product is made
+from the list form (forward mode over the adjoint follows list tapes), so only the code that runs
+changes.
+"""
+
+import ast
+import copy
+
+START = 16  # entries a number tape holds before it first grows
+
+
+def stack_tapes(fdef):
+    """fdef with its number tapes (lists created as `[0.0]`) as arrays with a count."""
+    fdef = copy.deepcopy(fdef)
+    occurrences, fitting = {}, {}  # name -> how often it occurs; -> how often as the array form allows
+    for node in ast.walk(fdef):
+        if isinstance(node, ast.Name):
+            occurrences[node.id] = occurrences.get(node.id, 0) + 1
+        t = _fitting(node)
+        if t is not None:
+            fitting[t] = fitting.get(t, 0) + 1
+    candidates = {s.targets[0].id for s in fdef.body if _creates(s) and fitting[s.targets[0].id] == occurrences[
+        s.targets[0].id] > 1}
+    candidates -= _pushed_in_uncounted_loops(fdef.body, None, candidates)
+    if not candidates:
+        return fdef
+    tops, taken = {}, set(occurrences)
+    for t in sorted(candidates):
+        top, k = f"{t}_top", 1
+        while top in taken:
+            top, k = f"{t}_top_{k}", k + 1
+        taken.add(top)
+        tops[t] = top
+    fdef.body = _Stacks(tops).block(fdef.body, in_loop=False)
+    return ast.fix_missing_locations(fdef)
+
+
+def _creates(s):
+    return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List) \
+        and len(s.value.elts) == 1 and isinstance(s.value.elts[0], ast.Constant) and s.value.elts[0].value == 0.0
+
+
+def _fitting(node):
+    """The tape a node makes, pushes to, pops or reads the newest entry of, in the list form."""
+    if _creates(node):
+        return node.targets[0].id
+    if (call := _method_call(node)) is not None:
+        return call.func.value.id
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.ctx, ast.Load) \
+            and isinstance(node.slice, ast.Constant) and node.slice.value == -1:
+        return node.value.id
+    return None
+
+
+def _method_call(stmt):
+    """The call of a statement `t.append(v)` or `t.pop()`, else None."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        call = stmt.value
+        if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name) and not call.keywords \
+                and (call.func.attr, len(call.args)) in (("append", 1), ("pop", 0)):
+            return call
+    return None
+
+
+def _pushed(stmt, tapes):
+    call = _method_call(stmt)
+    if call is not None and call.func.attr == "append" and call.func.value.id in tapes:
+        return call.func.value.id
+    return None
+
+
+def _counted(loop):
+    """The arguments of a loop `for i in range(...)` whose bounds are names or constants, else None."""
+    if isinstance(loop, ast.For) and not loop.orelse and isinstance(loop.iter, ast.Call) \
+            and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" and not loop.iter.keywords \
+            and all(isinstance(a, (ast.Name, ast.Constant)) for a in loop.iter.args):
+        return loop.iter.args
+    return None
+
+
+def _pushed_in_uncounted_loops(stmts, loop, tapes):
+    """The tapes pushed to where the innermost loop around the push has no count ahead of its run."""
+    out = set()
+    for s in stmts:
+        if (t := _pushed(s, tapes)) is not None and loop is not None and _counted(loop) is None:
+            out.add(t)
+        inner = s if isinstance(s, (ast.For, ast.While)) else loop
+        for part in (s.body, s.orelse) if isinstance(s, (ast.If, ast.For, ast.While)) else ():
+            out |= _pushed_in_uncounted_loops(part, inner, tapes)
+    return out
+
+
+def _pushes_per_run(stmts, tapes):
+    """tape -> the push statements in one run of stmts, not counting those in loops inside."""
+    counts = {}
+    for s in stmts:
+        if (t := _pushed(s, tapes)) is not None:
+            counts[t] = counts.get(t, 0) + 1
+        elif isinstance(s, ast.If):
+            for part in (s.body, s.orelse):
+                for t, n in _pushes_per_run(part, tapes).items():
+                    counts[t] = counts.get(t, 0) + n  # (at most one branch runs: this reserves enough)
+    return counts
+
+
+class _Stacks:
+    def __init__(self, tops):
+        self.tops = tops
+
+    def block(self, stmts, in_loop):
+        out = []
+        for s in stmts:
+            if _creates(s) and s.targets[0].id in self.tops:
+                t = s.targets[0].id
+                zeros = ast.Call(ast.Attribute(_load("np"), "zeros", ast.Load()), [ast.Constant(START)], [])
+                out += [_at(_assign(t, zeros), s), _at(_assign(self.tops[t], ast.Constant(1)), s)]
+                continue
+            if isinstance(s, (ast.For, ast.While)):
+                if isinstance(s, ast.For) and _counted(s) is not None:
+                    trips = ast.Call(_load("len"), [copy.deepcopy(s.iter)], [])
+                    for t, n in sorted(_pushes_per_run(s.body, self.tops).items()):
+                        more = ast.BinOp(ast.Constant(n), ast.Mult(), copy.deepcopy(trips))
+                        out.append(_at(self.reserve(t, more), s))
+                s.body = self.block(s.body, True)
+                s.orelse = self.block(s.orelse, True)
+                out.append(s)
+                continue
+            if isinstance(s, ast.If):
+                s.body, s.orelse = self.block(s.body, in_loop), self.block(s.orelse, in_loop)
+                out.append(s)
+                continue
+            call = _method_call(s)
+            if call is not None and call.func.value.id in self.tops:
+                t = call.func.value.id
+                top = self.tops[t]
+                if call.func.attr == "append":
+                    if not in_loop:
+                        out.append(_at(self.reserve(t, ast.Constant(1)), s))
+                    value = _Newest(self.tops).visit(call.args[0])
+                    out += [_at(_assign(ast.Subscript(_load(t), _load(top), ast.Store()), value), s),
+                            _at(ast.AugAssign(ast.Name(top, ast.Store()), ast.Add(), ast.Constant(1)), s)]
+                else:
+                    out.append(_at(ast.AugAssign(ast.Name(top, ast.Store()), ast.Sub(), ast.Constant(1)), s))
+                continue
+            out.append(_Newest(self.tops).visit(s))
+        return out
+
+    def reserve(self, t, more):
+        return _assign(t, ast.Call(_load("reserved"), [_load(t), _load(self.tops[t]), more], []))
+
+
+class _Newest(ast.NodeTransformer):
+    """`t[-1]` -> `float(t[t_top - 1])` for the tapes that became arrays."""
+
+    def __init__(self, tops):
+        self.tops = tops
+
+    def visit_Subscript(self, node):
+        if isinstance(node.value, ast.Name) and node.value.id in self.tops:
+            t = node.value.id
+            newest = ast.BinOp(_load(self.tops[t]), ast.Sub(), ast.Constant(1))
+            return ast.Call(_load("float"), [ast.Subscript(_load(t), newest, ast.Load())], [])
+        return self.generic_visit(node)
+
+
+def _load(name):
+    return ast.Name(name, ast.Load())
+
+
+def _assign(target, value):
+    return ast.Assign([ast.Name(target, ast.Store()) if isinstance(target, str) else target], value)
+
+
+def _at(stmt, where):
+    return ast.copy_location(stmt, where)
