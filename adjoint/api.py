@@ -1,6 +1,7 @@
 """The public API: thin layers over one core, `Derivative`, which holds a generated module, its
 Python callable and (lazily) its Numba callable."""
 
+import ast
 import functools
 import inspect
 import numbers
@@ -14,6 +15,11 @@ from . import emit
 from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
+
+# Under jit=None, straight-line code whose first call as Python spends this long per statement (or
+# more) does its work inside NumPy's kernels: Numba would save microseconds of interpretation a
+# statement, after compiling for seconds, and its array code is seldom faster on large arrays.
+NUMPY_BOUND = 50e-6
 
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
 
@@ -125,6 +131,15 @@ class Derivative:
             return self.python()(*args, *seeds)
         if self.jit_status.startswith("python"):
             return self.python()(*args, *seeds)
+        if self.jit is None and self.jit_status == "not run yet" and not self.generated.has_loops:
+            python, n = self.python(), self.statements()
+            t0 = time.perf_counter()
+            result = python(*args, *seeds)
+            spent = time.perf_counter() - t0
+            if spent >= n * NUMPY_BOUND:
+                self.jit_status = (f"python (not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
+                                   "array code is NumPy's own work, which Numba would not do faster)")
+                return result
         from . import jit
         key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
         if key not in self._compiled:
@@ -145,6 +160,9 @@ class Derivative:
         if self.jit_status == "numba (first call, compiled)":
             return self.choose(args, seeds)
         return self.numba()(*args, *seeds)
+
+    def statements(self):
+        return sum(isinstance(n, ast.stmt) and not emit.is_comment(n) for n in ast.walk(self.generated.fdef))
 
     def choose(self, args, seeds):
         """Under jit=None: code with loops stays on Numba; straight-line array code is timed on each

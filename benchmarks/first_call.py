@@ -4,8 +4,9 @@
     python -m benchmarks.first_call -k ode --size tiny --repeats 3
 
 Each measurement is a new Python process that imports adjoint, builds the kernel's arguments and
-times its first `value_and_grad(..., jit=True)` call (generating, compiling or loading from the
-cache, and running). Per kernel, three processes:
+times its first `value_and_grad(..., jit=...)` call (generating, compiling or loading from the
+cache, and running), for jit=True and for the default jit=None (which leaves straight-line array
+code whose first call is heavy to NumPy, uncompiled). Per kernel and jit, three processes:
 
     cold   new adjoint and Numba cache folders: nothing compiled before, not even the runtime
            helpers (the first gradient after installing adjoint)
@@ -29,14 +30,15 @@ from benchmarks import kernels
 import adjoint
 kernel = [k for k in kernels.KERNELS if k.name == sys.argv[1]][0]
 args = kernel.make(sys.argv[2])
+jit = {"True": True, "None": None}[sys.argv[3]]
 t0 = time.perf_counter()
-adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=True)(*args)
+adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=jit)(*args)
 print(time.perf_counter() - t0)
 """
 
 
-def first_call(name, size, env):
-    done = subprocess.run([sys.executable, "-c", CODE, name, size], env=env, capture_output=True, text=True,
+def first_call(name, size, jit, env):
+    done = subprocess.run([sys.executable, "-c", CODE, name, size, str(jit)], env=env, capture_output=True, text=True,
                           check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -49,23 +51,26 @@ def main(argv=None):
     ap.add_argument("-k", default="")
     ap.add_argument("--repeats", type=int, default=1)
     opts = ap.parse_args(argv)
-    print(f"{'kernel':<16} {'cold s':>8} {'new s':>8} {'warm s':>8}")
+    print(f"{'':<16} {'jit=True':^26}   {'jit=None':^26}")
+    print(f"{'kernel':<16}" + f"{'cold s':>8} {'new s':>8} {'warm s':>8}   " * 2)
     for kernel in kernels.KERNELS:
         if opts.k in kernel.name:
-            runs = [triple(kernel.name, opts.size) for _ in range(opts.repeats)]
-            cold, new, warm = (statistics.median(column) for column in zip(*runs))
-            print(f"{kernel.name:<16} {cold:8.2f} {new:8.2f} {warm:8.2f}", flush=True)
+            cells = []
+            for jit in (True, None):
+                runs = [triple(kernel.name, opts.size, jit) for _ in range(opts.repeats)]
+                cells.append(" ".join(f"{statistics.median(column):8.2f}" for column in zip(*runs)))
+            print(f"{kernel.name:<16}" + "   ".join(cells), flush=True)
     return 0
 
 
-def triple(name, size):
+def triple(name, size, jit):
     """(cold, new, warm) seconds of the first gradient of one kernel."""
     with tempfile.TemporaryDirectory() as numba_cache, tempfile.TemporaryDirectory() as cold_cache, \
             tempfile.TemporaryDirectory() as new_cache:
         env = dict(os.environ, ADJOINT_CACHE_DIR=cold_cache, NUMBA_CACHE_DIR=numba_cache)
-        cold = first_call(name, size, env)
+        cold = first_call(name, size, jit, env)
         env["ADJOINT_CACHE_DIR"] = new_cache
-        return cold, first_call(name, size, env), first_call(name, size, env)
+        return cold, first_call(name, size, jit, env), first_call(name, size, jit, env)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,20 @@ def test_jit_none_names_the_path_it_chose():
         assert f.jit_status.split()[0] in ("numba", "python")
 
 
+def test_jit_none_leaves_heavy_straight_line_code_to_numpy_without_compiling():
+    def vectorised(x):
+        return np.sum(np.sin(x) * np.exp(-x))
+
+    f = adjoint.differentiate(vectorised)
+    x = np.linspace(0.0, 1.0, 4_000_000)  # tens of milliseconds a call, far above the bound
+    g = f.grad(x)
+    np.testing.assert_allclose(g, (np.cos(x) - np.sin(x)) * np.exp(-x), rtol=1e-12, atol=1e-14)
+    assert f.jit_status.startswith("python (not compiled:"), f.jit_status
+    from adjoint.api import bind, derivative
+
+    assert derivative(vectorised, ("x",), None, True, bind(vectorised, ("x",), (x,), {})[1])._numba is None
+
+
 def test_replaced_defaults_are_seen():
     """The signature that binds each call is kept per function, and made again when its defaults change."""
     def scaled(x, scale=2.0):
