@@ -405,8 +405,9 @@ class Reverse(Transform):
 
     def cheap_definition(self, stmt):
         """The name a statement defines, if it is cheap to compute again, else None: a number from a
-        cheap primitive, or a view of an array whose value never changes (`xs_t = xs[t]`: a view
-        costs no copy, and keeping xs costs no tape)."""
+        cheap primitive or a copy of another, a view of an array whose value never changes
+        (`xs_t = xs[t]`: a view costs no copy, and keeping xs costs no tape), or a second name for
+        an array whose elements are never written (`i = sigmoid_out`, from an inlined call)."""
         if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
             return None
         t, value = stmt.targets[0].id, stmt.value
@@ -415,7 +416,8 @@ class Reverse(Transform):
         if self.kinds.get(t) != 0:
             view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
                 and value.value.id not in self.multi | self.written_memory
-            return t if view else None
+            same = isinstance(value, ast.Name) and value.id not in self.written_memory  # another name for it
+            return t if view or same else None
         if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \

@@ -272,7 +272,8 @@ def reserved(tape, top, more):
     if need <= tape.shape[0]:
         return tape
     longer = np.zeros(max(need, 2 * tape.shape[0]))
-    longer[:top] = tape[:top]
+    for k in range(top):  # (not a slice assignment, which Numba takes seconds to compile the first time)
+        longer[k] = tape[k]
     return longer
 
 
