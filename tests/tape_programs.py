@@ -177,3 +177,18 @@ def halving_until_small(x):
 
 
 PROGRAMS.append((halving_until_small, lambda: (3.7,), (0,)))
+
+
+def _squash(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def gated_steps(W, h):
+    """An array returned by an inlined call under a second name (gate = the callee's result)."""
+    for t in range(3):
+        gate = _squash(W @ h)
+        h = gate * h + 0.1
+    return np.sum(h * h)
+
+
+PROGRAMS.append((gated_steps, lambda: (np.array([[0.5, -0.2], [0.3, 0.8]]), np.array([1.0, -0.5])), (0, 1)))

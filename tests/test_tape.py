@@ -134,3 +134,11 @@ def test_a_number_taped_in_a_while_loop_stays_on_a_list():
 
     text = generated(halving_until_small, (3.7,), ("x",))
     assert "y_tape = [0.0]" in text and "y_tape.append(y)" in text and "reserved(" not in text
+
+
+def test_a_second_name_for_an_array_is_set_again_not_taped():
+    from tape_programs import gated_steps
+
+    text = generated(gated_steps, (np.eye(2), np.ones(2)), ("W", "h"))
+    assert "_squash_out_tape" in text and "gate_tape" not in text
+    assert text.count("gate = _squash_out") == 2  # in the forward sweep, and again in the reverse sweep
