@@ -3,7 +3,8 @@
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
            --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
-           (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions --stack_tapes-->)
+           (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions
+           --accumulate_in_scalars --stack_tapes-->)
            (forward mode: --forward (rule table, activity inside)--> FunctionDef --simplify-->)
            (hvp: the adjoint's text --parse--> --flatten--> --forward--> --simplify-->)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
@@ -25,7 +26,7 @@ from .rules.table import TABLE
 from .simplify import accumulate_in_place, simplify
 from .specialize import specialize
 from .stacks import stack_tapes
-from .strength import share_divisions
+from .strength import accumulate_in_scalars, share_divisions
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
             fdef = simplify(fuse_loops(fdef))
             fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
             fdef = share_divisions(fdef, plan.adjoints, plan.kinds)
+            fdef = accumulate_in_scalars(fdef, plan.adjoints, plan.kinds)
     if mode == "reverse" and optimize:
         fdef = stack_tapes(fdef)
     elif mode == "hvp":  # forward mode over the adjoint's own text: second derivatives

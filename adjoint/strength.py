@@ -94,3 +94,79 @@ def _blocks(s):
 def _stored(s):
     """Names a statement (with what it contains) assigns."""
     return {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def accumulate_in_scalars(fdef, adjoints, kinds):
+    """fdef with each element of an adjoint array that a loop only adds into, at an index the loop
+    does not change (`pos_bar[i, 0] += ...` in a loop over j), summed in a number during the loop and
+    added into the array once after it, as a hand-written adjoint does: the loop then keeps the sum
+    in a register instead of reading and writing memory on every step.
+
+    The array must occur in the loop only as the target of such additions (nothing in the loop reads
+    it), the loop must have no `else` and no `return` (which would skip the addition after it), and
+    the element must be a number (as many indices as the array has dimensions). The sum is formed
+    in another order, so it can differ in the last bits."""
+    fdef = copy.deepcopy(fdef)
+    taken = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in fdef.args.args}
+    arrays = {a for a in adjoints if (kinds.get(a) or 0) >= 1}
+    _Scalars(arrays, kinds, _Sharer(set(), {}, taken)).block(fdef.body)
+    return ast.fix_missing_locations(fdef)
+
+
+class _Scalars:
+    def __init__(self, arrays, kinds, namer):
+        self.arrays, self.kinds, self.namer = arrays, kinds, namer
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            for child in _blocks(s):
+                self.block(child)
+            if isinstance(s, ast.For):
+                before, after = self.hoist(s)
+                out += before + [s] + after
+            else:
+                out.append(s)
+        stmts[:] = out
+
+    def hoist(self, loop):
+        if loop.orelse or any(isinstance(n, ast.Return) for n in ast.walk(loop)):
+            return [], []
+        changed = _stored(loop)
+        sums, before, after = {}, [], []
+        for s in loop.body:
+            if not self.addition(s, changed, loop):
+                continue
+            key = ast.unparse(s.target)
+            if key not in sums:
+                sums[key] = self.namer.fresh(f"{s.target.value.id}_sum")
+                before.append(ast.copy_location(_assign(sums[key], ast.Constant(0.0)), loop))
+                added = ast.AugAssign(copy.deepcopy(s.target), ast.Add(), ast.Name(sums[key], ast.Load()))
+                after.append(ast.copy_location(added, loop))
+            s.target = ast.Name(sums[key], ast.Store())
+        return before, after
+
+    def addition(self, s, changed, loop):
+        """Whether s is `A[index] += e` for an adjoint array A that the loop only adds into, at an
+        index of names the loop does not change, naming one number."""
+        if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Subscript)
+                and isinstance(s.target.value, ast.Name) and s.target.value.id in self.arrays):
+            return False
+        a, index = s.target.value.id, s.target.slice
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        if len(parts) != self.kinds[a] or not all(isinstance(p, (ast.Name, ast.Constant)) for p in parts) \
+                or any(isinstance(p, ast.Name) and p.id in changed for p in parts):
+            return False
+        return _only_added(a, loop)
+
+
+def _only_added(a, loop):
+    """Whether every occurrence of the name a in loop is as the array of `a[...] += e`."""
+    occurrences = sum(isinstance(n, ast.Name) and n.id == a for n in ast.walk(loop))
+    additions = sum(isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and isinstance(n.target, ast.Subscript)
+                    and isinstance(n.target.value, ast.Name) and n.target.value.id == a for n in ast.walk(loop))
+    return occurrences == additions
+
+
+def _assign(name, value):
+    return ast.Assign([ast.Name(name, ast.Store())], value)

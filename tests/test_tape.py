@@ -142,3 +142,15 @@ def test_a_second_name_for_an_array_is_set_again_not_taped():
     text = generated(gated_steps, (np.eye(2), np.ones(2)), ("W", "h"))
     assert "_squash_out_tape" in text and "gate_tape" not in text
     assert text.count("gate = _squash_out") == 2  # in the forward sweep, and again in the reverse sweep
+
+
+def test_an_inner_loop_adds_into_an_element_it_does_not_move_in_a_number():
+    from tape_programs import pair_energy
+
+    text = generated(pair_energy, (np.ones(4), np.ones(4)), ("x", "q"))
+    # q_bar[i] and x_bar[i] are summed over j in numbers, added into the arrays after the j loop;
+    # q_bar[j] and x_bar[j] move with j and stay as they are
+    body = text[text.index("for j in range"):]
+    assert re.search(r"\n {8}q_bar_sum = 0\.0\n", text) and re.search(r"\n {8}q_bar\[i\] \+= q_bar_sum\n", text)
+    assert "q_bar[j] += " in body and "x_bar[j] += " in body and "x_bar[i] += x_bar_sum" in body
+    assert "q_bar[i] += q_i_bar" not in text and "x_bar_sum += " in body
