@@ -417,7 +417,7 @@ class Reverse(Transform):
             view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
                 and value.value.id not in self.multi | self.written_memory
             same = isinstance(value, ast.Name) and value.id not in self.written_memory  # another name for it
-            return t if view or same else None
+            return t if view or same or self.elementwise_of_unchanging(value) else None
         if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
@@ -431,6 +431,27 @@ class Reverse(Transform):
                         isinstance(a, ast.Tuple) for a in value.args):
                 return t
         return None
+
+    def elementwise_of_unchanging(self, value):
+        """Whether value is one elementwise operation (+ - * / -x) on constants and arrays that nothing
+        changes (assigned once in a run, or views of such taken again in each iteration): one more
+        pass over them in the reverse sweep instead of keeping an array per iteration."""
+        if isinstance(value, ast.UnaryOp):
+            operands = [value.operand]
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            operands = [value.left, value.right]
+        else:
+            return False
+        return all(isinstance(o, ast.Constant) or isinstance(o, ast.Name) and o.id not in self.written_memory
+                   and (o.id not in self.multi or self.view_of_unchanging(o.id)) for o in operands)
+
+    def view_of_unchanging(self, v):
+        """Whether v's one assignment makes it a view of an array that nothing changes (`means_k = means[k]`)."""
+        if self.writes.get(v) != 1:
+            return False
+        d = next(s for s in assignments(self.nf.body) if isinstance(s.targets[0], ast.Name) and s.targets[0].id == v)
+        return isinstance(d.value, ast.Subscript) and isinstance(d.value.value, ast.Name) \
+            and d.value.value.id not in self.multi | self.written_memory
 
     def shares_written_memory(self):
         """Names that may share memory with an array whose elements the function writes."""

@@ -52,6 +52,12 @@ def unsum(g, a, axis=None):
     return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), a.shape))
 
 
+def unsum_to(g, shape, axis):
+    """unsum for an array a of this shape summed over one axis, from its shape alone (so that the
+    tape need not keep a): what `specialize` writes where the kinds are known."""
+    return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), shape))
+
+
 def unmean(g, a, axis=None):
     """The adjoint of np.mean(a, axis)."""
     if isinstance(a, float):
@@ -314,7 +320,7 @@ def reduce_tangent(w, a_dot, axis=None):
 
 
 HELPERS = (
-    zeros_like, unsum, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
+    zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, reserved, saved, add_into, unit, reduce_tangent,
 )

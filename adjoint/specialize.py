@@ -96,6 +96,10 @@ class Specialize(ast.NodeTransformer):
                 if helper == "unmean":
                     g = ast.BinOp(g, ast.Div(), ast.Attribute(copy.deepcopy(a), "size", ast.Load()))
                 return _np("full", _shape(a), g)
+        if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
+                isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
+                self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis
+            return ast.Call(ast.Name("unsum_to", ast.Load()), [args[0], _shape(args[1]), args[2]], [])
         if helper in ("matmul_left", "matmul_right") and all(isinstance(a, ast.Name) for a in args[1:]):
             formulas = _MATMUL.get((self.kind(args[1]), self.kind(args[2])))
             if formulas is not None:

@@ -192,3 +192,18 @@ def gated_steps(W, h):
 
 
 PROGRAMS.append((gated_steps, lambda: (np.array([[0.5, -0.2], [0.3, 0.8]]), np.array([1.0, -0.5])), (0, 1)))
+
+
+def centred_rows(x, m):
+    """An array made in each iteration by one elementwise operation on arrays nothing changes
+    (x, and a row of m): computed again in the reverse sweep rather than kept for every iteration.
+    Its row sums of squares are summed over an axis, whose adjoint needs only the shape."""
+    s = 0.0
+    for k in range(m.shape[0]):
+        xc = x - m[k]
+        s = s + np.sum(np.sum(xc * xc, axis=1) * (k + 1.0))
+    return s
+
+
+PROGRAMS.append((centred_rows, lambda: (np.array([[0.5, -1.0], [1.5, 0.3], [0.2, 0.9]]),
+                                        np.array([[0.1, 0.2], [-0.4, 0.6]])), (0, 1)))

@@ -68,11 +68,14 @@ def vector_field(x, a):
 
 
 def reshaping(x, A):
-    """The adjoint calls reshape_like, undiff, untrace, concat_part, stack_part, outer_left/right."""
+    """The adjoint calls reshape_like, undiff, untrace, concat_part, stack_part, outer_left/right,
+    unsum_to (a matrix summed over one axis)."""
     y = np.concatenate((x, x * x))
     z = np.stack((x, np.sin(x)))
     P = np.outer(x, y[:3])
-    return np.sum(np.diff(y) ** 2) + np.trace(A * P) + np.sum(z.reshape(-1) ** 3) + np.sum(np.cumsum(x) * x)
+    rows = np.sum(A * A * x, axis=1)
+    return np.sum(np.diff(y) ** 2) + np.trace(A * P) + np.sum(z.reshape(-1) ** 3) + np.sum(np.cumsum(x) * x) \
+        + np.sum(rows ** 2)
 
 
 def gather_scatter(x):

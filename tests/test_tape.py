@@ -154,3 +154,12 @@ def test_an_inner_loop_adds_into_an_element_it_does_not_move_in_a_number():
     assert re.search(r"\n {8}q_bar_sum = 0\.0\n", text) and re.search(r"\n {8}q_bar\[i\] \+= q_bar_sum\n", text)
     assert "q_bar[j] += " in body and "x_bar[j] += " in body and "x_bar[i] += x_bar_sum" in body
     assert "q_bar[i] += q_i_bar" not in text and "x_bar_sum += " in body
+
+
+def test_an_elementwise_array_of_unchanging_arrays_is_computed_again_not_taped():
+    from tape_programs import centred_rows
+
+    text = generated(centred_rows, (np.ones((3, 2)), np.ones((2, 2))), ("x", "m"))
+    assert "xc_tape" not in text and text.count("xc = x - m_k") == 2
+    # the product summed over an axis is kept only as its shape
+    assert "mul_shapes.append(mul.shape)" in text and "unsum_to(" in text and "mul_tape" not in text
