@@ -6,9 +6,10 @@ and HIPS autograd, on the kernels of benchmarks/kernels.py.
     python -m benchmarks -k ode --repeats 9 --json results.json --png results.png
 
 Every tool runs in this one process, single-threaded (the thread variables are set before NumPy
-loads), interleaved kernel by kernel, so ratios within one run compare like with like. Times are
-medians over repeats after a warm-up call; "first" is the first call, compile included. A tool
-whose single call would take over a minute is skipped, and the table says so.
+loads). Kernel by kernel, each tool makes its first call ("first": compile included), then the
+repeats go round the tools in turn, so that ratios within one run compare like with like even on a
+shared, noisy machine. Times are medians over the repeats. A tool whose single call would take
+over a minute is skipped, and the table says so.
 """
 
 import os
@@ -35,18 +36,32 @@ from . import handwritten, kernels, peers  # noqa: E402
 MINUTE = 60.0
 
 
-def timed(call, repeats, budget=MINUTE):
-    """(first call seconds, median seconds of the repeats after it, result of the first call)."""
-    t0 = time.perf_counter()
-    result = call()
-    first = time.perf_counter() - t0
-    runs = max(1, min(repeats, int(budget / max(first, 1e-9))))
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return first, float(np.median(times)), result
+def interleaved(calls, repeats, budget=MINUTE):
+    """tool -> {"first_s", "median_s"} (or {"error"}) for calls {tool: call}: each tool's first call
+    (compile included), then `repeats` rounds that call every tool once in turn, so that a slow
+    spell of the machine falls on all of them alike. A tool whose first call took long runs fewer
+    rounds (at most `budget` seconds in all)."""
+    out, rounds = {}, {}
+    for tool, call in calls.items():
+        try:
+            t0 = time.perf_counter()
+            call()
+            first = time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 -- a tool that fails is reported, not fatal
+            out[tool] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"}
+            continue
+        out[tool] = {"first_s": first}
+        rounds[tool] = max(1, min(repeats, int(budget / max(first, 1e-9))))
+    times = {tool: [] for tool in rounds}
+    for r in range(repeats):
+        for tool in rounds:
+            if r < rounds[tool]:
+                t0 = time.perf_counter()
+                calls[tool]()
+                times[tool].append(time.perf_counter() - t0)
+    for tool, ts in times.items():
+        out[tool]["median_s"] = float(np.median(ts))
+    return out
 
 
 def adjoint_tape_bytes(kernel, args):
@@ -79,17 +94,15 @@ def run_kernel(kernel, size, repeats, tools, slow_python):
     row = {"kernel": kernel.name, "kind": kernel.kind, "size": size, "tools": {}}
     out = row["tools"]
 
+    calls = {}
+
     def record(tool, call, skip=None):
         if tools and tool not in tools:
             return
         if skip:
             out[tool] = {"skipped": skip}
             return
-        try:
-            first, median, _ = timed(call, repeats)
-            out[tool] = {"first_s": first, "median_s": median}
-        except Exception as e:  # noqa: BLE001 -- a tool that fails is reported, not fatal
-            out[tool] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"}
+        calls[tool] = call
 
     record("numpy primal", lambda: kernel.fn(*args))
 
@@ -113,6 +126,7 @@ def run_kernel(kernel, size, repeats, tools, slow_python):
             record(tool, None, prepared)
         else:
             record(tool, prepared)
+    out.update(interleaved(calls, repeats))
     try:
         row["tape_bytes"] = {"adjoint": adjoint_tape_bytes(kernel, args)}
         if kernel.name in handwritten.TAPE_BYTES:
