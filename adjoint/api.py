@@ -77,16 +77,40 @@ def bind(fn, wrt, args, kwargs):
     The kinds are (name, number of dimensions) pairs, 0 for a number, for the arguments that are
     numbers or NumPy arrays: the generated code is specialised to them.
     """
-    try:
-        bound = signature_of(fn).bind(*args, **kwargs)
-    except TypeError as e:
-        raise ArgumentError(f"{_name(fn)}(): {e}") from None
-    bound.apply_defaults()
+    names = _all_positional(fn, args, kwargs)
+    if names is not None:  # the common call, bound without inspect (a gradient in an optimiser's loop)
+        arguments = dict(zip(names, args))
+    else:
+        try:
+            bound = signature_of(fn).bind(*args, **kwargs)
+        except TypeError as e:
+            raise ArgumentError(f"{_name(fn)}(): {e}") from None
+        bound.apply_defaults()
+        arguments = bound.arguments
     for w in wrt:
-        bound.arguments[w] = _check_input(w, bound.arguments[w], fn)
-    kinds = tuple((k, 0) if isinstance(v, (numbers.Number, np.number)) else (k, v.ndim)
-                  for k, v in bound.arguments.items() if isinstance(v, (numbers.Number, np.number, np.ndarray)))
-    return list(bound.arguments.values()), kinds
+        arguments[w] = _check_input(w, arguments[w], fn)
+    kinds = tuple((k, d) for k, d in ((k, _kind(v)) for k, v in arguments.items()) if d is not None)
+    return list(arguments.values()), kinds
+
+
+def _all_positional(fn, args, kwargs):
+    """fn's parameter names when args give every one of them by position, else None."""
+    code = getattr(fn.fn if isinstance(fn, CustomVJP) else fn, "__code__", None)
+    if kwargs or code is None or code.co_argcount != len(args) or code.co_kwonlyargcount \
+            or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    return code.co_varnames[:len(args)]
+
+
+def _kind(value):
+    """The number of dimensions of a number (0) or NumPy array, else None."""
+    if type(value) is float:
+        return 0
+    if type(value) is np.ndarray:
+        return value.ndim
+    if isinstance(value, (numbers.Number, np.number)):
+        return 0
+    return value.ndim if isinstance(value, np.ndarray) else None
 
 
 class Derivative:
@@ -203,6 +227,8 @@ def _fastest(fn, args, calls=2):
 
 
 def _check_input(name, value, fn):
+    if type(value) is float or type(value) is np.ndarray and value.dtype.kind == "f":
+        return value
     if isinstance(value, bool) or isinstance(value, (numbers.Integral, np.integer)):
         raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, which is an int ({value!r}): only float "
                             f"inputs have a gradient; pass float({name}) or leave `{name}` out of wrt")
@@ -223,6 +249,8 @@ def _grads(values, as_tuple):
 
 
 def _scalar(out, fn):
+    if type(out) is float:
+        return out
     if not isinstance(out, (numbers.Number, np.number, np.ndarray)):
         raise ArgumentError(f"grad needs {_name(fn)} to return a float, but it returned a {type(out).__name__}")
     if np.ndim(out) != 0:

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import adjoint
 
@@ -136,3 +137,20 @@ def test_replaced_defaults_are_seen():
     assert g(1.0) == 2.0
     scaled.__defaults__ = (3.0,)
     assert g(1.0) == 3.0
+
+
+def test_binding_by_position_and_by_keyword_agree():
+    """A call that gives every argument by position is bound without inspect: the same values and kinds."""
+    from adjoint.api import bind
+
+    def f(x, n, scale=2.0):
+        return np.sum(x) * scale * n
+
+    x = np.ones(3)
+    by_position = bind(f, ("x", "scale"), (x, 3, 2.0), {})
+    for args, kwargs in (((x, 3), {}), ((x,), {"n": 3, "scale": 2.0}), ((), {"x": x, "n": 3})):
+        values, kinds = bind(f, ("x", "scale"), args, kwargs)
+        assert kinds == by_position[1] == (("x", 1), ("n", 0), ("scale", 0))
+        assert values[1:] == by_position[0][1:] and values[0] is x
+    with pytest.raises(adjoint.ArgumentError, match="only float"):
+        bind(f, ("x", "n"), (x, 3, 2.0), {})
