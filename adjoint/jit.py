@@ -118,6 +118,19 @@ def _add_at(a, index, g):
 
 
 
+@overload(runtime.add_outer)
+def _add_outer(a, g, b):
+    """runtime.add_outer as loops: a rank-one update with no temporary matrix."""
+    def loops(a, g, b):
+        if a.shape[0] != g.shape[0] or a.shape[1] != b.shape[0]:
+            raise ValueError("add_outer: the shapes of a, g and b do not match")
+        for i in range(g.shape[0]):
+            gi = g[i]
+            for j in range(b.shape[0]):
+                a[i, j] += gi * b[j]
+    return loops
+
+
 def compile_function(fn):
     """A Numba dispatcher for the generated function `fn` (compiled on first call, cached on disk)."""
     return numba.njit(cache=True)(fn)

@@ -4,7 +4,7 @@
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
            --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
            (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions
-           --accumulate_in_scalars --stack_tapes-->)
+           --accumulate_in_scalars --outer_updates --stack_tapes-->)
            (forward mode: --forward (rule table, activity inside)--> FunctionDef --simplify-->)
            (hvp: the adjoint's text --parse--> --flatten--> --forward--> --simplify-->)
            --module_text--> text --write--> file in the cache folder  (api loads it, jit compiles it)
@@ -26,7 +26,7 @@ from .rules.table import TABLE
 from .simplify import accumulate_in_place, simplify
 from .specialize import specialize
 from .stacks import stack_tapes
-from .strength import accumulate_in_scalars, share_divisions
+from .strength import accumulate_in_scalars, outer_updates, share_divisions
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=()):
             fdef = share_divisions(fdef, plan.adjoints, plan.kinds)
             fdef = accumulate_in_scalars(fdef, plan.adjoints, plan.kinds)
     if mode == "reverse" and optimize:
-        fdef = stack_tapes(fdef)
+        fdef = stack_tapes(outer_updates(fdef, plan.kinds))
     elif mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
         adjoint_text = emit.module_text([fdef], "", nf.constants)
         adjoint_def = next(n for n in ast.parse(adjoint_text).body if isinstance(n, ast.FunctionDef))

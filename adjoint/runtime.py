@@ -255,6 +255,13 @@ def add_at(a, index, g):
     np.add.at(a, index, g)
 
 
+def add_outer(a, g, b):
+    """a += g[:, None] * b for vectors g and b (the adjoint of W @ h added into W's).
+
+    Under Numba, `adjoint.jit` gives this a double loop, which needs no temporary matrix."""
+    a += g[:, None] * b
+
+
 def trip_count(start, stop, step):
     """How many times `for i in range(start, stop, step)` runs."""
     if step > 0:
@@ -325,4 +332,4 @@ HELPERS = (
     reshape_like, concat_part, stack_part, trip_count, restore, reserved, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "summed_to", "add_at", "matmul_left", "matmul_right", "spread")
+    "unbroadcast", "summed_to", "add_at", "add_outer", "matmul_left", "matmul_right", "spread")

@@ -170,3 +170,31 @@ def _only_added(a, loop):
 
 def _assign(name, value):
     return ast.Assign([ast.Name(name, ast.Store())], value)
+
+def outer_updates(fdef, kinds):
+    """fdef with `A += g[:, None] * b`, for a matrix A and vectors g and b (how the adjoint of
+    `W @ h` adds into W's), as `add_outer(A, g, b)`: under Numba a double loop with no temporary
+    matrix. (Reverse mode only: forward mode over an adjoint does not know add_outer.)"""
+
+    class Outer(ast.NodeTransformer):
+        def visit_AugAssign(self, node):
+            v = node.value
+            if isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name) and kinds.get(node.target.id) == 2 \
+                    and isinstance(v, ast.BinOp) and isinstance(v.op, ast.Mult) and isinstance(v.right, ast.Name) \
+                    and kinds.get(v.right.id) == 1 and _column(v.left) is not None and kinds.get(_column(v.left)) == 1:
+                call = ast.Call(ast.Name("add_outer", ast.Load()), [ast.Name(node.target.id, ast.Load()),
+                                                                     ast.Name(_column(v.left), ast.Load()), v.right], [])
+                return ast.copy_location(ast.Expr(call), node)
+            return node
+
+    return ast.fix_missing_locations(Outer().visit(copy.deepcopy(fdef)))
+
+
+def _column(node):
+    """g for `g[:, None]` (a vector as a column), else None."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and isinstance(node.slice, ast.Tuple) \
+            and len(node.slice.elts) == 2 and isinstance(node.slice.elts[0], ast.Slice) \
+            and node.slice.elts[0].lower is node.slice.elts[0].upper is node.slice.elts[0].step is None \
+            and isinstance(node.slice.elts[1], ast.Constant) and node.slice.elts[1].value is None:
+        return node.value.id
+    return None

@@ -64,7 +64,26 @@ def test_weight_adjoint_accumulates_in_place():
     from tape_programs import matvec_steps
 
     text = generated(matvec_steps, (np.ones((2, 2)), np.ones(2)), ("W", "h"))
-    assert "W_bar += matmul_bar[:, None] * h" in text and "h_bar = matmul_bar @ W" in text
+    assert "add_outer(W_bar, matmul_bar, h)" in text and "h_bar = matmul_bar @ W" in text
+
+
+@JITS
+def test_add_outer_is_a_rank_one_update_and_refuses_other_shapes(jit):
+    from adjoint import runtime
+
+    def update(a, g, b):
+        runtime.add_outer(a, g, b)
+        return a
+
+    if jit:
+        import numba
+        from adjoint import jit as _  # noqa: F401 -- registers the Numba implementation
+
+        update = numba.njit(update)
+    a, g, b = np.ones((3, 2)), np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0])
+    np.testing.assert_array_equal(update(a.copy(), g, b), a + np.outer(g, b))
+    with pytest.raises(ValueError):
+        update(np.ones((2, 2)), g, b)
 
 
 def test_in_place_only_into_a_buffer_no_other_name_holds():
