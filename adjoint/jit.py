@@ -118,6 +118,32 @@ def _add_at(a, index, g):
 
 
 
+@overload(runtime.sum_axis, jit_options={"cache": True})
+def _sum_axis(a, axis):
+    """runtime.sum_axis as loops, for a float matrix (anything else: np.sum itself)."""
+    if not (isinstance(a, nbtypes.Array) and a.ndim == 2 and isinstance(a.dtype, nbtypes.Float)):
+        return lambda a, axis: np.sum(a, axis=axis)
+
+    def loops(a, axis):
+        rows, cols = a.shape
+        if axis == 0 or axis == -2:
+            out = np.zeros(cols)
+            for i in range(rows):
+                for j in range(cols):
+                    out[j] += a[i, j]
+            return out
+        if axis == 1 or axis == -1:
+            out = np.zeros(rows)
+            for i in range(rows):
+                total = 0.0
+                for j in range(cols):
+                    total += a[i, j]
+                out[i] = total
+            return out
+        raise ValueError("sum_axis: the axis of a matrix is 0, 1, -1 or -2")
+    return loops
+
+
 @overload(runtime.add_outer)
 def _add_outer(a, g, b):
     """runtime.add_outer as loops: a rank-one update with no temporary matrix."""

@@ -52,6 +52,12 @@ def unsum(g, a, axis=None):
     return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), a.shape))
 
 
+def sum_axis(a, axis):
+    """np.sum(a, axis=axis) for a matrix, as `specialize` writes it: under Numba, `adjoint.jit` gives
+    it loops (np.sum with an axis, its checks and their messages cost Numba seconds to compile)."""
+    return np.sum(a, axis=axis)
+
+
 def unsum_to(g, shape, axis):
     """unsum for an array a of this shape summed over one axis, from its shape alone (so that the
     tape need not keep a): what `specialize` writes where the kinds are known."""
@@ -332,4 +338,4 @@ HELPERS = (
     reshape_like, concat_part, stack_part, trip_count, restore, reserved, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "summed_to", "add_at", "add_outer", "matmul_left", "matmul_right", "spread")
+    "unbroadcast", "summed_to", "add_at", "add_outer", "sum_axis", "matmul_left", "matmul_right", "spread")

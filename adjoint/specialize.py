@@ -47,6 +47,20 @@ _MATMUL = {
 }
 
 
+def _is_np(call, name):
+    return isinstance(call.func, ast.Attribute) and call.func.attr == name and isinstance(call.func.value, ast.Name) \
+        and call.func.value.id == "np"
+
+
+def _axis(call):
+    """The constant int axis of `np.f(a, axis)` or `np.f(a, axis=k)` (and nothing else), else None."""
+    given = call.args[1:] + [k.value for k in call.keywords if k.arg == "axis"]
+    if len(call.args) + len(call.keywords) == 2 and len(given) == 1 and isinstance(given[0], ast.Constant) \
+            and type(given[0].value) is int:
+        return given[0].value
+    return None
+
+
 def _substitute(expr, mapping):
     class Names(ast.NodeTransformer):
         def visit_Name(self, node):
@@ -96,6 +110,8 @@ class Specialize(ast.NodeTransformer):
                 if helper == "unmean":
                     g = ast.BinOp(g, ast.Div(), ast.Attribute(copy.deepcopy(a), "size", ast.Load()))
                 return _np("full", _shape(a), g)
+        if _is_np(node, "sum") and self.kind(args[0]) == 2 and _axis(node) is not None:
+            return ast.Call(ast.Name("sum_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

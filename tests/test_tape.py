@@ -182,3 +182,31 @@ def test_an_elementwise_array_of_unchanging_arrays_is_computed_again_not_taped()
     assert "xc_tape" not in text and text.count("xc = x - m_k") == 2
     # the product summed over an axis is kept only as its shape
     assert "mul_shapes.append(mul.shape)" in text and "unsum_to(" in text and "mul_tape" not in text
+
+
+@JITS
+def test_sum_axis_is_np_sum_over_an_axis_of_a_matrix(jit):
+    from adjoint import runtime
+
+    def sums(a, axis):
+        return runtime.sum_axis(a, axis)
+
+    if jit:
+        import numba
+        from adjoint import jit as _  # noqa: F401 -- registers the Numba implementation
+
+        sums = numba.njit(sums)
+    a = np.arange(12.0).reshape(3, 4) ** 1.5
+    for axis in (0, 1, -1, -2):
+        np.testing.assert_allclose(sums(a, axis), np.sum(a, axis=axis), rtol=1e-15)
+    np.testing.assert_allclose(sums(a[:, ::2], 0), np.sum(a[:, ::2], axis=0), rtol=1e-15)  # not contiguous
+    with pytest.raises((ValueError, np.exceptions.AxisError)):
+        sums(a, 2)
+
+
+def test_a_matrix_summed_over_an_axis_is_written_as_sum_axis():
+    from tape_programs import centred_rows
+
+    text = generated(centred_rows, (np.ones((3, 2)), np.ones((2, 2))), ("x", "m"))
+    code = [line for line in text.splitlines() if not line.strip().startswith("#")]
+    assert any("= sum_axis(mul, 1)" in line for line in code) and not any("axis=" in line for line in code)

@@ -150,6 +150,7 @@ for _name in ("unbroadcast", "reshape_like", "undiff", "untrace"):
     helper(_name, "g, a", "g", "linear")
 helper("summed_to", "g, shape", "g", "linear")
 helper("unsum_to", "g, shape, axis", "g", "linear")
+helper("sum_axis", "a, axis", "a", "linear")
 for _name in ("unsum", "unmean", "uncumsum"):
     helper(_name, "g, a, axis=None", "g", "linear")
 helper("unmax", "g, a, s, axis=None", "g", "linear")
