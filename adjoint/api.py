@@ -95,8 +95,9 @@ def bind(fn, wrt, args, kwargs):
 
 def _all_positional(fn, args, kwargs):
     """fn's parameter names when args give every one of them by position, else None."""
-    code = getattr(fn.fn if isinstance(fn, CustomVJP) else fn, "__code__", None)
-    if kwargs or code is None or code.co_argcount != len(args) or code.co_kwonlyargcount \
+    target = fn.fn if isinstance(fn, CustomVJP) else fn
+    code = getattr(target, "__code__", None)
+    if kwargs or code is None or hasattr(target, "__wrapped__") or code.co_argcount != len(args) or code.co_kwonlyargcount \
             or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
         return None
     return code.co_varnames[:len(args)]

@@ -101,6 +101,16 @@ def _written(stmt):
     return out
 
 
+def _occurrences(stmts):
+    """name -> how often it occurs in stmts (with what they nest)."""
+    out = {}
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name):
+                out[n.id] = out.get(n.id, 0) + 1
+    return out
+
+
 def _same(a, b):
     """Whether two atoms name the same value (so the same shape)."""
     return isinstance(a, ast.Name) and isinstance(b, ast.Name) and a.id == b.id
@@ -142,6 +152,7 @@ class Reverse(Transform):
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
         self.remat = set()
+        self.occurrences = _occurrences(nf.body)
         self.scopes = self.adjoint_scopes()
         self.tapes = []  # tape lists to create at the top, in order
         self.trip_counts = {}  # trip-count name -> (the normal-form loop it counts, its tape or None)
@@ -340,22 +351,26 @@ class Reverse(Transform):
         a person writing the adjoint would.
         """
         defs = {}
+        here = _occurrences(stmts)
         for i, d in enumerate(stmts):
             t = self.cheap_definition(d)
-            if t is not None and not any(t in self.names(s) for s in stmts[:i]):
+            if t is not None and not any(t in self.names(s) for s in stmts[:i]) \
+                    and here.get(t) == self.occurrences.get(t):  # (not read after the block, either)
                 defs[t] = i
         parts, chains = list(parts), {}  # reader index -> names recomputed there, in forward order
-        lasts = {}
+        lasts, read_until = {}, {}  # name -> its last reader, if all its readers are assignments; any
         for t, i in defs.items():
             readers = [j for j in range(i + 1, len(stmts)) if t in self.names(stmts[j])]
-            if readers and all(isinstance(stmts[j], ast.Assign) for j in readers):
+            read_until[t] = readers[-1] if readers and all(isinstance(stmts[j], ast.Assign) for j in readers) \
+                else len(stmts)
+            if readers and read_until[t] < len(stmts):
                 lasts[t] = readers[-1]
         at = {}  # name -> the reader where it is computed again (the reverse sweep meets later ones first)
         for t in sorted(lasts, key=lambda t: (-lasts[t], defs[t])):
             last = lasts[t]
             if t in at:
                 continue
-            chain = self.chain(t, last, stmts, defs, {u for u, p in at.items() if p > last})
+            chain = self.chain(t, last, stmts, defs, {u for u, p in at.items() if p > last}, read_until)
             if chain is None:
                 continue
             reader, rev = parts[last]
@@ -386,16 +401,19 @@ class Reverse(Transform):
                     r.lineno = reader.lineno
         return parts
 
-    def chain(self, t, last, stmts, defs, seen):
-        """The cheap numbers to compute again at stmts[last] to have t there (t last), or None."""
+    def chain(self, t, last, stmts, defs, seen, read_until):
+        """The cheap numbers to compute again at stmts[last] to have t there (t last), or None.
+
+        A number t is computed from is computed again with it only if nothing after stmts[last]
+        reads it: the reverse sweep meets those readers first, so it must keep its value for them."""
         if t in seen:  # already computed again at a later reader, so still valid here
             return []
         seen.add(t)
         i = defs[t]
         out = []
         for u in sorted(names_in(stmts[i].value)):
-            if u in defs and defs[u] < i:
-                sub = self.chain(u, last, stmts, defs, seen)
+            if u in defs and defs[u] < i and (u in seen or read_until[u] <= last):
+                sub = self.chain(u, last, stmts, defs, seen, read_until)
                 if sub is None:
                     return None
                 out += [v for v in sub if v not in out]
@@ -414,6 +432,8 @@ class Reverse(Transform):
         if t not in self.multi or self.writes.get(t) != 1 or t in self.nf.params:
             return None
         if self.kinds.get(t) != 0:
+            if t in self.written_memory:  # its elements are written after: the value set again is not it
+                return None
             view = isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
                 and value.value.id not in self.multi | self.written_memory
             same = isinstance(value, ast.Name) and value.id not in self.written_memory  # another name for it
@@ -449,8 +469,9 @@ class Reverse(Transform):
         """Whether v's one assignment makes it a view of an array that nothing changes (`means_k = means[k]`)."""
         if self.writes.get(v) != 1:
             return False
-        d = next(s for s in assignments(self.nf.body) if isinstance(s.targets[0], ast.Name) and s.targets[0].id == v)
-        return isinstance(d.value, ast.Subscript) and isinstance(d.value.value, ast.Name) \
+        d = next((s for s in assignments(self.nf.body) if isinstance(s.targets[0], ast.Name) and s.targets[0].id == v),
+                 None)
+        return d is not None and isinstance(d.value, ast.Subscript) and isinstance(d.value.value, ast.Name) \
             and d.value.value.id not in self.multi | self.written_memory
 
     def shares_written_memory(self):

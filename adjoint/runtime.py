@@ -49,7 +49,7 @@ def unsum(g, a, axis=None):
         return g
     if isinstance(g, float):  # all of a was summed (axis None, or the one axis of a vector)
         return np.full(a.shape, g)
-    return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), a.shape))
+    return np.broadcast_to(np.expand_dims(g, axis), a.shape).copy()  # (a new array, even when nothing spreads)
 
 
 def sum_axis(a, axis):
@@ -61,7 +61,7 @@ def sum_axis(a, axis):
 def unsum_to(g, shape, axis):
     """unsum for an array a of this shape summed over one axis, from its shape alone (so that the
     tape need not keep a): what `specialize` writes where the kinds are known."""
-    return np.ascontiguousarray(np.broadcast_to(np.expand_dims(g, axis), shape))
+    return np.broadcast_to(np.expand_dims(g, axis), shape).copy()
 
 
 def unmean(g, a, axis=None):

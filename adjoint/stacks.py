@@ -22,8 +22,8 @@ in use, and room is made before each `for` loop for all the pushes of its run, o
         x_tape_top -= 1
         x = float(x_tape[x_tape_top - 1])
 
-A push outside loops reserves its one entry. A tape pushed to inside a `while` loop (whose runs
-have no count ahead), or used in any other way, stays a list. The Hessian-vector product is made
+A push outside loops reserves its one entry. A tape pushed to inside a `while` loop or a loop
+that may `break` (whose runs have no count ahead), or used in any other way, stays a list. The Hessian-vector product is made
 from the list form (forward mode over the adjoint follows list tapes), so only the code that runs
 changes.
 """
@@ -95,12 +95,24 @@ def _pushed(stmt, tapes):
 
 
 def _counted(loop):
-    """The arguments of a loop `for i in range(...)` whose bounds are names or constants, else None."""
+    """The arguments of a loop `for i in range(...)` whose bounds are names or constants and that
+    runs to the end (no `break` of its own: `for it in range(10**9)` that stops when it converges
+    must not reserve room for a billion), else None."""
     if isinstance(loop, ast.For) and not loop.orelse and isinstance(loop.iter, ast.Call) \
             and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" and not loop.iter.keywords \
-            and all(isinstance(a, (ast.Name, ast.Constant)) for a in loop.iter.args):
+            and all(isinstance(a, (ast.Name, ast.Constant)) for a in loop.iter.args) and not _breaks(loop.body):
         return loop.iter.args
     return None
+
+
+def _breaks(stmts):
+    """Whether a `break` in stmts (not in a loop inside them) leaves the loop they are the body of."""
+    for s in stmts:
+        if isinstance(s, ast.Break):
+            return True
+        if isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse)):
+            return True
+    return False
 
 
 def _pushed_in_uncounted_loops(stmts, loop, tapes):

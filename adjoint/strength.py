@@ -9,7 +9,8 @@ that does not change between them, they compute `r_inv = 1.0 / r` once and multi
 Only the adjoint's own statements (those that assign a cotangent) change: the primal statements
 keep their divisions, so the value the generated function returns is the function's, to the bit.
 A product with the reciprocal can differ from the quotient in the last bit, as a hand-written
-adjoint's does.
+adjoint's does; and where the divisor is subnormal (below about 5.6e-309), its reciprocal
+overflows to inf, so a cotangent that `g / r` would keep finite becomes infinite.
 """
 
 import ast
@@ -132,10 +133,10 @@ class _Scalars:
     def hoist(self, loop):
         if loop.orelse or any(isinstance(n, ast.Return) for n in ast.walk(loop)):
             return [], []
-        changed = _stored(loop)
+        changed, only_added = _stored(loop), _only_added(loop)
         sums, before, after = {}, [], []
         for s in loop.body:
-            if not self.addition(s, changed, loop):
+            if not self.addition(s, changed, only_added):
                 continue
             key = ast.unparse(s.target)
             if key not in sums:
@@ -146,7 +147,7 @@ class _Scalars:
             s.target = ast.Name(sums[key], ast.Store())
         return before, after
 
-    def addition(self, s, changed, loop):
+    def addition(self, s, changed, only_added):
         """Whether s is `A[index] += e` for an adjoint array A that the loop only adds into, at an
         index of names the loop does not change, naming one number."""
         if not (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Add) and isinstance(s.target, ast.Subscript)
@@ -157,15 +158,19 @@ class _Scalars:
         if len(parts) != self.kinds[a] or not all(isinstance(p, (ast.Name, ast.Constant)) for p in parts) \
                 or any(isinstance(p, ast.Name) and p.id in changed for p in parts):
             return False
-        return _only_added(a, loop)
+        return a in only_added
 
 
-def _only_added(a, loop):
-    """Whether every occurrence of the name a in loop is as the array of `a[...] += e`."""
-    occurrences = sum(isinstance(n, ast.Name) and n.id == a for n in ast.walk(loop))
-    additions = sum(isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and isinstance(n.target, ast.Subscript)
-                    and isinstance(n.target.value, ast.Name) and n.target.value.id == a for n in ast.walk(loop))
-    return occurrences == additions
+def _only_added(loop):
+    """The names that occur in loop only as the array of `a[...] += e`."""
+    occurrences, additions = {}, {}
+    for n in ast.walk(loop):
+        if isinstance(n, ast.Name):
+            occurrences[n.id] = occurrences.get(n.id, 0) + 1
+        if isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and isinstance(n.target, ast.Subscript) \
+                and isinstance(n.target.value, ast.Name):
+            additions[n.target.value.id] = additions.get(n.target.value.id, 0) + 1
+    return {a for a, k in additions.items() if occurrences[a] == k}
 
 
 def _assign(name, value):

@@ -207,3 +207,76 @@ def centred_rows(x, m):
 
 PROGRAMS.append((centred_rows, lambda: (np.array([[0.5, -1.0], [1.5, 0.3], [0.2, 0.9]]),
                                         np.array([[0.1, 0.2], [-0.4, 0.6]])), (0, 1)))
+
+
+# Programs a review found wrong or crashing after the recomputation and tape changes (now right).
+
+def keep_old_then_update(x, n):
+    """The old value kept under a second name, the name updated, both read after: the copy's value
+    is needed by a reader after the update, so it cannot be recomputed at the update."""
+    s = 0.0
+    for i in range(n):
+        t = x
+        x = t * 0.8 + 0.1
+        s = s + t * x
+    return s
+
+
+PROGRAMS.append((keep_old_then_update, lambda: (0.7, 4), (0,)))
+
+
+def set_in_branch_read_after(x, n):
+    """A number set inside a branch of a loop body and read after the branch."""
+    s = 0.0
+    t = 0.0
+    for i in range(n):
+        if i % 2 == 0:
+            t = x * 1.5
+            s = s + t * t
+        s = s + t * x
+        x = x * 0.9 + 0.05
+    return s
+
+
+PROGRAMS.append((set_in_branch_read_after, lambda: (0.7, 4), (0,)))
+
+
+def product_then_element_written(x, a, n):
+    """An elementwise product of unchanging arrays whose element is then written: not recomputable."""
+    s = 0.0
+    for i in range(n):
+        t = a * 2.0
+        t[0] = x[0] * x[1]
+        s = s + np.sum(t * x)
+    return s
+
+
+PROGRAMS.append((product_then_element_written, lambda: (np.array([0.5, 1.5, -0.7]), np.array([1.0, 2.0, 3.0]), 3),
+                 (0,)))
+
+
+def unpacked_constants_in_loop(x, D, n):
+    """A tuple of constants unpacked in a loop, then used elementwise."""
+    s = 0.0
+    for i in range(n):
+        u, v = D * (i + 1.0)
+        t = u * 2.0
+        s = s + np.sum(t * v * x)
+    return s
+
+
+PROGRAMS.append((unpacked_constants_in_loop, lambda: (np.array([0.5, -1.0]), np.array([[1.0, 2.0], [0.5, 3.0]]), 3),
+                 (0,)))
+
+
+def fixed_point(a, x, max_iter):
+    """A loop that stops when it converges, long before range(max_iter) ends."""
+    for it in range(max_iter):
+        x_new = math.cos(a * x)
+        if abs(x_new - x) < 1e-12:
+            break
+        x = x_new
+    return x
+
+
+PROGRAMS.append((fixed_point, lambda: (0.8, 0.5, 10**12), (0, 1)))

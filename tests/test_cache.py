@@ -154,3 +154,17 @@ def test_binding_by_position_and_by_keyword_agree():
         assert values[1:] == by_position[0][1:] and values[0] is x
     with pytest.raises(adjoint.ArgumentError, match="only float"):
         bind(f, ("x", "n"), (x, 3, 2.0), {})
+
+
+def test_a_decorated_function_is_bound_by_the_function_it_wraps():
+    import functools
+
+    def f(x, y):
+        return x * x * y
+
+    @functools.wraps(f)
+    def wrapped(a, b):
+        return f(a, b)
+
+    assert adjoint.grad(wrapped, wrt=0, jit=False)(3.0, 2.0) == 12.0
+    assert adjoint.grad(wrapped, wrt="y", jit=False)(3.0, 2.0) == 9.0

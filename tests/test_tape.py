@@ -210,3 +210,10 @@ def test_a_matrix_summed_over_an_axis_is_written_as_sum_axis():
     text = generated(centred_rows, (np.ones((3, 2)), np.ones((2, 2))), ("x", "m"))
     code = [line for line in text.splitlines() if not line.strip().startswith("#")]
     assert any("= sum_axis(mul, 1)" in line for line in code) and not any("axis=" in line for line in code)
+
+
+def test_a_loop_that_may_break_keeps_its_number_tape_on_a_list():
+    from tape_programs import fixed_point
+
+    text = generated(fixed_point, (0.8, 0.5, 10**12), ("a", "x"))
+    assert "x_tape = [0.0]" in text and "reserved(" not in text  # no room for 10**12 numbers
