@@ -21,7 +21,8 @@ from .pipeline import compile_derivative
 # statement, after compiling for seconds, and its array code is seldom faster on large arrays.
 NUMPY_BOUND = 50e-6
 
-_SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
+_SIGNATURES = weakref.WeakKeyDictionary()
+_LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (for jit_status)  # function -> (its defaults, its signature)
 
 
 def signature_of(fn):
@@ -151,6 +152,7 @@ class Derivative:
 
     def __call__(self, args, *seeds):
         """(output, derivatives) for positional `args` (already bound) and the seeds."""
+        _LAST_RUN[(self.fn, self.wrt, self.jit)] = self
         if self.jit is False:
             self.jit_status = "python (jit=False)"
             return self.python()(*args, *seeds)
@@ -523,9 +525,8 @@ class Differentiated:
     @property
     def jit_status(self):
         """Which path the last derivative ran on: numba, or python and why."""
-        names, _ = wrt_names(self.fn, self.wrt)
-        runs = [d for (f, w, j, *_), d in _CACHE.items() if f is self.fn and w == names and j == self.jit]
-        return runs[-1].jit_status if runs else "not run yet"
+        last = _LAST_RUN.get((self.fn, wrt_names(self.fn, self.wrt)[0], self.jit))
+        return last.jit_status if last is not None else "not run yet"
 
     def __repr__(self):
         return f"<adjoint.differentiate {_name(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"

@@ -358,25 +358,24 @@ class Reverse(Transform):
                     and here.get(t) == self.occurrences.get(t):  # (not read after the block, either)
                 defs[t] = i
         parts, chains = list(parts), {}  # reader index -> names recomputed there, in forward order
-        lasts, read_until = {}, {}  # name -> its last reader, if all its readers are assignments; any
+        lasts = {}
         for t, i in defs.items():
             readers = [j for j in range(i + 1, len(stmts)) if t in self.names(stmts[j])]
-            read_until[t] = readers[-1] if readers and all(isinstance(stmts[j], ast.Assign) for j in readers) \
-                else len(stmts)
-            if readers and read_until[t] < len(stmts):
+            if readers and all(isinstance(stmts[j], ast.Assign) for j in readers):
                 lasts[t] = readers[-1]
         at = {}  # name -> the reader where it is computed again (the reverse sweep meets later ones first)
         for t in sorted(lasts, key=lambda t: (-lasts[t], defs[t])):
             last = lasts[t]
-            if t in at:
+            if t in at or self.read_back_after(t, last, parts):
                 continue
-            chain = self.chain(t, last, stmts, defs, {u for u, p in at.items() if p > last}, read_until)
+            chain = self.chain(t, last, stmts, defs, {u for u, p in at.items() if p > last}, parts)
             if chain is None:
                 continue
             reader, rev = parts[last]
-            inputs = set().union(*(names_in(stmts[defs[u]].value) for u in chain))
-            overwritten = inputs & _written(reader)
             done = chains.get(last, [])
+            # (with what an earlier chain computes again here: its restores stay in front of both)
+            inputs = set().union(*(names_in(stmts[defs[u]].value) for u in set(chain) | set(done)))
+            overwritten = inputs & _written(reader)
             body = [r for r in rev if not _is_site(r) and not (isinstance(r, ast.Assign) and isinstance(
                 r.targets[0], ast.Name) and r.targets[0].id in done)]
             if overwritten and (not isinstance(reader.targets[0], ast.Name)
@@ -401,25 +400,30 @@ class Reverse(Transform):
                     r.lineno = reader.lineno
         return parts
 
-    def chain(self, t, last, stmts, defs, seen, read_until):
+    def chain(self, t, last, stmts, defs, seen, parts):
         """The cheap numbers to compute again at stmts[last] to have t there (t last), or None.
 
-        A number t is computed from is computed again with it only if nothing after stmts[last]
-        reads it: the reverse sweep meets those readers first, so it must keep its value for them."""
+        A number t is computed from is computed again with it only if the reverse code of no later
+        statement reads it (their adjoints, and what is computed again there): the reverse sweep
+        meets those first, so the number must keep its value for them."""
         if t in seen:  # already computed again at a later reader, so still valid here
             return []
         seen.add(t)
         i = defs[t]
         out = []
         for u in sorted(names_in(stmts[i].value)):
-            if u in defs and defs[u] < i and (u in seen or read_until[u] <= last):
-                sub = self.chain(u, last, stmts, defs, seen, read_until)
+            if u in defs and defs[u] < i and (u in seen or not self.read_back_after(u, last, parts)):
+                sub = self.chain(u, last, stmts, defs, seen, parts)
                 if sub is None:
                     return None
                 out += [v for v in sub if v not in out]
             elif any(u in _written(s) for s in stmts[i + 1:last]):
                 return None  # an input changes before the reader: its value there is not the one t used
         return out + [t]
+
+    def read_back_after(self, v, last, parts):
+        """Whether the reverse code of a statement after stmts[last] reads v."""
+        return any(v in self.names(r) for _, rev in parts[last + 1:] for r in rev)
 
     def cheap_definition(self, stmt):
         """The name a statement defines, if it is cheap to compute again, else None: a number from a

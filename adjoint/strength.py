@@ -100,8 +100,9 @@ def _stored(s):
 def accumulate_in_scalars(fdef, adjoints, kinds):
     """fdef with each element of an adjoint array that a loop only adds into, at an index the loop
     does not change (`pos_bar[i, 0] += ...` in a loop over j), summed in a number during the loop and
-    added into the array once after it, as a hand-written adjoint does: the loop then keeps the sum
-    in a register instead of reading and writing memory on every step.
+    added into the array once after it (if the sum is not zero: a loop that never ran may leave its
+    index undefined or out of range), as a hand-written adjoint does: the loop then keeps the sum in
+    a register instead of reading and writing memory on every step.
 
     The array must occur in the loop only as the target of such additions (nothing in the loop reads
     it), the loop must have no `else` and no `return` (which would skip the addition after it), and
@@ -143,7 +144,9 @@ class _Scalars:
                 sums[key] = self.namer.fresh(f"{s.target.value.id}_sum")
                 before.append(ast.copy_location(_assign(sums[key], ast.Constant(0.0)), loop))
                 added = ast.AugAssign(copy.deepcopy(s.target), ast.Add(), ast.Name(sums[key], ast.Load()))
-                after.append(ast.copy_location(added, loop))
+                # only if the loop added something: after no run at all, its index may not exist
+                nonzero = ast.Compare(ast.Name(sums[key], ast.Load()), [ast.NotEq()], [ast.Constant(0.0)])
+                after.append(ast.copy_location(ast.If(nonzero, [added], []), loop))
             s.target = ast.Name(sums[key], ast.Store())
         return before, after
 

@@ -280,3 +280,26 @@ def fixed_point(a, x, max_iter):
 
 
 PROGRAMS.append((fixed_point, lambda: (0.8, 0.5, 10**12), (0, 1)))
+
+
+def forced_logistic(r, x0, n):
+    """Two numbers computed again at one statement, which also overwrites an input of one of them."""
+    x = x0
+    for i in range(n):
+        x = r * x * (1.0 - x) + 0.01 * i
+    return x
+
+
+PROGRAMS.append((forced_logistic, lambda: (2.5, 0.3, 6), (0, 1)))
+
+
+def added_at_a_fixed_index(x, k, m):
+    """A loop that only adds into x_bar[k], run zero times with k out of range."""
+    s = 0.0
+    for j in range(m):
+        s += x[k] * x[j]
+    return s
+
+
+PROGRAMS.append((added_at_a_fixed_index, lambda: (np.arange(1.0, 6.0), 10, 0), (0,)))
+PROGRAMS.append((added_at_a_fixed_index, lambda: (np.arange(1.0, 6.0), 3, 5), (0,)))

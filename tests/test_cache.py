@@ -168,3 +168,17 @@ def test_a_decorated_function_is_bound_by_the_function_it_wraps():
 
     assert adjoint.grad(wrapped, wrt=0, jit=False)(3.0, 2.0) == 12.0
     assert adjoint.grad(wrapped, wrt="y", jit=False)(3.0, 2.0) == 9.0
+
+
+def test_jit_status_names_the_path_of_the_last_call():
+    @adjoint.differentiate
+    def f(x):
+        return np.sum(np.sin(x) * np.exp(-x))
+
+    big = np.linspace(0.0, 1.0, 4_000_000)
+    f.grad(big)
+    assert f.jit_status.startswith("python (not compiled"), f.jit_status
+    f.grad(np.ones((2, 2)))  # another kind: its own derivative, light, compiled
+    assert f.jit_status.startswith("numba"), f.jit_status
+    f.grad(big)
+    assert f.jit_status.startswith("python (not compiled"), f.jit_status

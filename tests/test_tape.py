@@ -170,7 +170,8 @@ def test_an_inner_loop_adds_into_an_element_it_does_not_move_in_a_number():
     # q_bar[i] and x_bar[i] are summed over j in numbers, added into the arrays after the j loop;
     # q_bar[j] and x_bar[j] move with j and stay as they are
     body = text[text.index("for j in range"):]
-    assert re.search(r"\n {8}q_bar_sum = 0\.0\n", text) and re.search(r"\n {8}q_bar\[i\] \+= q_bar_sum\n", text)
+    assert re.search(r"\n {8}q_bar_sum = 0\.0\n", text)
+    assert re.search(r"\n {8}if q_bar_sum != 0\.0:\n {12}q_bar\[i\] \+= q_bar_sum\n", text)
     assert "q_bar[j] += " in body and "x_bar[j] += " in body and "x_bar[i] += x_bar_sum" in body
     assert "q_bar[i] += q_i_bar" not in text and "x_bar_sum += " in body
 
