@@ -129,7 +129,51 @@ def reverse(nf, wrt, table):
     """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
 
     The function still holds tape sites; `place_tape` turns them into code."""
+    _copy_indices_read_outside(nf)
     return Reverse(nf, wrt, table).run()
+
+
+def _copy_indices_read_outside(nf):
+    """A loop index read outside its loop (`for j in range(3): ...`, then `s = s + j * x`) becomes a
+    copy made in the loop body from a fresh index. The reverse loop sets its index again, so a read
+    after the loop would meet the reverse loop's last value, not the forward loop's; the copy is an
+    ordinary name, kept on a tape when the reverse sweep reads it."""
+    outside = {}  # name -> its occurrences outside the loops it is the index of
+
+    def tally(node, indices):
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id not in indices:
+                outside[n.id] = outside.get(n.id, 0) + 1
+
+    def count(stmts, indices):
+        for s in stmts:
+            if isinstance(s, ast.For):
+                tally(s.iter, indices)  # (evaluated before the loop sets its index)
+                count(s.body, indices | ({s.target.id} if isinstance(s.target, ast.Name) else set()))
+                count(s.orelse, indices)
+            elif isinstance(s, (ast.If, ast.While)):
+                tally(s.test, indices)
+                count(s.body, indices)
+                count(s.orelse, indices)
+            else:
+                tally(s, indices)
+
+    count(nf.body, set())
+
+    def visit(stmts):
+        for s in stmts:
+            if isinstance(s, ast.For) and isinstance(s.target, ast.Name):
+                j = s.target.id
+                if outside.get(j):
+                    index = nf.namer.fresh(j)
+                    s.target = ast.Name(index, ast.Store())
+                    copied = ast.Assign([ast.Name(j, ast.Store())], ast.Name(index, ast.Load()))
+                    copied.lineno = s.lineno
+                    s.body.insert(0, copied)
+            for part in (s.body, s.orelse) if isinstance(s, (ast.If, ast.For, ast.While)) else ():
+                visit(part)
+
+    visit(nf.body)
 
 
 class Reverse(Transform):

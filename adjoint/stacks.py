@@ -22,8 +22,9 @@ in use, and room is made before each `for` loop for all the pushes of its run, o
         x_tape_top -= 1
         x = float(x_tape[x_tape_top - 1])
 
-A push outside loops reserves its one entry. A tape pushed to inside a `while` loop or a loop
-that may `break` (whose runs have no count ahead), or used in any other way, stays a list. The Hessian-vector product is made
+A push outside loops, or in a loop with a loop inside it that pushes to the same tape, makes room
+for its one entry. A tape pushed to inside a `while` loop or a loop that may `break` (whose runs
+have no count ahead), or used in any other way, stays a list. The Hessian-vector product is made
 from the list form (forward mode over the adjoint follows list tapes), so only the code that runs
 changes.
 """
@@ -56,7 +57,7 @@ def stack_tapes(fdef):
             top, k = f"{t}_top_{k}", k + 1
         taken.add(top)
         tops[t] = top
-    fdef.body = _Stacks(tops).block(fdef.body, in_loop=False)
+    fdef.body = _Stacks(tops).block(fdef.body, covered=set())
     return ast.fix_missing_locations(fdef)
 
 
@@ -127,6 +128,17 @@ def _pushed_in_uncounted_loops(stmts, loop, tapes):
     return out
 
 
+def _pushed_in_loops(stmts, tapes):
+    """The tapes pushed to inside loops nested in stmts."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While)):
+            out |= {_pushed(n, tapes) for n in ast.walk(s)} - {None}
+        elif isinstance(s, ast.If):
+            out |= _pushed_in_loops(s.body, tapes) | _pushed_in_loops(s.orelse, tapes)
+    return out
+
+
 def _pushes_per_run(stmts, tapes):
     """tape -> the push statements in one run of stmts, not counting those in loops inside."""
     counts = {}
@@ -144,7 +156,9 @@ class _Stacks:
     def __init__(self, tops):
         self.tops = tops
 
-    def block(self, stmts, in_loop):
+    def block(self, stmts, covered):
+        """stmts with the tapes as arrays; `covered`: the tapes for whose pushes here room was made
+        before the loop these statements are the body of (every other push makes room for itself)."""
         out = []
         for s in stmts:
             if _creates(s) and s.targets[0].id in self.tops:
@@ -153,17 +167,23 @@ class _Stacks:
                 out += [_at(_assign(t, zeros), s), _at(_assign(self.tops[t], ast.Constant(1)), s)]
                 continue
             if isinstance(s, (ast.For, ast.While)):
+                inner = set()
                 if isinstance(s, ast.For) and _counted(s) is not None:
+                    # room for a whole run of the loop, unless a loop inside it pushes to the same
+                    # tape (its pushes would use that room): then each push here makes its own
                     trips = ast.Call(_load("len"), [copy.deepcopy(s.iter)], [])
+                    nested = _pushed_in_loops(s.body, self.tops)
                     for t, n in sorted(_pushes_per_run(s.body, self.tops).items()):
-                        more = ast.BinOp(ast.Constant(n), ast.Mult(), copy.deepcopy(trips))
-                        out.append(_at(self.reserve(t, more), s))
-                s.body = self.block(s.body, True)
-                s.orelse = self.block(s.orelse, True)
+                        if t not in nested:
+                            more = ast.BinOp(ast.Constant(n), ast.Mult(), copy.deepcopy(trips))
+                            out.append(_at(self.reserve(t, more), s))
+                            inner.add(t)
+                s.body = self.block(s.body, inner)
+                s.orelse = self.block(s.orelse, set())
                 out.append(s)
                 continue
             if isinstance(s, ast.If):
-                s.body, s.orelse = self.block(s.body, in_loop), self.block(s.orelse, in_loop)
+                s.body, s.orelse = self.block(s.body, covered), self.block(s.orelse, covered)
                 out.append(s)
                 continue
             call = _method_call(s)
@@ -171,7 +191,7 @@ class _Stacks:
                 t = call.func.value.id
                 top = self.tops[t]
                 if call.func.attr == "append":
-                    if not in_loop:
+                    if t not in covered:
                         out.append(_at(self.reserve(t, ast.Constant(1)), s))
                     value = _Newest(self.tops).visit(call.args[0])
                     out += [_at(_assign(ast.Subscript(_load(t), _load(top), ast.Store()), value), s),

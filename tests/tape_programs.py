@@ -303,3 +303,31 @@ def added_at_a_fixed_index(x, k, m):
 
 PROGRAMS.append((added_at_a_fixed_index, lambda: (np.arange(1.0, 6.0), 10, 0), (0,)))
 PROGRAMS.append((added_at_a_fixed_index, lambda: (np.arange(1.0, 6.0), 3, 5), (0,)))
+
+
+# Programs a fuzzer found wrong or crashing (now right).
+
+def index_read_after_its_loop(x, y, n):
+    """An inner loop's index read after the inner loop, in an outer loop: the reverse inner loop
+    leaves its own last index there, so the forward one is kept."""
+    s = 0.0
+    for i in range(n):
+        for j in range(3):
+            x = x * 0.9 + 0.1 * y
+        s = s + j * x
+    return s
+
+
+PROGRAMS.append((index_read_after_its_loop, lambda: (0.4, 0.7, 3), (0, 1)))
+
+
+def pushed_in_and_after_an_inner_loop(x, n):
+    """A number taped inside an inner loop and again after it, in each step of an outer loop."""
+    for i in range(n):
+        for j in range(2):
+            x = math.sin(x)
+        x = math.sin(x)
+    return x
+
+
+PROGRAMS.append((pushed_in_and_after_an_inner_loop, lambda: (0.4, 9), (0,)))
