@@ -480,7 +480,8 @@ class Normalizer:
     def sharers(self, version):
         """Other names that may share memory with `version` (copies, views, and what they view)."""
         group, changed = {version}, True
-        statements = [s for s in ast.walk(ast.Module(self.blocks[0], [])) if isinstance(s, ast.Assign)]
+        # every block being built: a loop's or branch's body joins the function only when it is done
+        statements = [s for b in self.blocks for s in ast.walk(ast.Module(b, [])) if isinstance(s, ast.Assign)]
         while changed:
             changed = False
             for s in statements:

@@ -844,6 +844,10 @@ def place_tape(fdef, plan):
             frontier.append(base)
     save = {y for y, _ in plan.element_sites.values() if y in seen}
     floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
+    # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
+    # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
+    element_written = {y for y, _ in plan.element_sites.values()}
+    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and _aliases(v, plan.views) & element_written}
     tapes, names, placeholder = list(plan.counters), {}, set()
 
     def tape_of(v, suffix, key=None):
@@ -875,7 +879,8 @@ def place_tape(fdef, plan):
             elif kind == "restore" and v in shapes:
                 out.append(ast.Expr(method(tape_of(v, "shapes"), "pop")))
             elif kind == "push" and v in restore:
-                out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
+                kept = call("saved", name(v)) if v in snapshots else name(v)  # a copy, if written into later
+                out.append(ast.Expr(method(tape_of(v, "tape"), "append", kept)))
             elif kind == "restore" and v in restore:
                 out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
             elif kind in ("save", "load") and v in save:

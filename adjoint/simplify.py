@@ -76,8 +76,9 @@ def _touched(stmt):
     if isinstance(stmt, ast.Assign):
         nodes = [stmt.value] + [t for t in stmt.targets if not isinstance(t, ast.Name)]
         assigned = {n.id for t in stmt.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    else:
-        nodes, assigned = [stmt], set()
+    else:  # (a loop or branch that assigns v touches it too: an init must not move past it)
+        nodes = [stmt]
+        assigned = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} \
         | assigned | _in_place_targets(stmt)
 

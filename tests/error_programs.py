@@ -136,6 +136,16 @@ def alias_augassign(x):
     return np.sum(x * y)
 
 
+def alias_augassign_in_loop(x, n):
+    c = x + 0.1
+    s = 0.0
+    for t in range(n):
+        k = c
+        c *= 2.0  # <loop_alias>
+        s = s + np.sum(k)
+    return s
+
+
 def undefined_name(x):
     y = x * 2.0
     return np.sum(y * not_defined_anywhere)  # <undefined>

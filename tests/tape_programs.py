@@ -331,3 +331,33 @@ def pushed_in_and_after_an_inner_loop(x, n):
 
 
 PROGRAMS.append((pushed_in_and_after_an_inner_loop, lambda: (0.4, 9), (0,)))
+
+
+# Programs a fuzzer of array loops found wrong (now right).
+
+def carried_then_constant(x, n):
+    """A loop-carried number read, then set to a constant: the adjoint of the read must reach x."""
+    y = x * 1.0
+    s = 0.0
+    for t in range(n):
+        s = s + y
+        y = 0.0
+    return s
+
+
+PROGRAMS.append((carried_then_constant, lambda: (0.5, 3), (0,)))
+PROGRAMS.append((carried_then_constant, lambda: (0.5, 0), (0,)))
+
+
+def view_kept_then_base_written(v, n):
+    """A view kept for the reverse sweep, then an element of its base written in the same step."""
+    c = v * 1.0
+    s = 0.0
+    for t in range(n):
+        c = c + v
+        s = s + np.sum(v[:2] * c[:2])
+        c[0] = 0.0
+    return s
+
+
+PROGRAMS.append((view_kept_then_base_written, lambda: (np.array([1.0, 2.0, 3.0, 4.0]), 2), (0,)))

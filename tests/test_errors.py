@@ -230,6 +230,12 @@ def test_augmented_assignment_through_a_live_alias():
     assert "`y" in header and "`x`" in header  # names both the target and the alias that would change
 
 
+def test_augmented_assignment_through_an_alias_made_in_the_loop():
+    err = refused(P.alias_augassign_in_loop, np.ones(3), 2)
+    check_located(err, P.alias_augassign_in_loop, "loop_alias", "c *= 2.0", "`c *= ...` would change `k` too",
+                  ".copy()")
+
+
 def test_undefined_name():
     err = refused(P.undefined_name, np.ones(3))
     check_located(err, P.undefined_name, "undefined", "not_defined_anywhere",
