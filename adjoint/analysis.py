@@ -44,6 +44,21 @@ def assignments(body):
     return [s for s in ast.walk(ast.Module(list(body), [])) if isinstance(s, ast.Assign)]
 
 
+def stored(stmts):
+    """Names that stmts (with what they nest) assign."""
+    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def has_break(stmts):
+    """Whether a `break` in stmts (not in a loop inside them) leaves the loop they are the body of."""
+    for s in stmts:
+        if isinstance(s, ast.Break):
+            return True
+        if isinstance(s, ast.If) and (has_break(s.body) or has_break(s.orelse)):
+            return True
+    return False
+
+
 def targets_of(stmt):
     """The names an assignment writes (for `y[i] = e`, the array y)."""
     target = stmt.targets[0]

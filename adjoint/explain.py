@@ -9,7 +9,7 @@ import ast
 import os
 import textwrap
 
-from .analysis import dependence, names_in
+from .analysis import dependence, names_in, stored
 from .emit import is_comment
 from .reverse import REVERSE_SWEEP, reads
 from .rules.table import TABLE
@@ -31,11 +31,6 @@ def tape_report(gen):
 
 def _wrap(text, indent):
     return textwrap.fill(text, 100, initial_indent=indent, subsequent_indent=indent + "  ")
-
-
-def _stored(stmts):
-    """Names that stmts (with what they nest) assign."""
-    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _runs(numbers):
@@ -69,7 +64,7 @@ class Report:
         self.visit(self.nf.body, ())
         self.read_at = self.readers()
         self.taped = {v for v, key in self.plan.placed.values() if key is None}
-        self.dropped = {t for s in self.assigns() for t in names_in(s.targets[0])} - _stored(self.forward)
+        self.dropped = {t for s in self.assigns() for t in names_in(s.targets[0])} - stored(self.forward)
         self.element_writes = {id(s.targets[0].slice): s for s in self.order  # element-site index -> its write
                                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
 
@@ -224,7 +219,7 @@ class Report:
 
     def not_taped(self):
         _, by_shape, _ = reads(self.reverse)
-        again = _stored(self.reverse)
+        again = stored(self.reverse)
         rows = []
         for s in self.assigns():
             for t in sorted(names_in(s.targets[0]) - self.taped - self.dropped, key=lambda t: (self.rank(t), t)):

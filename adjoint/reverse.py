@@ -28,7 +28,7 @@ import copy
 import itertools
 from dataclasses import dataclass
 
-from .analysis import Transform, activity, assignments, names_in, rule_of
+from .analysis import Transform, activity, assignments, has_break, names_in, rule_of
 from .emit import comment, is_comment
 from .frontend import function_def
 
@@ -116,15 +116,6 @@ def _same(a, b):
     return isinstance(a, ast.Name) and isinstance(b, ast.Name) and a.id == b.id
 
 
-def _has_break(body):
-    for s in body:
-        if isinstance(s, ast.Break):
-            return True
-        if isinstance(s, ast.If) and (_has_break(s.body) or _has_break(s.orelse)):
-            return True
-    return False
-
-
 def reverse(nf, wrt, table):
     """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
 
@@ -188,10 +179,12 @@ class Reverse(Transform):
         self.element_sites = {}  # key -> (array name, index)
         self.counter = itertools.count(1)
         self.multi = self.written_again()
-        self.writes = {}
+        self.writes, self.values = {}, {}  # name -> how often it is assigned; -> the value of `name = value`
         for st in assignments(nf.body):
             for t in names_in(st.targets[0]) if isinstance(st.targets[0], (ast.Name, ast.Tuple)) else ():
                 self.writes[t] = self.writes.get(t, 0) + 1
+            if isinstance(st.targets[0], ast.Name):
+                self.values[st.targets[0].id] = st.value
         self.element_written = {st.targets[0].value.id for st in assignments(nf.body)
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
@@ -515,12 +508,9 @@ class Reverse(Transform):
 
     def view_of_unchanging(self, v):
         """Whether v's one assignment makes it a view of an array that nothing changes (`means_k = means[k]`)."""
-        if self.writes.get(v) != 1:
-            return False
-        d = next((s for s in assignments(self.nf.body) if isinstance(s.targets[0], ast.Name) and s.targets[0].id == v),
-                 None)
-        return d is not None and isinstance(d.value, ast.Subscript) and isinstance(d.value.value, ast.Name) \
-            and d.value.value.id not in self.multi | self.written_memory
+        value = self.values.get(v) if self.writes.get(v) == 1 else None
+        return isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+            and value.value.id not in self.multi | self.written_memory
 
     def shares_written_memory(self):
         """Names that may share memory with an array whose elements the function writes."""
@@ -590,11 +580,11 @@ class Reverse(Transform):
             return [loop], []
         unit = isinstance(step, ast.Constant) and step.value == 1
         counts = []
-        if _has_break(s.body) or not unit:
+        if has_break(s.body) or not unit:
             count = self.fresh(f"{index}_trips")
             counts.append(count)
             self.trip_counts[count] = (s, None)
-            fwd = self.counted(loop, count) if _has_break(s.body) else \
+            fwd = self.counted(loop, count) if has_break(s.body) else \
                 [assign(count, call("trip_count", copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step))),
                  loop]
             k = self.fresh("k")

@@ -32,6 +32,9 @@ changes.
 import ast
 import copy
 
+from .analysis import has_break
+from .naming import Namer
+
 START = 16  # entries a number tape holds before it first grows
 
 
@@ -50,13 +53,8 @@ def stack_tapes(fdef):
     candidates -= _pushed_in_uncounted_loops(fdef.body, None, candidates)
     if not candidates:
         return fdef
-    tops, taken = {}, set(occurrences)
-    for t in sorted(candidates):
-        top, k = f"{t}_top", 1
-        while top in taken:
-            top, k = f"{t}_top_{k}", k + 1
-        taken.add(top)
-        tops[t] = top
+    namer = Namer(occurrences)
+    tops = {t: namer.fresh(f"{t}_top") for t in sorted(candidates)}
     fdef.body = _Stacks(tops).block(fdef.body, covered=set())
     return ast.fix_missing_locations(fdef)
 
@@ -101,19 +99,9 @@ def _counted(loop):
     must not reserve room for a billion), else None."""
     if isinstance(loop, ast.For) and not loop.orelse and isinstance(loop.iter, ast.Call) \
             and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" and not loop.iter.keywords \
-            and all(isinstance(a, (ast.Name, ast.Constant)) for a in loop.iter.args) and not _breaks(loop.body):
+            and all(isinstance(a, (ast.Name, ast.Constant)) for a in loop.iter.args) and not has_break(loop.body):
         return loop.iter.args
     return None
-
-
-def _breaks(stmts):
-    """Whether a `break` in stmts (not in a loop inside them) leaves the loop they are the body of."""
-    for s in stmts:
-        if isinstance(s, ast.Break):
-            return True
-        if isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse)):
-            return True
-    return False
 
 
 def _pushed_in_uncounted_loops(stmts, loop, tapes):

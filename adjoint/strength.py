@@ -16,6 +16,9 @@ overflows to inf, so a cotangent that `g / r` would keep finite becomes infinite
 import ast
 import copy
 
+from .analysis import stored
+from .naming import Namer
+
 
 def share_divisions(fdef, adjoints, kinds):
     """fdef with the divisions by one number in the adjoint statements of each block replaced by
@@ -23,14 +26,18 @@ def share_divisions(fdef, adjoints, kinds):
     0 for the names known to be numbers (arrays are left alone: a reciprocal array costs an
     allocation)."""
     fdef = copy.deepcopy(fdef)
-    taken = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in fdef.args.args}
-    _Sharer(set(adjoints), kinds, taken).block(fdef.body)
+    _Sharer(set(adjoints), kinds, _namer(fdef)).block(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
+def _namer(fdef):
+    """A Namer that knows every name fdef uses."""
+    return Namer({n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in fdef.args.args})
+
+
 class _Sharer:
-    def __init__(self, adjoints, kinds, taken):
-        self.adjoints, self.kinds, self.taken = adjoints, kinds, taken
+    def __init__(self, adjoints, kinds, namer):
+        self.adjoints, self.kinds, self.namer = adjoints, kinds, namer
 
     def block(self, stmts):
         open_ = {}  # divisor -> [(statement, its Div nodes by the divisor)] since the divisor last changed
@@ -41,7 +48,7 @@ class _Sharer:
             for r, nodes in self.divisions(s).items():
                 open_.setdefault(r, []).append((s, nodes))
             out.append(s)
-            for r in [r for r in open_ if r in _stored(s)]:
+            for r in [r for r in open_ if r in stored([s])]:
                 self.share(r, open_.pop(r), out)
         for r, sites in open_.items():
             self.share(r, sites, out)
@@ -62,7 +69,7 @@ class _Sharer:
     def share(self, r, sites, out):
         if sum(len(nodes) for _, nodes in sites) < 2:
             return
-        inv = self.fresh(f"{r}_inv")
+        inv = self.namer.fresh(f"{r}_inv")
         for _, nodes in sites:
             for node in nodes:
                 node.op, node.right = ast.Mult(), ast.Name(inv, ast.Load())
@@ -70,14 +77,6 @@ class _Sharer:
         at = next(i for i, s in enumerate(out) if s is first)
         stmt = ast.Assign([ast.Name(inv, ast.Store())], ast.BinOp(ast.Constant(1.0), ast.Div(), ast.Name(r, ast.Load())))
         out.insert(at, ast.copy_location(stmt, first))
-        self.kinds[inv] = 0
-
-    def fresh(self, base):
-        name, k = base, 1
-        while name in self.taken:
-            name, k = f"{base}_{k}", k + 1
-        self.taken.add(name)
-        return name
 
 
 def _target(s):
@@ -85,16 +84,7 @@ def _target(s):
 
 
 def _blocks(s):
-    if isinstance(s, ast.If):
-        return [s.body, s.orelse]
-    if isinstance(s, (ast.For, ast.While)):
-        return [s.body, s.orelse]
-    return []
-
-
-def _stored(s):
-    """Names a statement (with what it contains) assigns."""
-    return {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return [s.body, s.orelse] if isinstance(s, (ast.If, ast.For, ast.While)) else []
 
 
 def accumulate_in_scalars(fdef, adjoints, kinds):
@@ -109,9 +99,8 @@ def accumulate_in_scalars(fdef, adjoints, kinds):
     the element must be a number (as many indices as the array has dimensions). The sum is formed
     in another order, so it can differ in the last bits."""
     fdef = copy.deepcopy(fdef)
-    taken = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {a.arg for a in fdef.args.args}
     arrays = {a for a in adjoints if (kinds.get(a) or 0) >= 1}
-    _Scalars(arrays, kinds, _Sharer(set(), {}, taken)).block(fdef.body)
+    _Scalars(arrays, kinds, _namer(fdef)).block(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
@@ -134,7 +123,7 @@ class _Scalars:
     def hoist(self, loop):
         if loop.orelse or any(isinstance(n, ast.Return) for n in ast.walk(loop)):
             return [], []
-        changed, only_added = _stored(loop), _only_added(loop)
+        changed, only_added = stored([loop]), _only_added(loop)
         sums, before, after = {}, [], []
         for s in loop.body:
             if not self.addition(s, changed, only_added):
