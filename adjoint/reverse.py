@@ -837,7 +837,7 @@ def place_tape(fdef, plan):
     # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
     # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
     element_written = {y for y, _ in plan.element_sites.values()}
-    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and _aliases(v, plan.views) & element_written}
+    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (_aliases(v, plan.views) - {v}) & element_written}
     tapes, names, placeholder = list(plan.counters), {}, set()
 
     def tape_of(v, suffix, key=None):

@@ -361,3 +361,19 @@ def view_kept_then_base_written(v, n):
 
 
 PROGRAMS.append((view_kept_then_base_written, lambda: (np.array([1.0, 2.0, 3.0, 4.0]), 2), (0,)))
+
+
+def element_written_then_scaled(v, n):
+    """An element written, the array read, then the whole array rebound: the reverse sweep must read
+    it with the element written (its tape keeps the array itself, not a copy taken before the write)."""
+    h = v * 0.5
+    buf = np.zeros(4)
+    s = 0.0
+    for t in range(n):
+        buf[t % 4] += np.mean(h)
+        s = s + np.sum(buf * h) * 0.1
+        buf *= 0.5
+    return np.sum(h * h) + s + np.sum(buf)
+
+
+PROGRAMS.append((element_written_then_scaled, lambda: (np.array([-0.3, 0.2, 0.4, -0.1]), 3), (0,)))
