@@ -189,7 +189,8 @@ class Derivative:
         return self.numba()(*args, *seeds)
 
     def statements(self):
-        return sum(isinstance(n, ast.stmt) and not emit.is_comment(n) for n in ast.walk(self.generated.fdef))
+        fdef = next(n for n in ast.parse(self.generated.text).body if isinstance(n, ast.FunctionDef))
+        return sum(isinstance(n, ast.stmt) for n in ast.walk(fdef))
 
     def choose(self, args, seeds):
         """Under jit=None: code with loops stays on Numba; straight-line array code is timed on each

@@ -11,6 +11,7 @@ import ast
 import hashlib
 import importlib.util
 import inspect
+import json
 import os
 import re
 import sys
@@ -98,6 +99,53 @@ def _runtime_digest():
 _RUNTIME = _runtime_digest()
 
 
+def _compiler_digest():
+    """Changes whenever any of the compiler's own files changes: a text kept by `remember` is then
+    never reused."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(here)):
+        dirs.sort()
+        for name in sorted(f for f in files if f.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as f:
+                h.update(name.encode() + f.read())
+    return h.hexdigest()
+
+
+_COMPILER = _compiler_digest()
+
+
+def text_key(nf, *more):
+    """A digest of all that the stages after normalizing read to write a module's text: the normal
+    form (with the user's lines it came from), the objects bound into it, and `more` (the docstring,
+    wrt, mode and options)."""
+    h = hashlib.sha256(f"{__version__}\n{_COMPILER}\n".encode())
+    for stmt in nf.body:
+        h.update(ast.dump(stmt, include_attributes=True).encode())
+    h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins,
+                   sorted(nf.user_names.items()), sorted((k, _literal(v)) for k, v in nf.constants.items()),
+                   sorted((k, _fingerprint(v)) for k, v in nf.externals.items()), more)).encode())
+    return h.hexdigest()[:32]
+
+
+def remember(key, module, entry, has_loops):
+    """Note in the cache folder that the text for `key` is the module `module`."""
+    _write_once(os.path.join(cache_dir(), f"text_{key}.json"),
+                json.dumps({"module": module, "entry": entry, "has_loops": has_loops}))
+
+
+def recall(key):
+    """(text, module name, path, entry, has_loops) for a key `remember` was given, or None."""
+    try:
+        with open(os.path.join(cache_dir(), f"text_{key}.json")) as f:
+            note = json.load(f)
+        path = os.path.join(cache_dir(), note["module"] + ".py")
+        with open(path) as f:
+            return f.read(), note["module"], path, note["entry"], note["has_loops"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 def module_name(text, stem):
     digest = hashlib.sha256(f"{__version__}\n{_RUNTIME}\n{text}".encode()).hexdigest()[:16]
     return f"adjoint_{re.sub(r'[^0-9a-zA-Z_]', '_', stem)}_{digest}"
@@ -108,11 +156,16 @@ def write(text, stem):
     name = module_name(text, stem)
     path = os.path.join(cache_dir(), name + ".py")
     if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
+        _write_once(path, text)
     return name, path
+
+
+def _write_once(path, text):
+    """Write a file whole (another process never reads it half written)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
 
 
 def load(name, path, externals=None, suffix=""):

@@ -182,3 +182,59 @@ def test_jit_status_names_the_path_of_the_last_call():
     assert f.jit_status.startswith("numba"), f.jit_status
     f.grad(big)
     assert f.jit_status.startswith("python (not compiled"), f.jit_status
+
+
+def _module(path, name, text):
+    """Import a module written to `path` (inspect reads the functions' source from it)."""
+    import importlib.util
+
+    path.write_text(textwrap.dedent(text))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CALLER = '''
+    import numpy as np
+    from {callee} import step
+
+    def f(x):
+        for i in range(3):
+            x = step(x)
+        return np.sum(x)
+'''
+
+
+def test_a_kept_text_is_reused_without_the_stages_and_a_changed_callee_is_not(tmp_path, monkeypatch):
+    from adjoint import explain, pipeline
+
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _module(tmp_path / "callee_a.py", "callee_a", "def step(x):\n    return x * x\n")
+    _module(tmp_path / "callee_b.py", "callee_b", "def step(x):\n    return x * 3.0\n")
+    f_a = _module(tmp_path / "caller_a.py", "caller_a", CALLER.format(callee="callee_a")).f
+    f_b = _module(tmp_path / "caller_b.py", "caller_b", CALLER.format(callee="callee_b")).f
+    first = pipeline.compile_derivative(f_a, ("x",), kinds=(("x", 1),))
+    assert first.stages is not None
+
+    def no_stages(*args):
+        raise AssertionError("the stages after normalize ran again")
+
+    monkeypatch.setattr(pipeline, "transform", no_stages)
+    again = pipeline.compile_derivative(f_a, ("x",), kinds=(("x", 1),))
+    assert (again.text, again.path, again.entry, again.has_loops) == \
+        (first.text, first.path, first.entry, first.has_loops)
+    assert again.stages is None
+    with pytest.raises(AssertionError, match="ran again"):  # another callee, or other kinds: not reused
+        pipeline.compile_derivative(f_b, ("x",), kinds=(("x", 1),))
+    with pytest.raises(AssertionError, match="ran again"):
+        pipeline.compile_derivative(f_a, ("x",), kinds=(("x", 0),))
+    monkeypatch.undo()
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path / "cache"))
+    # the tape report reads the stages' own results: a reused text runs them when asked
+    assert explain.tape_report(again) == explain.tape_report(first)
+    x = np.array([0.5, -1.2, 2.0])
+    module = adjoint.emit.load(again.module, again.path, again.externals)
+    out, g = getattr(module, again.entry)(x, 1.0)
+    assert np.allclose(g, 8 * x ** 7)
