@@ -703,7 +703,7 @@ class Reverse(Transform):
         if rule.carries:
             raise self.error(stmt, f"`{rule.spelling}` is a helper of generated adjoints, which reverse mode does "
                              "not differentiate again", "use adjoint.hessian or adjoint.hvp (forward over reverse)")
-        block = []
+        found = []  # (argument, its contribution)
         for param, formula in zip(rule.params, rule.adjoints):
             if formula is None:
                 continue
@@ -722,7 +722,15 @@ class Reverse(Transform):
                 others = [a for p, a in bound.items() if p != param and isinstance(a, (ast.Name, ast.Constant))]
                 if rule.broadcast and not all(self.scalar(a) or _same(a, part) for a in others):
                     expr = call("unbroadcast", expr, copy.deepcopy(part))
-                block += self.accumulate(part, expr, line)
+                found.append((part, expr))
+        block = []
+        keys = [ast.dump(part) + ast.dump(expr) for part, expr in found]
+        for k, (part, expr) in enumerate(found):
+            if keys[k] in keys[:k]:
+                continue
+            if keys.count(keys[k]) > 1:  # `x * x`: one contribution `g * x * 2.0`, exactly `g * x + g * x`
+                expr = ast.BinOp(expr, ast.Mult(), ast.Constant(float(keys.count(keys[k]))))
+            block += self.accumulate(part, expr, line)
         return block
 
     def is_view(self, subscript):

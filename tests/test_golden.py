@@ -16,8 +16,7 @@ GOLDEN = [
             out = x * x
             # reverse sweep
             # adjoint of: return x * x  (golden_programs.py:9)
-            x_bar = out_bar * x
-            x_bar = x_bar + out_bar * x
+            x_bar = out_bar * x * 2.0
             return (out, x_bar)
     """),
     (g.sine_of_product, (0, 1), """
@@ -47,8 +46,7 @@ GOLDEN = [
             a_bar = unbroadcast(a_1_bar, a)
             x_bar = unbroadcast(a_1_bar, x)
             # adjoint of: a = x * x  (golden_programs.py:17)
-            x_bar = x_bar + a_bar * x
-            x_bar = x_bar + a_bar * x
+            x_bar = x_bar + a_bar * x * 2.0
             return (out, x_bar)
     """),
     (g.constant_output, 0, """
@@ -289,8 +287,7 @@ CONTROL = [
             x_bar = 0.0
             if cond:
                 # adjoint of: y = x * x  (golden_programs.py:76)
-                x_bar = x_bar + y_bar * x
-                x_bar = x_bar + y_bar * x
+                x_bar = x_bar + y_bar * x * 2.0
             else:
                 # adjoint of: y = -x  (golden_programs.py:78)
                 x_bar = x_bar - y_bar
@@ -319,8 +316,7 @@ CONTROL = [
                 x_i = x[i]
                 mul_bar = y_bar[i]
                 y_bar[i] = 0.0
-                x_i_bar = mul_bar * x_i
-                x_i_bar = x_i_bar + mul_bar * x_i
+                x_i_bar = mul_bar * x_i * 2.0
                 x_bar[i] += x_i_bar
             return (out, x_bar)
     """),
