@@ -5,13 +5,14 @@ import ast
 import functools
 import inspect
 import numbers
+import os
 import time
 import warnings
 import weakref
 
 import numpy as np
 
-from . import emit
+from . import background, emit
 from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
@@ -129,6 +130,7 @@ class Derivative:
         self._python = None
         self._numba = None
         self._compiled = set()
+        self._jobs = {}  # kind key -> background.Compilation running
         self.jit_status = "not run yet"
 
     @property
@@ -156,7 +158,7 @@ class Derivative:
         if self.jit is False:
             self.jit_status = "python (jit=False)"
             return self.python()(*args, *seeds)
-        if self.jit_status.startswith("python"):
+        if self.jit_status.startswith("python") and not self._jobs:
             return self.python()(*args, *seeds)
         if self.jit is None and self.jit_status == "not run yet" and not self.generated.has_loops:
             python, n = self.python(), self.statements()
@@ -169,9 +171,16 @@ class Derivative:
                 return result
         from . import jit
         key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
+        sig = None
         if key not in self._compiled:
+            sig = jit.signature(list(args) + list(seeds))
+            mark = emit.compiled_mark(self.generated.module, str(sig))
+        if sig is not None and self.jit is None and self.generated.has_loops and (
+                key in self._jobs or not os.path.exists(mark)):
+            return self.python_while_compiling(key, sig, mark, args, seeds)
+        if sig is not None:
             try:
-                jit.compile_for(self.numba(), jit.signature(list(args) + list(seeds)))
+                jit.compile_for(self.numba(), sig)
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
                 error = jit.explain(e, self.generated.path)
                 if self.jit is True:
@@ -181,12 +190,40 @@ class Derivative:
                 self.jit_status = "python (numba could not compile it)"
                 return self.python()(*args, *seeds)
             self._compiled.add(key)
+            _touch(mark)
             if self.jit or self.jit_status == "not run yet":
                 self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
             return self.numba()(*args, *seeds)
         if self.jit_status == "numba (first call, compiled)":
             return self.choose(args, seeds)
         return self.numba()(*args, *seeds)
+
+    def python_while_compiling(self, key, sig, mark, args, seeds):
+        """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`): Numba
+        compiles on a thread of its own (adjoint/background.py) while calls run as Python; a call
+        still running when the compile ends goes on compiled."""
+        from . import jit
+        job = self._jobs.get(key)
+        if job is None:
+            dispatcher = self.numba()
+
+            def compile():
+                jit.compile_for(dispatcher, sig)
+                _touch(mark)
+            job = self._jobs[key] = background.Compilation(compile)
+        if job.done.is_set() and job.error is not None:
+            del self._jobs[key]
+            warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "
+                          f"{jit.explain(job.error, self.generated.path)}", stacklevel=4)
+            self.jit_status = "python (numba could not compile it)"
+            return self.python()(*args, *seeds)
+        self.jit_status = "python (numba is compiling it on another thread)"
+        result = job.race(lambda: self.python()(*args, *seeds), lambda: self.numba()(*args, *seeds))
+        if job.done.is_set() and job.error is None:
+            self._compiled.add(key)
+            del self._jobs[key]
+            self.jit_status = "numba (the code has loops; compiled while the first calls ran as Python)"
+        return result
 
     def statements(self):
         fdef = next(n for n in ast.parse(self.generated.text).body if isinstance(n, ast.FunctionDef))
@@ -206,6 +243,11 @@ class Derivative:
         faster = "python" if t_python < 0.8 * t_numba else "numba"
         self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
         return result
+
+
+def _touch(path):
+    with open(path, "a"):
+        pass
 
 
 def _kind_key(value):

@@ -146,6 +146,13 @@ def recall(key):
         return None
 
 
+def compiled_mark(module, signature):
+    """The file whose presence says Numba compiled `module` for `signature` (its types, as text) on
+    this machine before, so that its cache holds the code."""
+    digest = hashlib.sha256(signature.encode()).hexdigest()[:16]
+    return os.path.join(cache_dir(), f"{module}.{digest}.compiled")
+
+
 def module_name(text, stem):
     digest = hashlib.sha256(f"{__version__}\n{_RUNTIME}\n{text}".encode()).hexdigest()[:16]
     return f"adjoint_{re.sub(r'[^0-9a-zA-Z_]', '_', stem)}_{digest}"

@@ -1,0 +1,106 @@
+"""jit=None on code with loops: Numba compiles on another thread while the calls run as Python
+(adjoint/background.py)."""
+
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import adjoint
+from adjoint.background import Compilation
+
+
+def spin(started, stop):
+    """Python code that runs until stopped from outside (or `stop` is set, so a failing test ends)."""
+    started.set()
+    n = 0
+    while not stop.is_set():
+        n += 1
+    return "python"
+
+
+def test_the_call_goes_on_compiled_when_the_compile_ends_first():
+    started, stop = threading.Event(), threading.Event()
+    job = Compilation(lambda: started.wait(60))
+    try:
+        assert job.race(lambda: spin(started, stop), lambda: "compiled") == "compiled"
+    finally:
+        stop.set()
+    assert job.done.is_set() and job.error is None
+    assert job.race(lambda: "python", lambda: "compiled") == "compiled"  # compiled from now on
+
+
+def test_a_python_call_that_ends_first_keeps_its_result_and_no_switch_comes_later():
+    release = threading.Event()
+    job = Compilation(lambda: release.wait(60))
+    assert job.race(lambda: "python", lambda: "compiled") == "python"
+    release.set()
+    job.done.wait(60)
+    total = 0
+    for k in range(200_000):  # bytecode after the compile ended: a stray switch would fire here
+        total += k
+    assert total == sum(range(200_000))
+
+
+def test_a_failed_compile_leaves_python_running():
+    def fail():
+        raise ValueError("no")
+
+    job = Compilation(fail)
+    job.done.wait(60)
+    assert isinstance(job.error, ValueError)
+    assert job.race(lambda: "python", lambda: "compiled") == "python"
+
+
+def loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(x[i]) * x[i]
+    return s
+
+
+def wait_for(f, prefix, x, expected):
+    """Call f.grad until its status starts with prefix (each result checked)."""
+    deadline = time.monotonic() + 120
+    while True:
+        np.testing.assert_allclose(f.grad(x), expected, rtol=1e-12)
+        if f.jit_status.startswith(prefix) or time.monotonic() > deadline:
+            return f.jit_status
+        time.sleep(0.02)
+
+
+def test_calls_run_as_python_until_numba_is_ready_then_compiled():
+    f = adjoint.differentiate(loop)
+    x = np.linspace(0.1, 1.0, 50)
+    expected = np.sin(x) + x * np.cos(x)
+    np.testing.assert_allclose(f.grad(x), expected, rtol=1e-12)
+    assert f.jit_status.startswith(("python (numba is compiling", "numba")), f.jit_status
+    status = wait_for(f, "numba", x, expected)
+    assert status == "numba (the code has loops; compiled while the first calls ran as Python)", status
+    f.grad(x)
+    assert f.jit_status.startswith("numba"), f.jit_status
+
+
+def mean_rows(W, n):
+    s = 0.0
+    for t in range(n):
+        s = s + np.sum(np.mean(W * s + W, axis=1))  # np.mean with an axis: Numba has no such function
+    return s
+
+
+def test_a_background_compile_that_fails_warns_and_stays_python():
+    f = adjoint.differentiate(mean_rows)
+    W = np.arange(6.0).reshape(2, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        deadline = time.monotonic() + 120
+        expected = adjoint.grad(mean_rows, jit=False)(W, 3)
+        while not f.jit_status.startswith("python (numba could not") and time.monotonic() < deadline:
+            np.testing.assert_allclose(f.grad(W, 3), expected, rtol=1e-12)
+            time.sleep(0.02)
+        status = f.jit_status
+    assert status == "python (numba could not compile it)", status
+    assert any("running the derivative of mean_rows as Python" in str(w.message) for w in caught)
+    np.testing.assert_allclose(f.grad(W, 3), expected, rtol=1e-12)
