@@ -144,6 +144,20 @@ def _sum_axis(a, axis):
     return loops
 
 
+@overload(runtime.logistic, jit_options={"cache": True})
+def _logistic(x):
+    """runtime.logistic as one loop for a float vector: one new array, not four."""
+    if not (isinstance(x, nbtypes.Array) and x.ndim == 1 and isinstance(x.dtype, nbtypes.Float)):
+        return lambda x: 1.0 / (1.0 + np.exp(-x))
+
+    def loop(x):
+        out = np.empty(x.shape[0])
+        for k in range(x.shape[0]):
+            out[k] = 1.0 / (1.0 + np.exp(-x[k]))
+        return out
+    return loop
+
+
 @overload(runtime.add_outer)
 def _add_outer(a, g, b):
     """runtime.add_outer as loops: a rank-one update with no temporary matrix."""

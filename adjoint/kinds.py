@@ -16,7 +16,7 @@ _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "n
 _SCALAR_RESULTS = {"len", "int", "float", "round", "np.linalg.norm", "np.trace"}
 _CREATORS = {"np.zeros", "np.ones", "np.empty", "np.full"}
 _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.array", "np.asarray", ".copy", ".astype",
-         "np.transpose", ".transpose", ".T", "np.diff", "np.float64"}
+         "np.transpose", ".transpose", ".T", "np.diff", "np.float64", "logistic"}
 
 
 def join(kinds):

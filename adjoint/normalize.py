@@ -100,6 +100,21 @@ class NormalFunction:
         return self.origins[lineno] if 0 < lineno < len(self.origins) else Location("<generated>", 0, -1, "")
 
 
+def _logistic_call(e):
+    """The call `f(-z)` when e reads `1 / (1 + f(-z))` (either order of the sum), else None."""
+    def one(n):
+        return isinstance(n, ast.Constant) and type(n.value) in (int, float) and n.value == 1
+
+    if not (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Div) and one(e.left)
+            and isinstance(e.right, ast.BinOp) and isinstance(e.right.op, ast.Add)):
+        return None
+    call = e.right.right if one(e.right.left) else e.right.left if one(e.right.right) else None
+    if isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords \
+            and isinstance(call.args[0], ast.UnaryOp) and isinstance(call.args[0].op, ast.USub):
+        return call
+    return None
+
+
 def is_literal(value):
     if isinstance(value, tuple):
         return all(is_literal(v) for v in value)
@@ -833,6 +848,8 @@ class Normalizer:
             if isinstance(e.func, ast.Attribute):
                 return e.func.attr
             return e.func.id if isinstance(e.func, ast.Name) else "call"
+        if isinstance(e, ast.BinOp) and _logistic_call(e) is not None:
+            return "logistic"
         if isinstance(e, (ast.BinOp, ast.UnaryOp)):
             return _OP_NAMES.get(type(e.op), "value")
         if isinstance(e, ast.Subscript):
@@ -858,6 +875,8 @@ class Normalizer:
 
     def primitive(self, scope, e):
         """The right-hand side of one normal-form statement computing e."""
+        if isinstance(e, ast.BinOp) and self.logistic_argument(scope, e) is not None:
+            return self.rule_call("logistic", [self.atom(scope, self.logistic_argument(scope, e))])
         if isinstance(e, ast.BinOp):
             return ast.BinOp(self.atom(scope, e.left), e.op, self.atom(scope, e.right))
         if isinstance(e, ast.UnaryOp):
@@ -875,6 +894,13 @@ class Normalizer:
                 ast.Starred: "`*` unpacking", ast.JoinedStr: "an f-string"}.get(type(e), f"`{type(e).__name__}`")
         raise self.error(scope, e, f"{what} cannot be differentiated here",
                          "compute it on a line of its own with supported operations")
+
+    def logistic_argument(self, scope, e):
+        """z when e is `1 / (1 + np.exp(-z))` (the logistic function), else None."""
+        call = _logistic_call(e)
+        if call is None or not (self.is_global(scope, call.func) and frontend.resolve(scope.fn, call.func) is np.exp):
+            return None
+        return call.args[0].operand
 
     def index(self, scope, s):
         if isinstance(s, ast.List):  # an integer-array index written as a list

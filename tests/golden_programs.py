@@ -84,3 +84,18 @@ def fill(x):
     for i in range(x.shape[0]):
         y[i] = x[i] * x[i]
     return np.sum(y)
+
+
+def logistic_loss(x):
+    return np.sum(1.0 / (1.0 + np.exp(-x)))
+
+
+def not_logistic(x):
+    return np.sum(1.0 / (2.0 + np.exp(-x)))
+
+
+def logistic_spellings(x, y):
+    a = 1 / (1 + np.exp(-x))  # ints
+    b = 1.0 / (np.exp(-(x * y)) + 1.0)  # the sum the other way round
+    c = 1.0 / (1.0 + math.exp(-y))  # math.exp: kept as written (it raises on overflow where np.exp does not)
+    return np.sum(a * b) + c

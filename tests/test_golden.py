@@ -330,3 +330,37 @@ def test_control_flow(fn, args, expected):
     values, kinds = bind(fn, ("x",), args, {})
     text = derivative(fn, ("x",), False, True, kinds).text
     assert text[text.index("def "):] == textwrap.dedent(expected).lstrip("\n")
+
+
+def test_the_logistic_expression_is_one_primitive_whose_adjoint_reads_its_result():
+    text = adjoint.source(g.logistic_loss)
+    assert text[text.index("def "):] == textwrap.dedent("""
+        def logistic_loss_vjp(x, out_bar):
+            # adjoint of: return np.sum(1.0 / (1.0 + np.exp(-x)))  (golden_programs.py:90)
+            logistic_1 = logistic(x)
+            out = np.sum(logistic_1)
+            # reverse sweep
+            # adjoint of: return np.sum(1.0 / (1.0 + np.exp(-x)))  (golden_programs.py:90)
+            logistic_1_bar = unsum(out_bar, logistic_1, None)
+            x_bar = logistic_1_bar * logistic_1 * (1.0 - logistic_1)
+            return (out, x_bar)
+    """).lstrip("\n")
+    assert "logistic(" not in adjoint.source(g.not_logistic)  # 2 + exp(-x): not the logistic function
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_spellings_of_the_logistic_function(jit, mode):
+    x = np.array([-40.0, -2.0, -0.3, 0.0, 0.7, 3.0, 40.0])
+    text = adjoint.source(g.logistic_spellings, wrt=(0, 1), mode=mode)
+    assert text.count("logistic(") == 2 and "math.exp(" in text, text
+    adjoint.check_grad(g.logistic_spellings, x, 0.8, wrt=(0, 1), jit=jit, mode=mode)
+    np.testing.assert_array_equal(  # the primal as NumPy computes the expression, bit for bit
+        adjoint.value_and_grad(g.logistic_spellings, wrt=(0, 1), jit=False)(x, 0.8)[0], g.logistic_spellings(x, 0.8))
+
+
+def test_second_derivatives_of_the_logistic_function():
+    x = np.array([-2.0, 0.1, 1.5])
+    h = adjoint.hessian(g.logistic_loss, jit=False)(x)
+    s = 1.0 / (1.0 + np.exp(-x))
+    np.testing.assert_allclose(h, np.diag(s * (1 - s) * (1 - 2 * s)), rtol=1e-12, atol=1e-15)

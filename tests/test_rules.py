@@ -242,6 +242,11 @@ def f_sinh(x):
     return np.sinh(x)
 
 
+def f_logistic(x):
+    """The rule the normalizer gives `1 / (1 + np.exp(-x))` (tests/test_golden.py has that spelling)."""
+    return runtime.logistic(x)
+
+
 def f_cosh(x):
     return np.cosh(x)
 
@@ -895,6 +900,9 @@ ROWS = [
     Row("numpy.sqrt", f_sqrt, args(uniform(0.2, 3, *MAT)), jit_too=True),
     Row("numpy.tanh", f_tanh, args(normal(*MAT))),
     Row("numpy.tanh", f_tanh, args(scalar(-2, 2)), id="f_tanh-float", jit_too=True),
+    Row("adjoint.runtime.logistic", f_logistic, args(normal(*MAT))),
+    Row("adjoint.runtime.logistic", f_logistic, args(normal(*VEC)), id="f_logistic-vector", jit_too=True),
+    Row("adjoint.runtime.logistic", f_logistic, args(scalar(-3, 3)), id="f_logistic-float", jit_too=True),
     Row("numpy.sinh", f_sinh, args(normal(*MAT))),
     Row("numpy.sinh", f_sinh, args(scalar(-2, 2)), id="f_sinh-float", jit_too=True),
     Row("numpy.cosh", f_cosh, args(normal(*MAT))),
