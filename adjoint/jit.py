@@ -37,9 +37,17 @@ def _unbroadcast(g, x):
 
 @overload(runtime.summed_to, jit_options={"cache": True})
 def _summed_to_overload(g, shape):
+    if isinstance(g, nbtypes.Array) and g.layout == "C" and isinstance(shape, nbtypes.BaseTuple) \
+            and len(shape) == g.ndim:
+        def same_or_summed(g, shape):  # g itself, with no new array object, when nothing is summed
+            if g.shape == shape:
+                return g
+            return _summed_to(g, shape)
+        return same_or_summed
     return _summed_to
 
 
+@register_jitable(cache=True)
 def _summed_to(g, shape):
     """runtime.summed_to as loops: Numba compiles np.sum with an axis (and its error messages) slowly.
     No copy when nothing is summed and g is contiguous."""

@@ -89,7 +89,7 @@ def _nbytes(value):
     return value.nbytes if isinstance(value, np.ndarray) else 8
 
 
-def run_kernel(kernel, size, repeats, tools, slow_python):
+def run_kernel(kernel, size, repeats, tools):
     args = kernel.make(size)
     row = {"kernel": kernel.name, "kind": kernel.kind, "size": size, "tools": {}}
     out = row["tools"]
@@ -112,9 +112,7 @@ def run_kernel(kernel, size, repeats, tools, slow_python):
     grad_auto = adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=None)
     record("adjoint jit=None", lambda: grad_auto(*args))
     grad_py = adjoint.value_and_grad(kernel.fn, wrt=kernel.wrt, jit=False)
-    too_slow = ("the Python loop would take over a minute at this size" if kernel.kind == "loop" and size == "full"
-                and not slow_python else None)
-    record("adjoint jit=False", lambda: grad_py(*args), too_slow)
+    record("adjoint jit=False", lambda: grad_py(*args))
     hand = getattr(handwritten, f"{kernel.name}_value_and_grad", None)
     if hand is not None:
         record("hand-written numba", lambda: hand(*args))
@@ -219,7 +217,6 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("-k", default="", help="only kernels whose name contains this")
     ap.add_argument("--tools", default="", help="comma-separated tool names to run (default: all)")
-    ap.add_argument("--slow-python", action="store_true", help="also time jit=False on full-size loop kernels")
     ap.add_argument("--json", default="benchmarks/results/results.json")
     ap.add_argument("--png", default="benchmarks/results/results.png")
     opts = ap.parse_args(argv)
@@ -228,7 +225,7 @@ def main(argv=None):
     rows = []
     for kernel in kernels.KERNELS:
         if opts.k in kernel.name:
-            rows.append(run_kernel(kernel, opts.size, opts.repeats, tools, opts.slow_python))
+            rows.append(run_kernel(kernel, opts.size, opts.repeats, tools))
             print(f"  {kernel.name}: done", file=sys.stderr)
     print(table(rows))
     print("\njit=None chose: " + "; ".join(f"{r['kernel']}: {r['jit_status']}" for r in rows))
