@@ -728,8 +728,12 @@ class Reverse(Transform):
         for k, (part, expr) in enumerate(found):
             if keys[k] in keys[:k]:
                 continue
-            if keys.count(keys[k]) > 1:  # `x * x`: one contribution `g * x * 2.0`, exactly `g * x + g * x`
-                expr = ast.BinOp(expr, ast.Mult(), ast.Constant(float(keys.count(keys[k]))))
+            if keys.count(keys[k]) > 1:  # `x * x`: one contribution `g * 2.0 * x`, exactly `g * x + g * x`
+                factor = ast.Constant(float(keys.count(keys[k])))
+                if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Mult):  # g * 2.0 is shared by
+                    expr = ast.BinOp(ast.BinOp(expr.left, ast.Mult(), factor), ast.Mult(), expr.right)  # all x * x
+                else:
+                    expr = ast.BinOp(expr, ast.Mult(), factor)
             block += self.accumulate(part, expr, line)
         return block
 

@@ -16,7 +16,7 @@ GOLDEN = [
             out = x * x
             # reverse sweep
             # adjoint of: return x * x  (golden_programs.py:9)
-            x_bar = out_bar * x * 2.0
+            x_bar = out_bar * 2.0 * x
             return (out, x_bar)
     """),
     (g.sine_of_product, (0, 1), """
@@ -46,7 +46,7 @@ GOLDEN = [
             a_bar = unbroadcast(a_1_bar, a)
             x_bar = unbroadcast(a_1_bar, x)
             # adjoint of: a = x * x  (golden_programs.py:17)
-            x_bar = x_bar + a_bar * x * 2.0
+            x_bar = x_bar + a_bar * 2.0 * x
             return (out, x_bar)
     """),
     (g.constant_output, 0, """
@@ -217,7 +217,7 @@ def test_array_arguments_get_the_branch_of_each_helper_that_runs():
 def test_no_optimize_shows_the_plain_accumulations():
     text = adjoint.source(g.square, optimize=False)
     assert "x_bar = zeros_like(x)" in text
-    assert "x_bar = x_bar + out_bar * x" in text
+    assert "x_bar = x_bar + out_bar * 2.0 * x" in text
 
 
 # Control flow, with the code specialised to the argument kinds (numbers or arrays) as grad runs it.
@@ -287,7 +287,7 @@ CONTROL = [
             x_bar = 0.0
             if cond:
                 # adjoint of: y = x * x  (golden_programs.py:76)
-                x_bar = x_bar + y_bar * x * 2.0
+                x_bar = x_bar + y_bar * 2.0 * x
             else:
                 # adjoint of: y = -x  (golden_programs.py:78)
                 x_bar = x_bar - y_bar
@@ -316,7 +316,7 @@ CONTROL = [
                 x_i = x[i]
                 mul_bar = y_bar[i]
                 y_bar[i] = 0.0
-                x_i_bar = mul_bar * x_i * 2.0
+                x_i_bar = mul_bar * 2.0 * x_i
                 x_bar[i] += x_i_bar
             return (out, x_bar)
     """),
