@@ -377,3 +377,16 @@ def element_written_then_scaled(v, n):
 
 
 PROGRAMS.append((element_written_then_scaled, lambda: (np.array([-0.3, 0.2, 0.4, -0.1]), 3), (0,)))
+
+
+def dead_store_in_loop(x, n):
+    """A value overwritten before any read: the forward sweep must still compute what its tape keeps
+    (it dropped the sqrt, and the reverse sweep divided by the stale 0.0 it had taped)."""
+    u = 0.0
+    for i in range(n):
+        u = math.sqrt(1.0 + u)
+        u = x * x
+    return u
+
+
+PROGRAMS.append((dead_store_in_loop, lambda: (0.3, 4), (0,)))
