@@ -1,12 +1,15 @@
 """Test session setup: generated modules go to a fresh cache folder, so tests never see stale files."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
 
 _CACHE = tempfile.mkdtemp(prefix="adjoint-tests-")
 os.environ["ADJOINT_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)  # (after Numba threads still compiling end)
 
 
 @pytest.fixture(scope="session")
