@@ -81,6 +81,60 @@ def instantiate(formula, mapping):
     return Substitute(mapping).visit(copy.deepcopy(formula))
 
 
+# helpers linear in their first argument (an adjoint): a zero adjoint gives zero
+_LINEAR_IN_G = {"unbroadcast", "summed_to", "unsum", "unsum_to", "unmean", "uncumsum", "undiff", "untrace",
+                "reshape_like", "unmax", "unvar", "unstd", "unprod", "matmul_left", "matmul_right", "outer_left",
+                "outer_right", "concat_part", "stack_part", "np.transpose"}
+
+
+def without_zero_terms(rev):
+    """rev (straight-line reverse code, in the order it runs) without the additions of terms that
+    are a known zero adjoint times something: an adjoint just set by `zeros_like` (the value it
+    belongs to was overwritten later, so nothing depends on this one). The term is zero, but
+    computing it can divide by zero or give 0 * inf = nan where the dropped value's own derivative is
+    infinite (`u = math.sqrt(0.0)`, then `u = x * x`)."""
+    zero, out = set(), []
+    for s in rev:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            v = s.targets[0].id
+            added = s.value.right if isinstance(s.value, ast.BinOp) and isinstance(s.value.op, ast.Add) \
+                and isinstance(s.value.left, ast.Name) and s.value.left.id == v else None
+            if added is not None and _zero_term(added, zero):
+                continue  # `v = v + 0 * ...`
+            if isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) and s.value.func.id == "zeros_like":
+                zero.add(v)
+            else:
+                zero.discard(v)
+        elif isinstance(s, ast.AugAssign) and _zero_term(s.value, zero):
+            continue  # `v_bar[i] += 0 * ...`
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
+                and s.value.func.id in ("add_into", "add_at") and _zero_term(s.value.args[-1], zero):
+            continue
+        else:  # anything else, loops and branches included: what it may write is no longer known zero
+            zero -= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            zero -= {n.value.id for n in ast.walk(s) if isinstance(n, ast.Subscript)
+                     and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Store)}
+            zero -= {n.args[0].value.id for n in ast.walk(s) if isinstance(n, ast.Call) and n.args  # add_into(v[i], ..)
+                     and isinstance(n.args[0], ast.Subscript) and isinstance(n.args[0].value, ast.Name)}
+        out.append(s)
+    return out
+
+
+def _zero_term(e, zero):
+    """Whether e is surely zero: a known zero adjoint as a factor."""
+    if isinstance(e, ast.Name):
+        return e.id in zero
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Mult):
+        return _zero_term(e.left, zero) or _zero_term(e.right, zero)
+    if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Div):
+        return _zero_term(e.left, zero)
+    if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub):
+        return _zero_term(e.operand, zero)
+    if isinstance(e, ast.Call) and e.args and (ast.unparse(e.func) in _LINEAR_IN_G):
+        return _zero_term(e.args[0], zero)
+    return False
+
+
 def site(kind, var, key=0):
     """A placeholder for a tape operation, decided once the whole reverse sweep is known."""
     return ast.Expr(ast.Call(name(_SITE), [ast.Constant(kind), ast.Constant(var), ast.Constant(key)], []))
@@ -356,7 +410,7 @@ class Reverse(Transform):
         rev = self.headed(reversed([(s, r) for s, r in parts if r]))
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
             (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
-        return self.headed(fparts), inits + rev
+        return self.headed(fparts), without_zero_terms(inits + rev)
 
     def headed(self, parts):
         """The code of (normal-form statement, its code) pairs, under an `# adjoint of:` heading naming

@@ -390,3 +390,16 @@ def dead_store_in_loop(x, n):
 
 
 PROGRAMS.append((dead_store_in_loop, lambda: (0.3, 4), (0,)))
+
+
+def dead_store_at_a_kink(x, n):
+    """A value overwritten before any read, where its own derivative is infinite (sqrt at 0): its
+    adjoint is a known zero, and the term 0 * 0.5 / 0 must not be computed (ZeroDivisionError)."""
+    u = 0.0
+    for i in range(n):
+        u = math.sqrt(x - x)
+        u = x * x
+    return u
+
+
+PROGRAMS.append((dead_store_at_a_kink, lambda: (0.3, 3), (0,)))
