@@ -6,6 +6,7 @@ import functools
 import inspect
 import numbers
 import os
+import threading
 import time
 import warnings
 import weakref
@@ -203,16 +204,17 @@ class Derivative:
         compiles on a thread of its own (adjoint/background.py) while calls run as Python; a call
         still running when the compile ends goes on compiled."""
         from . import jit
-        job = self._jobs.get(key)
-        if job is None:
-            dispatcher = self.numba()
+        with _JOBS_LOCK:  # one compile per signature, whichever thread calls first
+            job = self._jobs.get(key)
+            if job is None:
+                dispatcher = self.numba()
 
-            def compile():
-                jit.compile_for(dispatcher, sig)
-                _touch(mark)
-            job = self._jobs[key] = background.Compilation(compile)
+                def compile():
+                    jit.compile_for(dispatcher, sig)
+                    _touch(mark)
+                job = self._jobs[key] = background.Compilation(compile)
         if job.done.is_set() and job.error is not None:
-            del self._jobs[key]
+            self._jobs.pop(key, None)
             warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "
                           f"{jit.explain(job.error, self.generated.path)}", stacklevel=4)
             self.jit_status = "python (numba could not compile it)"
@@ -221,7 +223,7 @@ class Derivative:
         result = job.race(lambda: self.python()(*args, *seeds), lambda: self.numba()(*args, *seeds))
         if job.done.is_set() and job.error is None:
             self._compiled.add(key)
-            del self._jobs[key]
+            self._jobs.pop(key, None)
             self.jit_status = "numba (the code has loops; compiled while the first calls ran as Python)"
         return result
 
@@ -246,8 +248,15 @@ class Derivative:
 
 
 def _touch(path):
-    with open(path, "a"):
+    """Create the file at path, if the folder lets us (a mark only spares later processes a wait)."""
+    try:
+        with open(path, "a"):
+            pass
+    except OSError:
         pass
+
+
+_JOBS_LOCK = threading.Lock()
 
 
 def _kind_key(value):

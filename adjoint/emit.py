@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+import threading
 
 import numpy as np
 
@@ -115,16 +116,17 @@ def _compiler_digest():
 _COMPILER = _compiler_digest()
 
 
-def text_key(nf, *more):
+def text_key(nf, externals, *more):
     """A digest of all that the stages after normalizing read to write a module's text: the normal
-    form (with the user's lines it came from), the objects bound into it, and `more` (the docstring,
-    wrt, mode and options)."""
+    form (with the user's lines it came from), the objects bound into the module (`externals`:
+    custom rules as their fn, fwd and bwd functions), and `more` (the docstring, wrt, mode and
+    options). No text in it holds an address, which changes from one process to the next."""
     h = hashlib.sha256(f"{__version__}\n{_COMPILER}\n".encode())
     for stmt in nf.body:
         h.update(ast.dump(stmt, include_attributes=True).encode())
-    h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins,
-                   sorted(nf.user_names.items()), sorted((k, _literal(v)) for k, v in nf.constants.items()),
-                   sorted((k, _fingerprint(v)) for k, v in nf.externals.items()), more)).encode())
+    h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins, sorted(nf.user_names.items()),
+                   sorted((k, _literal(v)) for k, v in nf.constants.items()), sorted(nf.externals),
+                   sorted((k, _fingerprint(v)) for k, v in externals.items()), more)).encode())
     return h.hexdigest()[:32]
 
 
@@ -169,7 +171,7 @@ def write(text, stem):
 
 def _write_once(path, text):
     """Write a file whole (another process never reads it half written)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)

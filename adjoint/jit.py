@@ -154,8 +154,8 @@ def _sum_axis(a, axis):
 
 @overload(runtime.logistic, jit_options={"cache": True})
 def _logistic(x):
-    """runtime.logistic as one loop for a float vector: one new array, not four."""
-    if not (isinstance(x, nbtypes.Array) and x.ndim == 1 and isinstance(x.dtype, nbtypes.Float)):
+    """runtime.logistic as one loop for a float64 vector: one new array, not four."""
+    if not (isinstance(x, nbtypes.Array) and x.ndim == 1 and x.dtype == nbtypes.float64):
         return lambda x: 1.0 / (1.0 + np.exp(-x))
 
     def loop(x):

@@ -57,7 +57,8 @@ from . import frontend
 from .errors import AdjointError, Location
 from .frontend import MISSING, dotted
 from .kinds import Kinds
-from .naming import Namer
+from .naming import RESERVED, Namer
+from .runtime import EXPORTED as HELPERS
 from .rules import BindError
 from .structure import FLAG, structure
 
@@ -186,6 +187,10 @@ class Normalizer:
 
     def run(self):
         scope, tree = self.top, self.top.src.tree
+        for arg in tree.args.args:
+            if arg.arg in HELPERS:
+                raise self.error(scope, arg, f"the parameter `{arg.arg}` has the name of a helper that generated "
+                                 f"code calls (adjoint.runtime.{arg.arg})", "rename the parameter")
         for p in self.written_params:  # the caller's array is never changed: write into a copy
             copied = self.emit(self.namer.fresh(p), self.rule_call("np.copy", [ast.Name(p, ast.Load())]))
             scope.current[p] = copied
@@ -353,8 +358,7 @@ class Normalizer:
         return version
 
     def new_version(self, scope, name):
-        if scope is self.top and name not in self.claimed and name not in ("np", "math") \
-                and name not in self.constants:
+        if scope is self.top and name not in self.claimed and name not in RESERVED and name not in self.constants:
             self.claimed.add(name)
             return self.namer.claim(name)
         version = self.namer.fresh(name)

@@ -104,3 +104,36 @@ def test_a_background_compile_that_fails_warns_and_stays_python():
     assert status == "python (numba could not compile it)", status
     assert any("running the derivative of mean_rows as Python" in str(w.message) for w in caught)
     np.testing.assert_allclose(f.grad(W, 3), expected, rtol=1e-12)
+
+
+def loop_sin_cos(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(x[i]) * x[i] * np.cos(x[i])
+    return s
+
+
+def test_threads_calling_one_derivative_while_it_compiles():
+    g = adjoint.grad(loop_sin_cos)  # jit=None
+    x = np.linspace(0.1, 1.0, 3000)  # a few ms a call as Python: calls are running when the compile ends
+    errors, results = [], []
+
+    def work():
+        for _ in range(200):
+            try:
+                results.append(g(x))
+            except BaseException as e:  # noqa: BLE001 -- reported below
+                errors.append(e)
+            total = 0
+            for k in range(2000):  # the caller's own code between calls: a stray switch would land here
+                total += k
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 600
+    for r in results:
+        np.testing.assert_allclose(r, np.cos(x) * np.sin(x) + x * np.cos(2 * x), rtol=1e-12, atol=1e-15)

@@ -244,3 +244,54 @@ def test_a_kept_text_is_reused_without_the_stages_and_a_changed_callee_is_not(tm
     module = adjoint.emit.load(again.module, again.path, again.externals)
     out, g = getattr(module, again.entry)(x, 1.0)
     assert np.allclose(g, 8 * x ** 7)
+
+
+RULE = '''
+import adjoint
+
+@adjoint.custom_vjp
+def sq(x):
+    return x * x
+
+def sq_fwd(x):
+    return x * x, x
+
+def sq_bwd(r, g):
+    return (g * {factor} * r,)
+
+sq.defvjp(sq_fwd, sq_bwd)
+'''
+
+USES_RULE = '''
+import numpy as np
+from rule import sq
+
+def f(x):
+    s = 0.0
+    for i in range(2):
+        s = s + np.sum(sq(x))
+    return s
+'''
+
+RUN_USES_RULE = textwrap.dedent('''
+    import sys
+    import numpy as np
+    sys.path.insert(0, sys.argv[1])
+    import adjoint
+    import uses_rule
+
+    print(adjoint.grad(uses_rule.f, jit=True)(np.array([1.0, 2.0])).tolist())
+''')
+
+
+def test_a_changed_backward_rule_gets_a_new_text_in_the_next_process(tmp_path):
+    env = dict(os.environ, ADJOINT_CACHE_DIR=str(tmp_path / "cache"))
+    grads = []
+    (tmp_path / "uses_rule.py").write_text(USES_RULE)
+    for factor in ("2.0", "3.0", "2.0"):
+        (tmp_path / "rule.py").write_text(RULE.format(factor=factor))
+        done = subprocess.run([sys.executable, "-c", RUN_USES_RULE, str(tmp_path)], env=env, capture_output=True,
+                              text=True, check=True)
+        grads.append(done.stdout.strip())
+    assert grads == ["[4.0, 8.0]", "[6.0, 12.0]", "[4.0, 8.0]"], grads
+    assert len(list((tmp_path / "cache").glob("text_*.json"))) == 2  # the third process reused the first's text

@@ -497,3 +497,22 @@ def test_list_index_is_differentiated_or_refused():
         return
     assert value == fancy_rows(x) == 6.0
     np.testing.assert_array_equal(g, np.ones((2, 2)))
+
+
+def test_a_parameter_named_like_a_runtime_helper_is_refused():
+    def f(logistic):
+        return np.sum(1.0 / (1.0 + np.exp(-logistic)))
+
+    with pytest.raises(adjoint.errors.SourceError, match="the parameter `logistic` has the name of a helper"):
+        adjoint.grad(f)(np.ones(2))
+
+
+def test_a_local_named_like_a_runtime_helper_gets_a_name_of_its_own():
+    def f(x):
+        logistic = 1.0 / (1.0 + np.exp(-x))
+        unsum = np.sum(logistic * x)
+        return unsum
+
+    x = np.array([0.5, -1.0])
+    for jit in (False, True):
+        adjoint.check_grad(f, x, jit=jit)

@@ -364,3 +364,4 @@ def test_second_derivatives_of_the_logistic_function():
     h = adjoint.hessian(g.logistic_loss, jit=False)(x)
     s = 1.0 / (1.0 + np.exp(-x))
     np.testing.assert_allclose(h, np.diag(s * (1 - s) * (1 - 2 * s)), rtol=1e-12, atol=1e-15)
+
