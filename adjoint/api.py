@@ -30,12 +30,14 @@ _LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (fo
 def signature_of(fn):
     """fn's signature, computed again only when its defaults are replaced (every call binds with it)."""
     target = fn.fn if isinstance(fn, CustomVJP) else fn
-    if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__"):
-        from .frontend import read
-        read(target)  # raises the AdjointError that explains what adjoint can differentiate
+    if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__") or \
+            target.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        from .frontend import check_subset, read
+        check_subset(read(target))  # raises the AdjointError that explains what adjoint can differentiate
     defaults, known = (target.__defaults__, target.__kwdefaults__), _SIGNATURES.get(target)
     if known is None or known[0][0] is not defaults[0] or known[0][1] is not defaults[1]:
-        known = _SIGNATURES[target] = defaults, inspect.signature(target)
+        # its own parameters, not those of a function it says it wraps (functools.wraps): a call binds by them
+        known = _SIGNATURES[target] = defaults, inspect.signature(target, follow_wrapped=False)
     return known[1]
 
 
@@ -100,7 +102,7 @@ def _all_positional(fn, args, kwargs):
     """fn's parameter names when args give every one of them by position, else None."""
     target = fn.fn if isinstance(fn, CustomVJP) else fn
     code = getattr(target, "__code__", None)
-    if kwargs or code is None or hasattr(target, "__wrapped__") or code.co_argcount != len(args) or code.co_kwonlyargcount \
+    if kwargs or code is None or code.co_argcount != len(args) or code.co_kwonlyargcount \
             or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
         return None
     return code.co_varnames[:len(args)]

@@ -17,7 +17,7 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
     names, as_tuple = wrt_names(fn, wrt)
     import inspect
 
-    bound = inspect.signature(getattr(fn, "fn", fn)).bind(*args, **kwargs)
+    bound = inspect.signature(getattr(fn, "fn", fn), follow_wrapped=False).bind(*args, **kwargs)
     bound.apply_defaults()
     values = dict(bound.arguments)
     jacobians = []

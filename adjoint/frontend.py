@@ -53,7 +53,7 @@ def read(fn):
         raise AdjointError(f"{fn!r} is not a Python function: adjoint differentiates functions written in Python\n"
                            "hint: wrap it in a def of your own, or give it a rule with adjoint.custom_vjp")
     try:
-        lines, first = inspect.getsourcelines(fn)
+        lines, first = inspect.getsourcelines(code)  # (not fn: that follows __wrapped__ to another function)
     except (OSError, TypeError) as e:
         raise AdjointError(
             f"the source of {fn.__qualname__} ({code.co_filename}) cannot be read: {e}\n"
@@ -164,8 +164,12 @@ def check_subset(src):
                             "rewrite it with assignments, calls, if and for", "checking the supported subset")
     args = src.tree.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        raise src.error(src.tree, "*args, **kwargs and keyword-only parameters are not supported",
-                        "list every parameter by name", "checking the supported subset")
+        wrapped = getattr(src.fn, "__wrapped__", None)
+        hint = (f"this is a decorator's wrapper of {getattr(wrapped, '__qualname__', wrapped)} (functools.wraps): "
+                f"differentiate `{src.fn.__name__}.__wrapped__` if the decorator does not change what it computes"
+                if wrapped is not None else "list every parameter by name")
+        raise src.error(src.tree, "*args, **kwargs and keyword-only parameters are not supported", hint,
+                        "checking the supported subset")
 
 
 # --- names ---------------------------------------------------------------------------------------

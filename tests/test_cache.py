@@ -162,7 +162,7 @@ def test_binding_by_position_and_by_keyword_agree():
         bind(f, ("x", "n"), (x, 3, 2.0), {})
 
 
-def test_a_decorated_function_is_bound_by_the_function_it_wraps():
+def test_a_decorated_function_is_its_wrapper_not_the_function_it_wraps():
     import functools
 
     def f(x, y):
@@ -170,10 +170,19 @@ def test_a_decorated_function_is_bound_by_the_function_it_wraps():
 
     @functools.wraps(f)
     def wrapped(a, b):
-        return f(a, b)
+        return 3.0 * f(a, b)  # what the caller gets, and so what is differentiated
 
-    assert adjoint.grad(wrapped, wrt=0, jit=False)(3.0, 2.0) == 12.0
-    assert adjoint.grad(wrapped, wrt="y", jit=False)(3.0, 2.0) == 9.0
+    assert adjoint.grad(wrapped, wrt=0, jit=False)(3.0, 2.0) == 36.0
+    assert adjoint.grad(wrapped, wrt="b", jit=False)(3.0, 2.0) == 27.0  # bound by its own parameters
+    with pytest.raises(adjoint.errors.ArgumentError, match="no parameter `y`"):
+        adjoint.grad(wrapped, wrt="y")
+
+    @functools.wraps(f)
+    def passes_on(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    with pytest.raises(adjoint.errors.SourceError, match=r"differentiate `f.__wrapped__`"):
+        adjoint.grad(passes_on)(3.0, 2.0)
 
 
 def test_jit_status_names_the_path_of_the_last_call():
