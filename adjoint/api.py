@@ -17,14 +17,15 @@ from . import background, emit
 from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
+from .rules.table import TABLE
 
 # Under jit=None, straight-line code whose first call as Python spends this long per statement (or
 # more) does its work inside NumPy's kernels: Numba would save microseconds of interpretation a
 # statement, after compiling for seconds, and its array code is seldom faster on large arrays.
 NUMPY_BOUND = 50e-6
 
-_SIGNATURES = weakref.WeakKeyDictionary()
-_LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (for jit_status)  # function -> (its defaults, its signature)
+_SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
+_LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (for jit_status)
 
 
 def signature_of(fn):
@@ -69,8 +70,9 @@ _CACHE = {}
 
 
 def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
-    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)."""
-    key = (fn, wrt, jit, optimize, kinds, mode)
+    """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)
+    and state of the rule table (a rule given again by defvjp makes a new one)."""
+    key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version)
     if key not in _CACHE:
         _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode)
     return _CACHE[key]

@@ -60,10 +60,7 @@ def test_changing_the_rule_changes_the_module():
 
     first = adjoint.source(use)
     assert adjoint.grad(use, jit=False)(1.0) == 3.0
-    f.defvjp(lambda x: (x * 2.0, x), lambda res, g: (g * 5.0,))
-    from adjoint.api import _CACHE
-
-    _CACHE.clear()
+    f.defvjp(lambda x: (x * 2.0, x), lambda res, g: (g * 5.0,))  # in the same process: no stale derivative
     assert adjoint.source(use) != first  # the rule's fingerprint is part of the module
     assert adjoint.grad(use, jit=False)(1.0) == 6.0
 

@@ -151,8 +151,10 @@ class Table:
     def __init__(self):
         self.by_key = {}
         self.by_spelling = {}
+        self.version = 0  # changes with every rule added or replaced (custom_vjp's defvjp)
 
     def add(self, rule):
+        self.version += 1
         self.by_key[rule.key] = rule
         if rule.spelling:
             self.by_spelling[rule.spelling] = rule
