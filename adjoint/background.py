@@ -38,6 +38,7 @@ class Compilation:
         self.error = None
         self._lock = threading.Lock()
         self._running_python = set()  # threads in `race`, to be switched when the compile ends
+        self._switched = set()  # threads a switch was sent to
         self._compile = compile
         threading.Thread(target=self._run, name="adjoint: numba compile").start()
 
@@ -51,6 +52,7 @@ class Compilation:
             if self.error is None:
                 for thread_id in self._running_python:
                     _raise_in(thread_id, SwitchToCompiled)
+                    self._switched.add(thread_id)
 
     def race(self, python, compiled):
         """python(), unless the compile ends successfully first: then compiled()."""
@@ -65,7 +67,9 @@ class Compilation:
             finally:
                 with self._lock:
                     self._running_python.discard(me)
-            _raise_in(me, None)  # a switch sent as python() returned: drop it (or it fires here, and is caught)
+                    switched = me in self._switched
+            if switched:  # sent as python() returned: drop it (or it fires here, and is caught)
+                _raise_in(me, None)
             return result
         except SwitchToCompiled:
             return compiled()
