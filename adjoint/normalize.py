@@ -440,6 +440,11 @@ class Normalizer:
                 return
         if len(parts) != len(names):
             raise self.error(scope, stmt, f"cannot unpack {len(parts)} values into {len(names)} names")
+        # a name written in a loop or branch keeps one name, rewritten in place: a part that reads one
+        # of the names being assigned is read before any is written (`p, q = q, p`)
+        rewritten = {scope.fixed_names[n.id] for n in names if n.id in scope.fixed_names}
+        parts = [self.emit(self.namer.fresh(f"{part.id}_old"), part)
+                 if isinstance(part, ast.Name) and part.id in rewritten else part for part in parts]
         for n, part in zip(names, parts):
             self.emit(self.bind_name(scope, n.id), part)
 
@@ -459,7 +464,8 @@ class Normalizer:
         old = scope.current.get(name)
         if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
             sharers = self.sharers(old.id)
-            live = sorted(self.user_name(s) for s in sharers if self.read_later(s))
+            live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} |
+                          self.other_names_read_later(old.id, scope, name))
             if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params:
                 who = f"`{live[0]}`" if live else "the caller's argument"
                 symbol = _op_symbol(stmt.op)
@@ -535,6 +541,17 @@ class Normalizer:
                 if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
                     return True
         return False
+
+    def other_names_read_later(self, version, scope, name):
+        """Names other than `name` in `scope` that hold `version` itself and that code still to be
+        normalized reads: a caller's variable passed to the function being inlined, say."""
+        found = set()
+        for s, stmts in self.pending:
+            for n in {n.id for st in stmts for n in ast.walk(st) if isinstance(n, ast.Name)}:
+                atom = s.current.get(n)
+                if isinstance(atom, ast.Name) and atom.id == version and (s is not scope or n != name):
+                    found.add(n)
+        return found
 
     # --- control flow ----------------------------------------------------------------------------
 

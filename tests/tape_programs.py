@@ -403,3 +403,27 @@ def dead_store_at_a_kink(x, n):
 
 
 PROGRAMS.append((dead_store_at_a_kink, lambda: (0.3, 3), (0,)))
+
+
+def swap_in_loop(a, n):
+    """`p, q = q, p` in a loop, where each name keeps one variable: both parts are read first."""
+    p = a
+    q = 0.0
+    for t in range(n):
+        p, q = q, p
+    return p * p + 10.0 * q
+
+
+PROGRAMS.append((swap_in_loop, lambda: (0.7, 3), (0,)))
+
+
+def rotate_arrays_in_loop(x, n):
+    v = x * 1.0
+    buf = np.zeros(3)
+    for t in range(n):
+        buf[t % 3] = np.sum(v)
+        v, buf = buf, v
+    return np.sum(v * v) + np.sum(buf)
+
+
+PROGRAMS.append((rotate_arrays_in_loop, lambda: (np.array([0.3, 0.5, 0.7]), 3), (0,)))

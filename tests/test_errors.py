@@ -516,3 +516,23 @@ def test_a_local_named_like_a_runtime_helper_gets_a_name_of_its_own():
     x = np.array([0.5, -1.0])
     for jit in (False, True):
         adjoint.check_grad(f, x, jit=jit)
+
+
+def scale_in_place(u):
+    u *= 0.9
+    return u
+
+
+def test_an_in_place_update_of_a_callers_array_read_later_is_refused():
+    def f(x):
+        v = x * 1.0
+        z = scale_in_place(v)  # changes v too
+        return np.sum(z * v)
+
+    def g(x):
+        z = scale_in_place(x * 1.0)  # nothing else holds the array
+        return np.sum(z)
+
+    with pytest.raises(adjoint.errors.SourceError, match=r"`u \*= \.\.\.` would change `v` too"):
+        adjoint.grad(f)(np.ones(3))
+    adjoint.check_grad(g, np.array([0.3, 0.5, 0.7]), jit=False)
