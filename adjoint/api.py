@@ -216,7 +216,7 @@ class Derivative:
                 def compile():
                     jit.compile_for(dispatcher, sig)
                     _touch(mark)
-                job = self._jobs[key] = background.Compilation(compile)
+                job = self._jobs[key] = background.Compilation(compile, self.generated.path)
         if job.done.is_set() and job.error is not None:
             self._jobs.pop(key, None)
             warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "

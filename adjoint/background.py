@@ -7,8 +7,10 @@ the compiled code runs instead. The first gradient therefore costs about the sho
 and never much more than the compile would have alone.
 
 The interruption is an exception raised in the calling thread (CPython's
-`PyThreadState_SetAsyncExc`) at its next bytecode boundary. The Python path has no effects but its
-result (generated code copies any input it writes into), so stopping it anywhere is safe.
+`PyThreadState_SetAsyncExc`), sent only while that thread runs the generated function's own code
+(its frame is on top), so that it fires there or as a function it calls starts, never inside a
+library in the middle of its work (an import holding a lock, say). The Python path has no effects
+but its result (generated code copies any input it writes into), so stopping it there is safe.
 `SwitchToCompiled` derives from BaseException, so that `except Exception` in library code between
 does not swallow it.
 
@@ -17,7 +19,9 @@ process finds the compiled code in Numba's cache.
 """
 
 import ctypes
+import sys
 import threading
+import time
 
 
 class SwitchToCompiled(BaseException):
@@ -31,9 +35,11 @@ def _raise_in(thread_id, exc):
 
 
 class Compilation:
-    """`compile()` running on a thread of its own; `error` is what it raised, if anything."""
+    """`compile()` running on a thread of its own; `error` is what it raised, if anything. `where`
+    is the file of the code that may be interrupted (the generated module)."""
 
-    def __init__(self, compile):
+    def __init__(self, compile, where):
+        self._where = where
         self.done = threading.Event()
         self.error = None
         self._lock = threading.Lock()
@@ -49,10 +55,18 @@ class Compilation:
             self.error = e
         with self._lock:
             self.done.set()
-            if self.error is None:
-                for thread_id in self._running_python:
-                    _raise_in(thread_id, SwitchToCompiled)
-                    self._switched.add(thread_id)
+        while self.error is None:  # switch each thread in `race` once it is in the generated code
+            with self._lock:
+                waiting = self._running_python - self._switched
+                frames = sys._current_frames()
+                for thread_id in waiting:
+                    frame = frames.get(thread_id)
+                    if frame is not None and frame.f_code.co_filename == self._where:
+                        _raise_in(thread_id, SwitchToCompiled)
+                        self._switched.add(thread_id)
+                if not self._running_python - self._switched:
+                    return
+            time.sleep(0.0005)
 
     def race(self, python, compiled):
         """python(), unless the compile ends successfully first: then compiled()."""

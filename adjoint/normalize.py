@@ -101,6 +101,55 @@ class NormalFunction:
         return self.origins[lineno] if 0 < lineno < len(self.origins) else Location("<generated>", 0, -1, "")
 
 
+def _view_base(value):
+    """The name of the array that `value` may be a view of (a name, subscript, .T or reshape), or None."""
+    while True:
+        if isinstance(value, ast.Name):
+            return value.id
+        if isinstance(value, ast.Subscript) or (isinstance(value, ast.Attribute) and value.attr == "T"):
+            value = value.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in ("reshape", "ravel", "transpose", "view"):
+            value = value.func.value
+        else:
+            return None
+
+
+def _events(stmts):
+    """(name, "load" | "store" | "write", node) in the order a straight run of stmts evaluates them
+    (both arms of a branch and a loop's body taken once, in order); "write" is an element write."""
+    for s in stmts:
+        if isinstance(s, ast.Assign):
+            yield from _loads(s.value)
+            for t in s.targets:
+                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name):
+                    yield from _loads(t.slice)
+                    yield t.value.id, "write", s
+                else:
+                    yield from ((n.id, "store", s) for n in ast.walk(t) if isinstance(n, ast.Name))
+        elif isinstance(s, ast.AugAssign):
+            yield from _loads(s.value)
+            if isinstance(s.target, ast.Subscript) and isinstance(s.target.value, ast.Name):
+                yield s.target.value.id, "write", s
+            elif isinstance(s.target, ast.Name):
+                yield s.target.id, "load", s
+                yield s.target.id, "store", s
+        elif isinstance(s, (ast.If, ast.While)):
+            yield from _loads(s.test)
+            yield from _events(s.body)
+            yield from _events(s.orelse)
+        elif isinstance(s, ast.For):
+            yield from _loads(s.iter)
+            yield from ((n.id, "store", s) for n in ast.walk(s.target) if isinstance(n, ast.Name))
+            yield from _events(s.body)
+        else:
+            yield from _loads(s)
+
+
+def _loads(node):
+    return ((n.id, "load", node) for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+
+
 def _logistic_call(e):
     """The call `f(-z)` when e reads `1 / (1 + f(-z))` (either order of the sum), else None."""
     def one(n):
@@ -604,7 +653,41 @@ class Normalizer:
             return self.emit(self.namer.fresh("branch"), test)
         return test
 
+    def carried_views(self, scope, loop):
+        """Refuse writing into an array in a loop body, then reading a view of it kept from the previous
+        iteration (`a[:] = ...; s += np.sum(w); w = a[:3]`): the normal form has no such alias."""
+        views = {}  # name -> arrays it may view, from its assignments in the body
+        for node in ast.walk(loop):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                base = _view_base(node.value)
+                if base is not None and not self.one_element(scope, node.value):
+                    views.setdefault(node.targets[0].id, set()).add(base)
+        if not views:
+            return
+        written, stored = {}, set()  # array -> its first element write; names assigned so far
+        for name, kind, node in _events(loop.body):
+            if kind == "write":
+                written.setdefault(name, node)
+            elif kind == "store":
+                stored.add(name)
+            elif name not in stored and views.get(name, set()) & set(written):
+                array = sorted(views[name] & set(written))[0]
+                raise self.error(scope, written[array], f"writing into `{array}` in this loop also changes `{name}`, "
+                                 f"which still views `{array}` from the previous iteration when it is read",
+                                 f"keep a copy instead: `{name} = ... .copy()`")
+
+    def one_element(self, scope, value):
+        """Whether value is `a[i, j]` with one index per known dimension of a: a number, not a view."""
+        if not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
+            return False
+        atom = scope.current.get(value.value.id)
+        ndim = self.kinds.of.get(atom.id) if isinstance(atom, ast.Name) else None
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        return ndim is not None and len(parts) == ndim and not any(
+            isinstance(p, ast.Slice) or (isinstance(p, ast.Constant) and p.value is None) for p in parts)
+
     def for_loop(self, scope, stmt):
+        self.carried_views(scope, stmt)
         iterable, target = stmt.iter, stmt.target
         loop_writes = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         prologue = []  # (user name, how to get it from the index) assigned at the top of the body
@@ -665,6 +748,7 @@ class Normalizer:
         return atom
 
     def while_loop(self, scope, stmt):
+        self.carried_views(scope, stmt)
         scope.loops += 1
         test = self.test_value(scope, stmt.test)
         if isinstance(test, ast.Constant) and not test.value:

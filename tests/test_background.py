@@ -23,7 +23,7 @@ def spin(started, stop):
 
 def test_the_call_goes_on_compiled_when_the_compile_ends_first():
     started, stop = threading.Event(), threading.Event()
-    job = Compilation(lambda: started.wait(60))
+    job = Compilation(lambda: started.wait(60), __file__)
     try:
         assert job.race(lambda: spin(started, stop), lambda: "compiled") == "compiled"
     finally:
@@ -34,7 +34,7 @@ def test_the_call_goes_on_compiled_when_the_compile_ends_first():
 
 def test_a_python_call_that_ends_first_keeps_its_result_and_no_switch_comes_later():
     release = threading.Event()
-    job = Compilation(lambda: release.wait(60))
+    job = Compilation(lambda: release.wait(60), __file__)
     assert job.race(lambda: "python", lambda: "compiled") == "python"
     release.set()
     job.done.wait(60)
@@ -48,7 +48,7 @@ def test_a_failed_compile_leaves_python_running():
     def fail():
         raise ValueError("no")
 
-    job = Compilation(fail)
+    job = Compilation(fail, __file__)
     job.done.wait(60)
     assert isinstance(job.error, ValueError)
     assert job.race(lambda: "python", lambda: "compiled") == "python"
@@ -137,3 +137,29 @@ def test_threads_calling_one_derivative_while_it_compiles():
     assert len(results) == 600
     for r in results:
         np.testing.assert_allclose(r, np.cos(x) * np.sin(x) + x * np.cos(2 * x), rtol=1e-12, atol=1e-15)
+
+
+def library_work(stop):
+    """Stands for library code the generated code calls (a NumPy wrapper, an import): not to be cut."""
+    n = 0
+    while not stop.is_set():
+        n += 1
+    return n
+
+
+def test_the_switch_waits_until_the_thread_is_back_in_the_generated_code():
+    started, stop = threading.Event(), threading.Event()
+    job = Compilation(lambda: started.wait(60), __file__ + ".generated")  # no frame of this file qualifies
+
+    def python():
+        started.set()
+        library_work(stop)  # ended from outside, below: no switch may cut it short
+        return "python"
+
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    try:
+        assert job.race(python, lambda: "compiled") == "python"
+    finally:
+        stop.set()
+        timer.cancel()

@@ -536,3 +536,29 @@ def test_an_in_place_update_of_a_callers_array_read_later_is_refused():
     with pytest.raises(adjoint.errors.SourceError, match=r"`u \*= \.\.\.` would change `v` too"):
         adjoint.grad(f)(np.ones(3))
     adjoint.check_grad(g, np.array([0.3, 0.5, 0.7]), jit=False)
+
+
+def test_a_view_carried_from_the_previous_iteration_then_written_through_is_refused():
+    def f(v):
+        a = v * 1.0
+        w = np.zeros(3)
+        s = 0.0
+        for t in range(2):
+            a[:] = a * 2.0
+            s = s + np.sum(w * w)  # w views a as the last iteration left it: the write above changed it
+            w = a[:3]
+        return s
+
+    def g(v):  # an element, not a view, carried over: fine
+        buf = v * 1.0
+        e = 0.0
+        s = 0.0
+        for t in range(3):
+            buf[t % 4] = e * 2.0 + v[t % 4]
+            s = s + e
+            e = buf[(t + 1) % 4]
+        return s + np.sum(buf)
+
+    with pytest.raises(adjoint.errors.SourceError, match="still views `a` from the previous iteration"):
+        adjoint.grad(f)(np.ones(4))
+    adjoint.check_grad(g, np.array([0.1, 0.2, 0.3, 0.4]), jit=False)
