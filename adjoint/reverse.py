@@ -935,8 +935,9 @@ def place_tape(fdef, plan):
             elif kind == "restore" and v in shapes:
                 out.append(ast.Expr(method(tape_of(v, "shapes"), "pop")))
             elif kind == "push" and v in restore:
-                kept = call("saved", name(v)) if v in snapshots else name(v)  # a copy, if written into later
-                out.append(ast.Expr(method(tape_of(v, "tape"), "append", kept)))
+                if v in snapshots:  # v becomes a copy: a later write into the array it views cannot change
+                    out.append(assign(v, call("saved", name(v))))  # it (nothing reads v after such a write)
+                out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
             elif kind == "restore" and v in restore:
                 out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
             elif kind in ("save", "load") and v in save:

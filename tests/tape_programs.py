@@ -427,3 +427,18 @@ def rotate_arrays_in_loop(x, n):
 
 
 PROGRAMS.append((rotate_arrays_in_loop, lambda: (np.array([0.3, 0.5, 0.7]), 3), (0,)))
+
+
+def view_in_expression_then_base_written(m, n):
+    """A view inside an expression (B[1:]), then B written and rebound: the reverse sweep must read
+    the view's values as the expression saw them, not as the write left them."""
+    B = np.zeros(3)
+    s = 0.0
+    for t in range(n):
+        s = s + np.sum(B[1:] * m[:2])
+        B[1] = B[1] + m[1]
+        B = B * 1.0
+    return s
+
+
+PROGRAMS.append((view_in_expression_then_base_written, lambda: (np.array([0.3, 0.5, 0.7]), 2), (0,)))
