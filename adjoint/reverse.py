@@ -590,12 +590,12 @@ class Reverse(Transform):
                 rev = self.store_adjoint(s) + [site("load", target.value.id, key)]
                 return [site("save", target.value.id, key), s], rev
             written = [t for t in names_in(target) if t in self.multi]
-            rev = self.adjoint(s) if names_in(target) & self.active else []
+            rev, reset = self.adjoint(s) if names_in(target) & self.active else ([], [])
             s = self.with_residuals(s)
             if len(names_in(s.targets[0])) > len(names_in(target)) and written:  # a custom rule's residuals
                 written.append(self.residual(target.id))
                 self.multi.add(written[-1])
-            return [s] + [site("push", t) for t in written], rev + [site("restore", t) for t in written]
+            return [s] + [site("push", t) for t in written], rev + [site("restore", t) for t in written] + reset
         if isinstance(s, ast.If):
             f1, r1 = self.block(s.body, (id(s), "body"), depth)
             f2, r2 = self.block(s.orelse, (id(s), "orelse"), depth)
@@ -710,7 +710,9 @@ class Reverse(Transform):
         return [assign(v, ast.BinOp(name(v), ast.Add(), expr), lineno)]
 
     def adjoint(self, stmt):
-        """Statements that push the adjoint of stmt's target to its arguments."""
+        """(statements that push the adjoint of stmt's target to its arguments, the statement that then
+        clears the adjoint of a name written again, to come after its old value is restored: the
+        value before may have another shape)."""
         target, value, line = stmt.targets[0], stmt.value, stmt.lineno
         if not isinstance(target, ast.Name):
             raise self.error(stmt, "unpacking a tuple that carries a derivative is not supported",
@@ -725,8 +727,10 @@ class Reverse(Transform):
             g = name(held)
         block += self.contributions(stmt, g)
         if v in self.multi and not (v in names_in(value)):
-            block.append(assign(self.bar(v), call("zeros_like", name(self.bar(v))), line))
-        return block
+            if self.kinds.get(v) == 0:  # a number: nothing to wait for
+                return block + [assign(self.bar(v), call("zeros_like", name(self.bar(v))), line)], []
+            return block, [assign(self.bar(v), call("zeros_like", name(v)), line)]
+        return block, []
 
     def contributions(self, stmt, g):
         value, line, target = stmt.value, stmt.lineno, stmt.targets[0]

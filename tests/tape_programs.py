@@ -442,3 +442,24 @@ def view_in_expression_then_base_written(m, n):
 
 
 PROGRAMS.append((view_in_expression_then_base_written, lambda: (np.array([0.3, 0.5, 0.7]), 2), (0,)))
+
+
+def shrinking_in_loop(x, n):
+    """An array that changes shape each iteration: its adjoint is cleared to the shape it had before."""
+    v = x * 1.0
+    for t in range(n):
+        v = v[1:] * 2.0
+    return np.sum(v)
+
+
+PROGRAMS.append((shrinking_in_loop, lambda: (np.array([0.3, 0.5, 0.7, 0.2]), 2), (0,)))
+
+
+def growing_in_loop(x, n):
+    acc = x * 1.0
+    for t in range(n):
+        acc = np.concatenate((acc, acc[-1:] * 2.0))
+    return np.sum(acc * acc)
+
+
+PROGRAMS.append((growing_in_loop, lambda: (np.array([0.3, 0.5, 0.7, 0.2]), 2), (0,)))
