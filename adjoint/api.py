@@ -187,13 +187,9 @@ class Derivative:
             try:
                 jit.compile_for(self.numba(), sig)
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
-                error = jit.explain(e, self.generated.path)
                 if self.jit is True:
-                    raise error from None
-                warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since {error}",
-                              stacklevel=4)
-                self.jit_status = "python (numba could not compile it)"
-                return self.python()(*args, *seeds)
+                    raise jit.explain(e, self.generated.path) from None
+                return self.python_instead(e, args, seeds)
             self._compiled.add(key)
             _touch(mark)
             if self.jit or self.jit_status == "not run yet":
@@ -219,10 +215,7 @@ class Derivative:
                 job = self._jobs[key] = background.Compilation(compile, self.generated.path)
         if job.done.is_set() and job.error is not None:
             self._jobs.pop(key, None)
-            warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "
-                          f"{jit.explain(job.error, self.generated.path)}", stacklevel=4)
-            self.jit_status = "python (numba could not compile it)"
-            return self.python()(*args, *seeds)
+            return self.python_instead(job.error, args, seeds)
         self.jit_status = "python (numba is compiling it on another thread)"
         result = job.race(lambda: self.python()(*args, *seeds), lambda: self.numba()(*args, *seeds))
         if job.done.is_set() and job.error is None:
@@ -230,6 +223,14 @@ class Derivative:
             self._jobs.pop(key, None)
             self.jit_status = "numba (the code has loops; compiled while the first calls ran as Python)"
         return result
+
+    def python_instead(self, error, args, seeds):
+        """Under jit=None, when Numba could not compile the code: say why, once, and run it as Python."""
+        from . import jit
+        warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "
+                      f"{jit.explain(error, self.generated.path)}", stacklevel=5)
+        self.jit_status = "python (numba could not compile it)"
+        return self.python()(*args, *seeds)
 
     def statements(self):
         fdef = next(n for n in ast.parse(self.generated.text).body if isinstance(n, ast.FunctionDef))

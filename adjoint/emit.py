@@ -87,33 +87,23 @@ def cache_dir():
     return path
 
 
-def _runtime_digest():
-    """Changes whenever the helpers or their Numba side change, so cached compiled code is never stale."""
-    here = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _digest(files):
+    """A digest of the contents of these files of the package (paths relative to it)."""
     h = hashlib.sha256()
-    for name in ("runtime.py", "jit.py"):
-        with open(os.path.join(here, name), "rb") as f:
-            h.update(f.read())
+    for name in files:
+        with open(os.path.join(_HERE, name), "rb") as f:
+            h.update(name.encode() + f.read())
     return h.hexdigest()
 
 
-_RUNTIME = _runtime_digest()
-
-
-def _compiler_digest():
-    """Changes whenever any of the compiler's own files changes: a text kept by `remember` is then
-    never reused."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    h = hashlib.sha256()
-    for folder, dirs, files in sorted(os.walk(here)):
-        dirs.sort()
-        for name in sorted(f for f in files if f.endswith(".py")):
-            with open(os.path.join(folder, name), "rb") as f:
-                h.update(name.encode() + f.read())
-    return h.hexdigest()
-
-
-_COMPILER = _compiler_digest()
+# changes whenever the helpers or their Numba side change, so cached compiled code is never stale
+_RUNTIME = _digest(("runtime.py", "jit.py"))
+# changes whenever any of the compiler's own files changes: a text kept by `remember` is then never reused
+_COMPILER = _digest(sorted(os.path.relpath(os.path.join(folder, f), _HERE)
+                           for folder, _, names in os.walk(_HERE) for f in names if f.endswith(".py")))
 
 
 def text_key(nf, externals, *more):

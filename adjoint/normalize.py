@@ -579,28 +579,27 @@ class Normalizer:
                 return first.id if isinstance(first, ast.Name) else None
         return None
 
-    def read_later(self, version):
-        """Whether code still to be normalized may read `version` (loops count as read again)."""
+    def later_reads(self):
+        """(scope, name, what the name holds now) for each name that code still to be normalized reads
+        (loops count as read again)."""
         for scope, stmts in self.pending:
-            names = {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}
-            for name in names:
-                atom = scope.current.get(name)
-                if isinstance(atom, ast.Name) and atom.id == version:
-                    return True
-                if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
-                    return True
+            for name in {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}:
+                yield scope, name, scope.current.get(name)
+
+    def read_later(self, version):
+        """Whether code still to be normalized may read `version`."""
+        for _, _, atom in self.later_reads():
+            if isinstance(atom, ast.Name) and atom.id == version:
+                return True
+            if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
+                return True
         return False
 
     def other_names_read_later(self, version, scope, name):
         """Names other than `name` in `scope` that hold `version` itself and that code still to be
         normalized reads: a caller's variable passed to the function being inlined, say."""
-        found = set()
-        for s, stmts in self.pending:
-            for n in {n.id for st in stmts for n in ast.walk(st) if isinstance(n, ast.Name)}:
-                atom = s.current.get(n)
-                if isinstance(atom, ast.Name) and atom.id == version and (s is not scope or n != name):
-                    found.add(n)
-        return found
+        return {n for s, n, atom in self.later_reads()
+                if isinstance(atom, ast.Name) and atom.id == version and (s is not scope or n != name)}
 
     # --- control flow ----------------------------------------------------------------------------
 
@@ -980,9 +979,10 @@ class Normalizer:
 
     def primitive(self, scope, e):
         """The right-hand side of one normal-form statement computing e."""
-        if isinstance(e, ast.BinOp) and self.logistic_argument(scope, e) is not None:
-            return self.rule_call("logistic", [self.atom(scope, self.logistic_argument(scope, e))])
         if isinstance(e, ast.BinOp):
+            z = self.logistic_argument(scope, e)
+            if z is not None:
+                return self.rule_call("logistic", [self.atom(scope, z)])
             return ast.BinOp(self.atom(scope, e.left), e.op, self.atom(scope, e.right))
         if isinstance(e, ast.UnaryOp):
             return ast.UnaryOp(e.op, self.atom(scope, e.operand))

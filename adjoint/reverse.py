@@ -111,9 +111,7 @@ def without_zero_terms(rev):
                 and s.value.func.id in ("add_into", "add_at") and _zero_term(s.value.args[-1], zero):
             continue
         else:  # anything else, loops and branches included: what it may write is no longer known zero
-            zero -= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            zero -= {n.value.id for n in ast.walk(s) if isinstance(n, ast.Subscript)
-                     and isinstance(n.value, ast.Name) and isinstance(n.ctx, ast.Store)}
+            zero -= _written(s)
             zero -= {n.args[0].value.id for n in ast.walk(s) if isinstance(n, ast.Call) and n.args  # add_into(v[i], ..)
                      and isinstance(n.args[0], ast.Subscript) and isinstance(n.args[0].value, ast.Name)}
         out.append(s)
@@ -145,14 +143,16 @@ def _is_site(stmt):
         isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _SITE
 
 
+def site_name(stmt):
+    """v for a tape site `site(kind, v, key)`, else None."""
+    return stmt.value.args[1].value if _is_site(stmt) else None
+
+
 def _written(stmt):
-    """Names a statement (with what it nests) assigns or writes into."""
+    """Names a statement (with what it nests) assigns or writes into (`y[i] = e`, `y[i] += e`)."""
     out = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    for s in ast.walk(stmt):
-        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript) and isinstance(
-                s.targets[0].value, ast.Name):
-            out.add(s.targets[0].value.id)
-    return out
+    return out | {n.value.id for n in ast.walk(stmt) if isinstance(n, ast.Subscript)
+                  and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
 
 
 def _occurrences(stmts):
@@ -472,7 +472,7 @@ class Reverse(Transform):
             if overwritten and (not isinstance(reader.targets[0], ast.Name)
                                 or any(overwritten & names_in(r) for r in body)):
                 continue
-            moved = [r for r in rev if _is_site(r) and r.value.args[1].value in overwritten
+            moved = [r for r in rev if site_name(r) in overwritten
                      and r.value.args[0].value == "restore"]
             rest = [r for r in rev if r not in moved and not (isinstance(r, ast.Assign) and isinstance(
                 r.targets[0], ast.Name) and r.targets[0].id in done and r.lineno == -1)]

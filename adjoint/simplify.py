@@ -24,6 +24,7 @@ import copy
 import numbers
 
 from .emit import is_comment
+from .reverse import site_name
 
 
 def simplify(fdef):
@@ -312,8 +313,8 @@ def _dce(stmts, live_out, loop_live, tapes=None):
             live = live | loop_live
         elif is_comment(s):
             pass
-        elif _site_name(s) is not None:  # a tape site (see reverse.py): it keeps, or puts back, v's value
-            live |= {_site_name(s)}
+        elif site_name(s) is not None:  # a tape site (see reverse.py): it keeps, or puts back, v's value
+            live |= {site_name(s)}
         else:
             live |= _names(s)
         if tapes is not None and pop is None and not push and not isinstance(s, (ast.If, ast.For, ast.While)):
@@ -325,14 +326,6 @@ def _dce(stmts, live_out, loop_live, tapes=None):
         i + 1 == len(kept) or is_comment(kept[i + 1]) or isinstance(kept[i + 1], (ast.Return, ast.If, ast.For,
                                                                                     ast.While))))]
     return kept, live
-
-
-def _site_name(stmt):
-    """v for a tape site `__site__(kind, v, key)` that reverse.place_tape turns into code, else None."""
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Name) \
-            and stmt.value.func.id == "__site__":
-        return stmt.value.args[1].value
-    return None
 
 
 def _heading(stmt):
