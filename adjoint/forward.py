@@ -94,8 +94,11 @@ class Forward(Transform):
 
     def in_place(self, s):
         """The tangent of a statement of generated code that changes its first argument in place:
-        `t.append(v)`, `t.pop()`, `add_into(view, g)`, `add_at(a, index, g)`."""
+        `t.append(v)`, `t.pop()`, `add_into(view, g)`, `add_at(a, index, g)`. A shape tape's
+        (`push_shape(t, a.shape)`, `pop_shape(t)`) holds integers, which have none."""
         value = s.value
+        if isinstance(value.func, ast.Name) and value.func.id in ("push_shape", "pop_shape"):
+            return []
         if isinstance(value.func, ast.Attribute) and value.func.attr in ("append", "pop"):
             if not self.is_active(value.func.value):
                 return []

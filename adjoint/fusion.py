@@ -29,7 +29,7 @@ import copy
 from .analysis import names_in
 from .emit import is_comment
 from .reverse import REVERSE_SWEEP
-from .simplify import TAPE_METHODS, is_pure
+from .simplify import IN_PLACE_CALLS, TAPE_METHODS, is_pure
 
 
 
@@ -138,7 +138,7 @@ def _assigned(stmts):
                 out |= names_in(n.value)
             elif isinstance(n, ast.Call) and _is_tape_call(n):
                 out |= names_in(n.func.value)
-            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("add_into", "add_at"):
+            elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in IN_PLACE_CALLS:
                 out |= names_in(n.args[0])
     return out
 

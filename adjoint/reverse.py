@@ -881,8 +881,9 @@ def place_tape(fdef, plan):
     not keep values alive.
 
     An array that the reverse sweep reads only as `a.shape` keeps just its shapes, on `a_shapes`,
-    and those reads become `a_shapes[-1]`: the array itself is freed as soon as the forward sweep
-    is done with it.
+    and those reads become `a_shapes[-1][0]`: the array itself is freed as soon as the forward sweep
+    is done with it. A shape tape keeps one entry per run of equal shapes (runtime.push_shape), so
+    a loop whose arrays keep their shape keeps one entry, not one per iteration.
 
     A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
     value "before the first write"), so its restore is a plain pop and a read with no test, which
@@ -908,7 +909,7 @@ def place_tape(fdef, plan):
     # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
     element_written = {y for y, _ in plan.element_sites.values()}
     snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (_aliases(v, plan.views) - {v}) & element_written}
-    tapes, names, placeholder = list(plan.counters), {}, set()
+    tapes, names, placeholder = list(plan.counters), {}, {}
 
     def tape_of(v, suffix, key=None):
         if (v, suffix) not in names:
@@ -916,7 +917,10 @@ def place_tape(fdef, plan):
             tapes.append(names[(v, suffix)])
             plan.placed[names[(v, suffix)]] = (v, key)
             if v in floats and suffix == "tape":
-                placeholder.add(names[(v, suffix)])
+                placeholder[names[(v, suffix)]] = [ast.Constant(0.0)]
+            if suffix == "shapes":  # see runtime.push_shape
+                no_shape = ast.Tuple([ast.Constant(0)] * plan.kinds[v], ast.Load())
+                placeholder[names[(v, suffix)]] = [ast.Tuple([no_shape, ast.Constant(0)], ast.Load())]
         return names[(v, suffix)]
 
     def replace(stmts):
@@ -935,9 +939,10 @@ def place_tape(fdef, plan):
                 out += [ast.Expr(method(tape, "pop")),
                         assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
             elif kind == "push" and v in shapes:
-                out.append(ast.Expr(method(tape_of(v, "shapes"), "append", ast.Attribute(name(v), "shape", ast.Load()))))
+                out.append(ast.Expr(call("push_shape", name(tape_of(v, "shapes")), ast.Attribute(name(v), "shape",
+                                                                                                  ast.Load()))))
             elif kind == "restore" and v in shapes:
-                out.append(ast.Expr(method(tape_of(v, "shapes"), "pop")))
+                out.append(ast.Expr(call("pop_shape", name(tape_of(v, "shapes")))))
             elif kind == "push" and v in restore:
                 if v in snapshots:  # v becomes a copy: a later write into the array it views cannot change
                     out.append(assign(v, call("saved", name(v))))  # it (nothing reads v after such a write)
@@ -962,10 +967,10 @@ def place_tape(fdef, plan):
         result.id = kept
     body = replace(fdef.body)
     start = next(i for i, s in enumerate(body) if is_comment(s) and _comment_text(s) == REVERSE_SWEEP)
-    last_shape = {v: ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()) for v in shapes}
+    last_shape = {v: ast.Subscript(ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()),
+                                   ast.Constant(0), ast.Load()) for v in shapes}
     body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
-    fdef.body = [assign(t, ast.List([ast.Constant(0.0)] if t in placeholder else [], ast.Load()))
-                 for t in tapes] + body
+    fdef.body = [assign(t, ast.List(placeholder.get(t, []), ast.Load())) for t in tapes] + body
     return fdef
 
 

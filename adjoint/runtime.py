@@ -283,6 +283,26 @@ def restore(tape, value):
     return value
 
 
+def push_shape(tape, shape):
+    """Keep `shape` on a shape tape, which holds (shape, count) for each run of equal shapes, so a
+    loop whose values keep one shape keeps one entry. The tape starts with a placeholder of count 0
+    (`[((0,), 0)]`, which gives Numba the entries' type) that the first shape takes over."""
+    last, count = tape[-1]
+    if count == 0 or last == shape:
+        tape[-1] = (shape, count + 1)
+    else:
+        tape.append((shape, 1))
+
+
+def pop_shape(tape):
+    """Drop the newest shape from a shape tape (see push_shape); `tape[-1][0]` reads the newest."""
+    last, count = tape[-1]
+    if count > 1 or len(tape) == 1:
+        tape[-1] = (last, count - 1)
+    else:
+        tape.pop()
+
+
 def reserved(tape, top, more):
     """A tape of numbers with room for `more` entries after its first `top`: tape itself, or a longer
     copy (at least twice as long, so that reserving before every run of an inner loop copies little).
@@ -342,7 +362,7 @@ def reduce_tangent(w, a_dot, axis=None):
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, stack_part, trip_count, restore, reserved, saved, add_into, unit, reduce_tangent,
+    reshape_like, concat_part, stack_part, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into, unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "add_outer", "sum_axis", "matmul_left", "matmul_right", "spread",

@@ -177,7 +177,7 @@ def fuse(body, in_place):
 
 
 TAPE_METHODS = {"append", "pop"}  # on a tape list
-IN_PLACE_CALLS = {"restore", "add_at", "add_into"}  # helpers that change their first argument
+IN_PLACE_CALLS = {"restore", "add_at", "add_into", "push_shape", "pop_shape"}  # helpers that change their first argument
 
 
 def is_pure(expr):
@@ -225,7 +225,8 @@ def drop_unread_tapes(body):
 
 
 def _pop_of(stmt, tapes):
-    """(tape, name assigned or None) for `t.pop()`, `v = t.pop()`, `v = t[-1]`, `v = restore(t, v)`."""
+    """(tape, name assigned or None) for `t.pop()`, `v = t.pop()`, `v = t[-1]`, `v = restore(t, v)`,
+    `pop_shape(t)`."""
     value = stmt.value if isinstance(stmt, (ast.Expr, ast.Assign)) else None
     target = stmt.targets[0].id if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) else None
     if isinstance(stmt, ast.Assign) and target is None:
@@ -233,6 +234,8 @@ def _pop_of(stmt, tapes):
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop" \
             and isinstance(value.func.value, ast.Name) and value.func.value.id in tapes and not value.args:
         return value.func.value.id, target
+    if isinstance(stmt, ast.Expr) and _helper_on_tape(value, "pop_shape", tapes):
+        return value.args[0].id, None
     if target is not None and isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
             and value.value.id in tapes:
         return value.value.id, target
@@ -242,8 +245,15 @@ def _pop_of(stmt, tapes):
     return None
 
 
+def _helper_on_tape(value, helper, tapes):
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == helper \
+        and isinstance(value.args[0], ast.Name) and value.args[0].id in tapes
+
+
 def _push_of(stmt, tapes):
-    """The tape of `t.append(e)`, else None."""
+    """The tape of `t.append(e)` or `push_shape(t, e)`, else None."""
+    if isinstance(stmt, ast.Expr) and _helper_on_tape(stmt.value, "push_shape", tapes):
+        return stmt.value.args[0].id
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and isinstance(stmt.value.func, ast.Attribute) \
             and stmt.value.func.attr == "append" and isinstance(stmt.value.func.value, ast.Name) \
             and stmt.value.func.value.id in tapes:

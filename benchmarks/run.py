@@ -70,7 +70,7 @@ def adjoint_tape_bytes(kernel, args):
     values, kinds = bind(kernel.fn, names, args, {})
     d = derivative(kernel.fn, names, False, True, kinds)
     text = d.text
-    lists = re.findall(r"^    (\w+) = \[(?:0\.0)?\]$", text, re.M)
+    lists = re.findall(r"^    (\w+) = \[(?:0\.0|\(\([0-9, ]*\), 0\))?\]$", text, re.M)  # see place_tape
     stacks = re.findall(r"^    (\w+) = np\.zeros\(\d+\)\n    (\w+) = 1$", text, re.M)  # see adjoint/stacks.py
     if not lists and not stacks:
         return 0
@@ -86,6 +86,9 @@ def adjoint_tape_bytes(kernel, args):
 
 
 def _nbytes(value):
+    """An array's bytes; 8 per number, and per number in a tuple (a shape tape's (shape, count))."""
+    if isinstance(value, tuple):
+        return sum(_nbytes(v) for v in value)
     return value.nbytes if isinstance(value, np.ndarray) else 8
 
 

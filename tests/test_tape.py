@@ -7,6 +7,7 @@ import pytest
 
 import adjoint
 from adjoint.api import bind, derivative
+from adjoint.runtime import pop_shape, push_shape
 
 from tape_programs import PROGRAMS, invariant_in_loop
 
@@ -47,8 +48,37 @@ def test_array_read_only_for_its_shape_keeps_only_its_shape():
     from tape_programs import shape_changes_in_loop
 
     text = generated(shape_changes_in_loop, (np.ones(4), np.ones(3)), ("x", "b"))
-    assert "column_shapes.append(column.shape)" in text and "column_tape" not in text
-    assert "summed_to(grid_bar, column_shapes[-1])" in text
+    assert "column_shapes = [((0, 0), 0)]" in text and "column_tape" not in text
+    assert "push_shape(column_shapes, column.shape)" in text and "pop_shape(column_shapes)" in text
+    assert "summed_to(grid_bar, column_shapes[-1][0])" in text
+
+
+def shape_tape_replay(shapes):
+    """The newest shape after each push, then after each pop, of a shape tape fed `shapes`."""
+    tape = [((0, 0), 0)]
+    seen = []
+    for s in shapes:
+        push_shape(tape, s)
+        seen.append((tape[-1][0], len(tape)))
+    for _ in shapes:
+        seen.append((tape[-1][0], len(tape)))
+        pop_shape(tape)
+    return seen, tape[-1][1]
+
+
+@JITS
+def test_a_shape_tape_keeps_one_entry_per_run_of_equal_shapes(jit):
+    import numba
+
+    import adjoint.jit  # noqa: F401 (registers the helpers with Numba)
+
+    shapes = [(2, 3), (2, 3), (2, 3), (4, 1), (2, 3), (2, 3)]
+    replay = numba.njit(shape_tape_replay) if jit else shape_tape_replay
+    seen, left = replay(numba.typed.List(shapes) if jit else shapes)
+    entries = [1, 1, 1, 2, 3, 3]
+    assert [tuple(s) for s, _ in seen] == shapes + shapes[::-1]
+    assert [n for _, n in seen] == entries + entries[::-1]
+    assert left == 0  # all popped: the placeholder's count is 0 again
 
 
 
@@ -182,7 +212,7 @@ def test_an_elementwise_array_of_unchanging_arrays_is_computed_again_not_taped()
     text = generated(centred_rows, (np.ones((3, 2)), np.ones((2, 2))), ("x", "m"))
     assert "xc_tape" not in text and text.count("xc = x - m_k") == 2
     # the product summed over an axis is kept only as its shape
-    assert "mul_shapes.append(mul.shape)" in text and "unsum_to(" in text and "mul_tape" not in text
+    assert "push_shape(mul_shapes, mul.shape)" in text and "unsum_to(" in text and "mul_tape" not in text
 
 
 @JITS
