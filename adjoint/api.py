@@ -24,6 +24,11 @@ from .rules.table import TABLE
 # statement, after compiling for seconds, and its array code is seldom faster on large arrays.
 NUMPY_BOUND = 50e-6
 
+# Under jit=None, code with loops whose first call as Python took less than this many seconds
+# (while Numba compiled it) runs as Python again in a later process while Numba loads it from its
+# cache: starting Numba (importing it, its NumPy support and SciPy's BLAS) takes about half a second.
+QUICK_PYTHON = 0.2
+
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
 _LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (for jit_status)
 
@@ -150,12 +155,18 @@ class Derivative:
         return self._python
 
     def numba(self):
-        if self._numba is None:
-            from . import jit  # the only module that imports Numba
-            g = self.generated
-            module = emit.load(g.module, g.path, jit.jit_externals(g.externals), suffix="_jit")
-            self._numba = jit.compile_function(getattr(module, g.entry))
+        with _NUMBA_LOCK:  # (a compile on another thread may ask first)
+            if self._numba is None:
+                from . import jit  # the only module that imports Numba
+                g = self.generated
+                module = emit.load(g.module, g.path, jit.jit_externals(g.externals), suffix="_jit")
+                self._numba = jit.compile_function(getattr(module, g.entry))
         return self._numba
+
+    def compile(self, args, seeds):
+        """Compile the Numba dispatcher for the arguments' types now (or load it from the cache)."""
+        from . import jit
+        jit.compile_for(self.numba(), jit.signature(list(args) + list(seeds)))
 
     def __call__(self, args, *seeds):
         """(output, derivatives) for positional `args` (already bound) and the seeds."""
@@ -174,24 +185,20 @@ class Derivative:
                 self.jit_status = (f"python (not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
                                    "array code is NumPy's own work, which Numba would not do faster)")
                 return result
-        from . import jit
         key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
-        sig = None
         if key not in self._compiled:
-            sig = jit.signature(list(args) + list(seeds))
-            mark = emit.compiled_mark(self.generated.module, str(sig))
-        if sig is not None and self.jit is None and self.generated.has_loops and (
-                key in self._jobs or not os.path.exists(mark)):
-            return self.python_while_compiling(key, sig, mark, args, seeds)
-        if sig is not None:
+            mark = emit.compiled_mark(self.generated.module, repr(key))
+            if self.jit is None and self.generated.has_loops and (key in self._jobs or _worth_racing(mark)):
+                return self.python_while_compiling(key, mark, args, seeds)
             try:
-                jit.compile_for(self.numba(), sig)
+                self.compile(args, seeds)
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
+                from . import jit
                 if self.jit is True:
                     raise jit.explain(e, self.generated.path) from None
                 return self.python_instead(e, args, seeds)
             self._compiled.add(key)
-            _touch(mark)
+            _mark(mark)
             if self.jit or self.jit_status == "not run yet":
                 self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
             return self.numba()(*args, *seeds)
@@ -199,25 +206,33 @@ class Derivative:
             return self.choose(args, seeds)
         return self.numba()(*args, *seeds)
 
-    def python_while_compiling(self, key, sig, mark, args, seeds):
-        """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`): Numba
-        compiles on a thread of its own (adjoint/background.py) while calls run as Python; a call
-        still running when the compile ends goes on compiled."""
-        from . import jit
+    def python_while_compiling(self, key, mark, args, seeds):
+        """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`), or whose
+        Python path was quick (the mark says how quick): Numba is started and compiles, or loads
+        from its cache, on a thread of its own (adjoint/background.py) while calls run as Python; a
+        call still running when it is done goes on compiled. The mark records how long the first
+        Python call took, for the next process to choose."""
         with _JOBS_LOCK:  # one compile per signature, whichever thread calls first
             job = self._jobs.get(key)
             if job is None:
-                dispatcher = self.numba()
+                python_s = []  # seconds of each Python call that ended before the compile did
 
                 def compile():
-                    jit.compile_for(dispatcher, sig)
-                    _touch(mark)
+                    self.compile(args, seeds)
+                    _mark(mark, python_s[0] if python_s else None)
                 job = self._jobs[key] = background.Compilation(compile, self.generated.path)
+                job.python_s = python_s
         if job.done.is_set() and job.error is not None:
             self._jobs.pop(key, None)
             return self.python_instead(job.error, args, seeds)
         self.jit_status = "python (numba is compiling it on another thread)"
-        result = job.race(lambda: self.python()(*args, *seeds), lambda: self.numba()(*args, *seeds))
+
+        def python():
+            t0 = time.perf_counter()
+            result = self.python()(*args, *seeds)
+            job.python_s.append(time.perf_counter() - t0)
+            return result
+        result = job.race(python, lambda: self.numba()(*args, *seeds))
         if job.done.is_set() and job.error is None:
             self._compiled.add(key)
             self._jobs.pop(key, None)
@@ -252,16 +267,36 @@ class Derivative:
         return result
 
 
-def _touch(path):
-    """Create the file at path, if the folder lets us (a mark only spares later processes a wait)."""
+def _mark(path, python_s=None):
+    """Say with a file at path that Numba's cache holds the code, and, when known, how many seconds
+    the first call as Python took; if the folder lets us (a mark only spares later processes a wait)."""
     try:
-        with open(path, "a"):
-            pass
+        if python_s is not None:
+            with open(path, "w") as f:
+                f.write(f"{python_s!r}\n")
+        else:
+            with open(path, "a"):
+                pass
     except OSError:
         pass
 
 
+def _worth_racing(mark):
+    """Whether to run Python while Numba compiles or loads: when its cache does not hold the code
+    (no mark), or when an earlier first Python call took less than QUICK_PYTHON seconds."""
+    try:
+        with open(mark) as f:
+            text = f.read().strip()
+    except OSError:
+        return True
+    try:
+        return float(text) < QUICK_PYTHON
+    except ValueError:  # (a mark with no time)
+        return False
+
+
 _JOBS_LOCK = threading.Lock()
+_NUMBA_LOCK = threading.Lock()
 
 
 def _kind_key(value):

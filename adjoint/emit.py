@@ -138,10 +138,10 @@ def recall(key):
         return None
 
 
-def compiled_mark(module, signature):
-    """The file whose presence says Numba compiled `module` for `signature` (its types, as text) on
-    this machine before, so that its cache holds the code."""
-    digest = hashlib.sha256(signature.encode()).hexdigest()[:16]
+def compiled_mark(module, kinds):
+    """The file whose presence says Numba compiled `module` for arguments of these `kinds` (as text)
+    on this machine before, so that its cache holds the code (api.Derivative writes and reads it)."""
+    digest = hashlib.sha256(kinds.encode()).hexdigest()[:16]
     return os.path.join(cache_dir(), f"{module}.{digest}.compiled")
 
 

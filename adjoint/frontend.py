@@ -1,6 +1,6 @@
 """Read a user function: its source, its syntax tree, where each node sits, and what its names mean.
 
-Stages: `read(fn)` (source via inspect, dedented and parsed) and `check_subset(src)` (an
+Stages: `read(fn)` (source via linecache, dedented and parsed) and `check_subset(src)` (an
 allowlist of syntax; anything else is refused with file:line:col, a caret and a hint).
 `resolve(src, expr)` finds the object a name or a dotted name refers to, through the function's
 closure cells, its globals and the builtins, so `np.sin`, `numpy.sin`, `from numpy import sin` and
@@ -10,6 +10,7 @@ closure cells, its globals and the builtins, so `np.sin`, `numpy.sin`, `from num
 import ast
 import builtins
 import inspect
+import linecache
 import textwrap
 from dataclasses import dataclass
 
@@ -53,7 +54,7 @@ def read(fn):
         raise AdjointError(f"{fn!r} is not a Python function: adjoint differentiates functions written in Python\n"
                            "hint: wrap it in a def of your own, or give it a rule with adjoint.custom_vjp")
     try:
-        lines, first = inspect.getsourcelines(code)  # (not fn: that follows __wrapped__ to another function)
+        lines, first = _source_lines(fn, code)
     except (OSError, TypeError) as e:
         raise AdjointError(
             f"the source of {fn.__qualname__} ({code.co_filename}) cannot be read: {e}\n"
@@ -76,6 +77,19 @@ def read(fn):
         raise AdjointError(f"cannot find the definition of {fn.__qualname__} in {code.co_filename}:{first}")
     tree.decorator_list = []
     return Source(fn, code.co_filename, first, indent, tuple(line.rstrip("\n") for line in lines), tree)
+
+
+def _source_lines(fn, code):
+    """(the lines of the block that defines `code`, its first line number), as
+    `inspect.getsourcelines(code)` gives them (not of fn, which follows `__wrapped__` to another
+    function), without its search of every loaded module for the one that holds the code, which
+    takes tens of milliseconds once Numba's hundreds of modules are loaded."""
+    path = inspect.getsourcefile(code)
+    lines = linecache.getlines(path, getattr(fn, "__globals__", None)) if path else []
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines):
+        raise OSError("could not get source code")
+    return inspect.getblock(lines[start:]), start + 1
 
 
 def _lambda_def(module, text, code):

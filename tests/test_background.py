@@ -163,3 +163,53 @@ def test_the_switch_waits_until_the_thread_is_back_in_the_generated_code():
     finally:
         stop.set()
         timer.cancel()
+
+
+PROCESS = """
+import sys, time
+import numpy as np
+import adjoint
+
+def loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(x[i]) * x[i]
+    return s
+
+f = adjoint.differentiate(loop)
+x = np.linspace(0.1, 1.0, 50)
+np.testing.assert_allclose(f.grad(x), np.sin(x) + x * np.cos(x), rtol=1e-12)
+print(f.jit_status)
+deadline = time.monotonic() + 120
+while sys.argv[1] == "wait" and not f.jit_status.startswith("numba") and time.monotonic() < deadline:
+    f.grad(x)
+    time.sleep(0.01)
+"""
+
+
+def test_a_later_process_runs_python_while_numba_loads_only_when_python_was_quick(tmp_path):
+    import glob
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, ADJOINT_CACHE_DIR=str(tmp_path / "cache"))
+    script = tmp_path / "process.py"
+    script.write_text(PROCESS)
+
+    def first_status(how):
+        done = subprocess.run([sys.executable, str(script), how], env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines()[0]
+
+    assert first_status("wait") == "python (numba is compiling it on another thread)"
+    marks = glob.glob(str(tmp_path / "cache" / "*.compiled"))
+    assert len(marks) == 1
+    with open(marks[0]) as f:
+        assert 0 < float(f.read()) < 1  # the first Python call's seconds
+    # Numba's cache holds the code, and Python was quick: it runs while Numba starts and loads
+    assert first_status("once") == "python (numba is compiling it on another thread)"
+    with open(marks[0], "w") as f:
+        f.write("5.0\n")  # as if the first Python call had taken 5 s: Numba loads it, the call waits
+    assert first_status("once") == "numba (first call, compiled)"
