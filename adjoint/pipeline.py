@@ -3,7 +3,8 @@
     source --read--> Source --check_subset--> --normalize--> NormalFunction
            --reverse (rule table, activity inside)--> FunctionDef with tape sites, TapePlan
            --simplify--> --specialize (to the kinds)--> --place_tape--> FunctionDef
-           (--simplify again --fuse_loops --simplify --accumulate_in_place --share_divisions
+           (--simplify again --fuse_loops --simplify --substitute_single_uses --simplify
+           --accumulate_in_place --share_divisions
            --accumulate_in_scalars --outer_updates --stack_tapes-->)
            (forward mode: --forward (rule table, activity inside)--> FunctionDef --simplify-->)
            (hvp: the adjoint's text --parse--> --flatten--> --forward--> --simplify-->)
@@ -29,7 +30,7 @@ from .rules.table import TABLE
 from .simplify import accumulate_in_place, simplify
 from .specialize import specialize
 from .stacks import stack_tapes
-from .strength import accumulate_in_scalars, outer_updates, share_divisions
+from .strength import accumulate_in_scalars, outer_updates, share_divisions, substitute_single_uses
 
 
 @dataclass
@@ -111,6 +112,7 @@ def transform(nf, wrt, mode, optimize, kinds):
         fdef = simplify(fdef)  # (again, in reverse mode: loops whose tape work turned out unneeded go)
         if mode != "forward":
             fdef = simplify(fuse_loops(fdef))
+            fdef = simplify(substitute_single_uses(fdef, plan.adjoints))
             fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
             fdef = share_divisions(fdef, plan.adjoints, plan.kinds)
             fdef = accumulate_in_scalars(fdef, plan.adjoints, plan.kinds)

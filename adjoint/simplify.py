@@ -21,6 +21,7 @@ array adjoint whose buffer no other name can see: one pass over it instead of a 
 
 import ast
 import copy
+import math
 import numbers
 
 from .emit import is_comment
@@ -40,8 +41,38 @@ def _num(node):
     return isinstance(node, ast.Constant) and isinstance(node.value, numbers.Number) and not isinstance(node.value, bool)
 
 
+SUMS_TO_SHAPE = {"summed_to", "unbroadcast"}  # helpers that sum their first argument to a shape
+
+
+def _power_of_two(node):
+    """Whether node is a number ±2**k (multiplying by it only moves the exponent)."""
+    if not _num(node) or node.value == 0 or isinstance(node.value, complex):
+        return False
+    mantissa, _ = math.frexp(abs(node.value))
+    return mantissa == 0.5
+
+
+def _is_neg(node):
+    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+
+
+def _negated_factor(node):
+    """node (a product or quotient) with one of its numeric factors negated, or None if it has none
+    (`a * 2 * b` -> `a * -2 * b`: the same number as `-(a * 2 * b)`, exactly)."""
+    if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div))):
+        return None
+    for field in ("right", "left") if isinstance(node.op, ast.Mult) else ("right",):
+        part = getattr(node, field)
+        if _num(part):
+            return ast.copy_location(ast.BinOp(**{**vars(node), field: ast.Constant(-part.value)}), node)
+    inner = _negated_factor(node.left)
+    return None if inner is None else ast.copy_location(ast.BinOp(inner, node.op, node.right), node)
+
+
 class Fold(ast.NodeTransformer):
-    """Constant folding and algebraic identities on expressions."""
+    """Constant folding and algebraic identities on expressions, each exact: the folded expression
+    gives the same number, to the bit (for a product with a power of two, except where it would
+    overflow or become subnormal)."""
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
@@ -50,6 +81,14 @@ class Fold(ast.NodeTransformer):
             value = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
                      ast.Mult: lambda a, b: a * b}[type(op)](left.value, right.value)
             return ast.copy_location(ast.Constant(value), node)
+        if isinstance(op, ast.Mult) and _num(right) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mult) \
+                and _num(left.right) and (_power_of_two(right) or _power_of_two(left.right)):
+            return ast.copy_location(ast.BinOp(left.left, op, ast.Constant(left.right.value * right.value)), node)
+        if isinstance(op, (ast.Mult, ast.Div)) and (_is_neg(left) or _is_neg(right) and isinstance(op, ast.Mult)):
+            pulled = ast.BinOp(left.operand if _is_neg(left) else left, op, right.operand if _is_neg(right) else right)
+            if _is_neg(left) != _is_neg(right):  # (-a) * b -> -(a * b), and into a constant factor if any
+                return self.visit_UnaryOp(ast.copy_location(ast.UnaryOp(ast.USub(), pulled), node))
+            return ast.copy_location(pulled, node)
         if isinstance(op, ast.Mult) and _num(right) and right.value == 1 and not isinstance(right.value, float):
             return left
         if isinstance(op, ast.Mult) and _num(left) and left.value == 1 and not isinstance(left.value, float):
@@ -69,6 +108,16 @@ class Fold(ast.NodeTransformer):
             return node.operand.operand
         if isinstance(node.op, ast.USub) and _num(node.operand):
             return ast.copy_location(ast.Constant(-node.operand.value), node)
+        if isinstance(node.op, ast.USub):
+            return _negated_factor(node.operand) or node
+        return node
+
+    def visit_Call(self, node):
+        """summed_to(-g, shape) -> -summed_to(g, shape): a sum of negated numbers is the negated sum."""
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in SUMS_TO_SHAPE and _is_neg(node.args[0]):
+            node.args[0] = node.args[0].operand
+            return self.visit_UnaryOp(ast.copy_location(ast.UnaryOp(ast.USub(), node), node))
         return node
 
 

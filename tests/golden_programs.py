@@ -99,3 +99,7 @@ def logistic_spellings(x, y):
     b = 1.0 / (np.exp(-(x * y)) + 1.0)  # the sum the other way round
     c = 1.0 / (1.0 + math.exp(-y))  # math.exp: kept as written (it raises on overflow where np.exp does not)
     return np.sum(a * b) + c
+
+
+def valley(x):
+    return np.sum(3.0 * (x[1:] - x[:-1]) ** 2 - (0.5 - x[1:]) ** 2)

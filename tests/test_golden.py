@@ -239,8 +239,7 @@ CONTROL = [
                 add_bar = s_bar
                 s_bar = add_bar
                 sin_bar = add_bar
-                mul_bar = sin_bar * math.cos(mul)
-                x_bar = x_bar + mul_bar * i
+                x_bar = x_bar + sin_bar * math.cos(mul) * i
             # adjoint of: return s  (golden_programs.py:65)
             out = s
             # reverse sweep
@@ -365,3 +364,23 @@ def test_second_derivatives_of_the_logistic_function():
     s = 1.0 / (1.0 + np.exp(-x))
     np.testing.assert_allclose(h, np.diag(s * (1 - s) * (1 - 2 * s)), rtol=1e-12, atol=1e-15)
 
+
+
+def test_a_cotangent_read_once_is_computed_where_it_is_read_with_signs_in_the_constants():
+    text = adjoint.source(g.valley)
+    assert text[text.index("# reverse sweep"):] == textwrap.dedent("""
+        # reverse sweep
+            # adjoint of: return np.sum(3.0 * (x[1:] - x[:-1]) ** 2 - (0.5 - x[1:]) ** 2)  (golden_programs.py:105)
+            sub_2_bar = unsum(out_bar, sub_2, None)
+            mul_bar = unbroadcast(sub_2_bar, mul)
+            x_part_bar = unbroadcast(sub_2_bar, pow_2) * 2 * sub_1
+            sub_bar = mul_bar * 6.0 * sub
+            x_part_bar = x_part_bar + unbroadcast(sub_bar, x_part)
+            x_part_1_bar = -unbroadcast(sub_bar, x_part_1)
+            x_bar = zeros_like(x)
+            add_into(x_bar[:-1], x_part_1_bar)
+            add_into(x_bar[1:], x_part_bar)
+            return (out, x_bar)
+    """).strip() + "\n"
+    x = np.array([0.3, -1.2, 2.0, 0.7, 0.1])
+    adjoint.check_grad(g.valley, x)
