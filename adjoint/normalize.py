@@ -534,7 +534,7 @@ class Normalizer:
         if not isinstance(base, ast.Name):
             raise self.error(scope, stmt, "only an array held in a name can be written into")
         sharers = self.sharers(base.id)
-        live = sorted(self.user_name(s) for s in sharers if self.read_later(s))
+        live = sorted(self.user_name(s) for s in sharers if self.read_later(s) and not self.disjoint(s, base.id))
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
         if live or params:
             who = live[0] if live else params[0]
@@ -566,6 +566,31 @@ class Normalizer:
                     group |= {t, source}
                     changed = True
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
+
+    def disjoint(self, a, b):
+        """Whether a and b are views of one array that share no element, by their subscripts
+        (`u[:k]` and `u[k:]`, `u[:2]` and `u[2:]`, `A[0]` and `A[1]`, `A[:, :2]` and `A[:, 2:]`)."""
+        va, vb = self.view_of(a), self.view_of(b)
+        if va is None or vb is None or va[0] != vb[0]:
+            return False
+        ia, ib = (list(i.elts) if isinstance(i, ast.Tuple) else [i] for i in (va[1], vb[1]))
+        if len(ia) != len(ib):
+            return False
+        differ = [(x, y) for x, y in zip(ia, ib) if ast.dump(x) != ast.dump(y)]
+        return len(differ) == 1 and _apart(*differ[0])
+
+    def view_of(self, version):
+        """(the array, the subscript) when `version` is bound to `array[subscript]`, through plain
+        copies of the name (`p = part`), else None."""
+        statements = {s.targets[0].id: s.value for b in self.blocks for s in ast.walk(ast.Module(b, []))
+                      if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+        value, seen = statements.get(version), {version}
+        while isinstance(value, ast.Name) and value.id not in seen:
+            seen.add(value.id)
+            value = statements.get(value.id)
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            return value.value.id, value.slice
+        return None
 
     def alias_source(self, value):
         if isinstance(value, ast.Name):
@@ -1209,6 +1234,39 @@ class Renamer(ast.NodeTransformer):
         if isinstance(atom, (ast.Name, ast.Constant)):
             return ast.copy_location(copy.deepcopy(atom), node)
         return node
+
+
+def _apart(x, y):
+    """Whether two parts of a subscript select no common position along their axis: two numbers
+    of one sign that differ, or two slices (no step) one of which ends where the other starts or
+    before."""
+    if isinstance(x, ast.Slice) and isinstance(y, ast.Slice):
+        if x.step is not None or y.step is not None:
+            return False
+        return _at_or_before(x.upper, y.lower or ast.Constant(0)) or _at_or_before(y.upper, x.lower or ast.Constant(0))
+    return _number(x) is not None and _number(y) is not None and (_number(x) < 0) == (_number(y) < 0) \
+        and _number(x) != _number(y)
+
+
+def _at_or_before(end, start):
+    """Whether slice bound `end` is at or before bound `start` for any length of the axis: the same
+    name, or numbers of one sign in order (`None`, the axis's end, is before nothing)."""
+    if end is None:
+        return False
+    if isinstance(end, ast.Name) and isinstance(start, ast.Name):
+        return end.id == start.id
+    a, b = _number(end), _number(start)
+    return a is not None and b is not None and (a < 0) == (b < 0) and a <= b
+
+
+def _number(node):
+    """The int a subscript part is, when it is a literal (`-2` included), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
 
 
 def _op_symbol(op):

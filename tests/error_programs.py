@@ -174,3 +174,17 @@ def code_after_return(x):
 def dropped_expression(x):
     np.sin(x)  # <dropped>
     return x * 2.0
+
+
+def overlapping_views_written(x, k):
+    u = x * 1.0
+    head, tail = u[:k + 1], u[k:]  # (they share u[k])
+    tail[0] = 0.5 * tail[0]  # <overlap>
+    return np.sum(head * tail[:1])
+
+
+def rows_of_either_end_written(A):
+    B = A * 1.0
+    first, last = B[0], B[-1]  # (one row when B has one)
+    last[0] = 2.0  # <ends>
+    return np.sum(first * last)

@@ -463,3 +463,20 @@ def growing_in_loop(x, n):
 
 
 PROGRAMS.append((growing_in_loop, lambda: (np.array([0.3, 0.5, 0.7, 0.2]), 2), (0,)))
+
+
+def disjoint_views_written(x, k):
+    """Views of one array that share no element: writing into one leaves the others as they were."""
+    u = x * 1.0
+    head, tail = u[:k], u[k:]
+    tail[0] = tail[0] * head[0]
+    B = np.outer(x, x[:3])
+    left, right = B[:, :1], B[:, 1:]
+    right[0, 0] = right[0, 0] + 1.5 * left[1, 0]
+    C = np.outer(x[1:], x)
+    top, bottom = C[0], C[2]
+    bottom[1] = bottom[1] * top[2]
+    return np.sum(head * head) + np.sum(tail * tail) + np.sum(left * right[:, :1]) + np.sum(top * bottom)
+
+
+PROGRAMS.append((disjoint_views_written, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 2), (0,)))

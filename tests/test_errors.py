@@ -562,3 +562,13 @@ def test_a_view_carried_from_the_previous_iteration_then_written_through_is_refu
     with pytest.raises(adjoint.errors.SourceError, match="still views `a` from the previous iteration"):
         adjoint.grad(f)(np.ones(4))
     adjoint.check_grad(g, np.array([0.1, 0.2, 0.3, 0.4]), jit=False)
+
+
+@pytest.mark.parametrize("fn, args, marker, at, what", [
+    (P.overlapping_views_written, (np.arange(4.0), 1), "overlap", "tail[0] = ", "writing into `tail` would also "
+                                                                                  "change `head`, which shares"),
+    (P.rows_of_either_end_written, (np.ones((3, 2)),), "ends", "last[0] = ", "writing into `last` would also "
+                                                                               "change `first`, which shares"),
+])
+def test_writing_into_a_view_that_may_overlap_another_view_read_later(fn, args, marker, at, what):
+    check_located(refused(fn, *args), fn, marker, at, what, "write into a copy")
