@@ -540,7 +540,8 @@ class Normalizer:
             who = live[0] if live else params[0]
             raise self.error(scope, stmt, f"writing into `{self.user_name(base.id)}` would also change "
                              f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
-                             f"write into a copy: `{self.user_name(base.id)} = {who}.copy()`")
+                             f"write into a copy: `{self.user_name(base.id)} = {self.user_name(base.id)}.copy()` "
+                             "first")
         self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
@@ -605,11 +606,20 @@ class Normalizer:
         return None
 
     def later_reads(self):
-        """(scope, name, what the name holds now) for each name that code still to be normalized reads
-        (loops count as read again)."""
-        for scope, stmts in self.pending:
-            for name in {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name)}:
-                yield scope, name, scope.current.get(name)
+        """(scope, name, what the name holds now) for each name that code still to be normalized may
+        read before it assigns the name again (the loops around count as running again, so a loop
+        variable that each run assigns first is not read: `for row in A` again)."""
+        settled = set()  # (scope, name) surely assigned before any later read
+        sure = True  # no break, continue or return yet: what follows runs after what came before
+        for scope, stmts in reversed(self.pending):  # in the order they run
+            exposed, assigned = _upward(stmts)
+            for name in exposed:
+                if (id(scope), name) not in settled:
+                    yield scope, name, scope.current.get(name)
+            sure = sure and not any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+                                    for s in stmts for n in ast.walk(s))
+            if sure:
+                settled |= {(id(scope), name) for name in assigned}
 
     def read_later(self, version):
         """Whether code still to be normalized may read `version`."""
@@ -1234,6 +1244,48 @@ class Renamer(ast.NodeTransformer):
         if isinstance(atom, (ast.Name, ast.Constant)):
             return ast.copy_location(copy.deepcopy(atom), node)
         return node
+
+
+def _upward(stmts):
+    """(the names stmts may read before they surely assign them, the names they surely assign) in
+    user code: a loop or branch assigns nothing surely (an `if` both of whose branches assign a name
+    does), and after a break, continue or return nothing more is sure."""
+    exposed, assigned, sure = set(), set(), True
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While)):
+            head = s.iter if isinstance(s, ast.For) else s.test
+            exposed |= _read(head) - assigned
+            inner = _names_stored(s.target) if isinstance(s, ast.For) else set()
+            exposed |= _upward(s.body)[0] - assigned - inner
+            exposed |= _upward(s.orelse)[0] - assigned
+        elif isinstance(s, ast.If):
+            exposed |= _read(s.test) - assigned
+            (body, in_body), (orelse, in_orelse) = _upward(s.body), _upward(s.orelse)
+            exposed |= (body | orelse) - assigned
+            if sure:
+                assigned |= in_body & in_orelse
+        else:
+            exposed |= _read(s) - assigned
+            if isinstance(s, ast.AugAssign):  # (`x += e` reads x)
+                exposed |= _names_stored(s.target) - assigned
+            if sure and isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+                assigned |= {n for t in targets for n in _names_stored(t)}
+        sure = sure and not any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(s))
+    return exposed, assigned
+
+
+def _read(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+
+
+def _names_stored(target):
+    """The names an assignment target binds (`a`, `a, b`; not `a[i]`, which writes into a)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(_names_stored(e) for e in target.elts))
+    return set()
 
 
 def _apart(x, y):

@@ -188,3 +188,12 @@ def rows_of_either_end_written(A):
     first, last = B[0], B[-1]  # (one row when B has one)
     last[0] = 2.0  # <ends>
     return np.sum(first * last)
+
+
+def loop_variable_read_after_write(A):
+    B = A * 1.0
+    s = 0.0
+    for row in B:
+        s = s + np.sum(row)
+    B[1, 0] = 0.0  # <leftover>
+    return s + row[0]

@@ -480,3 +480,17 @@ def disjoint_views_written(x, k):
 
 
 PROGRAMS.append((disjoint_views_written, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 2), (0,)))
+
+
+def loop_variable_left_over(A, n):
+    """`row` still shows B's last row after the inner loop, but every later read follows a new `for row`."""
+    s = 0.0
+    B = A * 1.0
+    for t in range(n):
+        for row in B:
+            s = s + np.sum(row * row)
+        B[0, 0] = B[0, 0] * 0.5
+    return s
+
+
+PROGRAMS.append((loop_variable_left_over, lambda: (np.array([[0.3, -0.5], [0.7, 1.2]]), 2), (0,)))

@@ -569,6 +569,9 @@ def test_a_view_carried_from_the_previous_iteration_then_written_through_is_refu
                                                                                   "change `head`, which shares"),
     (P.rows_of_either_end_written, (np.ones((3, 2)),), "ends", "last[0] = ", "writing into `last` would also "
                                                                                "change `first`, which shares"),
+    (P.loop_variable_read_after_write, (np.ones((3, 2)),), "leftover", "B[1, 0] = ", "writing into `B` would also "
+                                                                                     "change `row`, which shares"),
 ])
 def test_writing_into_a_view_that_may_overlap_another_view_read_later(fn, args, marker, at, what):
-    check_located(refused(fn, *args), fn, marker, at, what, "write into a copy")
+    name = at.split("[")[0]
+    check_located(refused(fn, *args), fn, marker, at, what, f"write into a copy: `{name} = {name}.copy()` first")
