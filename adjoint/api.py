@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import background, emit
+from . import background, emit, frontend
 from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
@@ -76,11 +76,13 @@ _CACHE = {}
 
 def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
     """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)
-    and state of the rule table (a rule given again by defvjp makes a new one)."""
+    and state of the rule table (a rule given again by defvjp makes a new one), and made again when a
+    module-level name it read has been given another value (a constant, a helper function)."""
     key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version)
-    if key not in _CACHE:
-        _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode)
-    return _CACHE[key]
+    d = _CACHE.get(key)
+    if d is None or not frontend.still_bound(d.generated.nf.bindings):  # a name it read means another object
+        d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode)
+    return d
 
 
 def bind(fn, wrt, args, kwargs):

@@ -220,11 +220,22 @@ def dotted(expr):
 def resolve(fn, expr, local_names=()):
     """The object a Name or dotted Attribute chain refers to, or _MISSING (also for local names)."""
     path = dotted(expr)
-    if path is None:
+    if path is None or path.split(".")[0] in local_names:
         return _MISSING
+    return resolve_path(fn, path)
+
+
+def still_bound(bindings):
+    """Whether each (function, dotted name) of `bindings` refers to the same object as it did."""
+    return all(resolve_path(fn, path) is obj for (fn, path), obj in bindings.items())
+
+
+def resolve_path(fn, path):
+    """The object that the dotted name `path` refers to in fn, or _MISSING; a path that starts with
+    a dot is an attribute of fn itself (`.__defaults__`)."""
+    if path.startswith("."):
+        return getattr(fn, path[1:], _MISSING)
     head, *rest = path.split(".")
-    if head in local_names:
-        return _MISSING
     obj = lookup(fn, head)
     for attr in rest:
         if obj is _MISSING:

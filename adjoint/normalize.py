@@ -91,6 +91,9 @@ class NormalFunction:
     kinds: dict = field(default_factory=dict)  # name -> number of dimensions (0: a number), when known
     origins: list = field(default_factory=list)  # lineno -> Location of the user's line
     user_names: dict = field(default_factory=dict)  # name -> the user's variable it is a version of
+    # (function, dotted name) -> the object the name referred to when normalizing: what the derivative
+    # was made from, besides the sources (a module-level constant, a helper function, np.sum, ...)
+    bindings: dict = field(default_factory=dict)
 
     @property
     def scalars(self):
@@ -222,6 +225,7 @@ class Normalizer:
         self.forced = set(forced)
         self.conflicts = set()
         self.constants, self.externals = {}, {}
+        self.bindings = {}  # (function, dotted name) -> the object it named (see NormalFunction.bindings)
         self.origins, self._origin_ids = [None], {}
         self.blocks = [[]]
         self.pending = []  # (scope, statements) still to come: what may read a value later
@@ -255,7 +259,7 @@ class Normalizer:
         ret.lineno = self.line
         self.blocks[0].append(ret)
         return NormalFunction(tree.name, scope.params, self.blocks[0], result, self.namer, self.constants,
-                              self.externals, dict(self.kinds.of), self.origins, self.user_names)
+                              self.externals, dict(self.kinds.of), self.origins, self.user_names, self.bindings)
 
     def params_written_in_place(self, tree):
         params = {a.arg for a in tree.args.args}
@@ -726,7 +730,7 @@ class Normalizer:
         loop_writes = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         prologue = []  # (user name, how to get it from the index) assigned at the top of the body
         func = dotted(iterable.func) if isinstance(iterable, ast.Call) else None
-        obj = frontend.resolve(scope.fn, iterable.func, scope.locals) if func else MISSING
+        obj = self.resolve(scope, iterable.func, scope.locals) if func else MISSING
         if obj is range:
             bounds = [self.stable(scope, self.atom(scope, a, "stop"), loop_writes) for a in iterable.args]
             index_name = target
@@ -959,9 +963,17 @@ class Normalizer:
             s = s.outer
         return False
 
+    def resolve(self, scope, expr, local_names=()):
+        """The object a name or dotted name of scope's function refers to (frontend.resolve), kept in
+        `bindings`."""
+        obj = frontend.resolve(scope.fn, expr, local_names)
+        if obj is not MISSING:
+            self.bindings[(scope.fn, dotted(expr))] = obj
+        return obj
+
     def global_value(self, scope, e):
         """A module-level or closure value used as data: a constant to the derivative."""
-        value = frontend.resolve(scope.fn, e)
+        value = self.resolve(scope, e)
         path = dotted(e)
         if value is MISSING:
             raise self.error(scope, e, f"`{path}` is not defined", "define it or import it at module level")
@@ -1038,7 +1050,7 @@ class Normalizer:
     def logistic_argument(self, scope, e):
         """z when e is `1 / (1 + np.exp(-z))` (the logistic function), else None."""
         call = _logistic_call(e)
-        if call is None or not (self.is_global(scope, call.func) and frontend.resolve(scope.fn, call.func) is np.exp):
+        if call is None or not (self.is_global(scope, call.func) and self.resolve(scope, call.func) is np.exp):
             return None
         return call.args[0].operand
 
@@ -1087,7 +1099,7 @@ class Normalizer:
                 s = s.outer
         if not (dotted(func) and not self.is_local(scope, dotted(func).split(".")[0])):
             return None
-        target = frontend.resolve(scope.fn, func)
+        target = self.resolve(scope, func)
         target = getattr(target, "fn", target) if type(target).__name__ == "Differentiated" else target
         if target is MISSING or self.table.lookup(target) is not None:
             return None
@@ -1119,6 +1131,11 @@ class Normalizer:
         keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords if k.arg}
         params = fdef.args.args
         defaults = dict(zip([a.arg for a in params[len(params) - len(fdef.args.defaults):]], fdef.args.defaults))
+        if fn is not None:  # a number as default: the value the def gave it (or a later assignment did)
+            self.bindings[(fn, ".__defaults__")] = fn.__defaults__
+            given = fn.__defaults__ or ()
+            defaults.update({a.arg: ast.Constant(v) for a, v in zip(params[len(params) - len(given):], given)
+                             if type(v) in (int, float, bool)})
         if len(args) > len(params) or set(keywords) - {a.arg for a in params}:
             raise self.error(scope, e, f"`{fdef.name}` does not take these arguments")
         bound = dict(zip([a.arg for a in params], args))
@@ -1166,7 +1183,7 @@ class Normalizer:
             self.check_bind(scope, rule, e, [receiver] + args, keywords)
             return ast.Call(ast.Attribute(receiver, func.attr, ast.Load()), args,
                             [ast.keyword(k, v) for k, v in keywords.items()])
-        target = frontend.resolve(scope.fn, func) if dotted(func) else MISSING
+        target = self.resolve(scope, func) if dotted(func) else MISSING
         name = dotted(func) or ast.unparse(func)
         if target is MISSING:
             if dotted(func) and self.is_local(scope, dotted(func).split(".")[0]):

@@ -304,3 +304,28 @@ def test_a_changed_backward_rule_gets_a_new_text_in_the_next_process(tmp_path):
         grads.append(done.stdout.strip())
     assert grads == ["[4.0, 8.0]", "[6.0, 12.0]", "[4.0, 8.0]"], grads
     assert len(list((tmp_path / "cache").glob("text_*.json"))) == 2  # the third process reused the first's text
+
+
+@pytest.mark.parametrize("jit", [False, True, None])
+def test_a_module_level_name_given_another_value_gives_a_new_derivative(monkeypatch, jit):
+    import rebound_programs as R
+
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(adjoint.grad(R.uses_constant, jit=jit)(x), 6.0 * x)
+    monkeypatch.setattr(R, "SCALE", 10.0)  # a constant
+    np.testing.assert_allclose(adjoint.grad(R.uses_constant, jit=jit)(x), 20.0 * x)
+    np.testing.assert_allclose(adjoint.grad(R.uses_helper, jit=jit)(x), 4.0 * x)
+    monkeypatch.setattr(R, "scaled", R.other_scaled)  # a helper function
+    np.testing.assert_allclose(adjoint.grad(R.uses_helper, jit=jit)(x), 14.0 * x)
+    monkeypatch.setattr(R, "W", np.array([5.0, 5.0]))  # an array, rebound (writing into it: README, limitations)
+    np.testing.assert_allclose(adjoint.grad(R.weighted_loop, jit=jit)(x), 10.0 * x)
+
+
+def test_a_default_is_the_value_the_def_gave_it_and_follows_an_assignment(monkeypatch):
+    import rebound_programs as R
+
+    x = np.array([0.5, -1.5])
+    monkeypatch.setattr(R, "SCALE", 10.0)  # after the def: the default stays 3.0, as Python has it
+    np.testing.assert_allclose(adjoint.grad(R.uses_default_from_constant, jit=False)(x), 6.0 * x)
+    monkeypatch.setattr(R.scaled, "__defaults__", (5.0,))
+    np.testing.assert_allclose(adjoint.grad(R.uses_helper, jit=False)(x), 10.0 * x)
