@@ -139,7 +139,9 @@ class Derivative:
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit = fn, wrt, jit
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds)
+        self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
+        self._dispatcher = None
         self._numba = None
         self._compiled = set()
         self._jobs = {}  # kind key -> background.Compilation running
@@ -153,22 +155,27 @@ class Derivative:
         if self._python is None:
             g = self.generated
             module = emit.load(g.module, g.path, g.externals)
-            self._python = getattr(module, g.entry)
+            self._python = _passing(getattr(module, g.entry), self.arrays)
         return self._python
 
     def numba(self):
+        self.dispatcher()
+        return self._numba
+
+    def dispatcher(self):
         with _NUMBA_LOCK:  # (a compile on another thread may ask first)
-            if self._numba is None:
+            if self._dispatcher is None:
                 from . import jit  # the only module that imports Numba
                 g = self.generated
                 module = emit.load(g.module, g.path, jit.jit_externals(g.externals), suffix="_jit")
-                self._numba = jit.compile_function(getattr(module, g.entry))
-        return self._numba
+                self._dispatcher = jit.compile_function(getattr(module, g.entry))
+                self._numba = _passing(self._dispatcher, self.arrays)
+        return self._dispatcher
 
     def compile(self, args, seeds):
         """Compile the Numba dispatcher for the arguments' types now (or load it from the cache)."""
         from . import jit
-        jit.compile_for(self.numba(), jit.signature(list(args) + list(seeds)))
+        jit.compile_for(self.dispatcher(), jit.signature([*args, *seeds, *self.arrays]))
 
     def __call__(self, args, *seeds):
         """(output, derivatives) for positional `args` (already bound) and the seeds."""
@@ -267,6 +274,13 @@ class Derivative:
         faster = "python" if t_python < 0.8 * t_numba else "numba"
         self.jit_status = f"{faster} (faster: numba {t_numba * 1e3:.3g} ms, python {t_python * 1e3:.3g} ms a call)"
         return result
+
+
+def _passing(fn, arrays):
+    """fn, given the module-level arrays it reads after the arguments of each call."""
+    if not arrays:
+        return fn
+    return lambda *args: fn(*args, *arrays)
 
 
 def _mark(path, python_s=None):

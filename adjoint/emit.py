@@ -120,20 +120,20 @@ def text_key(nf, externals, *more):
     return h.hexdigest()[:32]
 
 
-def remember(key, module, entry, has_loops):
+def remember(key, module, entry, has_loops, arrays):
     """Note in the cache folder that the text for `key` is the module `module`."""
     _write_once(os.path.join(cache_dir(), f"text_{key}.json"),
-                json.dumps({"module": module, "entry": entry, "has_loops": has_loops}))
+                json.dumps({"module": module, "entry": entry, "has_loops": has_loops, "arrays": list(arrays)}))
 
 
 def recall(key):
-    """(text, module name, path, entry, has_loops) for a key `remember` was given, or None."""
+    """(text, module name, path, entry, has_loops, arrays) for a key `remember` was given, or None."""
     try:
         with open(os.path.join(cache_dir(), f"text_{key}.json")) as f:
             note = json.load(f)
         path = os.path.join(cache_dir(), note["module"] + ".py")
         with open(path) as f:
-            return f.read(), note["module"], path, note["entry"], note["has_loops"]
+            return f.read(), note["module"], path, note["entry"], note["has_loops"], tuple(note["arrays"])
     except (OSError, ValueError, KeyError):
         return None
 

@@ -18,6 +18,8 @@ import ast
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import __version__, emit, frontend
 from .custom import CustomVJP
 from .naming import Namer
@@ -39,13 +41,14 @@ class Generated:
     module: str  # module name in the cache
     path: str
     entry: str  # the generated function's name
-    externals: dict  # name -> object bound into the module when it loads
+    externals: dict  # name -> object bound into the module when it loads, or passed (`arrays`)
     params: tuple
     has_loops: bool
     nf: NormalFunction
     wrt: tuple
     stages: tuple  # (the generated FunctionDef, the TapePlan or None), or None when the text was reused
     redo: object  # () -> Generated, running every stage
+    arrays: tuple  # module-level arrays the function reads: its last parameters, after the seeds
 
     # what the tape report (explain.tape_report) reads: the stages' own results
     @property
@@ -88,15 +91,21 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=(), reuse=T
     redo = lambda: compile_derivative(fn, wrt, mode, optimize, kinds, reuse=False)  # noqa: E731
     found = emit.recall(key) if reuse else None
     if found is not None:
-        text, module, path, entry, has_loops = found
-        return Generated(text, module, path, entry, externals, nf.params, has_loops, nf, tuple(wrt), None, redo)
+        text, module, path, entry, has_loops, arrays = found
+        return Generated(text, module, path, entry, externals, nf.params, has_loops, nf, tuple(wrt), None, redo,
+                         arrays)
     fdef, plan = transform(nf, wrt, mode, optimize, kinds)
-    text = emit.module_text([fdef], doc, nf.constants, externals)
+    # module-level arrays are passed on each call, not bound into the module: Numba would compile the
+    # values they held then into the code, and a later write into them (`W[:] = ...`) would not be seen
+    used = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)}
+    arrays = tuple(sorted(n for n, v in externals.items() if isinstance(v, np.ndarray) and n in used))
+    fdef.args.args += [ast.arg(n) for n in arrays]
+    text = emit.module_text([fdef], doc, nf.constants, {k: v for k, v in externals.items() if k not in arrays})
     module, path = emit.write(text, nf.name)
     has_loops = any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fdef))
-    emit.remember(key, module, fdef.name, has_loops)
+    emit.remember(key, module, fdef.name, has_loops, arrays)
     return Generated(text, module, path, fdef.name, externals, nf.params, has_loops, nf, tuple(wrt),
-                     (fdef, plan), redo)
+                     (fdef, plan), redo, arrays)
 
 
 def transform(nf, wrt, mode, optimize, kinds):

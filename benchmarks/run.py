@@ -81,7 +81,7 @@ def adjoint_tape_bytes(kernel, args):
     namespace = {"__record__": lambda lists, stacks: recorded.append(
         sum(_nbytes(v) for t in lists for v in t[:]) + sum(s.nbytes for s in stacks))}
     exec(compile(text.replace("    # reverse sweep", probe, 1), "<tape probe>", "exec"), namespace)
-    namespace[d.generated.entry](*values, 1.0)
+    namespace[d.generated.entry](*values, 1.0, *d.arrays)
     return recorded[0]
 
 

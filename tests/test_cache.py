@@ -329,3 +329,23 @@ def test_a_default_is_the_value_the_def_gave_it_and_follows_an_assignment(monkey
     np.testing.assert_allclose(adjoint.grad(R.uses_default_from_constant, jit=False)(x), 6.0 * x)
     monkeypatch.setattr(R.scaled, "__defaults__", (5.0,))
     np.testing.assert_allclose(adjoint.grad(R.uses_helper, jit=False)(x), 10.0 * x)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_a_module_level_array_written_into_is_read_as_it_is_now(jit, mode):
+    import rebound_programs as R
+
+    x = np.array([0.5, -1.5])
+    seen = []
+    try:
+        for w in (1.0, 4.0):
+            R.W[:] = w  # the same array, new values: Numba must not have compiled the old ones in
+            if mode == "reverse":
+                seen.append(adjoint.grad(R.weighted_loop, jit=jit)(x))
+            else:
+                seen.append(adjoint.jacobian(R.weighted_loop, jit=jit)(x))
+    finally:
+        R.W[:] = [1.0, 2.0]
+    np.testing.assert_allclose(seen, [2.0 * x, 8.0 * x])
+    assert "def weighted_loop_vjp(x, out_bar, W):" in adjoint.source(R.weighted_loop)
