@@ -226,8 +226,16 @@ def resolve(fn, expr, local_names=()):
 
 
 def still_bound(bindings):
-    """Whether each (function, dotted name) of `bindings` refers to the same object as it did."""
-    return all(resolve_path(fn, path) is obj for (fn, path), obj in bindings.items())
+    """Whether each (function, dotted name) of `bindings` refers to the same object as it did (or,
+    for a number or string, to an equal one: a property may make a new float on each access)."""
+    for (fn, path), then in bindings.items():
+        now = resolve_path(fn, path)
+        if now is not then and not (type(now) is type(then) and type(now) in _VALUES and now == then):
+            return False
+    return True
+
+
+_VALUES = (int, float, bool, complex, str)
 
 
 def resolve_path(fn, path):

@@ -35,3 +35,16 @@ def default_from_constant(x, a=SCALE):
 
 def uses_default_from_constant(x):
     return np.sum(default_from_constant(x) * x)
+
+
+class Config:
+    @property
+    def scale(self):
+        return float("3.0")  # a new float object on each access
+
+
+CONFIG = Config()
+
+
+def uses_property(x):
+    return np.sum(CONFIG.scale * x * x)

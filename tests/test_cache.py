@@ -349,3 +349,14 @@ def test_a_module_level_array_written_into_is_read_as_it_is_now(jit, mode):
         R.W[:] = [1.0, 2.0]
     np.testing.assert_allclose(seen, [2.0 * x, 8.0 * x])
     assert "def weighted_loop_vjp(x, out_bar, W):" in adjoint.source(R.weighted_loop)
+
+
+def test_a_name_that_gives_an_equal_number_each_time_keeps_its_derivative():
+    import rebound_programs as R
+    from adjoint.api import bind, derivative
+
+    x = np.array([0.5, -1.5])
+    np.testing.assert_allclose(adjoint.grad(R.uses_property, jit=False)(x), 6.0 * x)
+    _, kinds = bind(R.uses_property, ("x",), (x,), {})
+    assert derivative(R.uses_property, ("x",), False, True, kinds) is \
+        derivative(R.uses_property, ("x",), False, True, kinds)
