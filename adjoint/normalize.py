@@ -575,6 +575,10 @@ class Normalizer:
     def disjoint(self, a, b):
         """Whether a and b are views of one array that share no element, by their subscripts
         (`u[:k]` and `u[k:]`, `u[:2]` and `u[2:]`, `A[0]` and `A[1]`, `A[:, :2]` and `A[:, 2:]`)."""
+        assigned_later = {n.id for _, stmts in self.pending for s in stmts for n in ast.walk(s)
+                          if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if any(self.user_names.get(v, v) in assigned_later for v in (a, b)):
+            return False  # (a loop may bind it to another view before it is read again)
         va, vb = self.view_of(a), self.view_of(b)
         if va is None or vb is None or va[0] != vb[0]:
             return False
@@ -585,17 +589,17 @@ class Normalizer:
         return len(differ) == 1 and _apart(*differ[0])
 
     def view_of(self, version):
-        """(the array, the subscript) when `version` is bound to `array[subscript]`, through plain
-        copies of the name (`p = part`), else None."""
+        """(the array, the subscript) when `version` is bound once, to `array[subscript]`, through
+        plain copies of the name (`p = part`), else None."""
         statements = {s.targets[0].id: s.value for b in self.blocks for s in ast.walk(ast.Module(b, []))
                       if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
         value, seen = statements.get(version), {version}
         while isinstance(value, ast.Name) and value.id not in seen:
             seen.add(value.id)
             value = statements.get(value.id)
-        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
-            return value.value.id, value.slice
-        return None
+        if seen & self.rewritten or not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
+            return None  # (a name assigned in several places may hold another view)
+        return value.value.id, value.slice
 
     def alias_source(self, value):
         if isinstance(value, ast.Name):

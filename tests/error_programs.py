@@ -197,3 +197,14 @@ def loop_variable_read_after_write(A):
         s = s + np.sum(row)
     B[1, 0] = 0.0  # <leftover>
     return s + row[0]
+
+
+def view_rebound_later_in_the_loop(x, n):
+    u = x * 1.0
+    a, b = u[:2], u[2:]
+    s = 0.0
+    for t in range(n):
+        b[0] = b[0] * 0.5  # <rebound>
+        s = s + np.sum(a)
+        a = u[1:]  # (from the second run on, a shares u[2] with b)
+    return s

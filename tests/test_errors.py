@@ -571,6 +571,8 @@ def test_a_view_carried_from_the_previous_iteration_then_written_through_is_refu
                                                                                "change `first`, which shares"),
     (P.loop_variable_read_after_write, (np.ones((3, 2)),), "leftover", "B[1, 0] = ", "writing into `B` would also "
                                                                                      "change `row`, which shares"),
+    (P.view_rebound_later_in_the_loop, (np.ones(4), 2), "rebound", "b[0] = ", "writing into `b` would also "
+                                                                              "change `a`, which shares"),
 ])
 def test_writing_into_a_view_that_may_overlap_another_view_read_later(fn, args, marker, at, what):
     name = at.split("[")[0]
