@@ -230,6 +230,7 @@ class Normalizer:
         self.blocks = [[]]
         self.pending = []  # (scope, statements) still to come: what may read a value later
         self.stack = []  # functions being inlined, for the recursion limit
+        self.loop_writes = []  # per loop being normalized: (array, its sharers, scope, stmt) of element writes
         self.written_params = self.params_written_in_place(src.tree)
         self.line = 0
         self.read_cache = {}  # (array name, index) -> the atom already holding that element
@@ -546,6 +547,8 @@ class Normalizer:
                              f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
                              f"write into a copy: `{self.user_name(base.id)} = {self.user_name(base.id)}.copy()` "
                              "first")
+        for writes in self.loop_writes:  # (checked when each loop around is done: see loop_body)
+            writes.append((base.id, sharers, scope, stmt))
         self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
@@ -556,9 +559,11 @@ class Normalizer:
 
     # --- aliasing --------------------------------------------------------------------------------
 
-    def sharers(self, version):
-        """Other names that may share memory with `version` (copies, views, and what they view)."""
-        group, changed = {version}, True
+    def sharers(self, version, views_only=False):
+        """Other names that may share memory with `version` (copies, views, and what they view); with
+        `views_only`, none unless one of the links is a view (`a[1:]`, `a.T`), not only names passed
+        on (`v, buf = buf, v` in a loop links v and buf, which never hold one array at a time)."""
+        group, changed, view = {version}, True, False
         # every block being built: a loop's or branch's body joins the function only when it is done
         statements = [s for b in self.blocks for s in ast.walk(ast.Module(b, [])) if isinstance(s, ast.Assign)]
         while changed:
@@ -569,7 +574,10 @@ class Normalizer:
                 t, source = s.targets[0].id, self.alias_source(s.value)
                 if source and (t in group) != (source in group):
                     group |= {t, source}
+                    view = view or not isinstance(s.value, ast.Name)
                     changed = True
+        if views_only and not view:
+            return set()
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
 
     def disjoint(self, a, b):
@@ -695,6 +703,22 @@ class Normalizer:
             return self.emit(self.namer.fresh("branch"), test)
         return test
 
+    def loop_body(self, scope, stmts):
+        """Normalize a loop's body, then refuse an element write in it into an array that the rest of
+        the body made share memory with another array read later (`w[0] = ...` then `w = A[t]`: from
+        the second run on, the write changes A, an alias the normal form does not have)."""
+        self.loop_writes.append([])
+        self.statements(scope, stmts)
+        for version, before, where, stmt in self.loop_writes.pop():
+            live = sorted(self.user_name(s) for s in self.sharers(version, views_only=True) - before
+                          if self.read_later(s))
+            if live:
+                name = self.user_name(version)
+                raise self.error(where, stmt, f"writing into `{name}` here also changes `{live[0]}` from the loop's "
+                                 f"second run on: later in the loop the two are made to share memory",
+                                 f"where the loop makes `{live[0]}` or `{name}` a view, make it a copy "
+                                 "(`... .copy()`)")
+
     def carried_views(self, scope, loop):
         """Refuse writing into an array in a loop body, then reading a view of it kept from the previous
         iteration (`a[:] = ...; s += np.sum(w); w = a[:3]`): the normal form has no such alias."""
@@ -774,7 +798,7 @@ class Normalizer:
             if not isinstance(elem, ast.Name):
                 raise self.error(scope, stmt, "the loop variable must be a name", "unpack inside the loop body")
             self.emit(self.bind_name(scope, elem.id), ast.Subscript(seq, ast.Name(index, ast.Load()), ast.Load()))
-        self.statements(scope, stmt.body)
+        self.loop_body(scope, stmt.body)
         self.pending.pop()
         body = self.close_block() or [ast.Pass()]
         scope.loops -= 1
@@ -804,7 +828,7 @@ class Normalizer:
             self.emit(cond, test)
         self.open_block()
         self.pending.append((scope, [stmt]))
-        self.statements(scope, stmt.body)
+        self.loop_body(scope, stmt.body)
         if cond is not None and not self.ends_in_break():
             self.line = self.origin(scope, stmt)
             self.emit(cond, self.test_value(scope, stmt.test))

@@ -208,3 +208,15 @@ def view_rebound_later_in_the_loop(x, n):
         s = s + np.sum(a)
         a = u[1:]  # (from the second run on, a shares u[2] with b)
     return s
+
+
+def view_carried_into_the_next_write(M, n):
+    A = M * 1.0
+    w = np.zeros(M.shape[1]) + 0.1
+    s = 0.0
+    for t in range(n):
+        A[t % 2, :] = A[t % 2, :] * 0.9 + w * 0.1  # <carried>
+        w[::2] *= 0.9  # (from the second run on, this writes into A)
+        s = s + np.sum(A)
+        w = A[t % 2, :]
+    return s

@@ -494,3 +494,15 @@ def loop_variable_left_over(A, n):
 
 
 PROGRAMS.append((loop_variable_left_over, lambda: (np.array([[0.3, -0.5], [0.7, 1.2]]), 2), (0,)))
+
+
+def boundary_then_new_array(x, n):
+    """An element write each step into an array the step then replaces by a new one (no alias)."""
+    u = x * 1.0
+    for t in range(n):
+        u[0] = 0.5 * u[-1]
+        u = np.sin(u) + 0.1 * u
+    return np.sum(u * u)
+
+
+PROGRAMS.append((boundary_then_new_array, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 3), (0,)))

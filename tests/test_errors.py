@@ -577,3 +577,9 @@ def test_a_view_carried_from_the_previous_iteration_then_written_through_is_refu
 def test_writing_into_a_view_that_may_overlap_another_view_read_later(fn, args, marker, at, what):
     name = at.split("[")[0]
     check_located(refused(fn, *args), fn, marker, at, what, f"write into a copy: `{name} = {name}.copy()` first")
+
+
+def test_an_element_write_into_an_array_that_the_loop_later_makes_share_memory():
+    err = refused(P.view_carried_into_the_next_write, np.ones((2, 3)), 3)
+    check_located(err, P.view_carried_into_the_next_write, "carried", "A[t % 2, :] = ",
+                  "writing into `A` here also changes `w` from the loop's second run on", "make it a copy")
