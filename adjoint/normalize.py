@@ -706,10 +706,16 @@ class Normalizer:
     def loop_body(self, scope, stmts):
         """Normalize a loop's body, then refuse an element write in it into an array that the rest of
         the body made share memory with another array read later (`w[0] = ...` then `w = A[t]`: from
-        the second run on, the write changes A, an alias the normal form does not have)."""
+        the second run on, the write changes A, an alias the normal form does not have). Only arrays
+        that one run can find from the one before count: those bound before the loop, and names that
+        the loop assigns again."""
+        carried = {n.id for b in self.blocks for n in ast.walk(ast.Module(b, []))  # what a run may find
+                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}  # from before the loop
         self.loop_writes.append([])
         self.statements(scope, stmts)
         for version, before, where, stmt in self.loop_writes.pop():
+            if version not in carried and version not in self.rewritten:
+                continue  # an array the run made itself (each run makes a new one before writing)
             live = sorted(self.user_name(s) for s in self.sharers(version, views_only=True) - before
                           if self.read_later(s))
             if live:
