@@ -632,8 +632,7 @@ class Normalizer:
             for name in exposed:
                 if (id(scope), name) not in settled:
                     yield scope, name, scope.current.get(name)
-            sure = sure and not any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
-                                    for s in stmts for n in ast.walk(s))
+            sure = sure and not any(_leaves(s) for s in stmts)
             if sure:
                 settled |= {(id(scope), name) for name in assigned}
 
@@ -708,14 +707,15 @@ class Normalizer:
         the body made share memory with another array read later (`w[0] = ...` then `w = A[t]`: from
         the second run on, the write changes A, an alias the normal form does not have). Only arrays
         that one run can find from the one before count: those bound before the loop, and names that
-        the loop assigns again."""
+        the loop assigns again, unless the run surely assigns them before the write."""
         carried = {n.id for b in self.blocks for n in ast.walk(ast.Module(b, []))  # what a run may find
                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}  # from before the loop
         self.loop_writes.append([])
         self.statements(scope, stmts)
         for version, before, where, stmt in self.loop_writes.pop():
-            if version not in carried and version not in self.rewritten:
-                continue  # an array the run made itself (each run makes a new one before writing)
+            if version not in carried and version not in self.rewritten \
+                    or _surely_bound_before(stmts, stmt, self.user_names.get(version)):
+                continue  # an array the run itself bound before writing into it
             live = sorted(self.user_name(s) for s in self.sharers(version, views_only=True) - before
                           if self.read_later(s))
             if live:
@@ -1322,8 +1322,31 @@ def _upward(stmts):
             if sure and isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
                 targets = s.targets if isinstance(s, ast.Assign) else [s.target]
                 assigned |= {n for t in targets for n in _names_stored(t)}
-        sure = sure and not any(isinstance(n, (ast.Break, ast.Continue, ast.Return)) for n in ast.walk(s))
+        sure = sure and not _leaves(s)
     return exposed, assigned
+
+
+def _leaves(stmt):
+    """Whether running stmt may end the block it is in early: a return, or a break or continue that
+    is not inside a loop of its own."""
+    if isinstance(stmt, (ast.Return, ast.Break, ast.Continue)):
+        return True
+    if isinstance(stmt, (ast.For, ast.While)):
+        return any(isinstance(n, ast.Return) for n in ast.walk(stmt))
+    return any(_leaves(c) for c in ast.iter_child_nodes(stmt) if isinstance(c, ast.stmt))
+
+
+def _surely_bound_before(stmts, target, name):
+    """Whether each run of stmts assigns `name` before it reaches the statement `target` (found
+    anywhere inside them; False if it is not there)."""
+    bound = set()
+    for s in stmts:
+        if any(n is target for n in ast.walk(s)):
+            return name in bound
+        bound |= _upward([s])[1]
+        if _leaves(s):
+            return False
+    return False
 
 
 def _read(node):

@@ -506,3 +506,39 @@ def boundary_then_new_array(x, n):
 
 
 PROGRAMS.append((boundary_then_new_array, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 3), (0,)))
+
+
+def fresh_then_view_each_run(x, n):
+    """p2 is made anew before each write; later in the run it views v, which the next run's write
+    cannot reach (p2 is bound again first)."""
+    v = x * 1.0
+    s = 0.0
+    for t in range(n):
+        p2 = v[1:] * 1.0
+        p2[0] = p2[0] * 0.5
+        s = s + np.sum(p2)
+        p2 = v[2:]
+        s = s + np.sum(p2 * p2)
+    return s
+
+
+PROGRAMS.append((fresh_then_view_each_run, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 3), (0,)))
+
+
+def views_bound_after_an_inner_break(x, n):
+    """A break inside an inner loop ends that loop only: the views bound after it are surely bound
+    again before the next run reads them, so the write into v is allowed."""
+    v = x * 1.0
+    s = 0.0
+    for t in range(n):
+        for j in range(v.shape[0]):
+            if v[j] > 0.6:
+                break
+            s = s + v[j] * 0.1
+        a, b = v[:2], v[2:]
+        s = s + np.sum(a) * np.sum(b) * 0.1
+        v[t % 4] += 0.5 * s
+    return s + np.sum(v * v)
+
+
+PROGRAMS.append((views_bound_after_an_inner_break, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 3), (0,)))
