@@ -5,7 +5,6 @@ import ast
 import functools
 import inspect
 import numbers
-import os
 import threading
 import time
 import warnings

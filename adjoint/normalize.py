@@ -564,8 +564,7 @@ class Normalizer:
         `views_only`, none unless one of the links is a view (`a[1:]`, `a.T`), not only names passed
         on (`v, buf = buf, v` in a loop links v and buf, which never hold one array at a time)."""
         group, changed, view = {version}, True, False
-        # every block being built: a loop's or branch's body joins the function only when it is done
-        statements = [s for b in self.blocks for s in ast.walk(ast.Module(b, [])) if isinstance(s, ast.Assign)]
+        statements = self.assignments()
         while changed:
             changed = False
             for s in statements:
@@ -579,6 +578,11 @@ class Normalizer:
         if views_only and not view:
             return set()
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
+
+    def assignments(self):
+        """The assignments normalized so far: every block being built (a loop's or branch's body joins
+        the function only when it is done)."""
+        return [s for b in self.blocks for s in ast.walk(ast.Module(b, [])) if isinstance(s, ast.Assign)]
 
     def disjoint(self, a, b):
         """Whether a and b are views of one array that share no element, by their subscripts
@@ -599,8 +603,7 @@ class Normalizer:
     def view_of(self, version):
         """(the array, the subscript) when `version` is bound once, to `array[subscript]`, through
         plain copies of the name (`p = part`), else None."""
-        statements = {s.targets[0].id: s.value for b in self.blocks for s in ast.walk(ast.Module(b, []))
-                      if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)}
+        statements = {s.targets[0].id: s.value for s in self.assignments() if isinstance(s.targets[0], ast.Name)}
         value, seen = statements.get(version), {version}
         while isinstance(value, ast.Name) and value.id not in seen:
             seen.add(value.id)
@@ -1350,7 +1353,7 @@ def _surely_bound_before(stmts, target, name):
 
 
 def _read(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
+    return {name for name, _, _ in _loads(node)}
 
 
 def _names_stored(target):

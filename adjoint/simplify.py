@@ -226,7 +226,8 @@ def fuse(body, in_place):
 
 
 TAPE_METHODS = {"append", "pop"}  # on a tape list
-IN_PLACE_CALLS = {"restore", "add_at", "add_into", "push_shape", "pop_shape"}  # helpers that change their first argument
+# helpers that change their first argument
+IN_PLACE_CALLS = {"restore", "add_at", "add_into", "push_shape", "pop_shape"}
 
 
 def is_pure(expr):
