@@ -69,6 +69,10 @@ def _negated_factor(node):
     return None if inner is None else ast.copy_location(ast.BinOp(inner, node.op, node.right), node)
 
 
+def _signbit(value):
+    return math.copysign(1.0, value) < 0
+
+
 class Fold(ast.NodeTransformer):
     """Constant folding and algebraic identities on expressions, each exact: the folded expression
     gives the same number, to the bit (for a product with a power of two, except where it would
@@ -95,8 +99,8 @@ class Fold(ast.NodeTransformer):
             return right
         if isinstance(op, ast.Pow) and _num(right) and right.value == 1:
             return left
-        if isinstance(op, (ast.Add, ast.Sub)) and _num(right) and right.value == 0:
-            return left
+        if _num(right) and right.value == 0 and isinstance(op, ast.Add if _signbit(right.value) else ast.Sub):
+            return left  # a - 0 and a + -0.0 are a, to the sign of a zero; a + 0 is not (-0.0 + 0 is 0.0)
         if isinstance(op, (ast.Add, ast.Sub)) and isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub):
             flipped = ast.Sub() if isinstance(op, ast.Add) else ast.Add()  # a + -b -> a - b
             return ast.copy_location(ast.BinOp(left, flipped, right.operand), node)

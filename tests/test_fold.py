@@ -2,7 +2,7 @@
 
 import ast
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from adjoint.simplify import Fold
@@ -32,6 +32,8 @@ moderate = st.floats(min_value=1e-30, max_value=1e30) | st.floats(min_value=-1e3
 
 
 @settings(max_examples=400, deadline=None)
+@example("(a + (2 - 2))", -0.0, 1.0, 1.0)  # -0.0 + 0 is 0.0: a + 0 is not a
+@example("(a - (-0.0))", -0.0, 1.0, 1.0)
 @given(expressions(), moderate, moderate, moderate)
 def test_folding_keeps_every_bit(text, a, b, c):
     values = {"a": a, "b": b, "c": c}
@@ -50,3 +52,10 @@ def test_signs_and_powers_of_two_go_into_the_constants():
     assert folded("-summed_to(-g, s) * 2 * a") == "summed_to(g, s) * 2 * a"
     assert folded("-(a * b)") == "-(a * b)"
     assert folded("(-a) * (-b)") == "a * b"
+
+
+def test_a_zero_goes_only_where_it_keeps_the_sign_of_a_zero():
+    assert folded("a - 0") == "a"
+    assert folded("a + -0.0") == "a"
+    assert folded("a + 0") == "a + 0"
+    assert folded("a - -0.0") == "a - -0.0"
