@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from . import background, emit, frontend
+from . import background, emit, frontend, native
 from .custom import CustomVJP
 from .errors import ArgumentError
 from .pipeline import compile_derivative
@@ -142,7 +142,7 @@ class Derivative:
         self._python = None
         self._dispatcher = None
         self._numba = None
-        self._compiled = set()
+        self._compiled = {}  # kind key -> the compiled callable (Numba's dispatcher or a native module)
         self._jobs = {}  # kind key -> background.Compilation running
         self.jit_status = "not run yet"
 
@@ -194,7 +194,8 @@ class Derivative:
                                    "array code is NumPy's own work, which Numba would not do faster)")
                 return result
         key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
-        if key not in self._compiled:
+        compiled = self._compiled.get(key) or self.load_native(key)
+        if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
             if self.jit is None and self.generated.has_loops and (key in self._jobs or _worth_racing(mark)):
                 return self.python_while_compiling(key, mark, args, seeds)
@@ -205,14 +206,51 @@ class Derivative:
                 if self.jit is True:
                     raise jit.explain(e, self.generated.path) from None
                 return self.python_instead(e, args, seeds)
-            self._compiled.add(key)
+            self._compiled[key] = self.numba()
             _mark(mark)
+            self.build_native(key, args, seeds)
             if self.jit or self.jit_status == "not run yet":
                 self.jit_status = "numba" if self.jit else "numba (first call, compiled)"
             return self.numba()(*args, *seeds)
         if self.jit_status == "numba (first call, compiled)":
-            return self.choose(args, seeds)
-        return self.numba()(*args, *seeds)
+            return self.choose(compiled, args, seeds)
+        return compiled(*args, *seeds)
+
+    def native_name(self, key):
+        """The name of the native module for arguments of these kinds (adjoint/native.py), or None
+        when there is none to be had: building is off, the code binds functions, or an argument is
+        not an array or a number."""
+        if not native.enabled() or any(not isinstance(v, np.ndarray) for v in self.generated.externals.values()):
+            return None
+        kinds = key + tuple(_kind_key(a) for a in self.arrays)
+        if not all(isinstance(k, tuple) and isinstance(k[0], np.dtype) or k in (float, int, bool)
+                   or isinstance(k, type) and issubclass(k, (np.number, np.bool_)) for k in kinds):
+            return None
+        return native.name(self.generated.module, repr(kinds))
+
+    def load_native(self, key):
+        """The native module's function for arguments of these kinds, if it is built (then it is what
+        runs them from now on), else None."""
+        name = self.native_name(key)
+        fn = name and native.load(name, self.generated.entry)
+        if not fn:
+            return None
+        if self.jit or self.generated.has_loops:
+            self.jit_status = "numba (a native module built ahead of time)"
+        elif self.jit_status == "not run yet":  # (straight-line code: timed against Python next)
+            self.jit_status = "numba (first call, compiled)"
+        self._compiled[key] = _passing(fn, self.arrays)
+        return self._compiled[key]
+
+    def build_native(self, key, args, seeds, wait=False):
+        """Once Numba compiled the code for these arguments: build its native module in a process
+        of its own, for later processes (adjoint/native.py). Returns that process, if one started."""
+        name = self.native_name(key)
+        if name is None:
+            return None
+        from . import jit
+        return native.request(name, self.generated.module, self.generated.path, self.generated.entry,
+                              jit.signature([*args, *seeds, *self.arrays]), wait)
 
     def python_while_compiling(self, key, mark, args, seeds):
         """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`), or whose
@@ -228,6 +266,7 @@ class Derivative:
                 def compile():
                     self.compile(args, seeds)
                     _mark(mark, python_s[0] if python_s else None)
+                    self.build_native(key, args, seeds)
                 job = self._jobs[key] = background.Compilation(compile, self.generated.path)
                 job.python_s = python_s
         if job.done.is_set() and job.error is not None:
@@ -242,7 +281,7 @@ class Derivative:
             return result
         result = job.race(python, lambda: self.numba()(*args, *seeds))
         if job.done.is_set() and job.error is None:
-            self._compiled.add(key)
+            self._compiled[key] = self.numba()
             self._jobs.pop(key, None)
             self.jit_status = "numba (the code has loops; compiled while the first calls ran as Python)"
         return result
@@ -259,14 +298,14 @@ class Derivative:
         fdef = next(n for n in ast.parse(self.generated.text).body if isinstance(n, ast.FunctionDef))
         return sum(isinstance(n, ast.stmt) for n in ast.walk(fdef))
 
-    def choose(self, args, seeds):
+    def choose(self, compiled, args, seeds):
         """Under jit=None: code with loops stays on Numba; straight-line array code is timed on each
         path (the faster of two calls, after a warm-up call of the Python one) and keeps the faster:
         NumPy's own kernels often beat Numba's array expressions on large arrays."""
         if self.generated.has_loops:
             self.jit_status = "numba (the code has loops)"
-            return self.numba()(*args, *seeds)
-        python, compiled = self.python(), self.numba()
+            return compiled(*args, *seeds)
+        python = self.python()
         python(*args, *seeds)  # warm: the first call pays for loading and first touches of memory
         t_numba, result = _fastest(compiled, [*args, *seeds])
         t_python, _ = _fastest(python, [*args, *seeds])

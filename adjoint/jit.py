@@ -3,7 +3,12 @@
 This is the only module that imports Numba.
 """
 
+import os
+import pickle
 import re
+import shutil
+import tempfile
+import traceback
 import types
 
 import numpy as np
@@ -12,7 +17,7 @@ import numba
 from numba import types as nbtypes
 from numba.extending import overload, register_jitable
 
-from . import runtime
+from . import emit, runtime
 from .errors import JitError
 
 # cache=True: each helper is compiled once per machine and argument types (Numba keeps it beside
@@ -182,6 +187,41 @@ def _add_outer(a, g, b):
 def compile_function(fn):
     """A Numba dispatcher for the generated function `fn` (compiled on first call, cached on disk)."""
     return numba.njit(cache=True)(fn)
+
+
+def build_native(spec_path):
+    """Build the native module that native.request described in `spec_path` (in a process of its
+    own, at low priority): the generated function compiled by numba.pycc for the argument types
+    there, with the return type Numba's own compile gives it. A build that fails leaves a
+    `.failed` file saying why, so that it is not tried again."""
+    if hasattr(os, "nice"):
+        os.nice(10)
+    with open(spec_path, "rb") as f:
+        spec = pickle.load(f)
+    out, folder = spec["out"], tempfile.mkdtemp(dir=os.path.dirname(spec["out"]), prefix="native-build-")
+    try:
+        from numba.pycc import CC
+
+        module = emit.load(spec["module"], spec["path"], suffix="_jit")  # (as Derivative.dispatcher: its cache)
+        fn = getattr(module, spec["entry"])
+        argtypes = tuple(spec["argtypes"])
+        dispatcher = compile_function(fn)
+        dispatcher.compile(argtypes)
+        cc = CC(spec["native"], source_module=module)
+        cc.output_dir, cc.output_file, cc.target_cpu = folder, os.path.basename(out), "host"
+        cc.export(spec["entry"], dispatcher.overloads[argtypes].signature)(fn)
+        cc.compile()
+        os.replace(os.path.join(folder, cc.output_file), out)
+    except Exception:  # noqa: BLE001 -- whatever stopped the build: say it, and do not try again
+        with open(spec["failed"], "w") as f:
+            f.write(traceback.format_exc())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        for path in (spec_path, spec["lock"]):
+            try:
+                os.remove(path)
+            except OSError:
+                pass
 
 
 def signature(args):

@@ -6,15 +6,17 @@
 Each measurement is a new Python process that imports adjoint, builds the kernel's arguments and
 times its first `value_and_grad(..., jit=...)` call (generating, compiling or loading from the
 cache, and running), for jit=True and for the default jit=None (which leaves straight-line array
-code whose first call is heavy to NumPy, uncompiled). Per kernel and jit, three processes:
+code whose first call is heavy to NumPy, uncompiled). Per kernel and jit, four processes:
 
     cold   new adjoint and Numba cache folders: nothing compiled before, not even the runtime
            helpers (the first gradient after installing adjoint)
     new    a new adjoint cache folder, the Numba cache of `cold`: the helpers are compiled, the
            generated code is not (a function differentiated for the first time)
-    warm   both folders of `new` again (the same gradient in a later process)
+    warm   both folders of `new` again (the same gradient in a later process), started at once
+    native the same, once the native module that `new` started building in the background is
+           built (adjoint/native.py): the later processes load it without starting Numba
 
-With --repeats N, each column is the median of N such triples, each with new folders.
+With --repeats N, each column is the median of N such runs, each with new folders.
 """
 
 import argparse
@@ -23,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 CODE = r"""
 import sys, time
@@ -51,26 +54,31 @@ def main(argv=None):
     ap.add_argument("-k", default="")
     ap.add_argument("--repeats", type=int, default=1)
     opts = ap.parse_args(argv)
-    print(f"{'':<16} {'jit=True':^26}   {'jit=None':^26}")
-    print(f"{'kernel':<16}" + f"{'cold s':>8} {'new s':>8} {'warm s':>8}   " * 2)
+    print(f"{'':<16} {'jit=True':^35}   {'jit=None':^35}")
+    print(f"{'kernel':<16}" + f"{'cold s':>8} {'new s':>8} {'warm s':>8} {'native s':>8}   " * 2)
     for kernel in kernels.KERNELS:
         if opts.k in kernel.name:
             cells = []
             for jit in (True, None):
-                runs = [triple(kernel.name, opts.size, jit) for _ in range(opts.repeats)]
+                runs = [first_calls(kernel.name, opts.size, jit) for _ in range(opts.repeats)]
                 cells.append(" ".join(f"{statistics.median(column):8.2f}" for column in zip(*runs)))
             print(f"{kernel.name:<16}" + "   ".join(cells), flush=True)
     return 0
 
 
-def triple(name, size, jit):
-    """(cold, new, warm) seconds of the first gradient of one kernel."""
+def first_calls(name, size, jit):
+    """(cold, new, warm, native) seconds of the first gradient of one kernel."""
     with tempfile.TemporaryDirectory() as numba_cache, tempfile.TemporaryDirectory() as cold_cache, \
             tempfile.TemporaryDirectory() as new_cache:
         env = dict(os.environ, ADJOINT_CACHE_DIR=cold_cache, NUMBA_CACHE_DIR=numba_cache)
         cold = first_call(name, size, jit, env)
         env["ADJOINT_CACHE_DIR"] = new_cache
-        return cold, first_call(name, size, jit, env), first_call(name, size, jit, env)
+        new, warm = first_call(name, size, jit, env), first_call(name, size, jit, env)
+        built = time.monotonic() + 600
+        while time.monotonic() < built and any(os.path.exists(os.path.join(folder, "native.building"))
+                                               for folder in (cold_cache, new_cache)):
+            time.sleep(0.1)  # (the builds of both, so that none runs while the next process is timed)
+        return cold, new, warm, first_call(name, size, jit, env)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,122 @@
+"""Native modules (adjoint/native.py): generated code built ahead of time by numba.pycc, which later
+processes load without starting Numba, used only for the argument kinds it was built for."""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from adjoint import api, native
+
+KERNEL = textwrap.dedent('''
+    import numpy as np
+
+    W = np.linspace(0.5, 1.5, 7)
+
+    def f(x, n):
+        s = 0.0
+        for i in range(n):
+            for j in range(x.shape[0]):
+                s = s + np.sin(x[j] * W[j]) * x[j] / (1.0 + i)
+        return s
+''')
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch):
+    (tmp_path / "native_kernel.py").write_text(KERNEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ADJOINT_NATIVE", "1")
+    import native_kernel
+    yield native_kernel
+    del sys.modules["native_kernel"]
+
+
+def made(fn, x, n):
+    """A new Derivative of fn for x (not the one api.derivative keeps), and the arguments' kind key."""
+    values, kinds = api.bind(fn, ("x",), (x, n), {})
+    return api.Derivative(fn, ("x",), True, True, kinds), values, tuple(api._kind_key(v) for v in (*values, 1.0))
+
+
+def test_a_native_module_gives_what_numba_gave_to_the_bit_and_only_for_its_kinds(kernel, monkeypatch):
+    x = np.linspace(-1.0, 1.0, 7)
+    d, values, key = made(kernel.f, x, 3)
+    monkeypatch.setenv("ADJOINT_NATIVE", "0")  # (no build in the background yet: this test waits for its own)
+    expected = d(values, 1.0)
+    assert d.jit_status == "numba"
+    monkeypatch.setenv("ADJOINT_NATIVE", "1")
+    build = d.build_native(key, values, (1.0,), wait=True)
+    assert build.returncode == 0
+    name = d.native_name(key)
+    assert not os.path.exists(os.path.join(os.environ["ADJOINT_CACHE_DIR"], name + ".failed"))
+
+    again, values, key = made(kernel.f, x, 3)  # (a new process would make a new Derivative)
+    got = again(values, 1.0)
+    assert again.jit_status == "numba (a native module built ahead of time)"
+    assert again._compiled[key] is not again._dispatcher
+    assert float(got[0]).hex() == float(expected[0]).hex() and np.array_equal(got[1], expected[1])
+
+    strided = np.repeat(x, 2)[::2]  # the same values in an array of another layout
+    other, values, other_key = made(kernel.f, strided, 3)
+    got = other(values, 1.0)
+    assert other.jit_status == "numba" and other.native_name(other_key) != name
+    assert float(got[0]).hex() == float(expected[0]).hex() and np.array_equal(got[1], expected[1])
+
+    _, _, float_n = made(kernel.f, x, 3.0)
+    assert d.native_name(float_n) != name  # (built for an int n)
+
+    kernel.W = np.repeat(kernel.W, 2)[::2]  # a module-level array of another layout
+    rebound, values, key = made(kernel.f, x, 3)
+    assert rebound.native_name(key) != name
+
+
+def test_a_later_process_loads_the_native_module_without_starting_numba(kernel, tmp_path):
+    program = textwrap.dedent('''
+        import sys, numpy as np
+        sys.path.insert(0, sys.argv[1])
+        import adjoint, native_kernel
+        f = adjoint.differentiate(native_kernel.f, jit=True)
+        value, g = f.value_and_grad(np.linspace(-1.0, 1.0, 7), 3)
+        print(value.hex(), g.tobytes().hex(), f.jit_status, "numba" in sys.modules)
+    ''')
+    run = lambda: subprocess.run([sys.executable, "-c", program, str(tmp_path)], env=os.environ.copy(),  # noqa: E731
+                                 capture_output=True, text=True, check=True).stdout.split(maxsplit=2)
+    value, grad, rest = run()
+    assert rest.startswith("numba True")
+    lock, deadline = os.path.join(os.environ["ADJOINT_CACHE_DIR"], "native.building"), time.monotonic() + 240
+    while os.path.exists(lock) and time.monotonic() < deadline:  # the build the first process started
+        time.sleep(0.2)
+    built = [f for f in os.listdir(os.environ["ADJOINT_CACHE_DIR"]) if f.startswith("native_")]
+    assert len(built) == 1 and not built[0].endswith(".failed"), built
+    assert run() == [value, grad, "numba (a native module built ahead of time) False\n"]
+
+
+def test_a_build_that_failed_is_not_tried_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
+    args = ("native_nothing_0", "adjoint_nothing", str(tmp_path / "missing.py"), "f", ())
+    assert native.request(*args, wait=True).returncode == 0
+    assert "missing.py" in (tmp_path / "native_nothing_0.failed").read_text()
+    assert not (tmp_path / "native.building").exists()
+    assert native.request(*args) is None
+
+
+def test_one_build_at_a_time_in_a_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
+    args = ("native_nothing_0", "adjoint_nothing", str(tmp_path / "missing.py"), "f", ())
+    lock = tmp_path / "native.building"
+    lock.write_text("")
+    assert native.request(*args) is None  # another build holds the folder
+    os.utime(lock, (time.time() - native.STALE_LOCK_S - 1,) * 2)  # ... or held it, and died
+    assert native.request(*args, wait=True).returncode == 0
+    assert (tmp_path / "native_nothing_0.failed").exists()
+
+
+def test_nothing_is_built_or_loaded_when_turned_off(kernel, monkeypatch):
+    monkeypatch.setenv("ADJOINT_NATIVE", "0")
+    d, values, key = made(kernel.f, np.linspace(-1.0, 1.0, 7), 3)
+    assert d.native_name(key) is None and d.build_native(key, values, (1.0,)) is None
