@@ -193,7 +193,8 @@ class Derivative:
                 self.jit_status = (f"python (not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
                                    "array code is NumPy's own work, which Numba would not do faster)")
                 return result
-        key = tuple(_kind_key(a) for a in (*args, *seeds))  # cheaper than Numba's typeof on every call
+        # cheaper than Numba's typeof on every call; with the module-level arrays, which may change in place
+        key = tuple(_kind_key(a) for a in (*args, *seeds, *self.arrays))
         compiled = self._compiled.get(key) or self.load_native(key)
         if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
@@ -222,11 +223,10 @@ class Derivative:
         not an array or a number."""
         if not native.enabled() or any(not isinstance(v, np.ndarray) for v in self.generated.externals.values()):
             return None
-        kinds = key + tuple(_kind_key(a) for a in self.arrays)
         if not all(isinstance(k, tuple) and isinstance(k[0], np.dtype) or k in (float, int, bool)
-                   or isinstance(k, type) and issubclass(k, (np.number, np.bool_)) for k in kinds):
-            return None
-        return native.name(self.generated.module, repr(kinds))
+                   or isinstance(k, type) and issubclass(k, (np.number, np.bool_)) for k in key):
+            return None  # (an ndarray subclass, a list, a tuple, an int beyond int64: Numba's dispatcher decides)
+        return native.name(self.generated.module, repr(key))
 
     def load_native(self, key):
         """The native module's function for arguments of these kinds, if it is built (then it is what
@@ -354,10 +354,14 @@ _NUMBA_LOCK = threading.Lock()
 
 
 def _kind_key(value):
-    """What Numba's type of a value depends on, for arrays and the plain values adjoint passes."""
+    """What Numba's type of a value depends on, for arrays and the plain values adjoint passes (an
+    int by its size too: Numba types one from 2**63 up as uint64)."""
     if isinstance(value, np.ndarray):
         f = value.flags
-        return value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned
+        key = value.dtype, value.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned
+        return key if type(value) is np.ndarray else (type(value),) + key
+    if type(value) is int and not -2**63 <= value < 2**63:
+        return int, "beyond int64"
     if isinstance(value, list):
         return list, _kind_key(value[0]) if value else None
     if isinstance(value, tuple):

@@ -191,37 +191,43 @@ def compile_function(fn):
 
 def build_native(spec_path):
     """Build the native module that native.request described in `spec_path` (in a process of its
-    own, at low priority): the generated function compiled by numba.pycc for the argument types
-    there, with the return type Numba's own compile gives it. A build that fails leaves a
-    `.failed` file saying why, so that it is not tried again."""
-    if hasattr(os, "nice"):
-        os.nice(10)
+    own): the generated function compiled by numba.pycc for the argument types there, with the
+    return type Numba's own compile gives it. A build that fails leaves a `.failed` file saying
+    why, so that it is not tried again; when no build can work here (no numba.pycc, no C compiler)
+    a folder-wide `native.unavailable` says so instead."""
+    from . import native
+
     with open(spec_path, "rb") as f:
         spec = pickle.load(f)
-    out, folder = spec["out"], tempfile.mkdtemp(dir=os.path.dirname(spec["out"]), prefix="native-build-")
+    folder = tempfile.mkdtemp(dir=os.path.dirname(spec["out"]), prefix="native-build-")
+    tempfile.tempdir = folder  # (pycc leaves its own build folder behind when it fails: it goes with ours)
     try:
-        from numba.pycc import CC
-
+        try:
+            from numba.pycc import CC
+            from numba.pycc.platform import Toolchain
+            Toolchain()  # raises when there is no working C compiler
+        except Exception:  # noqa: BLE001 -- whatever says that pycc cannot build here
+            native.failed(spec["unavailable"], traceback.format_exc())
+            return
         module = emit.load(spec["module"], spec["path"], suffix="_jit")  # (as Derivative.dispatcher: its cache)
         fn = getattr(module, spec["entry"])
         argtypes = tuple(spec["argtypes"])
         dispatcher = compile_function(fn)
         dispatcher.compile(argtypes)
         cc = CC(spec["native"], source_module=module)
-        cc.output_dir, cc.output_file, cc.target_cpu = folder, os.path.basename(out), "host"
+        cc.output_dir, cc.output_file, cc.target_cpu = folder, os.path.basename(spec["out"]), "host"
         cc.export(spec["entry"], dispatcher.overloads[argtypes].signature)(fn)
         cc.compile()
-        os.replace(os.path.join(folder, cc.output_file), out)
+        os.replace(os.path.join(folder, cc.output_file), spec["out"])
     except Exception:  # noqa: BLE001 -- whatever stopped the build: say it, and do not try again
-        with open(spec["failed"], "w") as f:
-            f.write(traceback.format_exc())
+        native.failed(spec["failed"], traceback.format_exc())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        for path in (spec_path, spec["lock"]):
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+        try:
+            os.remove(spec_path)
+        except OSError:
+            pass
+        native._unlock(os.getpid(), spec["asker"])
 
 
 def signature(args):

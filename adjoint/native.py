@@ -22,7 +22,9 @@ ADJOINT_NATIVE=0 turns building and loading off, and so does NUMBA_DISABLE_JIT=1
 
 import hashlib
 import importlib.machinery
+import importlib.metadata
 import importlib.util
+import json
 import os
 import pickle
 import platform
@@ -38,17 +40,38 @@ STALE_LOCK_S = 600  # a build lock older than this is left from a build that die
 
 
 def enabled():
-    """Whether to build and load native modules: not with ADJOINT_NATIVE=0, nor where Numba is told
-    to run Python (NUMBA_DISABLE_JIT=1)."""
-    return os.environ.get("ADJOINT_NATIVE", "1") != "0" and os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0")
+    """Whether to build and load native modules: not with ADJOINT_NATIVE=0, where Numba is told to
+    run Python (NUMBA_DISABLE_JIT=1), or in a frozen application (whose sys.executable is no Python)."""
+    return os.environ.get("ADJOINT_NATIVE", "1") != "0" and os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0") \
+        and not getattr(sys, "frozen", False)
 
 
 def name(module, kinds):
     """The extension's module name for the generated `module` and argument `kinds` (text), on this
-    machine, these versions and Numba's settings (NUMBA_BOUNDSCHECK, NUMBA_OPT, ...)."""
-    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_") and k != "NUMBA_CACHE_DIR")
-    where = f"{kinds}\n{np.__version__}\n{sys.version}\n{platform.machine()}\n{platform.node()}\n{settings}"
+    machine (its CPU: the code uses the instructions of the CPU it was built on), these versions and
+    Numba's settings in the environment (NUMBA_BOUNDSCHECK, NUMBA_OPT, ...)."""
+    where = f"{kinds}\n{_machine()}\n" + repr(sorted((k, v) for k, v in os.environ.items()
+                                                     if k.startswith("NUMBA_") and k not in _NOT_CODEGEN))
     return f"native_{module[len('adjoint_'):]}_{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+
+
+_NOT_CODEGEN = {"NUMBA_CACHE_DIR", "NUMBA_NUM_THREADS", "NUMBA_THREADING_LAYER"}
+_MACHINE = []
+
+
+def _machine():
+    """This machine's CPU and the versions a native module depends on (computed once a process)."""
+    if not _MACHINE:
+        cpu = platform.processor()
+        try:
+            with open("/proc/cpuinfo") as f:
+                first = f.read(1 << 16).split("\n\n", 1)[0].splitlines()  # (the first processor's entry)
+            cpu = [ln for ln in first if ln.split(":")[0].strip() in ("vendor_id", "model name", "flags")]
+        except OSError:
+            pass
+        versions = [importlib.metadata.version(p) for p in ("numba", "llvmlite")]
+        _MACHINE.append(repr((cpu, platform.machine(), platform.node(), sys.version, np.__version__, versions)))
+    return _MACHINE[0]
 
 
 def _path(native, suffix=None):
@@ -60,66 +83,141 @@ _BUILDS = []  # build processes this process started
 
 
 def load(native, entry):
-    """The function `entry` of the native module, or None when it is not built (yet)."""
+    """The function `entry` of the native module, or None when it is not built (yet), or does not
+    load (then it is removed, and marked failed)."""
     fn = _LOADED.get(native)
     if fn is None:
         path = _path(native)
         if not os.path.exists(path):
             return None
-        loader = importlib.machinery.ExtensionFileLoader(native, path)
-        module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(native, path, loader=loader))
-        loader.exec_module(module)
-        fn = _LOADED[native] = getattr(module, entry)
+        try:
+            loader = importlib.machinery.ExtensionFileLoader(native, path)
+            module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(native, path, loader=loader))
+            loader.exec_module(module)
+            fn = _LOADED[native] = getattr(module, entry)
+        except (ImportError, OSError, AttributeError) as e:
+            failed(_path(native, ".failed"), f"{path} did not load: {e!r}\n")
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+            return None
     return fn
+
+
+def failed(path, reason):
+    """Say at `path` why a native module was not built or did not load, so that it is not tried again."""
+    try:
+        with open(path, "w") as f:
+            f.write(f"{reason}\n(delete this file to let adjoint try again)\n")
+    except OSError:
+        pass
+
+
+# the build process: at low priority from the start, importing what this process imports (its sys.path)
+_BUILD = "\n".join(["import json, os, sys", "if hasattr(os, 'nice'):", "    os.nice(10)",
+                    "sys.path[:] = json.loads(sys.argv[2])", "from adjoint import jit", "jit.build_native(sys.argv[1])"])
+UNAVAILABLE_S = 86400  # how long a folder-wide "no compiler, or no numba.pycc" stops further builds
 
 
 def request(native, module, generated_path, entry, argtypes, wait=False):
     """Start building the native module in a process of its own, unless it is built, failed
-    before, or another build runs in this cache folder (a later process asks again). `argtypes` are
-    the Numba types of the arguments. With `wait`, wait for the build (tests)."""
-    if os.path.exists(_path(native)) or os.path.exists(_path(native, ".failed")) or not _lock():
+    before, building cannot work here, or another build runs in this cache folder (a later process
+    asks again). `argtypes` are the Numba types of the arguments. With `wait`, wait for the build
+    (tests). Never raises: a native module only spares later processes a wait."""
+    if not _wanted(native) or not _lock():
+        return None
+    if not _wanted(native):  # (built while we took the lock)
+        _unlock(os.getpid())
         return None
     try:
         spec = _path(native, ".spec")
         with open(spec, "wb") as f:
             pickle.dump({"native": native, "module": module, "path": generated_path, "entry": entry, "argtypes": argtypes,
-                         "out": _path(native), "failed": _path(native, ".failed"),
-                         "lock": _path("native", ".building")}, f)
-        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # (adjoint may not be installed)
-        path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-        build = subprocess.Popen([sys.executable, "-c", "import sys; from adjoint import jit; jit.build_native(sys.argv[1])",
-                                  spec], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 start_new_session=True, env=dict(os.environ, PYTHONPATH=path))
-    except Exception:
-        _unlock()
-        raise
-    _BUILDS[:] = [b for b in _BUILDS if b.poll() is None] + [build]  # (reaped when done, not warned about)
+                         "out": _path(native), "failed": _path(native, ".failed"), "lock": _lock_path(),
+                         "asker": os.getpid(), "unavailable": _path("native", ".unavailable")}, f)
+        build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, json.dumps(sys.path)], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    except (OSError, pickle.PicklingError, ValueError):
+        _unlock(os.getpid())
+        return None
+    _own_lock(os.getpid(), build.pid)
+    _BUILDS[:] = [b for b in _BUILDS if b.poll() is None] + [build]  # (reaped once done)
     if wait:
         build.wait()
     return build
 
 
+def _wanted(native):
+    try:
+        unavailable = time.time() - os.path.getmtime(_path("native", ".unavailable")) < UNAVAILABLE_S
+    except OSError:
+        unavailable = False
+    return not (unavailable or os.path.exists(_path(native)) or os.path.exists(_path(native, ".failed")))
+
+
+def _lock_path():
+    return _path("native", ".building")
+
+
 def _lock():
-    """Take the cache folder's build lock (a file made only if missing); False when a build holds it."""
-    path = _path("native", ".building")
+    """Take the cache folder's build lock, a file made only if missing that holds the builder's
+    process id; False when a live build holds it. A lock whose process is gone (or, where that
+    cannot be told, older than STALE_LOCK_S) is taken over."""
+    path = _lock_path()
     for _ in range(2):
         try:
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-            return True
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
+            if not _stale(path):
+                return False
             try:
-                if time.time() - os.path.getmtime(path) < STALE_LOCK_S:
-                    return False
                 os.remove(path)
             except OSError:
                 return False
+            continue
         except OSError:
             return False
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
     return False
 
 
-def _unlock():
+def _stale(path):
+    for build in _BUILDS:
+        build.poll()  # (a build of ours that ended is reaped, so its process id is gone)
     try:
-        os.remove(_path("native", ".building"))
+        with open(path) as f:
+            pid = int(f.read() or 0)
+        if pid and os.name == "posix":
+            os.kill(pid, 0)
+            return False
+        return time.time() - os.path.getmtime(path) > STALE_LOCK_S
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _own_lock(pid, new_pid):
+    """Hand the lock from process `pid` to `new_pid` (the build)."""
+    try:
+        with open(_lock_path(), "r+") as f:
+            if f.read() == str(pid):
+                f.seek(0)
+                f.write(str(new_pid))
+                f.truncate()
+    except OSError:
+        pass
+
+
+def _unlock(*pids):
+    """Free the lock, if one of these processes holds it."""
+    try:
+        with open(_lock_path()) as f:
+            if f.read() not in {str(p) for p in pids}:
+                return
+        os.remove(_lock_path())
     except OSError:
         pass

@@ -35,12 +35,15 @@ def kernel(tmp_path, monkeypatch):
     import native_kernel
     yield native_kernel
     del sys.modules["native_kernel"]
+    for build in native._BUILDS:  # (a build a call started in the background ends with the test)
+        build.wait()
 
 
 def made(fn, x, n):
     """A new Derivative of fn for x (not the one api.derivative keeps), and the arguments' kind key."""
     values, kinds = api.bind(fn, ("x",), (x, n), {})
-    return api.Derivative(fn, ("x",), True, True, kinds), values, tuple(api._kind_key(v) for v in (*values, 1.0))
+    d = api.Derivative(fn, ("x",), True, True, kinds)
+    return d, values, tuple(api._kind_key(v) for v in (*values, 1.0, *d.arrays))
 
 
 def test_a_native_module_gives_what_numba_gave_to_the_bit_and_only_for_its_kinds(kernel, monkeypatch):
@@ -58,7 +61,7 @@ def test_a_native_module_gives_what_numba_gave_to_the_bit_and_only_for_its_kinds
     again, values, key = made(kernel.f, x, 3)  # (a new process would make a new Derivative)
     got = again(values, 1.0)
     assert again.jit_status == "numba (a native module built ahead of time)"
-    assert again._compiled[key] is not again._dispatcher
+    assert again._dispatcher is None  # Numba was never asked
     assert float(got[0]).hex() == float(expected[0]).hex() and np.array_equal(got[1], expected[1])
 
     strided = np.repeat(x, 2)[::2]  # the same values in an array of another layout
@@ -67,8 +70,11 @@ def test_a_native_module_gives_what_numba_gave_to_the_bit_and_only_for_its_kinds
     assert other.jit_status == "numba" and other.native_name(other_key) != name
     assert float(got[0]).hex() == float(expected[0]).hex() and np.array_equal(got[1], expected[1])
 
-    _, _, float_n = made(kernel.f, x, 3.0)
-    assert d.native_name(float_n) != name  # (built for an int n)
+    for n in (3.0, np.int32(3)):  # built for a Python int n
+        other, values, other_key = made(kernel.f, x, n)
+        got = other(values, 1.0)
+        assert other.jit_status == "numba" and other.native_name(other_key) != name
+        assert float(got[0]).hex() == float(expected[0]).hex()
 
     kernel.W = np.repeat(kernel.W, 2)[::2]  # a module-level array of another layout
     rebound, values, key = made(kernel.f, x, 3)
@@ -120,3 +126,57 @@ def test_nothing_is_built_or_loaded_when_turned_off(kernel, monkeypatch):
     monkeypatch.setenv("ADJOINT_NATIVE", "0")
     d, values, key = made(kernel.f, np.linspace(-1.0, 1.0, 7), 3)
     assert d.native_name(key) is None and d.build_native(key, values, (1.0,)) is None
+
+
+def test_no_native_module_for_what_numba_types_by_value_or_refuses(kernel):
+    d, values, key = made(kernel.f, np.ones(7), 2**63)  # Numba types an int this big as uint64
+    assert d.native_name(key) is None
+    d, values, key = made(kernel.f, np.ma.masked_array(np.ones(7)), 3)  # an ndarray subclass
+    assert d.native_name(key) is None
+    d, values, key = made(kernel.f, np.ones(7), 3)
+    assert d.native_name(key) is not None
+    os.environ["NUMBA_DISABLE_JIT"] = "1"
+    try:
+        assert d.native_name(key) is None
+    finally:
+        del os.environ["NUMBA_DISABLE_JIT"]
+
+
+def test_a_module_that_does_not_load_is_removed_and_not_built_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
+    broken = native._path("native_broken_0")
+    with open(broken, "wb") as f:
+        f.write(b"not a shared library")
+    assert native.load("native_broken_0", "f") is None
+    assert not os.path.exists(broken) and "did not load" in (tmp_path / "native_broken_0.failed").read_text()
+    assert native.request("native_broken_0", "adjoint_broken", str(tmp_path / "missing.py"), "f", ()) is None
+
+
+def test_no_build_is_started_for_a_while_where_none_can_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    args = ("native_nothing_0", "adjoint_nothing", str(tmp_path / "missing.py"), "f", ())
+    assert native.request(*args, wait=True).returncode == 0
+    assert (tmp_path / "native.unavailable").exists() and not (tmp_path / "native_nothing_0.failed").exists()
+    assert native.request("native_other_0", *args[1:]) is None
+
+
+def test_code_that_binds_a_custom_rule_gets_no_native_module(tmp_path, monkeypatch):
+    import adjoint
+
+    monkeypatch.setenv("ADJOINT_NATIVE", "1")
+
+    @adjoint.custom_vjp
+    def cube(x):
+        return x * x * x
+
+    cube.defvjp(lambda x: (x * x * x, x), lambda x, g: (3.0 * x * x * g,))  # (fwd: out, residual; bwd)
+
+    def f(x, n):
+        s = 0.0
+        for i in range(n):
+            s = s + cube(x[i])
+        return s
+
+    d, values, key = made(f, np.ones(3), 3)
+    assert d.generated.externals and d.native_name(key) is None
