@@ -81,25 +81,31 @@ def test_a_native_module_gives_what_numba_gave_to_the_bit_and_only_for_its_kinds
     assert rebound.native_name(key) != name
 
 
-def test_a_later_process_loads_the_native_module_without_starting_numba(kernel, tmp_path):
+@pytest.mark.parametrize("jit", [True, None])
+def test_a_later_process_loads_the_native_module_without_starting_numba(kernel, tmp_path, jit):
     program = textwrap.dedent('''
         import sys, numpy as np
         sys.path.insert(0, sys.argv[1])
         import adjoint, native_kernel
-        f = adjoint.differentiate(native_kernel.f, jit=True)
+        f = adjoint.differentiate(native_kernel.f, jit={"True": True, "None": None}[sys.argv[2]])
         value, g = f.value_and_grad(np.linspace(-1.0, 1.0, 7), 3)
-        print(value.hex(), g.tobytes().hex(), f.jit_status, "numba" in sys.modules)
+        print(value.hex(), g.tobytes().hex(), "numba" in sys.modules, f.jit_status)
     ''')
-    run = lambda: subprocess.run([sys.executable, "-c", program, str(tmp_path)], env=os.environ.copy(),  # noqa: E731
-                                 capture_output=True, text=True, check=True).stdout.split(maxsplit=2)
-    value, grad, rest = run()
-    assert rest.startswith("numba True")
+    run = lambda: subprocess.run([sys.executable, "-c", program, str(tmp_path), str(jit)],  # noqa: E731
+                                 env=os.environ.copy(), capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
+    value, grad, _, status = run()  # (jit=None: Python, while Numba compiles on a thread; the build starts after)
+    assert status.startswith("numba" if jit else "python (numba is compiling"), status
     lock, deadline = os.path.join(os.environ["ADJOINT_CACHE_DIR"], "native.building"), time.monotonic() + 240
     while os.path.exists(lock) and time.monotonic() < deadline:  # the build the first process started
         time.sleep(0.2)
     built = [f for f in os.listdir(os.environ["ADJOINT_CACHE_DIR"]) if f.startswith("native_")]
     assert len(built) == 1 and not built[0].endswith(".failed"), built
-    assert run() == [value, grad, "numba (a native module built ahead of time) False\n"]
+    value_2, grad_2, numba_started, status = run()
+    assert (numba_started, status) == ("False", "numba (a native module built ahead of time)\n")
+    assert np.allclose(float.fromhex(value_2), float.fromhex(value), rtol=1e-14, atol=0)
+    assert np.allclose(np.frombuffer(bytes.fromhex(grad_2)), np.frombuffer(bytes.fromhex(grad)), rtol=1e-14, atol=0)
+    if jit:  # the same compiler's code
+        assert (value_2, grad_2) == (value, grad)
 
 
 def test_a_build_that_failed_is_not_tried_again(tmp_path, monkeypatch):
