@@ -12,9 +12,13 @@ code whose first call is heavy to NumPy, uncompiled). Per kernel and jit, four p
            helpers (the first gradient after installing adjoint)
     new    a new adjoint cache folder, the Numba cache of `cold`: the helpers are compiled, the
            generated code is not (a function differentiated for the first time)
-    warm   both folders of `new` again (the same gradient in a later process), started at once
-    native the same, once the native module that `new` started building in the background is
-           built (adjoint/native.py): the later processes load it without starting Numba
+    warm   both folders of `new` again (the same gradient in a later process), with native
+           modules turned off (ADJOINT_NATIVE=0): the code comes from Numba's cache
+    native the same, with the native module that `new` built in the background (adjoint/native.py),
+           which the process loads without starting Numba
+
+Each process starts once the native builds that the ones before it started have ended, so that
+none is timed while a build uses a core (a process started during a build competes with it).
 
 With --repeats N, each column is the median of N such runs, each with new folders.
 """
@@ -72,13 +76,19 @@ def first_calls(name, size, jit):
             tempfile.TemporaryDirectory() as new_cache:
         env = dict(os.environ, ADJOINT_CACHE_DIR=cold_cache, NUMBA_CACHE_DIR=numba_cache)
         cold = first_call(name, size, jit, env)
+        settle(cold_cache)
         env["ADJOINT_CACHE_DIR"] = new_cache
-        new, warm = first_call(name, size, jit, env), first_call(name, size, jit, env)
-        built = time.monotonic() + 600
-        while time.monotonic() < built and any(os.path.exists(os.path.join(folder, "native.building"))
-                                               for folder in (cold_cache, new_cache)):
-            time.sleep(0.1)  # (the builds of both, so that none runs while the next process is timed)
+        new = first_call(name, size, jit, env)
+        settle(new_cache)
+        warm = first_call(name, size, jit, dict(env, ADJOINT_NATIVE="0"))
         return cold, new, warm, first_call(name, size, jit, env)
+
+
+def settle(folder, limit_s=600):
+    """Wait for the native build running in an adjoint cache folder, if any, to end."""
+    deadline = time.monotonic() + limit_s
+    while os.path.exists(os.path.join(folder, "native.building")) and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 if __name__ == "__main__":
