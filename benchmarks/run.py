@@ -223,6 +223,7 @@ def main(argv=None):
     ap.add_argument("--json", default="benchmarks/results/results.json")
     ap.add_argument("--png", default="benchmarks/results/results.png")
     opts = ap.parse_args(argv)
+    os.environ["ADJOINT_NATIVE"] = "0"  # no native build (adjoint/native.py) takes a core from the timed calls
     tools = {t.strip() for t in opts.tools.split(",") if t.strip()}
     handwritten.check_all("tiny")  # the hand-written adjoints agree with central differences
     rows = []
