@@ -108,7 +108,9 @@ def cmd_demo(opts):
     t0 = time.perf_counter()
     g(x)
     first = time.perf_counter() - t0
-    print(f"\nTiming at n = {n:,} (median of 5; the first call compiled with Numba in {first:.2f} s):\n")
+    native = "native" in api.differentiate(fn, jit=True).jit_status
+    how = "loaded its native module" if native else "compiled with Numba (or loaded it from Numba's cache)"
+    print(f"\nTiming at n = {n:,} (median of 5; the first call {how} in {first:.2f} s):\n")
     rows = [("primal, NumPy", lambda: fn(x)), ("gradient, adjoint jit=True", lambda: g(x)),
             ("gradient, adjoint jit=False", lambda: api.grad(fn, jit=False)(x))]
     base = None
