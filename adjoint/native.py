@@ -138,7 +138,7 @@ def request(native, module, generated_path, entry, argtypes, wait=False):
                          "asker": os.getpid(), "unavailable": _path("native", ".unavailable")}, f)
         build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, json.dumps(sys.path)], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    except (OSError, pickle.PicklingError, ValueError):
+    except (OSError, pickle.PicklingError, TypeError, ValueError):  # (sys.path may hold a non-str)
         _unlock(os.getpid())
         return None
     _own_lock(os.getpid(), build.pid)
