@@ -136,9 +136,10 @@ def request(native, module, generated_path, entry, argtypes, wait=False):
             pickle.dump({"native": native, "module": module, "path": generated_path, "entry": entry, "argtypes": argtypes,
                          "out": _path(native), "failed": _path(native, ".failed"), "lock": _lock_path(),
                          "asker": os.getpid(), "unavailable": _path("native", ".unavailable")}, f)
-        build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, json.dumps(sys.path)], stdin=subprocess.DEVNULL,
+        path = json.dumps([p for p in sys.path if isinstance(p, str)])  # (import finds only those)
+        build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, path], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    except (OSError, pickle.PicklingError, TypeError, ValueError):  # (sys.path may hold a non-str)
+    except (OSError, pickle.PicklingError, ValueError):
         _unlock(os.getpid())
         return None
     _own_lock(os.getpid(), build.pid)
