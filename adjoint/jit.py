@@ -227,7 +227,7 @@ def build_native(spec_path):
             os.remove(spec_path)
         except OSError:
             pass
-        native._unlock(os.getpid(), spec["asker"])
+        native.unlock(os.getpid(), spec["asker"])
 
 
 def signature(args):

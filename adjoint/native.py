@@ -128,19 +128,19 @@ def request(native, module, generated_path, entry, argtypes, wait=False):
     if not _wanted(native) or not _lock():
         return None
     if not _wanted(native):  # (built while we took the lock)
-        _unlock(os.getpid())
+        unlock(os.getpid())
         return None
     try:
         spec = _path(native, ".spec")
         with open(spec, "wb") as f:
             pickle.dump({"native": native, "module": module, "path": generated_path, "entry": entry, "argtypes": argtypes,
-                         "out": _path(native), "failed": _path(native, ".failed"), "lock": _lock_path(),
-                         "asker": os.getpid(), "unavailable": _path("native", ".unavailable")}, f)
+                         "out": _path(native), "failed": _path(native, ".failed"), "asker": os.getpid(),
+                         "unavailable": _path("native", ".unavailable")}, f)
         path = json.dumps([p for p in sys.path if isinstance(p, str)])  # (import finds only those)
         build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, path], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     except (OSError, pickle.PicklingError, ValueError):
-        _unlock(os.getpid())
+        unlock(os.getpid())
         return None
     _own_lock(os.getpid(), build.pid)
     _BUILDS[:] = [b for b in _BUILDS if b.poll() is None] + [build]  # (reaped once done)
@@ -213,7 +213,7 @@ def _own_lock(pid, new_pid):
         pass
 
 
-def _unlock(*pids):
+def unlock(*pids):
     """Free the lock, if one of these processes holds it."""
     try:
         with open(_lock_path()) as f:
