@@ -193,8 +193,7 @@ class Derivative:
                 self.jit_status = (f"python (not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
                                    "array code is NumPy's own work, which Numba would not do faster)")
                 return result
-        # cheaper than Numba's typeof on every call; with the module-level arrays, which may change in place
-        key = tuple(_kind_key(a) for a in (*args, *seeds, *self.arrays))
+        key = self.kinds(args, seeds)
         compiled = self._compiled.get(key) or self.load_native(key)
         if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
@@ -216,6 +215,11 @@ class Derivative:
         if self.jit_status == "numba (first call, compiled)":
             return self.choose(compiled, args, seeds)
         return compiled(*args, *seeds)
+
+    def kinds(self, args, seeds):
+        """The key of a call's argument kinds: what Numba's type of each value it passes depends on,
+        cheaper than Numba's typeof on every call; with the module-level arrays, which may change in place."""
+        return tuple(_kind_key(a) for a in (*args, *seeds, *self.arrays))
 
     def native_name(self, key):
         """The name of the native module for arguments of these kinds (adjoint/native.py), or None

@@ -101,14 +101,14 @@ class Fold(ast.NodeTransformer):
             return left
         if _num(right) and right.value == 0 and isinstance(op, ast.Add if _signbit(right.value) else ast.Sub):
             return left  # a - 0 and a + -0.0 are a, to the sign of a zero; a + 0 is not (-0.0 + 0 is 0.0)
-        if isinstance(op, (ast.Add, ast.Sub)) and isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub):
+        if isinstance(op, (ast.Add, ast.Sub)) and _is_neg(right):
             flipped = ast.Sub() if isinstance(op, ast.Add) else ast.Add()  # a + -b -> a - b
             return ast.copy_location(ast.BinOp(left, flipped, right.operand), node)
         return node
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
-        if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.UnaryOp) and isinstance(node.operand.op, ast.USub):
+        if _is_neg(node) and _is_neg(node.operand):
             return node.operand.operand
         if isinstance(node.op, ast.USub) and _num(node.operand):
             return ast.copy_location(ast.Constant(-node.operand.value), node)
