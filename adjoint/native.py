@@ -50,8 +50,7 @@ def name(module, kinds):
     """The extension's module name for the generated `module` and argument `kinds` (text), on this
     machine (its CPU: the code uses the instructions of the CPU it was built on), these versions and
     Numba's settings in the environment (NUMBA_BOUNDSCHECK, NUMBA_OPT, ...)."""
-    where = f"{kinds}\n{_machine()}\n" + repr(sorted((k, v) for k, v in os.environ.items()
-                                                     if k.startswith("NUMBA_") and k not in _NOT_CODEGEN))
+    where = f"{kinds}\n{_machine()}"
     return f"native_{module[len('adjoint_'):]}_{hashlib.sha256(where.encode()).hexdigest()[:16]}"
 
 
@@ -60,7 +59,9 @@ _MACHINE = []
 
 
 def _machine():
-    """This machine's CPU and the versions a native module depends on (computed once a process)."""
+    """This machine's CPU, the versions a native module depends on, and Numba's settings in the
+    environment, which Numba reads once, when it is imported (all computed once a process: a name is
+    made on each call while Numba compiles on a thread)."""
     if not _MACHINE:
         cpu = platform.processor()
         try:
@@ -70,7 +71,9 @@ def _machine():
         except OSError:
             pass
         versions = [importlib.metadata.version(p) for p in ("numba", "llvmlite")]
-        _MACHINE.append(repr((cpu, platform.machine(), platform.node(), sys.version, np.__version__, versions)))
+        settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("NUMBA_") and k not in _NOT_CODEGEN)
+        _MACHINE.append(repr((cpu, platform.machine(), platform.node(), sys.version, np.__version__, versions,
+                              settings)))
     return _MACHINE[0]
 
 
