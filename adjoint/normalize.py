@@ -362,8 +362,8 @@ class Normalizer:
     def statement(self, scope, stmt):
         if isinstance(stmt, ast.Assign):
             value = stmt.value
-            if len(stmt.targets) > 1:
-                value = self.atom(scope, value)
+            if len(stmt.targets) > 1 and not isinstance(value, (ast.Tuple, ast.List, ast.Lambda)):
+                value = _Normal(self.atom(scope, value))  # `a = b = e`: e once, then each target
             for target in stmt.targets:
                 self.assign(scope, target, value, stmt)
         elif isinstance(stmt, ast.AnnAssign):
@@ -451,7 +451,7 @@ class Normalizer:
 
     def rhs(self, scope, value, hint=None):
         """A right-hand side: a normal-form value, an atom, or an ast.Tuple of atoms."""
-        if isinstance(value, (ast.Name, ast.Constant)):
+        if isinstance(value, (ast.Name, ast.Constant, _Normal)):
             return self.atom(scope, value)
         if isinstance(value, ast.Call):
             callee = self.callee(scope, value)
@@ -864,6 +864,8 @@ class Normalizer:
         """A Name or Constant holding the value of e, emitting statements for its parts."""
         if isinstance(e, ast.Constant):
             return e
+        if isinstance(e, _Normal):
+            return copy.deepcopy(e.atom)
         if isinstance(e, ast.Name):
             value = self.name(scope, e)
             if isinstance(value, ast.Tuple):
@@ -1017,6 +1019,8 @@ class Normalizer:
         if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
             spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
             return ast.parse(spelled, mode="eval").body  # a dtype
+        if value is None:  # np.newaxis: a subscript must see the new axis as such
+            return ast.Constant(None)
         if is_literal(value) or isinstance(value, np.ndarray):
             store = self.constants if is_literal(value) else self.externals
             name = path.replace(".", "_")
@@ -1271,6 +1275,16 @@ def frontend_jumps(stmts):
     if isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and last.test.value:
         return True
     return False
+
+
+class _Normal(ast.expr):
+    """An atom of the normal form standing where user code is expected (`a = b = e` computes e once)."""
+
+    _fields = ()
+
+    def __init__(self, atom):
+        super().__init__()
+        self.atom = atom
 
 
 class _SubSource:

@@ -112,8 +112,7 @@ def without_zero_terms(rev):
             continue
         else:  # anything else, loops and branches included: what it may write is no longer known zero
             zero -= _written(s)
-            zero -= {n.args[0].value.id for n in ast.walk(s) if isinstance(n, ast.Call) and n.args  # add_into(v[i], ..)
-                     and isinstance(n.args[0], ast.Subscript) and isinstance(n.args[0].value, ast.Name)}
+            zero -= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}  # add_at(v, ..), add_into(v[i], ..)
         out.append(s)
     return out
 
@@ -233,6 +232,9 @@ class Reverse(Transform):
         self.element_sites = {}  # key -> (array name, index)
         self.counter = itertools.count(1)
         self.multi = self.written_again()
+        self.in_loops = {t for loop in ast.walk(ast.Module(nf.body, [])) if isinstance(loop, (ast.For, ast.While))
+                         for st in assignments(loop.body) for t in names_in(st.targets[0])
+                         if isinstance(st.targets[0], (ast.Name, ast.Tuple))}
         self.writes, self.values = {}, {}  # name -> how often it is assigned; -> the value of `name = value`
         for st in assignments(nf.body):
             for t in names_in(st.targets[0]) if isinstance(st.targets[0], (ast.Name, ast.Tuple)) else ():
@@ -726,7 +728,9 @@ class Reverse(Transform):
             block = [assign(held, g, line), assign(self.bar(v), call("zeros_like", g), line)]
             g = name(held)
         block += self.contributions(stmt, g)
-        if v in self.multi and not (v in names_in(value)):
+        # the assignment ends the life of v's adjoint: what the reverse sweep meets next (an earlier
+        # trip of a loop around, an earlier write) belongs to another value of v
+        if (v in self.multi or v in self.in_loops) and v not in names_in(value):
             if self.kinds.get(v) == 0:  # a number: nothing to wait for
                 return block + [assign(self.bar(v), call("zeros_like", name(self.bar(v))), line)], []
             return block, [assign(self.bar(v), call("zeros_like", name(v)), line)]

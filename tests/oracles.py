@@ -1,0 +1,107 @@
+"""The three oracles every derivative is held against, for the project's own tests.
+
+- central differences: the vector-Jacobian product against `adjoint.numerical_jacobian` contracted
+  with the same cotangent (a few step sizes; one must agree);
+- reverse against forward: <u, J v> from `adjoint.jvp` equals <J^T u, v> from `adjoint.vjp` for
+  random u and v, to ~1e-10 of the size of the terms (no step size: it judges programs that
+  central differences cannot);
+- the compiled path against the Python path: `jit=True` gives what `jit=False` gives.
+
+`failures(f, args, wrt)` runs them and returns what disagreed (an empty list when all agree); an
+exception that is not an AdjointError propagates, and an AdjointError is returned as a refusal.
+"""
+
+import numpy as np
+
+import adjoint
+
+STEPS = (1e-6, 1e-5, 1e-7)
+CD_TOL = 1e-5  # of the largest entry of the numerical product (at least 1), as the corpus
+DOT_TOL = 1e-10  # of the sum of the terms' magnitudes
+JIT_TOL = 1e-10
+
+
+def _random_like(value, rng):
+    shape = np.shape(value)
+    return rng.standard_normal(shape) if shape else float(rng.standard_normal())
+
+
+def _copies(args):
+    return tuple(np.copy(a) if isinstance(a, np.ndarray) else a for a in args)
+
+
+def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
+    """What disagrees among the oracles for f at args (a list of strings; empty when all agree).
+
+    `jit=False` leaves out the compiled path (each Numba compile costs a second or so);
+    `forward=False` leaves out forward mode, for programs it refuses on purpose."""
+    wrt = wrt if isinstance(wrt, tuple) else (wrt,)
+    rng = np.random.default_rng(seed)
+    out = f(*_copies(args))
+    u = _random_like(out, rng)
+    found = []
+    grads = _vjp(f, args, wrt, u, False)
+    if isinstance(grads, str):
+        return [grads]
+    inputs = [args[w] for w in wrt]
+    for x, g in zip(inputs, grads):
+        if np.shape(g) != np.shape(x) or (isinstance(x, float) and type(g) is not float):
+            found.append(f"a gradient of shape {np.shape(g)} ({type(g).__name__}) for an input of shape "
+                         f"{np.shape(x)} ({type(x).__name__})")
+    found += _central_differences(f, args, wrt, u, grads)
+    if forward:
+        found += _reverse_against_forward(f, args, wrt, u, grads, rng)
+    if jit:
+        compiled = _vjp(f, args, wrt, u, True)
+        if isinstance(compiled, str):
+            found.append(compiled)
+        else:
+            for k, (a, b) in enumerate(zip(grads, compiled)):
+                if not np.allclose(a, b, rtol=JIT_TOL, atol=JIT_TOL):
+                    found.append(f"jit=True gives {b!r} for argument {wrt[k]}, jit=False {a!r}")
+    return found
+
+
+def _vjp(f, args, wrt, u, jit):
+    before = _copies(args)
+    try:
+        _, pullback = adjoint.vjp(f, *args, wrt=wrt, jit=jit)
+        grads = pullback(u)
+    except adjoint.AdjointError as e:
+        return f"refused (jit={jit}): {e}"
+    for a, b in zip(args, before):
+        if isinstance(a, np.ndarray) and not np.array_equal(a, b, equal_nan=True):
+            return f"differentiating (jit={jit}) changed an argument"
+    return grads
+
+
+def _central_differences(f, args, wrt, u, grads):
+    ndim = np.ndim(f(*_copies(args)))
+    worst = None
+    for eps in STEPS:
+        jacobians = adjoint.numerical_jacobian(f, *_copies(args), wrt=wrt, eps=eps)
+        products = [np.tensordot(u, J, axes=ndim) if ndim else u * np.asarray(J) for J in jacobians]
+        errors = [np.max(np.abs(np.asarray(g) - p), initial=0.0) / max(1.0, np.max(np.abs(p), initial=0.0))
+                  for g, p in zip(grads, products)]
+        if max(errors, default=0.0) <= CD_TOL:
+            return []
+        if worst is None:
+            worst = (eps, errors, products)
+    eps, errors, products = worst
+    return [f"central differences (eps={eps}) disagree for argument {w}: adjoint {np.asarray(g)!r}, "
+            f"numerical {p!r}" for w, g, p, e in zip(wrt, grads, products, errors) if e > CD_TOL]
+
+
+def _reverse_against_forward(f, args, wrt, u, grads, rng):
+    vs = tuple(_random_like(args[w], rng) for w in wrt)
+    try:
+        _, t = adjoint.jvp(f, _copies(args), vs, wrt=wrt, jit=False)
+    except adjoint.AdjointError as e:
+        return [f"forward mode refused: {e}"]
+    left = np.asarray(u) * np.asarray(t)
+    right = [np.asarray(g) * np.asarray(v) for g, v in zip(grads, vs)]
+    scale = np.sum(np.abs(left)) + sum(np.sum(np.abs(r)) for r in right)
+    lhs, rhs = float(np.sum(left)), float(sum(np.sum(r) for r in right))
+    if abs(lhs - rhs) > DOT_TOL * max(scale, 1e-300):
+        return [f"reverse against forward: <u, J v> = {lhs!r} (jvp), <J^T u, v> = {rhs!r} (vjp)"]
+    return []

@@ -1,0 +1,154 @@
+"""Programs on which adjoint once gave a wrong derivative with no error, each held against the three
+oracles (tests/oracles.py), and the wrong results' neighbours: the same mechanism in another shape.
+
+Each group names the mechanism that was wrong. A program here failed on the code before its fix.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from oracles import failures
+
+# --- an assignment ends the life of its target's adjoint, in every loop ------------------------
+# (the reverse loop added the adjoint of `t = ...` once per trip when the loop does not read t)
+
+
+def invariant_in_for(x):
+    for i in range(5):
+        t = 0.5 * np.sum(x)
+    return t
+
+
+def invariant_number(x):
+    for i in range(4):
+        t = 0.5 * x
+        s = t * 2.0
+    return s + t
+
+
+def copy_in_while(x):
+    k = 0
+    while k < 3:
+        a = x.copy()
+        k += 1
+    return np.sum(a * a)
+
+
+def _twice_sin(y):
+    return np.sin(y) * 2.0
+
+
+def helper_in_loop(x):
+    for i in range(3):
+        b = _twice_sin(x)
+    return np.sum(b)
+
+
+def tuple_target_in_loop(x, y):
+    for i in range(3):
+        a, b = x * 2.0, y + 1.0
+    return a * b
+
+
+def assigned_in_a_branch(x):
+    t = 0.0
+    u = 0.0
+    for i in range(4):
+        if i % 2 == 0:
+            t = x * x
+        else:
+            u = x + 1.0
+    return t + u
+
+
+def inner_loop_last_value(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(2):
+            t = x * float(j + 1)
+        s = s + t
+    return s
+
+
+# --- an adjoint added into by add_at or add_into is not zero afterwards ------------------------
+# (integer-array indexing of an intermediate, or a copy read through np.newaxis, lost its adjoint)
+
+
+def integer_arrays_of_an_intermediate(logits):
+    logp = logits * 2.0
+    return np.sum(logp[np.arange(3), np.array([0, 2, 1])] ** 2)
+
+
+def repeated_index_of_an_intermediate(x):
+    e = np.exp(x)
+    return np.sum(e[np.array([0, 2, 2])])
+
+
+def copy_read_through_newaxis(x, W):
+    y = x.copy()
+    return np.sum(W * y[0:2, np.newaxis])
+
+
+def scaled_copy_read_through_index(x):
+    y = x * 1.0
+    return np.sum(y[np.array([1, 1, 0])] * y[0])
+
+
+# --- `a = b = e` --------------------------------------------------------------------------------
+
+
+def chained(x):
+    a = b = x * 2.0
+    return a * b
+
+
+def chained_in_loop(x):
+    s = 0.0
+    for i in range(3):
+        p = q = x * float(i)
+        s = s + p * q
+    return s
+
+
+def chained_elements(x):
+    y = np.zeros(3)
+    y[0] = y[1] = x * 2.0
+    return np.sum(y * y) + math.sin(x)
+
+
+X3 = np.array([0.3, -1.2, 0.8])
+M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
+
+CASES = [
+    (invariant_in_for, (X3,), 0),
+    (invariant_number, (1.5,), 0),
+    (copy_in_while, (X3,), 0),
+    (helper_in_loop, (X3,), 0),
+    (tuple_target_in_loop, (1.5, 2.5), (0, 1)),
+    (assigned_in_a_branch, (1.5,), 0),
+    (inner_loop_last_value, (1.5,), 0),
+    (integer_arrays_of_an_intermediate, (M3,), 0),
+    (repeated_index_of_an_intermediate, (X3,), 0),
+    (copy_read_through_newaxis, (X3, np.array([[1.0], [10.0]])), (0, 1)),
+    (scaled_copy_read_through_index, (X3,), 0),
+    (chained, (1.5,), 0),
+    (chained_in_loop, (1.5,), 0),
+    (chained_elements, (1.5,), 0),
+]
+NO_NUMBA = {integer_arrays_of_an_intermediate}  # two integer-array indices: Numba refuses the primal too
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_three_oracles_agree(fn, args, wrt):
+    assert failures(fn, args, wrt, jit=fn not in NO_NUMBA) == []
+
+
+def test_the_issue_numbers():
+    """The values the report gave: 0.5 per entry, not 2.5; [1, 10, 0], not zeros."""
+    import adjoint
+
+    np.testing.assert_allclose(adjoint.grad(invariant_in_for, jit=False)(np.array([1.0, 2.0])), [0.5, 0.5])
+    gx = adjoint.grad(copy_read_through_newaxis, jit=False)(np.array([1.0, 2.0, 3.0]), np.array([[1.0], [10.0]]))
+    np.testing.assert_allclose(gx, [1.0, 10.0, 0.0])
