@@ -98,6 +98,51 @@ def dependence(nf, wrt, table):
     return varied, useful
 
 
+def refuse_lost_derivatives(nf, wrt, table):
+    """Raise a SourceError where a differentiated value reaches an argument through which no rule
+    carries its derivative, while the result depends on what the call gives: a function that makes
+    an array from bounds (`np.linspace(x, y, n)`), an argument without a formula (`np.sum(a, axis=x)`),
+    or a tuple that the rule does not take apart (`np.array([[x, y], [y, x]])`). A zero derivative
+    there would be silently wrong. Piecewise-constant functions (a comparison, np.floor, np.argmax)
+    and a rule's `selects` parameters (np.where's condition) have a zero derivative, and pass."""
+    varied, useful = dependence(nf, wrt, table)
+    for stmt in assignments(nf.body):
+        target, value = stmt.targets[0], stmt.value
+        if not (isinstance(value, ast.Call) and targets_of(stmt) & useful):
+            continue
+        rule, bound = rule_of(value, table)
+        if rule is None:
+            continue
+        if rule.makes:
+            lost = set().union(*(names_in(a) for a in [*value.args, *(k.value for k in value.keywords)])) & varied
+            if lost:
+                raise _lost(nf, stmt, value, lost, "makes an array from its arguments, and no rule carries a "
+                            "derivative through it", "compute it with differentiable operations "
+                            "(`x + (y - x) * np.arange(n) / (n - 1)` for np.linspace), or keep the argument constant")
+        for param, formula in zip(rule.params, rule.adjoints):
+            arg = bound[param]
+            if formula is None and param not in rule.selects:
+                lost = names_in(arg) & varied
+                why = f"has no derivative rule for its argument `{param}`"
+            elif isinstance(arg, ast.Tuple):  # a sequence rule takes one level apart, others none
+                inner = [e for e in arg.elts if isinstance(e, ast.Tuple)] if rule.sequence else [arg]
+                lost = set().union(set(), *(names_in(e) for e in inner)) & varied
+                why = "takes a sequence of differentiated values that its rule does not take apart"
+            else:
+                continue
+            if lost:
+                raise _lost(nf, stmt, value, lost, why, "build the array another way (np.stack, np.concatenate "
+                            "of arrays, or element writes into np.zeros), or register a rule with adjoint.custom_vjp")
+
+
+def _lost(nf, stmt, value, names, why, hint):
+    spelled = ast.unparse(value.func).lstrip(".")
+    users = sorted(nf.user_names.get(n, n) for n in names if n in nf.user_names or n in nf.params)
+    whose = f"`{users[0]}`" if users else "its argument"
+    return SourceError(f"`{spelled}` {why}: the derivative of {whose} would be lost", nf.locate(stmt), hint,
+                       "activity analysis")
+
+
 def reach(start, edges):
     """Names reached from start along (sources, destinations) edges, to a fixed point (loops included)."""
     reached, changed = set(start), True

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import __version__, emit, frontend
 from .custom import CustomVJP
+from .analysis import refuse_lost_derivatives
 from .naming import Namer
 from .normalize import NormalFunction, normalize
 from .flatten import flatten
@@ -110,6 +111,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=(), reuse=T
 
 def transform(nf, wrt, mode, optimize, kinds):
     """Every stage after normalizing: (the generated FunctionDef, the TapePlan or None)."""
+    refuse_lost_derivatives(nf, wrt, TABLE)
     if mode == "forward":
         fdef, plan = forward(nf, wrt, TABLE), None
     else:

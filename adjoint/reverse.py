@@ -772,10 +772,7 @@ class Reverse(Transform):
             arg = bound[param]
             parts = list(enumerate(arg.elts)) if rule.sequence else [(None, arg)]
             for k, part in parts:
-                if not self.is_active(part):
-                    if isinstance(part, ast.Tuple) and any(self.is_active(e) for e in part.elts):
-                        raise self.error(stmt, f"`{ast.unparse(value)}` takes a tuple of differentiated values, "
-                                         "which its rule does not cover", "build the array another way")
+                if not self.is_active(part):  # (a tuple that carries a derivative is refused before: analysis)
                     continue
                 mapping = dict(bound, g=g, out=name(target.id))
                 if rule.sequence:

@@ -152,3 +152,52 @@ def test_the_issue_numbers():
     np.testing.assert_allclose(adjoint.grad(invariant_in_for, jit=False)(np.array([1.0, 2.0])), [0.5, 0.5])
     gx = adjoint.grad(copy_read_through_newaxis, jit=False)(np.array([1.0, 2.0, 3.0]), np.array([[1.0], [10.0]]))
     np.testing.assert_allclose(gx, [1.0, 10.0, 0.0])
+
+
+# --- a differentiated value that no rule carries is refused, never taken as a constant ----------
+
+
+def linspace_of_inputs(x, y):
+    return np.sum(np.linspace(x, y, 5) ** 2)
+
+
+def arange_from_input(x):
+    return np.sum(np.arange(x, x + 3.0))
+
+
+def nested_array_literal(x):
+    return np.sum(np.array([[2 * x, x + 1], [x, x]]) ** 2)
+
+
+def variance_with_a_differentiated_ddof(x, d):
+    return np.var(x, ddof=d)
+
+
+@pytest.mark.parametrize("fn, args, wrt, what", [
+    (linspace_of_inputs, (1.0, 2.0), (0, 1), "`np.linspace` makes an array from its arguments"),
+    (arange_from_input, (1.5,), 0, "`np.arange` makes an array from its arguments"),
+    (nested_array_literal, (1.5,), 0, "`np.array` takes a sequence of differentiated values"),
+    (variance_with_a_differentiated_ddof, (X3, 0.5), (0, 1), "`np.var` has no derivative rule for its argument `ddof`"),
+], ids=lambda v: getattr(v, "__name__", None))
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_lost_derivative_is_refused(fn, args, wrt, what, mode):
+    import adjoint
+
+    with pytest.raises(adjoint.SourceError, match=what) as e:
+        if mode == "reverse":
+            adjoint.grad(fn, wrt=wrt, jit=False)(*args)
+        else:
+            adjoint.jvp(fn, args, tuple(args[w] for w in wrt) if isinstance(wrt, tuple) else args[wrt], wrt=wrt,
+                        jit=False)
+    assert "would be lost" in str(e.value) and "test_wrong_results.py" in str(e.value)
+
+
+def constants_made_from_inputs(x, y):
+    grid = np.linspace(0.0, 1.0, 4)  # bounds that carry no derivative
+    zero = np.zeros_like(x)  # only x's shape
+    picked = np.where(x > 0.0, x, -x)  # a condition: a zero derivative
+    return np.sum(grid * y) + np.sum(zero + picked * np.sign(x) + np.floor(x))
+
+
+def test_piecewise_constant_calls_pass():
+    assert failures(constants_made_from_inputs, (np.array([1.2, -2.3, 0.5, 3.1]), 1.5), (0, 1)) == []

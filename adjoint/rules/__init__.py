@@ -53,6 +53,8 @@ class Rule:
     custom: tuple = ()  # (fwd, bwd) of a custom_vjp rule
     tangent: object = None  # "elementwise", "linear", "bilinear" or an ast.expr (forward mode)
     carries: tuple = ()  # a forward-only rule's parameters that carry derivatives (runtime helpers)
+    makes: bool = False  # a function without derivative that makes an array from sizes, bounds or fill values
+    selects: tuple = ()  # parameters without a formula that only choose (a condition): their derivative is 0
 
     @property
     def differentiable(self):
@@ -186,8 +188,16 @@ class Table:
             raise ValueError(f"rules without a forward-mode tangent: {', '.join(sorted(missing))}")
 
     def nondiff(self, *paths):
+        """Functions whose result does not vary where it is differentiable (a comparison, np.floor,
+        np.argmax, a shape): a differentiated argument gives a zero derivative, which is right."""
         for path in paths:
             self.add(Rule(resolve_path(path), spell(path), (), {}, ()))
+
+    def makes(self, *paths):
+        """Functions that make a new array from sizes, bounds or fill values, with no rule that carries a
+        derivative through them (np.zeros, np.arange, np.linspace): a differentiated argument is refused."""
+        for path in paths:
+            self.add(Rule(resolve_path(path), spell(path), (), {}, (), makes=True))
 
     def method(self, name, path=None, params=None, *formulas, **flags):
         """An ndarray method: the rule of `path` (the method's receiver is its first parameter)."""

@@ -3,7 +3,7 @@
 from . import Table
 
 TABLE = Table()
-rule, nondiff, method, helper = TABLE.rule, TABLE.nondiff, TABLE.method, TABLE.helper
+rule, nondiff, makes, method, helper = TABLE.rule, TABLE.nondiff, TABLE.makes, TABLE.method, TABLE.helper
 
 # Python operators (the normalizer keeps them as operators; these rules are keyed by operator.*)
 rule("operator.add", "a, b", "g", "g", broadcast=True)
@@ -81,7 +81,8 @@ rule("numpy.hypot", "x1, x2", "g * x1 / out", "g * x2 / out", broadcast=True)
 rule("numpy.maximum", "x1, x2", "g * (x1 >= x2)", "g * (x1 < x2)", broadcast=True)
 rule("numpy.minimum", "x1, x2", "g * (x1 <= x2)", "g * (x1 > x2)", broadcast=True)
 rule("numpy.logaddexp", "x1, x2", "g * np.exp(x1 - out)", "g * np.exp(x2 - out)", broadcast=True)
-rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", broadcast=True)
+rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", broadcast=True,
+     selects=("condition",))
 rule("numpy.clip", "a, a_min, a_max", "g * ((a >= a_min) & (a <= a_max))", "g * (a < a_min)", "g * (a > a_max)", broadcast=True)
 
 # `1 / (1 + np.exp(-x))`, which the normalizer spots (its adjoint reads only its result)
@@ -118,11 +119,12 @@ rule("numpy.full", "shape, fill_value, dtype=None", None, "np.sum(g)", None)
 rule("numpy.concatenate", "arrays, axis=0", "concat_part(g, offset, part, axis)", None, sequence=True)
 rule("numpy.stack", "arrays, axis=0", "stack_part(g, k, axis)", None, sequence=True)
 
-# NumPy functions whose result does not depend smoothly on their inputs: constants to the derivative
-nondiff("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.zeros_like", "numpy.ones_like", "numpy.empty_like",
-        "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace", "numpy.sign", "numpy.floor",
+# NumPy functions whose result does not vary where it is differentiable: constants to the derivative
+nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign", "numpy.floor",
         "numpy.ceil", "numpy.round", "numpy.rint", "numpy.argmax", "numpy.argmin", "numpy.argsort",
         "numpy.shape", "numpy.size", "numpy.isnan", "numpy.isfinite", "numpy.isinf", "numpy.floor_divide")
+# NumPy functions that make arrays from sizes, bounds and fill values: no derivative flows through them
+makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace")
 
 # Forward mode: how the tangent of each rule that is not elementwise is formed
 for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "numpy.trace", "numpy.reshape",
