@@ -100,11 +100,15 @@ class Kinds:
             return 0
         if spelling in ("abs", "min", "max"):
             return join(kinds)
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        whole = axis is None or (isinstance(axis, ast.Constant) and axis.value is None)
         if spelling in _REDUCTIONS:
-            axis = kw.get("axis", args[1] if len(args) > 1 else None)
-            if axis is None or (isinstance(axis, ast.Constant) and axis.value is None):
+            if whole:
                 return 0
-            return None if kinds[0] is None else kinds[0] - 1
+            reduced = len(axis.elts) if isinstance(axis, ast.Tuple) else 1 if self.atom(axis) == 0 else None
+            return None if kinds[0] is None or reduced is None else kinds[0] - reduced
+        if spelling in ("np.cumsum", ".cumsum"):
+            return 1 if whole else kinds[0]
         if spelling in _CREATORS:
             shape = args[0] if args else kw.get("shape")
             if isinstance(shape, ast.Tuple):
@@ -118,7 +122,7 @@ class Kinds:
             return matmul(*kinds[:2]) if len(kinds) >= 2 else None
         if spelling in ("np.outer", "np.eye"):
             return 2
-        if spelling in ("np.arange", "np.linspace", "np.cumsum", ".cumsum", ".ravel", ".flatten", "np.ravel"):
+        if spelling in ("np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel"):
             return 1
         if spelling in ("np.reshape", ".reshape"):
             shape = args[1] if len(args) > 1 else kw.get("shape")

@@ -118,8 +118,25 @@ def chained_elements(x):
     return np.sum(y * y) + math.sin(x)
 
 
+# --- the number of dimensions of a reduction over a tuple of axes, and of np.cumsum with an axis --
+# (taken as one fewer, and as 1: an element of the result was then taken for a row)
+
+
+def sum_over_two_axes_then_index(B):
+    s = np.sum(B, axis=(0, 2))
+    t = s[0]
+    return np.sum(t * s)
+
+
+def cumsum_along_rows_then_index(A):
+    c = np.cumsum(A, axis=1)
+    r = c[1]
+    return np.sum(r * r * c[0, 2])
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
+B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
 
 CASES = [
     (invariant_in_for, (X3,), 0),
@@ -136,8 +153,11 @@ CASES = [
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
+    (sum_over_two_axes_then_index, (B234,), 0),
+    (cumsum_along_rows_then_index, (M3,), 0),
 ]
-NO_NUMBA = {integer_arrays_of_an_intermediate}  # two integer-array indices: Numba refuses the primal too
+# Numba refuses the primal too: two integer-array indices; np.sum over a tuple of axes
+NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index}
 
 
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
