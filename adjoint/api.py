@@ -28,7 +28,7 @@ NUMPY_BOUND = 50e-6
 # cache: starting Numba (importing it, its NumPy support and SciPy's BLAS) takes about half a second.
 QUICK_PYTHON = 0.2
 
-_SIGNATURES = weakref.WeakKeyDictionary()  # function -> (its defaults, its signature)
+_SIGNATURES = weakref.WeakKeyDictionary()  # function -> ((its defaults and code), its signature)
 _LAST_RUN = {}  # (function, wrt names, jit) -> the Derivative that ran last (for jit_status)
 
 
@@ -39,8 +39,9 @@ def signature_of(fn):
             target.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
         from .frontend import check_subset, read
         check_subset(read(target))  # raises the AdjointError that explains what adjoint can differentiate
-    defaults, known = (target.__defaults__, target.__kwdefaults__), _SIGNATURES.get(target)
-    if known is None or known[0][0] is not defaults[0] or known[0][1] is not defaults[1]:
+    # (its code too: replacing __code__, as IPython's autoreload does, may rename the parameters)
+    defaults, known = (target.__defaults__, target.__kwdefaults__, target.__code__), _SIGNATURES.get(target)
+    if known is None or any(a is not b for a, b in zip(known[0], defaults)):
         # its own parameters, not those of a function it says it wraps (functools.wraps): a call binds by them
         known = _SIGNATURES[target] = defaults, inspect.signature(target, follow_wrapped=False)
     return known[1]
@@ -76,10 +77,12 @@ _CACHE = {}
 def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
     """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)
     and state of the rule table (a rule given again by defvjp makes a new one), and made again when a
-    module-level name it read has been given another value (a constant, a helper function)."""
+    module-level name it read has been given another value (a constant, a helper function) or the
+    code of the function or of a function it inlined was replaced (`f.__code__ = ...`, as IPython's
+    autoreload does)."""
     key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version)
     d = _CACHE.get(key)
-    if d is None or not frontend.still_bound(d.generated.nf.bindings):  # a name it read means another object
+    if d is None or not d.current():
         d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode)
     return d
 
@@ -138,6 +141,8 @@ class Derivative:
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit = fn, wrt, jit
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds)
+        # the functions whose text it was made from, with the code each ran then
+        self.codes = frontend.functions_read(fn, self.generated.nf.bindings)
         self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
         self._dispatcher = None
@@ -149,6 +154,14 @@ class Derivative:
     @property
     def text(self):
         return self.generated.text
+
+    def current(self):
+        """Whether the functions it was made from run the code they ran then, and each name it read
+        still refers to the object it did."""
+        for f, code in self.codes:
+            if f.__code__ is not code:
+                return False
+        return frontend.still_bound(self.generated.nf.bindings)
 
     def python(self):
         if self._python is None:
@@ -416,15 +429,32 @@ def _scalar(out, fn):
     return float(out) if isinstance(out, (float, np.floating, np.ndarray)) else out
 
 
+def _wrt_of(fn, wrt):
+    """A function giving wrt_names(fn, wrt), found again when fn's code is replaced (which may rename
+    its parameters)."""
+    target = fn.fn if isinstance(fn, CustomVJP) else fn
+    state = [(getattr(target, "__code__", None), *wrt_names(fn, wrt))]
+
+    def names():
+        code, names, as_tuple = state[0]
+        now = getattr(target, "__code__", None)
+        if now is not code:
+            code, names, as_tuple = state[0] = (now, *wrt_names(fn, wrt))
+        return names, as_tuple
+
+    return names
+
+
 def value_and_grad(fn, wrt=0, jit=None):
     """A function returning (f(*args), gradient of f with respect to wrt)."""
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         return _value_and_grad_of_grad(inner, wrt, jit)
-    names, as_tuple = wrt_names(fn, wrt)
+    names_of = _wrt_of(fn, wrt)
 
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
+        names, as_tuple = names_of()
         values, kinds = bind(fn, names, args, kwargs)
         out, *grads = derivative(fn, names, jit, True, kinds)(values, 1.0)
         return _scalar(out, fn), _grads(grads, as_tuple)
@@ -512,10 +542,11 @@ def hessian(fn, wrt=0, jit=None):
     """A function returning the Hessian of the scalar function fn: one Hessian-vector product (forward
     mode over the adjoint) per input entry. For an int or str wrt, an array of shape x.shape + x.shape
     (a float for a float x); for a tuple wrt, H[i][j] of shape wrt[i].shape + wrt[j].shape."""
-    names, as_tuple = wrt_names(fn, wrt)
+    names_of = _wrt_of(fn, wrt)
 
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
+        names, as_tuple = names_of()
         values, kinds = bind(fn, names, args, kwargs)
         H, _ = _second(fn, names, names, jit, values, kinds)
         return tuple(tuple(row) for row in H) if as_tuple else H[0][0]
@@ -552,10 +583,11 @@ def jacobian(fn, wrt=0, jit=None):
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         return _jacobian_of_grad(inner, wrt, jit)
-    names, as_tuple = wrt_names(fn, wrt)
+    names_of = _wrt_of(fn, wrt)
 
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
+        names, as_tuple = names_of()
         values, kinds = bind(fn, names, args, kwargs)
         inputs = inputs_of(fn, names, values)
         out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])

@@ -16,10 +16,11 @@ import os
 import re
 import sys
 import threading
+import types
 
 import numpy as np
 
-from . import __version__, runtime
+from . import __version__, frontend, runtime
 
 _MARK = "__comment__"
 _MARK_LINE = re.compile(rf"^(\s*){_MARK}\((['\"])(.*)\2\)$", re.M)
@@ -76,10 +77,12 @@ def _fingerprint(obj):
     on its type only, not on the values it holds."""
     if isinstance(obj, np.ndarray):
         return f"array {obj.dtype} {obj.ndim}-d"
+    # a function by the code that runs too: its file's text may be older or newer than its code
+    code = repr(frontend.fingerprint(obj.__code__)) if isinstance(obj, types.FunctionType) else ""
     try:
-        return inspect.getsource(obj)
+        return inspect.getsource(obj) + code
     except (OSError, TypeError):
-        return repr(obj)
+        return code or repr(obj)
 
 
 def cache_dir():
@@ -112,13 +115,16 @@ def text_key(nf, externals, *more):
     """A digest of all that the stages after normalizing read to write a module's text: the normal
     form (with the user's lines it came from), the objects bound into the module (`externals`:
     custom rules as their fn, fwd and bwd functions), and `more` (the docstring, wrt, mode and
-    options). No text in it holds an address, which changes from one process to the next."""
+    options), the code of the functions read. No text in it holds an address, which changes from one process
+    to the next."""
     h = hashlib.sha256(f"{__version__}\n{_COMPILER}\n".encode())
     for stmt in nf.body:
         h.update(ast.dump(stmt, include_attributes=True).encode())
+    # the code of the functions it was read from (the text read is checked to be theirs: frontend.read)
+    codes = sorted(repr(frontend.fingerprint(code)) for _, code in frontend.functions_read(None, nf.bindings))
     h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins, sorted(nf.user_names.items()),
                    sorted((k, _literal(v)) for k, v in nf.constants.items()), sorted(nf.externals),
-                   sorted((k, _fingerprint(v)) for k, v in externals.items()), more)).encode())
+                   sorted((k, _fingerprint(v)) for k, v in externals.items()), codes, more)).encode())
     return h.hexdigest()[:32]
 
 
