@@ -88,11 +88,33 @@ def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse"):
 
 
 def bind(fn, wrt, args, kwargs):
-    """(positional values of every parameter, their kinds), checking the wrt inputs.
+    """(positional values of every parameter, their kinds), checking the arguments.
 
     The kinds are (name, number of dimensions) pairs, 0 for a number, for the arguments that are
-    numbers or NumPy arrays: the generated code is specialised to them.
+    numbers or NumPy arrays: the generated code is specialised to them. The values are what the
+    generated code runs on: float16 and float32 arrays and NumPy scalars as float64 copies.
     """
+    call = _bind(fn, wrt, args, kwargs)
+    return call.values, call.kinds
+
+
+class _Call:
+    """A call's arguments bound: `values` (every parameter, positionally, as the generated code takes
+    them), `kinds`, `inputs` (the wrt arguments as the caller gave them, whose types the gradients
+    take) and `given` (every parameter as the caller gave it; `values` itself when no argument was
+    converted)."""
+
+    __slots__ = ("values", "kinds", "inputs", "given")
+
+    def __init__(self, values, kinds, inputs, given):
+        self.values, self.kinds, self.inputs, self.given = values, kinds, inputs, given
+
+    @property
+    def converted(self):
+        return self.given is not self.values
+
+
+def _bind(fn, wrt, args, kwargs):
     names = _all_positional(fn, args, kwargs)
     if names is not None:  # the common call, bound without inspect (a gradient in an optimiser's loop)
         arguments = dict(zip(names, args))
@@ -103,10 +125,80 @@ def bind(fn, wrt, args, kwargs):
             raise ArgumentError(f"{_name(fn)}(): {e}") from None
         bound.apply_defaults()
         arguments = bound.arguments
-    for w in wrt:
-        arguments[w] = _check_input(w, arguments[w], fn)
-    kinds = tuple((k, d) for k, d in ((k, _kind(v)) for k, v in arguments.items()) if d is not None)
-    return list(arguments.values()), kinds
+    inputs = [arguments[w] for w in wrt]
+    values, kinds = [], []
+    converted = None  # id of an argument converted -> its float64 copy (the same array passed twice stays one)
+    for k, v in arguments.items():
+        t = type(v)
+        if k in wrt:
+            if not (t is float or t is np.ndarray and v.dtype.kind == "f" and v.dtype.itemsize == 8):
+                if converted is None:
+                    converted = {}
+                v = _check_input(k, v, fn, converted)
+                t = type(v)
+        elif t is np.ndarray:
+            if v.dtype.kind == "f" and v.dtype.itemsize < 8:
+                if converted is None:
+                    converted = {}
+                v = _float64(v, converted)
+        elif t is not float and t is not int:
+            if isinstance(v, np.ndarray):
+                raise _subclass_error(k, v, fn)
+            if isinstance(v, (np.float16, np.float32)):
+                if converted is None:
+                    converted = {}
+                converted[id(v)] = v
+                v, t = float(v), float
+            elif t is list or t is tuple or t is dict:
+                _refuse_subclasses_in(k, v, fn)
+        values.append(v)
+        if t is float:
+            kinds.append((k, 0))
+        elif t is np.ndarray:
+            kinds.append((k, v.ndim))
+        else:
+            d = _kind(v)
+            if d is not None:
+                kinds.append((k, d))
+    given = list(arguments.values()) if converted else values
+    return _Call(values, tuple(kinds), inputs, given)
+
+
+def _float64(array, converted):
+    """A float64 copy of a float16 or float32 array (one per array, however often it is passed)."""
+    copy = converted.get(id(array))
+    if copy is None:
+        copy = converted[id(array)] = array.astype(np.float64)
+    return copy
+
+
+def _subclass_error(name, value, fn):
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    return ArgumentError(
+        f"`{name}` of {_name(fn)} is a {kind}, a subclass of numpy.ndarray: adjoint differentiates plain "
+        f"arrays (a subclass may change what operators mean: np.matrix's `*` is a matrix product, a masked "
+        f"array skips entries); pass np.asarray({name})")
+
+
+def _refuse_subclasses_in(name, value, fn, depth=0):
+    """Refuse an ndarray subclass inside a list, tuple or dict argument."""
+    for v in (value.values() if type(value) is dict else value):
+        if isinstance(v, np.ndarray):
+            if type(v) is not np.ndarray:
+                raise _subclass_error(f"{name}[...]", v, fn)
+        elif depth < 4 and type(v) in (list, tuple, dict):
+            _refuse_subclasses_in(name, v, fn, depth + 1)
+
+
+def _refuse_subclasses_read(fn, externals):
+    """Refuse a module-level ndarray subclass that the function reads."""
+    for name, v in externals.items():
+        if isinstance(v, np.ndarray) and type(v) is not np.ndarray:
+            kind = f"{type(v).__module__}.{type(v).__qualname__}"
+            raise ArgumentError(
+                f"{_name(fn)} reads the module-level `{name}`, a {kind}, a subclass of numpy.ndarray: adjoint "
+                f"differentiates with plain arrays (np.matrix's `*` is a matrix product, a masked array skips "
+                f"entries); make it a plain array, `{name} = np.asarray({name})`")
 
 
 def _all_positional(fn, args, kwargs):
@@ -143,6 +235,7 @@ class Derivative:
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds)
         # the functions whose text it was made from, with the code each ran then
         self.codes = frontend.functions_read(fn, self.generated.nf.bindings)
+        _refuse_subclasses_read(fn, self.generated.externals)
         self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
         self._dispatcher = None
@@ -396,26 +489,79 @@ def _fastest(fn, args, calls=2):
     return best, result
 
 
-def _check_input(name, value, fn):
-    if type(value) is float or type(value) is np.ndarray and value.dtype.kind == "f":
+def _check_input(name, value, fn, converted):
+    """A wrt argument as the generated code takes it: a float, or a float64 array (a float16 or
+    float32 one as a float64 copy, noted in `converted`; its gradient is cast back to its dtype)."""
+    t = type(value)
+    if t is float or t is np.ndarray and value.dtype.kind == "f" and value.dtype.itemsize == 8:
         return value
+    if t is np.ndarray:
+        if value.dtype.kind == "f" and value.dtype.itemsize < 8:
+            return _float64(value, converted)
+        if value.dtype.kind == "f":
+            raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: adjoint computes "
+                                f"in float64, which would lose the extra precision; pass {name}.astype(np.float64)")
+        if value.dtype.kind == "c":
+            raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: adjoint "
+                                "differentiates real inputs; pass the real and imaginary parts as two float arrays "
+                                f"({name}.real, {name}.imag)")
+        raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: only float "
+                            f"arrays have a gradient; pass {name}.astype(float)")
+    if isinstance(value, np.ndarray):
+        raise _subclass_error(name, value, fn)
     if isinstance(value, bool) or isinstance(value, (numbers.Integral, np.integer)):
         raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, which is an int ({value!r}): only float "
                             f"inputs have a gradient; pass float({name}) or leave `{name}` out of wrt")
-    if isinstance(value, (numbers.Real, np.floating)):
+    if isinstance(value, np.floating):
+        if value.dtype.itemsize > 8:
+            raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, a {type(value).__name__}: adjoint computes in "
+                                f"float64, which would lose the extra precision; pass float({name})")
+        if value.dtype.itemsize < 8:
+            converted[id(value)] = value
         return float(value)
-    if isinstance(value, np.ndarray):
-        if not np.issubdtype(value.dtype, np.floating):
-            raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: only float "
-                                f"arrays have a gradient; pass {name}.astype(float)")
-        return value
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (numbers.Complex, np.complexfloating)):
+        raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, a complex number ({value!r}): adjoint "
+                            "differentiates real inputs; pass the real and imaginary parts as two floats")
     raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, a {type(value).__name__}: adjoint differentiates "
                         "floats and float NumPy arrays (pass np.asarray(...))")
 
 
-def _grads(values, as_tuple):
-    grads = tuple(float(v) if isinstance(v, (float, np.floating)) else v for v in values)
-    return grads if as_tuple else grads[0]
+def _like(value, like, what):
+    """The derivative `value` in the type and dtype of `like` (the argument it belongs to: a float for
+    a float, an np.float32 for an np.float32, an array of its dtype for an array); refused when
+    complex, which a real input's derivative is not (the function went through complex numbers)."""
+    t = type(value)
+    if t is float and type(like) is float or t is np.ndarray and type(like) is np.ndarray and value.dtype is like.dtype:
+        return value  # (the common calls: like is a float or a float array, so value is not complex)
+    if t is np.ndarray:
+        if value.dtype.kind == "c":
+            raise _complex_derivative(what)
+        if type(like) is np.ndarray:
+            if value.dtype != like.dtype:
+                value = value.astype(like.dtype)
+            return value
+        value = value[()] if value.ndim == 0 else value
+    elif isinstance(value, (complex, np.complexfloating)):
+        raise _complex_derivative(what)
+    if type(like) is np.ndarray:
+        return np.asarray(value, dtype=like.dtype)
+    if isinstance(like, np.floating):
+        return type(like)(value)
+    return float(value) if isinstance(value, (float, np.floating, numbers.Real)) else value
+
+
+def _complex_derivative(what):
+    return AdjointError(f"{what} came out complex: the function computes with complex numbers, whose derivatives "
+                        "adjoint does not take; write it with real arithmetic (the real and imaginary parts as "
+                        "two floats)")
+
+
+def _grads(values, inputs, as_tuple, what="the gradient"):
+    if not as_tuple:
+        return _like(values[0], inputs[0], what)
+    return tuple([_like(v, x, what) for v, x in zip(values, inputs)])
 
 
 def _scalar(out, fn):
@@ -423,10 +569,21 @@ def _scalar(out, fn):
         return out
     if not isinstance(out, (numbers.Number, np.number, np.ndarray)):
         raise ArgumentError(f"grad needs {_name(fn)} to return a float, but it returned a {type(out).__name__}")
+    if np.iscomplexobj(out):
+        raise ArgumentError(f"grad needs {_name(fn)} to return a real number, but it returned a complex one "
+                            f"({out!r:.60}): differentiate its real part, its imaginary part or its abs()")
     if np.ndim(out) != 0:
         raise ArgumentError(f"grad needs {_name(fn)} to return a scalar, but it returned an array of shape "
                             f"{np.shape(out)}; use adjoint.vjp for array outputs")
     return float(out) if isinstance(out, (float, np.floating, np.ndarray)) else out
+
+
+def _real_output(out, fn, what):
+    """Refuse a complex output (of vjp, jvp, jacobian): its derivative is not taken."""
+    if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":
+        raise ArgumentError(f"{what} needs {_name(fn)} to return real numbers, but it returned complex ones "
+                            f"({out!r:.60}): differentiate their real and imaginary parts (np.real, np.imag) instead")
+    return out
 
 
 def _wrt_of(fn, wrt):
@@ -445,6 +602,11 @@ def _wrt_of(fn, wrt):
     return names
 
 
+def _copies(values):
+    """The values with arrays copied, for a call of the user's function (which may write into them)."""
+    return [np.copy(v) if isinstance(v, np.ndarray) else v for v in values]
+
+
 def value_and_grad(fn, wrt=0, jit=None):
     """A function returning (f(*args), gradient of f with respect to wrt)."""
     inner = getattr(fn, "adjoint_grad", None)
@@ -455,9 +617,9 @@ def value_and_grad(fn, wrt=0, jit=None):
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
         names, as_tuple = names_of()
-        values, kinds = bind(fn, names, args, kwargs)
-        out, *grads = derivative(fn, names, jit, True, kinds)(values, 1.0)
-        return _scalar(out, fn), _grads(grads, as_tuple)
+        call = _bind(fn, names, args, kwargs)
+        out, *grads = derivative(fn, names, jit, True, call.kinds)(call.values, 1.0)
+        return _scalar(out, fn), _grads(grads, call.inputs, as_tuple)
 
     value_and_grad_fn.adjoint_grad = None  # not the function that wraps fn
     return value_and_grad_fn
@@ -485,14 +647,17 @@ def _value_and_grad_of_grad(inner, wrt, jit):
 
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
-        values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
-        x, = inputs_of(fn, rows, values)
+        names = tuple(dict.fromkeys(rows + cols))
+        call = _bind(fn, names, args, kwargs)
+        x, = inputs_of(fn, rows, call.values)
         if rows_tuple or np.ndim(x) != 0:
             raise ArgumentError(f"grad of grad({_name(fn)}) needs a scalar: grad gives "
                                 f"{'a tuple' if rows_tuple else f'an array of shape {np.shape(x)}'}; "
                                 "use adjoint.hessian or adjoint.jacobian of the grad")
-        H, grads = _second(fn, rows, cols, jit, values, kinds)
-        return float(grads[0]), _grads(H[0], as_tuple)
+        H, grads = _second(fn, rows, cols, jit, call.values, call.kinds)
+        given = dict(zip(names, call.inputs))
+        return (float(_like(grads[0], given[rows[0]], "the gradient")),
+                _grads(H[0], [given[c] for c in cols], as_tuple, "the second derivative"))
 
     value_and_grad_fn.adjoint_grad = None
     return value_and_grad_fn
@@ -501,16 +666,14 @@ def _value_and_grad_of_grad(inner, wrt, jit):
 def vjp(fn, *args, wrt=0, jit=None, **kwargs):
     """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s)."""
     names, as_tuple = wrt_names(fn, wrt)
-    values, kinds = bind(fn, names, args, kwargs)
-    d = derivative(fn, names, jit, True, kinds)
-    out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])  # fn may write into them
+    call = _bind(fn, names, args, kwargs)
+    d = derivative(fn, names, jit, True, call.kinds)
+    out = _real_output(fn(*_copies(call.given)), fn, "vjp")  # (fn may write into its arguments)
 
     def pullback(cotangent):
-        if np.shape(cotangent) != np.shape(out):
-            raise ArgumentError(f"the cotangent has shape {np.shape(cotangent)}, the output {np.shape(out)}")
-        ct = float(cotangent) if np.ndim(cotangent) == 0 else np.asarray(cotangent, dtype=np.float64)
-        _, *grads = d(values, ct)
-        return _grads(grads, as_tuple)
+        ct = _seed("the cotangent", cotangent, "the output", out)
+        _, *grads = d(call.values, ct)
+        return _grads(grads, call.inputs, as_tuple, "the vector-Jacobian product")
 
     return out, pullback
 
@@ -521,21 +684,28 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     `tangents` holds one tangent per wrt input (a single value for an int or str wrt), each of its
     input's shape."""
     names, as_tuple = wrt_names(fn, wrt)
-    values, kinds = _bind_primals(fn, names, primals)
-    seeds = _seeds(fn, names, as_tuple, values, tangents, wrt)
-    out, out_dot = derivative(fn, names, jit, True, kinds, "forward")(values, *seeds)
-    return _grads((out, out_dot), True)
+    call = _bind_primals(fn, names, primals)
+    seeds = _seeds(fn, names, as_tuple, call.values, tangents, wrt)
+    out, out_dot = derivative(fn, names, jit, True, call.kinds, "forward")(call.values, *seeds)
+    _real_output(out, fn, "jvp")
+    # the output and its tangent in the output's type: when arguments ran as float64 copies, that of
+    # the function's own result for the arguments as given
+    like = _real_output(fn(*_copies(call.given)), fn, "jvp") if call.converted else out
+    if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
+        like = 0.0  # (a float, as before)
+    return _like(out, like, "the output"), _like(out_dot, like, "the Jacobian-vector product")
 
 
 def hvp(fn, primals, tangents, wrt=0, jit=None):
     """(gradient, Hessian-vector product) of the scalar function fn at primals, by forward mode over
     fn's generated adjoint. `tangents` is as for `jvp`; both results are shaped as the gradient."""
     names, as_tuple = wrt_names(fn, wrt)
-    values, kinds = _bind_primals(fn, names, primals)
-    seeds = _seeds(fn, names, as_tuple, values, tangents, wrt)
-    (out, *grads), (_, *hv) = derivative(fn, names, jit, True, kinds, "hvp")(values, 1.0, *seeds)
+    call = _bind_primals(fn, names, primals)
+    seeds = _seeds(fn, names, as_tuple, call.values, tangents, wrt)
+    (out, *grads), (_, *hv) = derivative(fn, names, jit, True, call.kinds, "hvp")(call.values, 1.0, *seeds)
     _scalar(out, fn)
-    return _grads(grads, as_tuple), _grads(hv, as_tuple)
+    return (_grads(grads, call.inputs, as_tuple),
+            _grads(hv, call.inputs, as_tuple, "the Hessian-vector product"))
 
 
 def hessian(fn, wrt=0, jit=None):
@@ -567,6 +737,8 @@ def _second(fn, rows, cols, jit, values, kinds):
         for k in np.ndindex(shape):
             (out, *grads), (_, *hv) = d(values, 1.0, *unit_seeds(inputs, names.index(col), k))
             _scalar(out, fn)
+            if any(np.iscomplexobj(h) for h in hv):
+                raise _complex_derivative("the Hessian")
             pieces.append([np.asarray(hv[names.index(r)], dtype=np.float64) for r in rows])
         for i, row in enumerate(rows):
             block = np.stack([p[i] for p in pieces], axis=-1).reshape(np.shape(inputs[names.index(row)]) + shape)
@@ -590,7 +762,7 @@ def jacobian(fn, wrt=0, jit=None):
         names, as_tuple = names_of()
         values, kinds = bind(fn, names, args, kwargs)
         inputs = inputs_of(fn, names, values)
-        out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
+        out = _real_output(fn(*_copies(values)), fn, "jacobian")
         n_in, n_out = sum(np.size(x) for x in inputs), np.size(out)
         if n_in <= n_out:
             jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
@@ -598,7 +770,7 @@ def jacobian(fn, wrt=0, jit=None):
             cols = [[] for _ in names]
             for i, x in enumerate(inputs):
                 for k in np.ndindex(np.shape(x)):
-                    cols[i].append(np.asarray(d(values, *unit_seeds(inputs, i, k))[1], dtype=np.float64))
+                    cols[i].append(_real(d(values, *unit_seeds(inputs, i, k))[1]))
             jacs = [np.stack(c, axis=-1).reshape(np.shape(out) + np.shape(x)) for c, x in zip(cols, inputs)]
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
@@ -606,13 +778,20 @@ def jacobian(fn, wrt=0, jit=None):
             rows = [[] for _ in names]
             for k in np.ndindex(np.shape(out)):
                 for i, g in enumerate(d(values, *unit_seeds([out], 0, k))[1:]):
-                    rows[i].append(np.asarray(g, dtype=np.float64))
+                    rows[i].append(_real(g))
             jacs = [np.stack(r).reshape(np.shape(out) + np.shape(x)) for r, x in zip(rows, inputs)]
         jacs = [float(j) if j.ndim == 0 else j for j in jacs]
         return tuple(jacs) if as_tuple else jacs[0]
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn
+
+
+def _real(value):
+    """A column or row of a Jacobian as a float64 array (refused when complex)."""
+    if np.iscomplexobj(value):
+        raise _complex_derivative("the Jacobian")
+    return np.asarray(value, dtype=np.float64)
 
 
 def _jacobian_of_grad(inner, wrt, jit):
@@ -634,7 +813,7 @@ def _jacobian_of_grad(inner, wrt, jit):
 def _bind_primals(fn, names, primals):
     if not isinstance(primals, (tuple, list)):
         raise ArgumentError(f"pass the arguments of {_name(fn)} as a tuple (primals), not a {type(primals).__name__}")
-    return bind(fn, names, tuple(primals), {})
+    return _bind(fn, names, tuple(primals), {})
 
 
 def _seeds(fn, names, as_tuple, values, tangents, wrt):
@@ -663,11 +842,27 @@ def unit_seeds(inputs, i, k):
 
 
 def _check_tangent(name, value, tangent):
-    if np.shape(tangent) != np.shape(value):
-        raise ArgumentError(f"the tangent of `{name}` has shape {np.shape(tangent)}, `{name}` has {np.shape(value)}")
-    if isinstance(value, np.ndarray):
-        return np.asarray(tangent, dtype=np.float64)
-    return float(tangent)
+    return _seed(f"the tangent of `{name}`", tangent, f"`{name}` has", value)
+
+
+def _seed(what, seed, of, value):
+    """A tangent or cotangent as the generated code takes it (a float for a number, a float64 array
+    for an array), checked against the value `of` it belongs to: a plain real array or number of its
+    shape."""
+    if isinstance(seed, np.ndarray) and type(seed) is not np.ndarray:
+        raise ArgumentError(f"{what} is a {type(seed).__module__}.{type(seed).__qualname__}, a subclass of "
+                            "numpy.ndarray; pass np.asarray(...) of it")
+    try:
+        array = np.asarray(seed)
+    except (TypeError, ValueError) as e:
+        raise ArgumentError(f"{what} must be a float or a float array, not {seed!r:.60} ({e})") from None
+    if array.dtype.kind == "c":
+        raise ArgumentError(f"{what} is complex: adjoint takes derivatives of real functions only")
+    if array.dtype.kind not in "fiub":
+        raise ArgumentError(f"{what} must be a float or a float array, not {seed!r:.60}")
+    if array.shape != np.shape(value):
+        raise ArgumentError(f"{what} has shape {array.shape}, {of} {np.shape(value)}")
+    return array.astype(np.float64) if isinstance(value, np.ndarray) else float(array)
 
 
 MODES = ("reverse", "forward", "hvp")
