@@ -9,20 +9,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import bind, inputs_of, jvp, vjp, wrt_names
+from .api import _name, bind, inputs_of, jvp, signature_of, vjp, wrt_names
+from .errors import ArgumentError
 
 
 def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
-    """d fn / d args[wrt] by central differences: an array of shape out.shape + arg.shape per wrt entry."""
-    names, as_tuple = wrt_names(fn, wrt)
-    import inspect
+    """d fn / d args[wrt] by central differences: an array of shape out.shape + arg.shape per wrt entry.
 
-    bound = inspect.signature(getattr(fn, "fn", fn), follow_wrapped=False).bind(*args, **kwargs)
-    bound.apply_defaults()
-    values = dict(bound.arguments)
+    The arguments are checked as adjoint's derivatives check them (float inputs, no ndarray
+    subclass), and the function is evaluated in float64 (float32 arguments as float64 copies, as the
+    generated code runs): central differences in float32 would be noise."""
+    names, as_tuple = wrt_names(fn, wrt)
+    values = bind(fn, names, args, kwargs)[0]
+    params = list(signature_of(fn).parameters)
+    _evaluate(fn, values)  # (a function that fails for these arguments is said to, once)
     jacobians = []
     for name in names:
-        x = values[name]
+        i = params.index(name)
+        x = values[i]
         scalar = np.ndim(x) == 0
         base = np.array(x, dtype=np.float64)
         columns = []
@@ -31,8 +35,8 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
             up, dn = base.copy(), base.copy()
             up[idx] += h
             dn[idx] -= h
-            f_up = np.asarray(fn(**_copies(values, name, float(up) if scalar else up)), dtype=np.float64)
-            f_dn = np.asarray(fn(**_copies(values, name, float(dn) if scalar else dn)), dtype=np.float64)
+            f_up = _evaluate(fn, _replaced(values, i, float(up) if scalar else up))
+            f_dn = _evaluate(fn, _replaced(values, i, float(dn) if scalar else dn))
             columns.append((f_up - f_dn) / (2 * h))
         out_shape = columns[0].shape if columns else ()
         jac = np.stack(columns, axis=-1).reshape(out_shape + base.shape) if columns else np.zeros(base.shape)
@@ -40,11 +44,30 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
     return tuple(jacobians) if as_tuple else jacobians[0]
 
 
-def _copies(values, name, value):
-    """The arguments with `name` set to value, arrays copied (fn may write into its arguments)."""
-    out = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in values.items()}
-    out[name] = value
+def _replaced(values, i, value):
+    out = list(values)
+    out[i] = value
     return out
+
+
+def _evaluate(fn, values):
+    """fn at the values (arrays copied: fn may write into its arguments), as a float64 array; an
+    ArgumentError when it fails for them or returns what has no derivative (text, complex, None)."""
+    try:
+        out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
+    except Exception as e:  # noqa: BLE001 -- the user's function, failing for the arguments it was given
+        raise ArgumentError(f"{_name(fn)} raised {type(e).__name__} for the arguments given: {e}") from e
+    if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":
+        raise ArgumentError(f"{_name(fn)} returned complex numbers ({out!r:.60}): adjoint differentiates real "
+                            "functions; check their real and imaginary parts (np.real, np.imag) instead")
+    try:
+        result = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        result = None
+    if result is None or out is None or isinstance(out, (str, bytes, dict)):
+        raise ArgumentError(f"{_name(fn)} returned a {type(out).__name__} ({out!r:.60}): numerical_jacobian "
+                            "differentiates functions that return floats or float arrays")
+    return result
 
 
 @dataclass(frozen=True)

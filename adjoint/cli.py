@@ -65,7 +65,11 @@ def cmd_dump(opts):
 
 def parse_args(expr):
     """The arguments that a Python expression (with np available) gives, as a tuple."""
-    args = eval(expr, {"np": np, "numpy": np})  # noqa: S307 -- the user's own expression
+    try:
+        args = eval(expr, {"np": np, "numpy": np})  # noqa: S307 -- the user's own expression
+    except Exception as e:  # noqa: BLE001 -- whatever the user's expression raised
+        raise AdjointError(f"--args {expr!r}: {type(e).__name__}: {e}\n"
+                           'hint: give a Python expression of the arguments, e.g. "np.ones(3), 2.0"') from None
     return args if isinstance(args, tuple) else (args,)
 
 
