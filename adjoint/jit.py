@@ -103,6 +103,22 @@ def _matmul_right(g, a, b):
     return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
 
 
+@overload(runtime.kept_writes)
+def _kept_writes(a, index):
+    """runtime.kept_writes in nopython mode: True for an index that picks one entry, else the mask."""
+    if isinstance(index, nbtypes.Integer) or (isinstance(index, nbtypes.BaseTuple) and len(index) == a.ndim
+                                              and all(isinstance(t, nbtypes.Integer) for t in index)):
+        return lambda a, index: True
+
+    def mask(a, index):
+        picked = a[index]
+        ids = np.arange(picked.size).reshape(picked.shape)
+        last = np.full(a.shape, -1)
+        last[index] = ids
+        return last[index] == ids
+    return mask
+
+
 @overload(runtime.add_at)
 def _add_at(a, index, g):
     """runtime.add_at in nopython mode: a loop for a 1-d integer-array index, plain += otherwise."""

@@ -818,12 +818,21 @@ class Reverse(Transform):
             elem_scalar = self.kinds.get(y) is not None and all(self.scalar(name(n)) for n in names_in(target.slice)) \
                 and not any(isinstance(p, ast.Slice) for p in ast.walk(target.slice)) \
                 and len(target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]) == self.kinds[y]
-            if not elem_scalar:  # a slice of y_bar is about to be cleared: take a copy, not a view
+            if self.may_repeat(target.slice):  # an integer-array index: where it repeats an entry, the
+                part = ast.Call(ast.Attribute(name("np"), "where", ast.Load()),  # last write is the one kept
+                                [call("kept_writes", name(bar), index_value(target.slice)), part, ast.Constant(0.0)],
+                                [])
+            elif not elem_scalar:  # a slice of y_bar is about to be cleared: take a copy, not a view
                 part = call("saved", part)
             expr = part if elem_scalar and self.scalar(value) else call("unbroadcast", part, copy.deepcopy(value))
             block += self.accumulate(value, expr, line)
         block.append(assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line))
         return block
+
+    def may_repeat(self, index):
+        """Whether an index may hold an integer array, which can name one entry more than once."""
+        parts = index.elts if isinstance(index, ast.Tuple) else [index]
+        return not all(isinstance(p, (ast.Slice, ast.Constant)) or self.scalar(p) for p in parts)
 
     def offset(self, before, bound):
         axis = bound.get("axis", ast.Constant(0))

@@ -261,6 +261,21 @@ def add_at(a, index, g):
     np.add.at(a, index, g)
 
 
+def kept_writes(a, index):
+    """For `a[index] = value`: True at the positions of a[index] whose write stays in a, False where a
+    later position of an integer-array index that repeats an entry writes it again (NumPy keeps the
+    last write). Only those positions carry the adjoint of what a holds there back to the value.
+
+    Under Numba, `adjoint.jit` gives this an implementation chosen by the index's type."""
+    picked = a[index]
+    if np.ndim(picked) == 0:
+        return True
+    ids = np.arange(picked.size).reshape(picked.shape)
+    last = np.full(a.shape, -1)
+    last[index] = ids
+    return last[index] == ids
+
+
 def add_outer(a, g, b):
     """a += g[:, None] * b for vectors g and b (the adjoint of W @ h added into W's).
 
@@ -366,5 +381,5 @@ HELPERS = (
     unit, reduce_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
-    "unbroadcast", "summed_to", "add_at", "add_outer", "sum_axis", "matmul_left", "matmul_right", "spread",
-    "logistic")
+    "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
+    "spread", "logistic")

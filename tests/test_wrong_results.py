@@ -96,6 +96,41 @@ def scaled_copy_read_through_index(x):
     return np.sum(y[np.array([1, 1, 0])] * y[0])
 
 
+# --- a write through an integer-array index keeps the last of repeated entries ----------------
+# (every source of a repeated entry took its adjoint, though only the last write stays)
+
+
+def repeated_index_write(x):
+    y = np.zeros(3)
+    y[np.array([0, 0, 2])] = x
+    return np.sum(y * y)
+
+
+def repeated_index_added(x):
+    y = np.zeros(5)
+    y[[4, -1, 0]] += x * 2.0
+    return np.sum(y * y)
+
+
+def repeated_pairs_of_indices(v):
+    B = np.zeros((3, 4))
+    B[np.array([0, 0, 2]), np.array([1, 1, 3])] = v
+    return np.sum(B * B)
+
+
+def read_then_written_through_a_repeated_index(x):
+    y = x.copy()
+    idx = np.array([1, 1, 2])
+    y[idx] = y[idx] * 2.0
+    return np.sum(y ** 2)
+
+
+def repeated_rows_from_a_number(s, M):
+    B = M * 1.0
+    B[np.array([1, 1]), :] = s * 3.0
+    return np.sum(B * B)
+
+
 # --- `a = b = e` --------------------------------------------------------------------------------
 
 
@@ -150,6 +185,11 @@ CASES = [
     (repeated_index_of_an_intermediate, (X3,), 0),
     (copy_read_through_newaxis, (X3, np.array([[1.0], [10.0]])), (0, 1)),
     (scaled_copy_read_through_index, (X3,), 0),
+    (repeated_index_write, (X3,), 0),
+    (repeated_index_added, (X3,), 0),
+    (repeated_pairs_of_indices, (X3,), 0),
+    (read_then_written_through_a_repeated_index, (X3,), 0),
+    (repeated_rows_from_a_number, (1.5, M3[:, :2]), (0, 1)),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
