@@ -73,6 +73,8 @@ class Flattener:
             return e
         if isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant) and isinstance(e.op, ast.USub):
             return ast.Constant(-e.operand.value)
+        if isinstance(e, ast.Tuple):  # a shape, or a shape tape's entry: a tuple of atoms
+            return ast.Tuple([self.atom(v) for v in e.elts], ast.Load())
         target = self.namer.fresh(_describe(e))
         self.emit(assign(target, self.primitive(e)))
         return ast.Name(target, ast.Load())

@@ -87,6 +87,16 @@ def gather_scatter(x):
     return np.sum(buf * buf) + np.sum(g * x[idx])
 
 
+def row_loop(x):
+    """A loop over the rows of a matrix: its adjoint keeps the rows' shapes on a shape tape, whose entries
+    (tuples) the Hessian once flattened forever (RecursionError)."""
+    s = 0.0
+    for i in range(2):
+        d = x[i] * 2.0
+        s = s + np.sum(d * d * x[i + 1])
+    return s
+
+
 def _rng():
     return np.random.default_rng(11)
 
@@ -102,6 +112,7 @@ CASES = [
     (spread_stats, lambda r: (r.standard_normal(5),), 0),
     (reshaping, lambda r: (r.standard_normal(3), r.standard_normal((3, 3))), (0, 1)),
     (gather_scatter, lambda r: (r.standard_normal(5),), 0),
+    (row_loop, lambda r: (r.standard_normal((3, 2)),), 0),
 ]
 
 
