@@ -871,8 +871,9 @@ MODES = ("reverse", "forward", "hvp")
 def source(fn, mode="reverse", wrt=0, optimize=True):
     """The generated code, as text: the adjoint (mode "reverse"), the tangent code (mode "forward"), or
     the Hessian-vector product code, forward mode over the adjoint (mode "hvp")."""
-    if mode not in MODES:
-        raise ArgumentError(f"mode={mode!r}: adjoint generates {' or '.join(map(repr, MODES))} code")
+    if not isinstance(mode, str) or mode not in MODES:
+        raise ArgumentError(f"mode={mode!r:.60}: adjoint generates {' or '.join(map(repr, MODES))} code (source "
+                            "takes no example arguments yet)")
     names, _ = wrt_names(fn, wrt)
     return derivative(fn, names, None, optimize, (), mode).text
 
