@@ -8,6 +8,8 @@ write `y[i] = e` makes y depend on e and on its own old value.
 
 import ast
 
+import numpy as np
+
 from .errors import SourceError
 from .frontend import dotted
 from .normalize import OPERATORS
@@ -77,11 +79,25 @@ def differentiable_inputs(stmt, table):
     if isinstance(value, ast.Subscript):
         return set() if isinstance(value.value, ast.Attribute) else names_in(value.value)  # x.shape[k]: none
     rule, bound = rule_of(value, table)
-    if rule is None:
+    if rule is None or not_floats(bound.get("dtype")):  # a cast to ints or bools is piecewise constant
         return set()
     if rule.custom:
         return set().union(*(names_in(a) for a in bound.values()))
     return set().union(set(), *(names_in(bound[p]) for p in rule.inputs))
+
+
+def not_floats(dtype):
+    """Whether a `dtype=` argument (`int`, `np.int64`, `bool`, `"i4"`) names a type that is not a float."""
+    if isinstance(dtype, ast.Constant) and isinstance(dtype.value, str):
+        try:
+            return np.dtype(dtype.value).kind not in "fc"
+        except TypeError:
+            return False
+    path = dotted(dtype) if dtype is not None else None
+    if path is None:
+        return False
+    spelled = path.split(".")[-1]
+    return spelled in ("int", "bool") or spelled.startswith(("int", "uint", "bool"))
 
 
 def activity(nf, wrt, table):

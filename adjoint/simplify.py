@@ -368,8 +368,8 @@ def _dce(stmts, live_out, loop_live, tapes=None):
                 if lb <= inner:
                     break
                 inner |= lb
-            if _only_pass(body) and isinstance(s, ast.For):
-                continue
+            if _only_pass(body) and isinstance(s, ast.For) and not _names(s.target) & live:
+                continue  # (a loop that does nothing but set its index, read after it, stays)
             s = copy.copy(s)
             s.body = body or [ast.Pass()]
             live = inner

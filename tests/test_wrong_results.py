@@ -131,6 +131,26 @@ def repeated_rows_from_a_number(s, M):
     return np.sum(B * B)
 
 
+# --- a cast to ints or bools has a zero derivative (the rule of np.asarray passed it through) ---
+
+
+def cast_to_ints(x):
+    return np.sum(np.asarray(x, dtype=np.int64) * 3.0 + x.astype(int) * x + np.array(x, dtype="int32"))
+
+
+def cast_to_floats(x):
+    return np.sum(x.astype(np.float64) * x + np.asarray(x, dtype=float))
+
+
+# --- a loop that only sets its index, read after it (forward mode dropped the loop: NameError) ----
+
+
+def index_of_an_empty_loop(x):
+    for i in range(3):
+        pass
+    return x * i
+
+
 # --- `a = b = e` --------------------------------------------------------------------------------
 
 
@@ -190,14 +210,17 @@ CASES = [
     (repeated_pairs_of_indices, (X3,), 0),
     (read_then_written_through_a_repeated_index, (X3,), 0),
     (repeated_rows_from_a_number, (1.5, M3[:, :2]), (0, 1)),
+    (cast_to_ints, (np.array([1.7, -2.3]),), 0),
+    (cast_to_floats, (np.array([1.7, -2.3]),), 0),
+    (index_of_an_empty_loop, (0.7,), 0),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
     (sum_over_two_axes_then_index, (B234,), 0),
     (cumsum_along_rows_then_index, (M3,), 0),
 ]
-# Numba refuses the primal too: two integer-array indices; np.sum over a tuple of axes
-NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index}
+# Numba refuses the primal too: two integer-array indices; np.sum over a tuple of axes; dtype=float or int
+NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats}
 
 
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
