@@ -131,13 +131,14 @@ def _bind(fn, wrt, args, kwargs):
     for k, v in arguments.items():
         t = type(v)
         if k in wrt:
-            if not (t is float or t is np.ndarray and v.dtype.kind == "f" and v.dtype.itemsize == 8):
+            if not (t is float or t is np.ndarray and v.dtype.kind == "f" and v.dtype.itemsize == 8
+                    and v.flags.c_contiguous):
                 if converted is None:
                     converted = {}
                 v = _check_input(k, v, fn, converted)
                 t = type(v)
         elif t is np.ndarray:
-            if v.dtype.kind == "f" and v.dtype.itemsize < 8:
+            if v.dtype.kind == "f" and v.dtype.itemsize < 8 or not v.flags.c_contiguous:
                 if converted is None:
                     converted = {}
                 v = _float64(v, converted)
@@ -165,10 +166,12 @@ def _bind(fn, wrt, args, kwargs):
 
 
 def _float64(array, converted):
-    """A float64 copy of a float16 or float32 array (one per array, however often it is passed)."""
+    """A C-contiguous copy of an array, in float64 if it held smaller floats (one per array, however often
+    it is passed): Numba's reshape refuses other layouts when the code runs, and float32 code is fragile."""
     copy = converted.get(id(array))
     if copy is None:
-        copy = converted[id(array)] = array.astype(np.float64)
+        dtype = np.float64 if array.dtype.kind == "f" else array.dtype
+        copy = converted[id(array)] = array.astype(dtype, order="C")
     return copy
 
 
@@ -493,10 +496,11 @@ def _check_input(name, value, fn, converted):
     """A wrt argument as the generated code takes it: a float, or a float64 array (a float16 or
     float32 one as a float64 copy, noted in `converted`; its gradient is cast back to its dtype)."""
     t = type(value)
-    if t is float or t is np.ndarray and value.dtype.kind == "f" and value.dtype.itemsize == 8:
+    if t is float or t is np.ndarray and value.dtype.kind == "f" and value.dtype.itemsize == 8 \
+            and value.flags.c_contiguous:
         return value
     if t is np.ndarray:
-        if value.dtype.kind == "f" and value.dtype.itemsize < 8:
+        if value.dtype.kind == "f" and value.dtype.itemsize <= 8:
             return _float64(value, converted)
         if value.dtype.kind == "f":
             raise ArgumentError(f"wrt names `{name}` of {_name(fn)}, an array of {value.dtype}: adjoint computes "

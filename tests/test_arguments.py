@@ -190,6 +190,21 @@ def test_vjp_jvp_and_hvp_keep_the_dtype(jit):
     assert g.dtype == np.float32 and hv.dtype == np.float32 and np.all(hv == 2.0)
 
 
+def flattened(A, B):
+    return np.sum(A.reshape(-1) * np.arange(A.size)) + np.sum(np.reshape(B, (2, 6)) ** 2)
+
+
+@pytest.mark.parametrize("jit", [None, True])
+def test_arrays_of_any_layout(jit):
+    """A transposed or strided argument runs as a C-contiguous copy (Numba's reshape raised
+    NotImplementedError for it when the compiled code ran)."""
+    A = np.arange(12.0).reshape(4, 3)
+    gA, gB = adjoint.grad(flattened, wrt=(0, 1), jit=jit)(A.T, A[:, ::-1].T)
+    assert gA.shape == (3, 4) and gB.shape == (3, 4)
+    np.testing.assert_allclose(gA, np.arange(12.0).reshape(3, 4))
+    np.testing.assert_allclose(gB, 2 * A[:, ::-1].T)
+
+
 def test_the_same_float32_array_passed_twice_stays_one_array():
     x = np.array([1.0, 2.0], dtype=np.float32)
     g = adjoint.grad(poly, jit=False)(x, x)
