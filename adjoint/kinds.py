@@ -13,7 +13,7 @@ from .frontend import dotted
 
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
                ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std"}
-_SCALAR_RESULTS = {"len", "int", "float", "round", "np.linalg.norm", "np.trace"}
+_SCALAR_RESULTS = {"len", "int", "float", "round", "np.linalg.norm"}
 _CREATORS = {"np.zeros", "np.ones", "np.empty", "np.full"}
 _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.array", "np.asarray", ".copy", ".astype",
          "np.transpose", ".transpose", ".T", "np.diff", "np.float64", "logistic"}
@@ -118,6 +118,8 @@ class Kinds:
             if spelling == "np.array" and args and isinstance(args[0], ast.Tuple):
                 return 1 if all(self.atom(e) == 0 for e in args[0].elts) else None
             return kinds[0] if kinds else None
+        if spelling == "np.trace":  # over the first two axes
+            return None if kinds[0] is None else max(kinds[0] - 2, 0)
         if spelling in ("np.dot", "np.matmul", ".dot"):
             return matmul(*kinds[:2]) if len(kinds) >= 2 else None
         if spelling in ("np.outer", "np.eye"):

@@ -1017,8 +1017,9 @@ class Normalizer:
         if value is MISSING:
             raise self.error(scope, e, f"`{path}` is not defined", "define it or import it at module level")
         if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
-            spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
-            return ast.parse(spelled, mode="eval").body  # a dtype
+            # a dtype, spelled as NumPy's scalar type: Numba ignores `dtype=int` in np.full (it keeps floats)
+            spelled = f"np.{np.dtype(value).type.__name__}"
+            return ast.parse(spelled, mode="eval").body
         if value is None:  # np.newaxis: a subscript must see the new axis as such
             return ast.Constant(None)
         if is_literal(value) or isinstance(value, np.ndarray):

@@ -142,6 +142,21 @@ def cast_to_floats(x):
     return np.sum(x.astype(np.float64) * x + np.asarray(x, dtype=float))
 
 
+def full_of_ints(v):
+    return np.sum(np.full(3, v, dtype=int) * v)  # (Numba kept floats for `dtype=int`: now np.int64)
+
+
+# --- np.trace of a 3-d array is a vector; np.full's fill may be an array ---------------------------
+
+
+def trace_of_a_stack(A):
+    return np.sum(np.trace(A) * np.arange(4.0))
+
+
+def full_from_a_row(v):
+    return np.sum(np.full((3, 2), v) * np.arange(6.0).reshape(3, 2))
+
+
 # --- a loop that only sets its index, read after it (forward mode dropped the loop: NameError) ----
 
 
@@ -213,14 +228,18 @@ CASES = [
     (cast_to_ints, (np.array([1.7, -2.3]),), 0),
     (cast_to_floats, (np.array([1.7, -2.3]),), 0),
     (index_of_an_empty_loop, (0.7,), 0),
+    (full_of_ints, (2.5,), 0),
+    (trace_of_a_stack, (B234.reshape(2, 2, 6)[:, :, :4] + 0.5,), 0),
+    (full_from_a_row, (np.array([0.5, -0.2]),), 0),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
     (sum_over_two_axes_then_index, (B234,), 0),
     (cumsum_along_rows_then_index, (M3,), 0),
 ]
-# Numba refuses the primal too: two integer-array indices; np.sum over a tuple of axes; dtype=float or int
-NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats}
+# Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
+NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+            trace_of_a_stack, full_from_a_row}
 
 
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])

@@ -115,7 +115,7 @@ rule("numpy.copy", "a", "g")
 rule("numpy.array", "object, dtype=None", "g", None)
 rule("numpy.asarray", "a, dtype=None", "g", None, view=True)
 rule("numpy.float64", "x", "g")
-rule("numpy.full", "shape, fill_value, dtype=None", None, "np.sum(g)", None)
+rule("numpy.full", "shape, fill_value, dtype=None", None, "unbroadcast(g, fill_value)", None)
 rule("numpy.concatenate", "arrays, axis=0", "concat_part(g, offset, part, axis)", None, sequence=True)
 rule("numpy.stack", "arrays, axis=0", "stack_part(g, k, axis)", None, sequence=True)
 
