@@ -1114,9 +1114,10 @@ class Normalizer:
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
                          "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
 
-    def rule_call(self, spelling, args):
+    def rule_call(self, spelling, args, keywords=None):
         """A normal-form call of the rule spelled `spelling`."""
-        return ast.Call(ast.parse(spelling, mode="eval").body, list(args), [])
+        return ast.Call(ast.parse(spelling, mode="eval").body, list(args),
+                        [ast.keyword(k, v) for k, v in (keywords or {}).items()])
 
     def call_rule(self, value):
         if not isinstance(value, ast.Call):
@@ -1241,8 +1242,22 @@ class Normalizer:
         self.check_bind(scope, rule, e, args, keywords)
         if rule.custom:
             self.externals[rule.spelling] = target
-        return ast.Call(ast.parse(rule.spelling, mode="eval").body, args,
-                        [ast.keyword(k, v) for k, v in keywords.items()])
+        if rule.spelling == "np.clip":
+            return self.one_sided_clip(rule.bind(args, keywords)) or self.rule_call("np.clip", args, keywords)
+        return self.rule_call(rule.spelling, args, keywords)
+
+    def one_sided_clip(self, bound):
+        """`np.clip(a, None, hi)` as `np.minimum(a, hi)`, `np.clip(a, lo, None)` as `np.maximum(a, lo)`
+        (the same values, and the same derivative at a tie), else None."""
+        def none(atom):
+            return isinstance(atom, ast.Constant) and atom.value is None
+
+        a, low, high = bound["a"], bound["a_min"], bound["a_max"]
+        if none(low) and none(high):
+            return ast.Call(ast.parse("np.asarray", mode="eval").body, [a], [])
+        if none(low) or none(high):
+            return self.rule_call("np.maximum" if none(high) else "np.minimum", [a, low if none(high) else high])
+        return None
 
     def argument(self, scope, a):
         if isinstance(a, (ast.Tuple, ast.List)):

@@ -157,6 +157,10 @@ def full_from_a_row(v):
     return np.sum(np.full((3, 2), v) * np.arange(6.0).reshape(3, 2))
 
 
+def one_sided_clips(x, lo):
+    return np.sum(np.clip(x, None, 0.5) ** 2 + np.clip(x, lo, None) ** 3)  # (the adjoint read `x >= None`)
+
+
 # --- a loop that only sets its index, read after it (forward mode dropped the loop: NameError) ----
 
 
@@ -229,6 +233,7 @@ CASES = [
     (cast_to_floats, (np.array([1.7, -2.3]),), 0),
     (index_of_an_empty_loop, (0.7,), 0),
     (full_of_ints, (2.5,), 0),
+    (one_sided_clips, (np.array([0.3, -1.2, 0.8, 0.1]), -0.4), (0, 1)),
     (trace_of_a_stack, (B234.reshape(2, 2, 6)[:, :, :4] + 0.5,), 0),
     (full_from_a_row, (np.array([0.5, -0.2]),), 0),
     (chained, (1.5,), 0),
