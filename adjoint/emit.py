@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import inspect
 import json
+import math
 import os
 import re
 import sys
@@ -64,10 +65,16 @@ def module_text(functions, docstring, constants=None, externals=None):
 
 
 def _literal(value):
+    """Python text for a module-level constant's value, which evaluates to it on both paths (an
+    infinity or a NaN as `float("inf")`: its repr, `inf`, is no name the module defines)."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, tuple):
         return "(" + ", ".join(_literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return 'float("nan")' if math.isnan(value) else 'float("inf")' if value > 0 else 'float("-inf")'
     return repr(value)
 
 
