@@ -7,6 +7,8 @@ features Numba lacks (`np.moveaxis`, `axis=` on cumsum) is reached only where th
 uses such a feature, so the primal would not compile under Numba either.
 """
 
+import math
+
 import numpy as np
 
 
@@ -65,25 +67,40 @@ def unsum_to(g, shape, axis):
 
 
 def unmean(g, a, axis=None):
-    """The adjoint of np.mean(a, axis)."""
+    """The adjoint of np.mean(a, axis). (An empty a has an empty adjoint: no division by its size 0.)"""
     if isinstance(a, float):
         return g
     if isinstance(g, float):
-        return np.full(a.shape, g / a.size)
-    return unsum(g, a, axis) * (g.size / a.size)
+        return np.full(a.shape, g / max(a.size, 1))
+    return unsum(g, a, axis) * (g.size / max(a.size, 1))
 
 
 def unvar(g, a, axis=None, ddof=0):
-    """The adjoint of np.var(a, axis, ddof)."""
+    """The adjoint of np.var(a, axis, ddof). The variance of a number is 0 whatever its value (nan
+    when ddof leaves it no degree of freedom, as np.var gives), so its derivative is 0 (nan)."""
+    if isinstance(a, (float, int)):
+        if ddof < 1:
+            return g * 0.0
+        return g * np.nan
     if isinstance(g, float):
         return g * 2.0 * (a - np.mean(a)) / (a.size - ddof)
-    count = a.size // g.size
+    count = a.size // max(g.size, 1)
     return unsum(g, a, axis) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (count - ddof)
 
 
 def unstd(g, a, out, axis=None, ddof=0):
-    """The adjoint of np.std(a, axis, ddof), from that of the variance."""
-    return unvar(g / (2.0 * out), a, axis, ddof)
+    """The adjoint of np.std(a, axis, ddof), from that of the variance: g / (2 out) times it.
+
+    Where the standard deviation is 0 (a number, one entry, or entries all equal) it is 0: the
+    standard deviation of a number is the constant 0, and at equal entries it has a kink like abs
+    at 0 (|t| times that of the direction of change), whose central differences give 0 as
+    np.sign(0) does; dividing by out would give nan (or raise, for a Python float)."""
+    if isinstance(out, float):
+        if out == 0.0:
+            return unvar(0.0, a, axis, ddof)
+        return unvar(g / (2.0 * out), a, axis, ddof)
+    nonzero = out != 0.0
+    return unvar(np.where(nonzero, g / (2.0 * np.where(nonzero, out, 1.0)), 0.0), a, axis, ddof)
 
 
 def unmax(g, a, out, axis=None):
@@ -118,7 +135,7 @@ def _unprod_axes(g, a, axis):
     axes = tuple(k % a.ndim for k in (axis if isinstance(axis, tuple) else (axis,)))
     ends = tuple(range(a.ndim - len(axes), a.ndim))
     m = np.moveaxis(a, axes, ends)
-    flat = m.reshape(m.shape[:a.ndim - len(axes)] + (-1,))
+    flat = m.reshape(m.shape[:a.ndim - len(axes)] + (math.prod(m.shape[a.ndim - len(axes):]),))  # (not -1: empty)
     left = np.ones(flat.shape)
     right = np.ones(flat.shape)
     left[..., 1:] = np.cumprod(flat[..., :-1], axis=-1)
@@ -128,6 +145,10 @@ def _unprod_axes(g, a, axis):
 
 def uncumsum(g, a, axis=None):
     """The adjoint of np.cumsum(a, axis): a reversed cumulative sum."""
+    if isinstance(a, (float, int)):  # np.cumsum of a number: one entry (NumPy), or the number (Numba)
+        if isinstance(g, float):
+            return g
+        return np.sum(g)
     if axis is None:
         return np.ascontiguousarray(np.cumsum(np.ascontiguousarray(g).ravel()[::-1])[::-1]).reshape(a.shape)
     backwards = np.cumsum(np.swapaxes(g, 0, axis)[::-1], axis=0)[::-1]

@@ -11,7 +11,7 @@ reads as a person would write it, and Numba compiles less:
                                        y_bar = np.full(y.shape, e)       (y an array, e a number)
                                        y_bar = summed_to(e, y.shape)     (arrays)
     a_bar = unsum(g, a, None)      ->  a_bar = np.full(a.shape, g)       (a an array)
-    a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / a.size)
+    a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / max(a.size, 1))
     W_bar = matmul_left(g, W, h)   ->  W_bar = g[:, None] * h            (the adjoints of a @ b,
     h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b)
 
@@ -107,8 +107,10 @@ class Specialize(ast.NodeTransformer):
             if self.kind(a) == 0:
                 return g
             if self.kind(a) and self.kind(g) == 0:
-                if helper == "unmean":
-                    g = ast.BinOp(g, ast.Div(), ast.Attribute(copy.deepcopy(a), "size", ast.Load()))
+                if helper == "unmean":  # (by at least 1: an empty a has an empty adjoint, no division by 0)
+                    size = ast.Call(ast.Name("max", ast.Load()),
+                                    [ast.Attribute(copy.deepcopy(a), "size", ast.Load()), ast.Constant(1)], [])
+                    g = ast.BinOp(g, ast.Div(), size)
                 return _np("full", _shape(a), g)
         if _is_np(node, "sum") and self.kind(args[0]) == 2 and _axis(node) is not None:
             return ast.Call(ast.Name("sum_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])

@@ -163,7 +163,8 @@ helper("concat_part", "g, offset, part, axis=0", "g", "linear")
 helper("stack_part", "g, k, axis=0", "g", "linear")
 helper("unvar", "g, a, axis=None, ddof=0", "g, a", "bilinear")
 helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
-       "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof) - unstd(g * s_dot / s, a, s, axis, ddof)")
+       "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof)"
+       " - unstd(g * np.divide(s_dot, s), a, s, axis, ddof)")
 helper("unprod", "g, a, axis=None", "g, a", None)  # no second derivative yet: forward mode refuses it
 for _name in ("matmul_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
