@@ -119,6 +119,26 @@ def _kept_writes(a, index):
     return mask
 
 
+def _vectors_or_matrices(*types):
+    return all(isinstance(t, nbtypes.Array) and t.ndim <= 2 for t in types)
+
+
+@overload(runtime.dot_left)
+def _dot_left(g, a, b):
+    """runtime.dot_left where Numba's np.dot runs (vectors and matrices, where it is a @ b); for
+    other operands the primal np.dot does not compile either, and neither does this."""
+    if _vectors_or_matrices(a, b):
+        return lambda g, a, b: runtime.matmul_left_2d(g, a, b)
+    return None
+
+
+@overload(runtime.dot_right)
+def _dot_right(g, a, b):
+    if _vectors_or_matrices(a, b):
+        return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
+    return None
+
+
 @overload(runtime.add_at)
 def _add_at(a, index, g):
     """runtime.add_at in nopython mode: a loop for a 1-d integer-array index, plain += otherwise."""

@@ -164,11 +164,16 @@ def undiff(g, a):
 
 
 def _as_rows(a, k):
-    return np.ascontiguousarray(a).reshape((-1, k))
+    """a (a vector or a matrix) as a matrix of rows of k entries: one row for a vector. The sizes
+    are given, not -1: reshape cannot infer one from an empty array."""
+    rows = 1 if a.ndim == 1 else a.shape[0]
+    return np.ascontiguousarray(a).reshape((rows, k))
 
 
 def _as_cols(b, k):
-    return np.ascontiguousarray(b).reshape((k, -1))
+    """b (a vector or a matrix) as a matrix of k rows: one column for a vector."""
+    cols = 1 if b.ndim == 1 else b.shape[-1]
+    return np.ascontiguousarray(b).reshape((k, cols))
 
 
 def _as_grid(g, rows, cols):
@@ -178,7 +183,7 @@ def _as_grid(g, rows, cols):
 
 
 def matmul_left(g, a, b):
-    """The adjoint of a @ b (or np.dot(a, b)) with respect to a.
+    """The adjoint of a @ b with respect to a (stacks of matrices broadcast against each other).
 
     Under Numba (where @ takes 1-d and 2-d operands) `adjoint.jit` calls matmul_left_2d directly.
     """
@@ -188,13 +193,15 @@ def matmul_left(g, a, b):
 
 
 def matmul_right(g, a, b):
-    """The adjoint of a @ b (or np.dot(a, b)) with respect to b."""
+    """The adjoint of a @ b with respect to b."""
     if isinstance(a, float) or isinstance(b, float) or (a.ndim <= 2 and b.ndim <= 2):
         return matmul_right_2d(g, a, b)
     return _matmul_stacked(g, a, b, False)
 
 
 def matmul_left_2d(g, a, b):
+    """The adjoint of a @ b (or np.dot(a, b), the same there) with respect to a, for vectors and
+    matrices (empty ones too), or the product with a number."""
     if isinstance(a, float):
         return np.sum(g * b)
     if isinstance(b, float):
@@ -214,6 +221,58 @@ def matmul_right_2d(g, a, b):
     return np.dot(A.T, _as_grid(g, A.shape[0], B.shape[1])).reshape(b.shape)
 
 
+def _is_number(x):
+    return isinstance(x, (float, int)) or np.ndim(x) == 0
+
+
+def dot_left(g, a, b):
+    """The adjoint of np.dot(a, b) with respect to a.
+
+    np.dot batches unlike @: it sums the last axis of a against the second-to-last of b (the only
+    one of a vector b) and keeps every other axis of both, a's first:
+    np.dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m]). So with A = a as rows of its last
+    axis and B = b with that axis first, as columns, np.dot(a, b) is A @ B reshaped, and the
+    adjoints are those of A @ B. A number on either side makes it a product. (Under Numba, whose
+    np.dot takes vectors and matrices only, where it is a @ b, `adjoint.jit` calls matmul_left_2d.)
+    """
+    if _is_number(a):
+        return np.sum(g * b)
+    if _is_number(b):
+        return g * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul_left_2d(g, a, b)
+    A, B = _dot_rows(a), _dot_cols(b)
+    return np.dot(_as_grid(g, A.shape[0], B.shape[1]), B.T).reshape(a.shape)
+
+
+def dot_right(g, a, b):
+    """The adjoint of np.dot(a, b) with respect to b (see dot_left)."""
+    if _is_number(b):
+        return np.sum(g * a)
+    if _is_number(a):
+        return g * a
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul_right_2d(g, a, b)
+    A, B = _dot_rows(a), _dot_cols(b)
+    r = np.dot(A.T, _as_grid(g, A.shape[0], B.shape[1]))  # (k, the entries of b's other axes)
+    if b.ndim == 1:
+        return r.reshape(b.shape)
+    return np.ascontiguousarray(np.moveaxis(r.reshape((b.shape[-2],) + b.shape[:-2] + b.shape[-1:]), 0, -2))
+
+
+def _dot_rows(a):
+    """a as a matrix whose rows run along its last axis (Python only)."""
+    return np.ascontiguousarray(a).reshape((math.prod(a.shape[:-1]), a.shape[-1]))
+
+
+def _dot_cols(b):
+    """b as a matrix whose columns run along the axis np.dot sums: its only one, or its second-to-last."""
+    if b.ndim == 1:
+        return np.ascontiguousarray(b).reshape((b.shape[0], 1))
+    k = b.shape[-2]
+    return np.ascontiguousarray(np.moveaxis(b, -2, 0)).reshape((k, math.prod(b.shape[:-2]) * b.shape[-1]))
+
+
 def _matmul_stacked(g, a, b, left):
     """The adjoint of a @ b for stacks of matrices (Python only), summed over broadcast stack axes."""
     A = a[None, :] if a.ndim == 1 else a
@@ -228,13 +287,26 @@ def _matmul_stacked(g, a, b, left):
 
 
 def outer_left(g, a, b):
-    """The adjoint of np.outer(a, b) with respect to a."""
-    return np.dot(np.ascontiguousarray(g), np.ascontiguousarray(b).ravel()).reshape(a.shape)
+    """The adjoint of np.outer(a, b) (of a.size rows and b.size columns) with respect to a."""
+    r = np.dot(np.ascontiguousarray(g), _flat(b))
+    if isinstance(a, float):
+        return r[0]
+    return r.reshape(a.shape)
 
 
 def outer_right(g, a, b):
     """The adjoint of np.outer(a, b) with respect to b."""
-    return np.dot(np.ascontiguousarray(a).ravel(), np.ascontiguousarray(g)).reshape(b.shape)
+    r = np.dot(_flat(a), np.ascontiguousarray(g))
+    if isinstance(b, float):
+        return r[0]
+    return r.reshape(b.shape)
+
+
+def _flat(x):
+    """x as a vector (a number as one entry)."""
+    if isinstance(x, float):
+        return np.full(1, x)
+    return np.ascontiguousarray(x).ravel()
 
 
 def untrace(g, a):
@@ -399,8 +471,8 @@ HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent,
+    unit, reduce_tangent, _flat,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
-    "spread", "logistic")
+    "dot_left", "dot_right", "spread", "logistic")

@@ -13,7 +13,8 @@ reads as a person would write it, and Numba compiles less:
     a_bar = unsum(g, a, None)      ->  a_bar = np.full(a.shape, g)       (a an array)
     a_bar = unmean(g, a, None)     ->  a_bar = np.full(a.shape, g / max(a.size, 1))
     W_bar = matmul_left(g, W, h)   ->  W_bar = g[:, None] * h            (the adjoints of a @ b,
-    h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b)
+    h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b;
+                                                                          np.dot's alike)
 
 A helper that reads an array only for its shape now reads `a.shape`, which `place_tape` can keep
 without the array.
@@ -118,10 +119,11 @@ class Specialize(ast.NodeTransformer):
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis
             return ast.Call(ast.Name("unsum_to", ast.Load()), [args[0], _shape(args[1]), args[2]], [])
-        if helper in ("matmul_left", "matmul_right") and all(isinstance(a, ast.Name) for a in args[1:]):
+        if helper in ("matmul_left", "matmul_right", "dot_left", "dot_right") and \
+                all(isinstance(a, ast.Name) for a in args[1:]):  # (np.dot is a @ b for vectors and matrices)
             formulas = _MATMUL.get((self.kind(args[1]), self.kind(args[2])))
             if formulas is not None:
-                formula = formulas[helper == "matmul_right"]
+                formula = formulas[helper.endswith("_right")]
                 return _substitute(ast.parse(formula, mode="eval").body, dict(zip("gab", args)))
         return node
 

@@ -996,6 +996,8 @@ ROWS = [
     Row("numpy.dot", f_dot, args(normal(3), normal(3, 4)), BOTH, id="dot-1d-2d"),
     Row("numpy.dot", f_dot, args(normal(3, 4), normal(4, 2)), BOTH, id="dot-2d-2d", jit_too=True),
     Row("numpy.dot", f_dot, args(scalar(-2, 2), normal(4)), BOTH, id="dot-float-1d"),
+    Row("numpy.dot", f_dot, args(normal(3, 4), normal(2, 4, 5)), BOTH, id="dot-2d-3d"),  # np.dot's own batching
+    Row("numpy.dot", f_dot, args(normal(2, 3, 4), normal(2, 4, 5)), BOTH, id="dot-3d-3d"),
     Row("numpy.matmul", f_matmul_np, args(normal(4), normal(4)), BOTH, id="matmul-1d-1d"),
     Row("numpy.matmul", f_matmul_np, args(normal(3, 4), normal(4)), BOTH, id="matmul-2d-1d"),
     Row("numpy.matmul", f_matmul_np, args(normal(3), normal(3, 4)), BOTH, id="matmul-1d-2d"),
@@ -1038,6 +1040,7 @@ ROWS = [
     Row("ndarray.cumsum", m_cumsum, args(normal(*MAT)), jit_too=True),
     Row("ndarray.dot", m_dot, args(normal(3, 4), normal(4)), BOTH, id="m_dot-2d-1d", jit_too=True),
     Row("ndarray.dot", m_dot, args(normal(3, 4), normal(4, 2)), BOTH, id="m_dot-2d-2d"),
+    Row("ndarray.dot", m_dot, args(normal(5, 3), normal(5, 3, 4)), BOTH, id="m_dot-2d-3d"),
     Row("ndarray.copy", m_copy, args(normal(*MAT)), jit_too=True),
     Row("ndarray.ravel", m_ravel, args(normal(*MAT)), jit_too=True),
     Row("ndarray.transpose", m_transpose, args(normal(*MAT)), jit_too=True),

@@ -100,7 +100,7 @@ rule("numpy.amin", "a, axis=None", "unmax(g, a, out, axis)", None)
 rule("numpy.prod", "a, axis=None", "unprod(g, a, axis)", None)
 rule("numpy.cumsum", "a, axis=None", "uncumsum(g, a, axis)", None)
 rule("numpy.diff", "a", "undiff(g, a)")
-rule("numpy.dot", "a, b", "matmul_left(g, a, b)", "matmul_right(g, a, b)")
+rule("numpy.dot", "a, b", "dot_left(g, a, b)", "dot_right(g, a, b)")
 rule("numpy.matmul", "x1, x2", "matmul_left(g, x1, x2)", "matmul_right(g, x1, x2)")
 rule("numpy.outer", "a, b", "outer_left(g, a, b)", "outer_right(g, a, b)")
 rule("numpy.trace", "a", "untrace(g, a)")
@@ -166,9 +166,9 @@ helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
        "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof)"
        " - unstd(g * np.divide(s_dot, s), a, s, axis, ddof)")
 helper("unprod", "g, a, axis=None", "g, a", None)  # no second derivative yet: forward mode refuses it
-for _name in ("matmul_left", "outer_left"):
+for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
-for _name in ("matmul_right", "outer_right"):
+for _name in ("matmul_right", "dot_right", "outer_right"):
     helper(_name, "g, a, b", "g, a", "bilinear")
 helper("saved", "element", "element", "linear")
 helper("restore", "tape, value", "tape, value", "linear")
