@@ -139,6 +139,19 @@ def _dot_right(g, a, b):
     return None
 
 
+@overload(runtime.pow_base)
+def _pow_base(a, b):
+    """runtime.pow_base, chosen by type: an array with one exponent is a itself where it is not 0
+    (as C-contiguous, the layout of the copy made where it is 0)."""
+    if isinstance(a, nbtypes.Array) and isinstance(b, (nbtypes.Number, nbtypes.Boolean)):
+        def one_exponent(a, b):
+            if b != 0:
+                return np.ascontiguousarray(a)
+            return np.where(a == 0, 1.0, a)
+        return one_exponent
+    return lambda a, b: runtime._pow_base(a, b)
+
+
 @overload(runtime.add_at)
 def _add_at(a, index, g):
     """runtime.add_at in nopython mode: a loop for a 1-d integer-array index, plain += otherwise."""

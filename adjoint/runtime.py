@@ -467,12 +467,46 @@ def reduce_tangent(w, a_dot, axis=None):
     return np.sum(w * a_dot, axis=axis)
 
 
+def pow_base(a, b):
+    """The base that the adjoint of a ** b with respect to a raises to b - 1: a, but 1 where a and b
+    are both 0. There a ** b is the constant 1, whose derivative b * a ** (b - 1) is then the exact
+    0 (the formula gives 0 * inf); elsewhere it is a, so that the formula's own derivatives hold
+    (at b == 0, d/db of b * a ** (b - 1) is 1 / a). A number comes back as a NumPy number, whose
+    ** gives inf at 0 (the derivative of a ** 0.5 there) where a float's raises ZeroDivisionError.
+    An array with one exponent other than 0 (x ** 2 in forward mode) is a itself, not a copy.
+
+    Under Numba, `adjoint.jit` dispatches on the types (a itself has a's layout, a copy has C's)."""
+    if not isinstance(a, (float, int)) and isinstance(b, (float, int)) and b != 0:
+        return a
+    return _pow_base(a, b)
+
+
+def _pow_base(a, b):
+    if isinstance(a, (float, int)) and isinstance(b, (float, int)):
+        if a == 0 and b == 0:
+            return np.float64(1.0)
+        return np.float64(a)
+    return np.where((a == 0) & (b == 0), 1.0, a)
+
+
+def log_base(a, b):
+    """What the adjoint of a ** b with respect to b takes the log of: a, but 1 where a is 0 and b > 0.
+    There a ** b is the constant 0 (0 ** b for every b > 0), whose derivative out * log(a) is then
+    the exact 0, not 0 * -inf = nan. A number comes back as a NumPy number (np.log of a negative
+    one is nan, as a ** b has no real derivative in b there)."""
+    if isinstance(a, (float, int)) and isinstance(b, (float, int)):
+        if a == 0 and b > 0:
+            return np.float64(1.0)
+        return np.float64(a)
+    return np.where((a == 0) & (b > 0), 1.0, a)
+
+
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat,
+    unit, reduce_tangent, _flat, _pow_base, log_base,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
-    "dot_left", "dot_right", "spread", "logistic")
+    "dot_left", "dot_right", "spread", "logistic", "pow_base")

@@ -15,6 +15,8 @@ reads as a person would write it, and Numba compiles less:
     W_bar = matmul_left(g, W, h)   ->  W_bar = g[:, None] * h            (the adjoints of a @ b,
     h_bar = matmul_right(g, W, h)  ->  h_bar = g @ W                      by the kinds of a and b;
                                                                           np.dot's alike)
+    x_bar = g * 2 * pow_base(x, 2) ->  x_bar = g * 2 * x                 (a constant exponent b: the
+                                                                          base is a where b != 0)
 
 A helper that reads an array only for its shape now reads `a.shape`, which `place_tape` can keep
 without the array.
@@ -60,6 +62,10 @@ def _axis(call):
             and type(given[0].value) is int:
         return given[0].value
     return None
+
+
+def _number(node):
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
 def _substitute(expr, mapping):
@@ -125,6 +131,12 @@ class Specialize(ast.NodeTransformer):
             if formulas is not None:
                 formula = formulas[helper.endswith("_right")]
                 return _substitute(ast.parse(formula, mode="eval").body, dict(zip("gab", args)))
+        if helper == "pow_base" and len(args) == 2 and _number(args[1]) and args[1].value != 0 and (
+                args[1].value >= 1 or (self.kind(args[0]) or 0) >= 1):
+            return args[0]  # a ** (b - 1) neither divides by 0 (b >= 1) nor raises (an array)
+        if helper == "log_base" and len(args) == 2 and (
+                (_number(args[0]) and args[0].value != 0) or (_number(args[1]) and args[1].value <= 0)):
+            return args[0]
         return node
 
     def unbroadcast(self, node, g, x):

@@ -97,6 +97,12 @@ def row_loop(x):
     return s
 
 
+def powers_and_norms(x, y):
+    """The adjoint calls pow_base and log_base (a power with a varying exponent) and norm_slope (a
+    norm, hypot)."""
+    return np.sum(x ** y) + np.linalg.norm(x) * np.hypot(x[0], y[1])
+
+
 def _rng():
     return np.random.default_rng(11)
 
@@ -113,6 +119,7 @@ CASES = [
     (reshaping, lambda r: (r.standard_normal(3), r.standard_normal((3, 3))), (0, 1)),
     (gather_scatter, lambda r: (r.standard_normal(5),), 0),
     (row_loop, lambda r: (r.standard_normal((3, 2)),), 0),
+    (powers_and_norms, lambda r: (r.uniform(0.5, 1.5, 3), r.standard_normal(3)), (0, 1)),
 ]
 
 
