@@ -501,11 +501,22 @@ def log_base(a, b):
     return np.where((a == 0) & (b > 0), 1.0, a)
 
 
+def norm_slope(x, r):
+    """x / r, the derivative of a norm r of x (np.linalg.norm, hypot), but 0 where r is 0 (where every
+    x it is the norm of is 0): the norm has a cone's tip there, like abs at 0, and its central
+    differences give 0, as np.sign(0) does for abs; x / r would give nan (or raise, for floats)."""
+    if isinstance(r, float):
+        if r == 0.0:
+            return x * 0.0
+        return x / r
+    return x / np.where(r == 0.0, 1.0, r)
+
+
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, stack_part, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat, _pow_base, log_base,
+    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
