@@ -22,8 +22,8 @@ nondiff("operator.floordiv", "operator.not_", "operator.lt", "operator.le", "ope
 # builtins
 rule("builtins.abs", "x", "g * np.sign(x)")
 rule("builtins.float", "x", "g")
-rule("builtins.max", "a, b", "g * (a >= b)", "g * (a < b)")
-rule("builtins.min", "a, b", "g * (a <= b)", "g * (a > b)")
+rule("builtins.max", "a, b", "g * (0.5 * (a > b) + 0.5 * (a >= b))", "g * (0.5 * (a < b) + 0.5 * (a <= b))")
+rule("builtins.min", "a, b", "g * (0.5 * (a < b) + 0.5 * (a <= b))", "g * (0.5 * (a > b) + 0.5 * (a >= b))")
 nondiff("builtins.int", "builtins.len", "builtins.range", "builtins.bool", "builtins.round", "builtins.isinstance")
 
 # math
@@ -80,12 +80,15 @@ rule("numpy.power", "x1, x2", "g * x2 * pow_base(x1, x2) ** (x2 - 1.0)", "g * ou
 rule("numpy.arctan2", "x1, x2", "g * np.divide(x2, x1 * x1 + x2 * x2)",
      "-g * np.divide(x1, x1 * x1 + x2 * x2)", broadcast=True)
 rule("numpy.hypot", "x1, x2", "g * norm_slope(x1, out)", "g * norm_slope(x2, out)", broadcast=True)
-rule("numpy.maximum", "x1, x2", "g * (x1 >= x2)", "g * (x1 < x2)", broadcast=True)
-rule("numpy.minimum", "x1, x2", "g * (x1 <= x2)", "g * (x1 > x2)", broadcast=True)
+rule("numpy.maximum", "x1, x2", "g * (0.5 * (x1 > x2) + 0.5 * (x1 >= x2))",
+     "g * (0.5 * (x1 < x2) + 0.5 * (x1 <= x2))", broadcast=True)
+rule("numpy.minimum", "x1, x2", "g * (0.5 * (x1 < x2) + 0.5 * (x1 <= x2))",
+     "g * (0.5 * (x1 > x2) + 0.5 * (x1 >= x2))", broadcast=True)
 rule("numpy.logaddexp", "x1, x2", "g * np.exp(x1 - out)", "g * np.exp(x2 - out)", broadcast=True)
 rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", broadcast=True,
      selects=("condition",))
-rule("numpy.clip", "a, a_min, a_max", "g * ((a >= a_min) & (a <= a_max))", "g * (a < a_min)", "g * (a > a_max)", broadcast=True)
+rule("numpy.clip", "a, a_min, a_max", "g * (0.5 * ((a > a_min) & (a < a_max)) + 0.5 * ((a >= a_min) & (a <= a_max)))",
+     "g * (0.5 * (a < a_min) + 0.5 * (a <= a_min))", "g * (0.5 * (a > a_max) + 0.5 * (a >= a_max))", broadcast=True)
 
 # `1 / (1 + np.exp(-x))`, which the normalizer spots (its adjoint reads only its result)
 rule("adjoint.runtime.logistic", "x", "g * out * (1.0 - out)", tangent="elementwise")
