@@ -103,6 +103,18 @@ def _matmul_right(g, a, b):
     return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
 
 
+@overload(runtime.times)
+def _times(g, d):
+    """runtime.times: a test for numbers, np.where for arrays."""
+    if isinstance(g, (nbtypes.Float, nbtypes.Integer)) and isinstance(d, (nbtypes.Float, nbtypes.Integer)):
+        def number(g, d):
+            if g == 0:
+                return 0.0
+            return g * d
+        return number
+    return lambda g, d: np.where(g == 0.0, 0.0, g * d)
+
+
 @overload(runtime.kept_writes)
 def _kept_writes(a, index):
     """runtime.kept_writes in nopython mode: True for an index that picks one entry, else the mask."""

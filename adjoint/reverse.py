@@ -84,7 +84,7 @@ def instantiate(formula, mapping):
 # helpers linear in their first argument (an adjoint): a zero adjoint gives zero
 _LINEAR_IN_G = {"unbroadcast", "summed_to", "unsum", "unsum_to", "unmean", "uncumsum", "undiff", "untrace",
                 "reshape_like", "unmax", "unvar", "unstd", "unprod", "matmul_left", "matmul_right", "outer_left",
-                "outer_right", "concat_part", "stack_part", "np.transpose"}
+                "outer_right", "concat_part", "stack_part", "np.transpose", "times"}
 
 
 def without_zero_terms(rev):

@@ -467,6 +467,21 @@ def reduce_tangent(w, a_dot, axis=None):
     return np.sum(w * a_dot, axis=axis)
 
 
+def times(g, d):
+    """g * d, a cotangent times a partial derivative, but 0 wherever g is 0: a cotangent that is
+    exactly zero (the branch np.where did not take, an entry written over or not read) carries no
+    derivative, even through a partial derivative that is infinite or nan there, as the
+    differentiated program's value does not depend on it (`np.where(x > 0, np.sqrt(x), 0.0)` at
+    x <= 0, `1 / r` masked where r is 0). The rules whose partial derivatives can be non-finite where
+    their inputs are finite (divisions, logs, roots, powers) multiply with it.
+
+    Under Numba, `adjoint.jit` gives numbers a test and arrays np.where."""
+    product = g * d
+    if np.ndim(product) == 0:
+        return 0.0 if g == 0 else product
+    return np.where(g == 0, 0.0, product)
+
+
 def pow_base(a, b):
     """The base that the adjoint of a ** b with respect to a raises to b - 1: a, but 1 where a and b
     are both 0. There a ** b is the constant 1, whose derivative b * a ** (b - 1) is then the exact
@@ -520,4 +535,4 @@ HELPERS = (
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
-    "dot_left", "dot_right", "spread", "logistic", "pow_base")
+    "dot_left", "dot_right", "spread", "logistic", "pow_base", "times")

@@ -117,12 +117,46 @@ class Fold(ast.NodeTransformer):
         return node
 
     def visit_Call(self, node):
-        """summed_to(-g, shape) -> -summed_to(g, shape): a sum of negated numbers is the negated sum."""
+        """summed_to(-g, shape) -> -summed_to(g, shape): a sum of negated numbers is the negated sum.
+        times(g, d) -> g * d where d is finite wherever the values it reads are (see `_finite`), and
+        times(g, np.divide(1.0, c)) -> g / c for a number c other than 0."""
         self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id == "times" and len(node.args) == 2:
+            g, d = node.args
+            if _is_divide(d) and _num(d.args[0]) and d.args[0].value == 1 and _num(d.args[1]) and d.args[1].value:
+                return self.visit_BinOp(ast.copy_location(ast.BinOp(g, ast.Div(), d.args[1]), node))
+            if _finite(d):
+                return self.visit_BinOp(ast.copy_location(_times_chain(g, d), node))
         if isinstance(node.func, ast.Name) and node.func.id in SUMS_TO_SHAPE and _is_neg(node.args[0]):
             node.args[0] = node.args[0].operand
             return self.visit_UnaryOp(ast.copy_location(ast.UnaryOp(ast.USub(), node), node))
         return node
+
+
+def _is_divide(node):
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "divide" \
+        and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" and len(node.args) == 2
+
+
+def _finite(d):
+    """Whether d is finite wherever the values it reads are: numbers and names combined by + - * and
+    powers to whole numbers from 0 up (no division, log or root, which runtime.times guards)."""
+    if _num(d) or isinstance(d, ast.Name):
+        return True
+    if isinstance(d, ast.UnaryOp):
+        return isinstance(d.op, (ast.USub, ast.UAdd)) and _finite(d.operand)
+    if isinstance(d, ast.BinOp) and isinstance(d.op, (ast.Add, ast.Sub, ast.Mult)):
+        return _finite(d.left) and _finite(d.right)
+    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Pow):
+        return _finite(d.left) and _num(d.right) and d.right.value >= 0 and float(d.right.value).is_integer()
+    return False
+
+
+def _times_chain(g, d):
+    """g * d as the rules wrote it before times: `g * 2 * x` for d = `2 * x`, the same numbers."""
+    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Mult):
+        return ast.BinOp(_times_chain(g, d.left), ast.Mult(), d.right)
+    return ast.BinOp(g, ast.Mult(), d)
 
 
 def _touched(stmt):
@@ -177,7 +211,7 @@ def _in_place_targets(stmt):
 
 
 _FRESH_HELPERS = {"unsum", "unmean", "unvar", "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left",
-                  "matmul_right", "outer_left", "outer_right", "saved", "zeros_like"}
+                  "matmul_right", "outer_left", "outer_right", "saved", "zeros_like", "times"}
 
 
 def _fresh(expr):
@@ -400,7 +434,7 @@ def _heading(stmt):
 # calls whose result is always a new, writeable array (unsum is not: it may give a view of g)
 _NEW_BUFFER = {"np.zeros", "np.ones", "np.full", "np.outer", "np.dot", "zeros_like", "saved", "unmean", "unvar",
                "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left", "matmul_right", "outer_left",
-               "outer_right"}
+               "outer_right", "times"}
 
 
 def accumulate_in_place(fdef, arrays):

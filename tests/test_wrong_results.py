@@ -170,6 +170,39 @@ def index_of_an_empty_loop(x):
     return x * i
 
 
+# --- a zero cotangent carries no derivative, through an infinite or nan partial derivative too --
+# (the branch np.where did not take, an entry overwritten or not read: 0 * inf gave nan)
+
+
+def root_where_positive(x):
+    return np.sum(np.where(x > 0, np.sqrt(x), 0.0) + np.where(x > 0, x ** 0.5, 0.0))
+
+
+def sinc_by_where(x):
+    return np.sum(np.where(x != 0, np.sin(x) / x, 1.0))
+
+
+def log_likelihood_by_where(p, y):
+    return -np.sum(np.where(y == 1, np.log(p), np.log(1.0 - p)))
+
+
+def inverse_distances_off_the_diagonal(X):
+    D = X[:, None] - X[None, :]
+    r = np.sqrt(D * D)
+    return np.sum(np.where(r > 0, 1.0 / r, 0.0))
+
+
+def root_of_zero_not_read(x):
+    r = np.sqrt(x)
+    return np.sum(1.0 / r[1:])
+
+
+def root_of_zero_overwritten(x):
+    y = np.sqrt(x)
+    y[0] = 1.0
+    return np.sum(y * y)
+
+
 # --- `a = b = e` --------------------------------------------------------------------------------
 
 
@@ -236,6 +269,12 @@ CASES = [
     (one_sided_clips, (np.array([0.3, -1.2, 0.8, 0.1]), -0.4), (0, 1)),
     (trace_of_a_stack, (B234.reshape(2, 2, 6)[:, :, :4] + 0.5,), 0),
     (full_from_a_row, (np.array([0.5, -0.2]),), 0),
+    (root_where_positive, (np.array([0.5, 0.1, -0.3, -1.0, -0.2]),), 0),
+    (sinc_by_where, (np.array([0.0, 0.5, -1.2]),), 0),
+    (log_likelihood_by_where, (np.array([1.0, 0.3, 0.0]), np.array([1, 0, 0])), 0),
+    (inverse_distances_off_the_diagonal, (np.array([0.3, 1.2, -0.5]),), 0),
+    (root_of_zero_not_read, (np.array([0.0, 0.3, 1.2]),), 0),
+    (root_of_zero_overwritten, (np.array([0.0, 0.3, 1.2]),), 0),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
