@@ -156,7 +156,8 @@ def _bind(fn, wrt, args, kwargs):
         if t is float:
             kinds.append((k, 0))
         elif t is np.ndarray:
-            kinds.append((k, v.ndim))
+            if v.ndim:  # (a 0-d array is an array, which a subscript can write into: not a number)
+                kinds.append((k, v.ndim))
         else:
             d = _kind(v)
             if d is not None:
@@ -218,11 +219,11 @@ def _kind(value):
     """The number of dimensions of a number (0) or NumPy array, else None."""
     if type(value) is float:
         return 0
-    if type(value) is np.ndarray:
-        return value.ndim
+    if isinstance(value, np.ndarray):
+        return value.ndim or None  # (a 0-d array is not a number: see bind)
     if isinstance(value, (numbers.Number, np.number)):
         return 0
-    return value.ndim if isinstance(value, np.ndarray) else None
+    return None
 
 
 class Derivative:

@@ -22,12 +22,12 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
     names, as_tuple = wrt_names(fn, wrt)
     values = bind(fn, names, args, kwargs)[0]
     params = list(signature_of(fn).parameters)
-    _evaluate(fn, values)  # (a function that fails for these arguments is said to, once)
+    out = _evaluate(fn, values)  # (a function that fails for these arguments is said to, once)
     jacobians = []
     for name in names:
         i = params.index(name)
         x = values[i]
-        scalar = np.ndim(x) == 0
+        scalar = not isinstance(x, np.ndarray)  # (a 0-d array stays an array)
         base = np.array(x, dtype=np.float64)
         columns = []
         for idx in np.ndindex(base.shape):
@@ -38,8 +38,7 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
             f_up = _evaluate(fn, _replaced(values, i, float(up) if scalar else up))
             f_dn = _evaluate(fn, _replaced(values, i, float(dn) if scalar else dn))
             columns.append((f_up - f_dn) / (2 * h))
-        out_shape = columns[0].shape if columns else ()
-        jac = np.stack(columns, axis=-1).reshape(out_shape + base.shape) if columns else np.zeros(base.shape)
+        jac = np.stack(columns, axis=-1).reshape(out.shape + base.shape) if columns else np.zeros(out.shape + base.shape)
         jacobians.append(jac)
     return tuple(jacobians) if as_tuple else jacobians[0]
 

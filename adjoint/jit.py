@@ -31,7 +31,7 @@ for _helper in runtime.HELPERS:
 @overload(runtime.unbroadcast)
 def _unbroadcast(g, x):
     """runtime.unbroadcast, chosen by type, so Numba compiles only the branch that runs."""
-    if isinstance(x, nbtypes.Float):
+    if isinstance(x, (nbtypes.Float, nbtypes.Integer)):
         if isinstance(g, nbtypes.Float):
             return lambda g, x: g
         return lambda g, x: np.sum(g)
@@ -101,6 +101,14 @@ def _matmul_left(g, a, b):
 @overload(runtime.matmul_right)
 def _matmul_right(g, a, b):
     return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
+
+
+@overload(runtime.stack_part)
+def _stack_part(g, k, axis=0):
+    """runtime.stack_part, chosen by g's number of dimensions (a number for a vector)."""
+    if g.ndim == 1:
+        return lambda g, k, axis=0: g[k]
+    return lambda g, k, axis=0: runtime._stack_piece(g, k, axis)
 
 
 @overload(runtime.times)

@@ -461,6 +461,8 @@ class Normalizer:
             return self.atom(scope, value, hint)
         if isinstance(value, ast.Attribute) and self.is_global(scope, value):
             return self.atom(scope, value)
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Tuple) and not value.slice.elts:
+            return self.atom(scope, value.value)  # x[()]: x's value (a 0-d array's as a NumPy number)
         if isinstance(value, ast.Subscript):
             if isinstance(value.value, ast.Attribute) and value.value.attr == "shape" \
                     and not self.is_global(scope, value.value):  # x.shape[k]: one statement

@@ -14,9 +14,7 @@ import numpy as np
 
 def zeros_like(x):
     """A float64 zero of x's kind: 0.0 for a number, an array of x's shape for an array."""
-    if isinstance(x, float):
-        return 0.0
-    if isinstance(x, int):
+    if isinstance(x, (float, int)):
         return 0.0
     return np.zeros(x.shape)
 
@@ -26,7 +24,7 @@ def unbroadcast(g, x):
 
     Under Numba, `adjoint.jit` dispatches on the types instead, and sums with loops.
     """
-    if isinstance(x, float):
+    if isinstance(x, (float, int)):
         if isinstance(g, float):
             return g
         return np.sum(g)
@@ -47,7 +45,7 @@ def summed_to(g, shape):
 
 def unsum(g, a, axis=None):
     """The adjoint of np.sum(a, axis): g spread back over the summed axis."""
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return g
     if isinstance(g, float):  # all of a was summed (axis None, or the one axis of a vector)
         return np.full(a.shape, g)
@@ -68,7 +66,7 @@ def unsum_to(g, shape, axis):
 
 def unmean(g, a, axis=None):
     """The adjoint of np.mean(a, axis). (An empty a has an empty adjoint: no division by its size 0.)"""
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return g
     if isinstance(g, float):
         return np.full(a.shape, g / max(a.size, 1))
@@ -105,7 +103,7 @@ def unstd(g, a, out, axis=None, ddof=0):
 
 def unmax(g, a, out, axis=None):
     """The adjoint of np.max / np.min: g shared equally among the entries equal to the result."""
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return g
     if axis is None:
         mask = (a == out) * 1.0
@@ -116,7 +114,7 @@ def unmax(g, a, out, axis=None):
 
 def unprod(g, a, axis=None):
     """The adjoint of np.prod(a, axis): g times the product of the other entries (exact at zeros)."""
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return g
     if axis is None:
         flat = np.ascontiguousarray(a).ravel()
@@ -187,14 +185,14 @@ def matmul_left(g, a, b):
 
     Under Numba (where @ takes 1-d and 2-d operands) `adjoint.jit` calls matmul_left_2d directly.
     """
-    if isinstance(a, float) or isinstance(b, float) or (a.ndim <= 2 and b.ndim <= 2):
+    if isinstance(a, (float, int)) or isinstance(b, (float, int)) or (a.ndim <= 2 and b.ndim <= 2):
         return matmul_left_2d(g, a, b)
     return _matmul_stacked(g, a, b, True)
 
 
 def matmul_right(g, a, b):
     """The adjoint of a @ b with respect to b."""
-    if isinstance(a, float) or isinstance(b, float) or (a.ndim <= 2 and b.ndim <= 2):
+    if isinstance(a, (float, int)) or isinstance(b, (float, int)) or (a.ndim <= 2 and b.ndim <= 2):
         return matmul_right_2d(g, a, b)
     return _matmul_stacked(g, a, b, False)
 
@@ -202,9 +200,9 @@ def matmul_right(g, a, b):
 def matmul_left_2d(g, a, b):
     """The adjoint of a @ b (or np.dot(a, b), the same there) with respect to a, for vectors and
     matrices (empty ones too), or the product with a number."""
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return np.sum(g * b)
-    if isinstance(b, float):
+    if isinstance(b, (float, int)):
         return g * b
     k = a.shape[-1]
     A, B = _as_rows(a, k), _as_cols(b, k)
@@ -212,9 +210,9 @@ def matmul_left_2d(g, a, b):
 
 
 def matmul_right_2d(g, a, b):
-    if isinstance(b, float):
+    if isinstance(b, (float, int)):
         return np.sum(g * a)
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return g * a
     k = a.shape[-1]
     A, B = _as_rows(a, k), _as_cols(b, k)
@@ -289,7 +287,7 @@ def _matmul_stacked(g, a, b, left):
 def outer_left(g, a, b):
     """The adjoint of np.outer(a, b) (of a.size rows and b.size columns) with respect to a."""
     r = np.dot(np.ascontiguousarray(g), _flat(b))
-    if isinstance(a, float):
+    if isinstance(a, (float, int)):
         return r[0]
     return r.reshape(a.shape)
 
@@ -297,14 +295,14 @@ def outer_left(g, a, b):
 def outer_right(g, a, b):
     """The adjoint of np.outer(a, b) with respect to b."""
     r = np.dot(_flat(a), np.ascontiguousarray(g))
-    if isinstance(b, float):
+    if isinstance(b, (float, int)):
         return r[0]
     return r.reshape(b.shape)
 
 
 def _flat(x):
     """x as a vector (a number as one entry)."""
-    if isinstance(x, float):
+    if isinstance(x, (float, int)):
         return np.full(1, x)
     return np.ascontiguousarray(x).ravel()
 
@@ -318,7 +316,9 @@ def untrace(g, a):
 
 
 def reshape_like(g, a):
-    """g given a's shape (the adjoint of a reshape or a ravel)."""
+    """g given a's shape (the adjoint of a reshape or a ravel): its one entry for a number."""
+    if isinstance(a, (float, int)):
+        return np.sum(g)
     return np.ascontiguousarray(g).reshape(a.shape)
 
 
@@ -333,7 +333,14 @@ def concat_part(g, offset, part, axis=0):
 
 
 def stack_part(g, k, axis=0):
-    """The k-th piece of g along the axis that np.stack added."""
+    """The k-th piece of g along the axis that np.stack added: a number for a vector g (np.stack of
+    numbers). Under Numba, `adjoint.jit` chooses by g's number of dimensions."""
+    if g.ndim == 1:
+        return g[k]
+    return _stack_piece(g, k, axis)
+
+
+def _stack_piece(g, k, axis):
     axis = axis % g.ndim
     piece = np.swapaxes(g, 0, axis)[k]
     for j in range(axis - 1, 0, -1):  # the swap put the first axis at axis - 1: move it back to 0
@@ -530,9 +537,9 @@ def norm_slope(x, r):
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, stack_part, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
+    reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
-    "dot_left", "dot_right", "spread", "logistic", "pow_base", "times")
+    "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part")

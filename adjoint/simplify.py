@@ -140,7 +140,9 @@ def _is_divide(node):
 
 def _finite(d):
     """Whether d is finite wherever the values it reads are: numbers and names combined by + - * and
-    powers to whole numbers from 0 up (no division, log or root, which runtime.times guards)."""
+    powers to whole numbers from 0 up (no division, log or root, which runtime.times guards). The
+    names are the primal values the rule reads (where the primal itself computed inf or nan in a branch
+    that np.where did not take, times does not help either)."""
     if _num(d) or isinstance(d, ast.Name):
         return True
     if isinstance(d, ast.UnaryOp):

@@ -60,28 +60,42 @@ class _Sharer:
         stmts[:] = out
 
     def divisions(self, s):
-        """divisor name -> the Div nodes dividing by it, in an adjoint statement of a number."""
+        """divisor name -> the divisions by it in an adjoint statement of a number: Div nodes, and
+        np.divide calls (which give inf at 0 where `/` raises ZeroDivisionError), with their parents."""
         if not (isinstance(s, (ast.Assign, ast.AugAssign)) and isinstance(target := _target(s), ast.Name)
                 and target.id in self.adjoints):
             return {}
         found = {}
-        for node in ast.walk(s.value):
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Name) \
-                    and self.kinds.get(node.right.id) == 0:
-                found.setdefault(node.right.id, []).append(node)
+        for parent in ast.walk(s):
+            for field, node in ast.iter_fields(parent):
+                for k, child in enumerate(node) if isinstance(node, list) else [(None, node)]:
+                    r = _divisor(child)
+                    if r is not None and self.kinds.get(r) == 0:
+                        found.setdefault(r, []).append((parent, field, k, child))
         return found
 
     def share(self, r, sites, out):
         if sum(len(nodes) for _, nodes in sites) < 2:
             return
         inv = self.namer.fresh(f"{r}_inv")
+        calls = False
         for _, nodes in sites:
-            for node in nodes:
-                node.op, node.right = ast.Mult(), ast.Name(inv, ast.Load())
+            for parent, field, k, node in nodes:
+                calls = calls or isinstance(node, ast.Call)
+                left = node.args[0] if isinstance(node, ast.Call) else node.left
+                product = ast.Name(inv, ast.Load()) if isinstance(left, ast.Constant) and left.value == 1.0 \
+                    and type(left.value) is float else ast.BinOp(left, ast.Mult(), ast.Name(inv, ast.Load()))
+                product = ast.copy_location(product, node)
+                if k is None:
+                    setattr(parent, field, product)
+                else:
+                    getattr(parent, field)[k] = product
         first = sites[0][0]
         at = next(i for i, s in enumerate(out) if s is first)
-        stmt = ast.Assign([ast.Name(inv, ast.Store())], ast.BinOp(ast.Constant(1.0), ast.Div(), ast.Name(r, ast.Load())))
-        out.insert(at, ast.copy_location(stmt, first))
+        one = [ast.Constant(1.0), ast.Name(r, ast.Load())]
+        value = ast.Call(ast.parse("np.divide", mode="eval").body, one, []) if calls else ast.BinOp(one[0], ast.Div(),
+                                                                                                    one[1])
+        out.insert(at, ast.copy_location(ast.Assign([ast.Name(inv, ast.Store())], value), first))
 
 
 def substitute_single_uses(fdef, adjoints):
@@ -164,6 +178,17 @@ class _Substitute(ast.NodeTransformer):
             return True
         return isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id in SUMS_TO_SHAPE \
             and field == "args"
+
+
+def _divisor(node):
+    """r for `e / r` or `np.divide(e, r)` with r a name, else None."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.right, ast.Name):
+        return node.right.id
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "divide" \
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" and len(node.args) == 2 \
+            and not node.keywords and isinstance(node.args[1], ast.Name):
+        return node.args[1].id
+    return None
 
 
 def _target(s):

@@ -203,6 +203,28 @@ def root_of_zero_overwritten(x):
     return np.sum(y * y)
 
 
+# --- array functions of numbers, 0-d arrays, an int that becomes an array (raw crashes before) ---
+
+
+def shapes_of_a_number(a, x):
+    return np.sum(np.expand_dims(a, 0) * x + np.reshape(a, (1,)) * x + np.ravel(a) * x) + np.var(a) + np.std(a)
+
+
+def stack_of_numbers(a, b):
+    return np.sum(np.stack([a, b]) ** 2) + np.sum(np.cumsum(a) * b)
+
+
+def element_of_a_0d_array(x):
+    return x[()] * 2.0 + np.sum(x * x)
+
+
+def int_accumulator_becomes_an_array(x):
+    s = 0
+    for i in range(3):
+        s = s + x ** 2
+    return np.sum(s)
+
+
 # --- `a = b = e` --------------------------------------------------------------------------------
 
 
@@ -275,6 +297,10 @@ CASES = [
     (inverse_distances_off_the_diagonal, (np.array([0.3, 1.2, -0.5]),), 0),
     (root_of_zero_not_read, (np.array([0.0, 0.3, 1.2]),), 0),
     (root_of_zero_overwritten, (np.array([0.0, 0.3, 1.2]),), 0),
+    (shapes_of_a_number, (0.7, np.array([0.3, 1.2])), (0, 1)),
+    (stack_of_numbers, (0.7, 1.3), (0, 1)),
+    (element_of_a_0d_array, (np.array(0.7),), 0),
+    (int_accumulator_becomes_an_array, (X3,), 0),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
@@ -283,7 +309,8 @@ CASES = [
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
 NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
-            trace_of_a_stack, full_from_a_row}
+            trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
+            int_accumulator_becomes_an_array}
 
 
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
