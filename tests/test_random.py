@@ -4,14 +4,17 @@ they found (tests/random_regressions.py).
 For every program (its primal runs cleanly, by construction):
 
 1. central differences: `adjoint.numerical_jacobian` against `adjoint.grad` (scalar result) or
-   `adjoint.vjp` with a random cotangent u (array result). A gradient must agree with the
-   differences of one of several steps (max error <= 1e-5 * max(1, max |numerical|)); when none
-   does and the differences of two steps disagree with each other (the program is not smooth
-   enough there), this oracle is skipped (outcome "skipped");
-2. forward against reverse: <u, J v> from `adjoint.jvp` with a random tangent v per input equals
-   <J^T u, v> from the reverse mode, to 1e-10 of the sum of the absolute products (no step size);
-3. `jit=True` against `jit=False`: the same gradient to 1e-10 relative (on a subset: Numba
-   compiles for about a second per program).
+   `adjoint.vjp` with a random cotangent u (array result), and against `adjoint.jvp` with a random
+   tangent v per input. A derivative must agree with the differences of one of several steps
+   (max error <= 1e-5 * max(1, max |numerical|)); when none does and the differences of two steps
+   disagree with each other (the program is not smooth enough there), this oracle is skipped
+   (outcome "skipped");
+2. forward against reverse: <u, J v> from the forward mode equals <J^T u, v> from the reverse
+   mode, to 1e-10 of the sum of the absolute products (no step size: this judges programs that
+   central differences cannot);
+3. `jit=True` against `jit=False`: the same gradient to 1e-10 relative, on programs made only of
+   what Numba compiles (`random_programs.program(..., numba=True)`; Numba takes seconds to minutes
+   to compile a generated adjoint, so this runs on a few small programs by default).
 
 Also checked: the value each mode returns equals the primal's, differentiating leaves the
 caller's arrays unchanged, and a gradient has its argument's type and shape. An exception that is
@@ -20,17 +23,18 @@ test_few_refusals fails when more than MAX_REFUSED of the programs are refused.
 
 Runs:
 
-    pytest tests/test_random.py                       # the default: DEFAULT_LOOPS "loops" programs,
-                                                      # one "rules" program per rule, JIT_EVERY-th with jit
-    ADJOINT_FUZZ=2000 ADJOINT_FUZZ_JIT=0.02 pytest tests/test_random.py   # N programs of each family
+    pytest tests/test_random.py        # DEFAULT_LOOPS "loops" programs, one "rules" program per rule
+                                       # of adjoint's table, DEFAULT_JIT small programs with jit=True
+    ADJOINT_FUZZ=2000 ADJOINT_FUZZ_JIT=0.02 pytest tests/test_random.py   # N programs of each family,
+                                       # that fraction of them with jit=True
     python tests/test_random.py --count 20000 --jobs 2 --jit-fraction 0.02 --out /tmp/fuzz.jsonl
-    python tests/test_random.py --show 17             # one program's source, arguments and wrt
+    python tests/test_random.py --show 17 [--family rules] [--jit]    # a program, its arguments, wrt
     python tests/test_random.py --shrink 17 [--family rules] [--jit]  # a failing program, shrunk
 
 The script runs outside pytest in parallel processes, writes one JSON line per program (outcome in
-ok, refused, skipped, wrong, crash; the oracle; the message), prints counts by outcome and the
-most common refusals, and with --shrink-failures shrinks each distinct failure it found. Shrunk
-failures go into tests/random_regressions.py.
+ok, refused, skipped, wrong, crash; the oracle; the message), prints counts by outcome, the most
+common refusals and the distinct failures, and with --shrink-failures shrinks one program of each.
+Shrunk failures go into tests/random_regressions.py (test_regression runs them by default).
 """
 
 import argparse
@@ -224,7 +228,10 @@ def _check(f, args, wrt, jit, seed):
     if grads is not None:
         results += _check_reverse(out, value, grads, changed, inputs, wrt)
     try:
-        fout, tangent = adjoint.jvp(f, _copies(args), v, wrt=wrt, jit=False)
+        call = _copies(args)
+        fout, tangent = adjoint.jvp(f, call, v, wrt=wrt, jit=False)
+        if any(isinstance(a, np.ndarray) and not np.array_equal(a, b) for a, b in zip(call, args)):
+            results.append(Outcome("wrong", "arguments (forward)", "the forward mode changed the caller's arrays"))
     except AdjointError as e:
         results.append(Outcome("refused", "forward", _refusal(e)))
         tangent = None
