@@ -145,6 +145,12 @@ def scalar_595(x, y, n, v):
                        "    buf4[0:] += 1.0 if isinstance(1.0, float) else math.atan2(1.0, 2.0 + math.cos(a))\n"
                        "    return np.sum(buf4, axis=-1)\n")),
     Regression(
+        name="isinstance_in_an_if_statement",
+        found="wrong (value, reverse, forward): `if isinstance(1.0, float):` takes the else way in both generated "
+              "functions (loops 43: the value of sum(h3 ** 2) was that of x, not of the row written in the branch)",
+        function="f", args=(-0.954,), wrt=(0,),
+        source=_module("def f(a):\n    y = a\n    if isinstance(a, float):\n        y = 2.0 * a\n    return y * a\n")),
+    Regression(
         name="module_constant_in_conditional_expression_forward",
         found="crash (forward): NameError: name 'GAIN_dot' is not defined, for `b = a if a > 0.3 else GAIN` with "
               "GAIN a module-level float; loops 14",
