@@ -148,8 +148,10 @@ def scalar_595(x, y, n, v):
         name="isinstance_in_an_if_statement",
         found="wrong (value, reverse, forward): `if isinstance(1.0, float):` takes the else way in both generated "
               "functions (loops 43: the value of sum(h3 ** 2) was that of x, not of the row written in the branch)",
-        function="f", args=(-0.954,), wrt=(0,),
-        source=_module("def f(a):\n    y = a\n    if isinstance(a, float):\n        y = 2.0 * a\n    return y * a\n")),
+        function="loops_43", args=(np.array([0.918, 0.916, -0.026, -0.652, 0.752]),), wrt=(0,),
+        source=_module("def loops_43(x):\n    h3 = x\n    if isinstance(1.0, float):\n"
+                       "        h3 = np.full((5, 3), 1.0)[np.arange(5), np.array([2, 2, 2, 2, 2])]\n"
+                       "    return np.sum(h3 ** 2)\n")),
     Regression(
         name="module_constant_in_conditional_expression_forward",
         found="crash (forward): NameError: name 'GAIN_dot' is not defined, for `b = a if a > 0.3 else GAIN` with "
