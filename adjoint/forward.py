@@ -35,9 +35,10 @@ class Forward(Transform):
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
         self.results = [nf.result] if isinstance(nf.result, str) else list(nf.result)
-        self.active = activity(nf.body, wrt, self.results, table)
         self.kinds = nf.kinds
+        self.active = activity(nf.body, wrt, self.results, table, self.kinds)
         self.dots = {}
+        self.written = written_in_place(nf.body, table, self.kinds)
 
     def dot(self, v):
         if v not in self.dots:
@@ -48,8 +49,9 @@ class Forward(Transform):
         nf = self.nf
         for p in self.wrt:
             self.dot(p)
-        entry = [assign(self.dot(p), call("zeros_like", name(p))) for p in nf.params
-                 if p in self.active and p not in self.wrt]
+        assigned = {t for s in ast.walk(ast.Module(nf.body, [])) if isinstance(s, ast.Assign) for t in targets_of(s)}
+        entry = [assign(self.dot(p), call("zeros_like", name(p))) for p in sorted(self.active - set(self.wrt))
+                 if p in nf.params or p not in assigned]  # (a module-level array written through a view too)
         body = entry + self.block(nf.body[:-1])
         for result in self.results:
             if result not in self.active:
@@ -131,6 +133,9 @@ class Forward(Transform):
         expr = self.tangent(s)
         if expr is None:  # nothing that varies flows in: the value is a constant here
             return [s, assign(self.dot(v), call("zeros_like", name(v)), line)]
+        if _view_base(s, self.table, self.kinds) is None and isinstance(expr, (ast.Name, ast.Subscript, ast.Attribute)) \
+                and ({v} | names_in(value)) & self.written:  # `y = x + 0.0`: y_dot must not be x_dot, which
+            expr = call("saved", expr)  # a write into y (and so into y_dot) would change
         if v not in names_in(value):
             return [s, assign(self.dot(v), expr, line)]
         # the value reads the name it overwrites: the tangent needs the old value and perhaps the new
@@ -213,7 +218,7 @@ class Forward(Transform):
         return copy.deepcopy(value, {id(bound[p]): new for p, new in swaps.items()})
 
 
-def activity(body, wrt, results, table):
+def activity(body, wrt, results, table, kinds):
     """The names that get tangents: those that depend on a wrt input and that a result depends on.
 
     As in reverse mode (analysis.activity), plus two kinds of flow that only generated code has:
@@ -223,7 +228,7 @@ def activity(body, wrt, results, table):
     for s in ast.walk(ast.Module(list(body), [])):
         if isinstance(s, ast.Assign):
             edges.append((targets_of(s), differentiable_inputs(s, table) | _popped(s.value)))
-            base = _view_base(s, table)
+            base = _view_base(s, table, kinds)
             if base is not None:
                 edges.append(({base}, {s.targets[0].id}))
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
@@ -239,6 +244,31 @@ def activity(body, wrt, results, table):
     return frozenset(varied & useful)
 
 
+def written_in_place(body, table, kinds):
+    """The names whose arrays body may write into (`y[i] = e`, `add_into(y[1:], g)`, `add_at(y, i, g)`),
+    with every name that may share memory with one of them."""
+    written, links = set(), []
+    for s in ast.walk(ast.Module(list(body), [])):
+        if isinstance(s, ast.Assign):
+            if isinstance(s.targets[0], ast.Subscript):
+                written |= names_in(s.targets[0].value)
+            base = _view_base(s, table, kinds)
+            if base is not None:
+                links.append({base, s.targets[0].id})
+        elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
+                and s.value.func.id in ("add_into", "add_at") and s.value.args:
+            first = s.value.args[0]
+            written |= names_in(first.value if isinstance(first, ast.Subscript) else first)
+    changed = True
+    while changed:
+        changed = False
+        for link in links:
+            if link & written and not link <= written:
+                written |= link
+                changed = True
+    return written
+
+
 def _popped(value):
     """The tape that `t.pop()` takes a value from, as a set (empty for any other value)."""
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop":
@@ -246,11 +276,16 @@ def _popped(value):
     return set()
 
 
-def _view_base(s, table):
-    """The array that the assignment's target may be a view of, if any."""
+def _view_base(s, table, kinds):
+    """The array that the assignment's target may be a view of, if any (a number is none, and neither is
+    what an integer-array index gives)."""
     target, value = s.targets[0], s.value
-    if not isinstance(target, ast.Name):
+    if not isinstance(target, ast.Name) or kinds.get(target.id) == 0:
         return None
+    if isinstance(value, ast.Subscript):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if any(isinstance(p, ast.Name) and (kinds.get(p.id) or 0) >= 1 for p in parts):
+            return None
     if isinstance(value, ast.Name):
         return value.id
     if isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):

@@ -10,6 +10,7 @@ directly where an index is a number.
 import ast
 
 from .frontend import dotted
+from .rules import BindError
 
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
                ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std"}
@@ -95,6 +96,12 @@ class Kinds:
         if spelling.startswith(".") and isinstance(v.func, ast.Attribute):
             args = [v.func.value] + args
         kw = {k.arg: k.value for k in v.keywords}
+        if rule is not None and rule.params:  # every argument in the rule's order, keywords included
+            try:
+                bound = rule.bind(args, kw)
+                args, kw = [bound[p] for p in rule.params], {}
+            except BindError:
+                pass
         kinds = [self.atom(a) for a in args]
         if spelling in _SCALAR_RESULTS or spelling.startswith("math."):
             return 0

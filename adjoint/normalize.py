@@ -1019,9 +1019,8 @@ class Normalizer:
         if value is MISSING:
             raise self.error(scope, e, f"`{path}` is not defined", "define it or import it at module level")
         if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
-            # a dtype, spelled as NumPy's scalar type: Numba ignores `dtype=int` in np.full (it keeps floats)
-            spelled = f"np.{np.dtype(value).type.__name__}"
-            return ast.parse(spelled, mode="eval").body
+            spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
+            return ast.parse(spelled, mode="eval").body  # a type: a dtype, or isinstance's second argument
         if value is None:  # np.newaxis: a subscript must see the new axis as such
             return ast.Constant(None)
         if is_literal(value) or isinstance(value, np.ndarray):
@@ -1226,6 +1225,7 @@ class Normalizer:
                 args = [ast.Tuple(args, ast.Load())]
             keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
             self.check_bind(scope, rule, e, [receiver] + args, keywords)
+            receiver, *args = _positional(rule, [receiver] + args, keywords)
             return ast.Call(ast.Attribute(receiver, func.attr, ast.Load()), args,
                             [ast.keyword(k, v) for k, v in keywords.items()])
         target = self.resolve(scope, func) if dotted(func) else MISSING
@@ -1242,6 +1242,7 @@ class Normalizer:
         args = [self.argument(scope, a) for a in e.args]
         keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
         self.check_bind(scope, rule, e, args, keywords)
+        args = _positional(rule, args, keywords)
         if rule.custom:
             self.externals[rule.spelling] = target
         if rule.spelling == "np.clip":
@@ -1279,6 +1280,31 @@ class Normalizer:
             name = rule.spelling.lstrip(".")
             raise self.error(scope, e, f"`{name}` {err}", "call it in the form adjoint's rule knows, or register "
                              "your own rule with adjoint.custom_vjp") from None
+
+
+def _positional(rule, args, keywords):
+    """The arguments of a call, the parameters without a default that are given by keyword moved into
+    place (`np.sum(a=x, axis=0)` -> `np.sum(x, axis=0)`): the stages after read them by position.
+    `keywords` keeps the rest. A dtype is spelled as NumPy's type (`_numpy_type`)."""
+    args = list(args)
+    for param in rule.params[len(args):]:
+        if param not in keywords or param in rule.defaults:
+            break
+        args.append(keywords.pop(param))
+    if "dtype" in rule.params[:len(args)]:
+        k = rule.params.index("dtype")
+        args[k] = _numpy_type(args[k])
+    if "dtype" in keywords:
+        keywords["dtype"] = _numpy_type(keywords["dtype"])
+    return args
+
+
+def _numpy_type(dtype):
+    """A dtype argument, a builtin type spelled as NumPy's scalar type (`int` -> `np.int64`): Numba
+    ignores `dtype=int` in np.full, for one, and keeps the floats."""
+    if isinstance(dtype, ast.Name) and dtype.id in ("int", "float", "bool", "complex"):
+        return ast.parse(f"np.{np.dtype(dtype.id).type.__name__}", mode="eval").body
+    return dtype
 
 
 def frontend_jumps(stmts):

@@ -813,11 +813,11 @@ class Reverse(Transform):
             return []
         bar = self.bar(y)
         block = []
+        clear = assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line)
         if self.is_active(value):
             part = ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Load())
-            elem_scalar = self.kinds.get(y) is not None and all(self.scalar(name(n)) for n in names_in(target.slice)) \
-                and not any(isinstance(p, ast.Slice) for p in ast.walk(target.slice)) \
-                and len(target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]) == self.kinds[y]
+            parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+            elem_scalar = len(parts) == self.kinds.get(y) and all(self.scalar(p) for p in parts)  # (not `...`)
             if self.may_repeat(target.slice):  # an integer-array index: where it repeats an entry, the
                 part = ast.Call(ast.Attribute(name("np"), "where", ast.Load()),  # last write is the one kept
                                 [call("kept_writes", name(bar), index_value(target.slice)), part, ast.Constant(0.0)],
@@ -825,9 +825,12 @@ class Reverse(Transform):
             elif not elem_scalar:  # a slice of y_bar is about to be cleared: take a copy, not a view
                 part = call("saved", part)
             expr = part if elem_scalar and self.scalar(value) else call("unbroadcast", part, copy.deepcopy(value))
+            if value.id == y:  # `y[:] = y`: what e gets is taken before y_bar[index], the same adjoint, is cleared
+                held = self.fresh(f"{bar}_part")
+                self.kinds[held] = None
+                return [assign(held, expr, line), clear] + self.accumulate(value, name(held), line)
             block += self.accumulate(value, expr, line)
-        block.append(assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line))
-        return block
+        return block + [clear]
 
     def may_repeat(self, index):
         """Whether an index may hold an integer array, which can name one entry more than once."""

@@ -78,6 +78,19 @@ class Fold(ast.NodeTransformer):
     gives the same number, to the bit (for a product with a power of two, except where it would
     overflow or become subnormal)."""
 
+    def visit_Assign(self, node):
+        """An assignment of arithmetic keeps the arithmetic's new array: `y = x * 1` folded to `y = x`
+        would make a write into y change x too (the parts are folded)."""
+        value = node.value
+        folded = self.visit(copy.deepcopy(value))
+        if isinstance(value, (ast.BinOp, ast.UnaryOp)) and isinstance(folded, (ast.Name, ast.Subscript, ast.Attribute)):
+            node.value = self.generic_visit(value)
+        else:
+            node.value = folded
+        for t in node.targets:
+            self.visit(t)
+        return node
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, node.op
