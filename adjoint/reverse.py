@@ -370,12 +370,24 @@ class Reverse(Transform):
 
     def starts_fresh(self, v, block):
         """Whether every run of block writes v before anything in it reads v (v does not carry over)."""
-        for s in block:
+        return self.written_first(v, block) is not False
+
+    def written_first(self, v, stmts):
+        """True when every run of stmts assigns v before reading it, False when a run may read v first,
+        None when a run may do neither (an `if` both of whose branches assign v assigns it)."""
+        for s in stmts:
             if v not in self.names(s):
                 continue
+            if isinstance(s, ast.If) and v not in names_in(s.test):
+                body, orelse = self.written_first(v, s.body), self.written_first(v, s.orelse)
+                if body is False or orelse is False:
+                    return False
+                if body and orelse:
+                    return True
+                continue  # (a run through the branch that does not touch v goes on)
             return isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and \
                 s.targets[0].id == v and v not in names_in(s.value)
-        return True
+        return None
 
     # --- the sweeps ------------------------------------------------------------------------------
 
@@ -917,6 +929,9 @@ def place_tape(fdef, plan):
             seen.add(base)
             frontier.append(base)
     save = {y for y, _ in plan.element_sites.values() if y in seen}
+    # elements put back into y must go into the array y was when they were taken out: y itself is restored
+    shapes -= save
+    restore |= save & plan.written_again
     floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
     # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
     # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)

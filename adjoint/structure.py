@@ -85,5 +85,7 @@ def structure(stmts, in_loop=False):
                 out.append(_located(ast.If(ast.Name(FLAG, ast.Load()), leave, structure(rest, in_loop)), s))
                 return out
             continue
+        if isinstance(s, ast.If):  # no jump out of it, but perhaps loops with their own inside
+            s = _located(ast.If(s.test, structure(s.body, in_loop) or [ast.Pass()], structure(s.orelse, in_loop)), s)
         out.append(s)
     return out

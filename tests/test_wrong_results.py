@@ -254,6 +254,33 @@ def module_values_in_branches(a, n):
     return b * np.sum(GAIN * np.ones(3)) + np.sum(h ** 2)
 
 
+# --- found by the random programs (tests/random_programs.py) -------------------------------------
+
+
+def early_return_then_a_conditional_expression(x, n):
+    if n > 5:  # (the reverse sweep read a name only the other branch of this `if` sets: UnboundLocalError)
+        return x * 2.0
+    return x * 3.0 if n > 5 else x * 4.0
+
+
+def loop_of_continue_in_an_else(x, a):
+    if a < 0.2:
+        pass
+    else:
+        for v in x:  # (structure skipped an if without jumps of its own: `continue` reached the normalizer)
+            continue
+    return a * 2.0 + x[0]
+
+
+def view_of_an_array_written_then_rebound_in_a_loop(a, x):
+    y = x * 1.0
+    y[:] *= 1.0 + a  # (the reverse sweep put y's elements back into the loop's last y, not this one)
+    for i in range(2):
+        y = np.tanh(y)
+        y -= x
+    return np.sum(y)
+
+
 # --- `a = b = e` --------------------------------------------------------------------------------
 
 
@@ -334,6 +361,9 @@ CASES = [
     (write_into_a_sum_with_zero_then_read_the_original, (X3,), 0),
     (module_values_in_branches, (0.606, 3), 0),
     (module_values_in_branches, (0.2, 2), 0),
+    (early_return_then_a_conditional_expression, (1.5, 7), 0),
+    (loop_of_continue_in_an_else, (X3, 0.48), (0, 1)),
+    (view_of_an_array_written_then_rebound_in_a_loop, (-0.412, X3), (0, 1)),
     (chained, (1.5,), 0),
     (chained_in_loop, (1.5,), 0),
     (chained_elements, (1.5,), 0),
