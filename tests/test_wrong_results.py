@@ -361,7 +361,7 @@ CASES = [
     (write_into_a_sum_with_zero_then_read_the_original, (X3,), 0),
     (module_values_in_branches, (0.606, 3), 0),
     (module_values_in_branches, (0.2, 2), 0),
-    (early_return_then_a_conditional_expression, (1.5, 7), 0),
+    (early_return_then_a_conditional_expression, (X3, 7), 0),
     (loop_of_continue_in_an_else, (X3, 0.48), (0, 1)),
     (view_of_an_array_written_then_rebound_in_a_loop, (-0.412, X3), (0, 1)),
     (chained, (1.5,), 0),
