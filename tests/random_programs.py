@@ -20,9 +20,19 @@ Families:
   k % len), the rule's call built on random shapes with one of the keyword forms its parameters
   allow, inside a small random program (sometimes in a loop).
 
+`program(seed, family, numba=True)` draws from only what Numba compiles (README: no reductions
+but sums with an axis, no keywords, products of at most 2-d arrays...), for the jit oracle; it is
+another program (its own random stream).
+
 A program is a structure (`Program`: statements holding expression trees), so that a shrinker
-can drop statements and replace an expression by one of its sub-expressions of the same shape
-(`Program.reductions()`); `Program.source()` renders it.
+can drop statements and replace an expression by one of its sub-expressions of the same shape, a
+number by 1.0 or an array by an argument of its shape (`Program.reductions()`);
+`Program.source()` renders it.
+
+Values stay where central differences are meaningful: domains are kept by construction
+(`np.log(1.5 + np.sin(x))`, `np.sqrt(1.0 + np.square(x))`, a denominator `2.0 + np.sin(x)`),
+loop-carried updates are mostly contractions, np.std and np.linalg.norm only see an argument's
+values (of equal values they have no derivative).
 
 Only programs whose primal runs without error, without a floating-point overflow or invalid
 operation, within bounds (|value| <= 1e6) and leaving its arguments unchanged are kept: an
@@ -1092,7 +1102,7 @@ class Writer:
         return Expr(fmt, [kid], shape, fresh=shape == (), bases=kid.bases)
 
     def _slice(self, m, want):
-        """(slice text, size) for a dimension of size m giving `want` entries, or None."""
+        """A slice (text) of a dimension of size m that gives `want` entries, or None."""
         r = self.rng
         forms = []
         if want <= m:
@@ -1107,7 +1117,7 @@ class Writer:
             if want == m:
                 forms += ["::-1", ":"]
             hi = lo + want - 1
-            forms.append(f"{hi}:{lo - 1 if lo else ''}:-1".replace("::-1", "::-1"))
+            forms.append(f"{hi}:{lo - 1 if lo else ''}:-1")
         if (m + 1) // 2 == want:
             forms += ["::2", "::-2"]
         if m // 2 == want and want:
