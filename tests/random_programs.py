@@ -305,6 +305,7 @@ class Helper:
     ret: tuple  # its result's shape, or a tuple of shapes for a tuple result
     default: bool = False  # its last parameter is `c=0.5`, a float
     pairs: bool = False  # returns a tuple
+    depth: int = 0  # recursive: its last parameter `k` counts down to 0 (the caller gives a constant)
 
 
 @dataclass
@@ -1237,6 +1238,8 @@ class Writer:
         if h.default and r.random() < 0.6:
             kids.append(self.sub((), d))
             params.append(r.choice((f"{{{len(kids) - 1}}}", f"c={{{len(kids) - 1}}}")))
+        if h.depth:
+            params.append(str(h.depth))
         return Expr(f"{h.name}(" + ", ".join(params) + ")", kids, shape)
 
     # statements
@@ -1751,6 +1754,8 @@ class Writer:
             params += ", c=0.5"
         pairs = r.random() < 0.2
         ret = (r.choice(shapes), ()) if pairs else r.choice(shapes + ((),))
+        if not (pairs or default) and r.random() < 0.15:
+            return self.recursive_helper(names, shapes, ret, outer)
         ctx = Ctx(in_helper=True, out_shape=None if pairs else ret)
         body = self.block(r.randint(0, 3), ctx, first="loop" if r.random() < 0.4 else None)
         if pairs:  # (a copy of a parameter, not the parameter: the caller may write into the result)
@@ -1763,6 +1768,19 @@ class Writer:
             self.lambdas = outer
         self.helpers.append(Helper(name, shapes, ret, default, pairs))
         return Function(name, params, body)
+
+    def recursive_helper(self, names, shapes, ret, outer):
+        """def h(u1, ..., k): if k == 0: return e; return h(e1, ..., k - 1): a recursion of a depth
+        known where it is called (README: recursion of constant depth)."""
+        name = self.new_name("h")
+        base = self.unshared(self.expr(ret), True)
+        steps = [Expr("0.5 * np.tanh({0})" if s else "0.5 * math.tanh({0})", [self.expr(s)], s) for s in shapes]
+        call = f"{name}(" + "".join(f"{{{i}}}, " for i in range(len(steps))) + "k - 1)"
+        body = [Stmt("if k == 0:", [], [Stmt("return {0}", [base])]), Stmt(f"return {call}", steps)]
+        self.scope, self.ints, self.observe, self.jumped, self.leakable, self.int_arrays, self.int_args, \
+            self.lambdas = outer
+        self.helpers.append(Helper(name, shapes, ret, depth=self.rng.randint(1, 3)))
+        return Function(name, ", ".join(names) + ", k", body)
 
     def result(self, shape):
         """The returned value: reads the names the body bound (the latest most often)."""
