@@ -360,13 +360,23 @@ class Reverse(Transform):
                 blocks[(id(n), "body")], blocks[(id(n), "orelse")] = n.body, n.orelse
             elif isinstance(n, (ast.For, ast.While)):
                 blocks[(id(n), "body")] = n.body
+        loops = {id(n) for n in ast.walk(ast.Module(self.nf.body, [])) if isinstance(n, (ast.For, ast.While))}
         scopes = {}
         for v in self.active:
             path = paths.get(v, ())
-            while path and not self.starts_fresh(v, blocks[path[-1]]):
+            while path and not self.starts_fresh(v, blocks[path[-1]]) and not (
+                    all(key not in loops for key, _ in path) and self.only_in(v, blocks[path[-1]])):
                 path = path[:-1]
             scopes[v] = path[-1] if path else ()
         return scopes
+
+    def only_in(self, v, block):
+        """Whether every assignment of v is inside block (v is not a parameter): then v cannot come into
+        a run of the block from before it, and in a block that runs once (no loop around it) its
+        adjoint can start there, where v is set (before it, v may be unset)."""
+        inside = sum(isinstance(s.targets[0], (ast.Name, ast.Tuple)) and v in names_in(s.targets[0])
+                     for s in assignments(block))
+        return v not in self.nf.params and inside == self.writes.get(v, 0)
 
     def starts_fresh(self, v, block):
         """Whether every run of block writes v before anything in it reads v (v does not carry over)."""

@@ -263,6 +263,17 @@ def early_return_then_a_conditional_expression(x, n):
     return x * 3.0 if n > 5 else x * 4.0
 
 
+def set_only_in_a_loop_in_a_branch(x, n):
+    y = np.ones(4)
+    if n < 0:  # (the adjoint of v started before the if, reading v, unset when this branch ran)
+        pass
+    else:
+        for k in range(3, 0, -2):
+            v = x * 2.0
+        y = v * y
+    return np.sum(y)
+
+
 def loop_of_continue_in_an_else(x, a):
     if a < 0.2:
         pass
@@ -362,6 +373,8 @@ CASES = [
     (module_values_in_branches, (0.606, 3), 0),
     (module_values_in_branches, (0.2, 2), 0),
     (early_return_then_a_conditional_expression, (X3, 7), 0),
+    (set_only_in_a_loop_in_a_branch, (np.array([-0.606, 0.59, 0.431, 0.307]), -3), 0),
+    (set_only_in_a_loop_in_a_branch, (np.array([-0.606, 0.59, 0.431, 0.307]), 3), 0),
     (loop_of_continue_in_an_else, (X3, 0.48), (0, 1)),
     (view_of_an_array_written_then_rebound_in_a_loop, (-0.412, X3), (0, 1)),
     (chained, (1.5,), 0),
