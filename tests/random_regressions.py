@@ -307,6 +307,31 @@ def rules_718(a, n):
     h4 = h3
     return np.sum(h4 ** 2)
 """, "W0 = np.array([[-0.55, -0.37, 0.6], [-0.59, -0.69, -0.24], [-0.52, -0.41, -0.99], [0.64, -0.69, 0.17]])\n")),
+    Regression(
+        name="forward_row_write_in_a_loop_into_a_new_array",
+        found="wrong (forward): y1 = T + np.zeros(...); y1[1] = T[k] in a loop: the tangent is wrong "
+              "(<u, Jv> 1.607 against 1.259 from the reverse mode and central differences); loops 3196",
+        function="loops_3196", args=(np.array([[[-0.6, 0.997], [0.175, 0.796], [0.248, -0.944]],
+                                               [[-0.21, -0.625], [-0.942, -0.94], [-0.277, -0.515]],
+                                               [[0.692, 0.088], [0.53, -0.695], [0.063, 0.373]],
+                                               [[-0.802, -0.775], [-0.702, -0.538], [-0.465, -0.576]],
+                                               [[0.751, 0.856], [-0.482, -0.654], [0.526, 0.935]]]),), wrt=(0,),
+        source=_module("def loops_3196(T):\n    y1 = T + np.zeros((5, 3, 2))\n    for i in range(4):\n"
+                       "        y1[1] = T[4 - i % 5]\n    return np.sum(y1 ** 2)\n")),
+    Regression(
+        name="early_return_in_a_loop_before_an_assignment_read_after_it",
+        found="crash (reverse, vjp): UnboundLocalError: cannot access local variable 'h4' (assigned in the loop "
+              "after the return that always runs, read after the loop); loops 2901 and 19 others",
+        function="loops_2901", args=(-0.033,), wrt=(0,),
+        source=_module("""\
+def loops_2901(a):
+    h2 = np.full((3, 5), a)[np.array([1, 1, 2, 2])]
+    for i in range(len(h2)):
+        if math.hypot(1.0, 0.5 + 1.0 ** 2) > 0.0 or 1.0 > 0.2:
+            return h2[np.arange(4), np.array([1, 0, 3, 0])]
+        h4 = h2
+    return np.diff(a=h4[-1])
+""")),
     # known classes the task named (each fixed or refused by now): kept so that they stay so
     Regression(
         name="loop_invariant_assignment_read_after_the_loop",
