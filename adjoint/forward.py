@@ -133,9 +133,9 @@ class Forward(Transform):
         expr = self.tangent(s)
         if expr is None:  # nothing that varies flows in: the value is a constant here
             return [s, assign(self.dot(v), call("zeros_like", name(v)), line)]
-        if _view_base(s, self.table, self.kinds) is None and isinstance(expr, (ast.Name, ast.Subscript, ast.Attribute)) \
-                and ({v} | names_in(value)) & self.written:  # `y = x + 0.0`: y_dot must not be x_dot, which
-            expr = call("saved", expr)  # a write into y (and so into y_dot) would change
+        if _view_base(s, self.table, self.kinds) is None and not isinstance(expr, (ast.BinOp, ast.UnaryOp)) \
+                and self.kinds.get(v) != 0 and ({v} | names_in(value)) & self.written:  # `y = x + 0.0`: y_dot must not be x_dot (or what
+            expr = call("saved", expr)  # spread(x_dot, y) gives), which a write into y, so into y_dot, would change
         if v not in names_in(value):
             return [s, assign(self.dot(v), expr, line)]
         # the value reads the name it overwrites: the tangent needs the old value and perhaps the new

@@ -154,6 +154,25 @@ def _written(stmt):
                   and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
 
 
+def _surely_sets(stmts, v):
+    """Whether every run of stmts assigns the name v (an if by both branches; a loop may not run)."""
+    for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], (ast.Name, ast.Tuple)) and v in names_in(s.targets[0]):
+            return True
+        if isinstance(s, ast.If) and _surely_sets(s.body, v) and _surely_sets(s.orelse, v):
+            return True
+    return False
+
+
+def _placeholder(kind):
+    """A value of a kind (number of dimensions; None: unknown) that no result depends on: 0.0, or an
+    empty float array of that many dimensions (so Numba gives the name one type on every path)."""
+    if not kind:
+        return ast.Constant(0.0)
+    shape = ast.Tuple([ast.Constant(0)] * kind, ast.Load())
+    return ast.Call(ast.Attribute(name("np"), "zeros", ast.Load()), [shape], [])
+
+
 def _occurrences(stmts):
     """name -> how often it occurs in stmts (with what they nest)."""
     out = {}
@@ -361,14 +380,30 @@ class Reverse(Transform):
             elif isinstance(n, (ast.For, ast.While)):
                 blocks[(id(n), "body")] = n.body
         loops = {id(n) for n in ast.walk(ast.Module(self.nf.body, [])) if isinstance(n, (ast.For, ast.While))}
-        scopes = {}
+        scopes, self.scope_paths = {}, {}
         for v in self.active:
             path = paths.get(v, ())
             while path and not self.starts_fresh(v, blocks[path[-1]]) and not (
                     all(key not in loops for key, _ in path) and self.only_in(v, blocks[path[-1]])):
                 path = path[:-1]
             scopes[v] = path[-1] if path else ()
+            self.scope_paths[v] = path
         return scopes
+
+    def unset_at_scope(self, v):
+        """Whether v may be unset where its adjoint starts, at the end of its scope block's forward run
+        (a loop that may not run sets it, or one branch of an if, or a loop left early by a return)."""
+        if v in self.nf.params:
+            return False
+        stmts = self.nf.body
+        for key, field in self.scope_paths.get(v, ()):
+            for s in stmts:
+                if id(s) == key:
+                    break
+                if _surely_sets([s], v):
+                    return False
+            stmts = getattr(s, field)
+        return not _surely_sets(stmts, v)
 
     def only_in(self, v, block):
         """Whether every assignment of v is inside block (v is not a parameter): then v cannot come into
@@ -406,6 +441,9 @@ class Reverse(Transform):
         seed = self.bar(nf.result)
         fwd, rev = self.block(nf.body[:-1], (), 0)
         entry = [site("push", p) for p in nf.params if p in self.multi]
+        # a placeholder of v's kind for the adjoint's start to read where v may be unset (nothing else reads it)
+        entry += [assign(v, _placeholder(self.kinds.get(v))) for v in sorted(self.active)
+                  if v != nf.result and self.kinds.get(v) != 0 and self.unset_at_scope(v)]
         tail = [assign(self.bar(p), call("zeros_like", name(p))) for p in self.wrt if p not in self.active]
         result = nf.result
         if result in self.multi:  # the reverse sweep may restore it: keep the forward sweep's value

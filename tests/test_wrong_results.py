@@ -274,6 +274,25 @@ def set_only_in_a_loop_in_a_branch(x, n):
     return np.sum(y)
 
 
+def set_in_a_loop_left_by_a_return(W, n):
+    s = 0.0
+    for i in range(3):
+        if i > n:  # (a return in the first run leaves h unset, which the start of h's adjoint read)
+            return s
+        h = W * 2.0
+        s = s + np.sum(h)
+    return np.sum(h) * s
+
+
+def written_in_a_loop_after_a_broadcast_sum(W):
+    h = np.add(W, np.ones((3, 5)))  # (forward mode's tangent, spread(W_dot, h), was W_dot itself)
+    k = 0
+    while k < 2:
+        k += 1
+        h[2] *= W[k % 3]
+    return np.sum(np.sin(h))
+
+
 def loop_of_continue_in_an_else(x, a):
     if a < 0.2:
         pass
@@ -375,6 +394,9 @@ CASES = [
     (early_return_then_a_conditional_expression, (X3, 7), 0),
     (set_only_in_a_loop_in_a_branch, (np.array([-0.606, 0.59, 0.431, 0.307]), -3), 0),
     (set_only_in_a_loop_in_a_branch, (np.array([-0.606, 0.59, 0.431, 0.307]), 3), 0),
+    (set_in_a_loop_left_by_a_return, (M3, -1), 0),
+    (set_in_a_loop_left_by_a_return, (M3, 1), 0),
+    (written_in_a_loop_after_a_broadcast_sum, (np.sin(np.arange(15.0)).reshape(3, 5),), 0),
     (loop_of_continue_in_an_else, (X3, 0.48), (0, 1)),
     (view_of_an_array_written_then_rebound_in_a_loop, (-0.412, X3), (0, 1)),
     (chained, (1.5,), 0),
