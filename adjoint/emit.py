@@ -8,6 +8,7 @@ code there in later processes.
 """
 
 import ast
+import copy
 import hashlib
 import importlib.util
 import inspect
@@ -37,9 +38,24 @@ def is_comment(stmt):
         isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _MARK
 
 
+class _Signed(ast.NodeTransformer):
+    """A negative number as `-` over a positive one: ast.unparse prints Constant(-1.5) bare, so
+    `Constant(-1.5) ** 2` would read back as -(1.5 ** 2) and `Constant(-1).real` would not parse."""
+
+    def visit_Constant(self, node):
+        value = node.value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.copysign(1, value) < 0:
+            return ast.copy_location(ast.UnaryOp(ast.USub(), ast.Constant(-value)), node)
+        return node
+
+
+def text(node):
+    """Python text of a generated node; parsing it again gives the same computation."""
+    return ast.unparse(ast.fix_missing_locations(_Signed().visit(copy.deepcopy(node))))
+
+
 def _unparse(node):
-    text = ast.unparse(ast.fix_missing_locations(node))
-    return _MARK_LINE.sub(lambda m: f"{m.group(1)}# {m.group(3)}", text)
+    return _MARK_LINE.sub(lambda m: f"{m.group(1)}# {m.group(3)}", text(node))
 
 
 def module_text(functions, docstring, constants=None, externals=None):

@@ -20,7 +20,7 @@ import ast
 import copy
 
 from .analysis import Transform, differentiable_inputs, names_in, reach, rule_of, targets_of
-from .emit import comment
+from .emit import comment, text
 from .reverse import assign, call, function_def, instantiate, name
 
 
@@ -213,7 +213,7 @@ class Forward(Transform):
 
     def replaced(self, value, swaps):
         """A copy of the call `value` with the arguments of the given parameters replaced."""
-        value = ast.parse(ast.unparse(value), mode="eval").body  # no node shared by two arguments
+        value = ast.parse(text(value), mode="eval").body  # no node shared by two arguments
         _, bound = rule_of(value, self.table)
         return copy.deepcopy(value, {id(bound[p]): new for p, new in swaps.items()})
 

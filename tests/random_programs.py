@@ -1870,11 +1870,11 @@ def rule_name(key, rule):
 
 def rule_names():
     """The names of the rules of adjoint's table that user code calls (not the runtime helpers that
-    generated code calls), in the table's order."""
+    generated code calls, nor the rules a user or a test adds with custom_vjp), in the table's order."""
     from adjoint.rules.table import TABLE
     names = []
     for key, rule in TABLE.by_key.items():
-        if rule.carries or getattr(key, "__module__", "") == "adjoint.runtime" and rule.spelling != "logistic":
+        if rule.custom or rule.carries or getattr(key, "__module__", "") == "adjoint.runtime" and rule.spelling != "logistic":
             continue
         names.append(rule_name(key, rule))
     return names

@@ -349,6 +349,19 @@ def cumsum_along_rows_then_index(A):
     return np.sum(r * r * c[0, 2])
 
 
+# --- a negative number printed under a power or an attribute (ast.unparse writes -1.5 ** 2) ----------
+
+
+def power_of_a_negative_constant(x):
+    c = (-1.5) ** 2
+    return c * np.sum(x) + np.sum(x ** 2) * (-2.0) ** 3
+
+
+def power_of_a_negative_name(x, a):
+    b = -3.0
+    return np.sum(x * b ** 2) + a * (-1) ** 3
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
@@ -404,6 +417,8 @@ CASES = [
     (chained_elements, (1.5,), 0),
     (sum_over_two_axes_then_index, (B234,), 0),
     (cumsum_along_rows_then_index, (M3,), 0),
+    (power_of_a_negative_constant, (X3,), 0),
+    (power_of_a_negative_name, (X3, 0.5), (0, 1)),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
 NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
