@@ -484,9 +484,17 @@ class Normalizer:
             packed = self.rhs(scope, value, "tup")
             if isinstance(packed, ast.Tuple):
                 parts = list(packed.elts)
-            else:  # a runtime tuple, such as a shape
+            else:  # a runtime tuple, such as a shape, or an array's rows
                 if not isinstance(packed, ast.Name):
                     packed = self.emit(self.namer.fresh("tup"), packed)
+                if (self.kinds.of.get(packed.id) or 0) >= 1:  # rows: views of the array, as `a = A[0]` makes
+                    count = ast.Call(ast.Name("len", ast.Load()), [copy.deepcopy(packed)], [])
+                    self.append(ast.Assert(ast.Compare(count, [ast.Eq()], [ast.Constant(len(names))]),
+                                           ast.Constant(f"cannot unpack the rows into {len(names)} names")))
+                    for i, n in enumerate(names):
+                        row = ast.copy_location(ast.Subscript(_Normal(packed), ast.Constant(i), ast.Load()), value)
+                        self.assign(scope, n, row, stmt)
+                    return
                 versions = [self.bind_name(scope, n.id) for n in names]
                 shape = isinstance(value, ast.Attribute) and value.attr == "shape"  # a tuple of ints
                 for v in versions:
@@ -570,13 +578,13 @@ class Normalizer:
         while changed:
             changed = False
             for s in statements:
-                if not isinstance(s.targets[0], ast.Name):
-                    continue
-                t, source = s.targets[0].id, self.alias_source(s.value)
-                if source and (t in group) != (source in group):
-                    group |= {t, source}
-                    view = view or not isinstance(s.value, ast.Name)
-                    changed = True
+                target, source = s.targets[0], self.alias_source(s.value)
+                names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
+                for t in (n.id for n in names if isinstance(n, ast.Name)):
+                    if source and (t in group) != (source in group):
+                        group |= {t, source}
+                        view = view or not isinstance(s.value, ast.Name) or not isinstance(target, ast.Name)
+                        changed = True
         if views_only and not view:
             return set()
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
@@ -634,7 +642,7 @@ class Normalizer:
         sure = True  # no break, continue or return yet: what follows runs after what came before
         for scope, stmts in reversed(self.pending):  # in the order they run
             exposed, assigned = _upward(stmts)
-            for name in exposed:
+            for name in _with_closures(scope, exposed):
                 if (id(scope), name) not in settled:
                     yield scope, name, scope.current.get(name)
             sure = sure and not any(_leaves(s) for s in stmts)
@@ -1073,7 +1081,11 @@ class Normalizer:
             z = self.logistic_argument(scope, e)
             if z is not None:
                 return self.rule_call("logistic", [self.atom(scope, z)])
-            return ast.BinOp(self.atom(scope, e.left), e.op, self.atom(scope, e.right))
+            left, right = self.atom(scope, e.left), self.atom(scope, e.right)
+            if isinstance(e.op, ast.Pow) and self.negative_int_power(left, e.right, right):
+                left = ast.Constant(float(left.value)) if isinstance(left, ast.Constant) else \
+                    self.emit(self.namer.fresh("base"), self.rule_call("float", [left]))
+            return ast.BinOp(left, e.op, right)
         if isinstance(e, ast.UnaryOp):
             return ast.UnaryOp(e.op, self.atom(scope, e.operand))
         if isinstance(e, ast.Compare):
@@ -1114,6 +1126,18 @@ class Normalizer:
             return ast.Attribute(base, e.attr, ast.Load())
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
                          "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
+
+    def negative_int_power(self, base, exponent, atom):
+        """Whether `base ** exponent` may be an int to a negative int power (`n ** -1`, `2 ** -k`): Python
+        gives float(base) ** exponent, Numba an int (0 for 2 ** -1), so the base is made a float first."""
+        if isinstance(base, ast.Constant):
+            if type(base.value) is not int:
+                return False
+        elif self.kinds.of.get(base.id) != 0:
+            return False  # (an array: NumPy refuses integers to negative integer powers on both paths)
+        if isinstance(atom, ast.Constant):
+            return type(atom.value) is int and atom.value < 0
+        return isinstance(exponent, ast.UnaryOp) and isinstance(exponent.op, ast.USub)
 
     def rule_call(self, spelling, args, keywords=None):
         """A normal-form call of the rule spelled `spelling`."""
@@ -1385,6 +1409,19 @@ def _upward(stmts):
                 assigned |= {n for t in targets for n in _names_stored(t)}
         sure = sure and not _leaves(s)
     return exposed, assigned
+
+
+def _with_closures(scope, names):
+    """`names` and the names that the nested functions among them read when called (a closure reads its
+    free variables where it is called, not where it is defined)."""
+    names, todo = set(names), [n for n in names if n in scope.functions]
+    while todo:
+        fn = scope.functions[todo.pop()][0]
+        for name in _read(fn) - names:
+            names.add(name)
+            if name in scope.functions:
+                todo.append(name)
+    return names
 
 
 def _leaves(stmt):

@@ -1687,14 +1687,14 @@ class Writer:
         for kind in kinds:
             name = names[kind].pop(0)
             if kind == "float":
-                value = round(r.uniform(-1.0, 1.0), 3)
+                value = _number(r)
                 self.bind(name, (), fresh=False, arg=True)
             elif kind == "0d":
-                value = np.array(round(r.uniform(-1.0, 1.0), 3))
+                value = np.array(_number(r))
                 self.bind(name, (), fresh=False, kind="zd", arg=True)
             else:
                 shape = self.pick_shape(int(kind[0]), new=1.0)
-                value = np.array([round(r.uniform(-1.0, 1.0), 3) for _ in range(size(shape))]).reshape(shape)
+                value = np.array([_number(r) for _ in range(size(shape))]).reshape(shape)
                 self.bind(name, shape, fresh=False, arg=True, varied=True)
             params.append(name)
             values.append(value)
@@ -1857,6 +1857,13 @@ class Writer:
         body = [Stmt(f"{name} = {{0}}", [e]), Stmt(f"{acc} = {acc} + {name}")]
         self.track(acc)
         return [init, Stmt(f"for {i} in range(3):", [], body)]
+
+
+def _number(r):
+    """An argument's value: three decimals in [-1, 1], never 0 (the kink of sign, abs, maximum(x, 0), where
+    central differences see a jump that no derivative has)."""
+    value = round(r.uniform(-1.0, 1.0), 3)
+    return value if value != 0 else 0.001
 
 
 def rule_name(key, rule):
