@@ -674,10 +674,11 @@ def vjp(fn, *args, wrt=0, jit=None, **kwargs):
     call = _bind(fn, names, args, kwargs)
     d = derivative(fn, names, jit, True, call.kinds)
     out = _real_output(fn(*_copies(call.given)), fn, "vjp")  # (fn may write into its arguments)
+    values = _copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
 
     def pullback(cotangent):
         ct = _seed("the cotangent", cotangent, "the output", out)
-        _, *grads = d(call.values, ct)
+        _, *grads = d(values, ct)
         return _grads(grads, call.inputs, as_tuple, "the vector-Jacobian product")
 
     return out, pullback

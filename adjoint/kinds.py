@@ -15,6 +15,7 @@ from .rules import BindError
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
                ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std"}
 _SCALAR_RESULTS = {"len", "int", "float", "round", "np.linalg.norm"}
+_KEEP_NUMBERS = {".astype", "np.float64", "logistic", ".T", "np.diff"}  # of a number, a number (or NumPy's scalar)
 _CREATORS = {"np.zeros", "np.ones", "np.empty", "np.full"}
 _LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.array", "np.asarray", ".copy", ".astype",
          "np.transpose", ".transpose", ".T", "np.diff", "np.float64", "logistic"}
@@ -119,11 +120,13 @@ class Kinds:
         if spelling in _CREATORS:
             shape = args[0] if args else kw.get("shape")
             if isinstance(shape, ast.Tuple):
-                return len(shape.elts)
+                return len(shape.elts) or None  # (shape (): a 0-d array, which writes change, unlike a number)
             return 1 if self.atom(shape) == 0 else None
         if spelling in _LIKE:
             if spelling == "np.array" and args and isinstance(args[0], ast.Tuple):
                 return 1 if all(self.atom(e) == 0 for e in args[0].elts) else None
+            if kinds and kinds[0] == 0 and spelling not in _KEEP_NUMBERS:
+                return None  # a 0-d array made from a number: writable, and `a[...] = e` writes it
             return kinds[0] if kinds else None
         if spelling == "np.trace":  # over the first two axes
             return None if kinds[0] is None else max(kinds[0] - 2, 0)

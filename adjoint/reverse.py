@@ -804,6 +804,8 @@ class Reverse(Transform):
             if not self.is_active(value.value):
                 return []
             bar = self.bar(value.value.id)
+            if self.kinds.get(value.value.id) == 0:  # a number's `a[None]`, `a[...]`: one entry, summed back
+                return self.accumulate(value.value, call("unbroadcast", g, name(value.value.id)), line)
             if all(self.scalar(name(n)) for n in names_in(value.slice)):
                 part = ast.Subscript(name(bar), copy.deepcopy(value.slice), ast.Load())
                 if self.is_view(value):
@@ -872,7 +874,9 @@ class Reverse(Transform):
         if y not in self.active:
             return []
         bar = self.bar(y)
-        block = []
+        # (y of unknown kind may be a 0-d array, whose adjoint arithmetic made a number: an array again)
+        block = [assign(bar, ast.Call(ast.Attribute(name("np"), "asarray", ast.Load()), [name(bar)], []), line)] \
+            if self.kinds.get(y) is None else []
         clear = assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line)
         if self.is_active(value):
             part = ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Load())

@@ -392,6 +392,28 @@ def series_of_inverse_squares(x, n):
     return s
 
 
+# --- a number indexed by None or ...: its adjoint is a number, which the adjoint once indexed ----------
+
+
+def array_of_a_number_indexed(s):
+    a = np.array(s)
+    b = np.sin(s)
+    return np.sum(a[None] ** 2) + np.sum(b[...] * 2.0) + np.sum(np.copy(s)[None, None] * 3.0)
+
+
+def sum_indexed_by_none(x):
+    a = np.sum(x)
+    return np.sum(a[None] * x)
+
+
+def written_0d_arrays(s):
+    a = np.array(s)  # a 0-d array, not a number: writes change it
+    a[...] = 2.0 * s
+    b = np.zeros(())
+    b[...] = s * s
+    return np.sum(a * s) + np.sum(b * 2.0)
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
@@ -453,9 +475,12 @@ CASES = [
     (pair_unpacked_in_a_loop, (np.array([0.3, 0.8]), 1.3), (0, 1)),
     (int_to_negative_powers, (0.7, 2), 0),
     (series_of_inverse_squares, (0.7, 5), 0),
+    (array_of_a_number_indexed, (0.7,), 0),
+    (sum_indexed_by_none, (X3,), 0),
+    (written_0d_arrays, (0.7,), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
-NO_NUMBA = {integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+NO_NUMBA = {array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
             trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
             int_accumulator_becomes_an_array}
 
