@@ -332,6 +332,16 @@ def loops_2901(a):
         h4 = h2
     return np.diff(a=h4[-1])
 """)),
+    Regression(
+        name="power_of_a_negative_constant",
+        found="wrong (forward value): (-1.5) ** 2 gave -2.25, ast.unparse having printed Constant(-1.5) ** 2 as "
+              "-1.5 ** 2; loops 30789 of a 1,600-program run",
+        function="loops_30789", args=(X3,), wrt=(0,), jit=True, supported=True,
+        source=_module("""\
+def loops_30789(x):
+    inv2 = (-1.5) ** 2
+    return inv2 * np.ones((3, 3)) * x
+""")),
     # known classes the task named (each fixed or refused by now): kept so that they stay so
     Regression(
         name="loop_invariant_assignment_read_after_the_loop",
