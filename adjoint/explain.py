@@ -200,12 +200,14 @@ class Report:
 
     def shows(self, n, y):
         """Whether n may show the memory of array y (a copy of the name, a view, a view of a view)."""
-        seen = set()
-        while n in self.plan.views and n not in seen:
-            seen.add(n)
-            n = self.plan.views[n]
-            if n == y:
-                return True
+        seen, frontier = set(), [n]
+        while frontier:
+            for base in self.plan.views.get(frontier.pop(), ()):
+                if base == y:
+                    return True
+                if base not in seen:
+                    seen.add(base)
+                    frontier.append(base)
         return False
 
     def trips(self):

@@ -631,7 +631,7 @@ class Reverse(Transform):
     def shares_written_memory(self):
         """Names that may share memory with an array whose elements the function writes."""
         group = {}  # name -> the names it may share memory with (views, copies of the name)
-        for a, b in self.views().items():
+        for a, b in _view_pairs(self.views()):
             merged = group.get(a, {a}) | group.get(b, {b})
             for n in merged:
                 group[n] = merged
@@ -728,7 +728,8 @@ class Reverse(Transform):
         return self.nest(fwd, rev_loop, [count], depth)
 
     def views(self):
-        """name -> the array it may share memory with (a copy of the name, a slice, .T, a reshape)."""
+        """name -> the arrays it may share memory with (a copy of the name, a slice, .T, a reshape): a
+        set, as a name assigned in two branches may show either (`c = a if t else b[1:]`)."""
         shared = {}
         for s in assignments(self.nf.body):
             target, value = s.targets[0], s.value
@@ -745,7 +746,7 @@ class Reverse(Transform):
                 first = next(iter(bound.values()), None) if rule is not None and rule.view else None
                 base = first.id if isinstance(first, ast.Name) else None
             if base is not None:
-                shared[target.id] = base
+                shared.setdefault(target.id, set()).add(base)
         return shared
 
     def with_residuals(self, stmt):
@@ -942,7 +943,7 @@ class TapePlan:
     counters: list  # tapes of loop trip counts, already in use
     namer: object
     active: set  # names that carry a derivative (so hold floats)
-    views: dict  # name -> array it may share memory with
+    views: dict  # name -> the arrays it may share memory with
     recomputed: set  # numbers the reverse sweep computes again instead of taping
     trip_counts: dict  # trip-count name -> (the normal-form loop it counts, its tape or None)
     placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
@@ -976,10 +977,10 @@ def place_tape(fdef, plan):
     seen = set(by_value)  # reading a view reads the array it shows
     frontier = list(seen)
     while frontier:
-        base = plan.views.get(frontier.pop())
-        if base is not None and base not in seen:
-            seen.add(base)
-            frontier.append(base)
+        for base in plan.views.get(frontier.pop(), ()):
+            if base not in seen:
+                seen.add(base)
+                frontier.append(base)
     save = {y for y, _ in plan.element_sites.values() if y in seen}
     # elements put back into y must go into the array y was when they were taken out: y itself is restored
     shapes -= save
@@ -1054,12 +1055,16 @@ def place_tape(fdef, plan):
     return fdef
 
 
+def _view_pairs(views):
+    return [(a, base) for a, bases in views.items() for base in sorted(bases)]
+
+
 def _aliases(v, views):
     """v and the arrays it may share memory with, following views both ways."""
     out, changed = {v}, True
     while changed:
         changed = False
-        for a, base in views.items():
+        for a, base in _view_pairs(views):
             if (a in out) != (base in out):
                 out |= {a, base}
                 changed = True

@@ -342,6 +342,19 @@ def loops_30789(x):
     inv2 = (-1.5) ** 2
     return inv2 * np.ones((3, 3)) * x
 """)),
+    Regression(
+        name="alias_through_a_conditional_expression",
+        found="wrong (reverse): <u, J v> 0.0 against <J^T u, v> -0.43; `buf1 if ... else buf1 + ...` made the "
+              "reverse sweep's view map keep only the else branch's base, so buf1 was not put back for the "
+              "matmul's adjoint; loops 45207 of the 20,000-program run",
+        function="loops_45207", args=(X3,), wrt=(0,), supported=True,
+        source=_module("""\
+def loops_45207(y):
+    buf1 = np.zeros((3, 5))
+    buf1[...] = np.outer(y, np.matmul(y, buf1 if isinstance(1.0, float) else (buf1 + np.zeros((3, 5)))))
+    buf1[np.array([True, False, False])] += 1.0
+    return np.sum(buf1)
+""")),
     # known classes the task named (each fixed or refused by now): kept so that they stay so
     Regression(
         name="loop_invariant_assignment_read_after_the_loop",

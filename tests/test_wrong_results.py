@@ -414,6 +414,28 @@ def written_0d_arrays(s):
     return np.sum(a * s) + np.sum(b * 2.0)
 
 
+# --- a name that shows one of two arrays, by branch: the reverse sweep knew only the last assignment's ---
+
+
+def alias_by_branch_then_overwritten(y):
+    buf = np.zeros((3, 5))
+    c = buf if y[0] < 10.0 else buf + 1.0  # c is buf itself here
+    buf[...] = np.outer(y, np.matmul(y, c))  # the adjoint of matmul needs c as it was
+    buf[0] += 1.0
+    return np.sum(buf)
+
+
+def view_by_branch_then_written(x, t):
+    a = x * 2.0
+    if t > 0:
+        v = a[1:]
+    else:
+        v = a[:-1] + 0.0
+    s = np.sum(v * v)
+    a[1] = 5.0
+    return s + np.sum(a)
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
@@ -478,9 +500,12 @@ CASES = [
     (array_of_a_number_indexed, (0.7,), 0),
     (sum_indexed_by_none, (X3,), 0),
     (written_0d_arrays, (0.7,), 0),
+    (alias_by_branch_then_overwritten, (np.array([-0.615, 0.604, -0.306]),), 0),
+    (view_by_branch_then_written, (X3, 1.0), 0),
+    (view_by_branch_then_written, (X3, -1.0), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
-NO_NUMBA = {array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+NO_NUMBA = {alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
             trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
             int_accumulator_becomes_an_array}
 
