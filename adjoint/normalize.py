@@ -186,10 +186,14 @@ def normalize(src, table, kinds=None):
 
 
 def _assigned_in_compound(stmts):
-    names = set()
+    """The names assigned in an if, for or while, or after one that holds a return, break or continue:
+    the structurer moves what follows such a statement into its branches (structure.py)."""
+    names, moved = set(), False
     for s in stmts:
-        if isinstance(s, (ast.If, ast.For, ast.While)):
+        if moved or isinstance(s, (ast.If, ast.For, ast.While)):
             names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        moved = moved or isinstance(s, (ast.If, ast.For, ast.While)) and any(
+            isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in ast.walk(s))
     return names
 
 

@@ -355,6 +355,24 @@ def loops_45207(y):
     buf1[np.array([True, False, False])] += 1.0
     return np.sum(buf1)
 """)),
+    Regression(
+        name="element_write_after_a_branch_that_returns",
+        found="crash (reverse): TypeError: 'float' object is not subscriptable; the structurer moved "
+              "`buf1 = buf1[...]` into the branches of an if that returns, where it bound a new name that "
+              "the else branch then read before any assignment; loops 62028 of the 20,000-program run",
+        function="loops_62028", args=(np.array([0.092, 0.512, -0.854, -0.564, -0.493]), -0.197), wrt=(0, 1),
+        supported=True,
+        source=_module("""\
+def loops_62028(x, a):
+    buf1 = np.full((2, 5), 0.5)
+    if a > 0.0:
+        if a >= -0.1:
+            return x
+    else:
+        buf1[1::2] -= x
+    buf1 = buf1[np.array([0, 0]), 4::-1]
+    return np.sum(buf1) * x
+""")),
     # known classes the task named (each fixed or refused by now): kept so that they stay so
     Regression(
         name="loop_invariant_assignment_read_after_the_loop",
