@@ -186,14 +186,10 @@ def normalize(src, table, kinds=None):
 
 
 def _assigned_in_compound(stmts):
-    """The names assigned in an if, for or while, or after one that holds a return, break or continue:
-    the structurer moves what follows such a statement into its branches (structure.py)."""
-    names, moved = set(), False
+    names = set()
     for s in stmts:
-        if moved or isinstance(s, (ast.If, ast.For, ast.While)):
+        if isinstance(s, (ast.If, ast.For, ast.While)):
             names |= {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-        moved = moved or isinstance(s, (ast.If, ast.For, ast.While)) and any(
-            isinstance(n, (ast.Return, ast.Break, ast.Continue)) for n in ast.walk(s))
     return names
 
 
@@ -707,7 +703,15 @@ class Normalizer:
         if isinstance(test, ast.Constant):  # decided now: only one branch exists
             return self.statements(scope, stmt.body if test.value else stmt.orelse)
         test = self.stable_test(test)
+        before = dict(scope.current)
         body = self.nested(scope, stmt.body)
+        fixed = set(scope.fixed_names.values())
+        for user, atom in list(scope.current.items()):  # the else branch does not see what the body bound
+            if before.get(user) is not atom and not (isinstance(atom, ast.Name) and atom.id in fixed):
+                if user in before:  # (a name the structurer moved into both branches: `x = x[...]`
+                    scope.current[user] = before[user]  # after an `if` that returns)
+                else:
+                    del scope.current[user]
         orelse = self.nested(scope, stmt.orelse) if stmt.orelse else []
         if orelse == [ast.Pass()]:
             orelse = []

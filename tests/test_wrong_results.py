@@ -436,6 +436,21 @@ def view_by_branch_then_written(x, t):
     return s + np.sum(a)
 
 
+# --- what the structurer moves into both branches of an if that returns: each branch binds it anew ----
+
+
+def rebound_after_a_return_then_written(x, a):
+    buf = np.full((2, 3), 0.5)
+    if a > 0.0:
+        if a >= -0.1:
+            return np.sum(x)
+    else:
+        buf[1::2] -= x
+    buf = buf[np.array([0, 0]), ::-1]
+    shape = (3, 2)  # a tuple there stays a tuple
+    return np.sum(np.reshape(buf, shape) ** 2) * np.sum(x)
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
@@ -503,9 +518,11 @@ CASES = [
     (alias_by_branch_then_overwritten, (np.array([-0.615, 0.604, -0.306]),), 0),
     (view_by_branch_then_written, (X3, 1.0), 0),
     (view_by_branch_then_written, (X3, -1.0), 0),
+    (rebound_after_a_return_then_written, (X3, -0.2), (0, 1)),
+    (rebound_after_a_return_then_written, (X3, 0.2), (0, 1)),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
-NO_NUMBA = {alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+NO_NUMBA = {rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
             trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
             int_accumulator_becomes_an_array}
 
