@@ -1025,9 +1025,10 @@ def place_tape(fdef, plan):
             elif kind == "restore" and v in shapes:
                 out.append(ast.Expr(call("pop_shape", name(tape_of(v, "shapes")))))
             elif kind == "push" and v in restore:
-                if v in snapshots:  # v becomes a copy: a later write into the array it views cannot change
-                    out.append(assign(v, call("saved", name(v))))  # it (nothing reads v after such a write)
-                out.append(ast.Expr(method(tape_of(v, "tape"), "append", name(v))))
+                # a copy where v may share memory with an array whose elements are written: a later write,
+                # into the array v views or into a name that views v, cannot change what the tape keeps
+                kept = call("saved", name(v)) if v in snapshots else name(v)
+                out.append(ast.Expr(method(tape_of(v, "tape"), "append", kept)))
             elif kind == "restore" and v in restore:
                 out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
             elif kind in ("save", "load") and v in save:

@@ -373,6 +373,20 @@ def loops_62028(x, a):
     buf1 = buf1[np.array([0, 0]), 4::-1]
     return np.sum(buf1) * x
 """)),
+    Regression(
+        name="taped_copy_written_through_the_name_bound_to_it",
+        found="wrong (reverse): <u, J v> 0.0096 against <J^T u, v> -0.060; the tape's copy of `div` (h1 = h1 / d) "
+              "was bound to h1, whose element write in the next iteration changed the copy on the tape; "
+              "loops 80624 of a 2,200-program run",
+        function="loops_80624", args=(np.sin(np.arange(24.0)).reshape(2, 3, 4),), wrt=(0,), supported=True,
+        source=_module("""\
+def loops_80624(T):
+    h1 = np.negative(T)
+    for j, r1 in enumerate(T):
+        h1[j] += r1
+        h1 = np.divide(h1, 1.5 + np.square(T))
+    return np.sum(h1)
+""")),
     # known classes the task named (each fixed or refused by now): kept so that they stay so
     Regression(
         name="loop_invariant_assignment_read_after_the_loop",

@@ -451,6 +451,17 @@ def rebound_after_a_return_then_written(x, a):
     return np.sum(np.reshape(buf, shape) ** 2) * np.sum(x)
 
 
+# --- the tape's copy of a value must not be the array that later element writes change ----------------
+
+
+def rescaled_after_a_row_update(W):
+    h = np.negative(W)
+    for j in range(2):
+        h[j] += W[j]  # in the second run, h is the first run's quotient, which the tape kept
+        h = h / (1.5 + W * W)
+    return np.sum(h)
+
+
 X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
@@ -520,6 +531,7 @@ CASES = [
     (view_by_branch_then_written, (X3, -1.0), 0),
     (rebound_after_a_return_then_written, (X3, -0.2), (0, 1)),
     (rebound_after_a_return_then_written, (X3, 0.2), (0, 1)),
+    (rescaled_after_a_row_update, (M3,), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
 NO_NUMBA = {rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
