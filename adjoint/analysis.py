@@ -123,7 +123,7 @@ def refuse_lost_derivatives(nf, wrt, table):
     and a rule's `selects` parameters (np.where's condition) have a zero derivative, and pass."""
     varied, useful = dependence(nf, wrt, table)
     for stmt in assignments(nf.body):
-        target, value = stmt.targets[0], stmt.value
+        value = stmt.value
         if not (isinstance(value, ast.Call) and targets_of(stmt) & useful):
             continue
         rule, bound = rule_of(value, table)

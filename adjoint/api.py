@@ -14,7 +14,7 @@ import numpy as np
 
 from . import background, emit, frontend, native
 from .custom import CustomVJP
-from .errors import ArgumentError
+from .errors import AdjointError, ArgumentError
 from .pipeline import compile_derivative
 from .rules.table import TABLE
 

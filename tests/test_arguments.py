@@ -37,6 +37,10 @@ def phase(x):
     return np.sum(np.exp(1j * x))
 
 
+def modulus(x):
+    return np.sum(np.abs(x * (1.0 + 2.0j)))  # (a real output, through complex numbers)
+
+
 def poly(x, a):
     return np.sum(a * x ** 3)
 
@@ -120,6 +124,11 @@ def test_a_complex_output_is_refused(jit):
                  lambda: adjoint.jvp(rotated, (2.0,), 1.0, jit=jit), lambda: adjoint.jacobian(rotated, jit=jit)(2.0)):
         with pytest.raises(adjoint.ArgumentError, match="complex"):
             call()
+
+
+def test_a_complex_derivative_of_a_real_output_is_refused():
+    with pytest.raises(adjoint.AdjointError, match="came out complex"):  # (a NameError before)
+        adjoint.grad(modulus, jit=False)(np.ones(3))
 
 
 def test_the_checker_refuses_a_complex_function():
