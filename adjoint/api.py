@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from . import background, emit, frontend, native
+from . import background, cache, emit, frontend, native
 from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
 from .pipeline import compile_derivative
@@ -263,7 +263,7 @@ class Derivative:
     def python(self):
         if self._python is None:
             g = self.generated
-            module = emit.load(g.module, g.path, g.externals)
+            module = emit.load(g.module, g.path, g.text, g.externals)
             self._python = _passing(getattr(module, g.entry), self.arrays)
         return self._python
 
@@ -276,7 +276,8 @@ class Derivative:
             if self._dispatcher is None:
                 from . import jit  # the only module that imports Numba
                 g = self.generated
-                module = emit.load(g.module, g.path, jit.jit_externals(g.externals), suffix="_jit")
+                emit.restore(g.path, g.text)  # (Numba's cache is keyed by the file, which may have gone since)
+                module = emit.load(g.module, g.path, g.text, jit.jit_externals(g.externals), suffix="_jit")
                 self._dispatcher = jit.compile_function(getattr(module, g.entry))
                 self._numba = _passing(self._dispatcher, self.arrays)
         return self._dispatcher
@@ -334,8 +335,9 @@ class Derivative:
     def native_name(self, key):
         """The name of the native module for arguments of these kinds (adjoint/native.py), or None
         when there is none to be had: building is off, the code binds functions, or an argument is
-        not an array or a number."""
-        if not native.enabled() or any(not isinstance(v, np.ndarray) for v in self.generated.externals.values()):
+        not an array or a number, or the code runs from memory."""
+        if not native.enabled() or any(not isinstance(v, np.ndarray) for v in self.generated.externals.values()) \
+                or emit.in_memory(self.generated.path):
             return None
         if not all(isinstance(k, tuple) and isinstance(k[0], np.dtype) or k in (float, int, bool)
                    or isinstance(k, type) and issubclass(k, (np.number, np.bool_)) for k in key):
@@ -437,28 +439,19 @@ def _passing(fn, arrays):
 
 def _mark(path, python_s=None):
     """Say with a file at path that Numba's cache holds the code, and, when known, how many seconds
-    the first call as Python took; if the folder lets us (a mark only spares later processes a wait)."""
-    try:
-        if python_s is not None:
-            with open(path, "w") as f:
-                f.write(f"{python_s!r}\n")
-        else:
-            with open(path, "a"):
-                pass
-    except OSError:
-        pass
+    the first call as Python took; if there is a cache folder (a mark only spares later processes a wait)."""
+    if path is not None and cache.folder() is not None:
+        cache.write(path, "" if python_s is None else f"{python_s!r}\n")
 
 
 def _worth_racing(mark):
     """Whether to run Python while Numba compiles or loads: when its cache does not hold the code
     (no mark), or when an earlier first Python call took less than QUICK_PYTHON seconds."""
-    try:
-        with open(mark) as f:
-            text = f.read().strip()
-    except OSError:
+    text = mark and cache.read(mark)
+    if text is None:
         return True
     try:
-        return float(text) < QUICK_PYTHON
+        return float(text.decode().strip()) < QUICK_PYTHON
     except ValueError:  # (a mark with no time)
         return False
 

@@ -1,26 +1,31 @@
-"""The command line: `adjoint dump`, `adjoint check` and `adjoint demo` (also `python -m adjoint`)."""
+"""The command line: `adjoint dump`, `check`, `demo` and `cache` (also `python -m adjoint`)."""
 
 import argparse
+import atexit
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
 
-from . import api, check, explain
+from . import api, cache, check, explain, native
 from .errors import AdjointError
 
 
-def load_function(spec):
-    """The function named by 'path/to/file.py:func'."""
+def load_function(spec, beside=True):
+    """The function named by 'path/to/file.py:func'. With `beside`, the file's folder goes on
+    sys.path first, as when Python runs a script (so that the file imports its neighbours)."""
     path, sep, name = spec.rpartition(":")
     if not sep or not path.endswith(".py"):
         raise AdjointError(f"{spec!r}: name a function as path/to/file.py:func")
     if not os.path.exists(path):
         raise AdjointError(f"{path}: no such file")
     path = os.path.abspath(path)
-    sys.path.insert(0, os.path.dirname(path))
+    if beside:
+        sys.path.insert(0, os.path.dirname(path))
     modname = os.path.splitext(os.path.basename(path))[0]
     mod_spec = importlib.util.spec_from_file_location(modname, path)
     module = importlib.util.module_from_spec(mod_spec)
@@ -90,13 +95,14 @@ def rosenbrock(x):
 
 
 def cmd_demo(opts):
-    from . import emit
-
-    path = os.path.join(emit.cache_dir(), "demo_rosenbrock.py")
-    if not os.path.exists(path) or open(path).read() != DEMO:
+    path = cache.path("demo_rosenbrock.py")  # (a file: adjoint reads a function's source from it)
+    if path is None or cache.read(path) != DEMO.encode() and not cache.write(path, DEMO):
+        folder = tempfile.mkdtemp(prefix="adjoint-demo-")  # (no cache folder to write it into)
+        atexit.register(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "demo_rosenbrock.py")
         with open(path, "w") as f:
             f.write(DEMO)
-    fn = load_function(f"{path}:rosenbrock")
+    fn = load_function(f"{path}:rosenbrock", beside=False)  # (nothing of the cache folder is importable)
     out = sys.stdout
     print("The function (a plain NumPy function):\n")
     out.write(highlight(DEMO, out))
@@ -130,6 +136,17 @@ def cmd_demo(opts):
     return 0 if report else 1
 
 
+def cmd_cache(opts):
+    if opts.action == "clear":
+        if cache.folder():
+            native.clear_leftovers(cache.folder())
+        print(f"removed {cache.clear()} files from {cache.folder() or 'no cache folder'}")
+    else:
+        for name, value in cache.info().items():
+            print(f"{name + ':':<28} {value}")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="adjoint", description="Source-to-source automatic differentiation "
                                  "for Python and NumPy, compiled with Numba.")
@@ -140,14 +157,15 @@ def main(argv=None):
                    help="reverse: the adjoint; forward: the tangent code; hvp: forward mode over the adjoint")
     p.add_argument("--wrt", default="", help="comma-separated parameter names or positions (default: the first)")
     p.add_argument("--no-optimize", action="store_true", help="show the code before simplification")
-    p.add_argument("--args", default="", help='example arguments, e.g. "np.ones(3), 2.0": show the code '
-                   "specialised to their kinds (numbers or arrays of some rank), as grad runs it")
+    p.add_argument("--args", default="", help='example arguments, e.g. "np.ones(3), 2.0" (evaluated as Python): '
+                   "show the code specialised to their kinds (numbers or arrays of some rank), as grad runs it")
     p.add_argument("--tape", action="store_true", help="then report what the reverse sweep keeps on its tape and "
                    "why, what it does not keep, the names with no derivative, and what the simplifier dropped")
     p.set_defaults(run=cmd_dump)
     p = sub.add_parser("check", help="compare the adjoint of FILE.py:FUNC with central differences")
     p.add_argument("target", metavar="FILE.py:FUNC")
-    p.add_argument("--args", required=True, help='a Python expression giving the arguments, e.g. "np.ones(3), 2.0"')
+    p.add_argument("--args", required=True, help='a Python expression giving the arguments, e.g. "np.ones(3), 2.0" '
+                   "(evaluated as Python, with np: trust it as you trust FILE.py)")
     p.add_argument("--wrt", default="")
     p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                    help="check the adjoint (vector-Jacobian products) or the tangent code (Jacobian-vector products)")
@@ -155,6 +173,9 @@ def main(argv=None):
     p = sub.add_parser("demo", help="differentiate a built-in example, check it and time it")
     p.add_argument("-n", type=int, default=1_000_000, help="problem size for the timing (default 10^6)")
     p.set_defaults(run=cmd_demo)
+    p = sub.add_parser("cache", help="report on the cache folder (info) or remove what adjoint keeps in it (clear)")
+    p.add_argument("action", choices=("info", "clear"))
+    p.set_defaults(run=cmd_cache)
     opts = ap.parse_args(argv)
     try:
         return opts.run(opts)

@@ -4,25 +4,26 @@ The module is one text for both paths: it imports NumPy, math and the runtime he
 defines the user's module-level constants it reads, and names the objects bound into it when it
 loads (custom rules, global arrays). Files are named by a hash of their text and the adjoint
 version, so the same input always gives the same file, and Numba's `cache=True` finds its compiled
-code there in later processes.
+code there in later processes. A file read back is run only when its text hashes to its name
+(`read_text`), and what runs is that text, not the file read again (`load`); where the cache folder
+cannot take a module (adjoint/cache.py), it runs from memory.
 """
 
 import ast
 import copy
 import hashlib
-import importlib.util
 import inspect
 import json
+import linecache
 import math
 import os
 import re
 import sys
-import threading
 import types
 
 import numpy as np
 
-from . import __version__, frontend, runtime
+from . import __version__, cache, frontend, runtime
 
 _MARK = "__comment__"
 _MARK_LINE = re.compile(rf"^(\s*){_MARK}\((['\"])(.*)\2\)$", re.M)
@@ -108,13 +109,6 @@ def _fingerprint(obj):
         return code or repr(obj)
 
 
-def cache_dir():
-    path = os.environ.get("ADJOINT_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "adjoint")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -151,29 +145,62 @@ def text_key(nf, externals, *more):
     return h.hexdigest()[:32]
 
 
-def remember(key, module, entry, has_loops, arrays):
-    """Note in the cache folder that the text for `key` is the module `module`."""
-    _write_once(os.path.join(cache_dir(), f"text_{key}.json"),
-                json.dumps({"module": module, "entry": entry, "has_loops": has_loops, "arrays": list(arrays)}))
+def remember(key, module, path, entry, has_loops, arrays):
+    """Note in the cache folder that the text for `key` is the module `module` at `path` (not when the
+    module runs from memory)."""
+    note = cache.path(f"text_{key}.json")
+    if note and not in_memory(path):
+        cache.write(note, json.dumps({"key": key, "module": module, "entry": entry, "has_loops": has_loops,
+                                      "arrays": list(arrays)}))
 
 
-def recall(key):
-    """(text, module name, path, entry, has_loops, arrays) for a key `remember` was given, or None."""
-    try:
-        with open(os.path.join(cache_dir(), f"text_{key}.json")) as f:
-            note = json.load(f)
-        path = os.path.join(cache_dir(), note["module"] + ".py")
-        with open(path) as f:
-            return f.read(), note["module"], path, note["entry"], note["has_loops"], tuple(note["arrays"])
-    except (OSError, ValueError, KeyError):
+def recall(key, docstring):
+    """(text, module name, path, entry, has_loops, arrays) for a key `remember` was given, or None,
+    also when the key file or the module it names is damaged or is not what it says: not the text
+    its name hashes, not of this docstring (function, file, line, mode, wrt) or with no function
+    `entry` (then the caller writes both again)."""
+    note_path = cache.path(f"text_{key}.json")
+    data = note_path and cache.read(note_path)
+    if not data:
         return None
+    try:
+        note = json.loads(data)
+        module, entry, has_loops, arrays = note["module"], note["entry"], note["has_loops"], note["arrays"]
+        if note["key"] != key or not isinstance(has_loops, bool) or not isinstance(arrays, list) \
+                or not all(isinstance(a, str) and a.isidentifier() for a in [entry, *arrays]):
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None
+    path = cache.path(f"{module}.py") if isinstance(module, str) and _MODULE.fullmatch(module) else None
+    text = path and read_text(module, path)
+    if text is None or not text.startswith(f'"""{docstring}"""\n') or not re.search(rf"^def {entry}\(", text, re.M):
+        return None
+    cache.touch(path)
+    cache.touch(note_path)  # (both: the size bound removes what was used least recently)
+    return text, module, path, entry, has_loops, tuple(arrays)
+
+
+_MODULE = re.compile(r"adjoint_\w+_[0-9a-f]{16}")
+
+
+def read_text(module, path):
+    """The text of the generated module `module` at `path`, or None when the file is missing, not the
+    user's own private file, or does not hash to the digest in its name (damaged). (What stops a file
+    planted by someone else is the folder: only the user can write it, adjoint/cache.py.)"""
+    data = cache.read(path)
+    try:
+        text = data.decode() if data else None
+    except UnicodeDecodeError:
+        return None
+    return text if text and module_name(text, "") == f"adjoint__{module[-16:]}" else None
 
 
 def compiled_mark(module, kinds):
     """The file whose presence says Numba compiled `module` for arguments of these `kinds` (as text)
-    on this machine before, so that its cache holds the code (api.Derivative writes and reads it)."""
+    on this machine before, so that its cache holds the code (api.Derivative writes and reads it);
+    None when there is no cache folder."""
     digest = hashlib.sha256(kinds.encode()).hexdigest()[:16]
-    return os.path.join(cache_dir(), f"{module}.{digest}.compiled")
+    return cache.path(f"{module}.{digest}.compiled")
 
 
 def module_name(text, stem):
@@ -181,28 +208,42 @@ def module_name(text, stem):
     return f"adjoint_{re.sub(r'[^0-9a-zA-Z_]', '_', stem)}_{digest}"
 
 
+MEMORY = "<adjoint memory>"  # the folder of a module that runs from memory: no cache folder takes it
+
+
 def write(text, stem):
-    """Write the module into the cache folder (once per text) and return (module name, path)."""
+    """Write the module into the cache folder (again, when the file there is not this text) and return
+    (module name, path); the path is under MEMORY when the cache folder cannot take it."""
     name = module_name(text, stem)
-    path = os.path.join(cache_dir(), name + ".py")
-    if not os.path.exists(path):
-        _write_once(path, text)
+    path = cache.path(name + ".py")
+    if path is not None:
+        if cache.read(path) == text.encode():
+            cache.touch(path)
+            return name, path
+        if cache.write(path, text):
+            return name, path
+    path = f"{MEMORY}/{name}.py"
+    linecache.cache[path] = (len(text), None, text.splitlines(True), path)  # (tracebacks show its lines)
     return name, path
 
 
-def _write_once(path, text):
-    """Write a file whole (another process never reads it half written)."""
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+def in_memory(path):
+    return path.startswith(MEMORY)
 
 
-def load(name, path, externals=None, suffix=""):
-    """Import the module at `path` (a fresh module object per suffix) and bind `externals` into it."""
-    spec = importlib.util.spec_from_file_location(name + suffix, path)
-    module = importlib.util.module_from_spec(spec)
+def restore(path, text):
+    """Write the module's file again if it went (or changed) since it was written (a size bound, or
+    `adjoint cache clear`, in another process)."""
+    if not in_memory(path) and cache.read(path) != text.encode():
+        cache.write(path, text)
+
+
+def load(name, path, text, externals=None, suffix=""):
+    """A fresh module object (one per suffix) running `text`, the module at `path`, with `externals`
+    bound into it. The text is the one checked (emit.read_text) or written, not the file read again."""
+    module = types.ModuleType(name + suffix)
+    module.__file__ = path
     module.__dict__.update(externals or {})
     sys.modules[name + suffix] = module
-    spec.loader.exec_module(module)
+    exec(compile(text, path, "exec"), module.__dict__)
     return module

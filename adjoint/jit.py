@@ -3,21 +3,23 @@
 This is the only module that imports Numba.
 """
 
+import linecache
 import os
 import pickle
 import re
 import shutil
+import sys
 import tempfile
 import traceback
 import types
 
-import numpy as np
-
 import numba
+import numpy as np
 from numba import types as nbtypes
+from numba.core.caching import NullCache
 from numba.extending import overload, register_jitable
 
-from . import emit, runtime
+from . import cache, emit, runtime
 from .errors import JitError
 
 # cache=True: each helper is compiled once per machine and argument types (Numba keeps it beside
@@ -254,21 +256,65 @@ def _add_outer(a, g, b):
 
 
 def compile_function(fn):
-    """A Numba dispatcher for the generated function `fn` (compiled on first call, cached on disk)."""
-    return numba.njit(cache=True)(fn)
+    """A Numba dispatcher for the generated function `fn`, compiled on first call. Numba keeps what
+    it compiles on disk (cache=True) only when the module's file is in the cache folder and Numba's
+    folder for it, and the folder that holds it, are the user's own that only the user can write
+    (NUMBA_CACHE_DIR may put it elsewhere: Numba reads its files with pickle); else it compiles in
+    each process."""
+    path = fn.__code__.co_filename
+    if emit.in_memory(path) or not os.path.isfile(path):
+        return numba.njit(fn)
+    try:
+        dispatcher = numba.njit(cache=True)(fn)
+    except RuntimeError:  # ("no locator available": the file went since)
+        return numba.njit(fn)
+    where = _cache_folder(dispatcher)
+    if where is None or not (cache.owned(where, folder=True) and cache.owned(os.path.dirname(where), folder=True)):
+        cache.warn(f"adjoint: Numba's cache folder {where} is not a folder of the user's own that only the user "
+                   "can write: generated code is compiled again in each process (set NUMBA_CACHE_DIR to a "
+                   "private folder, or unset it)")
+        return numba.njit(fn)
+    return dispatcher
 
 
-def build_native(spec_path):
-    """Build the native module that native.request described in `spec_path` (in a process of its
-    own): the generated function compiled by numba.pycc for the argument types there, with the
-    return type Numba's own compile gives it. A build that fails leaves a `.failed` file saying
+def _numba_files(dispatcher):
+    """[the index, the data files] of Numba's cache for a dispatcher, or [] (Numba's own layout)."""
+    file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    if file is None or not hasattr(file, "_index_path"):
+        return []
+    return _files_of(file)
+
+
+def _files_of(file):
+    stem = file._index_name[:-len(".nbi")] + "."
+    try:
+        data = [os.path.join(file._cache_path, n) for n in os.listdir(file._cache_path)
+                if n.startswith(stem) and n.endswith(".nbc")]
+    except OSError:
+        data = []
+    return [file._index_path, *data]
+
+
+def _drop(files):
+    for f in files:
+        try:
+            os.remove(f)
+        except OSError:
+            pass
+
+
+def build_native():
+    """Build the native module that native.request described (a pickle on stdin; in a process of its
+    own, which holds the folder's build lock): the generated function compiled by numba.pycc for the
+    argument types there, with the return type Numba's own compile gives it. A build that fails leaves a `.failed` file saying
     why, so that it is not tried again; when no build can work here (no numba.pycc, no C compiler)
     a folder-wide `native.unavailable` says so instead."""
     from . import native
 
-    with open(spec_path, "rb") as f:
-        spec = pickle.load(f)
-    folder = tempfile.mkdtemp(dir=os.path.dirname(spec["out"]), prefix="native-build-")
+    spec = pickle.load(sys.stdin.buffer)
+    where = os.path.dirname(spec["out"])
+    native.remove_leftovers(where)  # (of builds killed before they ended: this build holds the lock)
+    folder = tempfile.mkdtemp(dir=where, prefix="native-build-")
     tempfile.tempdir = folder  # (pycc leaves its own build folder behind when it fails: it goes with ours)
     try:
         try:
@@ -278,25 +324,26 @@ def build_native(spec_path):
         except Exception:  # noqa: BLE001 -- whatever says that pycc cannot build here
             native.failed(spec["unavailable"], traceback.format_exc())
             return
-        module = emit.load(spec["module"], spec["path"], suffix="_jit")  # (as Derivative.dispatcher: its cache)
+        text = emit.read_text(spec["module"], spec["path"])
+        if text is None:
+            raise RuntimeError(f"{spec['path']} is not the generated module {spec['module']}")
+        module = emit.load(spec["module"], spec["path"], text, suffix="_jit")  # (as Derivative.dispatcher: its cache)
         fn = getattr(module, spec["entry"])
         argtypes = tuple(spec["argtypes"])
         dispatcher = compile_function(fn)
-        dispatcher.compile(argtypes)
+        compile_for(dispatcher, argtypes)
         cc = CC(spec["native"], source_module=module)
         cc.output_dir, cc.output_file, cc.target_cpu = folder, os.path.basename(spec["out"]), "host"
         cc.export(spec["entry"], dispatcher.overloads[argtypes].signature)(fn)
         cc.compile()
-        os.replace(os.path.join(folder, cc.output_file), spec["out"])
+        built = os.path.join(folder, cc.output_file)
+        os.chmod(built, 0o600)
+        os.replace(built, spec["out"])
+        cache.grew(where, os.path.getsize(spec["out"]))
     except Exception:  # noqa: BLE001 -- whatever stopped the build: say it, and do not try again
         native.failed(spec["failed"], traceback.format_exc())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        try:
-            os.remove(spec_path)
-        except OSError:
-            pass
-        native.unlock(os.getpid(), spec["asker"])
 
 
 def signature(args):
@@ -305,8 +352,71 @@ def signature(args):
 
 def compile_for(dispatcher, sig):
     """Compile the dispatcher for a signature now, so that a failure to compile (Numba raises more
-    than NumbaError from its typing code) is told apart from an error while running."""
-    dispatcher.compile(sig)
+    than NumbaError from its typing code) is told apart from an error while running.
+
+    Numba's cache files for it are checked first (a file that is not the user's own private file is
+    removed before Numba unpickles it). One that Numba cannot read (damaged, cut short) is removed and
+    the code compiled again; when Numba cannot write its cache (a full disk), or reading fails again,
+    the code is compiled without it. The files Numba wrote are made private (0600)."""
+    before = _sizes(dispatcher)
+    for attempt in range(3):
+        files = _numba_files(dispatcher)
+        _drop([f for f in files if os.path.lexists(f) and not cache.owned(f)])
+        try:
+            dispatcher.compile(sig)
+            break
+        except Exception as e:  # noqa: BLE001 -- whatever Numba raised while reading its cache or compiling
+            trouble = _cache_trouble(e.__traceback__)
+            if trouble is None or attempt == 2:
+                raise
+            if trouble == "read" and attempt == 0:
+                _drop(files)
+                continue
+            if trouble == "write" and cache.folder() and _cache_folder(dispatcher) == _ours():
+                cache.unwritable(cache.folder(), e)  # (a full disk: the cache folder is off for this process)
+            dispatcher._cache = NullCache()
+    for f in _numba_files(dispatcher):
+        try:
+            os.chmod(f, 0o600)
+        except OSError:
+            pass
+    grown = _sizes(dispatcher) - before
+    if grown > 0 and _cache_folder(dispatcher) == _ours():
+        cache.grew(cache.folder(), grown)
+
+
+def _cache_folder(dispatcher):
+    """The folder Numba keeps the dispatcher's compiled code in, or None."""
+    return getattr(getattr(dispatcher, "_cache", None), "_cache_path", None)
+
+
+def _ours():
+    """Numba's folder in the cache folder (its `__pycache__`), or None."""
+    where = cache.folder()
+    return where and os.path.join(where, "__pycache__")
+
+
+def _sizes(dispatcher):
+    total = 0
+    for f in _numba_files(dispatcher):
+        try:
+            total += os.lstat(f).st_size
+        except OSError:
+            pass
+    return total
+
+
+_WRITING = {"save_overload", "_save_overload", "save", "_save_index", "_save_data", "_open_for_write"}
+
+
+def _cache_trouble(tb):
+    """"write" or "read" when the traceback `tb` passes through Numba's cache code
+    (numba/core/caching.py) writing or reading its files, else None (a failure to compile)."""
+    names = [frame.f_code.co_name for frame, _ in traceback.walk_tb(tb)
+             if frame.f_code.co_filename.endswith(os.path.join("numba", "core", "caching.py"))]
+    if not names:
+        return None
+    return "write" if _WRITING & set(names) else "read"
 
 
 def jit_externals(externals):
@@ -321,9 +431,8 @@ def explain(error, path):
     line = next((int(n) for f, n in reversed(hits) if f.endswith(path.rsplit("/", 1)[-1])), None)
     reason = next((ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", text).splitlines() if ln.strip()), "")
     where = ""
-    if line is not None:
-        with open(path) as f:
-            src = f.read().splitlines()
-        where = f"\n{path}:{line}:\n    {src[line - 1].strip()}"
+    lines = linecache.getlines(path)
+    if line is not None and 0 < line <= len(lines):
+        where = f"\n{path}:{line}:\n    {lines[line - 1].strip()}"
     return JitError(f"Numba could not compile the generated code: {reason}{where}\n"
                     "hint: pass jit=False (or jit=None to fall back by itself) to run it as Python")

@@ -4,8 +4,8 @@ later process loads in about a millisecond, without starting Numba.
 Loading Numba-compiled code from Numba's own cache in a new process costs about 0.3-0.5 s however
 small the function: Numba fills its typing tables and imports its NumPy support (SciPy's BLAS
 among it) first. So once Numba has compiled a derivative for some argument kinds, a process of its
-own (`python -c "from adjoint import jit; jit.build_native(...)"`, at low priority, one at a time
-per cache folder) builds the same code with `numba.pycc` into the cache folder, and later processes
+own (`python -I -c "...; from adjoint import jit; jit.build_native()"`, at low priority, one at a
+time per cache folder) builds the same code with `numba.pycc` into the cache folder, and later processes
 call that extension instead.
 
 A native module is used only for exactly the argument kinds it was built for (dtype, number of
@@ -28,22 +28,27 @@ import json
 import os
 import pickle
 import platform
+import shutil
 import subprocess
 import sys
 import time
 
+try:
+    import fcntl
+except ImportError:  # (Windows: no native builds)
+    fcntl = None
+
 import numpy as np
 
-from . import emit
-
-STALE_LOCK_S = 600  # a build lock older than this is left from a build that died
+from . import cache
 
 
 def enabled():
     """Whether to build and load native modules: not with ADJOINT_NATIVE=0, where Numba is told to
-    run Python (NUMBA_DISABLE_JIT=1), or in a frozen application (whose sys.executable is no Python)."""
+    run Python (NUMBA_DISABLE_JIT=1), in a frozen application (whose sys.executable is no Python), or
+    without a cache folder."""
     return os.environ.get("ADJOINT_NATIVE", "1") != "0" and os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0") \
-        and not getattr(sys, "frozen", False)
+        and not getattr(sys, "frozen", False) and cache.folder() is not None
 
 
 def name(module, kinds):
@@ -77,8 +82,8 @@ def _machine():
     return _MACHINE[0]
 
 
-def _path(native, suffix=None):
-    return os.path.join(emit.cache_dir(), native + (suffix or importlib.machinery.EXTENSION_SUFFIXES[0]))
+def _path(where, native, suffix=None):
+    return os.path.join(where, native + (suffix or importlib.machinery.EXTENSION_SUFFIXES[0]))
 
 
 _LOADED = {}
@@ -86,40 +91,45 @@ _BUILDS = []  # build processes this process started
 
 
 def load(native, entry):
-    """The function `entry` of the native module, or None when it is not built (yet), or does not
-    load (then it is removed, and marked failed)."""
+    """The function `entry` of the native module, or None when there is no cache folder, it is not
+    built (yet), is not a file of the user's own that only the user can write, or does not load. One
+    that does not load is removed and built again once; when that one does not load either, it is
+    marked failed."""
     fn = _LOADED.get(native)
     if fn is None:
-        path = _path(native)
-        if not os.path.exists(path):
+        where = cache.folder()
+        path = where and _path(where, native)
+        if not path or not os.path.lexists(path):
             return None
+        damaged = _path(where, native, ".damaged")
         try:
+            if not cache.owned(path):
+                raise ImportError(f"{path} is not a file of the user's own that only the user can write")
             loader = importlib.machinery.ExtensionFileLoader(native, path)
             module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(native, path, loader=loader))
             loader.exec_module(module)
             fn = _LOADED[native] = getattr(module, entry)
         except (ImportError, OSError, AttributeError) as e:
-            failed(_path(native, ".failed"), f"{path} did not load: {e!r}\n")
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+            if os.path.lexists(damaged):
+                failed(_path(where, native, ".failed"), f"{path} did not load, twice: {e!r}\n")
+            else:
+                failed(damaged, f"{path} did not load: {e!r}\n")
+            cache.remove(path)
             return None
+        cache.touch(path)
+        cache.remove(damaged)  # (it loads: a later damage may be built again once more)
     return fn
 
 
 def failed(path, reason):
     """Say at `path` why a native module was not built or did not load, so that it is not tried again."""
-    try:
-        with open(path, "w") as f:
-            f.write(f"{reason}\n(delete this file to let adjoint try again)\n")
-    except OSError:
-        pass
+    cache.write(path, f"{reason}\n(delete this file to let adjoint try again)\n")
 
 
-# the build process: at low priority from the start, importing what this process imports (its sys.path)
+# the build process: isolated (-I: no current folder or PYTHON* variables on its import path), at low
+# priority from the start, importing what this process imports (its sys.path, sent as an argument)
 _BUILD = "\n".join(["import json, os, sys", "if hasattr(os, 'nice'):", "    os.nice(10)",
-                    "sys.path[:] = json.loads(sys.argv[2])", "from adjoint import jit", "jit.build_native(sys.argv[1])"])
+                    "sys.path[:] = json.loads(sys.argv[1])", "from adjoint import jit", "jit.build_native()"])
 UNAVAILABLE_S = 86400  # how long a folder-wide "no compiler, or no numba.pycc" stops further builds
 
 
@@ -127,101 +137,91 @@ def request(native, module, generated_path, entry, argtypes, wait=False):
     """Start building the native module in a process of its own, unless it is built, failed
     before, building cannot work here, or another build runs in this cache folder (a later process
     asks again). `argtypes` are the Numba types of the arguments. With `wait`, wait for the build
-    (tests). Never raises: a native module only spares later processes a wait."""
-    if not _wanted(native) or not _lock():
+    (tests). Never raises: a native module only spares later processes a wait.
+
+    The build holds the folder's lock, an exclusive flock on `native.building` taken here and
+    inherited by the build process: it is released when the build ends, however it ends (kill -9
+    too), so no lock is ever stale."""
+    where = cache.folder()
+    if where is None or fcntl is None or not _wanted(where, native):
         return None
-    if not _wanted(native):  # (built while we took the lock)
-        unlock(os.getpid())
+    lock = _lock(where)
+    if lock is None:
         return None
     try:
-        spec = _path(native, ".spec")
-        with open(spec, "wb") as f:
-            pickle.dump({"native": native, "module": module, "path": generated_path, "entry": entry, "argtypes": argtypes,
-                         "out": _path(native), "failed": _path(native, ".failed"), "asker": os.getpid(),
-                         "unavailable": _path("native", ".unavailable")}, f)
-        path = json.dumps([p for p in sys.path if isinstance(p, str)])  # (import finds only those)
-        build = subprocess.Popen([sys.executable, "-c", _BUILD, spec, path], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        if not _wanted(where, native):  # (built while we took the lock)
+            return None
+        # what to build goes on the build's stdin: no file a symlink could redirect
+        spec = pickle.dumps({"native": native, "module": module, "path": generated_path, "entry": entry,
+                             "argtypes": argtypes, "out": _path(where, native),
+                             "failed": _path(where, native, ".failed"),
+                             "unavailable": _path(where, "native", ".unavailable")})
+        path = json.dumps([os.path.abspath(p) if p == "" else p for p in sys.path if isinstance(p, str)])
+        build = subprocess.Popen([sys.executable, "-I", "-c", _BUILD, path], stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                 pass_fds=(lock,), cwd=where)
+        with build.stdin:
+            build.stdin.write(spec)
     except (OSError, pickle.PicklingError, ValueError):
-        unlock(os.getpid())
         return None
-    _own_lock(os.getpid(), build.pid)
+    finally:
+        os.close(lock)  # (the build holds it now, if one started)
     _BUILDS[:] = [b for b in _BUILDS if b.poll() is None] + [build]  # (reaped once done)
     if wait:
         build.wait()
     return build
 
 
-def _wanted(native):
+def _wanted(where, native):
     try:
-        unavailable = time.time() - os.path.getmtime(_path("native", ".unavailable")) < UNAVAILABLE_S
+        unavailable = time.time() - os.path.getmtime(_path(where, "native", ".unavailable")) < UNAVAILABLE_S
     except OSError:
         unavailable = False
-    return not (unavailable or os.path.exists(_path(native)) or os.path.exists(_path(native, ".failed")))
+    return not (unavailable or os.path.lexists(_path(where, native))
+                or os.path.lexists(_path(where, native, ".failed")))
 
 
-def _lock_path():
-    return _path("native", ".building")
-
-
-def _lock():
-    """Take the cache folder's build lock, a file made only if missing that holds the builder's
-    process id; False when a live build holds it. A lock whose process is gone (or, where that
-    cannot be told, older than STALE_LOCK_S) is taken over."""
-    path = _lock_path()
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            if not _stale(path):
-                return False
-            try:
-                os.remove(path)
-            except OSError:
-                return False
-            continue
-        except OSError:
-            return False
-        os.write(fd, str(os.getpid()).encode())
+def _lock(where):
+    """A descriptor holding the exclusive flock of the folder's `native.building`, or None when a
+    build holds it (or the file cannot be made)."""
+    try:
+        fd = os.open(os.path.join(where, "native.building"), os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         os.close(fd)
+        return None
+    return fd
+
+
+def building(where):
+    """Whether a build runs in the folder `where` now."""
+    fd = _lock(where)
+    if fd is None:
         return True
+    os.close(fd)
     return False
 
 
-def _stale(path):
-    for build in _BUILDS:
-        build.poll()  # (a build of ours that ended is reaped, so its process id is gone)
-    try:
-        with open(path) as f:
-            pid = int(f.read() or 0)
-        if pid and os.name == "posix":
-            os.kill(pid, 0)
-            return False
-        return time.time() - os.path.getmtime(path) > STALE_LOCK_S
-    except ProcessLookupError:
-        return True
-    except (OSError, ValueError):
-        return False
+def remove_leftovers(where):
+    """Remove the folders of builds killed before they ended. Only a process that holds the lock
+    (a build) calls it, or one that holds it for the call (`adjoint cache clear`)."""
+    for e in os.scandir(where):
+        if e.name.startswith("native-build-") and e.is_dir(follow_symlinks=False):
+            shutil.rmtree(e.path, ignore_errors=True)
 
 
-def _own_lock(pid, new_pid):
-    """Hand the lock from process `pid` to `new_pid` (the build)."""
-    try:
-        with open(_lock_path(), "r+") as f:
-            if f.read() == str(pid):
-                f.seek(0)
-                f.write(str(new_pid))
-                f.truncate()
-    except OSError:
-        pass
-
-
-def unlock(*pids):
-    """Free the lock, if one of these processes holds it."""
-    try:
-        with open(_lock_path()) as f:
-            if f.read() not in {str(p) for p in pids}:
-                return
-        os.remove(_lock_path())
-    except OSError:
-        pass
+def clear_leftovers(where):
+    """Remove the folders of killed builds, unless a build runs now."""
+    if not os.path.lexists(os.path.join(where, "native.building")):  # (no build ever ran here)
+        remove_leftovers(where)
+        return
+    fd = _lock(where)
+    if fd is not None:
+        try:
+            remove_leftovers(where)
+        finally:
+            os.close(fd)

@@ -95,9 +95,9 @@ def test_a_later_process_loads_the_native_module_without_starting_numba(kernel, 
                                  env=os.environ.copy(), capture_output=True, text=True, check=True).stdout.split(maxsplit=3)
     value, grad, _, status = run()  # (jit=None: Python, while Numba compiles on a thread; the build starts after)
     assert status.startswith("numba" if jit else "python (numba is compiling"), status
-    lock, deadline = os.path.join(os.environ["ADJOINT_CACHE_DIR"], "native.building"), time.monotonic() + 240
-    while os.path.exists(lock) and time.monotonic() < deadline:  # the build the first process started
-        time.sleep(0.2)
+    deadline = time.monotonic() + 240
+    while native.building(os.environ["ADJOINT_CACHE_DIR"]) and time.monotonic() < deadline:  # the build the first
+        time.sleep(0.2)  # process started
     built = [f for f in os.listdir(os.environ["ADJOINT_CACHE_DIR"]) if f.startswith("native_")]
     assert len(built) == 1 and not built[0].endswith(".failed"), built
     value_2, grad_2, numba_started, status = run()
@@ -113,17 +113,18 @@ def test_a_build_that_failed_is_not_tried_again(tmp_path, monkeypatch):
     args = ("native_nothing_0", "adjoint_nothing", str(tmp_path / "missing.py"), "f", ())
     assert native.request(*args, wait=True).returncode == 0
     assert "missing.py" in (tmp_path / "native_nothing_0.failed").read_text()
-    assert not (tmp_path / "native.building").exists()
+    assert not native.building(str(tmp_path))
     assert native.request(*args) is None
 
 
 def test_one_build_at_a_time_in_a_cache_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
     args = ("native_nothing_0", "adjoint_nothing", str(tmp_path / "missing.py"), "f", ())
-    lock = tmp_path / "native.building"
-    lock.write_text("")
-    assert native.request(*args) is None  # another build holds the folder
-    os.utime(lock, (time.time() - native.STALE_LOCK_S - 1,) * 2)  # ... or held it, and died
+    held = native._lock(str(tmp_path))  # another build holds the folder
+    try:
+        assert native.building(str(tmp_path)) and native.request(*args) is None
+    finally:
+        os.close(held)  # ... and ended, or was killed: its lock goes with it
     assert native.request(*args, wait=True).returncode == 0
     assert (tmp_path / "native_nothing_0.failed").exists()
 
@@ -148,14 +149,20 @@ def test_no_native_module_for_what_numba_types_by_value_or_refuses(kernel):
         del os.environ["NUMBA_DISABLE_JIT"]
 
 
-def test_a_module_that_does_not_load_is_removed_and_not_built_again(tmp_path, monkeypatch):
+def test_a_module_that_does_not_load_is_removed_built_again_once_and_then_not(tmp_path, monkeypatch):
     monkeypatch.setenv("ADJOINT_CACHE_DIR", str(tmp_path))
-    broken = native._path("native_broken_0")
-    with open(broken, "wb") as f:
-        f.write(b"not a shared library")
-    assert native.load("native_broken_0", "f") is None
-    assert not os.path.exists(broken) and "did not load" in (tmp_path / "native_broken_0.failed").read_text()
-    assert native.request("native_broken_0", "adjoint_broken", str(tmp_path / "missing.py"), "f", ()) is None
+    broken = native._path(str(tmp_path), "native_broken_0")
+    args = ("native_broken_0", "adjoint_broken", str(tmp_path / "missing.py"), "f", ())
+    for _ in range(2):
+        with open(broken, "wb") as f:
+            f.write(b"not a shared library")
+        os.chmod(broken, 0o600)
+        assert native.load("native_broken_0", "f") is None
+        assert not os.path.exists(broken) and "did not load" in (tmp_path / "native_broken_0.damaged").read_text()
+        if not (tmp_path / "native_broken_0.failed").exists():
+            assert native._wanted(str(tmp_path), "native_broken_0")  # (built again, once)
+    assert "twice" in (tmp_path / "native_broken_0.failed").read_text()
+    assert native.request(*args) is None
 
 
 def test_no_build_is_started_for_a_while_where_none_can_work(tmp_path, monkeypatch):
