@@ -13,6 +13,7 @@ import numpy as np
 from .errors import SourceError
 from .frontend import dotted
 from .normalize import OPERATORS
+from .queries import names_in
 
 
 def rule_of(value, table):
@@ -37,18 +38,9 @@ def rule_of(value, table):
     return rule, rule.bind(args, kw)
 
 
-def names_in(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node is not None else set()
-
-
 def assignments(body):
     """Every Assign in body, nested blocks included, in order."""
     return [s for s in ast.walk(ast.Module(list(body), [])) if isinstance(s, ast.Assign)]
-
-
-def stored(stmts):
-    """Names that stmts (with what they nest) assign."""
-    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def has_break(stmts):

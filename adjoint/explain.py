@@ -9,8 +9,9 @@ import ast
 import os
 import textwrap
 
-from .analysis import dependence, names_in, stored
+from .analysis import dependence
 from .emit import is_comment
+from .queries import names_in, stores
 from .reverse import REVERSE_SWEEP, reads
 from .rules.table import TABLE
 
@@ -64,7 +65,7 @@ class Report:
         self.visit(self.nf.body, ())
         self.read_at = self.readers()
         self.taped = {v for v, key in self.plan.placed.values() if key is None}
-        self.dropped = {t for s in self.assigns() for t in names_in(s.targets[0])} - stored(self.forward)
+        self.dropped = {t for s in self.assigns() for t in names_in(s.targets[0])} - stores(self.forward)
         self.element_writes = {id(s.targets[0].slice): s for s in self.order  # element-site index -> its write
                                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
 
@@ -221,7 +222,7 @@ class Report:
 
     def not_taped(self):
         _, by_shape, _ = reads(self.reverse)
-        again = stored(self.reverse)
+        again = stores(self.reverse)
         rows = []
         for s in self.assigns():
             for t in sorted(names_in(s.targets[0]) - self.taped - self.dropped, key=lambda t: (self.rank(t), t)):

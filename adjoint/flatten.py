@@ -13,6 +13,7 @@ import copy
 from .emit import is_comment
 from .naming import Namer
 from .normalize import NormalFunction
+from .queries import OP_NAMES
 from .reverse import assign
 
 
@@ -114,14 +115,10 @@ class Flattener:
         return self.atom(s)
 
 
-_OPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.Mod: "mod",
-        ast.MatMult: "matmul", ast.USub: "neg", ast.FloorDiv: "floordiv"}
-
-
 def _describe(e):
     """A name for the value of e: its operation or function (`mul`, `cos`), or `<array>_part`."""
     if isinstance(e, (ast.BinOp, ast.UnaryOp)):
-        return _OPS.get(type(e.op), "t")
+        return OP_NAMES.get(type(e.op), "t")
     if isinstance(e, ast.Call):
         return e.func.attr if isinstance(e.func, ast.Attribute) else getattr(e.func, "id", "t")
     if isinstance(e, ast.Subscript) and isinstance(e.value, ast.Name):

@@ -26,11 +26,10 @@ before the loop.
 import ast
 import copy
 
-from .analysis import names_in
 from .emit import is_comment
+from .queries import loads, names_in
 from .reverse import REVERSE_SWEEP
 from .simplify import IN_PLACE_CALLS, TAPE_METHODS, is_pure
-
 
 
 def fuse_loops(fdef):
@@ -78,11 +77,11 @@ def fusable(lf, lr, f_pre, f_post, r_post, r_pre, all_tapes):
         return False
     written_r = _assigned(lr.body) - {index} - tapes  # a tape is balanced within each iteration
     exposed_f = _exposed(lf.body, {index})
-    if written_r & exposed_f or written_r & _reads(f_post):
+    if written_r & exposed_f or written_r & loads(f_post):
         return False  # the adjoint would change what a later iteration or the code after the loop reads
-    if _assigned(f_post) & _reads(lr.body):
+    if _assigned(f_post) & loads(lr.body):
         return False
-    if _reads(r_post) & (_assigned([lf]) | _assigned(f_post)) or _assigned(r_post) & (_reads([lf]) | _reads(f_post)):
+    if loads(r_post) & (_assigned([lf]) | _assigned(f_post)) or _assigned(r_post) & (loads([lf]) | loads(f_post)):
         return False
     assigned_f = _assigned(lf.body)
     for v in _exposed(lr.body, {index}) & written_r:
@@ -141,10 +140,6 @@ def _assigned(stmts):
             elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in IN_PLACE_CALLS:
                 out |= names_in(n.args[0])
     return out
-
-
-def _reads(stmts):
-    return {n.id for s in stmts for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _exposed(stmts, defined):

@@ -58,8 +58,9 @@ from .errors import AdjointError, Location
 from .frontend import MISSING, dotted
 from .kinds import Kinds
 from .naming import RESERVED, Namer
-from .runtime import EXPORTED as HELPERS
+from .queries import OP_NAMES, loads
 from .rules import BindError
+from .runtime import EXPORTED as HELPERS
 from .structure import FLAG, structure
 
 OPERATORS = {
@@ -71,8 +72,6 @@ OPERATORS = {
     ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains,
     ast.LShift: operator.lshift, ast.RShift: operator.rshift,
 }
-_OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.Mod: "mod",
-             ast.FloorDiv: "floordiv", ast.MatMult: "matmul", ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not_"}
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype"}
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_INLINE_DEPTH = 64
@@ -519,7 +518,7 @@ class Normalizer:
             index = self.index(scope, target.slice)
             old = self.emit(self.namer.fresh(self.describe_subscript(base, index)),
                             ast.Subscript(base, index, ast.Load()))
-            new = self.emit(self.namer.fresh(_OP_NAMES.get(type(stmt.op), "value")),
+            new = self.emit(self.namer.fresh(OP_NAMES.get(type(stmt.op), "value")),
                             ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
             return self.store_element(scope, base, copy.deepcopy(index), new, stmt)
         if not isinstance(target, ast.Name):
@@ -1061,7 +1060,7 @@ class Normalizer:
         if isinstance(e, ast.BinOp) and _logistic_call(e) is not None:
             return "logistic"
         if isinstance(e, (ast.BinOp, ast.UnaryOp)):
-            return _OP_NAMES.get(type(e.op), "value")
+            return OP_NAMES.get(type(e.op), "value")
         if isinstance(e, ast.Subscript):
             return self.describe_subscript(e.value, e.slice)
         if isinstance(e, ast.Attribute):
@@ -1398,18 +1397,18 @@ def _upward(stmts):
     for s in stmts:
         if isinstance(s, (ast.For, ast.While)):
             head = s.iter if isinstance(s, ast.For) else s.test
-            exposed |= _read(head) - assigned
+            exposed |= loads(head) - assigned
             inner = _names_stored(s.target) if isinstance(s, ast.For) else set()
             exposed |= _upward(s.body)[0] - assigned - inner
             exposed |= _upward(s.orelse)[0] - assigned
         elif isinstance(s, ast.If):
-            exposed |= _read(s.test) - assigned
+            exposed |= loads(s.test) - assigned
             (body, in_body), (orelse, in_orelse) = _upward(s.body), _upward(s.orelse)
             exposed |= (body | orelse) - assigned
             if sure:
                 assigned |= in_body & in_orelse
         else:
-            exposed |= _read(s) - assigned
+            exposed |= loads(s) - assigned
             if isinstance(s, ast.AugAssign):  # (`x += e` reads x)
                 exposed |= _names_stored(s.target) - assigned
             if sure and isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
@@ -1425,7 +1424,7 @@ def _with_closures(scope, names):
     names, todo = set(names), [n for n in names if n in scope.functions]
     while todo:
         fn = scope.functions[todo.pop()][0]
-        for name in _read(fn) - names:
+        for name in loads(fn) - names:
             names.add(name)
             if name in scope.functions:
                 todo.append(name)
@@ -1453,10 +1452,6 @@ def _surely_bound_before(stmts, target, name):
         if _leaves(s):
             return False
     return False
-
-
-def _read(node):
-    return {name for name, _, _ in _loads(node)}
 
 
 def _names_stored(target):

@@ -28,9 +28,10 @@ import copy
 import itertools
 from dataclasses import dataclass
 
-from .analysis import Transform, activity, assignments, has_break, names_in, rule_of
+from .analysis import Transform, activity, assignments, has_break, rule_of
 from .emit import comment, is_comment
 from .frontend import function_def
+from .queries import names_in, written
 
 # helper -> positions of its arguments that it reads only for their shape and type
 SHAPE_ONLY = {"unbroadcast": {1}, "zeros_like": {0}, "unsum": {1}, "unmean": {1}, "reshape_like": {1},
@@ -111,7 +112,7 @@ def without_zero_terms(rev):
                 and s.value.func.id in ("add_into", "add_at") and _zero_term(s.value.args[-1], zero):
             continue
         else:  # anything else, loops and branches included: what it may write is no longer known zero
-            zero -= _written(s)
+            zero -= written(s)
             zero -= {n.id for n in ast.walk(s) if isinstance(n, ast.Name)}  # add_at(v, ..), add_into(v[i], ..)
         out.append(s)
     return out
@@ -145,13 +146,6 @@ def _is_site(stmt):
 def site_name(stmt):
     """v for a tape site `site(kind, v, key)`, else None."""
     return stmt.value.args[1].value if _is_site(stmt) else None
-
-
-def _written(stmt):
-    """Names a statement (with what it nests) assigns or writes into (`y[i] = e`, `y[i] += e`)."""
-    out = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    return out | {n.value.id for n in ast.walk(stmt) if isinstance(n, ast.Subscript)
-                  and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
 
 
 def _surely_sets(stmts, v):
@@ -528,7 +522,7 @@ class Reverse(Transform):
             done = chains.get(last, [])
             # (with what an earlier chain computes again here: its restores stay in front of both)
             inputs = set().union(*(names_in(stmts[defs[u]].value) for u in set(chain) | set(done)))
-            overwritten = inputs & _written(reader)
+            overwritten = inputs & written(reader)
             body = [r for r in rev if not _is_site(r) and not (isinstance(r, ast.Assign) and isinstance(
                 r.targets[0], ast.Name) and r.targets[0].id in done)]
             if overwritten and (not isinstance(reader.targets[0], ast.Name)
@@ -570,7 +564,7 @@ class Reverse(Transform):
                 if sub is None:
                     return None
                 out += [v for v in sub if v not in out]
-            elif any(u in _written(s) for s in stmts[i + 1:last]):
+            elif any(u in written(s) for s in stmts[i + 1:last]):
                 return None  # an input changes before the reader: its value there is not the one t used
         return out + [t]
 

@@ -25,6 +25,7 @@ import math
 import numbers
 
 from .emit import is_comment
+from .queries import loads, names_in
 from .reverse import site_name
 
 
@@ -294,14 +295,6 @@ def is_pure(expr):
     return True
 
 
-def _names(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def _loads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
 def _only_pass(stmts):
     return all(isinstance(s, ast.Pass) or is_comment(s) for s in stmts)
 
@@ -397,10 +390,10 @@ def _dce(stmts, live_out, loop_live, tapes=None):
         elif push:
             pass  # the forward sweep: nothing after it pops
         elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
-            defs = set().union(*(_names(t) for t in s.targets))
+            defs = set().union(*(names_in(t) for t in s.targets))
             if not defs & live and is_pure(s.value):
                 continue
-            live = (live - defs) | _names(s.value)
+            live = (live - defs) | names_in(s.value)
         elif isinstance(s, ast.If):
             body, lb = _dce(s.body, live, loop_live, tapes)
             orelse, lo = _dce(s.orelse, live, loop_live, tapes)
@@ -408,16 +401,16 @@ def _dce(stmts, live_out, loop_live, tapes=None):
                 continue
             s = copy.copy(s)  # the statements given are left as they are
             s.body, s.orelse = body or [ast.Pass()], [] if _only_pass(orelse) else orelse
-            live = lb | lo | _names(s.test)
+            live = lb | lo | names_in(s.test)
         elif isinstance(s, (ast.For, ast.While)):
-            head = _names(s.iter) if isinstance(s, ast.For) else _names(s.test)
+            head = names_in(s.iter) if isinstance(s, ast.For) else names_in(s.test)
             inner = live | head
             while True:
                 body, lb = _dce(s.body, inner, inner, tapes)
                 if lb <= inner:
                     break
                 inner |= lb
-            if _only_pass(body) and isinstance(s, ast.For) and not _names(s.target) & live:
+            if _only_pass(body) and isinstance(s, ast.For) and not names_in(s.target) & live:
                 continue  # (a loop that does nothing but set its index, read after it, stays)
             s = copy.copy(s)
             s.body = body or [ast.Pass()]
@@ -429,9 +422,9 @@ def _dce(stmts, live_out, loop_live, tapes=None):
         elif site_name(s) is not None:  # a tape site (see reverse.py): it keeps, or puts back, v's value
             live |= {site_name(s)}
         else:
-            live |= _names(s)
+            live |= names_in(s)
         if tapes is not None and pop is None and not push and not isinstance(s, (ast.If, ast.For, ast.While)):
-            for t in _loads(s) & tapes.keys():
+            for t in loads(s) & tapes.keys():
                 tapes[t] = True  # read other than by a pop (a_shapes[-1] in an expression)
         kept.append(s)
     kept.reverse()

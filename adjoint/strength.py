@@ -20,8 +20,8 @@ overflows to inf, so a cotangent that `g / r` would keep finite becomes infinite
 import ast
 import copy
 
-from .analysis import stored
 from .naming import Namer
+from .queries import stores
 from .simplify import SUMS_TO_SHAPE
 
 
@@ -53,7 +53,7 @@ class _Sharer:
             for r, nodes in self.divisions(s).items():
                 open_.setdefault(r, []).append((s, nodes))
             out.append(s)
-            for r in [r for r in open_ if r in stored([s])]:
+            for r in [r for r in open_ if r in stores([s])]:
                 self.share(r, open_.pop(r), out)
         for r, sites in open_.items():
             self.share(r, sites, out)
@@ -235,7 +235,7 @@ class _Scalars:
     def hoist(self, loop):
         if loop.orelse or any(isinstance(n, ast.Return) for n in ast.walk(loop)):
             return [], []
-        changed, only_added = stored([loop]), _only_added(loop)
+        changed, only_added = stores([loop]), _only_added(loop)
         sums, before, after = {}, [], []
         for s in loop.body:
             if not self.addition(s, changed, only_added):

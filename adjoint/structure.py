@@ -21,17 +21,9 @@ stops. For example
 
 import ast
 
+from .queries import jumps
+
 FLAG = "__returned__"  # the flag set before a return inside a loop
-
-
-def _jumps(stmts):
-    """Whether control never falls off the end of stmts."""
-    if not stmts:
-        return False
-    last = stmts[-1]
-    if isinstance(last, (ast.Return, ast.Break, ast.Continue)):
-        return True
-    return isinstance(last, ast.If) and _jumps(last.body) and _jumps(last.orelse)
 
 
 def _contains(node, kinds, through_loops):
@@ -69,8 +61,8 @@ def structure(stmts, in_loop=False):
         if isinstance(s, ast.Continue):
             return out
         if isinstance(s, ast.If) and _contains(s, (ast.Return, ast.Break, ast.Continue), False):
-            body = s.body if _jumps(s.body) else s.body + rest
-            orelse = s.orelse if _jumps(s.orelse) else s.orelse + rest
+            body = s.body if jumps(s.body) else s.body + rest
+            orelse = s.orelse if jumps(s.orelse) else s.orelse + rest
             out.append(_located(ast.If(s.test, structure(body, in_loop) or [ast.Pass()],
                                        structure(orelse, in_loop)), s))
             return out

@@ -1,0 +1,46 @@
+"""Small questions about Python syntax trees that every stage asks, answered in one place: which
+names a node reads, binds or writes into, whether control falls off the end of a block, and the
+name an operator gives the value it makes."""
+
+import ast
+
+
+def _walk(nodes):
+    for node in [nodes] if isinstance(nodes, ast.AST) else nodes:
+        yield from ast.walk(node)
+
+
+def names_in(node):
+    """Every name in node, read or bound (none for None)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} if node is not None else set()
+
+
+def loads(nodes):
+    """Names read in a node or a list of statements (with what they nest)."""
+    return {n.id for n in _walk(nodes) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def stores(nodes):
+    """Names bound in a node or a list of statements (with what they nest)."""
+    return {n.id for n in _walk(nodes) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def written(nodes):
+    """Names bound or written into (`y[i] = e`, `y[i] += e`) in a node or a list of statements."""
+    return stores(nodes) | {n.value.id for n in _walk(nodes) if isinstance(n, ast.Subscript)
+                            and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
+
+
+def jumps(stmts):
+    """Whether control never falls off the end of stmts (each path ends in return, break or continue)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (ast.Return, ast.Break, ast.Continue)):
+        return True
+    return isinstance(last, ast.If) and jumps(last.body) and jumps(last.orelse)
+
+
+# the name of the value an operator makes (a fresh name's stem: `mul`, `neg`)
+OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.Mod: "mod",
+            ast.FloorDiv: "floordiv", ast.MatMult: "matmul", ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not_"}
