@@ -1051,11 +1051,12 @@ class Writer:
             return Expr(f"np.linspace({{0}}, {{1}}, {shape[0]})", [self.sub((), d), self.sub((), d)], shape)
         if choice == "full":
             text = str(shape[0]) if len(shape) == 1 and r.random() < 0.5 else _tuple_text(shape)
-            fmt = r.choice([f for f in (f"np.full({text}, {{0}})", f"np.full({text}, fill_value={{0}})",
-                                        f"np.full(shape={text}, fill_value={{0}}, dtype=np.float64)")
-                            if self.compiles(f)])
-            return Expr(fmt, [self.sub((), d)], shape)
+            fmts = [f for f in (f"np.full({text}, {{0}})", f"np.full({text}, fill_value={{0}})",
+                                f"np.full(shape={text}, fill_value={{0}}, dtype=np.float64)") if self.compiles(f)]
+            return Expr(r.choice(fmts), [self.sub((), d)], shape) if fmts else None
         fmt = self.pick(COPIES, force)
+        if fmt is None:  # (the copy asked for is one Numba refuses, in a program for the jit oracle)
+            return None
         return Expr(fmt, [self.sub(shape, d)], shape, fresh="asarray" not in fmt)
 
     @production(6)
