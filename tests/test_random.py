@@ -76,6 +76,7 @@ TOLERANCE = 1e-5  # oracle 1: max error relative to max(1, max |numerical|)
 EXACT = 1e-10  # oracles 2 and 3
 FLOOR = 1e-13  # and what rounding leaves of a derivative that cancels to zero, per unit of |u| and |v|
 SETTLE = 1e-3  # central differences settle when steps 1e-5 and 1e-7 agree this well
+COARSE = (1e-2, 3e-3)  # steps that judge a derivative whose output rounds the usual steps away
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,6 +372,11 @@ def _check_numerical(f, args, wrt, out, u, grads, v, tangent):
                 if not settled:
                     found.append(Outcome("skipped", "central differences", "central differences do not settle"))
                     continue
+                if _rounded_away(f, args, wrt, cache, got, lambda J: want(J, u, v, nd)):
+                    found.append(Outcome("skipped", "central differences", "the output rounds away every step below "
+                                         "1e-4 (an intermediate too large to resolve them), and central "
+                                         f"differences at steps {COARSE} agree with the {mode} mode to 10%"))
+                    continue
                 expected = errors[STEPS[0]][0]
                 detail = "\n".join(f"wrt[{i}]: expected {_fmt(e)}\n        got      {_fmt(g)}"
                                    for i, (e, g) in enumerate(zip(expected, _as_list(got, mode))))
@@ -380,6 +386,17 @@ def _check_numerical(f, args, wrt, out, u, grads, v, tangent):
     except Exception as e:  # noqa: BLE001 -- the primal failed at a perturbed point: no verdict
         found.append(Outcome("skipped", "central differences", f"central differences failed: {_first_line(e)}"))
     return found
+
+
+def _rounded_away(f, args, wrt, cache, got, want):
+    """Whether central differences see no change at all at the steps of STEPS below 1e-4 (the output the
+    same to the last bit, as when an intermediate of 1e12 rounds a step of 1e-5 away), while at the coarse steps
+    COARSE they agree with `got` to 10%: a derivative that central differences cannot resolve, not a
+    wrong one. (A piecewise-constant function is flat there too, but its differences at coarse steps
+    are jumps, which do not agree with a nonzero derivative at both.)"""
+    if any(np.any(np.asarray(j) != 0) for eps in STEPS if eps < 1e-4 for j in _numerical(f, args, wrt, eps, cache)):
+        return False
+    return all(_error_all(got, want(_numerical(f, args, wrt, eps, cache))) <= 0.1 for eps in COARSE)
 
 
 def _as_list(got, mode):
@@ -557,6 +574,23 @@ def test_a_kink_is_skipped_and_a_wrong_derivative_is_not(monkeypatch):
     real = adjoint.numerical_jacobian
     monkeypatch.setattr(adjoint, "numerical_jacobian", lambda *a, **k: [1.1 * j for j in real(*a, **k)])
     assert check(f, (np.array([0.1, 0.2]),), (0,)).outcome == "wrong"
+
+
+HUGE = ("import numpy as np\n\ndef f(x):\n    return np.sum(np.sin(4.8e12 + 4.0 * x))\n\n"
+        "def g(x):\n    return np.sum(np.floor(x))\n")
+
+
+def test_an_output_that_rounds_every_step_away_is_skipped_and_a_step_function_is_not(monkeypatch):
+    """4.8e12 + 4 x rounds a step of 1e-5 in x away (its spacing there is 1e-3): central differences
+    see a flat function, and at steps 1e-2 and 3e-3 agree with 4 cos(...): skipped. np.floor is flat
+    too, but a nonzero derivative of it is not taken for one central differences cannot resolve."""
+    x = np.array([0.3, -0.2, 0.1])
+    f, g = load_function(HUGE, "f"), load_function(HUGE, "g")
+    assert check(f, (x,), (0,)).outcome == "skipped"
+    as_is = lambda J: list(J)  # noqa: E731
+    assert _rounded_away(f, (x,), (0,), {}, (4.0 * np.cos(4.8e12 + 4.0 * x),), as_is)
+    assert not _rounded_away(f, (x,), (0,), {}, (4.8 * np.cos(4.8e12 + 4.0 * x),), as_is)  # (20% off)
+    assert not _rounded_away(g, (x,), (0,), {}, (np.ones(3),), as_is)  # (a nonzero derivative of np.floor)
 
 
 def test_shrinker_keeps_the_failure():
