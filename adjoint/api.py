@@ -867,14 +867,27 @@ def _seed(what, seed, of, value):
 MODES = ("reverse", "forward", "hvp")
 
 
-def source(fn, mode="reverse", wrt=0, optimize=True):
+def source(fn, *example_args, mode="reverse", wrt=0, optimize=True):
     """The generated code, as text: the adjoint (mode "reverse"), the tangent code (mode "forward"), or
-    the Hessian-vector product code, forward mode over the adjoint (mode "hvp")."""
+    the Hessian-vector product code, forward mode over the adjoint (mode "hvp").
+
+    With example arguments, the code for their kinds (numbers, arrays of some rank): exactly what
+    grad, vjp and jvp run for arguments like them. Without, code that assumes nothing of them (its
+    docstring says which kinds it assumed)."""
+    return generated(fn, example_args, mode, wrt, optimize).text
+
+
+def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
+    """The pipeline.Generated that source (and `adjoint dump`) shows."""
     if not isinstance(mode, str) or mode not in MODES:
-        raise ArgumentError(f"mode={mode!r:.60}: adjoint generates {' or '.join(map(repr, MODES))} code (source "
-                            "takes no example arguments yet)")
+        raise ArgumentError(f"mode={mode!r:.60}: adjoint generates {' or '.join(map(repr, MODES))} code")
+    for a in example_args:
+        if isinstance(a, str) and a in MODES:
+            raise ArgumentError(f"source(f, {a!r}): give the mode by keyword, source(f, mode={a!r}) (the "
+                                "positional arguments are example arguments)")
     names, _ = wrt_names(fn, wrt)
-    return derivative(fn, names, None, optimize, (), mode).text
+    kinds = _bind(fn, names, example_args, {}).kinds if example_args else ()
+    return derivative(fn, names, None, optimize, kinds, mode).generated
 
 
 class Differentiated:
@@ -900,8 +913,11 @@ class Differentiated:
     def jvp(self, primals, tangents):
         return jvp(self.fn, primals, tangents, wrt=self.wrt, jit=self.jit)
 
-    def source(self, mode="reverse"):
-        return source(self.fn, mode, self.wrt)
+    def source(self, *example_args, mode="reverse"):
+        """The generated code (see adjoint.source); `f.source("forward")` names the mode."""
+        if len(example_args) == 1 and isinstance(example_args[0], str):
+            example_args, mode = (), example_args[0]
+        return source(self.fn, *example_args, mode=mode, wrt=self.wrt)
 
     @property
     def jit_status(self):

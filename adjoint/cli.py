@@ -59,9 +59,8 @@ def cmd_dump(opts):
     fn = load_function(opts.target)
     if opts.tape and opts.mode != "reverse":
         raise AdjointError("--tape reports on the adjoint's tapes: use it with --mode reverse")
-    names, _ = api.wrt_names(fn, parse_wrt(opts.wrt))
-    kinds = api.bind(fn, names, parse_args(opts.args), {})[1] if opts.args else ()  # as grad runs it
-    generated = api.derivative(fn, names, None, not opts.no_optimize, kinds, opts.mode).generated
+    args = parse_args(opts.args) if opts.args else ()  # (the code for their kinds, as grad runs it)
+    generated = api.generated(fn, args, opts.mode, parse_wrt(opts.wrt), not opts.no_optimize)
     sys.stdout.write(highlight(generated.text, sys.stdout))
     if opts.tape:
         sys.stdout.write("\n" + explain.tape_report(generated))
