@@ -31,6 +31,8 @@ import sys
 import tempfile
 import time
 
+from adjoint import native
+
 CODE = r"""
 import sys, time
 from benchmarks import kernels
@@ -87,7 +89,7 @@ def first_calls(name, size, jit):
 def settle(folder, limit_s=600):
     """Wait for the native build running in an adjoint cache folder, if any, to end."""
     deadline = time.monotonic() + limit_s
-    while os.path.exists(os.path.join(folder, "native.building")) and time.monotonic() < deadline:
+    while native.building(folder) and time.monotonic() < deadline:
         time.sleep(0.1)
 
 
