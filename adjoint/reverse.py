@@ -32,10 +32,8 @@ from .analysis import Transform, activity, assignments, has_break, rule_of
 from .emit import comment, is_comment
 from .frontend import function_def
 from .queries import names_in, written
+from .rules.helpers import SHAPE_ONLY, having
 
-# helper -> positions of its arguments that it reads only for their shape and type
-SHAPE_ONLY = {"unbroadcast": {1}, "zeros_like": {0}, "unsum": {1}, "unmean": {1}, "reshape_like": {1},
-              "concat_part": {2}, "undiff": {1}, "untrace": {1}}
 _SITE = "__site__"
 REVERSE_SWEEP = "reverse sweep"
 
@@ -82,10 +80,7 @@ def instantiate(formula, mapping):
     return Substitute(mapping).visit(copy.deepcopy(formula))
 
 
-# helpers linear in their first argument (an adjoint): a zero adjoint gives zero
-_LINEAR_IN_G = {"unbroadcast", "summed_to", "unsum", "unsum_to", "unmean", "uncumsum", "undiff", "untrace",
-                "reshape_like", "unmax", "unvar", "unstd", "unprod", "matmul_left", "matmul_right", "outer_left",
-                "outer_right", "concat_part", "stack_part", "np.transpose", "times"}
+_LINEAR_IN_G = having("linear_in_g")  # (a zero adjoint gives zero)
 
 
 def without_zero_terms(rev):

@@ -27,6 +27,7 @@ import numbers
 from .emit import is_comment
 from .queries import loads, names_in
 from .reverse import site_name
+from .rules.helpers import having
 
 
 def simplify(fdef):
@@ -42,7 +43,7 @@ def _num(node):
     return isinstance(node, ast.Constant) and isinstance(node.value, numbers.Number) and not isinstance(node.value, bool)
 
 
-SUMS_TO_SHAPE = {"summed_to", "unbroadcast"}  # helpers that sum their first argument to a shape
+SUMS_TO_SHAPE = having("sums_to_shape")
 
 
 def _power_of_two(node):
@@ -226,8 +227,7 @@ def _in_place_targets(stmt):
     return set()
 
 
-_FRESH_HELPERS = {"unsum", "unmean", "unvar", "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left",
-                  "matmul_right", "outer_left", "outer_right", "saved", "zeros_like", "times"}
+_FRESH_HELPERS = having("fresh")
 
 
 def _fresh(expr):
@@ -280,8 +280,7 @@ def fuse(body, in_place):
 
 
 TAPE_METHODS = {"append", "pop"}  # on a tape list
-# helpers that change their first argument
-IN_PLACE_CALLS = {"restore", "add_at", "add_into", "push_shape", "pop_shape"}
+IN_PLACE_CALLS = having("in_place")
 
 
 def is_pure(expr):
@@ -439,10 +438,7 @@ def _heading(stmt):
     return is_comment(stmt) and stmt.value.args[0].value.startswith(("adjoint of", "tangent of"))
 
 
-# calls whose result is always a new, writeable array (unsum is not: it may give a view of g)
-_NEW_BUFFER = {"np.zeros", "np.ones", "np.full", "np.outer", "np.dot", "zeros_like", "saved", "unmean", "unvar",
-               "unstd", "unmax", "unprod", "undiff", "untrace", "matmul_left", "matmul_right", "outer_left",
-               "outer_right", "times"}
+_NEW_BUFFER = having("new_buffer")
 
 
 def accumulate_in_place(fdef, arrays):

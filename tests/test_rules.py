@@ -1240,3 +1240,15 @@ def test_rows_call_their_primitive(row):
 def test_unknown_name_in_a_formula_is_refused():
     with pytest.raises(ValueError, match="bogus"):
         parse_rule("np.foo", "np.foo", "x", ("g * bogus(x)",))
+
+
+def test_every_call_with_facts_is_a_runtime_helper_or_a_numpy_function():
+    """rules/helpers.py names calls that generated code makes: a misspelt name would silently give
+    its call none of the facts."""
+    import numpy as np
+
+    from adjoint import runtime
+    from adjoint.rules.helpers import FACTS
+
+    for name in FACTS:
+        assert name in runtime.EXPORTED or name.startswith("np.") and hasattr(np, name[3:]), name
