@@ -295,20 +295,12 @@ def _files_of(file):
     return [file._index_path, *data]
 
 
-def _drop(files):
-    for f in files:
-        try:
-            os.remove(f)
-        except OSError:
-            pass
-
-
 def build_native():
     """Build the native module that native.request described (a pickle on stdin; in a process of its
     own, which holds the folder's build lock): the generated function compiled by numba.pycc for the
-    argument types there, with the return type Numba's own compile gives it. A build that fails leaves a `.failed` file saying
-    why, so that it is not tried again; when no build can work here (no numba.pycc, no C compiler)
-    a folder-wide `native.unavailable` says so instead."""
+    argument types there, with the return type Numba's own compile gives it. A build that fails
+    leaves a `.failed` file saying why, so that it is not tried again; when no build can work here
+    (no numba.pycc, no C compiler) a folder-wide `native.unavailable` says so instead."""
     from . import native
 
     spec = pickle.load(sys.stdin.buffer)
@@ -358,10 +350,12 @@ def compile_for(dispatcher, sig):
     removed before Numba unpickles it). One that Numba cannot read (damaged, cut short) is removed and
     the code compiled again; when Numba cannot write its cache (a full disk), or reading fails again,
     the code is compiled without it. The files Numba wrote are made private (0600)."""
-    before = _sizes(dispatcher)
+    files = _numba_files(dispatcher)
+    before = _size(files)
     for attempt in range(3):
-        files = _numba_files(dispatcher)
-        _drop([f for f in files if os.path.lexists(f) and not cache.owned(f)])
+        for f in files:
+            if os.path.lexists(f) and not cache.owned(f):
+                cache.remove(f)
         try:
             dispatcher.compile(sig)
             break
@@ -370,17 +364,20 @@ def compile_for(dispatcher, sig):
             if trouble is None or attempt == 2:
                 raise
             if trouble == "read" and attempt == 0:
-                _drop(files)
-                continue
-            if trouble == "write" and cache.folder() and _cache_folder(dispatcher) == _ours():
-                cache.unwritable(cache.folder(), e)  # (a full disk: the cache folder is off for this process)
-            dispatcher._cache = NullCache()
-    for f in _numba_files(dispatcher):
+                for f in files:
+                    cache.remove(f)
+            else:
+                if trouble == "write" and cache.folder() and _cache_folder(dispatcher) == _ours():
+                    cache.unwritable(cache.folder(), e)  # (a full disk: the cache folder is off for this process)
+                dispatcher._cache = NullCache()
+            files = _numba_files(dispatcher)
+    files = _numba_files(dispatcher)
+    for f in files:
         try:
             os.chmod(f, 0o600)
         except OSError:
             pass
-    grown = _sizes(dispatcher) - before
+    grown = _size(files) - before
     if grown > 0 and _cache_folder(dispatcher) == _ours():
         cache.grew(cache.folder(), grown)
 
@@ -396,9 +393,9 @@ def _ours():
     return where and os.path.join(where, "__pycache__")
 
 
-def _sizes(dispatcher):
+def _size(files):
     total = 0
-    for f in _numba_files(dispatcher):
+    for f in files:
         try:
             total += os.lstat(f).st_size
         except OSError:
