@@ -198,20 +198,25 @@ def test_a_folder_of_another_user_is_not_used(folder):
     assert written_into(folder) == []
 
 
+def refuse_replace(monkeypatch, code, under):
+    """os.replace fails with errno `code` for files it would put under the folder `under`."""
+    replace = os.replace
+
+    def refused(src, dst, *args, **kwargs):
+        if str(dst).startswith(under):
+            raise OSError(code, os.strerror(code))
+        return replace(src, dst, *args, **kwargs)
+    monkeypatch.setattr(os, "replace", refused)
+
+
 @pytest.mark.parametrize("jit", JITS)
 @pytest.mark.parametrize("why", ["under a file", "full", "read-only"])
 def test_a_folder_that_cannot_be_written_runs_from_memory_with_one_warning(folder, monkeypatch, jit, why):
     if why == "under a file":
         folder.write_text("a file")
         monkeypatch.setenv("ADJOINT_CACHE_DIR", str(folder / "cache"))
-    else:
-        code, replace = errno.ENOSPC if why == "full" else errno.EROFS, os.replace
-
-        def refused(src, dst, *args, **kwargs):  # (the temporary file is made, and must go)
-            if str(dst).startswith(str(folder)):
-                raise OSError(code, os.strerror(code))
-            return replace(src, dst, *args, **kwargs)
-        monkeypatch.setattr(os, "replace", refused)
+    else:  # (the temporary file is made, and must go)
+        refuse_replace(monkeypatch, errno.ENOSPC if why == "full" else errno.EROFS, str(folder))
     with pytest.warns(UserWarning, match="runs from memory") as caught:
         g, d = gradient(jit)
         g2, _ = gradient(jit)
@@ -308,13 +313,7 @@ def numba_config():
 
 
 def test_numba_that_cannot_write_its_cache_compiles_without_it(folder, monkeypatch):
-    replace = os.replace
-
-    def full(src, dst, *args, **kwargs):
-        if "__pycache__" in str(dst):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return replace(src, dst, *args, **kwargs)
-    monkeypatch.setattr(os, "replace", full)
+    refuse_replace(monkeypatch, errno.ENOSPC, str(folder / "__pycache__"))
     with pytest.warns(UserWarning, match="No space left on device") as caught:
         g, d = gradient(True)
     assert np.allclose(g, RIGHT) and d.jit_status == "numba" and len(ours(caught)) == 1
