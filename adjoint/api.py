@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from . import background, cache, emit, frontend, native
+from . import frontend
+from .backend import background, cache, emit, native
 from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
 from .pipeline import compile_derivative
@@ -274,7 +275,7 @@ class Derivative:
     def dispatcher(self):
         with _NUMBA_LOCK:  # (a compile on another thread may ask first)
             if self._dispatcher is None:
-                from . import jit  # the only module that imports Numba
+                from .backend import jit  # the only module that imports Numba
                 g = self.generated
                 emit.restore(g.path, g.text)  # (Numba's cache is keyed by the file, which may have gone since)
                 module = emit.load(g.module, g.path, g.text, jit.jit_externals(g.externals), suffix="_jit")
@@ -284,7 +285,7 @@ class Derivative:
 
     def compile(self, args, seeds):
         """Compile the Numba dispatcher for the arguments' types now (or load it from the cache)."""
-        from . import jit
+        from .backend import jit
         jit.compile_for(self.dispatcher(), jit.signature([*args, *seeds, *self.arrays]))
 
     def __call__(self, args, *seeds):
@@ -313,7 +314,7 @@ class Derivative:
             try:
                 self.compile(args, seeds)
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
-                from . import jit
+                from .backend import jit
                 if self.jit is True:
                     raise jit.explain(e, self.generated.path) from None
                 return self.python_instead(e, args, seeds)
@@ -364,7 +365,7 @@ class Derivative:
         name = self.native_name(key)
         if name is None:
             return None
-        from . import jit
+        from .backend import jit
         return native.request(name, self.generated.module, self.generated.path, self.generated.entry,
                               jit.signature([*args, *seeds, *self.arrays]), wait)
 
@@ -404,7 +405,7 @@ class Derivative:
 
     def python_instead(self, error, args, seeds):
         """Under jit=None, when Numba could not compile the code: say why, once, and run it as Python."""
-        from . import jit
+        from .backend import jit
         warnings.warn(f"adjoint: running the derivative of {_name(self.fn)} as Python, since "
                       f"{jit.explain(error, self.generated.path)}", stacklevel=5)
         self.jit_status = "python (numba could not compile it)"

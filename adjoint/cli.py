@@ -11,7 +11,8 @@ import time
 
 import numpy as np
 
-from . import api, cache, check, explain, native
+from . import api, check, explain
+from .backend import cache, native
 from .errors import AdjointError
 
 

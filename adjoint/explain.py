@@ -9,11 +9,11 @@ import ast
 import os
 import textwrap
 
-from .analysis import dependence
-from .emit import is_comment
-from .queries import names_in, stores
-from .reverse import REVERSE_SWEEP, reads
+from .analysis.activity import dependence
+from .backend.emit import is_comment
+from .ir.queries import names_in, stores
 from .rules.table import TABLE
+from .transforms.reverse import REVERSE_SWEEP, reads
 
 INTRO = ("The generated function runs {name} forwards, then back through it (the reverse sweep) to collect "
          "the derivatives. Going back, it needs values that the forward run has overwritten since: the "

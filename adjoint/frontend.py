@@ -8,6 +8,7 @@ closure cells, its globals and the builtins, so `np.sin`, `numpy.sin`, `from num
 """
 
 import __future__
+
 import ast
 import builtins
 import copy

@@ -20,20 +20,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import __version__, emit, frontend
+from . import __version__, frontend
+from .analysis.activity import refuse_lost_derivatives
+from .backend import emit
 from .custom import CustomVJP
-from .analysis import refuse_lost_derivatives
-from .naming import Namer
-from .normalize import NormalFunction, normalize
-from .flatten import flatten
-from .forward import forward
-from .fusion import fuse_loops
-from .reverse import place_tape, reverse
+from .ir.naming import Namer
+from .ir.normal import NormalFunction
+from .normalize.normalizer import normalize
+from .optimize.fusion import fuse_loops
+from .optimize.simplify import accumulate_in_place, simplify
+from .optimize.specialize import specialize
+from .optimize.stacks import stack_tapes
+from .optimize.strength import accumulate_in_scalars, outer_updates, share_divisions, substitute_single_uses
 from .rules.table import TABLE
-from .simplify import accumulate_in_place, simplify
-from .specialize import specialize
-from .stacks import stack_tapes
-from .strength import accumulate_in_scalars, outer_updates, share_divisions, substitute_single_uses
+from .transforms.flatten import flatten
+from .transforms.forward import forward
+from .transforms.reverse import place_tape, reverse
 
 
 @dataclass

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 
-from adjoint import native
+from adjoint.backend import native
 
 CODE = r"""
 import sys, time

@@ -12,10 +12,9 @@ see the same path as the adjoint; rows of one program with different inputs take
 
 import math
 
-import numpy as np
-
 import control_helpers
 import control_helpers as ch
+import numpy as np
 from control_helpers import clipped_step, polar, poly_eval, smooth_abs
 
 DECAY = 0.9

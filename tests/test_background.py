@@ -1,15 +1,14 @@
 """jit=None on code with loops: Numba compiles on another thread while the calls run as Python
-(adjoint/background.py)."""
+(adjoint/backend/background.py)."""
 
 import threading
 import time
 import warnings
 
 import numpy as np
-import pytest
 
 import adjoint
-from adjoint.background import Compilation
+from adjoint.backend.background import Compilation
 
 
 def spin(started, stop):

@@ -1,4 +1,4 @@
-"""The cache folder (adjoint/cache.py): a damaged file heals itself, nothing planted runs, nothing is
+"""The cache folder (adjoint/backend/cache.py): a damaged file heals itself, nothing planted runs, nothing is
 written through a symlink or readable by others, a folder that cannot be written or trusted degrades to
 one warning, and the folder keeps under its size bound. Every damaged, planted and symlinked file here
 is made by the test itself."""
@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adjoint import api, cache, cli, emit, native
+from adjoint import api, cli
+from adjoint.backend import cache, emit, native
 
 KERNEL = textwrap.dedent('''
     import numpy as np
@@ -294,7 +295,7 @@ def test_a_numba_data_file_that_is_not_the_users_own_is_not_read(folder):
 
 
 def test_a_numba_cache_folder_others_can_write_is_not_used(folder, monkeypatch, tmp_path):
-    from adjoint import jit
+    from adjoint.backend import jit
 
     monkeypatch.setattr(numba_config(), "CACHE_DIR", str(tmp_path / "numba-cache"))  # (NUMBA_CACHE_DIR)
     generated = gradient(False)[1].generated

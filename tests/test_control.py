@@ -9,13 +9,12 @@ import inspect
 import math
 
 import numpy as np
+import programs_control as pc
 import pytest
+from programs_control import PROGRAMS
 
 import adjoint
 from adjoint import SourceError
-
-import programs_control as pc
-from programs_control import PROGRAMS
 
 JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
 

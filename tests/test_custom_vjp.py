@@ -1,10 +1,10 @@
 """custom_vjp: user rules enter the rule table and are used directly and from inside other functions."""
 
+import custom_programs as cp
 import numpy as np
 import pytest
 
 import adjoint
-import custom_programs as cp
 
 JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
 

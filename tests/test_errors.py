@@ -18,11 +18,11 @@ import math
 import os
 import re
 
+import error_programs as P
 import numpy as np
 import pytest
 
 import adjoint
-import error_programs as P
 
 PROGRAMS_FILE = "error_programs.py"
 

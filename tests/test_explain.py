@@ -8,13 +8,12 @@ import sys
 import textwrap
 import traceback
 
+import explain_programs as P
 import numpy as np
 import pytest
 
 from adjoint.api import bind, derivative
 from adjoint.explain import tape_report
-
-import explain_programs as P
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -3,17 +3,16 @@ tangent source of small functions, and what forward mode refuses."""
 
 import textwrap
 
+import custom_programs as cp
+import golden_programs as g
 import numpy as np
+import programs_control as pc
 import pytest
+from programs import PROGRAMS
 
 import adjoint
 from adjoint import ArgumentError, SourceError
 from adjoint.api import bind, derivative
-
-import custom_programs as cp
-import golden_programs as g
-import programs_control as pc
-from programs import PROGRAMS
 
 # Under Numba: the control-flow, mutation and call programs (the array programs' tangent code uses the
 # same rules, which test_rules.py compiles one by one, and the corpus runs in CI with --mode both).

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import adjoint
-from adjoint import emit, frontend
-from adjoint.normalize import NormalFunction
+from adjoint import frontend
+from adjoint.backend import emit
+from adjoint.ir.normal import NormalFunction
 
 JITS = [False, True]
 

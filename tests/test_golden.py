@@ -2,12 +2,11 @@
 
 import textwrap
 
+import golden_programs as g
 import numpy as np
 import pytest
 
 import adjoint
-
-import golden_programs as g
 
 GOLDEN = [
     (g.square, 0, """

@@ -1,4 +1,4 @@
-"""Native modules (adjoint/native.py): generated code built ahead of time by numba.pycc, which later
+"""Native modules (adjoint/backend/native.py): generated code built ahead of time by numba.pycc, which later
 processes load without starting Numba, used only for the argument kinds it was built for."""
 
 import os
@@ -10,7 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from adjoint import api, native
+from adjoint import api
+from adjoint.backend import native
 
 KERNEL = textwrap.dedent('''
     import numpy as np

@@ -4,11 +4,10 @@ import ast
 
 import numpy as np
 import pytest
+from programs import PROGRAMS
 
 import adjoint
 from adjoint.api import bind, derivative, wrt_names
-
-from programs import PROGRAMS
 
 IDS = [p[0].__name__ for p in PROGRAMS]
 

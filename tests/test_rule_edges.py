@@ -14,10 +14,10 @@ from math import inf
 
 import numpy as np
 import pytest
+from oracles import failures
 
 import adjoint
 from adjoint import runtime
-from oracles import failures
 
 RNG = np.random.default_rng(20240611)
 

@@ -125,9 +125,8 @@ CASES = [
 
 def test_every_helper_rule_is_differentiated_here():
     """Each runtime helper with a forward-mode rule appears, differentiated, in some Hessian above."""
-    from adjoint.rules.table import TABLE
-
     from adjoint.api import bind, derivative, wrt_names
+    from adjoint.rules.table import TABLE
 
     texts = [adjoint.source(fn, mode="hvp", wrt=wrt) for fn, _, wrt in CASES]  # any kinds: the general helpers
     for fn, make, wrt in CASES:  # as hessian runs it, specialised to the arguments' kinds

@@ -4,12 +4,11 @@ import re
 
 import numpy as np
 import pytest
+from tape_programs import PROGRAMS, invariant_in_loop
 
 import adjoint
 from adjoint.api import bind, derivative
 from adjoint.runtime import pop_shape, push_shape
-
-from tape_programs import PROGRAMS, invariant_in_loop
 
 JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
 
@@ -70,7 +69,7 @@ def shape_tape_replay(shapes):
 def test_a_shape_tape_keeps_one_entry_per_run_of_equal_shapes(jit):
     import numba
 
-    import adjoint.jit  # noqa: F401 (registers the helpers with Numba)
+    import adjoint.backend.jit  # noqa: F401 (registers the helpers with Numba)
 
     shapes = [(2, 3), (2, 3), (2, 3), (4, 1), (2, 3), (2, 3)]
     replay = numba.njit(shape_tape_replay) if jit else shape_tape_replay
@@ -107,7 +106,8 @@ def test_add_outer_is_a_rank_one_update_and_refuses_other_shapes(jit):
 
     if jit:
         import numba
-        from adjoint import jit as _  # noqa: F401 -- registers the Numba implementation
+
+        from adjoint.backend import jit as _  # noqa: F401 -- registers the Numba implementation
 
         update = numba.njit(update)
     a, g, b = np.ones((3, 2)), np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0])
@@ -120,7 +120,7 @@ def test_in_place_only_into_a_buffer_no_other_name_holds():
     import ast
     import textwrap
 
-    from adjoint.simplify import accumulate_in_place
+    from adjoint.optimize.simplify import accumulate_in_place
 
     fdef = ast.parse(textwrap.dedent("""
         def f(x, g):
@@ -224,7 +224,8 @@ def test_sum_axis_is_np_sum_over_an_axis_of_a_matrix(jit):
 
     if jit:
         import numba
-        from adjoint import jit as _  # noqa: F401 -- registers the Numba implementation
+
+        from adjoint.backend import jit as _  # noqa: F401 -- registers the Numba implementation
 
         sums = numba.njit(sums)
     a = np.arange(12.0).reshape(3, 4) ** 1.5

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-
 from oracles import failures
 
 # --- an assignment ends the life of its target's adjoint, in every loop ------------------------

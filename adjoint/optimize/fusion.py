@@ -26,9 +26,9 @@ before the loop.
 import ast
 import copy
 
-from .emit import is_comment
-from .queries import loads, names_in
-from .reverse import REVERSE_SWEEP
+from ..backend.emit import is_comment
+from ..ir.queries import loads, names_in
+from ..transforms.reverse import REVERSE_SWEEP
 from .simplify import IN_PLACE_CALLS, TAPE_METHODS, is_pure
 
 

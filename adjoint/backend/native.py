@@ -4,7 +4,7 @@ later process loads in about a millisecond, without starting Numba.
 Loading Numba-compiled code from Numba's own cache in a new process costs about 0.3-0.5 s however
 small the function: Numba fills its typing tables and imports its NumPy support (SciPy's BLAS
 among it) first. So once Numba has compiled a derivative for some argument kinds, a process of its
-own (`python -I -c "...; from adjoint import jit; jit.build_native()"`, at low priority, one at a
+own (`python -I -c "...; from adjoint.backend import jit; jit.build_native()"`, at low priority, one at a
 time per cache folder) builds the same code with `numba.pycc` into the cache folder, and later processes
 call that extension instead.
 
@@ -129,7 +129,7 @@ def failed(path, reason):
 # the build process: isolated (-I: no current folder or PYTHON* variables on its import path), at low
 # priority from the start, importing what this process imports (its sys.path, sent as an argument)
 _BUILD = "\n".join(["import json, os, sys", "if hasattr(os, 'nice'):", "    os.nice(10)",
-                    "sys.path[:] = json.loads(sys.argv[1])", "from adjoint import jit", "jit.build_native()"])
+                    "sys.path[:] = json.loads(sys.argv[1])", "from adjoint.backend import jit", "jit.build_native()"])
 UNAVAILABLE_S = 86400  # how long a folder-wide "no compiler, or no numba.pycc" stops further builds
 
 

@@ -1,6 +1,6 @@
 """Deterministic names: every name in use is collected first, and a new name gets a counter on collision."""
 
-from . import runtime
+from .. import runtime
 
 # names generated code may use: modules, helpers and the builtins that rules spell bare
 RESERVED = frozenset({"np", "math", "sum", "pow", "abs", "float", "int", "len", "range", "min", "max", "bool", "round",

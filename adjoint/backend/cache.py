@@ -143,7 +143,7 @@ def warn(message):
         warnings.warn(message, stacklevel=level)
 
 
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def path(name):

@@ -28,11 +28,11 @@ import copy
 import itertools
 from dataclasses import dataclass
 
-from .analysis import Transform, activity, assignments, has_break, rule_of
-from .emit import comment, is_comment
-from .frontend import function_def
-from .queries import names_in, written
-from .rules.helpers import SHAPE_ONLY, having
+from ..analysis.activity import Transform, activity, assignments, has_break, rule_of
+from ..backend.emit import comment, is_comment
+from ..frontend import function_def
+from ..ir.queries import names_in, written
+from ..rules.helpers import SHAPE_ONLY, having
 
 _SITE = "__site__"
 REVERSE_SWEEP = "reverse sweep"

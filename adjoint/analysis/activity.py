@@ -10,10 +10,10 @@ import ast
 
 import numpy as np
 
-from .errors import SourceError
-from .frontend import dotted
-from .normalize import OPERATORS
-from .queries import names_in
+from ..errors import SourceError
+from ..frontend import dotted
+from ..ir.queries import names_in
+from ..normalize.normalizer import OPERATORS
 
 
 def rule_of(value, table):

@@ -21,7 +21,7 @@ stops. For example
 
 import ast
 
-from .queries import jumps
+from ..ir.queries import jumps
 
 FLAG = "__returned__"  # the flag set before a return inside a loop
 

@@ -24,10 +24,10 @@ import copy
 import math
 import numbers
 
-from .emit import is_comment
-from .queries import loads, names_in
-from .reverse import site_name
-from .rules.helpers import having
+from ..backend.emit import is_comment
+from ..ir.queries import loads, names_in
+from ..rules.helpers import having
+from ..transforms.reverse import site_name
 
 
 def simplify(fdef):

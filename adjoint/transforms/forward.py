@@ -19,9 +19,9 @@ tangents travel with the values. For example
 import ast
 import copy
 
-from .analysis import Transform, differentiable_inputs, reach, rule_of, targets_of
-from .emit import comment, text
-from .queries import names_in
+from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of, targets_of
+from ..backend.emit import comment, text
+from ..ir.queries import names_in
 from .reverse import assign, call, function_def, instantiate, name
 
 

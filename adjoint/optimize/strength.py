@@ -20,8 +20,8 @@ overflows to inf, so a cotangent that `g / r` would keep finite becomes infinite
 import ast
 import copy
 
-from .naming import Namer
-from .queries import stores
+from ..ir.naming import Namer
+from ..ir.queries import stores
 from .simplify import SUMS_TO_SHAPE
 
 

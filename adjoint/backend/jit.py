@@ -19,8 +19,9 @@ from numba import types as nbtypes
 from numba.core.caching import NullCache
 from numba.extending import overload, register_jitable
 
-from . import cache, emit, runtime
-from .errors import JitError
+from .. import runtime
+from ..errors import JitError
+from . import cache, emit
 
 # cache=True: each helper is compiled once per machine and argument types (Numba keeps it beside
 # runtime.py), not again in every process whose generated code calls it. Cached code must not call

@@ -49,18 +49,18 @@ import ast
 import copy
 import inspect
 import operator
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import frontend
-from .errors import AdjointError, Location
-from .frontend import MISSING, dotted
-from .kinds import Kinds
-from .naming import RESERVED, Namer
-from .queries import OP_NAMES, loads
-from .rules import BindError
-from .runtime import EXPORTED as HELPERS
+from .. import frontend
+from ..analysis.kinds import Kinds
+from ..errors import AdjointError, Location
+from ..frontend import MISSING, dotted
+from ..ir.naming import RESERVED, Namer
+from ..ir.normal import NormalFunction
+from ..ir.queries import OP_NAMES, loads
+from ..rules import BindError
+from ..runtime import EXPORTED as HELPERS
 from .structure import FLAG, structure
 
 OPERATORS = {
@@ -76,31 +76,6 @@ _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype"}
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_INLINE_DEPTH = 64
 STAGE = "normalizing"
-
-
-@dataclass
-class NormalFunction:
-    name: str
-    params: tuple
-    body: list
-    result: str  # the name that holds the return value
-    namer: Namer
-    constants: dict = field(default_factory=dict)  # module-level name -> literal value
-    externals: dict = field(default_factory=dict)  # module-level name -> object bound at load
-    kinds: dict = field(default_factory=dict)  # name -> number of dimensions (0: a number), when known
-    origins: list = field(default_factory=list)  # lineno -> Location of the user's line
-    user_names: dict = field(default_factory=dict)  # name -> the user's variable it is a version of
-    # (function, dotted name) -> the object the name referred to when normalizing: what the derivative
-    # was made from, besides the sources (a module-level constant, a helper function, np.sum, ...)
-    bindings: dict = field(default_factory=dict)
-
-    @property
-    def scalars(self):
-        return frozenset(n for n, k in self.kinds.items() if k == 0)
-
-    def locate(self, stmt):
-        lineno = getattr(stmt, "lineno", 0) or 0
-        return self.origins[lineno] if 0 < lineno < len(self.origins) else Location("<generated>", 0, -1, "")
 
 
 def _view_base(value):

@@ -23,7 +23,8 @@ import types
 
 import numpy as np
 
-from . import __version__, cache, frontend, runtime
+from .. import __version__, frontend, runtime
+from . import cache
 
 _MARK = "__comment__"
 _MARK_LINE = re.compile(rf"^(\s*){_MARK}\((['\"])(.*)\2\)$", re.M)
@@ -109,7 +110,7 @@ def _fingerprint(obj):
         return code or repr(obj)
 
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
+_HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the package
 
 
 def _digest(files):
@@ -122,7 +123,7 @@ def _digest(files):
 
 
 # changes whenever the helpers or their Numba side change, so cached compiled code is never stale
-_RUNTIME = _digest(("runtime.py", "jit.py"))
+_RUNTIME = _digest(("runtime.py", os.path.join("backend", "jit.py")))
 # changes whenever any of the compiler's own files changes: a text kept by `remember` is then never reused
 _COMPILER = _digest(sorted(os.path.relpath(os.path.join(folder, f), _HERE)
                            for folder, _, names in os.walk(_HERE) for f in names if f.endswith(".py")))

@@ -25,7 +25,7 @@ without the array.
 import ast
 import copy
 
-from .kinds import Kinds, join, matmul
+from ..analysis.kinds import Kinds, join, matmul
 
 
 def specialize(fdef, kinds):

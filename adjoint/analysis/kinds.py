@@ -9,8 +9,8 @@ directly where an index is a number.
 
 import ast
 
-from .frontend import dotted
-from .rules import BindError
+from ..frontend import dotted
+from ..rules import BindError
 
 _REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
                ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std"}

@@ -32,8 +32,8 @@ changes.
 import ast
 import copy
 
-from .analysis import has_break
-from .naming import Namer
+from ..analysis.activity import has_break
+from ..ir.naming import Namer
 
 START = 16  # entries a number tape holds before it first grows
 

@@ -1,0 +1,32 @@
+"""The normal form: the user's function inlined, renamed so that each name is written once (outside
+loops), with one operation per statement. `normalize` builds it; every later stage reads it."""
+
+from dataclasses import dataclass, field
+
+from ..errors import Location
+from .naming import Namer
+
+
+@dataclass
+class NormalFunction:
+    name: str
+    params: tuple
+    body: list
+    result: str  # the name that holds the return value
+    namer: Namer
+    constants: dict = field(default_factory=dict)  # module-level name -> literal value
+    externals: dict = field(default_factory=dict)  # module-level name -> object bound at load
+    kinds: dict = field(default_factory=dict)  # name -> number of dimensions (0: a number), when known
+    origins: list = field(default_factory=list)  # lineno -> Location of the user's line
+    user_names: dict = field(default_factory=dict)  # name -> the user's variable it is a version of
+    # (function, dotted name) -> the object the name referred to when normalizing: what the derivative
+    # was made from, besides the sources (a module-level constant, a helper function, np.sum, ...)
+    bindings: dict = field(default_factory=dict)
+
+    @property
+    def scalars(self):
+        return frozenset(n for n, k in self.kinds.items() if k == 0)
+
+    def locate(self, stmt):
+        lineno = getattr(stmt, "lineno", 0) or 0
+        return self.origins[lineno] if 0 < lineno < len(self.origins) else Location("<generated>", 0, -1, "")
