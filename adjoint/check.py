@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .api import _name, bind, inputs_of, jvp, signature_of, vjp, wrt_names
+from .api import jvp, vjp
+from .arguments import bind, inputs_of, name_of, signature_of, wrt_names
 from .errors import ArgumentError
 
 
@@ -55,16 +56,16 @@ def _evaluate(fn, values):
     try:
         out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
     except Exception as e:  # noqa: BLE001 -- the user's function, failing for the arguments it was given
-        raise ArgumentError(f"{_name(fn)} raised {type(e).__name__} for the arguments given: {e}") from e
+        raise ArgumentError(f"{name_of(fn)} raised {type(e).__name__} for the arguments given: {e}") from e
     if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":
-        raise ArgumentError(f"{_name(fn)} returned complex numbers ({out!r:.60}): adjoint differentiates real "
+        raise ArgumentError(f"{name_of(fn)} returned complex numbers ({out!r:.60}): adjoint differentiates real "
                             "functions; check their real and imaginary parts (np.real, np.imag) instead")
     try:
         result = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
         result = None
     if result is None or out is None or isinstance(out, (str, bytes, dict)):
-        raise ArgumentError(f"{_name(fn)} returned a {type(out).__name__} ({out!r:.60}): numerical_jacobian "
+        raise ArgumentError(f"{name_of(fn)} returned a {type(out).__name__} ({out!r:.60}): numerical_jacobian "
                             "differentiates functions that return floats or float arrays")
     return result
 

@@ -29,7 +29,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 import adjoint  # noqa: E402
-from adjoint.api import bind, derivative, wrt_names  # noqa: E402
+from adjoint.arguments import bind, wrt_names
+from adjoint.backend.dispatch import derivative  # noqa: E402
 
 from . import handwritten, kernels, peers  # noqa: E402
 

@@ -18,7 +18,8 @@ PROGRAM = textwrap.dedent('''
     import numpy as np
     sys.path.insert(0, sys.argv[1])
     import adjoint
-    from adjoint.api import derivative, bind
+    from adjoint.arguments import bind
+    from adjoint.backend.dispatch import derivative
     import kernel
 
     x = np.linspace(0.1, 1.0, 50)
@@ -129,7 +130,8 @@ def test_jit_none_leaves_heavy_straight_line_code_to_numpy_without_compiling():
     g = f.grad(x)
     np.testing.assert_allclose(g, (np.cos(x) - np.sin(x)) * np.exp(-x), rtol=1e-12, atol=1e-14)
     assert f.jit_status.startswith("python (not compiled:"), f.jit_status
-    from adjoint.api import bind, derivative
+    from adjoint.arguments import bind
+    from adjoint.backend.dispatch import derivative
 
     assert derivative(vectorised, ("x",), None, True, bind(vectorised, ("x",), (x,), {})[1])._numba is None
 
@@ -147,7 +149,7 @@ def test_replaced_defaults_are_seen():
 
 def test_binding_by_position_and_by_keyword_agree():
     """A call that gives every argument by position is bound without inspect: the same values and kinds."""
-    from adjoint.api import bind
+    from adjoint.arguments import bind
 
     def f(x, n, scale=2.0):
         return np.sum(x) * scale * n
@@ -354,7 +356,8 @@ def test_a_module_level_array_written_into_is_read_as_it_is_now(jit, mode):
 def test_a_name_that_gives_an_equal_number_each_time_keeps_its_derivative():
     import rebound_programs as R
 
-    from adjoint.api import bind, derivative
+    from adjoint.arguments import bind
+    from adjoint.backend.dispatch import derivative
 
     x = np.array([0.5, -1.5])
     np.testing.assert_allclose(adjoint.grad(R.uses_property, jit=False)(x), 6.0 * x)

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adjoint import api, cli
-from adjoint.backend import cache, emit, native
+import adjoint
+from adjoint import arguments, cli
+from adjoint.backend import cache, dispatch, emit, native
 
 KERNEL = textwrap.dedent('''
     import numpy as np
@@ -62,16 +63,16 @@ def folder(tmp_path, monkeypatch):
 
 def forget():
     """Forget every Derivative of the kernel made in this process: the next call reads the cache again."""
-    for key in [k for k in api._CACHE if getattr(k[0], "__module__", "") == "cache_kernel"]:
-        del api._CACHE[key]
+    for key in [k for k in dispatch._CACHE if getattr(k[0], "__module__", "") == "cache_kernel"]:
+        del dispatch._CACHE[key]
 
 
 def gradient(jit):
     """The kernel's gradient, made again from the cache folder, and the Derivative that gave it."""
     import cache_kernel
     forget()
-    g = api.grad(cache_kernel.f, jit=jit)(X)
-    return g, api._LAST_RUN[(cache_kernel.f, ("x",), jit)]
+    g = adjoint.grad(cache_kernel.f, jit=jit)(X)
+    return g, dispatch.last_run(cache_kernel.f, ("x",), jit)
 
 
 def generated_path():
@@ -279,8 +280,8 @@ def test_a_folder_or_a_fifo_where_a_file_goes_is_damage_that_heals(folder):
 def test_a_module_file_gone_since_it_was_written_is_written_again_for_numba(folder):
     import cache_kernel
 
-    values, kinds = api.bind(cache_kernel.f, ("x",), (X,), {})
-    d = api.Derivative(cache_kernel.f, ("x",), True, True, kinds)
+    values, kinds = arguments.bind(cache_kernel.f, ("x",), (X,), {})
+    d = dispatch.Derivative(cache_kernel.f, ("x",), True, True, kinds)
     os.remove(d.generated.path)  # (a size bound, or `adjoint cache clear`, in another process)
     assert np.allclose(d(values, 1.0)[1], RIGHT) and d.jit_status == "numba"
     assert os.path.isfile(d.generated.path) and d.numba().stats.cache_misses  # (kept in Numba's cache)

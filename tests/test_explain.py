@@ -12,7 +12,8 @@ import explain_programs as P
 import numpy as np
 import pytest
 
-from adjoint.api import bind, derivative
+from adjoint.arguments import bind
+from adjoint.backend.dispatch import derivative
 from adjoint.explain import tape_report
 
 HERE = os.path.dirname(os.path.abspath(__file__))

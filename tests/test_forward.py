@@ -12,7 +12,8 @@ from programs import PROGRAMS
 
 import adjoint
 from adjoint import ArgumentError, SourceError
-from adjoint.api import bind, derivative
+from adjoint.arguments import bind
+from adjoint.backend.dispatch import derivative
 
 # Under Numba: the control-flow, mutation and call programs (the array programs' tangent code uses the
 # same rules, which test_rules.py compiles one by one, and the corpus runs in CI with --mode both).

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import adjoint
-from adjoint.api import bind, derivative
+from adjoint.arguments import bind
+from adjoint.backend.dispatch import derivative
 
 
 def pair_energy(pos, q):

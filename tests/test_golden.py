@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import adjoint
+from adjoint.backend.dispatch import last_run
 
 GOLDEN = [
     (g.square, 0, """
@@ -164,7 +165,7 @@ def test_source_with_example_arguments_is_the_code_that_runs_for_them(mode):
         adjoint.grad(g.with_constant, jit=False)(x)
     else:
         adjoint.jvp(g.with_constant, (x,), x, jit=False)
-    ran = adjoint.api._LAST_RUN[(g.with_constant, ("x",), False)]
+    ran = last_run(g.with_constant, ("x",), False)
     assert ran.text == text
     assert adjoint.differentiate(g.with_constant).source(x, mode=mode) == text
 
@@ -199,7 +200,7 @@ def test_whole_module_with_a_module_constant():
 
 def test_scalar_arguments_drop_broadcast_sums():
     """Called with floats, the code that grad runs knows its values are numbers."""
-    from adjoint.api import derivative
+    from adjoint.backend.dispatch import derivative
 
     text = derivative(g.sine_of_product, ("x", "y"), kinds=(("x", 0), ("y", 0))).text
     assert "unbroadcast" not in text
@@ -209,7 +210,7 @@ def test_scalar_arguments_drop_broadcast_sums():
 def test_array_arguments_get_the_branch_of_each_helper_that_runs():
     """Called with arrays, the code that grad runs spreads, sums and zeroes directly, without the
     helpers that choose between numbers and arrays."""
-    from adjoint.api import derivative
+    from adjoint.backend.dispatch import derivative
 
     text = derivative(g.broadcast_add, ("A", "b"), kinds=(("A", 2), ("b", 1))).text
     assert text[text.index("def "):] == textwrap.dedent("""\
@@ -338,7 +339,8 @@ CONTROL = [
 
 @pytest.mark.parametrize("fn, args, expected", CONTROL, ids=[f.__name__ for f, _, _ in CONTROL])
 def test_control_flow(fn, args, expected):
-    from adjoint.api import bind, derivative
+    from adjoint.arguments import bind
+    from adjoint.backend.dispatch import derivative
 
     values, kinds = bind(fn, ("x",), args, {})
     text = derivative(fn, ("x",), False, True, kinds).text

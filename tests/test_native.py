@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from adjoint import api
-from adjoint.backend import native
+from adjoint import arguments
+from adjoint.backend import dispatch, native
 
 KERNEL = textwrap.dedent('''
     import numpy as np
@@ -42,8 +42,8 @@ def kernel(tmp_path, monkeypatch):
 
 def made(fn, x, n):
     """A new Derivative of fn for x (not the one api.derivative keeps), and the arguments' kind key."""
-    values, kinds = api.bind(fn, ("x",), (x, n), {})
-    d = api.Derivative(fn, ("x",), True, True, kinds)
+    values, kinds = arguments.bind(fn, ("x",), (x, n), {})
+    d = dispatch.Derivative(fn, ("x",), True, True, kinds)
     return d, values, d.kinds(values, (1.0,))
 
 

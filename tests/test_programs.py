@@ -7,7 +7,8 @@ import pytest
 from programs import PROGRAMS
 
 import adjoint
-from adjoint.api import bind, derivative, wrt_names
+from adjoint.arguments import bind, wrt_names
+from adjoint.backend.dispatch import derivative
 
 IDS = [p[0].__name__ for p in PROGRAMS]
 

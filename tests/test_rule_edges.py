@@ -419,7 +419,8 @@ def test_infinite_derivatives_of_powers_are_inf(jit):
 
 
 def _text(fn, args, wrt=("x",), mode="reverse"):
-    from adjoint.api import bind, derivative
+    from adjoint.arguments import bind
+    from adjoint.backend.dispatch import derivative
 
     return derivative(fn, wrt, False, True, bind(fn, wrt, args, {})[1], mode).text
 

@@ -125,7 +125,8 @@ CASES = [
 
 def test_every_helper_rule_is_differentiated_here():
     """Each runtime helper with a forward-mode rule appears, differentiated, in some Hessian above."""
-    from adjoint.api import bind, derivative, wrt_names
+    from adjoint.arguments import bind, wrt_names
+    from adjoint.backend.dispatch import derivative
     from adjoint.rules.table import TABLE
 
     texts = [adjoint.source(fn, mode="hvp", wrt=wrt) for fn, _, wrt in CASES]  # any kinds: the general helpers

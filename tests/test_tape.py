@@ -7,7 +7,8 @@ import pytest
 from tape_programs import PROGRAMS, invariant_in_loop
 
 import adjoint
-from adjoint.api import bind, derivative
+from adjoint.arguments import bind
+from adjoint.backend.dispatch import derivative
 from adjoint.runtime import pop_shape, push_shape
 
 JITS = pytest.mark.parametrize("jit", [False, True], ids=["python", "numba"])
