@@ -10,6 +10,7 @@ import os
 import textwrap
 
 from .analysis.activity import dependence
+from .analysis.aliasing import shows
 from .backend.emit import is_comment
 from .ir.queries import names_in, stores
 from .rules.table import TABLE
@@ -192,24 +193,12 @@ class Report:
         for tape, (y, key) in sorted(((t, vk) for t, vk in self.plan.placed.items() if vk[1] is not None),
                                      key=lambda t: t[1][1]):
             stmt = self.element_writes[id(self.plan.element_sites[key][1])]
-            viewers = {y} | {n for n in self.plan.views if self.shows(n, y)}  # their values, not shapes
+            viewers = {y} | {n for n in self.plan.views if shows(n, y, self.plan.views)}  # their values, not shapes
             found = {p for n in viewers for p, by_value in self.read_at.get(n, ()) if by_value}
             out += [f"  {tape}: {ast.unparse(stmt.targets[0])}, an element of {self.label(y)}",
                     f"    written at {self.line(stmt)}", *self.how_often("saved", stmt, "      "),
                     _wrap(f"the array's values are needed by {_places(found)}", "    ")]
         return out or ["  none"]
-
-    def shows(self, n, y):
-        """Whether n may show the memory of array y (a copy of the name, a view, a view of a view)."""
-        seen, frontier = set(), [n]
-        while frontier:
-            for base in self.plan.views.get(frontier.pop(), ()):
-                if base == y:
-                    return True
-                if base not in seen:
-                    seen.add(base)
-                    frontier.append(base)
-        return False
 
     def trips(self):
         out = []

@@ -12,8 +12,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..frontend import dotted
-from ..ir.queries import names_in
-from ..normalize.normalizer import OPERATORS
+from ..ir.queries import OPERATORS, names_in
 
 
 def rule_of(value, table):

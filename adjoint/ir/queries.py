@@ -1,8 +1,9 @@
 """Small questions about Python syntax trees that every stage asks, answered in one place: which
 names a node reads, binds or writes into, whether control falls off the end of a block, and the
-name an operator gives the value it makes."""
+name an operator gives the value it makes and the function it applies."""
 
 import ast
+import operator
 
 
 def _walk(nodes):
@@ -44,3 +45,14 @@ def jumps(stmts):
 # the name of the value an operator makes (a fresh name's stem: `mul`, `neg`)
 OP_NAMES = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.Mod: "mod",
             ast.FloorDiv: "floordiv", ast.MatMult: "matmul", ast.USub: "neg", ast.UAdd: "pos", ast.Not: "not_"}
+
+# the function each operator applies (its rule in the table is found by it)
+OPERATORS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv, ast.MatMult: operator.matmul,
+    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.BitAnd: operator.and_,
+    ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.Invert: operator.invert,
+    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Eq: operator.eq,
+    ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains,
+    ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+}

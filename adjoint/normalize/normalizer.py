@@ -48,48 +48,25 @@ and line it came from (inlined code keeps its own file). For example
 import ast
 import copy
 import inspect
-import operator
 
 import numpy as np
 
 from .. import frontend
+from ..analysis.aliasing import chain_base, disjoint_subscripts, links
 from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
 from ..frontend import MISSING, dotted
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
-from ..ir.queries import OP_NAMES, loads
+from ..ir.queries import OP_NAMES, OPERATORS, loads
 from ..rules import BindError
 from ..runtime import EXPORTED as HELPERS
 from .structure import FLAG, structure
 
-OPERATORS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Pow: operator.pow, ast.Mod: operator.mod, ast.FloorDiv: operator.floordiv, ast.MatMult: operator.matmul,
-    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.BitAnd: operator.and_,
-    ast.BitOr: operator.or_, ast.BitXor: operator.xor, ast.Invert: operator.invert,
-    ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Eq: operator.eq,
-    ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains,
-    ast.LShift: operator.lshift, ast.RShift: operator.rshift,
-}
 _SHAPE_ATTRS = {"shape", "ndim", "size", "dtype"}
 _LITERALS = (bool, int, float, complex, str, bytes, type(None))
 _MAX_INLINE_DEPTH = 64
 STAGE = "normalizing"
-
-
-def _view_base(value):
-    """The name of the array that `value` may be a view of (a name, subscript, .T or reshape), or None."""
-    while True:
-        if isinstance(value, ast.Name):
-            return value.id
-        if isinstance(value, ast.Subscript) or (isinstance(value, ast.Attribute) and value.attr == "T"):
-            value = value.value
-        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
-                and value.func.attr in ("reshape", "ravel", "transpose", "view"):
-            value = value.func.value
-        else:
-            return None
 
 
 def _events(stmts):
@@ -552,12 +529,10 @@ class Normalizer:
         while changed:
             changed = False
             for s in statements:
-                target, source = s.targets[0], self.alias_source(s.value)
-                names = [target] if isinstance(target, ast.Name) else getattr(target, "elts", [])
-                for t in (n.id for n in names if isinstance(n, ast.Name)):
-                    if source and (t in group) != (source in group):
+                for t, source in links(s, self.table, self.kinds.of):
+                    if (t in group) != (source in group):
                         group |= {t, source}
-                        view = view or not isinstance(s.value, ast.Name) or not isinstance(target, ast.Name)
+                        view = view or not isinstance(s.value, ast.Name) or not isinstance(s.targets[0], ast.Name)
                         changed = True
         if views_only and not view:
             return set()
@@ -576,13 +551,7 @@ class Normalizer:
         if any(self.user_names.get(v, v) in assigned_later for v in (a, b)):
             return False  # (a loop may bind it to another view before it is read again)
         va, vb = self.view_of(a), self.view_of(b)
-        if va is None or vb is None or va[0] != vb[0]:
-            return False
-        ia, ib = (list(i.elts) if isinstance(i, ast.Tuple) else [i] for i in (va[1], vb[1]))
-        if len(ia) != len(ib):
-            return False
-        differ = [(x, y) for x, y in zip(ia, ib) if ast.dump(x) != ast.dump(y)]
-        return len(differ) == 1 and _apart(*differ[0])
+        return va is not None and vb is not None and va[0] == vb[0] and disjoint_subscripts(va[1], vb[1])
 
     def view_of(self, version):
         """(the array, the subscript) when `version` is bound once, to `array[subscript]`, through
@@ -595,18 +564,6 @@ class Normalizer:
         if seen & self.rewritten or not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
             return None  # (a name assigned in several places may hold another view)
         return value.value.id, value.slice
-
-    def alias_source(self, value):
-        if isinstance(value, ast.Name):
-            return value.id
-        if isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
-            return value.value.id
-        if isinstance(value, ast.Call):
-            rule = self.call_rule(value)
-            if rule is not None and rule.view:
-                first = value.func.value if rule.is_method else (value.args[0] if value.args else None)
-                return first.id if isinstance(first, ast.Name) else None
-        return None
 
     def later_reads(self):
         """(scope, name, what the name holds now) for each name that code still to be normalized may
@@ -726,7 +683,7 @@ class Normalizer:
         views = {}  # name -> arrays it may view, from its assignments in the body
         for node in ast.walk(loop):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                base = _view_base(node.value)
+                base = chain_base(node.value)
                 if base is not None and not self.one_element(scope, node.value):
                     views.setdefault(node.targets[0].id, set()).add(base)
         if not views:
@@ -1436,39 +1393,6 @@ def _names_stored(target):
     if isinstance(target, (ast.Tuple, ast.List)):
         return set().union(*(_names_stored(e) for e in target.elts))
     return set()
-
-
-def _apart(x, y):
-    """Whether two parts of a subscript select no common position along their axis: two numbers
-    of one sign that differ, or two slices (no step) one of which ends where the other starts or
-    before."""
-    if isinstance(x, ast.Slice) and isinstance(y, ast.Slice):
-        if x.step is not None or y.step is not None:
-            return False
-        return _at_or_before(x.upper, y.lower or ast.Constant(0)) or _at_or_before(y.upper, x.lower or ast.Constant(0))
-    return _number(x) is not None and _number(y) is not None and (_number(x) < 0) == (_number(y) < 0) \
-        and _number(x) != _number(y)
-
-
-def _at_or_before(end, start):
-    """Whether slice bound `end` is at or before bound `start` for any length of the axis: the same
-    name, or numbers of one sign in order (`None`, the axis's end, is before nothing)."""
-    if end is None:
-        return False
-    if isinstance(end, ast.Name) and isinstance(start, ast.Name):
-        return end.id == start.id
-    a, b = _number(end), _number(start)
-    return a is not None and b is not None and (a < 0) == (b < 0) and a <= b
-
-
-def _number(node):
-    """The int a subscript part is, when it is a literal (`-2` included), else None."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _number(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ast.Constant) and type(node.value) is int:
-        return node.value
-    return None
 
 
 def _op_symbol(op):

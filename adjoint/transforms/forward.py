@@ -20,6 +20,7 @@ import ast
 import copy
 
 from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of, targets_of
+from ..analysis.aliasing import view_source
 from ..backend.emit import comment, text
 from ..ir.queries import names_in
 from .reverse import assign, call, function_def, instantiate, name
@@ -134,7 +135,7 @@ class Forward(Transform):
         expr = self.tangent(s)
         if expr is None:  # nothing that varies flows in: the value is a constant here
             return [s, assign(self.dot(v), call("zeros_like", name(v)), line)]
-        if _view_base(s, self.table, self.kinds) is None and not isinstance(expr, (ast.BinOp, ast.UnaryOp)) \
+        if view_source(s.targets[0], s.value, self.table, self.kinds) is None and not isinstance(expr, (ast.BinOp, ast.UnaryOp)) \
                 and self.kinds.get(v) != 0 and ({v} | names_in(value)) & self.written:  # `y = x + 0.0`: y_dot must not be x_dot (or what
             expr = call("saved", expr)  # spread(x_dot, y) gives), which a write into y, so into y_dot, would change
         if v not in names_in(value):
@@ -229,7 +230,7 @@ def activity(body, wrt, results, table, kinds):
     for s in ast.walk(ast.Module(list(body), [])):
         if isinstance(s, ast.Assign):
             edges.append((targets_of(s), differentiable_inputs(s, table) | _popped(s.value)))
-            base = _view_base(s, table, kinds)
+            base = view_source(s.targets[0], s.value, table, kinds)
             if base is not None:
                 edges.append(({base}, {s.targets[0].id}))
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call):
@@ -253,7 +254,7 @@ def written_in_place(body, table, kinds):
         if isinstance(s, ast.Assign):
             if isinstance(s.targets[0], ast.Subscript):
                 written |= names_in(s.targets[0].value)
-            base = _view_base(s, table, kinds)
+            base = view_source(s.targets[0], s.value, table, kinds)
             if base is not None:
                 links.append({base, s.targets[0].id})
         elif isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name) \
@@ -275,25 +276,6 @@ def _popped(value):
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "pop":
         return names_in(value.func.value)
     return set()
-
-
-def _view_base(s, table, kinds):
-    """The array that the assignment's target may be a view of, if any (a number is none, and neither is
-    what an integer-array index gives)."""
-    target, value = s.targets[0], s.value
-    if not isinstance(target, ast.Name) or kinds.get(target.id) == 0:
-        return None
-    if isinstance(value, ast.Subscript):
-        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
-        if any(isinstance(p, ast.Name) and (kinds.get(p.id) or 0) >= 1 for p in parts):
-            return None
-    if isinstance(value, ast.Name):
-        return value.id
-    if isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
-        return value.value.id
-    rule, bound = rule_of(value, table)
-    first = next(iter(bound.values()), None) if rule is not None and rule.view else None
-    return first.id if isinstance(first, ast.Name) else None
 
 
 def _sum(terms):

@@ -29,6 +29,7 @@ import itertools
 from dataclasses import dataclass
 
 from ..analysis.activity import Transform, activity, assignments, has_break, rule_of
+from ..analysis.aliasing import aliases, shown_by, views
 from ..backend.emit import comment, is_comment
 from ..frontend import function_def
 from ..ir.queries import names_in, written
@@ -619,12 +620,8 @@ class Reverse(Transform):
 
     def shares_written_memory(self):
         """Names that may share memory with an array whose elements the function writes."""
-        group = {}  # name -> the names it may share memory with (views, copies of the name)
-        for a, b in _view_pairs(self.views()):
-            merged = group.get(a, {a}) | group.get(b, {b})
-            for n in merged:
-                group[n] = merged
-        return set().union(*(group.get(y, {y}) for y in self.element_written))
+        shown = self.views()
+        return set().union(*(aliases(y, shown) for y in self.element_written))
 
     def first_use(self, v):
         for i, n in enumerate(ast.walk(ast.Module(self.nf.body, []))):
@@ -717,26 +714,8 @@ class Reverse(Transform):
         return self.nest(fwd, rev_loop, [count], depth)
 
     def views(self):
-        """name -> the arrays it may share memory with (a copy of the name, a slice, .T, a reshape): a
-        set, as a name assigned in two branches may show either (`c = a if t else b[1:]`)."""
-        shared = {}
-        for s in assignments(self.nf.body):
-            target, value = s.targets[0], s.value
-            if not isinstance(target, ast.Name):
-                continue
-            base = None
-            if isinstance(value, ast.Name):
-                base = value.id
-            elif isinstance(value, (ast.Subscript, ast.Attribute)) and isinstance(value.value, ast.Name):
-                scalar = isinstance(value, ast.Subscript) and self.kinds.get(target.id) == 0
-                base = None if scalar else value.value.id
-            elif isinstance(value, ast.Call):
-                rule, bound = rule_of(value, self.table)
-                first = next(iter(bound.values()), None) if rule is not None and rule.view else None
-                base = first.id if isinstance(first, ast.Name) else None
-            if base is not None:
-                shared.setdefault(target.id, set()).add(base)
-        return shared
+        """name -> the arrays it may show (analysis.aliasing.views)."""
+        return views(self.nf.body, self.table, self.kinds)
 
     def with_residuals(self, stmt):
         """A custom rule's call as the forward sweep runs it: `out, out_res = f_fwd(...)`."""
@@ -963,13 +942,7 @@ def place_tape(fdef, plan):
     shapes = {v for v in plan.written_again if v in by_shape_attribute and plan.kinds.get(v)}
     restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
     restore -= shapes
-    seen = set(by_value)  # reading a view reads the array it shows
-    frontier = list(seen)
-    while frontier:
-        for base in plan.views.get(frontier.pop(), ()):
-            if base not in seen:
-                seen.add(base)
-                frontier.append(base)
+    seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
     save = {y for y, _ in plan.element_sites.values() if y in seen}
     # elements put back into y must go into the array y was when they were taken out: y itself is restored
     shapes -= save
@@ -978,7 +951,7 @@ def place_tape(fdef, plan):
     # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
     # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
     element_written = {y for y, _ in plan.element_sites.values()}
-    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (_aliases(v, plan.views) - {v}) & element_written}
+    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
     tapes, names, placeholder = list(plan.counters), {}, {}
 
     def tape_of(v, suffix, key=None):
@@ -1032,7 +1005,7 @@ def place_tape(fdef, plan):
 
     fdef = copy.deepcopy(fdef)
     result = fdef.body[-1].value.elts[0]
-    if _aliases(result.id, plan.views) & save:  # the reverse sweep puts old elements back: keep a copy
+    if aliases(result.id, plan.views) & save:  # the reverse sweep puts old elements back: keep a copy
         kept = plan.namer.fresh("value")
         fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
         result.id = kept
@@ -1043,22 +1016,6 @@ def place_tape(fdef, plan):
     body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
     fdef.body = [assign(t, ast.List(placeholder.get(t, []), ast.Load())) for t in tapes] + body
     return fdef
-
-
-def _view_pairs(views):
-    return [(a, base) for a, bases in views.items() for base in sorted(bases)]
-
-
-def _aliases(v, views):
-    """v and the arrays it may share memory with, following views both ways."""
-    out, changed = {v}, True
-    while changed:
-        changed = False
-        for a, base in _view_pairs(views):
-            if (a in out) != (base in out):
-                out |= {a, base}
-                changed = True
-    return out
 
 
 class _ShapeReads(ast.NodeTransformer):

@@ -1,0 +1,149 @@
+"""Which names may share memory: the one answer that normalize (refusing a write that another name
+would see), reverse and tape placement (what a saved value or a restored element may show), forward
+mode (a write through a view) and `dump --tape` read.
+
+An assignment `target = value` makes `target` show the memory of another array when value is the
+array's name (a copy of the name), a subscript of it (a slice, a row, an element of an array of
+arrays), an attribute (`.T`) or a call whose rule is a view (`reshape`, `ravel`, ...). A number
+shows no memory, and neither does an integer-array index, which copies.
+"""
+
+import ast
+
+from .activity import assignments, rule_of
+
+
+def view_source(target, value, table, kinds):
+    """The name of the array whose memory `target = value` may make target show, or None."""
+    if not isinstance(target, ast.Name) or kinds.get(target.id) == 0:
+        return None
+    if isinstance(value, ast.Name):
+        return value.id
+    if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        parts = value.slice.elts if isinstance(value.slice, ast.Tuple) else [value.slice]
+        if any(isinstance(p, ast.Name) and (kinds.get(p.id) or 0) >= 1 for p in parts):
+            return None  # (an integer-array index copies)
+        return value.value.id
+    if isinstance(value, ast.Attribute) and isinstance(value.value, ast.Name):
+        return value.value.id
+    rule, bound = rule_of(value, table)
+    first = next(iter(bound.values()), None) if rule is not None and rule.view else None
+    return first.id if isinstance(first, ast.Name) else None
+
+
+def links(stmt, table, kinds):
+    """(name, the array it may show) for each name an assignment binds: view_source for one name;
+    for `a, b = t`, which unpacks a tuple at run time, each name that may be an array with t."""
+    target, value = stmt.targets[0], stmt.value
+    if isinstance(target, ast.Tuple):
+        if not isinstance(value, ast.Name):
+            return []
+        return [(n.id, value.id) for n in target.elts if isinstance(n, ast.Name) and kinds.get(n.id) != 0]
+    base = view_source(target, value, table, kinds)
+    return [] if base is None else [(target.id, base)]
+
+
+def views(body, table, kinds):
+    """name -> the arrays its assignments in body may make it show: a set, as a name assigned in two
+    branches may show either (`c = a if t else b[1:]`)."""
+    shown = {}
+    for s in assignments(body):
+        for name, base in links(s, table, kinds):
+            shown.setdefault(name, set()).add(base)
+    return shown
+
+
+def aliases(v, shown):
+    """v and every name that may share memory with it, following `shown` (from `views`) both ways."""
+    pairs = [(a, base) for a, bases in shown.items() for base in sorted(bases)]
+    out, changed = {v}, True
+    while changed:
+        changed = False
+        for a, base in pairs:
+            if (a in out) != (base in out):
+                out |= {a, base}
+                changed = True
+    return out
+
+
+def shows(n, y, shown):
+    """Whether n may show the memory of array y: n is a view of y, a view of a view of y, ..."""
+    seen, frontier = set(), [n]
+    while frontier:
+        for base in shown.get(frontier.pop(), ()):
+            if base == y:
+                return True
+            if base not in seen:
+                seen.add(base)
+                frontier.append(base)
+    return False
+
+
+def shown_by(names, shown):
+    """The names and every array they show (reading a view reads the array it shows)."""
+    seen, frontier = set(names), list(names)
+    while frontier:
+        for base in shown.get(frontier.pop(), ()):
+            if base not in seen:
+                seen.add(base)
+                frontier.append(base)
+    return seen
+
+
+def chain_base(value):
+    """In the user's code (before normalizing): the name of the array that an expression may be a view
+    of (a name, a subscript, .T or a reshape of one, however nested), or None."""
+    while True:
+        if isinstance(value, ast.Name):
+            return value.id
+        if isinstance(value, ast.Subscript) or (isinstance(value, ast.Attribute) and value.attr == "T"):
+            value = value.value
+        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+                and value.func.attr in ("reshape", "ravel", "transpose", "view"):
+            value = value.func.value
+        else:
+            return None
+
+
+def disjoint_subscripts(a, b):
+    """Whether subscripts a and b (of one array) select no common element: they differ in one
+    position only, where they are apart (`u[:k]` and `u[k:]`, `A[0]` and `A[1]`, `A[:, :2]` and
+    `A[:, 2:]`)."""
+    ia, ib = (list(i.elts) if isinstance(i, ast.Tuple) else [i] for i in (a, b))
+    if len(ia) != len(ib):
+        return False
+    differ = [(x, y) for x, y in zip(ia, ib) if ast.dump(x) != ast.dump(y)]
+    return len(differ) == 1 and _apart(*differ[0])
+
+
+def _apart(x, y):
+    """Whether two parts of a subscript select no common position along their axis: two numbers
+    of one sign that differ, or two slices (no step) one of which ends where the other starts or
+    before."""
+    if isinstance(x, ast.Slice) and isinstance(y, ast.Slice):
+        if x.step is not None or y.step is not None:
+            return False
+        return _at_or_before(x.upper, y.lower or ast.Constant(0)) or _at_or_before(y.upper, x.lower or ast.Constant(0))
+    return _number(x) is not None and _number(y) is not None and (_number(x) < 0) == (_number(y) < 0) \
+        and _number(x) != _number(y)
+
+
+def _at_or_before(end, start):
+    """Whether slice bound `end` is at or before bound `start` for any length of the axis: the same
+    name, or numbers of one sign in order (`None`, the axis's end, is before nothing)."""
+    if end is None:
+        return False
+    if isinstance(end, ast.Name) and isinstance(start, ast.Name):
+        return end.id == start.id
+    a, b = _number(end), _number(start)
+    return a is not None and b is not None and (a < 0) == (b < 0) and a <= b
+
+
+def _number(node):
+    """The int a subscript part is, when it is a literal (`-2` included), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _number(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    return None
