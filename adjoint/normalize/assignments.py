@@ -1,0 +1,237 @@
+"""Normalizing assignments (plain, unpacking, augmented, element writes), and the questions they
+ask of what is normalized so far: which names share memory with a name (analysis.aliasing), and
+which values code still to come reads."""
+
+import ast
+import copy
+
+from ..analysis.aliasing import disjoint_subscripts, links
+from ..ir.queries import OP_NAMES
+from .syntax import Normal, leaves, op_symbol, upward, with_closures
+
+
+class Assignments:
+    """A part of Normalizer (normalizer.py), whose state it reads and writes."""
+
+    def assign(self, scope, target, value, stmt):
+        if isinstance(target, ast.Name):
+            if target.id in scope.functions:
+                del scope.functions[target.id]
+            if isinstance(value, ast.Lambda):
+                scope.functions[target.id] = (value, scope)
+                scope.current.pop(target.id, None)
+                return
+            if isinstance(value, (ast.Tuple, ast.List)) and target.id not in scope.fixed:
+                scope.current[target.id] = ast.Tuple([self.atom(scope, v) for v in value.elts], ast.Load())
+                return
+            rhs = self.rhs(scope, value, hint=target.id)
+            if isinstance(rhs, ast.Tuple):
+                if target.id in scope.fixed:
+                    raise self.error(scope, stmt, "a tuple assigned inside if/for/while cannot be differentiated",
+                                     "assign its parts to separate names")
+                scope.current[target.id] = rhs
+                return
+            version = self.bind_name(scope, target.id)
+            reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
+            if version in reads and not isinstance(rhs, ast.Name):  # s = s * x: compute, then copy
+                rhs = self.emit(self.namer.fresh(self.describe(value)), rhs)
+            self.emit(version, rhs)
+            return
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return self.unpack(scope, target, value, stmt)
+        if isinstance(target, ast.Subscript):
+            return self.write_element(scope, target, value, stmt)
+        raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
+
+    def rhs(self, scope, value, hint=None):
+        """A right-hand side: a normal-form value, an atom, or an ast.Tuple of atoms."""
+        if isinstance(value, (ast.Name, ast.Constant, Normal)):
+            return self.atom(scope, value)
+        if isinstance(value, ast.Call):
+            callee = self.callee(scope, value)
+            if callee is not None:
+                return self.inline(scope, value, *callee)
+        if isinstance(value, (ast.IfExp, ast.BoolOp)) or (isinstance(value, ast.Compare) and len(value.ops) > 1):
+            return self.atom(scope, value, hint)
+        if isinstance(value, ast.Attribute) and self.is_global(scope, value):
+            return self.atom(scope, value)
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Tuple) and not value.slice.elts:
+            return self.atom(scope, value.value)  # x[()]: x's value (a 0-d array's as a NumPy number)
+        if isinstance(value, ast.Subscript):
+            if isinstance(value.value, ast.Attribute) and value.value.attr == "shape" \
+                    and not self.is_global(scope, value.value):  # x.shape[k]: one statement
+                index = self.atom(scope, value.slice)
+                return ast.Subscript(ast.Attribute(self.atom(scope, value.value.value), "shape", ast.Load()),
+                                     index, ast.Load())
+            base = self.value_or_tuple(scope, value.value)
+            if isinstance(base, ast.Tuple):
+                return self.tuple_item(scope, base, value)
+        return self.primitive(scope, value)
+
+    def unpack(self, scope, target, value, stmt):
+        names = target.elts
+        if not all(isinstance(n, ast.Name) for n in names):
+            raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
+        if isinstance(value, (ast.Tuple, ast.List)):
+            parts = [self.atom(scope, v) for v in value.elts]
+        else:
+            packed = self.rhs(scope, value, "tup")
+            if isinstance(packed, ast.Tuple):
+                parts = list(packed.elts)
+            else:  # a runtime tuple, such as a shape, or an array's rows
+                if not isinstance(packed, ast.Name):
+                    packed = self.emit(self.namer.fresh("tup"), packed)
+                if (self.kinds.of.get(packed.id) or 0) >= 1:  # rows: views of the array, as `a = A[0]` makes
+                    count = ast.Call(ast.Name("len", ast.Load()), [copy.deepcopy(packed)], [])
+                    self.append(ast.Assert(ast.Compare(count, [ast.Eq()], [ast.Constant(len(names))]),
+                                           ast.Constant(f"cannot unpack the rows into {len(names)} names")))
+                    for i, n in enumerate(names):
+                        row = ast.copy_location(ast.Subscript(Normal(packed), ast.Constant(i), ast.Load()), value)
+                        self.assign(scope, n, row, stmt)
+                    return
+                versions = [self.bind_name(scope, n.id) for n in names]
+                shape = isinstance(value, ast.Attribute) and value.attr == "shape"  # a tuple of ints
+                for v in versions:
+                    self.kinds.of[v] = 0 if shape or self.kinds.of.get(packed.id) == 0 else None
+                self.append(ast.Assign([ast.Tuple([ast.Name(v, ast.Store()) for v in versions], ast.Store())],
+                                       packed))
+                return
+        if len(parts) != len(names):
+            raise self.error(scope, stmt, f"cannot unpack {len(parts)} values into {len(names)} names")
+        # a name written in a loop or branch keeps one name, rewritten in place: a part that reads one
+        # of the names being assigned is read before any is written (`p, q = q, p`)
+        rewritten = {scope.fixed_names[n.id] for n in names if n.id in scope.fixed_names}
+        parts = [self.emit(self.namer.fresh(f"{part.id}_old"), part)
+                 if isinstance(part, ast.Name) and part.id in rewritten else part for part in parts]
+        for n, part in zip(names, parts):
+            self.emit(self.bind_name(scope, n.id), part)
+
+    def augassign(self, scope, stmt):
+        target = stmt.target
+        if isinstance(target, ast.Subscript):  # read, operate, write back (numpy's own semantics)
+            base = self.atom(scope, target.value)
+            index = self.index(scope, target.slice)
+            old = self.emit(self.namer.fresh(self.describe_subscript(base, index)),
+                            ast.Subscript(base, index, ast.Load()))
+            new = self.emit(self.namer.fresh(OP_NAMES.get(type(stmt.op), "value")),
+                            ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
+            return self.store_element(scope, base, copy.deepcopy(index), new, stmt)
+        if not isinstance(target, ast.Name):
+            raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
+        name = target.id
+        old = scope.current.get(name)
+        if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
+            sharers = self.sharers(old.id)
+            live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} |
+                          self.other_names_read_later(old.id, scope, name))
+            if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params:
+                who = f"`{live[0]}`" if live else "the caller's argument"
+                symbol = op_symbol(stmt.op)
+                raise self.error(
+                    scope, stmt, f"`{name} {symbol}= ...` would change {who} too if `{name}` is an array",
+                    f"write `{name} = {name} {symbol} ...`, or make `{name}` a copy first "
+                    f"(`{name} = {live[0] if live else name}.copy()`)")
+        binop = ast.copy_location(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value), stmt)
+        self.assign(scope, target, binop, stmt)
+
+    def write_element(self, scope, target, value, stmt):
+        base = self.atom(scope, target.value)
+        index = self.index(scope, target.slice)
+        self.store_element(scope, base, index, self.atom(scope, value), stmt)
+
+    def store_element(self, scope, base, index, value, stmt):
+        if not isinstance(base, ast.Name):
+            raise self.error(scope, stmt, "only an array held in a name can be written into")
+        sharers = self.sharers(base.id)
+        live = sorted(self.user_name(s) for s in sharers if self.read_later(s) and not self.disjoint(s, base.id))
+        params = sorted(s for s in sharers | {base.id} if s in self.top.params)
+        if live or params:
+            who = live[0] if live else params[0]
+            raise self.error(scope, stmt, f"writing into `{self.user_name(base.id)}` would also change "
+                             f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
+                             f"write into a copy: `{self.user_name(base.id)} = {self.user_name(base.id)}.copy()` "
+                             "first")
+        for writes in self.loop_writes:  # (checked when each loop around is done: see loop_body)
+            writes.append((base.id, sharers, scope, stmt))
+        self.forget(sharers | {base.id})
+        self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
+
+    def user_name(self, version):
+        """The user's name for a version of the top function's variable (the version itself if none)."""
+        return next((user for user, atom in self.top.current.items()
+                     if isinstance(atom, ast.Name) and atom.id == version), version)
+
+    def sharers(self, version, views_only=False):
+        """Other names that may share memory with `version` (copies, views, and what they view); with
+        `views_only`, none unless one of the links is a view (`a[1:]`, `a.T`), not only names passed
+        on (`v, buf = buf, v` in a loop links v and buf, which never hold one array at a time)."""
+        group, changed, view = {version}, True, False
+        statements = self.assignments()
+        while changed:
+            changed = False
+            for s in statements:
+                for t, source in links(s, self.table, self.kinds.of):
+                    if (t in group) != (source in group):
+                        group |= {t, source}
+                        view = view or not isinstance(s.value, ast.Name) or not isinstance(s.targets[0], ast.Name)
+                        changed = True
+        if views_only and not view:
+            return set()
+        return {v for v in group - {version} if self.kinds.of.get(v) != 0}
+
+    def assignments(self):
+        """The assignments normalized so far: every block being built (a loop's or branch's body joins
+        the function only when it is done)."""
+        return [s for b in self.blocks for s in ast.walk(ast.Module(b, [])) if isinstance(s, ast.Assign)]
+
+    def disjoint(self, a, b):
+        """Whether a and b are views of one array that share no element, by their subscripts
+        (`u[:k]` and `u[k:]`, `u[:2]` and `u[2:]`, `A[0]` and `A[1]`, `A[:, :2]` and `A[:, 2:]`)."""
+        assigned_later = {n.id for _, stmts in self.pending for s in stmts for n in ast.walk(s)
+                          if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if any(self.user_names.get(v, v) in assigned_later for v in (a, b)):
+            return False  # (a loop may bind it to another view before it is read again)
+        va, vb = self.view_of(a), self.view_of(b)
+        return va is not None and vb is not None and va[0] == vb[0] and disjoint_subscripts(va[1], vb[1])
+
+    def view_of(self, version):
+        """(the array, the subscript) when `version` is bound once, to `array[subscript]`, through
+        plain copies of the name (`p = part`), else None."""
+        statements = {s.targets[0].id: s.value for s in self.assignments() if isinstance(s.targets[0], ast.Name)}
+        value, seen = statements.get(version), {version}
+        while isinstance(value, ast.Name) and value.id not in seen:
+            seen.add(value.id)
+            value = statements.get(value.id)
+        if seen & self.rewritten or not (isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name)):
+            return None  # (a name assigned in several places may hold another view)
+        return value.value.id, value.slice
+
+    def later_reads(self):
+        """(scope, name, what the name holds now) for each name that code still to be normalized may
+        read before it assigns the name again (the loops around count as running again, so a loop
+        variable that each run assigns first is not read: `for row in A` again)."""
+        settled = set()  # (scope, name) surely assigned before any later read
+        sure = True  # no break, continue or return yet: what follows runs after what came before
+        for scope, stmts in reversed(self.pending):  # in the order they run
+            exposed, assigned = upward(stmts)
+            for name in with_closures(scope, exposed):
+                if (id(scope), name) not in settled:
+                    yield scope, name, scope.current.get(name)
+            sure = sure and not any(leaves(s) for s in stmts)
+            if sure:
+                settled |= {(id(scope), name) for name in assigned}
+
+    def read_later(self, version):
+        """Whether code still to be normalized may read `version`."""
+        for _, _, atom in self.later_reads():
+            if isinstance(atom, ast.Name) and atom.id == version:
+                return True
+            if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
+                return True
+        return False
+
+    def other_names_read_later(self, version, scope, name):
+        """Names other than `name` in `scope` that hold `version` itself and that code still to be
+        normalized reads: a caller's variable passed to the function being inlined, say."""
+        return {n for s, n, atom in self.later_reads()
+                if isinstance(atom, ast.Name) and atom.id == version and (s is not scope or n != name)}

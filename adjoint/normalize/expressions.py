@@ -1,0 +1,273 @@
+"""Normalizing expressions into atoms: names (local, global, constant), constants folded,
+conditional and boolean expressions, subscripts and attributes."""
+
+import ast
+import copy
+
+import numpy as np
+
+from .. import frontend
+from ..frontend import MISSING, dotted
+from ..ir.queries import OP_NAMES, OPERATORS
+from .syntax import SHAPE_ATTRS, Normal, is_literal, logistic_call
+
+
+class Expressions:
+    """A part of Normalizer (normalizer.py), whose state it reads and writes."""
+
+    def atom(self, scope, e, hint=None):
+        """A Name or Constant holding the value of e, emitting statements for its parts."""
+        if isinstance(e, ast.Constant):
+            return e
+        if isinstance(e, Normal):
+            return copy.deepcopy(e.atom)
+        if isinstance(e, ast.Name):
+            value = self.name(scope, e)
+            if isinstance(value, ast.Tuple):
+                raise self.error(scope, e, f"the tuple `{e.id}` cannot be used as one value here",
+                                 "take its parts apart first (`a, b = t`)")
+            return value
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
+                and isinstance(e.operand.value, (int, float)):
+            return ast.Constant(-e.operand.value)
+        if isinstance(e, ast.Attribute) and self.is_global(scope, e):
+            return self.global_value(scope, e)
+        if isinstance(e, ast.IfExp):
+            return self.conditional(scope, e, hint)
+        if isinstance(e, ast.BoolOp):
+            return self.boolean(scope, e, hint)
+        if isinstance(e, ast.Compare) and len(e.ops) > 1:
+            parts = [ast.Compare(left, [op], [right]) for left, op, right
+                     in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]
+            return self.boolean(scope, ast.copy_location(ast.BoolOp(ast.And(), parts), e), hint)
+        value = self.rhs(scope, e, hint)
+        if isinstance(value, ast.Tuple):
+            raise self.error(scope, e, "a tuple cannot be used as one value here", "take its parts apart first")
+        if isinstance(value, (ast.Name, ast.Constant)):
+            return value
+        folded = self.fold(value)
+        if folded is not None:
+            return folded
+        key = self.read_key(value)
+        if key in self.read_cache:  # the same element, read again with no write between
+            return copy.deepcopy(self.read_cache[key])
+        return self.emit(self.namer.fresh(hint or self.describe(e)), value)
+
+    def read_key(self, value):
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            return value.value.id, ast.dump(value.slice)
+        return None
+
+    def forget(self, names):
+        """Drop cached element reads that involve any of `names` (written or rebound)."""
+        self.read_cache = {k: a for k, a in self.read_cache.items()
+                           if k[0] not in names and a.id not in names
+                           and not any(f"id='{n}'" in k[1] for n in names)}
+
+    def value_or_tuple(self, scope, e):
+        if isinstance(e, ast.Name):
+            return self.name(scope, e)
+        if isinstance(e, (ast.Tuple, ast.List)):
+            return ast.Tuple([self.atom(scope, v) for v in e.elts], ast.Load())
+        return self.rhs(scope, e) if isinstance(e, ast.Call) else self.atom(scope, e)
+
+    def tuple_item(self, scope, tup, subscript):
+        index = self.atom(scope, subscript.slice)
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return tup.elts[index.value]
+        raise self.error(scope, subscript, "a tuple can only be indexed by a constant here",
+                         "unpack the tuple into names")
+
+    def fold(self, value):
+        """A Constant when value is arithmetic or a comparison on constants (so constant recursion unrolls)."""
+        if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Constant) and isinstance(value.right, ast.Constant):
+            args = (value.left.value, value.right.value)
+        elif isinstance(value, ast.Compare) and isinstance(value.left, ast.Constant) \
+                and isinstance(value.comparators[0], ast.Constant):
+            args = (value.left.value, value.comparators[0].value)
+        elif isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant):
+            args = (value.operand.value,)
+        else:
+            return None
+        if not all(isinstance(a, (int, float, bool)) for a in args):
+            return None
+        op = value.ops[0] if isinstance(value, ast.Compare) else value.op
+        try:
+            return ast.Constant(OPERATORS[type(op)](*args))
+        except (ArithmeticError, KeyError, TypeError, ValueError):
+            return None
+
+    def conditional(self, scope, e, hint):
+        """`a if c else b` as an if statement assigning one name."""
+        test = self.atom(scope, e.test, "cond")
+        if isinstance(test, ast.Constant):
+            return self.atom(scope, e.body if test.value else e.orelse, hint)
+        target = self.namer.fresh(hint or "choice")
+        self.rewritten.add(target)
+        self.open_block()
+        self.emit(target, self.atom(scope, e.body))
+        body = self.close_block()
+        self.open_block()
+        self.emit(target, self.atom(scope, e.orelse))
+        orelse = self.close_block()
+        self.append(ast.If(test, body, orelse))
+        return ast.Name(target, ast.Load())
+
+    def boolean(self, scope, e, hint):
+        """`a and b` / `a or b` with Python's short circuit, as if statements assigning one name."""
+        first = self.atom(scope, e.values[0], "cond")
+        if len(e.values) == 1:
+            return first
+        rest = ast.copy_location(ast.BoolOp(e.op, e.values[1:]), e) if len(e.values) > 2 else e.values[1]
+        if isinstance(first, ast.Constant):
+            decided = bool(first.value) if isinstance(e.op, ast.Or) else not first.value
+            return first if decided else self.atom(scope, rest, hint)
+        target = self.namer.fresh(hint or "cond")
+        self.rewritten.add(target)
+        self.emit(target, first)
+        self.open_block()
+        self.emit(target, self.atom(scope, rest))
+        other = self.close_block()
+        test = self.stable_test(ast.Name(target, ast.Load()))
+        self.append(ast.If(test, other, []) if isinstance(e.op, ast.And) else ast.If(test, [ast.Pass()], other))
+        return ast.Name(target, ast.Load())
+
+    def name(self, scope, e):
+        s = scope
+        while s is not None:
+            if e.id in s.current:
+                return s.current[e.id]
+            if e.id in s.functions:
+                raise self.error(scope, e, f"the function `{e.id}` cannot be used as a value",
+                                 "call it, or pass the values it computes")
+            if e.id in s.locals and s is scope:
+                raise self.error(scope, e, f"`{e.id}` is used before it is assigned", "assign it first")
+            s = s.outer
+        return self.global_value(scope, e)
+
+    def is_global(self, scope, e):
+        path = dotted(e)
+        return bool(path) and not self.is_local(scope, path.split(".")[0])
+
+    def is_local(self, scope, name):
+        s = scope
+        while s is not None:
+            if name in s.locals or name in s.current or name in s.functions:
+                return True
+            s = s.outer
+        return False
+
+    def resolve(self, scope, expr, local_names=()):
+        """The object a name or dotted name of scope's function refers to (frontend.resolve), kept in
+        `bindings`."""
+        obj = frontend.resolve(scope.fn, expr, local_names)
+        if obj is not MISSING:
+            self.bindings[(scope.fn, dotted(expr))] = obj
+        return obj
+
+    def global_value(self, scope, e):
+        """A module-level or closure value used as data: a constant to the derivative."""
+        value = self.resolve(scope, e)
+        path = dotted(e)
+        if value is MISSING:
+            raise self.error(scope, e, f"`{path}` is not defined", "define it or import it at module level")
+        if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
+            spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
+            return ast.parse(spelled, mode="eval").body  # a type: a dtype, or isinstance's second argument
+        if value is None:  # np.newaxis: a subscript must see the new axis as such
+            return ast.Constant(None)
+        if is_literal(value) or isinstance(value, np.ndarray):
+            store = self.constants if is_literal(value) else self.externals
+            name = path.replace(".", "_")
+            if name in store and store[name] is value:
+                return ast.Name(name, ast.Load())
+            if "." in path or name in self.constants or name in self.externals or scope is not self.top:
+                name = self.namer.fresh(name)
+            store[name] = value
+            self.kinds.of[name] = np.ndim(value) if isinstance(value, (np.ndarray, int, float, np.generic)) \
+                and not isinstance(value, bool) else None
+            return ast.Name(self.namer.claim(name), ast.Load())
+        raise self.error(scope, e, f"`{path}` ({type(value).__name__}) cannot be used as a value here",
+                         "use floats, ints and NumPy arrays as values")
+
+    def describe(self, e):
+        if isinstance(e, ast.Call):
+            if isinstance(e.func, ast.Attribute):
+                return e.func.attr
+            return e.func.id if isinstance(e.func, ast.Name) else "call"
+        if isinstance(e, ast.BinOp) and logistic_call(e) is not None:
+            return "logistic"
+        if isinstance(e, (ast.BinOp, ast.UnaryOp)):
+            return OP_NAMES.get(type(e.op), "value")
+        if isinstance(e, ast.Subscript):
+            return self.describe_subscript(e.value, e.slice)
+        if isinstance(e, ast.Attribute):
+            if e.attr == "T":
+                return f"{e.value.id}_T" if isinstance(e.value, ast.Name) else "transpose"
+            return f"{e.value.id}_{e.attr}" if isinstance(e.value, ast.Name) else e.attr
+        if isinstance(e, ast.Compare):
+            return "cond"
+        return "value"
+
+    @staticmethod
+    def describe_subscript(base, index):
+        if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.attr == "shape":
+            return f"{base.value.id}_shape{index.value if isinstance(index, ast.Constant) else ''}"
+        base = base.id if isinstance(base, ast.Name) else "item"
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return f"{base}{index.value}" if index.value >= 0 else f"{base}_m{-index.value}"
+        if isinstance(index, ast.Name):
+            return f"{base}_{index.id}"
+        return f"{base}_part"
+
+    def primitive(self, scope, e):
+        """The right-hand side of one normal-form statement computing e."""
+        if isinstance(e, ast.BinOp):
+            z = self.logistic_argument(scope, e)
+            if z is not None:
+                return self.rule_call("logistic", [self.atom(scope, z)])
+            left, right = self.atom(scope, e.left), self.atom(scope, e.right)
+            if isinstance(e.op, ast.Pow) and self.negative_int_power(left, e.right, right):
+                left = ast.Constant(float(left.value)) if isinstance(left, ast.Constant) else \
+                    self.emit(self.namer.fresh("base"), self.rule_call("float", [left]))
+            return ast.BinOp(left, e.op, right)
+        if isinstance(e, ast.UnaryOp):
+            return ast.UnaryOp(e.op, self.atom(scope, e.operand))
+        if isinstance(e, ast.Compare):
+            return ast.Compare(self.atom(scope, e.left), e.ops, [self.atom(scope, e.comparators[0])])
+        if isinstance(e, ast.Call):
+            return self.call(scope, e)
+        if isinstance(e, ast.Attribute):
+            return self.attribute(scope, e)
+        if isinstance(e, ast.Subscript):
+            base = self.atom(scope, e.value)
+            return ast.Subscript(base, self.index(scope, e.slice), ast.Load())
+        what = {ast.Lambda: "a lambda used as a value", ast.Tuple: "a tuple", ast.List: "a list",
+                ast.Starred: "`*` unpacking", ast.JoinedStr: "an f-string"}.get(type(e), f"`{type(e).__name__}`")
+        raise self.error(scope, e, f"{what} cannot be differentiated here",
+                         "compute it on a line of its own with supported operations")
+
+    def logistic_argument(self, scope, e):
+        """z when e is `1 / (1 + np.exp(-z))` (the logistic function), else None."""
+        call = logistic_call(e)
+        if call is None or not (self.is_global(scope, call.func) and self.resolve(scope, call.func) is np.exp):
+            return None
+        return call.args[0].operand
+
+    def index(self, scope, s):
+        if isinstance(s, ast.List):  # an integer-array index written as a list
+            return self.emit(self.namer.fresh("idx"), self.rule_call("np.array", [self.argument(scope, s)]))
+        if isinstance(s, ast.Slice):
+            return ast.Slice(*(None if p is None else self.atom(scope, p, "bound") for p in (s.lower, s.upper, s.step)))
+        if isinstance(s, ast.Tuple):
+            return ast.Tuple([self.index(scope, p) for p in s.elts], ast.Load())
+        if isinstance(s, ast.Constant):
+            return s
+        return self.atom(scope, s, "idx")
+
+    def attribute(self, scope, e):
+        base = self.atom(scope, e.value)
+        if e.attr in SHAPE_ATTRS or e.attr == "T":
+            return ast.Attribute(base, e.attr, ast.Load())
+        raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
+                         "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
