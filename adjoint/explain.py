@@ -11,10 +11,10 @@ import textwrap
 
 from .analysis.activity import dependence
 from .analysis.aliasing import shows
-from .backend.emit import is_comment
+from .ir.build import is_comment, sweep_start
 from .ir.queries import names_in, stores
 from .rules.table import TABLE
-from .transforms.reverse import REVERSE_SWEEP, reads
+from .transforms.tape import reads
 
 INTRO = ("The generated function runs {name} forwards, then back through it (the reverse sweep) to collect "
          "the derivatives. Going back, it needs values that the forward run has overwritten since: the "
@@ -60,7 +60,7 @@ class Report:
     def __init__(self, gen):
         self.nf, self.plan, self.wrt = gen.nf, gen.plan, gen.wrt
         body = gen.fdef.body
-        start = next(i for i, s in enumerate(body) if is_comment(s) and s.value.args[0].value == REVERSE_SWEEP)
+        start = sweep_start(body)
         self.forward, self.reverse = body[:start], body[start:]
         self.order, self.loops = [], {}  # normal-form statements in order; id -> enclosing loops, innermost first
         self.visit(self.nf.body, ())

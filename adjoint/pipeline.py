@@ -35,7 +35,8 @@ from .optimize.strength import accumulate_in_scalars, outer_updates, share_divis
 from .rules.table import TABLE
 from .transforms.flatten import flatten
 from .transforms.forward import forward
-from .transforms.reverse import place_tape, reverse
+from .transforms.reverse import reverse
+from .transforms.tape import place_tape
 
 
 @dataclass

@@ -9,16 +9,7 @@ directly where an index is a number.
 
 import ast
 
-from ..frontend import dotted
 from ..rules import BindError
-
-_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
-               ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std"}
-_SCALAR_RESULTS = {"len", "int", "float", "round", "np.linalg.norm"}
-_KEEP_NUMBERS = {".astype", "np.float64", "logistic", ".T", "np.diff"}  # of a number, a number (or NumPy's scalar)
-_CREATORS = {"np.zeros", "np.ones", "np.empty", "np.full"}
-_LIKE = {"np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.array", "np.asarray", ".copy", ".astype",
-         "np.transpose", ".transpose", ".T", "np.diff", "np.float64", "logistic"}
 
 
 def join(kinds):
@@ -92,53 +83,60 @@ class Kinds:
         return base - ints + news
 
     def call(self, v, rule):
-        spelling = rule.spelling if rule is not None else (dotted(v.func) or "")
+        """The kind of a call's result, by its rule's `result` form (rules/__init__.py)."""
+        if rule is None or rule.result is None:
+            return None
         args = list(v.args)
-        if spelling.startswith(".") and isinstance(v.func, ast.Attribute):
+        if rule.is_method and isinstance(v.func, ast.Attribute):
             args = [v.func.value] + args
         kw = {k.arg: k.value for k in v.keywords}
-        if rule is not None and rule.params:  # every argument in the rule's order, keywords included
+        if rule.params:  # every argument in the rule's order, keywords included
             try:
                 bound = rule.bind(args, kw)
                 args, kw = [bound[p] for p in rule.params], {}
             except BindError:
                 pass
-        kinds = [self.atom(a) for a in args]
-        if spelling in _SCALAR_RESULTS or spelling.startswith("math."):
+        return _FORMS[rule.result](self, args, kw)
+
+    def reduced(self, args, kw):
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        if axis is None or (isinstance(axis, ast.Constant) and axis.value is None):
             return 0
-        if spelling in ("abs", "min", "max"):
-            return join(kinds)
+        reduced = len(axis.elts) if isinstance(axis, ast.Tuple) else 1 if self.atom(axis) == 0 else None
+        first = self.atom(args[0])
+        return None if first is None or reduced is None else first - reduced
+
+    def cumsum(self, args, kw):
         axis = kw.get("axis", args[1] if len(args) > 1 else None)
         whole = axis is None or (isinstance(axis, ast.Constant) and axis.value is None)
-        if spelling in _REDUCTIONS:
-            if whole:
-                return 0
-            reduced = len(axis.elts) if isinstance(axis, ast.Tuple) else 1 if self.atom(axis) == 0 else None
-            return None if kinds[0] is None or reduced is None else kinds[0] - reduced
-        if spelling in ("np.cumsum", ".cumsum"):
-            return 1 if whole else kinds[0]
-        if spelling in _CREATORS:
-            shape = args[0] if args else kw.get("shape")
-            if isinstance(shape, ast.Tuple):
-                return len(shape.elts) or None  # (shape (): a 0-d array, which writes change, unlike a number)
-            return 1 if self.atom(shape) == 0 else None
-        if spelling in _LIKE:
-            if spelling == "np.array" and args and isinstance(args[0], ast.Tuple):
-                return 1 if all(self.atom(e) == 0 for e in args[0].elts) else None
-            if kinds and kinds[0] == 0 and spelling not in _KEEP_NUMBERS:
-                return None  # a 0-d array made from a number: writable, and `a[...] = e` writes it
-            return kinds[0] if kinds else None
-        if spelling == "np.trace":  # over the first two axes
-            return None if kinds[0] is None else max(kinds[0] - 2, 0)
-        if spelling in ("np.dot", "np.matmul", ".dot"):
-            return matmul(*kinds[:2]) if len(kinds) >= 2 else None
-        if spelling in ("np.outer", "np.eye"):
-            return 2
-        if spelling in ("np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel"):
-            return 1
-        if spelling in ("np.reshape", ".reshape"):
-            shape = args[1] if len(args) > 1 else kw.get("shape")
-            return len(shape.elts) if isinstance(shape, ast.Tuple) else (1 if self.atom(shape) == 0 else None)
-        if rule is not None and (rule.broadcast or (spelling.startswith("np.") and len(rule.params) == 1)):
-            return join(kinds)
-        return None
+        return 1 if whole else self.atom(args[0])
+
+    def shaped(self, shape):
+        """The kind of an array made with this shape argument."""
+        if isinstance(shape, ast.Tuple):
+            return len(shape.elts) or None  # (shape (): a 0-d array, which writes change, unlike a number)
+        return 1 if self.atom(shape) == 0 else None
+
+    def first(self, args, keep_numbers=False):
+        kind = self.atom(args[0]) if args else None
+        if kind == 0 and not keep_numbers:
+            return None  # a 0-d array made from a number: writable, and `a[...] = e` writes it
+        return kind
+
+
+_FORMS = {
+    "join": lambda k, args, kw: join([k.atom(a) for a in args]),
+    "number": lambda k, args, kw: 0,
+    "first": lambda k, args, kw: k.first(args),
+    "first_or_number": lambda k, args, kw: k.first(args, keep_numbers=True),
+    "array": lambda k, args, kw: (1 if all(k.atom(e) == 0 for e in args[0].elts) else None)
+    if args and isinstance(args[0], ast.Tuple) else k.first(args),
+    "reduce": Kinds.reduced,
+    "cumsum": Kinds.cumsum,
+    "shape": lambda k, args, kw: k.shaped(args[0] if args else kw.get("shape")),
+    "reshape": lambda k, args, kw: k.shaped(args[1] if len(args) > 1 else kw.get("shape")),
+    "vector": lambda k, args, kw: 1,
+    "matrix": lambda k, args, kw: 2,
+    "matmul": lambda k, args, kw: matmul(*[k.atom(a) for a in args[:2]]) if len(args) >= 2 else None,
+    "trace": lambda k, args, kw: None if k.atom(args[0]) is None else max(k.atom(args[0]) - 2, 0),  # first two axes
+}

@@ -24,20 +24,10 @@ import types
 import numpy as np
 
 from .. import __version__, frontend, runtime
+from ..ir.build import MARK
 from . import cache
 
-_MARK = "__comment__"
-_MARK_LINE = re.compile(rf"^(\s*){_MARK}\((['\"])(.*)\2\)$", re.M)
-
-
-def comment(text):
-    """A statement that the emitted text shows as `# text`."""
-    return ast.Expr(ast.Call(ast.Name(_MARK, ast.Load()), [ast.Constant(text)], []))
-
-
-def is_comment(stmt):
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
-        isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _MARK
+_MARK_LINE = re.compile(rf"^(\s*){MARK}\((['\"])(.*)\2\)$", re.M)
 
 
 class _Signed(ast.NodeTransformer):

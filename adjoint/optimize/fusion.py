@@ -26,9 +26,8 @@ before the loop.
 import ast
 import copy
 
-from ..backend.emit import is_comment
+from ..ir.build import is_comment, sweep_start
 from ..ir.queries import loads, names_in
-from ..transforms.reverse import REVERSE_SWEEP
 from .simplify import IN_PLACE_CALLS, TAPE_METHODS, is_pure
 
 
@@ -36,10 +35,10 @@ def fuse_loops(fdef):
     """The adjoint fdef with its loop pairs fused where that computes the same numbers."""
     fdef = copy.deepcopy(fdef)
     body = fdef.body
-    sweep_start = next(i for i, s in enumerate(body) if is_comment(s) and s.value.args[0].value == REVERSE_SWEEP)
+    start = sweep_start(body)
     tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)}
-    fwd, rev = fuse(body[:sweep_start], body[sweep_start + 1:-1], tapes)
-    fdef.body = fwd + [body[sweep_start]] + rev + [body[-1]]
+    fwd, rev = fuse(body[:start], body[start + 1:-1], tapes)
+    fdef.body = fwd + [body[start]] + rev + [body[-1]]
     return fdef
 
 

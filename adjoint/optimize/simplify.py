@@ -24,10 +24,10 @@ import copy
 import math
 import numbers
 
-from ..backend.emit import is_comment
+from ..ir.build import is_comment
 from ..ir.queries import loads, names_in
 from ..rules.helpers import having
-from ..transforms.reverse import site_name
+from ..transforms.tape import site_name
 
 
 def simplify(fdef):

@@ -21,6 +21,14 @@ builtins and NumPy ufuncs: each adjoint formula with `g` read as the parameter's
 contribution), "linear" (the same call on the tangents), "bilinear" (the call with one argument
 replaced by its tangent, summed over the arguments) or a formula over the parameters, `out` and
 `<parameter>_dot`. A differentiable rule without one fails the import.
+
+The kind of a rule's result (its number of dimensions, analysis/kinds.py) follows from its
+arguments' kinds by its `result` form, one of RESULT_FORMS: "join" (broadcasting: the largest; the
+default of elementwise NumPy functions), "number" (always a number: len, math.*), "first" (the
+first argument's; a 0-d array when that is a number), "first_or_number" (the first argument's, a
+number staying one), "array" (np.array: "first", or a vector of numbers), "reduce" (the first's
+less the reduced axes), "cumsum", "shape" (from a shape argument: np.zeros), "reshape", "vector",
+"matrix", "matmul", "trace"; None when unknown.
 """
 
 import ast
@@ -34,6 +42,8 @@ from .. import runtime
 BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPORTED)
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
 TANGENT_FORMS = ("elementwise", "linear", "bilinear")
+RESULT_FORMS = ("join", "number", "first", "first_or_number", "array", "reduce", "cumsum", "shape", "reshape",
+                "vector", "matrix", "matmul", "trace")
 
 
 class BindError(TypeError):
@@ -55,6 +65,7 @@ class Rule:
     carries: tuple = ()  # a forward-only rule's parameters that carry derivatives (runtime helpers)
     makes: bool = False  # a function without derivative that makes an array from sizes, bounds or fill values
     selects: tuple = ()  # parameters without a formula that only choose (a condition): their derivative is 0
+    result: str = None  # how the result's kind follows from the arguments' (RESULT_FORMS), None: unknown
 
     @property
     def differentiable(self):
@@ -167,7 +178,21 @@ class Table:
         if "tangent" not in flags and (flags.get("broadcast") or isinstance(obj, np.ufunc) or (
                 path.split(".")[0] in ("math", "builtins", "operator") and path != "operator.matmul")):
             flags["tangent"] = "elementwise"
+        if "result" not in flags and (path.startswith("math.") or flags.get("broadcast") or (
+                path.startswith("numpy.") and len(params.split(",")) == 1)):
+            flags["result"] = "number" if path.startswith("math.") else "join"
         return self.add(parse_rule(obj, spell(path), params, formulas, **flags))
+
+    def results(self, form, *spellings):
+        """Say how the kind of the result of each rule spelled so follows from its arguments' kinds."""
+        if form not in RESULT_FORMS:
+            raise ValueError(f"result form {form!r} is not one of {RESULT_FORMS}")
+        for spelling in spellings:
+            old = self.by_spelling[spelling]
+            new = self.by_spelling[spelling] = replace(old, result=form)
+            if self.by_key.get(old.key) is old:
+                self.by_key[old.key] = new
+        self.version += 1
 
     def tangent(self, path, form):
         """Say how forward mode forms the tangent of the rule at `path` (see the module docstring)."""
@@ -191,7 +216,8 @@ class Table:
         """Functions whose result does not vary where it is differentiable (a comparison, np.floor,
         np.argmax, a shape): a differentiated argument gives a zero derivative, which is right."""
         for path in paths:
-            self.add(Rule(resolve_path(path), spell(path), (), {}, ()))
+            number = "number" if path.startswith("math.") else None
+            self.add(Rule(resolve_path(path), spell(path), (), {}, (), result=number))
 
     def makes(self, *paths):
         """Functions that make a new array from sizes, bounds or fill values, with no rule that carries a

@@ -187,4 +187,22 @@ helper("restore", "tape, value", "tape, value", "linear")
 helper("add_into", "view, g", "view, g", "linear")
 helper("add_at", "a, index, g", "a, g", "linear")
 nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes")
+
+# the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
+results = TABLE.results
+results("number", "len", "int", "float", "round", "np.linalg.norm")
+results("join", "abs", "min", "max")
+results("reduce", "np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
+        ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std")
+results("cumsum", "np.cumsum", ".cumsum")
+results("shape", "np.zeros", "np.ones", "np.empty", "np.full")
+results("first", "np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.asarray", ".copy", "np.transpose",
+        ".transpose")
+results("array", "np.array")
+results("first_or_number", ".astype", "np.float64", "logistic", ".T", "np.diff")
+results("trace", "np.trace")
+results("matmul", "np.dot", "np.matmul", ".dot")
+results("matrix", "np.outer", "np.eye")
+results("vector", "np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel")
+results("reshape", "np.reshape", ".reshape")
 TABLE.check_tangents()

@@ -10,11 +10,10 @@ the in-place helpers (`add_into(view, g)`, `add_at(a, index, g)`). Comments are 
 import ast
 import copy
 
-from ..backend.emit import is_comment
+from ..ir.build import assign, is_comment
 from ..ir.naming import Namer
 from ..ir.normal import NormalFunction
 from ..ir.queries import OP_NAMES
-from .reverse import assign
 
 
 def flatten(fdef, kinds=None):

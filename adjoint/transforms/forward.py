@@ -21,9 +21,10 @@ import copy
 
 from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of, targets_of
 from ..analysis.aliasing import view_source
-from ..backend.emit import comment, text
+from ..backend.emit import text
+from ..frontend import function_def
+from ..ir.build import assign, call, comment, instantiate, name
 from ..ir.queries import names_in
-from .reverse import assign, call, function_def, instantiate, name
 
 
 def forward(nf, wrt, table):
@@ -135,9 +136,11 @@ class Forward(Transform):
         expr = self.tangent(s)
         if expr is None:  # nothing that varies flows in: the value is a constant here
             return [s, assign(self.dot(v), call("zeros_like", name(v)), line)]
-        if view_source(s.targets[0], s.value, self.table, self.kinds) is None and not isinstance(expr, (ast.BinOp, ast.UnaryOp)) \
-                and self.kinds.get(v) != 0 and ({v} | names_in(value)) & self.written:  # `y = x + 0.0`: y_dot must not be x_dot (or what
-            expr = call("saved", expr)  # spread(x_dot, y) gives), which a write into y, so into y_dot, would change
+        # `y = x + 0.0`: y_dot must not be x_dot (or what spread(x_dot, y) gives), which a write into y,
+        # so into y_dot, would change
+        if view_source(target, value, self.table, self.kinds) is None and not isinstance(expr, (ast.BinOp, ast.UnaryOp)) \
+                and self.kinds.get(v) != 0 and ({v} | names_in(value)) & self.written:
+            expr = call("saved", expr)
         if v not in names_in(value):
             return [s, assign(self.dot(v), expr, line)]
         # the value reads the name it overwrites: the tangent needs the old value and perhaps the new

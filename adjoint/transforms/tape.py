@@ -1,0 +1,198 @@
+"""Tape placement: the reverse transform marks tape sites (where a value the reverse sweep may
+need is overwritten); after simplification, `place_tape` turns the sites whose values the reverse
+sweep still reads into pushes and restores, and drops the others. `TapePlan` carries what it needs
+of the reverse transform's decisions, and what the tape report (explain.py) reads."""
+
+import ast
+import copy
+from dataclasses import dataclass
+
+from ..analysis.aliasing import aliases, shown_by
+from ..ir.build import assign, call, method, name, sweep_start
+from ..rules.helpers import SHAPE_ONLY
+
+_SITE = "__site__"
+
+
+def site(kind, var, key=0):
+    """A placeholder for a tape operation, decided once the whole reverse sweep is known."""
+    return ast.Expr(ast.Call(name(_SITE), [ast.Constant(kind), ast.Constant(var), ast.Constant(key)], []))
+
+
+def is_site(stmt):
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == _SITE
+
+
+def site_name(stmt):
+    """v for a tape site `site(kind, v, key)`, else None."""
+    return stmt.value.args[1].value if is_site(stmt) else None
+
+
+def tape_placeholder(kind):
+    """A value of a kind (number of dimensions; None: unknown) that no result depends on: 0.0, or an
+    empty float array of that many dimensions (so Numba gives the name one type on every path)."""
+    if not kind:
+        return ast.Constant(0.0)
+    shape = ast.Tuple([ast.Constant(0)] * kind, ast.Load())
+    return ast.Call(ast.Attribute(name("np"), "zeros", ast.Load()), [shape], [])
+
+
+@dataclass
+class TapePlan:
+    """What `place_tape` needs to turn tape sites into pushes and restores, what the tape report
+    (`explain`) reads of the reverse transform's and place_tape's decisions, and what later stages
+    read (the kinds and the adjoints' names)."""
+
+    written_again: set  # primal names that may be written more than once in a run
+    kinds: dict
+    element_sites: dict  # key -> (array name, index) of each element write
+    counters: list  # tapes of loop trip counts, already in use
+    namer: object
+    active: set  # names that carry a derivative (so hold floats)
+    views: dict  # name -> the arrays it may share memory with
+    recomputed: set  # numbers the reverse sweep computes again instead of taping
+    trip_counts: dict  # trip-count name -> (the normal-form loop it counts, its tape or None)
+    placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
+    adjoints: set  # names of the adjoints (which hold floats)
+
+
+def place_tape(fdef, plan):
+    """Replace the tape sites with pushes and restores wherever the reverse sweep reads the values.
+
+    A name written again is kept on its tape when the reverse sweep reads its value, or reads its
+    shape and it is not a number; an array's overwritten elements are saved when the reverse sweep
+    reads the array's values. Called after simplification, so adjoints that were simplified away do
+    not keep values alive.
+
+    An array that the reverse sweep reads only as `a.shape` keeps just its shapes, on `a_shapes`,
+    and those reads become `a_shapes[-1][0]`: the array itself is freed as soon as the forward sweep
+    is done with it. A shape tape keeps one entry per run of equal shapes (runtime.push_shape), so
+    a loop whose arrays keep their shape keeps one entry, not one per iteration.
+
+    A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
+    value "before the first write"), so its restore is a plain pop and a read with no test, which
+    Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
+    The tapes it makes go into `plan.placed`.
+    """
+    body = fdef.body
+    start = sweep_start(body)
+    by_value, by_shape, by_shape_attribute = reads(body[start:-1])  # the return reads the forward result
+    shapes = {v for v in plan.written_again if v in by_shape_attribute and plan.kinds.get(v)}
+    restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
+    restore -= shapes
+    seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
+    save = {y for y, _ in plan.element_sites.values() if y in seen}
+    # elements put back into y must go into the array y was when they were taken out: y itself is restored
+    shapes -= save
+    restore |= save & plan.written_again
+    floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
+    # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
+    # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
+    element_written = {y for y, _ in plan.element_sites.values()}
+    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
+    tapes, names, placeholder = list(plan.counters), {}, {}
+
+    def tape_of(v, suffix, key=None):
+        if (v, suffix) not in names:
+            names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
+            tapes.append(names[(v, suffix)])
+            plan.placed[names[(v, suffix)]] = (v, key)
+            if v in floats and suffix == "tape":
+                placeholder[names[(v, suffix)]] = [ast.Constant(0.0)]
+            if suffix == "shapes":  # see runtime.push_shape
+                no_shape = ast.Tuple([ast.Constant(0)] * plan.kinds[v], ast.Load())
+                placeholder[names[(v, suffix)]] = [ast.Tuple([no_shape, ast.Constant(0)], ast.Load())]
+        return names[(v, suffix)]
+
+    def replace(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, replace(getattr(s, field)) or ([ast.Pass()] if field == "body" else []))
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+                    and isinstance(s.value.func, ast.Name) and s.value.func.id == _SITE):
+                out.append(s)
+                continue
+            kind, v, key = (a.value for a in s.value.args)
+            if kind == "restore" and v in floats:
+                tape = tape_of(v, "tape")
+                out += [ast.Expr(method(tape, "pop")),
+                        assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
+            elif kind == "push" and v in shapes:
+                out.append(ast.Expr(call("push_shape", name(tape_of(v, "shapes")), ast.Attribute(name(v), "shape",
+                                                                                                  ast.Load()))))
+            elif kind == "restore" and v in shapes:
+                out.append(ast.Expr(call("pop_shape", name(tape_of(v, "shapes")))))
+            elif kind == "push" and v in restore:
+                # a copy where v may share memory with an array whose elements are written: a later write,
+                # into the array v views or into a name that views v, cannot change what the tape keeps
+                kept = call("saved", name(v)) if v in snapshots else name(v)
+                out.append(ast.Expr(method(tape_of(v, "tape"), "append", kept)))
+            elif kind == "restore" and v in restore:
+                out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
+            elif kind in ("save", "load") and v in save:
+                index = plan.element_sites[key][1]
+                tape = tape_of(v, f"saved{key}", key)
+                element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
+                if kind == "save":
+                    out.append(ast.Expr(method(tape, "append", call("saved", element))))
+                else:
+                    out.append(assign(ast.Subscript(name(v), copy.deepcopy(index), ast.Store()), method(tape, "pop")))
+        return out
+
+    fdef = copy.deepcopy(fdef)
+    result = fdef.body[-1].value.elts[0]
+    if aliases(result.id, plan.views) & save:  # the reverse sweep puts old elements back: keep a copy
+        kept = plan.namer.fresh("value")
+        fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
+        result.id = kept
+    body = replace(fdef.body)
+    start = sweep_start(body)
+    last_shape = {v: ast.Subscript(ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()),
+                                   ast.Constant(0), ast.Load()) for v in shapes}
+    body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
+    fdef.body = [assign(t, ast.List(placeholder.get(t, []), ast.Load())) for t in tapes] + body
+    return fdef
+
+
+class _ShapeReads(ast.NodeTransformer):
+    """`a.shape` -> the expression that holds a's shape there."""
+
+    def __init__(self, shapes):
+        self.shapes = shapes
+
+    def visit_Attribute(self, node):
+        if node.attr == "shape" and isinstance(node.value, ast.Name) and node.value.id in self.shapes:
+            return copy.deepcopy(self.shapes[node.value.id])
+        return self.generic_visit(node)
+
+
+def reads(rev):
+    """(names read for their values, names read only for their shape, and of those the ones read
+    only as `a.shape`) in reverse-sweep code."""
+    by_value, by_shape, by_other = set(), set(), set()
+
+    def visit(node, shape_only=False):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            (by_shape if shape_only else by_value).add(node.id)
+            if shape_only:
+                by_other.add(node.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
+            by_shape.add(node.value.id)
+            return
+        if isinstance(node, ast.Attribute) and node.attr in ("size", "ndim"):
+            visit(node.value, True)
+            return
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
+            for i, a in enumerate(node.args):
+                visit(a, i in SHAPE_ONLY[node.func.id])
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child, shape_only)
+
+    for s in rev:
+        visit(s)
+    return by_value, by_shape - by_value, by_shape - by_value - by_other
