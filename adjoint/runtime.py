@@ -1,6 +1,6 @@
 """Helpers that generated code calls, written once for both paths.
 
-Each runs under CPython as it is and under Numba's nopython mode once `adjoint.jit` has registered
+Each runs under CPython as it is and under Numba's nopython mode once `adjoint.backend.jit` has registered
 it with `register_jitable`. Type dispatch uses `isinstance` and `axis is None`, which Numba resolves
 when it compiles, so one text serves floats and arrays of any rank. A branch that uses NumPy
 features Numba lacks (`np.moveaxis`, `axis=` on cumsum) is reached only where the primal itself
@@ -12,6 +12,17 @@ import math
 import numpy as np
 
 
+def facts(shape_only=(), **known):
+    """Record on a helper what the compiler may assume of it (rules/helpers.py says what each fact
+    means and which passes read it): shape_only={1} and linear_in_g, fresh, new_buffer, sums_to_shape,
+    in_place set True."""
+    def record(fn):
+        fn.facts = dict(known, shape_only=frozenset(shape_only))
+        return fn
+    return record
+
+
+@facts(shape_only={0}, fresh=True, new_buffer=True)
 def zeros_like(x):
     """A float64 zero of x's kind: 0.0 for a number, an array of x's shape for an array."""
     if isinstance(x, (float, int)):
@@ -19,10 +30,11 @@ def zeros_like(x):
     return np.zeros(x.shape)
 
 
+@facts(shape_only={1}, linear_in_g=True, sums_to_shape=True)
 def unbroadcast(g, x):
     """Sum g over the axes that broadcasting added or stretched, so it takes x's shape.
 
-    Under Numba, `adjoint.jit` dispatches on the types instead, and sums with loops.
+    Under Numba, `adjoint.backend.jit` dispatches on the types instead, and sums with loops.
     """
     if isinstance(x, (float, int)):
         if isinstance(g, float):
@@ -33,6 +45,7 @@ def unbroadcast(g, x):
     return summed_to(g, x.shape)
 
 
+@facts(linear_in_g=True, sums_to_shape=True)
 def summed_to(g, shape):
     """g summed over the axes that broadcasting an array of `shape` to g's shape added or stretched
     (the general case of unbroadcast): g itself when it has that shape."""
@@ -43,6 +56,7 @@ def summed_to(g, shape):
     return np.sum(g, axis=axes).reshape(shape)
 
 
+@facts(shape_only={1}, linear_in_g=True, fresh=True)
 def unsum(g, a, axis=None):
     """The adjoint of np.sum(a, axis): g spread back over the summed axis."""
     if isinstance(a, (float, int)):
@@ -53,17 +67,19 @@ def unsum(g, a, axis=None):
 
 
 def sum_axis(a, axis):
-    """np.sum(a, axis=axis) for a matrix, as `specialize` writes it: under Numba, `adjoint.jit` gives
+    """np.sum(a, axis=axis) for a matrix, as `specialize` writes it: under Numba, `adjoint.backend.jit` gives
     it loops (np.sum with an axis, its checks and their messages cost Numba seconds to compile)."""
     return np.sum(a, axis=axis)
 
 
+@facts(linear_in_g=True)
 def unsum_to(g, shape, axis):
     """unsum for an array a of this shape summed over one axis, from its shape alone (so that the
     tape need not keep a): what `specialize` writes where the kinds are known."""
     return np.broadcast_to(np.expand_dims(g, axis), shape).copy()
 
 
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def unmean(g, a, axis=None):
     """The adjoint of np.mean(a, axis). (An empty a has an empty adjoint: no division by its size 0.)"""
     if isinstance(a, (float, int)):
@@ -73,6 +89,7 @@ def unmean(g, a, axis=None):
     return unsum(g, a, axis) * (g.size / max(a.size, 1))
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def unvar(g, a, axis=None, ddof=0):
     """The adjoint of np.var(a, axis, ddof). The variance of a number is 0 whatever its value (nan
     when ddof leaves it no degree of freedom, as np.var gives), so its derivative is 0 (nan)."""
@@ -86,6 +103,7 @@ def unvar(g, a, axis=None, ddof=0):
     return unsum(g, a, axis) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (count - ddof)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def unstd(g, a, out, axis=None, ddof=0):
     """The adjoint of np.std(a, axis, ddof), from that of the variance: g / (2 out) times it.
 
@@ -101,6 +119,7 @@ def unstd(g, a, out, axis=None, ddof=0):
     return unvar(np.where(nonzero, g / (2.0 * np.where(nonzero, out, 1.0)), 0.0), a, axis, ddof)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def unmax(g, a, out, axis=None):
     """The adjoint of np.max / np.min: g shared equally among the entries equal to the result."""
     if isinstance(a, (float, int)):
@@ -112,6 +131,7 @@ def unmax(g, a, out, axis=None):
     return unsum(g, a, axis) * mask / np.expand_dims(np.sum(mask, axis=axis), axis)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def unprod(g, a, axis=None):
     """The adjoint of np.prod(a, axis): g times the product of the other entries (exact at zeros)."""
     if isinstance(a, (float, int)):
@@ -141,6 +161,7 @@ def _unprod_axes(g, a, axis):
     return np.moveaxis((np.expand_dims(g, -1) * left * right).reshape(m.shape), ends, axes)
 
 
+@facts(linear_in_g=True)
 def uncumsum(g, a, axis=None):
     """The adjoint of np.cumsum(a, axis): a reversed cumulative sum."""
     if isinstance(a, (float, int)):  # np.cumsum of a number: one entry (NumPy), or the number (Numba)
@@ -153,6 +174,7 @@ def uncumsum(g, a, axis=None):
     return np.ascontiguousarray(np.swapaxes(backwards, 0, axis))
 
 
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def undiff(g, a):
     """The adjoint of np.diff(a) (first difference along the last axis)."""
     out = np.zeros(a.shape)
@@ -180,16 +202,18 @@ def _as_grid(g, rows, cols):
     return np.ascontiguousarray(g).reshape((rows, cols))
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def matmul_left(g, a, b):
     """The adjoint of a @ b with respect to a (stacks of matrices broadcast against each other).
 
-    Under Numba (where @ takes 1-d and 2-d operands) `adjoint.jit` calls matmul_left_2d directly.
+    Under Numba (where @ takes 1-d and 2-d operands) `adjoint.backend.jit` calls matmul_left_2d directly.
     """
     if isinstance(a, (float, int)) or isinstance(b, (float, int)) or (a.ndim <= 2 and b.ndim <= 2):
         return matmul_left_2d(g, a, b)
     return _matmul_stacked(g, a, b, True)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def matmul_right(g, a, b):
     """The adjoint of a @ b with respect to b."""
     if isinstance(a, (float, int)) or isinstance(b, (float, int)) or (a.ndim <= 2 and b.ndim <= 2):
@@ -231,7 +255,7 @@ def dot_left(g, a, b):
     np.dot(a, b)[i, j, k, m] = sum(a[i, j, :] * b[k, :, m]). So with A = a as rows of its last
     axis and B = b with that axis first, as columns, np.dot(a, b) is A @ B reshaped, and the
     adjoints are those of A @ B. A number on either side makes it a product. (Under Numba, whose
-    np.dot takes vectors and matrices only, where it is a @ b, `adjoint.jit` calls matmul_left_2d.)
+    np.dot takes vectors and matrices only, where it is a @ b, `adjoint.backend.jit` calls matmul_left_2d.)
     """
     if _is_number(a):
         return np.sum(g * b)
@@ -284,6 +308,7 @@ def _matmul_stacked(g, a, b, left):
     return summed_to(r[..., 0] if b.ndim == 1 else r, b.shape)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def outer_left(g, a, b):
     """The adjoint of np.outer(a, b) (of a.size rows and b.size columns) with respect to a."""
     r = np.dot(np.ascontiguousarray(g), _flat(b))
@@ -292,6 +317,7 @@ def outer_left(g, a, b):
     return r.reshape(a.shape)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def outer_right(g, a, b):
     """The adjoint of np.outer(a, b) with respect to b."""
     r = np.dot(_flat(a), np.ascontiguousarray(g))
@@ -307,6 +333,7 @@ def _flat(x):
     return np.ascontiguousarray(x).ravel()
 
 
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def untrace(g, a):
     """The adjoint of np.trace(a): g on the diagonal of the first two axes."""
     out = np.zeros(a.shape)
@@ -315,6 +342,7 @@ def untrace(g, a):
     return out
 
 
+@facts(shape_only={1}, linear_in_g=True)
 def reshape_like(g, a):
     """g given a's shape (the adjoint of a reshape or a ravel): its one entry for a number."""
     if isinstance(a, (float, int)):
@@ -322,6 +350,7 @@ def reshape_like(g, a):
     return np.ascontiguousarray(g).reshape(a.shape)
 
 
+@facts(shape_only={2}, linear_in_g=True)
 def concat_part(g, offset, part, axis=0):
     """The piece of g that np.concatenate took from `part`, which starts at `offset` along axis
     (for axis None, at `offset` in the flattened result)."""
@@ -332,9 +361,10 @@ def concat_part(g, offset, part, axis=0):
     return np.ascontiguousarray(np.swapaxes(np.swapaxes(g, 0, axis)[offset:offset + n], 0, axis))
 
 
+@facts(linear_in_g=True)
 def stack_part(g, k, axis=0):
     """The k-th piece of g along the axis that np.stack added: a number for a vector g (np.stack of
-    numbers). Under Numba, `adjoint.jit` chooses by g's number of dimensions."""
+    numbers). Under Numba, `adjoint.backend.jit` chooses by g's number of dimensions."""
     if g.ndim == 1:
         return g[k]
     return _stack_piece(g, k, axis)
@@ -348,15 +378,17 @@ def _stack_piece(g, k, axis):
     return np.ascontiguousarray(piece)
 
 
+@facts(in_place=True)
 def add_into(view, g):
     """view += g, for a slice of an adjoint (Numba compiles this far faster than `a[i:j] += g`)."""
     view += g
 
 
+@facts(in_place=True)
 def add_at(a, index, g):
     """a[index] += g, where an integer-array index that repeats an entry adds to it as often.
 
-    Under Numba, `adjoint.jit` gives this an implementation with a loop (np.add.at is not supported).
+    Under Numba, `adjoint.backend.jit` gives this an implementation with a loop (np.add.at is not supported).
     """
     np.add.at(a, index, g)
 
@@ -366,7 +398,7 @@ def kept_writes(a, index):
     later position of an integer-array index that repeats an entry writes it again (NumPy keeps the
     last write). Only those positions carry the adjoint of what a holds there back to the value.
 
-    Under Numba, `adjoint.jit` gives this an implementation chosen by the index's type."""
+    Under Numba, `adjoint.backend.jit` gives this an implementation chosen by the index's type."""
     picked = a[index]
     if np.ndim(picked) == 0:
         return True
@@ -379,7 +411,7 @@ def kept_writes(a, index):
 def add_outer(a, g, b):
     """a += g[:, None] * b for vectors g and b (the adjoint of W @ h added into W's).
 
-    Under Numba, `adjoint.jit` gives this a double loop, which needs no temporary matrix."""
+    Under Numba, `adjoint.backend.jit` gives this a double loop, which needs no temporary matrix."""
     a += g[:, None] * b
 
 
@@ -390,6 +422,7 @@ def trip_count(start, stop, step):
     return max(0, (start - stop - step - 1) // -step)
 
 
+@facts(in_place=True)
 def restore(tape, value):
     """Drop the newest value on the tape and give back the one before it (value when there is none)."""
     tape.pop()
@@ -398,6 +431,7 @@ def restore(tape, value):
     return value
 
 
+@facts(in_place=True)
 def push_shape(tape, shape):
     """Keep `shape` on a shape tape, which holds (shape, count) for each run of equal shapes, so a
     loop whose values keep one shape keeps one entry. The tape starts with a placeholder of count 0
@@ -409,6 +443,7 @@ def push_shape(tape, shape):
         tape.append((shape, 1))
 
 
+@facts(in_place=True)
 def pop_shape(tape):
     """Drop the newest shape from a shape tape (see push_shape); `tape[-1][0]` reads the newest."""
     last, count = tape[-1]
@@ -421,7 +456,7 @@ def pop_shape(tape):
 def reserved(tape, top, more):
     """A tape of numbers with room for `more` entries after its first `top`: tape itself, or a longer
     copy (at least twice as long, so that reserving before every run of an inner loop copies little).
-    (See adjoint/stacks.py.)"""
+    (See adjoint/optimize/stacks.py.)"""
     need = top + more
     if need <= tape.shape[0]:
         return tape
@@ -431,6 +466,7 @@ def reserved(tape, top, more):
     return longer
 
 
+@facts(fresh=True, new_buffer=True)
 def saved(element):
     """A copy of an array element or slice about to be overwritten (numbers are kept as they are)."""
     if isinstance(element, float):
@@ -443,7 +479,7 @@ def saved(element):
 def spread(d, out):
     """A tangent as the value it belongs to: d broadcast to out's shape (d itself when it has it).
 
-    Under Numba, `adjoint.jit` dispatches on the types."""
+    Under Numba, `adjoint.backend.jit` dispatches on the types."""
     if isinstance(out, float):
         return d
     if isinstance(d, float):
@@ -463,7 +499,7 @@ def unit(out):
 def logistic(x):
     """1 / (1 + exp(-x)), computed as written. The normalizer turns that expression into this one
     primitive, whose adjoint `g * out * (1 - out)` reads only the result: the tape keeps one array
-    where the expression's own steps would keep three. Under Numba, `adjoint.jit` makes it one loop."""
+    where the expression's own steps would keep three. Under Numba, `adjoint.backend.jit` makes it one loop."""
     return 1.0 / (1.0 + np.exp(-x))
 
 
@@ -474,6 +510,7 @@ def reduce_tangent(w, a_dot, axis=None):
     return np.sum(w * a_dot, axis=axis)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def times(g, d):
     """g * d, a cotangent times a partial derivative, but 0 wherever g is 0: a cotangent that is
     exactly zero (the branch np.where did not take, an entry written over or not read) carries no
@@ -482,7 +519,7 @@ def times(g, d):
     x <= 0, `1 / r` masked where r is 0). The rules whose partial derivatives can be non-finite where
     their inputs are finite (divisions, logs, roots, powers) multiply with it.
 
-    Under Numba, `adjoint.jit` gives numbers a test and arrays np.where."""
+    Under Numba, `adjoint.backend.jit` gives numbers a test and arrays np.where."""
     product = g * d
     if np.ndim(product) == 0:
         return 0.0 if g == 0 else product
@@ -497,7 +534,7 @@ def pow_base(a, b):
     ** gives inf at 0 (the derivative of a ** 0.5 there) where a float's raises ZeroDivisionError.
     An array with one exponent other than 0 (x ** 2 in forward mode) is a itself, not a copy.
 
-    Under Numba, `adjoint.jit` dispatches on the types (a itself has a's layout, a copy has C's)."""
+    Under Numba, `adjoint.backend.jit` dispatches on the types (a itself has a's layout, a copy has C's)."""
     if not isinstance(a, (float, int)) and isinstance(b, (float, int)) and b != 0:
         return a
     return _pow_base(a, b)
@@ -534,11 +571,37 @@ def norm_slope(x, r):
     return x / np.where(r == 0.0, 1.0, r)
 
 
+def sinc_slope(x):
+    """The derivative of np.sinc: (cos(pi x) - sinc(x)) / x, 0 at x = 0 (sinc is flat there); near 0,
+    where that difference cancels, its series -pi^2 x / 3 + pi^4 x^3 / 30."""
+    if isinstance(x, float):
+        if abs(x) < 1e-4:
+            return -3.289868133696453 * x * (1.0 - 0.9869604401089358 * x * x)
+        return (math.cos(math.pi * x) - math.sin(math.pi * x) / (math.pi * x)) / x
+    small = np.abs(x) < 1e-4
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -3.289868133696453 * x * (1.0 - 0.9869604401089358 * x * x),
+                    (np.cos(np.pi * safe) - np.sinc(safe)) / safe)
+
+
+def sinc_curve(x):
+    """The second derivative of np.sinc: -pi^2 sinc(x) - 2 sinc'(x) / x; near 0 its series
+    -pi^2 / 3 + pi^4 x^2 / 10."""
+    if isinstance(x, float):
+        if abs(x) < 1e-4:
+            return -3.289868133696453 + 9.740909103400244 * x * x
+        return -math.pi * math.pi * (math.sin(math.pi * x) / (math.pi * x)) - 2.0 * sinc_slope(x) / x
+    small = np.abs(x) < 1e-4
+    safe = np.where(small, 1.0, x)
+    return np.where(small, -3.289868133696453 + 9.740909103400244 * x * x,
+                    -np.pi * np.pi * np.sinc(safe) - 2.0 * sinc_slope(safe) / safe)
+
+
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope,
+    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

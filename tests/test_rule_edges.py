@@ -647,3 +647,26 @@ def test_reductions_of_a_0d_array(fn):
     g = adjoint.grad(fn, jit=False)(np.array(1.5))
     numeric = adjoint.numerical_jacobian(fn, np.array(1.5))
     assert np.allclose(g, numeric, atol=1e-6)
+
+
+def _sinc_sum(x):
+    return np.sum(np.sinc(x) * x)
+
+
+def _sinc_scalar(x):
+    return np.sinc(x) * 3.0
+
+
+def test_sinc_derivative_at_and_near_zero_is_finite_and_right():
+    """np.sinc's derivative (cos(pi x) - sinc(x)) / x is 0/0 at 0 and cancels near it: sinc_slope
+    gives 0 at 0 and the series near it, on both paths, for arrays and floats."""
+    x = np.array([0.0, 1e-9, -3e-5, 2e-4, 0.4, -1.3])
+    exact = np.sinc(x) + x * np.array([0.0] + [(math.cos(math.pi * v) - math.sin(math.pi * v) / (math.pi * v)) / v
+                                               for v in x[1:]])
+    exact[1] = 1.0 + 1e-9 * (-math.pi ** 2 / 3 * 1e-9)  # (the closed form cancels to nothing at 1e-9)
+    for jit in (False, True):
+        assert np.allclose(adjoint.grad(_sinc_sum, jit=jit)(x), exact, rtol=1e-9, atol=1e-15)
+        assert adjoint.grad(_sinc_scalar, jit=jit)(0.0) == 0.0
+        assert np.isclose(adjoint.grad(_sinc_scalar, jit=jit)(1e-7), 3.0 * -math.pi ** 2 / 3 * 1e-7, rtol=1e-9)
+    assert failures(_sinc_sum, (x,)) == []
+

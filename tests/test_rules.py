@@ -255,6 +255,42 @@ def f_arcsin(x):
     return np.arcsin(x)
 
 
+def f_arcsinh(x):
+    return np.arcsinh(x)
+
+
+def f_arccosh(x):
+    return np.arccosh(x)
+
+
+def f_arctanh(x):
+    return np.arctanh(x)
+
+
+def f_cbrt(x):
+    return np.cbrt(x)
+
+
+def f_exp2(x):
+    return np.exp2(x)
+
+
+def f_deg2rad(x):
+    return np.deg2rad(x)
+
+
+def f_rad2deg(x):
+    return np.rad2deg(x)
+
+
+def f_fabs(x):
+    return np.fabs(x)
+
+
+def f_sinc(x):
+    return np.sinc(x)
+
+
 def f_arccos(x):
     return np.arccos(x)
 
@@ -907,6 +943,24 @@ ROWS = [
     Row("numpy.sinh", f_sinh, args(scalar(-2, 2)), id="f_sinh-float", jit_too=True),
     Row("numpy.cosh", f_cosh, args(normal(*MAT))),
     Row("numpy.cosh", f_cosh, args(scalar(-2, 2)), id="f_cosh-float", jit_too=True),
+    Row("numpy.arcsinh", f_arcsinh, args(normal(*MAT))),
+    Row("numpy.arcsinh", f_arcsinh, args(scalar(-2, 2)), id="f_arcsinh-float", jit_too=True),
+    Row("numpy.arccosh", f_arccosh, args(uniform(1.2, 4, *MAT))),
+    Row("numpy.arccosh", f_arccosh, args(scalar(1.2, 4)), id="f_arccosh-float", jit_too=True),
+    Row("numpy.arctanh", f_arctanh, args(uniform(-0.9, 0.9, *MAT))),
+    Row("numpy.arctanh", f_arctanh, args(scalar(-0.9, 0.9)), id="f_arctanh-float", jit_too=True),
+    Row("numpy.cbrt", f_cbrt, args(uniform(0.3, 3, *MAT))),
+    Row("numpy.cbrt", f_cbrt, args(scalar(-3, -0.3)), id="f_cbrt-float", jit_too=True),
+    Row("numpy.exp2", f_exp2, args(normal(*MAT))),
+    Row("numpy.exp2", f_exp2, args(scalar(-2, 2)), id="f_exp2-float", jit_too=True),
+    Row("numpy.deg2rad", f_deg2rad, args(normal(*MAT))),
+    Row("numpy.deg2rad", f_deg2rad, args(scalar(-2, 2)), id="f_deg2rad-float", jit_too=True),
+    Row("numpy.rad2deg", f_rad2deg, args(normal(*MAT))),
+    Row("numpy.rad2deg", f_rad2deg, args(scalar(-2, 2)), id="f_rad2deg-float", jit_too=True),
+    Row("numpy.fabs", f_fabs, args(nonzero(*MAT))),
+    Row("numpy.sinc", f_sinc, args(uniform(-2.5, 2.5, *MAT))),
+    Row("numpy.sinc", f_sinc, args(scalar(-2.5, 2.5)), id="f_sinc-float", jit_too=True),
+    Row("numpy.fabs", f_fabs, args(scalar(-2, -0.2)), id="f_fabs-float", jit_too=True),
     Row("numpy.arcsin", f_arcsin, args(uniform(-0.9, 0.9, *MAT))),
     Row("numpy.arcsin", f_arcsin, args(scalar(-0.9, 0.9)), id="f_arcsin-float", jit_too=True),
     Row("numpy.arccos", f_arccos, args(uniform(-0.9, 0.9, *MAT))),

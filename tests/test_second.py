@@ -103,6 +103,11 @@ def powers_and_norms(x, y):
     return np.sum(x ** y) + np.linalg.norm(x) * np.hypot(x[0], y[1])
 
 
+def sinc_wave(x):
+    """The adjoint calls sinc_slope, whose tangent calls sinc_curve; x holds 0, where both take their limits."""
+    return np.sum(np.sinc(x) * x) + np.sinc(x[1])
+
+
 def _rng():
     return np.random.default_rng(11)
 
@@ -120,6 +125,7 @@ CASES = [
     (gather_scatter, lambda r: (r.standard_normal(5),), 0),
     (row_loop, lambda r: (r.standard_normal((3, 2)),), 0),
     (powers_and_norms, lambda r: (r.uniform(0.5, 1.5, 3), r.standard_normal(3)), (0, 1)),
+    (sinc_wave, lambda r: (np.array([0.0, 0.4, -1.3, 2e-5]),), 0),
 ]
 
 

@@ -1,6 +1,7 @@
 """What the compiler knows of each call that generated code makes (the runtime helpers of
-adjoint/runtime.py, and the NumPy calls the transforms write), one record per call: the passes read
-these facts here, not from lists of their own.
+adjoint/runtime.py, each of which says its facts where it is defined, with `@facts(...)`, and the
+NumPy calls the transforms write), one record per call: the passes read these facts here, not from
+lists of their own.
 
 - shape_only: positions of the arguments it reads only for their shape and type (reverse.py: such
   an argument needs no value on a tape)
@@ -13,6 +14,8 @@ these facts here, not from lists of their own.
 
 from dataclasses import dataclass
 
+from .. import runtime
+
 
 @dataclass(frozen=True)
 class Facts:
@@ -24,48 +27,17 @@ class Facts:
     in_place: bool = False
 
 
-def _f(shape_only=(), **facts):
-    return Facts(frozenset(shape_only), **facts)
-
-
-# a reduction's adjoint: linear in g, a new array (unsum alone may give a view of g)
-_UN = dict(linear_in_g=True, fresh=True, new_buffer=True)
-
-FACTS = {
-    "unbroadcast": _f({1}, linear_in_g=True, sums_to_shape=True),
-    "summed_to": _f(linear_in_g=True, sums_to_shape=True),
-    "unsum": _f({1}, linear_in_g=True, fresh=True),
-    "unsum_to": _f(linear_in_g=True),
-    "unmean": _f({1}, **_UN),
-    "unvar": _f(**_UN),
-    "unstd": _f(**_UN),
-    "unmax": _f(**_UN),
-    "unprod": _f(**_UN),
-    "uncumsum": _f(linear_in_g=True),
-    "undiff": _f({1}, **_UN),
-    "untrace": _f({1}, **_UN),
-    "reshape_like": _f({1}, linear_in_g=True),
-    "concat_part": _f({2}, linear_in_g=True),
-    "stack_part": _f(linear_in_g=True),
-    "matmul_left": _f(**_UN),
-    "matmul_right": _f(**_UN),
-    "outer_left": _f(**_UN),
-    "outer_right": _f(**_UN),
-    "times": _f(**_UN),
-    "zeros_like": _f({0}, fresh=True, new_buffer=True),
-    "saved": _f(fresh=True, new_buffer=True),
-    "restore": _f(in_place=True),
-    "add_at": _f(in_place=True),
-    "add_into": _f(in_place=True),
-    "push_shape": _f(in_place=True),
-    "pop_shape": _f(in_place=True),
-    "np.transpose": _f(linear_in_g=True),
-    "np.zeros": _f(new_buffer=True),
-    "np.ones": _f(new_buffer=True),
-    "np.full": _f(new_buffer=True),
-    "np.outer": _f(new_buffer=True),
-    "np.dot": _f(new_buffer=True),
+# the NumPy calls the transforms write; each runtime helper's facts are on it (@runtime.facts)
+_NUMPY = {
+    "np.transpose": Facts(linear_in_g=True),
+    "np.zeros": Facts(new_buffer=True),
+    "np.ones": Facts(new_buffer=True),
+    "np.full": Facts(new_buffer=True),
+    "np.outer": Facts(new_buffer=True),
+    "np.dot": Facts(new_buffer=True),
 }
+FACTS = {name: Facts(**getattr(runtime, name).facts) for name in runtime.EXPORTED
+         if hasattr(getattr(runtime, name), "facts")} | _NUMPY
 
 
 def having(fact):
