@@ -11,7 +11,7 @@ import textwrap
 
 from .analysis.activity import dependence
 from .analysis.aliasing import shows
-from .ir.build import is_comment, sweep_start
+from .ir.build import is_heading, sweep_start
 from .ir.queries import names_in, stores
 from .rules.table import TABLE
 from .transforms.tape import reads
@@ -96,7 +96,7 @@ class Report:
         def visit(stmts):
             at, before = None, []  # code before the first heading of a block (adjoints starting at zero)
             for s in stmts:
-                if is_comment(s) and s.value.args[0].value.startswith("adjoint of"):
+                if is_heading(s) and s.value.args[0].value.startswith("adjoint of"):
                     where = self.nf.locate(s)
                     at = (os.path.basename(where.filename), where.lineno)
                     for b in before:  # serves the code under the headings that follow

@@ -24,9 +24,11 @@ from . import __version__, frontend
 from .analysis.activity import refuse_lost_derivatives
 from .backend import emit
 from .custom import CustomVJP
+from .ir.build import without_repeated_headings
 from .ir.naming import Namer
 from .ir.normal import NormalFunction
 from .normalize.normalizer import normalize
+from .optimize.copies import without_copies
 from .optimize.fusion import fuse_loops
 from .optimize.simplify import accumulate_in_place, simplify
 from .optimize.specialize import specialize
@@ -147,7 +149,9 @@ def transform(nf, wrt, mode, optimize, kinds):
         fdef = forward(flatten(adjoint_def, kinds), wrt, TABLE)
         if optimize:
             fdef = simplify(fdef)
-    return fdef, plan
+    if optimize:
+        fdef = without_copies(fdef)
+    return without_repeated_headings(fdef), plan
 
 
 def normal_form_of_custom(custom, src):

@@ -95,9 +95,7 @@ GOLDEN = [
                 # tangent of: while x > 1.0:  (golden_programs.py:69)
                 cond = x > 1.0
             # tangent of: return x  (golden_programs.py:71)
-            out = x
-            out_dot = x_dot
-            return (out, out_dot)
+            return (x, x_dot)
     """),
     (g.fill, (np.ones(3),), ("x",), """
         def fill_jvp(x, x_dot):

@@ -12,7 +12,7 @@ from adjoint.backend.dispatch import last_run
 GOLDEN = [
     (g.square, 0, """
         def square_vjp(x, out_bar):
-            # adjoint of: return x * x  (golden_programs.py:9)
+            # return x * x  (golden_programs.py:9)
             out = x * x
             # reverse sweep
             # adjoint of: return x * x  (golden_programs.py:9)
@@ -21,7 +21,7 @@ GOLDEN = [
     """),
     (g.sine_of_product, (0, 1), """
         def sine_of_product_vjp(x, y, out_bar):
-            # adjoint of: return math.sin(x * y)  (golden_programs.py:13)
+            # return math.sin(x * y)  (golden_programs.py:13)
             mul = x * y
             out = math.sin(mul)
             # reverse sweep
@@ -33,11 +33,11 @@ GOLDEN = [
     """),
     (g.rebinding, 0, """
         def rebinding_vjp(x, out_bar):
-            # adjoint of: a = x * x  (golden_programs.py:17)
+            # a = x * x  (golden_programs.py:17)
             a = x * x
-            # adjoint of: a = a + x  (golden_programs.py:18)
+            # a = a + x  (golden_programs.py:18)
             a_1 = a + x
-            # adjoint of: return a * 2.0  (golden_programs.py:19)
+            # return a * 2.0  (golden_programs.py:19)
             out = a_1 * 2.0
             # reverse sweep
             # adjoint of: return a * 2.0  (golden_programs.py:19)
@@ -51,7 +51,7 @@ GOLDEN = [
     """),
     (g.constant_output, 0, """
         def constant_output_vjp(x, out_bar):
-            # adjoint of: return 3.0  (golden_programs.py:23)
+            # return 3.0  (golden_programs.py:23)
             out = 3.0
             # reverse sweep
             x_bar = zeros_like(x)
@@ -59,7 +59,7 @@ GOLDEN = [
     """),
     (g.unused_input, (0, 1), """
         def unused_input_vjp(x, y, out_bar):
-            # adjoint of: return x * 2.0  (golden_programs.py:27)
+            # return x * 2.0  (golden_programs.py:27)
             out = x * 2.0
             # reverse sweep
             # adjoint of: return x * 2.0  (golden_programs.py:27)
@@ -69,7 +69,7 @@ GOLDEN = [
     """),
     (g.vector_sum_of_squares, 0, """
         def vector_sum_of_squares_vjp(x, out_bar):
-            # adjoint of: return np.sum(x ** 2)  (golden_programs.py:31)
+            # return np.sum(x ** 2)  (golden_programs.py:31)
             pow_1 = x ** 2
             out = np.sum(pow_1)
             # reverse sweep
@@ -80,7 +80,7 @@ GOLDEN = [
     """),
     (g.sliced, 0, """
         def sliced_vjp(x, out_bar):
-            # adjoint of: return np.sum(x[1:] * x[:-1])  (golden_programs.py:35)
+            # return np.sum(x[1:] * x[:-1])  (golden_programs.py:35)
             x_part = x[1:]
             x_part_1 = x[:-1]
             mul = x_part * x_part_1
@@ -97,7 +97,7 @@ GOLDEN = [
     """),
     (g.broadcast_add, (0, 1), """
         def broadcast_add_vjp(A, b, out_bar):
-            # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+            # return np.sum(np.tanh(A + b))  (golden_programs.py:39)
             add = A + b
             tanh = np.tanh(add)
             out = np.sum(tanh)
@@ -111,7 +111,7 @@ GOLDEN = [
     """),
     (g.matvec, (0, 1), """
         def matvec_vjp(A, x, out_bar):
-            # adjoint of: return np.sum(A @ x)  (golden_programs.py:43)
+            # return np.sum(A @ x)  (golden_programs.py:43)
             matmul = A @ x
             out = np.sum(matmul)
             # reverse sweep
@@ -123,7 +123,7 @@ GOLDEN = [
     """),
     (g.reduction_axis, 0, """
         def reduction_axis_vjp(A, out_bar):
-            # adjoint of: return np.sum(np.sum(A, axis=0) ** 2)  (golden_programs.py:47)
+            # return np.sum(np.sum(A, axis=0) ** 2)  (golden_programs.py:47)
             sum_1 = np.sum(A, axis=0)
             pow_1 = sum_1 ** 2
             out = np.sum(pow_1)
@@ -136,7 +136,7 @@ GOLDEN = [
     """),
     (g.method_calls, 0, """
         def method_calls_vjp(x, out_bar):
-            # adjoint of: return x.reshape(2, 3).T.sum()  (golden_programs.py:51)
+            # return x.reshape(2, 3).T.sum()  (golden_programs.py:51)
             reshape = x.reshape((2, 3))
             transpose = reshape.T
             out = transpose.sum()
@@ -185,7 +185,7 @@ def test_whole_module_with_a_module_constant():
 
 
         def with_constant_vjp(x, out_bar):
-            # adjoint of: return SCALE * np.exp(x).sum()  (golden_programs.py:55)
+            # return SCALE * np.exp(x).sum()  (golden_programs.py:55)
             exp = np.exp(x)
             sum_1 = exp.sum()
             out = SCALE * sum_1
@@ -215,7 +215,7 @@ def test_array_arguments_get_the_branch_of_each_helper_that_runs():
     text = derivative(g.broadcast_add, ("A", "b"), kinds=(("A", 2), ("b", 1))).text
     assert text[text.index("def "):] == textwrap.dedent("""\
         def broadcast_add_vjp(A, b, out_bar):
-            # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+            # return np.sum(np.tanh(A + b))  (golden_programs.py:39)
             add = A + b
             tanh = np.tanh(add)
             out = np.sum(tanh)
@@ -239,87 +239,75 @@ def test_no_optimize_shows_the_plain_accumulations():
 CONTROL = [
     (g.loop_sum, (0.5, 3), """
         def loop_sum_vjp(x, n, out_bar):
-            # adjoint of: s = 0.0  (golden_programs.py:62)
+            # s = 0.0  (golden_programs.py:62)
             s = 0.0
             # adjoint of: return s  (golden_programs.py:65)
-            s_bar = out_bar
             x_bar = 0.0
             for i in range(n):
-                # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
+                # s = s + math.sin(x * i)  (golden_programs.py:64)
                 mul = x * i
                 sin = math.sin(mul)
                 add = s + sin
                 s = add
                 # adjoint of: s = s + math.sin(x * i)  (golden_programs.py:64)
-                add_bar = s_bar
-                s_bar = add_bar
-                sin_bar = add_bar
-                x_bar = x_bar + sin_bar * math.cos(mul) * i
-            # adjoint of: return s  (golden_programs.py:65)
-            out = s
+                x_bar = x_bar + out_bar * math.cos(mul) * i
             # reverse sweep
-            return (out, x_bar)
+            return (s, x_bar)
     """),
     (g.halve_until_small, (5.0,), """
         def halve_until_small_vjp(x, out_bar):
-            # adjoint of: while x > 1.0:  (golden_programs.py:69)
+            # while x > 1.0:  (golden_programs.py:69)
             cond = x > 1.0
             trips = 0
             while cond:
                 trips = trips + 1
-                # adjoint of: x = x * 0.5  (golden_programs.py:70)
+                # x = x * 0.5  (golden_programs.py:70)
                 mul = x * 0.5
                 x = mul
-                # adjoint of: while x > 1.0:  (golden_programs.py:69)
+                # while x > 1.0:  (golden_programs.py:69)
                 cond = x > 1.0
-            # adjoint of: return x  (golden_programs.py:71)
-            out = x
             # reverse sweep
             # adjoint of: return x  (golden_programs.py:71)
             x_bar = out_bar
             for _ in range(trips):
                 # adjoint of: x = x * 0.5  (golden_programs.py:70)
-                mul_bar = x_bar
-                x_bar = mul_bar * 0.5
-            return (out, x_bar)
+                x_bar = x_bar * 0.5
+            return (x, x_bar)
     """),
     (g.branch, (2.0,), """
         def branch_vjp(x, out_bar):
-            # adjoint of: if x > 0.0:  (golden_programs.py:75)
+            # if x > 0.0:  (golden_programs.py:75)
             cond = x > 0.0
             if cond:
-                # adjoint of: y = x * x  (golden_programs.py:76)
+                # y = x * x  (golden_programs.py:76)
                 y = x * x
             else:
-                # adjoint of: y = -x  (golden_programs.py:78)
+                # y = -x  (golden_programs.py:78)
                 y = -x
-            # adjoint of: return y  (golden_programs.py:79)
-            out = y
             # reverse sweep
             # adjoint of: return y  (golden_programs.py:79)
-            y_bar = out_bar
             x_bar = 0.0
             if cond:
                 # adjoint of: y = x * x  (golden_programs.py:76)
-                x_bar = x_bar + y_bar * 2.0 * x
+                x_bar = x_bar + out_bar * 2.0 * x
             else:
                 # adjoint of: y = -x  (golden_programs.py:78)
-                x_bar = x_bar - y_bar
-            return (out, x_bar)
+                x_bar = x_bar - out_bar
+            return (y, x_bar)
     """),
     (g.fill, (np.ones(3),), """
         def fill_vjp(x, out_bar):
-            # adjoint of: y = np.zeros(x.shape[0])  (golden_programs.py:83)
+            # y = np.zeros(x.shape[0])  (golden_programs.py:83)
             x_shape0 = x.shape[0]
             y = np.zeros(x_shape0)
-            # adjoint of: for i in range(x.shape[0]):  (golden_programs.py:84)
+            # for i in range(x.shape[0]):  (golden_programs.py:84)
             stop = x.shape[0]
             for i in range(stop):
-                # adjoint of: y[i] = x[i] * x[i]  (golden_programs.py:85)
+                # y[i] = x[i] * x[i]  (golden_programs.py:85)
                 x_i = x[i]
                 mul = x_i * x_i
                 y[i] = mul
-            # adjoint of: return np.sum(y)  (golden_programs.py:86)
+            # return np.sum(y)  (golden_programs.py:86)
             out = np.sum(y)
             # reverse sweep
             # adjoint of: return np.sum(y)  (golden_programs.py:86)
@@ -351,7 +339,7 @@ def test_the_logistic_expression_is_one_primitive_whose_adjoint_reads_its_result
     text = adjoint.source(g.logistic_loss)
     assert text[text.index("def "):] == textwrap.dedent("""
         def logistic_loss_vjp(x, out_bar):
-            # adjoint of: return np.sum(1.0 / (1.0 + np.exp(-x)))  (golden_programs.py:90)
+            # return np.sum(1.0 / (1.0 + np.exp(-x)))  (golden_programs.py:90)
             logistic_1 = logistic(x)
             out = np.sum(logistic_1)
             # reverse sweep

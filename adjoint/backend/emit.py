@@ -27,7 +27,7 @@ from .. import __version__, frontend, runtime
 from ..ir.build import MARK
 from . import cache
 
-_MARK_LINE = re.compile(rf"^(\s*){MARK}\((['\"])(.*)\2\)$", re.M)
+_MARK_LINE = re.compile(rf"^(\s*){MARK}\((['\"])(.*)\2(?:, heading=True)?\)$", re.M)
 
 
 class _Signed(ast.NodeTransformer):

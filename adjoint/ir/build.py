@@ -1,6 +1,8 @@
 """Building generated code: the small constructors every transform uses (a name, a call, an
 assignment), formulas instantiated with atoms, and comment statements, which the emitted text
-shows as `# ...` lines; one of them heads the reverse sweep, and `sweep_start` finds it."""
+shows as `# ...` lines: headings that name the user's line the code under them comes from (the
+line itself over forward code, `adjoint of:` it over reverse code, `tangent of:` it in forward
+mode), and the one that heads the reverse sweep, which `sweep_start` finds."""
 
 import ast
 import copy
@@ -54,6 +56,44 @@ def instantiate(formula, mapping):
 def comment(text):
     """A statement that the emitted text shows as `# text`."""
     return ast.Expr(ast.Call(ast.Name(MARK, ast.Load()), [ast.Constant(text)], []))
+
+
+def heading(text, where):
+    """A comment naming the user's line `where` (a Location) that the code under it comes from:
+    `# <text><the line>  (<file>:<lineno>)`."""
+    stmt = comment(f"{text}{where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
+    stmt.value.keywords = [ast.keyword("heading", ast.Constant(True))]
+    return stmt
+
+
+def is_heading(stmt):
+    return is_comment(stmt) and bool(stmt.value.keywords)
+
+
+def without_repeated_headings(fdef):
+    """fdef with every heading left out that repeats the heading before it in the text (with only
+    code between), a line whose normal form spans blocks (`while a and b:`) is named once, or that
+    is over nothing (the end of its block, or another comment)."""
+    last = None
+
+    def visit(stmts):
+        nonlocal last
+        out = []
+        for s in stmts:
+            if is_heading(s):
+                if s.value.args[0].value == last:
+                    continue
+                last = s.value.args[0].value
+            for field in ("body", "orelse"):
+                block = getattr(s, field, None)
+                if isinstance(block, list) and block and not isinstance(s, ast.FunctionDef):
+                    setattr(s, field, visit(block) or [ast.Pass()])
+            out.append(s)
+        return [s for k, s in enumerate(out) if not is_heading(s) or k + 1 < len(out) and not is_comment(out[k + 1])]
+
+    fdef = copy.copy(fdef)
+    fdef.body = visit(fdef.body)
+    return fdef
 
 
 def is_comment(stmt):

@@ -24,7 +24,7 @@ import copy
 import math
 import numbers
 
-from ..ir.build import is_comment
+from ..ir.build import is_comment, is_heading
 from ..ir.queries import loads, names_in
 from ..rules.helpers import having
 from ..transforms.tape import site_name
@@ -434,8 +434,8 @@ def _dce(stmts, live_out, loop_live, tapes=None):
 
 
 def _heading(stmt):
-    """An `# adjoint of:` or `# tangent of:` comment (others, like the one opening the reverse sweep, stay)."""
-    return is_comment(stmt) and stmt.value.args[0].value.startswith(("adjoint of", "tangent of"))
+    """A heading (other comments, like the one opening the reverse sweep, stay)."""
+    return is_heading(stmt)
 
 
 _NEW_BUFFER = having("new_buffer")

@@ -23,7 +23,7 @@ from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of
 from ..analysis.aliasing import view_source
 from ..backend.emit import text
 from ..frontend import function_def
-from ..ir.build import assign, call, comment, instantiate, name
+from ..ir.build import assign, call, heading, instantiate, name
 from ..ir.queries import names_in
 
 
@@ -76,8 +76,7 @@ class Forward(Transform):
             where = self.nf.locate(s)
             if (where.filename, where.lineno) != last and not isinstance(s, (ast.If, ast.For, ast.While)) \
                     and where.lineno > 0:
-                out.append(comment(f"tangent of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
-                                   f"{where.lineno})"))
+                out.append(heading("tangent of: ", where))
                 last = (where.filename, where.lineno)
             elif isinstance(s, (ast.If, ast.For, ast.While)):
                 last = None

@@ -29,7 +29,7 @@ import itertools
 
 from ..analysis.activity import Transform, activity, assignments, has_break
 from ..frontend import function_def
-from ..ir.build import REVERSE_SWEEP, assign, call, comment, method, name
+from ..ir.build import REVERSE_SWEEP, assign, call, comment, heading, method, name
 from ..ir.queries import names_in, written
 from ..rules.helpers import having
 from .reverse_adjoints import Adjoints
@@ -212,25 +212,25 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             parts.append((s, r))
         if depth:
             parts = self.rematerialize(stmts, parts)
-        rev = self.headed(reversed([(s, r) for s, r in parts if r]))
+        rev = self.headed(reversed([(s, r) for s, r in parts if r]), "adjoint of: ")
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
             (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
-        return self.headed(fparts), without_zero_terms(inits + rev)
+        return self.headed(fparts, ""), without_zero_terms(inits + rev)
 
-    def headed(self, parts):
-        """The code of (normal-form statement, its code) pairs, under an `# adjoint of:` heading naming
-        the user's line wherever that line changes, in both sweeps: a traceback from generated code
-        lands under the line it came from. The heading's lineno is the statement's, as in the normal form."""
+    def headed(self, parts, prefix):
+        """The code of (normal-form statement, its code) pairs, under a heading naming the user's line
+        wherever that line changes (the line itself in the forward sweep, `adjoint of:` it in the
+        reverse sweep): a traceback from generated code lands under the line it came from. The
+        heading's lineno is the statement's, as in the normal form."""
         out, last = [], None
         for s, code in parts:
             where = self.nf.locate(s)
             if isinstance(s, (ast.If, ast.For, ast.While)):
                 last = None
             elif (where.filename, where.lineno) != last and not isinstance(s, ast.Pass):
-                heading = comment(f"adjoint of: {where.text.strip()}  ({where.filename.rsplit('/', 1)[-1]}:"
-                                  f"{where.lineno})")
-                heading.lineno = s.lineno
-                out.append(heading)
+                line = heading(prefix, where)
+                line.lineno = s.lineno
+                out.append(line)
                 last = (where.filename, where.lineno)
             out += code
         return out

@@ -1,0 +1,134 @@
+"""Copies a person would not write, taken out of the final code without changing what it computes:
+
+- a copy back, `a = b` then `b = a` with neither bound again between: the second does nothing;
+- a copy `a = b` of a name bound once, all of whose reads follow it in its block while `b` keeps
+  its value: the reads read `b` (`a` and `b` are one object, so writes into its elements are
+  seen alike);
+- a pop from a tape at the end of the function that nothing reads after.
+
+    add_bar = s_bar             ->    x_i_bar = s_bar * 2.0 * x_i
+    s_bar = add_bar
+    mul_bar = add_bar
+    x_i_bar = mul_bar * 2.0 * x_i
+"""
+
+import ast
+import copy
+
+from ..ir.queries import loads, stores
+
+
+def without_copies(fdef):
+    fdef = copy.deepcopy(fdef)
+    params = {a.arg for a in fdef.args.args}
+    changed = True
+    while changed:
+        bound = _binding_counts(fdef.body)
+        reads = _read_counts(fdef.body)
+        changed = _visit(fdef.body, params, bound, reads)
+    fdef.body = _without_final_pops(fdef.body)
+    return fdef
+
+
+def _visit(stmts, params, bound, reads):
+    """One change in stmts or the blocks they nest (True), or none (False)."""
+    for i, s in enumerate(stmts):
+        if _is_copy(s):
+            a, b = s.targets[0].id, s.value.id
+            k = _copy_back(stmts, i, a, b)
+            if k is not None:
+                del stmts[k]
+                return True
+            if a not in params and bound.get(a) == 1 and _propagate(stmts, i, a, b, reads):
+                return True
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and _visit(block, params, bound, reads):
+                return True
+    return False
+
+
+def _is_copy(stmt):
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and isinstance(stmt.value, ast.Name) and stmt.targets[0].id != stmt.value.id
+
+
+def _copy_back(stmts, i, a, b):
+    """The index of `b = a` after stmts[i] (`a = b`) with neither bound between, else None."""
+    for k in range(i + 1, len(stmts)):
+        s = stmts[k]
+        if _is_copy(s) and s.targets[0].id == b and s.value.id == a:
+            return k
+        if {a, b} & stores(s):
+            return None
+    return None
+
+
+def _propagate(stmts, i, a, b, reads):
+    """Read b for a after stmts[i] (`a = b`) and drop stmts[i], when every read of a is in the
+    statements after it in this block and b is bound again only by the last of them, if at all."""
+    rest = stmts[i + 1:]
+    uses = [k for k, s in enumerate(rest) if a in loads(s)]
+    if _read_counts(rest).get(a, 0) != reads.get(a, 0):
+        return False  # (a is read elsewhere: another block, or before this copy in a loop)
+    if uses:
+        last = rest[uses[-1]]
+        if any(b in stores(s) for s in rest[:uses[-1]]):
+            return False
+        first = _read_first(last, a)
+        if b in stores(last) and first is None:
+            return False  # (a statement that may bind b before it reads a)
+        for s in rest[:uses[-1]]:
+            _rename(s, a, b)
+        for node in first if b in stores(last) else [last]:
+            _rename(node, a, b)
+    del stmts[i]
+    return True
+
+
+def _read_first(stmt, a):
+    """The parts of stmt that read a, when they run before anything in it binds a name: the value of
+    a plain assignment, the test of an `if`, the iterable of a `for`; else None."""
+    if isinstance(stmt, ast.Assign) and a not in loads(stmt.targets):
+        return [stmt.value]
+    if isinstance(stmt, ast.If) and a not in loads(stmt.body + stmt.orelse):
+        return [stmt.test]
+    if isinstance(stmt, ast.For) and a not in loads(stmt.body + stmt.orelse) | loads(stmt.target):
+        return [stmt.iter]
+    return None
+
+
+def _rename(node, old, new):
+    """Make every read of `old` in node read `new`, in place."""
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and n.id == old and isinstance(n.ctx, ast.Load):
+            n.id = new
+
+
+def _binding_counts(stmts):
+    """name -> how many statements bind it (a loop's target included)."""
+    out = {}
+    for node in ast.walk(ast.Module(list(stmts), [])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out[node.id] = out.get(node.id, 0) + 1
+    return out
+
+
+def _read_counts(stmts):
+    out = {}
+    for node in ast.walk(ast.Module(list(stmts), [])):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            out[node.id] = out.get(node.id, 0) + 1
+    return out
+
+
+def _without_final_pops(body):
+    """body without `t.pop()` statements at its top level that no later statement reads t after."""
+    out = list(body)
+    for k in range(len(out) - 1, -1, -1):
+        s = out[k]
+        if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
+                and s.value.func.attr == "pop" and not s.value.args and isinstance(s.value.func.value, ast.Name) \
+                and s.value.func.value.id not in loads(out[k + 1:]):
+            del out[k]
+    return out
