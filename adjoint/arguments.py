@@ -19,7 +19,8 @@ def signature_of(fn):
     target = fn.fn if isinstance(fn, CustomVJP) else fn
     if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__") or \
             target.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
-        from .frontend import check_subset, read
+        from .frontend.source import read
+        from .frontend.subset import check_subset
         check_subset(read(target))  # raises the AdjointError that explains what adjoint can differentiate
     # (its code too: replacing __code__, as IPython's autoreload does, may rename the parameters)
     defaults, known = (target.__defaults__, target.__kwdefaults__, target.__code__), _SIGNATURES.get(target)

@@ -20,20 +20,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import __version__, frontend
+from . import __version__
+from . import optimize as optimizations
 from .analysis.activity import refuse_lost_derivatives
 from .backend import emit
 from .custom import CustomVJP
+from .errors import AdjointError
+from .frontend.source import read
+from .frontend.subset import check_subset
 from .ir.build import without_repeated_headings
 from .ir.naming import Namer
 from .ir.normal import NormalFunction
 from .normalize.normalizer import normalize
-from .optimize.copies import without_copies
-from .optimize.fusion import fuse_loops
-from .optimize.simplify import accumulate_in_place, simplify
+from .optimize.simplify import simplify
 from .optimize.specialize import specialize
-from .optimize.stacks import stack_tapes
-from .optimize.strength import accumulate_in_scalars, outer_updates, share_divisions, substitute_single_uses
 from .rules.table import TABLE
 from .transforms.flatten import flatten
 from .transforms.forward import forward
@@ -84,8 +84,8 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=(), reuse=T
     made of the normal form and everything else the later stages read, so another process (or
     `reuse=False`, which runs every stage) gets it back without running them.
     """
-    src = frontend.read(fn.fn if isinstance(fn, CustomVJP) else fn)
-    frontend.check_subset(src)
+    src = read(fn.fn if isinstance(fn, CustomVJP) else fn)
+    check_subset(src)
     nf = normal_form_of_custom(fn, src) if isinstance(fn, CustomVJP) else normalize(src, TABLE, dict(kinds))
     externals = expand_externals(nf.externals)
     where = f"{os.path.basename(src.filename)}:{src.firstlineno}"
@@ -124,33 +124,31 @@ def _for_kinds(params, kinds):
 
 
 def transform(nf, wrt, mode, optimize, kinds):
-    """Every stage after normalizing: (the generated FunctionDef, the TapePlan or None)."""
+    """Every stage after normalizing: (the generated FunctionDef, the TapePlan or None). The
+    optimisation passes are listed, in order, in optimize/__init__.py."""
     refuse_lost_derivatives(nf, wrt, TABLE)
+    passes = optimize and optimizations
     if mode == "forward":
         fdef, plan = forward(nf, wrt, TABLE), None
+        if passes:
+            fdef = passes.run(passes.TANGENT, fdef, plan)
     else:
         fdef, plan = reverse(nf, wrt, TABLE)
-        if optimize:
+        if passes:
             fdef = simplify(fdef)
         fdef = place_tape(specialize(fdef, plan.kinds), plan)
-    if optimize:
-        fdef = simplify(fdef)  # (again, in reverse mode: loops whose tape work turned out unneeded go)
-        if mode != "forward":
-            fdef = simplify(fuse_loops(fdef))
-            fdef = simplify(substitute_single_uses(fdef, plan.adjoints))
-            fdef = accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
-            fdef = share_divisions(fdef, plan.adjoints, plan.kinds)
-            fdef = accumulate_in_scalars(fdef, plan.adjoints, plan.kinds)
-    if mode == "reverse" and optimize:
-        fdef = stack_tapes(outer_updates(fdef, plan.kinds))
+        if passes:
+            fdef = passes.run(passes.ADJOINT, fdef, plan)
+    if mode == "reverse" and passes:
+        fdef = passes.run(passes.REVERSE, fdef, plan)
     elif mode == "hvp":  # forward mode over the adjoint's own text: second derivatives
         adjoint_text = emit.module_text([fdef], "", nf.constants)
         adjoint_def = next(n for n in ast.parse(adjoint_text).body if isinstance(n, ast.FunctionDef))
         fdef = forward(flatten(adjoint_def, kinds), wrt, TABLE)
-        if optimize:
-            fdef = simplify(fdef)
-    if optimize:
-        fdef = without_copies(fdef)
+        if passes:
+            fdef = passes.run(passes.TANGENT, fdef, plan)
+    if passes:
+        fdef = passes.run(passes.FINAL, fdef, plan)
     return without_repeated_headings(fdef), plan
 
 
@@ -158,7 +156,7 @@ def normal_form_of_custom(custom, src):
     """The one-statement normal form `out = f(params)` of a custom_vjp function differentiated itself."""
     rule = TABLE.lookup(custom)
     if rule is None:
-        raise frontend.AdjointError(f"custom_vjp {custom.__name__} has no rule yet: call .defvjp(fwd, bwd) first")
+        raise AdjointError(f"custom_vjp {custom.__name__} has no rule yet: call .defvjp(fwd, bwd) first")
     params = rule.params
     namer = Namer(params)
     result = namer.fresh("out")

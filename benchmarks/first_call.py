@@ -14,7 +14,7 @@ code whose first call is heavy to NumPy, uncompiled). Per kernel and jit, four p
            generated code is not (a function differentiated for the first time)
     warm   both folders of `new` again (the same gradient in a later process), with native
            modules turned off (ADJOINT_NATIVE=0): the code comes from Numba's cache
-    native the same, with the native module that `new` built in the background (adjoint/native.py),
+    native the same, with the native module that `new` built in the background (adjoint/backend/native.py),
            which the process loads without starting Numba
 
 Each process starts once the native builds that the ones before it started have ended, so that

@@ -72,7 +72,7 @@ def adjoint_tape_bytes(kernel, args):
     d = derivative(kernel.fn, names, False, True, kinds)
     text = d.text
     lists = re.findall(r"^    (\w+) = \[(?:0\.0|\(\([0-9, ]*\), 0\))?\]$", text, re.M)  # see place_tape
-    stacks = re.findall(r"^    (\w+) = np\.zeros\(\d+\)\n    (\w+) = 1$", text, re.M)  # see adjoint/stacks.py
+    stacks = re.findall(r"^    (\w+) = np\.zeros\(\d+\)\n    (\w+) = 1$", text, re.M)  # see adjoint/optimize/stacks.py
     if not lists and not stacks:
         return 0
     recorded = []
@@ -224,7 +224,7 @@ def main(argv=None):
     ap.add_argument("--json", default="benchmarks/results/results.json")
     ap.add_argument("--png", default="benchmarks/results/results.png")
     opts = ap.parse_args(argv)
-    os.environ["ADJOINT_NATIVE"] = "0"  # no native build (adjoint/native.py) takes a core from the timed calls
+    os.environ["ADJOINT_NATIVE"] = "0"  # no native build (adjoint/backend/native.py) takes a core from the timed calls
     tools = {t.strip() for t in opts.tools.split(",") if t.strip()}
     handwritten.check_all("tiny")  # the hand-written adjoints agree with central differences
     rows = []

@@ -76,18 +76,18 @@ def scalar_595(x, y, n, v):
     # found by tests/random_programs.py (shrunk, then by hand where a smaller program fails the same way)
     Regression(
         name="np_sum_keyword_a",
-        found="crash (reverse): IndexError in adjoint/specialize.py visit_Call (args[0]) when the array is passed as "
+        found="crash (reverse): IndexError in adjoint/optimize/specialize.py visit_Call (args[0]) when the array is passed as "
               "`a=`; loops 65",
         function="f", args=(X3,), wrt=(0,),
         source=_module("def f(x):\n    return np.sum(a=x * x)\n")),
     Regression(
         name="np_cumsum_keyword_a_axis",
-        found="crash (reverse): IndexError in adjoint/kinds.py call (kinds[0]) for np.cumsum(a=..., axis=0); loops 3",
+        found="crash (reverse): IndexError in adjoint/analysis/kinds.py call (kinds[0]) for np.cumsum(a=..., axis=0); loops 3",
         function="f", args=(X3,), wrt=(0,),
         source=_module("def f(x):\n    return np.sum(np.cumsum(a=x, axis=0) ** 2)\n")),
     Regression(
         name="np_max_keyword_a_axis",
-        found="crash (reverse): IndexError in adjoint/kinds.py call (kinds[0] - reduced) for np.max(a=..., axis=0); "
+        found="crash (reverse): IndexError in adjoint/analysis/kinds.py call (kinds[0] - reduced) for np.max(a=..., axis=0); "
               "rules 6",
         function="f", args=(W3,), wrt=(0,),
         source=_module("def f(W):\n    return np.sum(np.max(a=W, axis=0) ** 2)\n")),
@@ -269,12 +269,12 @@ def rules_442(a, y):
 """)),
     Regression(
         name="np_trace_keyword_a",
-        found="crash (reverse): IndexError in adjoint/kinds.py call for np.trace(a=...); rules 108",
+        found="crash (reverse): IndexError in adjoint/analysis/kinds.py call for np.trace(a=...); rules 108",
         function="f", args=(W3,), wrt=(0,),
         source=_module("def f(W):\n    return np.trace(a=W * W)\n")),
     Regression(
         name="np_sum_keyword_a_axis",
-        found="crash (reverse): IndexError in adjoint/kinds.py call for np.sum(a=..., axis=2); loops 452",
+        found="crash (reverse): IndexError in adjoint/analysis/kinds.py call for np.sum(a=..., axis=2); loops 452",
         function="f", args=(X3,), wrt=(0,),
         source=_module("def f(x):\n    return np.sum(np.sum(a=x * np.ones((4, 5, 3)), axis=2) ** 2)\n")),
     Regression(

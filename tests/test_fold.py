@@ -5,7 +5,7 @@ import ast
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adjoint.optimize.simplify import Fold
+from adjoint.optimize.fold import Fold
 
 CONSTANTS = [2, 0.5, -4.0, 3.0, 100.0, 0.1, -1]
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import adjoint
-from adjoint import frontend
 from adjoint.backend import emit
+from adjoint.frontend import source as frontend
 from adjoint.ir.normal import NormalFunction
 
 JITS = [False, True]

@@ -1,4 +1,4 @@
-"""Loop fusion (adjoint/fusion.py): a loop whose iterations only add into a total gets its adjoint
+"""Loop fusion (adjoint/optimize/fusion.py): a loop whose iterations only add into a total gets its adjoint
 inside the loop. Each program is checked against central differences on both paths, and whether
 it was fused (one loop in the generated code instead of a forward and a reverse one) is pinned,
 for the loops that must fuse and for those whose iterations depend on each other and must not."""

@@ -121,7 +121,7 @@ def test_in_place_only_into_a_buffer_no_other_name_holds():
     import ast
     import textwrap
 
-    from adjoint.optimize.simplify import accumulate_in_place
+    from adjoint.optimize.in_place import accumulate_in_place
 
     fdef = ast.parse(textwrap.dedent("""
         def f(x, g):

@@ -11,8 +11,7 @@ import ast
 import numpy as np
 
 from ..errors import SourceError
-from ..frontend import dotted
-from ..ir.queries import OPERATORS, names_in
+from ..ir.queries import OPERATORS, dotted, names_in
 
 
 def rule_of(value, table):

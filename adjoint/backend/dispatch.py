@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .. import frontend
 from ..arguments import name_of, refuse_subclasses_read
 from ..errors import ArgumentError
+from ..frontend.names import functions_read, still_bound
 from ..pipeline import compile_derivative
 from ..rules.table import TABLE
 from . import background, cache, emit, native
@@ -76,7 +76,7 @@ class Derivative:
         self.fn, self.wrt, self.jit = fn, wrt, jit
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds)
         # the functions whose text it was made from, with the code each ran then
-        self.codes = frontend.functions_read(fn, self.generated.nf.bindings)
+        self.codes = functions_read(fn, self.generated.nf.bindings)
         refuse_subclasses_read(fn, self.generated.externals)
         self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
@@ -110,7 +110,7 @@ class Derivative:
         for f, code in self.codes:
             if f.__code__ is not code:
                 return False
-        return frontend.still_bound(self.generated.nf.bindings)
+        return still_bound(self.generated.nf.bindings)
 
     def python(self):
         if self._python is None:
@@ -185,7 +185,7 @@ class Derivative:
         return tuple(_kind_key(a) for a in (*args, *seeds, *self.arrays))
 
     def native_name(self, key):
-        """The name of the native module for arguments of these kinds (adjoint/native.py), or None
+        """The name of the native module for arguments of these kinds (adjoint/backend/native.py), or None
         when there is none to be had: building is off, the code binds functions, or an argument is
         not an array or a number, or the code runs from memory."""
         if not native.enabled() or any(not isinstance(v, np.ndarray) for v in self.generated.externals.values()) \
@@ -212,7 +212,7 @@ class Derivative:
 
     def build_native(self, key, args, seeds, wait=False):
         """Once Numba compiled the code for these arguments: build its native module in a process
-        of its own, for later processes (adjoint/native.py). Returns that process, if one started."""
+        of its own, for later processes (adjoint/backend/native.py). Returns that process, if one started."""
         name = self.native_name(key)
         if name is None:
             return None
@@ -223,7 +223,7 @@ class Derivative:
     def python_while_compiling(self, key, mark, args, seeds):
         """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`), or whose
         Python path was quick (the mark says how quick): Numba is started and compiles, or loads
-        from its cache, on a thread of its own (adjoint/background.py) while calls run as Python; a
+        from its cache, on a thread of its own (adjoint/backend/background.py) while calls run as Python; a
         call still running when it is done goes on compiled. The mark records how long the first
         Python call took, for the next process to choose."""
         with _JOBS_LOCK:  # one compile per signature, whichever thread calls first

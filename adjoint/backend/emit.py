@@ -6,7 +6,7 @@ loads (custom rules, global arrays). Files are named by a hash of their text and
 version, so the same input always gives the same file, and Numba's `cache=True` finds its compiled
 code there in later processes. A file read back is run only when its text hashes to its name
 (`read_text`), and what runs is that text, not the file read again (`load`); where the cache folder
-cannot take a module (adjoint/cache.py), it runs from memory.
+cannot take a module (adjoint/backend/cache.py), it runs from memory.
 """
 
 import ast
@@ -23,7 +23,8 @@ import types
 
 import numpy as np
 
-from .. import __version__, frontend, runtime
+from .. import __version__, runtime
+from ..frontend.names import fingerprint, functions_read
 from ..ir.build import MARK
 from . import cache
 
@@ -93,7 +94,7 @@ def _fingerprint(obj):
     if isinstance(obj, np.ndarray):
         return f"array {obj.dtype} {obj.ndim}-d"
     # a function by the code that runs too: its file's text may be older or newer than its code
-    code = repr(frontend.fingerprint(obj.__code__)) if isinstance(obj, types.FunctionType) else ""
+    code = repr(fingerprint(obj.__code__)) if isinstance(obj, types.FunctionType) else ""
     try:
         return inspect.getsource(obj) + code
     except (OSError, TypeError):
@@ -129,7 +130,7 @@ def text_key(nf, externals, *more):
     for stmt in nf.body:
         h.update(ast.dump(stmt, include_attributes=True).encode())
     # the code of the functions it was read from (the text read is checked to be theirs: frontend.read)
-    codes = sorted(repr(frontend.fingerprint(code)) for _, code in frontend.functions_read(None, nf.bindings))
+    codes = sorted(repr(fingerprint(code)) for _, code in functions_read(None, nf.bindings))
     h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins, sorted(nf.user_names.items()),
                    sorted((k, _literal(v)) for k, v in nf.constants.items()), sorted(nf.externals),
                    sorted((k, _fingerprint(v)) for k, v in externals.items()), codes, more)).encode())
@@ -177,7 +178,7 @@ _MODULE = re.compile(r"adjoint_\w+_[0-9a-f]{16}")
 def read_text(module, path):
     """The text of the generated module `module` at `path`, or None when the file is missing, not the
     user's own private file, or does not hash to the digest in its name (damaged). (What stops a file
-    planted by someone else is the folder: only the user can write it, adjoint/cache.py.)"""
+    planted by someone else is the folder: only the user can write it, adjoint/backend/cache.py.)"""
     data = cache.read(path)
     try:
         text = data.decode() if data else None

@@ -104,3 +104,9 @@ def is_comment(stmt):
 def sweep_start(body):
     """The index of the reverse sweep's heading in the body of a generated adjoint."""
     return next(i for i, s in enumerate(body) if is_comment(s) and s.value.args[0].value == REVERSE_SWEEP)
+
+
+def function_def(name, args, body):
+    """An ast.FunctionDef on every supported Python (3.12 added type_params)."""
+    fields = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
+    return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, **fields)

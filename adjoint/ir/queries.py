@@ -56,3 +56,15 @@ OPERATORS = {
     ast.NotEq: operator.ne, ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains,
     ast.LShift: operator.lshift, ast.RShift: operator.rshift,
 }
+
+
+def dotted(expr):
+    """'np.linalg.norm' for that chain of Names and Attributes, else None."""
+    parts = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))

@@ -4,8 +4,11 @@ Scope), and the rewrites some calls need (a negative integer power, a one-sided 
 import ast
 import inspect
 
-from .. import frontend
-from ..frontend import MISSING, dotted
+from ..frontend.names import MISSING
+from ..frontend.source import read
+from ..frontend.subset import check_subset
+from ..ir.build import function_def
+from ..ir.queries import dotted
 from ..rules import BindError
 from .structure import FLAG
 from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, positional
@@ -65,12 +68,12 @@ class Calls:
     def inline(self, scope, e, node, where, fn):
         """Normalize the body of a user function in place of the call e; its result atom (or ast.Tuple)."""
         if fn is not None:
-            src = frontend.read(fn)
-            frontend.check_subset(src)
+            src = read(fn)
+            check_subset(src)
             callee = Scope(src, fn)
             fdef = src.tree
         else:
-            fdef = node if isinstance(node, ast.FunctionDef) else frontend.function_def(
+            fdef = node if isinstance(node, ast.FunctionDef) else function_def(
                 "lambda_", node.args, [ast.copy_location(ast.Return(node.body), node.body)])
             callee = Scope(scope.src, scope.fn, outer=where)
             callee.src = SubSource(scope.src, fdef)

@@ -4,7 +4,8 @@ and the refusals that keep a loop's normal form exact (views carried across iter
 import ast
 
 from ..analysis.aliasing import chain_base
-from ..frontend import MISSING, dotted
+from ..frontend.names import MISSING
+from ..ir.queries import dotted
 from .syntax import events_of, surely_bound_before
 
 

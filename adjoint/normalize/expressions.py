@@ -6,9 +6,8 @@ import copy
 
 import numpy as np
 
-from .. import frontend
-from ..frontend import MISSING, dotted
-from ..ir.queries import OP_NAMES, OPERATORS
+from ..frontend.names import MISSING, resolve
+from ..ir.queries import OP_NAMES, OPERATORS, dotted
 from .syntax import SHAPE_ATTRS, Normal, is_literal, logistic_call
 
 
@@ -160,7 +159,7 @@ class Expressions:
     def resolve(self, scope, expr, local_names=()):
         """The object a name or dotted name of scope's function refers to (frontend.resolve), kept in
         `bindings`."""
-        obj = frontend.resolve(scope.fn, expr, local_names)
+        obj = resolve(scope.fn, expr, local_names)
         if obj is not MISSING:
             self.bindings[(scope.fn, dotted(expr))] = obj
         return obj

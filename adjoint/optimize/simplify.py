@@ -2,7 +2,7 @@
 
 Passes:
 
-- fold: constant arithmetic and identities (`2 - 1` -> `1`, `e * 1` -> `e`, `e ** 1` -> `e`, `--e` -> `e`);
+- fold (fold.py): constant arithmetic and identities (`2 - 1` -> `1`, `e * 1` -> `e`, `--e` -> `e`);
 - fuse, in each block: `v_bar = zeros_like(v)` followed, with no read of v_bar between, by
   `v_bar = v_bar + e` becomes `v_bar = e` (not for an adjoint that is ever written in place,
   `v_bar[i] += ...`, which needs a buffer of its own); an init that is read first moves down to
@@ -15,19 +15,17 @@ Passes:
     x_bar = zeros_like(x)             ->    x_bar = out_bar * 2 * x
     x_bar = x_bar + out_bar * 2 * x ** (2 - 1)
 
-`accumulate_in_place`, once the code is final, turns `W_bar = W_bar + e` into `W_bar += e` for an
-array adjoint whose buffer no other name can see: one pass over it instead of a new array.
+(`accumulate_in_place`, in in_place.py, runs once the code is final.)
 """
 
 import ast
 import copy
-import math
-import numbers
 
 from ..ir.build import is_comment, is_heading
 from ..ir.queries import loads, names_in
 from ..rules.helpers import having
 from ..transforms.tape import site_name
+from .fold import Fold
 
 
 def simplify(fdef):
@@ -37,145 +35,6 @@ def simplify(fdef):
     fdef.body = fuse(fdef.body, in_place)
     fdef.body = prune(fdef.body)
     return ast.fix_missing_locations(fdef)
-
-
-def _num(node):
-    return isinstance(node, ast.Constant) and isinstance(node.value, numbers.Number) and not isinstance(node.value, bool)
-
-
-SUMS_TO_SHAPE = having("sums_to_shape")
-
-
-def _power_of_two(node):
-    """Whether node is a number ±2**k (multiplying by it only moves the exponent)."""
-    if not _num(node) or node.value == 0 or isinstance(node.value, complex):
-        return False
-    mantissa, _ = math.frexp(abs(node.value))
-    return mantissa == 0.5
-
-
-def _is_neg(node):
-    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
-
-
-def _negated_factor(node):
-    """node (a product or quotient) with one of its numeric factors negated, or None if it has none
-    (`a * 2 * b` -> `a * -2 * b`: the same number as `-(a * 2 * b)`, exactly)."""
-    if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div))):
-        return None
-    for field in ("right", "left") if isinstance(node.op, ast.Mult) else ("right",):
-        part = getattr(node, field)
-        if _num(part):
-            return ast.copy_location(ast.BinOp(**{**vars(node), field: ast.Constant(-part.value)}), node)
-    inner = _negated_factor(node.left)
-    return None if inner is None else ast.copy_location(ast.BinOp(inner, node.op, node.right), node)
-
-
-def _signbit(value):
-    return math.copysign(1.0, value) < 0
-
-
-class Fold(ast.NodeTransformer):
-    """Constant folding and algebraic identities on expressions, each exact: the folded expression
-    gives the same number, to the bit (for a product with a power of two, except where it would
-    overflow or become subnormal)."""
-
-    def visit_Assign(self, node):
-        """An assignment of arithmetic keeps the arithmetic's new array: `y = x * 1` folded to `y = x`
-        would make a write into y change x too (the parts are folded)."""
-        value = node.value
-        folded = self.visit(copy.deepcopy(value))
-        if isinstance(value, (ast.BinOp, ast.UnaryOp)) and isinstance(folded, (ast.Name, ast.Subscript, ast.Attribute)):
-            node.value = self.generic_visit(value)
-        else:
-            node.value = folded
-        for t in node.targets:
-            self.visit(t)
-        return node
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
-        left, right, op = node.left, node.right, node.op
-        if _num(left) and _num(right) and isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
-            value = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
-                     ast.Mult: lambda a, b: a * b}[type(op)](left.value, right.value)
-            return ast.copy_location(ast.Constant(value), node)
-        if isinstance(op, ast.Mult) and _num(right) and isinstance(left, ast.BinOp) and isinstance(left.op, ast.Mult) \
-                and _num(left.right) and (_power_of_two(right) or _power_of_two(left.right)):
-            return ast.copy_location(ast.BinOp(left.left, op, ast.Constant(left.right.value * right.value)), node)
-        if isinstance(op, (ast.Mult, ast.Div)) and (_is_neg(left) or _is_neg(right) and isinstance(op, ast.Mult)):
-            pulled = ast.BinOp(left.operand if _is_neg(left) else left, op, right.operand if _is_neg(right) else right)
-            if _is_neg(left) != _is_neg(right):  # (-a) * b -> -(a * b), and into a constant factor if any
-                return self.visit_UnaryOp(ast.copy_location(ast.UnaryOp(ast.USub(), pulled), node))
-            return ast.copy_location(pulled, node)
-        if isinstance(op, ast.Mult) and _num(right) and right.value == 1 and not isinstance(right.value, float):
-            return left
-        if isinstance(op, ast.Mult) and _num(left) and left.value == 1 and not isinstance(left.value, float):
-            return right
-        if isinstance(op, ast.Pow) and _num(right) and right.value == 1:
-            return left
-        if _num(right) and right.value == 0 and isinstance(op, ast.Add if _signbit(right.value) else ast.Sub):
-            return left  # a - 0 and a + -0.0 are a, to the sign of a zero; a + 0 is not (-0.0 + 0 is 0.0)
-        if isinstance(op, (ast.Add, ast.Sub)) and _is_neg(right):
-            flipped = ast.Sub() if isinstance(op, ast.Add) else ast.Add()  # a + -b -> a - b
-            return ast.copy_location(ast.BinOp(left, flipped, right.operand), node)
-        return node
-
-    def visit_UnaryOp(self, node):
-        self.generic_visit(node)
-        if _is_neg(node) and _is_neg(node.operand):
-            return node.operand.operand
-        if isinstance(node.op, ast.USub) and _num(node.operand):
-            return ast.copy_location(ast.Constant(-node.operand.value), node)
-        if isinstance(node.op, ast.USub):
-            return _negated_factor(node.operand) or node
-        return node
-
-    def visit_Call(self, node):
-        """summed_to(-g, shape) -> -summed_to(g, shape): a sum of negated numbers is the negated sum.
-        times(g, d) -> g * d where d is finite wherever the values it reads are (see `_finite`), and
-        times(g, np.divide(1.0, c)) -> g / c for a number c other than 0."""
-        self.generic_visit(node)
-        if isinstance(node.func, ast.Name) and node.func.id == "times" and len(node.args) == 2:
-            g, d = node.args
-            if _is_divide(d) and _num(d.args[0]) and d.args[0].value == 1 and _num(d.args[1]) and d.args[1].value:
-                return self.visit_BinOp(ast.copy_location(ast.BinOp(g, ast.Div(), d.args[1]), node))
-            if _finite(d):
-                return self.visit_BinOp(ast.copy_location(_times_chain(g, d), node))
-        if isinstance(node.func, ast.Name) and node.func.id in SUMS_TO_SHAPE and _is_neg(node.args[0]):
-            node.args[0] = node.args[0].operand
-            return self.visit_UnaryOp(ast.copy_location(ast.UnaryOp(ast.USub(), node), node))
-        return node
-
-
-def _is_divide(node):
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "divide" \
-        and isinstance(node.func.value, ast.Name) and node.func.value.id == "np" and len(node.args) == 2
-
-
-def _finite(d):
-    """Whether d is finite wherever the values it reads are: numbers and names combined by + - * and
-    powers to whole numbers from 0 up (no division, log or root, which runtime.times guards). The
-    names are the primal values the rule reads (where the primal itself computed inf or nan in a branch
-    that np.where did not take, times does not help either)."""
-    if _num(d) or isinstance(d, ast.Name):
-        return True
-    if isinstance(d, ast.UnaryOp):
-        return isinstance(d.op, (ast.USub, ast.UAdd)) and _finite(d.operand)
-    if isinstance(d, ast.BinOp) and isinstance(d.op, (ast.Add, ast.Sub, ast.Mult)):
-        return _finite(d.left) and _finite(d.right)
-    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Pow):
-        return _finite(d.left) and _num(d.right) and d.right.value >= 0 and float(d.right.value).is_integer()
-    return False
-
-
-def _times_chain(g, d):
-    """g * d as the rules wrote it before times: `g * 2 * x` for d = `2 * x`, the same numbers."""
-    if isinstance(d, ast.BinOp) and isinstance(d.op, ast.Mult):
-        return ast.BinOp(_times_chain(g, d.left), ast.Mult(), d.right)
-    return ast.BinOp(g, ast.Mult(), d)
-
-
 def _touched(stmt):
     """Names stmt reads, assigns, or writes into in place (v[i] += e, add_at(v, i, e), add_into(v[i:], e))."""
     if isinstance(stmt, ast.Assign):
@@ -199,7 +58,7 @@ def _is_zero_init(stmt):
         and stmt.value.func.id == "zeros_like"
 
 
-def _accumulation(stmt, v):
+def accumulation(stmt, v):
     """e, when stmt is `v = v + e` (or -e, for `v = v - e`) and e does not read v."""
     if not (isinstance(stmt, ast.Assign) and _assigns(stmt, v) and isinstance(stmt.value, ast.BinOp)
             and isinstance(stmt.value.op, (ast.Add, ast.Sub)) and isinstance(stmt.value.left, ast.Name)
@@ -225,8 +84,6 @@ def _in_place_targets(stmt):
         first = first.value if isinstance(first, ast.Subscript) else first
         return {first.id} if isinstance(first, ast.Name) else set()
     return set()
-
-
 _FRESH_HELPERS = having("fresh")
 
 
@@ -261,7 +118,7 @@ def fuse(body, in_place):
         if j is None:
             i += 1
             continue
-        e = _accumulation(body[j], v)
+        e = accumulation(body[j], v)
         if e is not None and (v not in in_place or _fresh(e)):
             fused = ast.Assign([ast.Name(v, ast.Store())], e)
             fused.lineno = body[j].lineno
@@ -277,8 +134,6 @@ def fuse(body, in_place):
                 continue
         i += 1
     return body
-
-
 TAPE_METHODS = {"append", "pop"}  # on a tape list
 IN_PLACE_CALLS = having("in_place")
 
@@ -436,90 +291,3 @@ def _dce(stmts, live_out, loop_live, tapes=None):
 def _heading(stmt):
     """A heading (other comments, like the one opening the reverse sweep, stay)."""
     return is_heading(stmt)
-
-
-_NEW_BUFFER = having("new_buffer")
-
-
-def accumulate_in_place(fdef, arrays):
-    """`v = v + e` -> `v += e` for the array adjoints v (names in `arrays`, not parameters) that are
-    only ever bound to a new array or to their own accumulation, and whose every read makes a new
-    value, writes into v, or returns it: no other name holds v's buffer, so updating it in place
-    changes nothing else."""
-    fdef = copy.deepcopy(fdef)
-    arrays = set(arrays) - {a.arg for a in fdef.args.args}
-    shared = set()
-    for node in ast.walk(fdef):
-        if isinstance(node, ast.Assign):
-            target = node.targets[0]
-            bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} & arrays
-            own = isinstance(target, ast.Name) and (
-                _new_array(node.value) or _accumulation(node, target.id) is not None)
-            if not own:
-                shared |= bound
-    _shared_reads(fdef, fdef, arrays, shared)
-    owned = arrays - shared
-
-    class InPlace(ast.NodeTransformer):
-        def visit_Assign(self, node):
-            target = node.targets[0]
-            if isinstance(target, ast.Name) and target.id in owned and _accumulation(node, target.id) is not None:
-                return ast.copy_location(ast.AugAssign(ast.Name(target.id, ast.Store()), node.value.op,
-                                                       node.value.right), node)
-            return node
-
-    return ast.fix_missing_locations(InPlace().visit(fdef))
-
-
-def _new_array(expr):
-    """Whether expr always makes a new array that no name holds yet."""
-    if isinstance(expr, (ast.BinOp, ast.UnaryOp)):
-        return True
-    if not isinstance(expr, ast.Call):
-        return False
-    if isinstance(expr.func, ast.Name):
-        name = expr.func.id
-    elif isinstance(expr.func, ast.Attribute) and isinstance(expr.func.value, ast.Name) and expr.func.value.id == "np":
-        name = f"np.{expr.func.attr}"
-    else:
-        return False
-    return name in _NEW_BUFFER or (name == "summed_to" and _new_array(expr.args[0]))
-
-
-def _shared_reads(node, parent, names, out):
-    """Adds to `out` the names (of `names`) that a read under node may leave in another name's hands:
-    any read but one that makes a new value, writes into the array, or returns it."""
-    if isinstance(node, ast.Name):
-        if node.id in names and isinstance(node.ctx, ast.Load) and not _consumed(node, parent):
-            out.add(node.id)
-        return
-    if isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple):
-        node.value.returned = True
-    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
-        node.target.written = True
-    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
-        node.targets[0].written = True
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("add_into", "add_at") \
-            and isinstance(node.args[0], (ast.Subscript, ast.Name)):
-        node.args[0].written = True
-    for child in ast.iter_child_nodes(node):
-        _shared_reads(child, node, names, out)
-
-
-def _consumed(name, parent):
-    """Whether this read of a name makes a new value from it, adds it into another array, writes
-    into it, or returns it."""
-    if getattr(name, "written", False) or isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Return)):
-        return True
-    if isinstance(parent, ast.Attribute):
-        return parent.attr in ("shape", "size", "ndim")
-    if isinstance(parent, (ast.Tuple, ast.Subscript)):
-        return getattr(parent, "returned", False) or getattr(parent, "written", False)
-    if isinstance(parent, ast.Call):
-        adds = isinstance(parent.func, ast.Name) and parent.func.id in ("add_into", "add_at")
-        return (adds and name is not parent.args[0]) or (_new_array(parent) and not _is_summed_to(parent))
-    return False
-
-
-def _is_summed_to(call):
-    return isinstance(call.func, ast.Name) and call.func.id == "summed_to"

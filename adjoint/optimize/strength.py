@@ -22,7 +22,7 @@ import copy
 
 from ..ir.naming import Namer
 from ..ir.queries import stores
-from .simplify import SUMS_TO_SHAPE
+from .fold import SUMS_TO_SHAPE
 
 
 def share_divisions(fdef, adjoints, kinds):

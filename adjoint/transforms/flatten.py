@@ -1,6 +1,6 @@
 """Generated code back to the normal form, so the forward transform can differentiate an adjoint.
 
-The generated adjoint is already close to the normal form (see normalize.py): what remains is to
+The generated adjoint is already close to the normal form (see normalize/normalizer.py): what remains is to
 give each nested expression a name of its own (`x_bar = x_bar + mul_bar * s` ->
 `mul = mul_bar * s; x_bar = x_bar + mul`), to spell augmented assignment out, and to keep the
 statements that only generated code has: tape lists (`t = [0.0]`, `t.append(v)`, `t.pop()`) and

@@ -22,8 +22,7 @@ import copy
 from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of, targets_of
 from ..analysis.aliasing import view_source
 from ..backend.emit import text
-from ..frontend import function_def
-from ..ir.build import assign, call, heading, instantiate, name
+from ..ir.build import assign, call, function_def, heading, instantiate, name
 from ..ir.queries import names_in
 
 

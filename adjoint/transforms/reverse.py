@@ -28,8 +28,7 @@ import copy
 import itertools
 
 from ..analysis.activity import Transform, activity, assignments, has_break
-from ..frontend import function_def
-from ..ir.build import REVERSE_SWEEP, assign, call, comment, heading, method, name
+from ..ir.build import REVERSE_SWEEP, assign, call, comment, function_def, heading, method, name
 from ..ir.queries import names_in, written
 from ..rules.helpers import having
 from .reverse_adjoints import Adjoints

@@ -1,16 +1,9 @@
-"""Read a user function: its source, its syntax tree, where each node sits, and what its names mean.
-
-Stages: `read(fn)` (source via linecache, dedented and parsed) and `check_subset(src)` (an
-allowlist of syntax; anything else is refused with file:line:col, a caret and a hint).
-`resolve(src, expr)` finds the object a name or a dotted name refers to, through the function's
-closure cells, its globals and the builtins, so `np.sin`, `numpy.sin`, `from numpy import sin` and
-`sin = np.sin` all reach the same object.
-"""
+"""Read a user function: its source (via linecache, dedented), its syntax tree, where each node sits,
+checked to be the code that runs (a file edited since the function was defined is caught here)."""
 
 import __future__
 
 import ast
-import builtins
 import copy
 import inspect
 import itertools
@@ -21,7 +14,9 @@ import textwrap
 import types
 from dataclasses import dataclass
 
-from .errors import AdjointError, Location, SourceError
+from ..errors import AdjointError, Location, SourceError
+from ..ir.build import function_def
+from .names import fingerprint
 
 
 @dataclass(frozen=True)
@@ -185,14 +180,9 @@ def _lambda_def(module, text, code):
         fdef = function_def("lambda_", node.args, [body])
         return ast.fix_missing_locations(ast.copy_location(fdef, node)), node
     return None, None
-
-
-# --- whether a text is the one the running code came from -----------------------------------------------
-
 _FUTURE_FLAGS = 0
 for _feature in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
-_CO_NESTED = inspect.CO_NESTED
 _COMPILED = {}  # (code, text) -> whether the text compiles to the code (each is checked once)
 
 
@@ -245,8 +235,6 @@ def _import_choices(node, code, namespace, file_lines):
         if imported not in seen:
             seen.add(imported)
             yield imported
-
-
 _IMPORT = re.compile(r"^([ \t]*)(?:import[ \t]+([^\n#;]*)"
                      r"|from[ \t]+[\w.]+[ \t]+import[ \t]+(\([^)]*\)|[^\n#;]*))", re.M)
 
@@ -309,8 +297,6 @@ def _placed(node, body=None):
     if body is not None:
         node.body = body
     return node
-
-
 _LINE_1 = ast.Pass(lineno=1, col_offset=0, end_lineno=1, end_col_offset=0)
 
 
@@ -328,186 +314,3 @@ def _no_arguments():
                          defaults=[])
 
 
-def fingerprint(code):
-    """What a code object computes, as a tuple of text, numbers and bytes that holds no line number,
-    file name or address: two code objects with equal fingerprints run the same bytecode on the
-    same constants and names (the same in every process, so it may key the text cache)."""
-    return (code.co_name, code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
-            code.co_flags & ~_CO_NESTED, code.co_code, code.co_names, code.co_varnames, code.co_freevars,
-            code.co_cellvars, getattr(code, "co_exceptiontable", b""), tuple(_constant(c) for c in code.co_consts))
-
-
-def _constant(value):
-    if isinstance(value, types.CodeType):
-        return fingerprint(value)
-    if isinstance(value, tuple):
-        return ("tuple", tuple(_constant(v) for v in value))
-    if isinstance(value, frozenset):
-        return ("frozenset", tuple(sorted(repr(_constant(v)) for v in value)))
-    return (type(value).__name__, repr(value))  # (repr: 0.0 and -0.0, 1 and True, nan are told apart)
-
-
-def functions_read(fn, bindings):
-    """(function, its code) for fn and every Python function a derivative of it was made from: those
-    whose names it resolved and those they named (`bindings`, NormalFunction.bindings), a custom
-    rule's functions, a `differentiate`d function's own."""
-    from .custom import CustomVJP
-
-    out = {}
-
-    def add(obj):
-        if isinstance(obj, CustomVJP):
-            for f in (obj.fn, obj.fwd, obj.bwd):
-                add(f)
-        elif type(obj).__name__ == "Differentiated":
-            add(getattr(obj, "fn", None))
-        elif isinstance(obj, types.FunctionType):
-            out.setdefault(obj, obj.__code__)
-
-    add(fn)
-    for (scope_fn, _), obj in bindings.items():
-        add(scope_fn)
-        add(obj)
-    return tuple(out.items())
-
-
-def function_def(name, args, body):
-    """An ast.FunctionDef on every supported Python (3.12 added type_params)."""
-    fields = {"type_params": []} if "type_params" in ast.FunctionDef._fields else {}
-    return ast.FunctionDef(name=name, args=args, body=body, decorator_list=[], returns=None, **fields)
-
-
-# --- the supported subset -------------------------------------------------------------------------
-
-_ALLOWED = (
-    ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return,
-    ast.Expr, ast.Pass, ast.If, ast.For, ast.While, ast.Break, ast.Continue, ast.Assert, ast.Raise,
-    ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.keyword, ast.Attribute,
-    ast.Subscript, ast.Slice, ast.Name, ast.Constant, ast.Tuple, ast.List, ast.IfExp, ast.Lambda,
-    ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Starred, ast.JoinedStr,
-    ast.FormattedValue,
-)
-
-_REFUSED = {
-    ast.Yield: ("`yield` makes a generator function, which cannot be differentiated",
-                "return the result (an array or a tuple) instead of yielding it"),
-    ast.YieldFrom: ("`yield from` makes a generator function, which cannot be differentiated",
-                    "return the result instead of yielding it"),
-    ast.Try: ("`try` cannot be differentiated",
-              "move the try/except out of the differentiated function"),
-    ast.With: ("`with` cannot be differentiated",
-               "move the with-block out of the differentiated function"),
-    ast.AsyncWith: ("`async with` cannot be differentiated", "use a plain function"),
-    ast.AsyncFor: ("`async for` cannot be differentiated", "use a plain for loop"),
-    ast.AsyncFunctionDef: ("async functions cannot be differentiated", "use a plain def"),
-    ast.Await: ("`await` cannot be differentiated", "use a plain function"),
-    ast.Global: ("`global` cannot be differentiated",
-                 "pass the value in as an argument and return its new value"),
-    ast.Nonlocal: ("`nonlocal` cannot be differentiated",
-                   "pass the value in as an argument and return its new value"),
-    ast.Delete: ("`del` cannot be differentiated", "remove the del statement; names end with the function"),
-    ast.ClassDef: ("a class defined inside the function cannot be differentiated",
-                   "define the class at module level"),
-    ast.Import: ("an import inside the function cannot be differentiated", "import at module level"),
-    ast.ImportFrom: ("an import inside the function cannot be differentiated", "import at module level"),
-    ast.ListComp: ("a list comprehension cannot be differentiated", "write it as a for loop filling an array"),
-    ast.SetComp: ("a set comprehension cannot be differentiated", "write it as a for loop"),
-    ast.DictComp: ("a dict comprehension cannot be differentiated", "write it as a for loop"),
-    ast.GeneratorExp: ("a generator expression cannot be differentiated", "write it as a for loop"),
-    ast.Dict: ("a dict cannot be differentiated", "pass arrays or floats instead"),
-    ast.Set: ("a set cannot be differentiated", "use a tuple or an array"),
-    ast.NamedExpr: ("`:=` cannot be differentiated", "assign the value on a line of its own"),
-    ast.Match: ("`match` cannot be differentiated", "write it with if/elif"),
-}
-if hasattr(ast, "TryStar"):
-    _REFUSED[ast.TryStar] = _REFUSED[ast.Try]
-
-
-def check_subset(src):
-    """Refuse, with a located SourceError, any node outside the allowlist."""
-    for node in ast.walk(src.tree):
-        if node is not src.tree and isinstance(node, ast.FunctionDef):
-            continue  # nested defs are closures: their bodies are checked where they are called
-        if type(node) in _REFUSED:
-            what, hint = _REFUSED[type(node)]
-            raise src.error(node, what, hint, "checking the supported subset")
-        if not isinstance(node, _ALLOWED):
-            raise src.error(node, f"`{type(node).__name__}` syntax is not supported",
-                            "rewrite it with assignments, calls, if and for", "checking the supported subset")
-    args = src.tree.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        wrapped = getattr(src.fn, "__wrapped__", None)
-        hint = (f"this is a decorator's wrapper of {getattr(wrapped, '__qualname__', wrapped)} (functools.wraps): "
-                f"differentiate `{src.fn.__name__}.__wrapped__` if the decorator does not change what it computes"
-                if wrapped is not None else "list every parameter by name")
-        raise src.error(src.tree, "*args, **kwargs and keyword-only parameters are not supported", hint,
-                        "checking the supported subset")
-
-
-# --- names ---------------------------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def lookup(fn, name):
-    """The object that the free name `name` of `fn` refers to, or _MISSING."""
-    code = fn.__code__
-    if name in code.co_freevars and fn.__closure__:
-        cell = fn.__closure__[code.co_freevars.index(name)]
-        try:
-            return cell.cell_contents
-        except ValueError:
-            return _MISSING
-    if name in fn.__globals__:
-        return fn.__globals__[name]
-    return getattr(builtins, name, _MISSING)
-
-
-def dotted(expr):
-    """'np.linalg.norm' for that chain of Names and Attributes, else None."""
-    parts = []
-    while isinstance(expr, ast.Attribute):
-        parts.append(expr.attr)
-        expr = expr.value
-    if not isinstance(expr, ast.Name):
-        return None
-    parts.append(expr.id)
-    return ".".join(reversed(parts))
-
-
-def resolve(fn, expr, local_names=()):
-    """The object a Name or dotted Attribute chain refers to, or _MISSING (also for local names)."""
-    path = dotted(expr)
-    if path is None or path.split(".")[0] in local_names:
-        return _MISSING
-    return resolve_path(fn, path)
-
-
-def still_bound(bindings):
-    """Whether each (function, dotted name) of `bindings` refers to the same object as it did (or,
-    for a number or string, to an equal one: a property may make a new float on each access)."""
-    for (fn, path), then in bindings.items():
-        now = resolve_path(fn, path)
-        if now is not then and not (type(now) is type(then) and type(now) in _VALUES and now == then):
-            return False
-    return True
-
-
-_VALUES = (int, float, bool, complex, str)
-
-
-def resolve_path(fn, path):
-    """The object that the dotted name `path` refers to in fn, or _MISSING; a path that starts with
-    a dot is an attribute of fn itself (`.__defaults__`)."""
-    if path.startswith("."):
-        return getattr(fn, path[1:], _MISSING)
-    head, *rest = path.split(".")
-    obj = lookup(fn, head)
-    for attr in rest:
-        if obj is _MISSING:
-            break
-        obj = getattr(obj, attr, _MISSING)
-    return obj
-
-
-MISSING = _MISSING
