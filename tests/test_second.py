@@ -303,3 +303,26 @@ def test_hvp_source_is_forward_mode_over_the_adjoint():
     assert text.startswith('"""Hessian-vector product (forward mode over the adjoint) of damped_oscillator')
     assert "def damped_oscillator_vjp_jvp(p, n, out_bar, p_dot):" in text
     assert "_tape_dot.append(" in text  # the adjoint's tapes carry tangents too
+
+
+def _branch_of_copies(x):
+    y = x * 2.0
+    if x > 0.0:
+        y = y + 1.0
+    return y * x
+
+
+def _loop_of_copies(x):
+    y = x * 2.0
+    for i in range(3):
+        y = y + 1.0
+    return y * x
+
+
+@JITS
+def test_blocks_left_empty_by_taking_copies_out_go(jit):
+    """The adjoint of `y = y + 1.0` in a branch or loop is copies only; in hvp code, which has no
+    headings to hold a block open, taking them out emptied the block (an IndentationError)."""
+    for fn in (_branch_of_copies, _loop_of_copies):
+        assert adjoint.hessian(fn, jit=jit)(1.3) == 4.0
+        assert "pass" not in adjoint.source(fn, 1.3, mode="hvp")

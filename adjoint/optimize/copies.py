@@ -4,7 +4,8 @@
 - a copy `a = b` of a name bound once, all of whose reads follow it in its block while `b` keeps
   its value: the reads read `b` (`a` and `b` are one object, so writes into its elements are
   seen alike);
-- a pop from a tape at the end of the function that nothing reads after.
+- a pop from a tape at the end of the function that nothing reads after;
+- then a branch or loop left with nothing to do.
 
     add_bar = s_bar             ->    x_i_bar = s_bar * 2.0 * x_i
     s_bar = add_bar
@@ -26,8 +27,28 @@ def without_copies(fdef):
         bound = _binding_counts(fdef.body)
         reads = _read_counts(fdef.body)
         changed = _visit(fdef.body, params, bound, reads)
-    fdef.body = _without_final_pops(fdef.body)
+    fdef.body = _without_empty_blocks(_without_final_pops(fdef.body), loads(fdef.body))
     return fdef
+
+
+def _without_empty_blocks(stmts, read):
+    """stmts with the blocks that taking copies out emptied: an `if` with nothing in either branch
+    goes (its test is a name), and so does a `for` with nothing in its body whose target nothing
+    reads; another empty block gets `pass`."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if isinstance(block, list) and block:
+                setattr(s, field, _without_empty_blocks(block, read))
+        if isinstance(s, ast.If) and not s.body and not s.orelse and isinstance(s.test, ast.Name):
+            continue
+        if isinstance(s, ast.For) and not s.body and isinstance(s.target, ast.Name) and s.target.id not in read:
+            continue
+        if isinstance(s, (ast.If, ast.For, ast.While)) and not s.body:
+            s.body = [ast.Pass()]
+        out.append(s)
+    return out
 
 
 def _visit(stmts, params, bound, reads):
