@@ -465,6 +465,19 @@ X3 = np.array([0.3, -1.2, 0.8])
 M3 = np.arange(9.0).reshape(3, 3) / 10 + 0.1
 B234 = np.sin(np.arange(24.0)).reshape(2, 3, 4)
 
+
+# --- an element read is computed again in the reverse sweep only from memory no write changes ---
+# (`w = y` then `y[i] = ...`: w[i] was read again after y[i] changed, since w itself is never
+# element-written; the test now asks whether w shares memory with a written array)
+def element_of_a_second_name_then_written(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = x[i] * x[i]
+        w = y
+        y[i] = w[i] * x[i] + 1.0
+    return np.sum(y * y)
+
+
 CASES = [
     (invariant_in_for, (X3,), 0),
     (invariant_number, (1.5,), 0),
@@ -531,6 +544,7 @@ CASES = [
     (rebound_after_a_return_then_written, (X3, -0.2), (0, 1)),
     (rebound_after_a_return_then_written, (X3, 0.2), (0, 1)),
     (rescaled_after_a_row_update, (M3,), 0),
+    (element_of_a_second_name_then_written, (X3,), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
 NO_NUMBA = {rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
