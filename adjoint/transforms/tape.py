@@ -75,86 +75,96 @@ def place_tape(fdef, plan):
     Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
     The tapes it makes go into `plan.placed`.
     """
-    body = fdef.body
+    placer = _Placer(fdef.body, plan)
+    fdef = copy.deepcopy(fdef)
+    result = fdef.body[-1].value.elts[0]
+    start = sweep_start(fdef.body)
+    if aliases(result.id, plan.views) & placer.save:  # the reverse sweep puts old elements back: keep a copy
+        kept = plan.namer.fresh("value")
+        fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
+        result.id = kept
+    body = placer.replace(fdef.body)
     start = sweep_start(body)
-    by_value, by_shape, by_shape_attribute = reads(body[start:-1])  # the return reads the forward result
-    shapes = {v for v in plan.written_again if v in by_shape_attribute and plan.kinds.get(v)}
-    restore = {v for v in plan.written_again if v in by_value or (v in by_shape and plan.kinds.get(v) != 0)}
-    restore -= shapes
-    seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
-    save = {y for y, _ in plan.element_sites.values() if y in seen}
-    # elements put back into y must go into the array y was when they were taken out: y itself is restored
-    shapes -= save
-    restore |= save & plan.written_again
-    floats = {v for v in restore if plan.kinds.get(v) == 0 and v in plan.active}
-    # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
-    # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
-    element_written = {y for y, _ in plan.element_sites.values()}
-    snapshots = {v for v in restore if plan.kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
-    tapes, names, placeholder = list(plan.counters), {}, {}
+    last_shape = {v: ast.Subscript(ast.Subscript(name(placer.tape_of(v, "shapes")), ast.Constant(-1), ast.Load()),
+                                   ast.Constant(0), ast.Load()) for v in placer.shapes}
+    body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
+    fdef.body = [assign(t, ast.List(placer.placeholder.get(t, []), ast.Load())) for t in placer.tapes] + body
+    return fdef
 
-    def tape_of(v, suffix, key=None):
+
+class _Placer:
+    """place_tape's decisions (what is kept, and how) and the code of each site."""
+
+    def __init__(self, body, plan):
+        self.plan = plan
+        start = sweep_start(body)
+        by_value, by_shape, by_shape_attribute = reads(body[start:-1])  # the return reads the forward result
+        kinds, again = plan.kinds, plan.written_again
+        shapes = {v for v in again if v in by_shape_attribute and kinds.get(v)}
+        restore = {v for v in again if v in by_value or (v in by_shape and kinds.get(v) != 0)} - shapes
+        seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
+        self.save = {y for y, _ in plan.element_sites.values() if y in seen}
+        # elements put back into y must go into the array y was when they were taken out: y itself is restored
+        self.shapes = shapes - self.save
+        self.restore = restore | (self.save & again)
+        self.floats = {v for v in self.restore if kinds.get(v) == 0 and v in plan.active}
+        # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
+        # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
+        element_written = {y for y, _ in plan.element_sites.values()}
+        self.snapshots = {v for v in self.restore
+                          if kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
+        self.tapes, self.names, self.placeholder = list(plan.counters), {}, {}
+
+    def tape_of(self, v, suffix, key=None):
+        plan, names = self.plan, self.names
         if (v, suffix) not in names:
             names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
-            tapes.append(names[(v, suffix)])
+            self.tapes.append(names[(v, suffix)])
             plan.placed[names[(v, suffix)]] = (v, key)
-            if v in floats and suffix == "tape":
-                placeholder[names[(v, suffix)]] = [ast.Constant(0.0)]
+            if v in self.floats and suffix == "tape":
+                self.placeholder[names[(v, suffix)]] = [ast.Constant(0.0)]
             if suffix == "shapes":  # see runtime.push_shape
                 no_shape = ast.Tuple([ast.Constant(0)] * plan.kinds[v], ast.Load())
-                placeholder[names[(v, suffix)]] = [ast.Tuple([no_shape, ast.Constant(0)], ast.Load())]
+                self.placeholder[names[(v, suffix)]] = [ast.Tuple([no_shape, ast.Constant(0)], ast.Load())]
         return names[(v, suffix)]
 
-    def replace(stmts):
+    def replace(self, stmts):
         out = []
         for s in stmts:
             for field in ("body", "orelse"):
                 if isinstance(getattr(s, field, None), list):
-                    setattr(s, field, replace(getattr(s, field)) or ([ast.Pass()] if field == "body" else []))
-            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
-                    and isinstance(s.value.func, ast.Name) and s.value.func.id == _SITE):
+                    setattr(s, field, self.replace(getattr(s, field)) or ([ast.Pass()] if field == "body" else []))
+            if is_site(s):
+                out += self.site(*(a.value for a in s.value.args))
+            else:
                 out.append(s)
-                continue
-            kind, v, key = (a.value for a in s.value.args)
-            if kind == "restore" and v in floats:
-                tape = tape_of(v, "tape")
-                out += [ast.Expr(method(tape, "pop")),
-                        assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
-            elif kind == "push" and v in shapes:
-                out.append(ast.Expr(call("push_shape", name(tape_of(v, "shapes")), ast.Attribute(name(v), "shape",
-                                                                                                  ast.Load()))))
-            elif kind == "restore" and v in shapes:
-                out.append(ast.Expr(call("pop_shape", name(tape_of(v, "shapes")))))
-            elif kind == "push" and v in restore:
-                # a copy where v may share memory with an array whose elements are written: a later write,
-                # into the array v views or into a name that views v, cannot change what the tape keeps
-                kept = call("saved", name(v)) if v in snapshots else name(v)
-                out.append(ast.Expr(method(tape_of(v, "tape"), "append", kept)))
-            elif kind == "restore" and v in restore:
-                out.append(assign(v, call("restore", name(tape_of(v, "tape")), name(v))))
-            elif kind in ("save", "load") and v in save:
-                index = plan.element_sites[key][1]
-                tape = tape_of(v, f"saved{key}", key)
-                element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
-                if kind == "save":
-                    out.append(ast.Expr(method(tape, "append", call("saved", element))))
-                else:
-                    out.append(assign(ast.Subscript(name(v), copy.deepcopy(index), ast.Store()), method(tape, "pop")))
         return out
 
-    fdef = copy.deepcopy(fdef)
-    result = fdef.body[-1].value.elts[0]
-    if aliases(result.id, plan.views) & save:  # the reverse sweep puts old elements back: keep a copy
-        kept = plan.namer.fresh("value")
-        fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
-        result.id = kept
-    body = replace(fdef.body)
-    start = sweep_start(body)
-    last_shape = {v: ast.Subscript(ast.Subscript(name(tape_of(v, "shapes")), ast.Constant(-1), ast.Load()),
-                                   ast.Constant(0), ast.Load()) for v in shapes}
-    body[start:] = [_ShapeReads(last_shape).visit(s) for s in body[start:]]
-    fdef.body = [assign(t, ast.List(placeholder.get(t, []), ast.Load())) for t in tapes] + body
-    return fdef
+    def site(self, kind, v, key):
+        """The code of one tape site: a push or restore of v, or a save or load of an element of v."""
+        if kind == "restore" and v in self.floats:
+            tape = self.tape_of(v, "tape")
+            return [ast.Expr(method(tape, "pop")), assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
+        if kind == "push" and v in self.shapes:
+            shape = ast.Attribute(name(v), "shape", ast.Load())
+            return [ast.Expr(call("push_shape", name(self.tape_of(v, "shapes")), shape))]
+        if kind == "restore" and v in self.shapes:
+            return [ast.Expr(call("pop_shape", name(self.tape_of(v, "shapes"))))]
+        if kind == "push" and v in self.restore:
+            # a copy where v may share memory with an array whose elements are written: a later write,
+            # into the array v views or into a name that views v, cannot change what the tape keeps
+            kept = call("saved", name(v)) if v in self.snapshots else name(v)
+            return [ast.Expr(method(self.tape_of(v, "tape"), "append", kept))]
+        if kind == "restore" and v in self.restore:
+            return [assign(v, call("restore", name(self.tape_of(v, "tape")), name(v)))]
+        if kind in ("save", "load") and v in self.save:
+            index = self.plan.element_sites[key][1]
+            tape = self.tape_of(v, f"saved{key}", key)
+            element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
+            if kind == "save":
+                return [ast.Expr(method(tape, "append", call("saved", element)))]
+            return [assign(ast.Subscript(name(v), copy.deepcopy(index), ast.Store()), method(tape, "pop"))]
+        return []
 
 
 class _ShapeReads(ast.NodeTransformer):
