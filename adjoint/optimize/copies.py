@@ -24,8 +24,8 @@ def without_copies(fdef):
     params = {a.arg for a in fdef.args.args}
     changed = True
     while changed:
-        bound = _binding_counts(fdef.body)
-        reads = _read_counts(fdef.body)
+        bound = _counts(fdef.body, ast.Store)
+        reads = _counts(fdef.body, ast.Load)
         changed = _visit(fdef.body, params, bound, reads)
     fdef.body = _without_empty_blocks(_without_final_pops(fdef.body), loads(fdef.body))
     return fdef
@@ -90,7 +90,7 @@ def _propagate(stmts, i, a, b, reads):
     statements after it in this block and b is bound again only by the last of them, if at all."""
     rest = stmts[i + 1:]
     uses = [k for k, s in enumerate(rest) if a in loads(s)]
-    if _read_counts(rest).get(a, 0) != reads.get(a, 0):
+    if _counts(rest, ast.Load).get(a, 0) != reads.get(a, 0):
         return False  # (a is read elsewhere: another block, or before this copy in a loop)
     if uses:
         last = rest[uses[-1]]
@@ -126,19 +126,11 @@ def _rename(node, old, new):
             n.id = new
 
 
-def _binding_counts(stmts):
-    """name -> how many statements bind it (a loop's target included)."""
+def _counts(stmts, ctx):
+    """name -> how many times stmts bind it (ctx ast.Store, a loop's target included) or read it (ast.Load)."""
     out = {}
     for node in ast.walk(ast.Module(list(stmts), [])):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            out[node.id] = out.get(node.id, 0) + 1
-    return out
-
-
-def _read_counts(stmts):
-    out = {}
-    for node in ast.walk(ast.Module(list(stmts), [])):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ctx):
             out[node.id] = out.get(node.id, 0) + 1
     return out
 
