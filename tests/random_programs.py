@@ -491,10 +491,10 @@ CONSTANTS = ("0.5", "1.5", "0.3", "2.0", "0.7", "0.1", "1.2", "0.25", "-0.4", "-
 # statement kinds (the Writer's s_<kind> methods) and their weights, in a loop's body and outside loops
 LOOP_STATEMENTS = {"update": 6, "aug": 3, "temp": 4, "invariant": 1.5, "dead": 1, "swap": 1, "chain": 0.4,
                    "write": 3.5, "fresh_buffer": 1.5, "copy": 1.5, "branch": 3, "jump": 1.2, "loop": 1.5,
-                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02}
+                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.4}
 TOP_STATEMENTS = {"temp": 4, "update": 2, "fresh_buffer": 1.5, "copy": 1, "write": 2, "branch": 1.5, "loop": 7,
                   "call_pair": 0.7, "chain": 0.3, "dead": 0.5, "swap": 0.4, "early_return": 0.3,
-                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1}
+                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.2}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1513,6 +1513,17 @@ class Writer:
         if r.random() < 0.6:
             stmts.append(self.write_into(self.scope[name]))
         return stmts
+
+    def s_alias(self, ctx):
+        """A second name for a buffer (`w = buf`), read after writes into the buffer change it."""
+        buffers = self.vars(lambda v: v.buffer and not v.frozen)
+        if not buffers:
+            return None
+        v = self.rng.choice(buffers)
+        name = self.new_name("w")
+        self.bind(name, v.shape, fresh=False)
+        self.track(name)
+        return [Stmt(f"{name} = {v.name}")]
 
     def s_branch(self, ctx):
         r = self.rng
