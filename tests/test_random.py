@@ -74,7 +74,7 @@ MAX_REFUSED = 0.05
 STEPS = (1e-6, 1e-5, 1e-7, 1e-4)  # central-difference steps: a gradient must agree with one of them
 TOLERANCE = 1e-5  # oracle 1: max error relative to max(1, max |numerical|)
 EXACT = 1e-10  # oracles 2 and 3
-FLOOR = 1e-13  # and what rounding leaves of a derivative that cancels to zero, per unit of |u| and |v|
+FLOOR = 1e-13  # and what rounding leaves of a derivative that cancels to zero, per unit of |u|, |v| and |f|
 SETTLE = 1e-3  # central differences settle when steps 1e-5 and 1e-7 agree this well
 COARSE = (1e-2, 3e-3)  # steps that judge a derivative whose output rounds the usual steps away
 
@@ -248,7 +248,7 @@ def _check(f, args, wrt, jit, seed, moved=False):
     if tangent is not None:
         results += _check_forward(out, fout, tangent)
     if grads is not None and tangent is not None:
-        results += _check_duality(u, tangent, grads, v)
+        results += _check_duality(u, tangent, grads, v, out)
     if grads is not None or tangent is not None:
         results += _check_numerical(f, args, wrt, out, u, grads, v, tangent)
     if jit and grads is not None:
@@ -323,11 +323,16 @@ def _check_forward(out, fout, tangent):
     return found
 
 
-def _check_duality(u, tangent, grads, v):
+def _check_duality(u, tangent, grads, v, out):
+    """Forward against reverse. Where the derivative cancels to (nearly) zero, each mode keeps the
+    rounding of its own order of summing the contributions, which scale with the output's size (f
+    of size 50 whose derivative cancels to 1e-13 in one mode and 0 in the other): FLOOR per unit
+    of the output's largest entry, at least 1."""
     lhs = _inner(u, tangent)
     rhs = sum(_inner(g, w) for g, w in zip(grads, v))
     scale = _abs_inner(u, tangent) + sum(_abs_inner(g, w) for g, w in zip(grads, v))
-    allowed = EXACT * scale + FLOOR * _norm1(u) * sum(_norm1(w) for w in v)
+    size = max(1.0, float(np.max(np.abs(out)))) if np.size(out) and np.all(np.isfinite(out)) else 1.0
+    allowed = EXACT * scale + FLOOR * size * _norm1(u) * sum(_norm1(w) for w in v)
     if abs(lhs - rhs) <= allowed or lhs == rhs:
         return []
     if not (np.isfinite(lhs) and np.isfinite(rhs)) and not np.isfinite(scale):
@@ -591,6 +596,17 @@ def test_an_output_that_rounds_every_step_away_is_skipped_and_a_step_function_is
     assert _rounded_away(f, (x,), (0,), {}, (4.0 * np.cos(4.8e12 + 4.0 * x),), as_is)
     assert not _rounded_away(f, (x,), (0,), {}, (4.8 * np.cos(4.8e12 + 4.0 * x),), as_is)  # (20% off)
     assert not _rounded_away(g, (x,), (0,), {}, (np.ones(3),), as_is)  # (a nonzero derivative of np.floor)
+
+
+def test_rounding_of_a_cancelled_derivative_scales_with_the_output():
+    """loops 131130 (shrunk): a derivative that cancels to zero came out 0.0 forward and 9.4e-13
+    reverse, for an output of size ~50; the same gap for an output of size 1, or a gap of a
+    derivative's own size, is still wrong."""
+    u, v = 1.0, [np.array([0.3, -0.2, 0.5, 1.1, -0.9])]
+    grads = [np.array([0.0, 0.0, 0.0, 0.0, -9.4e-13 / -0.9])]
+    assert _check_duality(u, 0.0, grads, v, 48.0) == []
+    assert _check_duality(u, 0.0, grads, v, 1.0)[0].outcome == "wrong"
+    assert _check_duality(u, 0.0, [np.array([0.0, 0.0, 0.0, 0.0, 1e-6])], v, 48.0)[0].outcome == "wrong"
 
 
 def test_shrinker_keeps_the_failure():
