@@ -23,7 +23,7 @@ def single_uses(fdef, plan):
     return simplify(substitute_single_uses(fdef, plan.adjoints))
 
 
-def in_place(fdef, plan):
+def accumulated_in_place(fdef, plan):
     return accumulate_in_place(fdef, {v for v in plan.adjoints if (plan.kinds.get(v) or 0) >= 1})
 
 
@@ -39,19 +39,19 @@ def outer(fdef, plan):
     return outer_updates(fdef, plan.kinds)
 
 
-def stacks(fdef, plan):
+def stacked(fdef, plan):
     return stack_tapes(fdef)
 
 
-def copies(fdef, plan):
+def copies_out(fdef, plan):
     return without_copies(fdef)
 
 
 # the adjoint once its tapes are placed (reverse and hvp modes)
-ADJOINT = (simplified, fused, single_uses, in_place, shared_divisions, scalar_accumulation)
-REVERSE = (outer, stacks)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
+ADJOINT = (simplified, fused, single_uses, accumulated_in_place, shared_divisions, scalar_accumulation)
+REVERSE = (outer, stacked)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
 TANGENT = (simplified,)  # forward mode's code, and hvp's forward mode over the adjoint
-FINAL = (copies,)  # every mode, last
+FINAL = (copies_out,)  # every mode, last
 
 
 def run(passes, fdef, plan):

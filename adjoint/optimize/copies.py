@@ -22,11 +22,9 @@ from ..ir.queries import loads, stores
 def without_copies(fdef):
     fdef = copy.deepcopy(fdef)
     params = {a.arg for a in fdef.args.args}
-    changed = True
-    while changed:
-        bound = _counts(fdef.body, ast.Store)
-        reads = _counts(fdef.body, ast.Load)
-        changed = _visit(fdef.body, params, bound, reads)
+    bound, reads = _counts(fdef.body, ast.Store), _counts(fdef.body, ast.Load)
+    while _visit(fdef.body, params, bound, reads):
+        pass
     fdef.body = _without_empty_blocks(_without_final_pops(fdef.body), loads(fdef.body))
     return fdef
 
@@ -52,21 +50,31 @@ def _without_empty_blocks(stmts, read):
 
 
 def _visit(stmts, params, bound, reads):
-    """One change in stmts or the blocks they nest (True), or none (False)."""
-    for i, s in enumerate(stmts):
+    """Take the copies out of stmts and the blocks they nest, keeping `bound` and `reads` (counts
+    over the whole function) up to date; whether anything changed."""
+    changed, i = False, 0
+    while i < len(stmts):
+        s = stmts[i]
         if _is_copy(s):
             a, b = s.targets[0].id, s.value.id
             k = _copy_back(stmts, i, a, b)
-            if k is not None:
+            if k is not None:  # `b = a` goes: b is bound once less, a read once less
                 del stmts[k]
-                return True
+                bound[b] -= 1
+                reads[a] -= 1
+                changed = True
+                continue
             if a not in params and bound.get(a) == 1 and _propagate(stmts, i, a, b, reads):
-                return True
+                reads[b] += reads.pop(a, 0) - 1  # (a's reads read b now; the copy read b once)
+                bound[a] = 0
+                changed = True
+                continue
         for field in ("body", "orelse"):
             block = getattr(s, field, None)
-            if isinstance(block, list) and _visit(block, params, bound, reads):
-                return True
-    return False
+            if isinstance(block, list):
+                changed = _visit(block, params, bound, reads) or changed
+        i += 1
+    return changed
 
 
 def _is_copy(stmt):
@@ -89,9 +97,11 @@ def _propagate(stmts, i, a, b, reads):
     """Read b for a after stmts[i] (`a = b`) and drop stmts[i], when every read of a is in the
     statements after it in this block and b is bound again only by the last of them, if at all."""
     rest = stmts[i + 1:]
-    uses = [k for k, s in enumerate(rest) if a in loads(s)]
-    if _counts(rest, ast.Load).get(a, 0) != reads.get(a, 0):
+    counts = [sum(isinstance(n, ast.Name) and n.id == a and isinstance(n.ctx, ast.Load) for n in ast.walk(s))
+              for s in rest]
+    if sum(counts) != reads.get(a, 0):
         return False  # (a is read elsewhere: another block, or before this copy in a loop)
+    uses = [k for k, c in enumerate(counts) if c]
     if uses:
         last = rest[uses[-1]]
         if any(b in stores(s) for s in rest[:uses[-1]]):
