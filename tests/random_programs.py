@@ -491,10 +491,10 @@ CONSTANTS = ("0.5", "1.5", "0.3", "2.0", "0.7", "0.1", "1.2", "0.25", "-0.4", "-
 # statement kinds (the Writer's s_<kind> methods) and their weights, in a loop's body and outside loops
 LOOP_STATEMENTS = {"update": 6, "aug": 3, "temp": 4, "invariant": 1.5, "dead": 1, "swap": 1, "chain": 0.4,
                    "write": 3.5, "fresh_buffer": 1.5, "copy": 1.5, "branch": 3, "jump": 1.2, "loop": 1.5,
-                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.4}
+                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.15}
 TOP_STATEMENTS = {"temp": 4, "update": 2, "fresh_buffer": 1.5, "copy": 1, "write": 2, "branch": 1.5, "loop": 7,
                   "call_pair": 0.7, "chain": 0.3, "dead": 0.5, "swap": 0.4, "early_return": 0.3,
-                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.2}
+                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.08}
 
 
 # ----------------------------------------------------------------------------------------------
