@@ -672,3 +672,24 @@ def test_write_through_an_unseen_view_is_refused(fn, args, wrt, mode):
 
 def test_piecewise_constant_calls_pass():
     assert failures(constants_made_from_inputs, (np.array([1.2, -2.3, 0.5, 3.1]), 1.5), (0, 1)) == []
+
+
+# --- a copy on the tape misses the writes into its array's own elements: refused ----------------
+# (loops 132654: h2 was kept as a copy because a conditional expression linked it with an array
+# written element by element; the adjoint then read h2 from before its own element write)
+def element_written_array_linked_by_a_branch(x):
+    h = x @ np.full((2, 2), 1.0)
+    for r in x:
+        h[np.array([True, False])] = x[1:2]
+        other = np.ones(2)
+        other[:] = x
+        h = np.arccos(0.9 * np.sin(h))
+    unused = (other if np.max(x) > 0.0 else h) @ x  # noqa: F841 (the branch that links the names is the point)
+    return h
+
+
+def test_a_tape_copy_that_would_miss_its_own_element_writes_is_refused():
+    import adjoint
+
+    with pytest.raises(adjoint.AdjointError, match="cannot be sure of the derivative: `h` is written into element"):
+        adjoint.vjp(element_written_array_linked_by_a_branch, np.array([0.719, -0.162]), jit=False)

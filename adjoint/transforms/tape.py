@@ -8,6 +8,7 @@ import copy
 from dataclasses import dataclass
 
 from ..analysis.aliasing import aliases, shown_by
+from ..errors import AdjointError
 from ..ir.build import assign, call, method, name, sweep_start
 from ..rules.helpers import SHAPE_ONLY
 
@@ -113,6 +114,13 @@ class _Placer:
         element_written = {y for y, _ in plan.element_sites.values()}
         self.snapshots = {v for v in self.restore
                           if kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
+        both = sorted(self.snapshots & self.save)
+        if both:  # a copy on the tape would miss the writes into v's own elements that come after it
+            raise AdjointError(
+                f"adjoint cannot be sure of the derivative: `{both[0]}` is written into element by element, and "
+                f"another name may share its memory (a view, or a name that holds it or another array by "
+                f"a branch)\nhint: write into a copy (`{both[0]} = {both[0]}.copy()`) or give the other name an "
+                f"array of its own")
         self.tapes, self.names, self.placeholder = list(plan.counters), {}, {}
 
     def tape_of(self, v, suffix, key=None):
