@@ -10,7 +10,7 @@ import os
 import textwrap
 
 from .analysis.activity import dependence
-from .analysis.aliasing import shows
+from .analysis.aliasing import shown_by
 from .ir.build import is_heading, sweep_start
 from .ir.queries import names_in, stores
 from .rules.table import TABLE
@@ -193,7 +193,7 @@ class Report:
         for tape, (y, key) in sorted(((t, vk) for t, vk in self.plan.placed.items() if vk[1] is not None),
                                      key=lambda t: t[1][1]):
             stmt = self.element_writes[id(self.plan.element_sites[key][1])]
-            viewers = {y} | {n for n in self.plan.views if shows(n, y, self.plan.views)}  # their values, not shapes
+            viewers = {y} | {n for n in self.plan.views if y in shown_by([n], self.plan.views)}  # their values, not shapes
             found = {p for n in viewers for p, by_value in self.read_at.get(n, ()) if by_value}
             out += [f"  {tape}: {ast.unparse(stmt.targets[0])}, an element of {self.label(y)}",
                     f"    written at {self.line(stmt)}", *self.how_often("saved", stmt, "      "),

@@ -66,19 +66,6 @@ def aliases(v, shown):
     return out
 
 
-def shows(n, y, shown):
-    """Whether n may show the memory of array y: n is a view of y, a view of a view of y, ..."""
-    seen, frontier = set(), [n]
-    while frontier:
-        for base in shown.get(frontier.pop(), ()):
-            if base == y:
-                return True
-            if base not in seen:
-                seen.add(base)
-                frontier.append(base)
-    return False
-
-
 def shown_by(names, shown):
     """The names and every array they show (reading a view reads the array it shows)."""
     seen, frontier = set(names), list(names)

@@ -282,12 +282,7 @@ def _dce(stmts, live_out, loop_live, tapes=None):
                 tapes[t] = True  # read other than by a pop (a_shapes[-1] in an expression)
         kept.append(s)
     kept.reverse()
-    kept = [s for i, s in enumerate(kept) if not (_heading(s) and (  # a heading over nothing (never over a block)
+    kept = [s for i, s in enumerate(kept) if not (is_heading(s) and (  # a heading over nothing (never over a block)
         i + 1 == len(kept) or is_comment(kept[i + 1]) or isinstance(kept[i + 1], (ast.Return, ast.If, ast.For,
                                                                                     ast.While))))]
     return kept, live
-
-
-def _heading(stmt):
-    """A heading (other comments, like the one opening the reverse sweep, stay)."""
-    return is_heading(stmt)
