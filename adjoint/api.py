@@ -6,31 +6,31 @@ import functools
 import numpy as np
 
 from .arguments import (
-    as_given,
-    bind,
     bind_call,
     bind_primals,
     checked_seed,
     complex_derivative,
     copies,
     in_type_of,
-    inputs_of,
     name_of,
     real_output,
     scalar_output,
-    tangent_seeds,
     unit_seeds,
     wrt_names,
     wrt_of,
 )
 from .backend.dispatch import derivative, last_run
 from .errors import ArgumentError
+from .trees import leaf_names, unflatten
 
 
-def value_and_grad(fn, wrt=0, jit=None):
-    """A function returning (f(*args), gradient of f with respect to wrt)."""
+def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
+    """A function returning (f(*args), gradient of f with respect to wrt); with has_aux, f returns
+    (value, aux) and the function returns ((value, aux), gradient), aux as f computed it."""
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
+        if has_aux:
+            raise ArgumentError("has_aux=True differentiates a function that returns (value, aux), not a gradient")
         return _value_and_grad_of_grad(inner, wrt, jit)
     names_of = wrt_of(fn, wrt)
 
@@ -38,27 +38,41 @@ def value_and_grad(fn, wrt=0, jit=None):
     def value_and_grad_fn(*args, **kwargs):
         names, as_tuple = names_of()
         call = bind_call(fn, names, args, kwargs)
-        out, *grads = derivative(fn, names, jit, True, call.kinds)(call.values, 1.0)
-        return scalar_output(out, fn), as_given(grads, call.inputs, as_tuple)
+        d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, aux=bool(has_aux))
+        out, *grads = d(call.values, 1.0)
+        if has_aux:
+            aux, grads = _aux(d, grads)
+            return (scalar_output(out, fn), aux), call.derivatives(grads, as_tuple)
+        return scalar_output(out, fn), call.derivatives(grads, as_tuple)
 
     value_and_grad_fn.adjoint_grad = None  # not the function that wraps fn
     return value_and_grad_fn
 
 
-def grad(fn, wrt=0, jit=None):
-    """A function returning the gradient of the scalar function fn with respect to wrt.
+def grad(fn, wrt=0, jit=None, has_aux=False):
+    """A function returning the gradient of the scalar function fn with respect to wrt; with has_aux,
+    fn returns (value, aux) and the function returns (gradient, aux).
 
     `grad` of such a function (of a float input) is the second derivative, by forward mode over
     fn's adjoint."""
-    vg = value_and_grad(fn, wrt, jit)
+    vg = value_and_grad(fn, wrt, jit, has_aux)
 
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
-        return vg(*args, **kwargs)[1]
+        value, g = vg(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
 
     inner = getattr(fn, "adjoint_grad", None)
-    grad_fn.adjoint_grad = None if inner is not None else (fn, *wrt_names(fn, wrt))
+    grad_fn.adjoint_grad = None if inner is not None or has_aux else (fn, *wrt_names(fn, wrt))
     return grad_fn
+
+
+def _aux(d, rest):
+    """(the auxiliary outputs in the structure f returned them in, the gradients) from what a
+    has_aux derivative returned after the value."""
+    nf = d.generated.nf
+    by_name = {n: v.item() if isinstance(v, np.generic) else v for n, v in zip(nf.aux, rest)}
+    return unflatten(nf.aux_tree, iter([by_name[n] for n in leaf_names(nf.aux_tree)])), rest[len(nf.aux):]
 
 
 def _value_and_grad_of_grad(inner, wrt, jit):
@@ -69,34 +83,43 @@ def _value_and_grad_of_grad(inner, wrt, jit):
     def value_and_grad_fn(*args, **kwargs):
         names = tuple(dict.fromkeys(rows + cols))
         call = bind_call(fn, names, args, kwargs)
-        x, = inputs_of(fn, rows, call.values)
+        _no_containers(call, "grad of grad")
+        x, = _inputs(call, rows)
         if rows_tuple or np.ndim(x) != 0:
             raise ArgumentError(f"grad of grad({name_of(fn)}) needs a scalar: grad gives "
                                 f"{'a tuple' if rows_tuple else f'an array of shape {np.shape(x)}'}; "
                                 "use adjoint.hessian or adjoint.jacobian of the grad")
-        H, grads = _second(fn, rows, cols, jit, call.values, call.kinds)
+        H, grads = _second(fn, rows, cols, jit, call)
         given = dict(zip(names, call.inputs))
-        return (float(in_type_of(grads[0], given[rows[0]], "the gradient")),
-                as_given(H[0], [given[c] for c in cols], as_tuple, "the second derivative"))
+        seconds = [in_type_of(h, given[c], "the second derivative") for h, c in zip(H[0], cols)]
+        return float(in_type_of(grads[0], given[rows[0]], "the gradient")), \
+            tuple(seconds) if as_tuple else seconds[0]
 
     value_and_grad_fn.adjoint_grad = None
     return value_and_grad_fn
 
 
-def vjp(fn, *args, wrt=0, jit=None, **kwargs):
-    """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s)."""
+def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
+    """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s); with
+    has_aux, fn returns (value, aux) and vjp returns (value, pullback, aux)."""
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
-    d = derivative(fn, names, jit, True, call.kinds)
-    out = real_output(fn(*copies(call.given)), fn, "vjp")  # (fn may write into its arguments)
+    d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, aux=bool(has_aux))
+    out = call.run()  # (fn may write into its arguments)
+    if has_aux:
+        if not (isinstance(out, tuple) and len(out) == 2):
+            raise ArgumentError(f"has_aux=True needs {name_of(fn)} to return a pair (value, aux)")
+        out, aux = out
+    out = real_output(out, fn, "vjp")
     values = copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
 
     def pullback(cotangent):
         ct = checked_seed("the cotangent", cotangent, "the output", out)
         _, *grads = d(values, ct)
-        return as_given(grads, call.inputs, as_tuple, "the vector-Jacobian product")
+        grads = grads[len(d.generated.nf.aux):]
+        return call.derivatives(grads, as_tuple, "the vector-Jacobian product")
 
-    return out, pullback
+    return (out, pullback, aux) if has_aux else (out, pullback)
 
 
 def jvp(fn, primals, tangents, wrt=0, jit=None):
@@ -106,12 +129,12 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     input's shape."""
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_primals(fn, names, primals)
-    seeds = tangent_seeds(fn, names, as_tuple, call.values, tangents, wrt)
-    out, out_dot = derivative(fn, names, jit, True, call.kinds, "forward")(call.values, *seeds)
+    seeds = call.seeds(tangents, as_tuple, wrt)
+    out, out_dot = derivative(call.fn, call.wrt, jit, True, call.kinds, "forward", call.trees)(call.values, *seeds)
     real_output(out, fn, "jvp")
     # the output and its tangent in the output's type: when arguments ran as float64 copies, that of
     # the function's own result for the arguments as given
-    like = real_output(fn(*copies(call.given)), fn, "jvp") if call.converted else out
+    like = real_output(call.run(), fn, "jvp") if call.converted else out
     if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
         like = 0.0  # (a float, as before)
     return in_type_of(out, like, "the output"), in_type_of(out_dot, like, "the Jacobian-vector product")
@@ -122,11 +145,11 @@ def hvp(fn, primals, tangents, wrt=0, jit=None):
     fn's generated adjoint. `tangents` is as for `jvp`; both results are shaped as the gradient."""
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_primals(fn, names, primals)
-    seeds = tangent_seeds(fn, names, as_tuple, call.values, tangents, wrt)
-    (out, *grads), (_, *hv) = derivative(fn, names, jit, True, call.kinds, "hvp")(call.values, 1.0, *seeds)
+    seeds = call.seeds(tangents, as_tuple, wrt)
+    d = derivative(call.fn, call.wrt, jit, True, call.kinds, "hvp", call.trees)
+    (out, *grads), (_, *hv) = d(call.values, 1.0, *seeds)
     scalar_output(out, fn)
-    return (as_given(grads, call.inputs, as_tuple),
-            as_given(hv, call.inputs, as_tuple, "the Hessian-vector product"))
+    return call.derivatives(grads, as_tuple), call.derivatives(hv, as_tuple, "the Hessian-vector product")
 
 
 def hessian(fn, wrt=0, jit=None):
@@ -138,19 +161,20 @@ def hessian(fn, wrt=0, jit=None):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         names, as_tuple = names_of()
-        values, kinds = bind(fn, names, args, kwargs)
-        H, _ = _second(fn, names, names, jit, values, kinds)
+        call = bind_call(fn, names, args, kwargs)
+        _no_containers(call, "hessian")
+        H, _ = _second(fn, names, names, jit, call)
         return tuple(tuple(row) for row in H) if as_tuple else H[0][0]
 
     return hessian_fn
 
 
-def _second(fn, rows, cols, jit, values, kinds):
+def _second(fn, rows, cols, jit, call):
     """(d/d cols of the gradient for rows, as nested lists H[i][j] of shape rows[i].shape +
     cols[j].shape; the gradient for rows, which each Hessian-vector product computes too)."""
     names = tuple(dict.fromkeys(rows + cols))
-    inputs = inputs_of(fn, names, values)
-    d = derivative(fn, names, jit, True, kinds, "hvp")
+    inputs, values = _inputs(call, names), call.values
+    d = derivative(fn, names, jit, True, call.kinds, "hvp")
     H = [[None] * len(cols) for _ in rows]
     for j, col in enumerate(cols):
         shape = np.shape(inputs[names.index(col)])
@@ -181,31 +205,43 @@ def jacobian(fn, wrt=0, jit=None):
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         names, as_tuple = names_of()
-        values, kinds = bind(fn, names, args, kwargs)
-        inputs = inputs_of(fn, names, values)
-        out = real_output(fn(*copies(values)), fn, "jacobian")
+        call = bind_call(fn, names, args, kwargs)
+        values, kinds, trees = call.values, call.kinds, call.trees
+        inputs = _inputs(call, call.wrt)
+        out = real_output(call.run(), fn, "jacobian")
         n_in, n_out = sum(np.size(x) for x in inputs), np.size(out)
         if n_in <= n_out:
             jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
-            d = derivative(fn, names, jit, True, kinds, "forward")
-            cols = [[] for _ in names]
+            d = derivative(call.fn, call.wrt, jit, True, kinds, "forward", trees)
+            cols = [[] for _ in inputs]
             for i, x in enumerate(inputs):
                 for k in np.ndindex(np.shape(x)):
                     cols[i].append(_real(d(values, *unit_seeds(inputs, i, k))[1]))
             jacs = [np.stack(c, axis=-1).reshape(np.shape(out) + np.shape(x)) for c, x in zip(cols, inputs)]
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
-            d = derivative(fn, names, jit, True, kinds)
-            rows = [[] for _ in names]
+            d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees)
+            rows = [[] for _ in inputs]
             for k in np.ndindex(np.shape(out)):
                 for i, g in enumerate(d(values, *unit_seeds([out], 0, k))[1:]):
                     rows[i].append(_real(g))
             jacs = [np.stack(r).reshape(np.shape(out) + np.shape(x)) for r, x in zip(rows, inputs)]
-        jacs = [float(j) if j.ndim == 0 else j for j in jacs]
-        return tuple(jacs) if as_tuple else jacs[0]
+        return call.regroup([float(j) if j.ndim == 0 else j for j in jacs], as_tuple)
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn
+
+
+def _inputs(call, names):
+    """The values (as the generated code takes them) of the generated code's parameters `names`."""
+    by_name = dict(zip(call.params, call.values))
+    return [by_name[n] for n in names]
+
+
+def _no_containers(call, what):
+    if call.trees:
+        raise ArgumentError(f"{what} takes floats and arrays, not containers (`{call.trees[0][0]}`): use "
+                            "adjoint.jacobian of adjoint.grad's function with arrays, or pass the arrays one by one")
 
 
 def _real(value):
@@ -222,8 +258,9 @@ def _jacobian_of_grad(inner, wrt, jit):
 
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
-        values, kinds = bind(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
-        H, _ = _second(fn, rows, cols, jit, values, kinds)
+        call = bind_call(fn, tuple(dict.fromkeys(rows + cols)), args, kwargs)
+        _no_containers(call, "the Jacobian of a gradient")
+        H, _ = _second(fn, rows, cols, jit, call)
         H = [tuple(r) if as_tuple else r[0] for r in H]
         return tuple(H) if rows_tuple else H[0]
 
@@ -253,29 +290,31 @@ def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
             raise ArgumentError(f"source(f, {a!r}): give the mode by keyword, source(f, mode={a!r}) (the "
                                 "positional arguments are example arguments)")
     names, _ = wrt_names(fn, wrt)
-    kinds = bind_call(fn, names, example_args, {}).kinds if example_args else ()
-    return derivative(fn, names, None, optimize, kinds, mode).generated
+    if not example_args:
+        return derivative(fn, names, None, optimize, (), mode).generated
+    call = bind_call(fn, names, example_args, {})
+    return derivative(call.fn, call.wrt, None, optimize, call.kinds, mode, call.trees).generated
 
 
 class Differentiated:
     """A function with its derivatives attached: `f(x)` runs it unchanged, `f.grad(x)` differentiates it."""
 
-    def __init__(self, fn, wrt=0, jit=None):
+    def __init__(self, fn, wrt=0, jit=None, has_aux=False):
         functools.update_wrapper(self, fn)
-        self.fn, self.wrt, self.jit = fn, wrt, jit
+        self.fn, self.wrt, self.jit, self.has_aux = fn, wrt, jit, has_aux
         wrt_names(fn, wrt)  # a bad wrt fails at decoration time
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
 
     def grad(self, *args, **kwargs):
-        return grad(self.fn, self.wrt, self.jit)(*args, **kwargs)
+        return grad(self.fn, self.wrt, self.jit, self.has_aux)(*args, **kwargs)
 
     def value_and_grad(self, *args, **kwargs):
-        return value_and_grad(self.fn, self.wrt, self.jit)(*args, **kwargs)
+        return value_and_grad(self.fn, self.wrt, self.jit, self.has_aux)(*args, **kwargs)
 
     def vjp(self, *args, **kwargs):
-        return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, **kwargs)
+        return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, has_aux=self.has_aux, **kwargs)
 
     def jvp(self, primals, tangents):
         return jvp(self.fn, primals, tangents, wrt=self.wrt, jit=self.jit)
@@ -296,8 +335,8 @@ class Differentiated:
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
 
 
-def differentiate(fn=None, *, wrt=0, jit=None):
-    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False)`."""
+def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False, has_aux=True)`."""
     if fn is None:
-        return lambda f: Differentiated(f, wrt, jit)
-    return Differentiated(fn, wrt, jit)
+        return lambda f: Differentiated(f, wrt, jit, has_aux)
+    return Differentiated(fn, wrt, jit, has_aux)

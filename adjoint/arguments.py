@@ -2,6 +2,7 @@
 converting them to what the generated code takes (float64, C order), the kinds the code is
 specialised to, the seeds; and the derivatives given back in the type of the argument they belong to."""
 
+import functools
 import inspect
 import numbers
 import weakref
@@ -10,15 +11,19 @@ import numpy as np
 
 from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
+from .ir.naming import RESERVED
+from .trees import copied, flatten, holds_arrays, is_container, leaf_names, leaves_of, same_structure, unflatten
 
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> ((its defaults and code), its signature)
 
 
 def signature_of(fn):
     """fn's signature, computed again only when its defaults are replaced (every call binds with it)."""
+    if isinstance(fn, functools.partial):
+        signature_of(fn.func)  # (what adjoint cannot differentiate is refused there)
+        return inspect.signature(fn)
     target = fn.fn if isinstance(fn, CustomVJP) else fn
-    if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__") or \
-            target.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+    if inspect.ismethod(target) or not callable(target) or not hasattr(target, "__code__"):
         from .frontend.source import read
         from .frontend.subset import check_subset
         check_subset(read(target))  # raises the AdjointError that explains what adjoint can differentiate
@@ -82,23 +87,86 @@ def bind(fn, wrt, args, kwargs):
 
 
 class Call:
-    """A call's arguments bound: `values` (every parameter, positionally, as the generated code takes
-    them), `kinds`, `inputs` (the wrt arguments as the caller gave them, whose types the gradients
-    take) and `given` (every parameter as the caller gave it; `values` itself when no argument was
-    converted)."""
+    """A call's arguments bound: `values` (one per parameter of the generated code, in order: a
+    container argument gives one per leaf, see trees.py), `params` (their names), `kinds`, `wrt` (the
+    generated code's names of the inputs differentiated), `inputs` (their values as the caller gave
+    them, whose types the derivatives take), `trees` ((parameter, treedef) of each container
+    argument), and `given` (every argument as the caller gave it: `fn(*given)` runs the function)."""
 
-    __slots__ = ("values", "kinds", "inputs", "given")
+    __slots__ = ("fn", "values", "params", "kinds", "wrt", "inputs", "trees", "given", "converted", "names",
+                 "paths", "_groups", "_kinds_of")
 
-    def __init__(self, values, kinds, inputs, given):
-        self.values, self.kinds, self.inputs, self.given = values, kinds, inputs, given
+    def __init__(self, fn, values, params, kinds, wrt, inputs, trees, given, converted, names, groups, paths,
+                 kinds_of):
+        self.fn, self._kinds_of = fn, kinds_of  # (fn: the function a functools.partial calls)
+        self.values, self.params, self.kinds, self.wrt, self.inputs = values, params, kinds, wrt, inputs
+        self.trees, self.given, self.converted, self.names, self._groups = trees, given, converted, names, groups
+        self.paths = paths  # a container leaf's parameter -> the leaf as the code spells it (`params['W1']`)
 
-    @property
-    def converted(self):
-        return self.given is not self.values
+    def regroup(self, flat, as_tuple):
+        """One value per wrt leaf (in `wrt`'s order), given back per wrt argument: a container's in
+        its structure."""
+        leaves = iter(flat)
+        parts = [next(leaves) if tree is None else unflatten(tree, leaves) for tree in self._groups]
+        return tuple(parts) if as_tuple else parts[0]
+
+    def flat(self, given, as_tuple):
+        """One value per wrt leaf, from values given per wrt argument (regroup's inverse)."""
+        given = given if as_tuple else (given,)
+        return [x for tree, v in zip(self._groups, given) for x in ([v] if tree is None else leaves_of(tree, v))]
+
+    def derivatives(self, flat, as_tuple, what="the gradient"):
+        """The derivatives of the wrt leaves, each in its input's type, in the wrt arguments' structure."""
+        return self.regroup([in_type_of(v, x, what) for v, x in zip(flat, self.inputs)], as_tuple)
+
+    def seeds(self, tangents, as_tuple, wrt):
+        """The tangents (one per wrt argument, a container's in its structure) as the generated code
+        takes them, one per wrt leaf, checked against their inputs."""
+        if not as_tuple:
+            tangents = (tangents,)
+        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(self._groups):
+            raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(self._groups)} tangents, got {tangents!r:.80}")
+        flat = []
+        for tree, t in zip(self._groups, tangents):
+            if tree is None:
+                flat.append(t)
+            elif not same_structure(tree, t):
+                raise ArgumentError(f"a tangent must have the structure of its argument: got {t!r:.80}")
+            else:
+                flat += leaves_of(tree, t)
+        values = dict(zip(self.params, self.values))
+        return [check_tangent(w, values[w], t) for w, t in zip(self.wrt, flat)]
+
+    def run(self, values=None):
+        """The function's result for (copies of) its arguments as given, or for `values` of the generated
+        code's parameters (containers rebuilt), passed as its signature takes them."""
+        given = self.given if values is None else self.arguments(values)
+        args, kwargs = [], {}
+        for name, value in zip(self.names, copies(given)):
+            kind = self._kinds_of.get(name)
+            if kind is inspect.Parameter.VAR_POSITIONAL:
+                args.extend(value)
+            elif kind is inspect.Parameter.KEYWORD_ONLY:
+                kwargs[name] = value
+            elif kind is inspect.Parameter.VAR_KEYWORD:
+                kwargs.update(value)
+            else:
+                args.append(value)
+        return self.fn(*args, **kwargs)
+
+    def arguments(self, values):
+        """The arguments of the function (containers rebuilt) for values of the generated code's parameters."""
+        if not self.trees:
+            return list(values)
+        by_name, trees = dict(zip(self.params, values)), dict(self.trees)
+        return [unflatten(trees[p], iter([by_name[n] for n in leaf_names(trees[p])])) if p in trees else by_name[p]
+                for p in self.names]
 
 
 def bind_call(fn, wrt, args, kwargs):
-    names = _all_positional(fn, args, kwargs)
+    while isinstance(fn, functools.partial):  # the function it calls, with the arguments it adds
+        fn, args, kwargs = fn.func, fn.args + tuple(args), {**fn.keywords, **kwargs}
+    names, kinds_of = _all_positional(fn, args, kwargs), {}
     if names is not None:  # the common call, bound without inspect (a gradient in an optimiser's loop)
         arguments = dict(zip(names, args))
     else:
@@ -108,6 +176,13 @@ def bind_call(fn, wrt, args, kwargs):
             raise ArgumentError(f"{name_of(fn)}(): {e}") from None
         bound.apply_defaults()
         arguments = bound.arguments
+        kinds_of = {p.name: p.kind for p in bound.signature.parameters.values()
+                    if p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    given, names, trees, groups, paths = list(arguments.values()), tuple(arguments), (), [None] * len(wrt), {}
+    for k, v in arguments.items():
+        if is_container(v) and (k in wrt or holds_arrays(v)):
+            arguments, wrt, trees, groups, paths = _flattened(fn, arguments, wrt)
+            break
     inputs = [arguments[w] for w in wrt]
     values, kinds = [], []
     converted = None  # id of an argument converted -> its float64 copy (the same array passed twice stays one)
@@ -145,8 +220,52 @@ def bind_call(fn, wrt, args, kwargs):
             d = _kind(v)
             if d is not None:
                 kinds.append((k, d))
-    given = list(arguments.values()) if converted else values
-    return Call(values, tuple(kinds), inputs, given)
+    return Call(fn, values, tuple(arguments), tuple(kinds), tuple(wrt), inputs, trees, given, bool(converted),
+                names, groups, paths, kinds_of)
+
+
+def _flattened(fn, arguments, wrt):
+    """(the arguments with each container one per leaf, the wrt leaves, trees, groups): see Call."""
+    taken = _names_in(fn) | set(arguments) | RESERVED
+    flat, trees, leaves_of_wrt, paths = {}, [], {}, {}
+    for k, v in arguments.items():
+        if not (is_container(v) and (k in wrt or holds_arrays(v))):
+            flat[k] = v
+            continue
+        taken.discard(k)
+        tree, leaves = flatten(v, k, taken)
+        trees.append((k, tree))
+        flat.update((leaf, x) for leaf, x, _ in leaves)
+        paths.update((leaf, where) for leaf, _, where in leaves)
+        if k in wrt:
+            for _, x, where in leaves:
+                if not _floating(x):
+                    what = f"an array of {x.dtype}" if isinstance(x, np.ndarray) else f"a {type(x).__name__}"
+                    raise ArgumentError(f"wrt names `{k}` of {name_of(fn)}, whose `{where}` is {what} ({x!r:.40}): "
+                                        f"only float inputs have a gradient; keep ints, bools and complex numbers "
+                                        f"out of `{k}`, or leave `{k}` out of wrt")
+            leaves_of_wrt[k] = [leaf for leaf, _, _ in leaves]
+    trees = tuple(trees)
+    flat_wrt = [leaf for w in wrt for leaf in leaves_of_wrt.get(w, [w])]
+    groups = [dict(trees)[w] if w in leaves_of_wrt else None for w in wrt]
+    return flat, tuple(flat_wrt), trees, groups, paths
+
+
+def _floating(x):
+    return isinstance(x, (float, np.floating)) or isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
+def _names_in(fn):
+    """Every name fn's code (and the code of functions defined in it) uses: a leaf's parameter avoids them."""
+    target = fn.fn if isinstance(fn, CustomVJP) else fn
+    names, todo = set(), [getattr(target, "__code__", None)]
+    while todo:
+        code = todo.pop()
+        if code is None:
+            continue
+        names |= set(code.co_varnames) | set(code.co_names) | set(code.co_freevars) | set(code.co_cellvars)
+        todo += [c for c in code.co_consts if inspect.iscode(c)]
+    return names
 
 
 def bind_primals(fn, names, primals):
@@ -255,21 +374,6 @@ def _kind(value):
     return None
 
 
-def inputs_of(fn, names, values):
-    """The values (bound positionally, as `bind` gives them) of fn's parameters `names`."""
-    params = list(signature_of(fn).parameters)
-    return [values[params.index(n)] for n in names]
-
-
-def tangent_seeds(fn, names, as_tuple, values, tangents, wrt):
-    """The tangents as the generated code takes them, checked against their inputs."""
-    if not as_tuple:
-        tangents = (tangents,)
-    elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(names):
-        raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(names)} tangents, got {tangents!r:.80}")
-    return [check_tangent(w, x, t) for w, x, t in zip(names, inputs_of(fn, names, values), tangents)]
-
-
 def check_tangent(name, value, tangent):
     return checked_seed(f"the tangent of `{name}`", tangent, f"`{name}` has", value)
 
@@ -305,8 +409,9 @@ def unit_seeds(inputs, i, k):
 
 
 def copies(values):
-    """The values with arrays copied, for a call of the user's function (which may write into them)."""
-    return [np.copy(v) if isinstance(v, np.ndarray) else v for v in values]
+    """The values with arrays copied (inside containers too), for a call of the user's function (which
+    may write into them)."""
+    return [np.copy(v) if isinstance(v, np.ndarray) else copied(v) if is_container(v) else v for v in values]
 
 
 def in_type_of(value, like, what):
@@ -337,12 +442,6 @@ def complex_derivative(what):
     return AdjointError(f"{what} came out complex: the function computes with complex numbers, whose derivatives "
                         "adjoint does not take; write it with real arithmetic (the real and imaginary parts as "
                         "two floats)")
-
-
-def as_given(values, inputs, as_tuple, what="the gradient"):
-    if not as_tuple:
-        return in_type_of(values[0], inputs[0], what)
-    return tuple([in_type_of(v, x, what) for v, x in zip(values, inputs)])
 
 
 def scalar_output(out, fn):

@@ -5,12 +5,13 @@ vector-Jacobian product with the numerical Jacobian, argument by argument, and r
 that is truthy when every argument agrees. The project's own tests use exactly this code.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .api import jvp, vjp
-from .arguments import bind, inputs_of, name_of, signature_of, wrt_names
+from .arguments import bind_call, name_of, wrt_names
 from .errors import ArgumentError
 
 
@@ -21,12 +22,17 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
     subclass), and the function is evaluated in float64 (float32 arguments as float64 copies, as the
     generated code runs): central differences in float32 would be noise."""
     names, as_tuple = wrt_names(fn, wrt)
-    values = bind(fn, names, args, kwargs)[0]
-    params = list(signature_of(fn).parameters)
-    out = _evaluate(fn, values)  # (a function that fails for these arguments is said to, once)
+    call = bind_call(fn, names, args, kwargs)
+    return call.regroup(_jacobians(call, eps), as_tuple)
+
+
+def _jacobians(call, eps=1e-6):
+    """The numerical Jacobian for each wrt leaf of a bound call (arguments.Call)."""
+    values = call.values
+    out = _evaluate(call, values)  # (a function that fails for these arguments is said to, once)
     jacobians = []
-    for name in names:
-        i = params.index(name)
+    for name in call.wrt:
+        i = call.params.index(name)
         x = values[i]
         scalar = not isinstance(x, np.ndarray)  # (a 0-d array stays an array)
         base = np.array(x, dtype=np.float64)
@@ -36,12 +42,12 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
             up, dn = base.copy(), base.copy()
             up[idx] += h
             dn[idx] -= h
-            f_up = _evaluate(fn, _replaced(values, i, float(up) if scalar else up))
-            f_dn = _evaluate(fn, _replaced(values, i, float(dn) if scalar else dn))
+            f_up = _evaluate(call, _replaced(values, i, float(up) if scalar else up))
+            f_dn = _evaluate(call, _replaced(values, i, float(dn) if scalar else dn))
             columns.append((f_up - f_dn) / (2 * h))
         jac = np.stack(columns, axis=-1).reshape(out.shape + base.shape) if columns else np.zeros(out.shape + base.shape)
         jacobians.append(jac)
-    return tuple(jacobians) if as_tuple else jacobians[0]
+    return jacobians
 
 
 def _replaced(values, i, value):
@@ -50,11 +56,13 @@ def _replaced(values, i, value):
     return out
 
 
-def _evaluate(fn, values):
-    """fn at the values (arrays copied: fn may write into its arguments), as a float64 array; an
-    ArgumentError when it fails for them or returns what has no derivative (text, complex, None)."""
+def _evaluate(call, values):
+    """The function of a bound call at the values of its parameters (arrays copied: it may write into
+    its arguments), as a float64 array; an ArgumentError when it fails for them or returns what has
+    no derivative (text, complex, None)."""
+    fn = call.fn
     try:
-        out = fn(*[np.copy(v) if isinstance(v, np.ndarray) else v for v in values])
+        out = call.run(values)
     except Exception as e:  # noqa: BLE001 -- the user's function, failing for the arguments it was given
         raise ArgumentError(f"{name_of(fn)} raised {type(e).__name__} for the arguments given: {e}") from e
     if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":
@@ -92,10 +100,11 @@ class Report:
         return self.ok
 
     def __str__(self):
-        head = f"{'argument':<12} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"
+        width = max([12] + [len(r.name) for r in self.rows])
+        head = f"{'argument':<{width}} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"
         lines = [head, "-" * len(head)]
         for r in self.rows:
-            lines.append(f"{r.name:<12} {str(r.shape):<14} {r.max_abs:>12.2e} {r.max_rel:>12.2e}  "
+            lines.append(f"{r.name:<{width}} {str(r.shape):<14} {r.max_abs:>12.2e} {r.max_rel:>12.2e}  "
                          f"{'ok' if r.ok else 'MISMATCH'}")
         lines.append(f"{'agree' if self.ok else 'DISAGREE'} (tolerance {self.rtol:g}, relative to the largest entry)")
         return "\n".join(lines)
@@ -109,29 +118,31 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
     for a random tangent t of each argument in turn.
     """
     names, _ = wrt_names(fn, wrt)
-    jacs = numerical_jacobian(fn, *args, wrt=names, **kwargs)
+    call = bind_call(fn, names, args, kwargs)
+    jacs = _jacobians(call)
     rng = np.random.default_rng(seed)
+    by_name = dict(zip(call.params, call.values))
+    inputs = [by_name[w] for w in call.wrt]
     if mode == "forward":
-        values = bind(fn, names, args, kwargs)[0]
-        inputs = inputs_of(fn, names, values)
+        with_keywords = functools.partial(fn, **kwargs) if kwargs else fn
         pairs = []
         for k, (x, jac) in enumerate(zip(inputs, jacs)):
             t = _random_like(rng, x)
-            tangents = tuple(t if j == k else np.zeros_like(v) * 1.0 for j, v in enumerate(inputs))
-            got = jvp(fn, tuple(values), tangents, wrt=names, jit=jit)[1]
+            tangents = call.regroup([t if j == k else np.zeros_like(v) * 1.0 for j, v in enumerate(inputs)], True)
+            got = jvp(with_keywords, args, tangents, wrt=names, jit=jit)[1]
             pairs.append((got, np.tensordot(jac, t, axes=np.ndim(t)) if np.ndim(t) else jac * t))
     else:
         out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
         u = _random_like(rng, out)
         pairs = [(g, np.tensordot(u, jac, axes=np.ndim(u)) if np.ndim(u) else u * jac)
-                 for g, jac in zip(pullback(u), jacs)]
+                 for g, jac in zip(call.flat(pullback(u), True), jacs)]
     rows = []
-    for name, (g, want) in zip(names, pairs):
+    for name, (g, want) in zip(call.wrt, pairs):
         err = np.abs(np.asarray(g, dtype=np.float64) - want)
         max_abs = float(np.max(err)) if err.size else 0.0
         scale = max(1.0, float(np.max(np.abs(want))) if np.size(want) else 1.0)
         ok = np.shape(g) == np.shape(want) and np.all(np.isfinite(g)) and max_abs / scale <= rtol
-        rows.append(Row(name, np.shape(want), max_abs, max_abs / scale, bool(ok)))
+        rows.append(Row(call.paths.get(name, name), np.shape(want), max_abs, max_abs / scale, bool(ok)))
     return Report(tuple(rows), rtol)
 
 

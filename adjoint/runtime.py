@@ -66,6 +66,22 @@ def unsum(g, a, axis=None):
     return np.broadcast_to(np.expand_dims(g, axis), a.shape).copy()  # (a new array, even when nothing spreads)
 
 
+def max_axis(a, axis):
+    """np.max(a, axis=axis) for a matrix, as `specialize` writes it (Numba's np.max takes no axis:
+    `adjoint.backend.jit` gives it loops)."""
+    return np.max(a, axis=axis)
+
+
+def min_axis(a, axis):
+    """np.min(a, axis=axis) for a matrix (see max_axis)."""
+    return np.min(a, axis=axis)
+
+
+def mean_axis(a, axis):
+    """np.mean(a, axis=axis) for a matrix (see max_axis)."""
+    return np.mean(a, axis=axis)
+
+
 def sum_axis(a, axis):
     """np.sum(a, axis=axis) for a matrix, as `specialize` writes it: under Numba, `adjoint.backend.jit` gives
     it loops (np.sum with an axis, its checks and their messages cost Numba seconds to compile)."""
@@ -361,6 +377,20 @@ def concat_part(g, offset, part, axis=0):
     return np.ascontiguousarray(np.swapaxes(np.swapaxes(g, 0, axis)[offset:offset + n], 0, axis))
 
 
+@facts(shape_only={0}, fresh=True, new_buffer=True)
+def rows_of(first, n):
+    """Zeros for n rows shaped as `first`: the array a list comprehension fills (of arrays; of
+    numbers or arrays when which is not known when compiling)."""
+    return np.zeros((n,) + np.shape(first))
+
+
+@facts(fresh=True)
+def numbers(items):
+    """The vector of a tuple of numbers: a list of numbers written in the code and used as an array
+    (`np.array([x, y])`, `np.sum([a, b])`), which np.stack, Numba's, does not take."""
+    return np.array(items)
+
+
 @facts(linear_in_g=True)
 def stack_part(g, k, axis=0):
     """The k-th piece of g along the axis that np.stack added: a number for a vector g (np.stack of
@@ -601,8 +631,9 @@ HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve,
+    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
-    "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part")
+    "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
+    "mean_axis")

@@ -80,12 +80,22 @@ def import_from_inside(x):
 
 
 def list_comprehension(x):
-    ys = [x * k for k in range(3)]  # <listcomp>
+    ys = [x * k for k in range(3)]
     return np.sum(np.array(ys))
 
 
+def set_comprehension(x):
+    ys = {x * k for k in range(3)}  # <setcomp>
+    return len(ys) * x
+
+
 def dict_literal(x):
-    d = {"a": x}  # <dict>
+    d = {"a": x}
+    return d["a"] * 2.0
+
+
+def dict_with_a_runtime_key(x, k):
+    d = {k: x}  # <dict>
     return d["a"] * 2.0
 
 
@@ -103,7 +113,7 @@ def match_statement(x):
 
 
 def generator_expression(x):
-    s = sum(x * k for k in range(3))  # <genexp>
+    s = sum(x * k for k in range(3))
     return s
 
 
@@ -162,8 +172,16 @@ def local_used_before_assigned(x):
     return y
 
 
-def star_args(x, *rest):  # <star-args>
+def star_args(x, *rest):
     return x * 2.0
+
+
+def _pair(a, b):
+    return a * b
+
+
+def starred_array(x):
+    return _pair(*x)  # <starred>
 
 
 def code_after_return(x):

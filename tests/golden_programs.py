@@ -103,3 +103,21 @@ def logistic_spellings(x, y):
 
 def valley(x):
     return np.sum(3.0 * (x[1:] - x[:-1]) ** 2 - (0.5 - x[1:]) ** 2)
+
+
+def mlp(params, x):
+    h = np.tanh(x @ params["W1"] + params["b1"])
+    return np.sum(h @ params["W2"])
+
+
+def rnn(x, W):
+    h = x
+    hs = []
+    for t in range(2):
+        h = np.tanh(W @ h)
+        hs.append(h)
+    return np.sum(np.stack(hs))
+
+
+def generator_sum(w, x):
+    return sum(w[i] * x[i] for i in range(len(x)))

@@ -22,12 +22,36 @@ JIT_TOL = 1e-10
 
 
 def _random_like(value, rng):
+    if _container(value):
+        return _map(lambda leaf: leaf if leaf is None or isinstance(leaf, str) else _random_like(leaf, rng), value)
     shape = np.shape(value)
     return rng.standard_normal(shape) if shape else float(rng.standard_normal())
 
 
 def _copies(args):
-    return tuple(np.copy(a) if isinstance(a, np.ndarray) else a for a in args)
+    return tuple(_map(lambda a: np.copy(a) if isinstance(a, np.ndarray) else a, a) for a in args)
+
+
+def _container(value):
+    return isinstance(value, (dict, list, tuple))
+
+
+def _map(fn, value):
+    """fn of each leaf of a container (dict, list, tuple, NamedTuple), in its structure."""
+    if isinstance(value, dict):
+        return {k: _map(fn, v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)(*(_map(fn, v) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(fn, v) for v in value)
+    return fn(value)
+
+
+def _leaves(values):
+    """The leaves of a list of values, containers taken apart, in order (None and strs left out)."""
+    out = []
+    _map(lambda leaf: out.append(leaf) if leaf is not None and not isinstance(leaf, str) else None, list(values))
+    return out
 
 
 def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
@@ -43,7 +67,10 @@ def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
     grads = _vjp(f, args, wrt, u, False)
     if isinstance(grads, str):
         return [grads]
-    inputs = [args[w] for w in wrt]
+    inputs = _leaves([args[w] for w in wrt])
+    grads = _leaves(grads)
+    if len(grads) != len(inputs):
+        return [f"{len(grads)} gradients for {len(inputs)} inputs"]
     for x, g in zip(inputs, grads):
         if np.shape(g) != np.shape(x) or (isinstance(x, float) and type(g) is not float):
             found.append(f"a gradient of shape {np.shape(g)} ({type(g).__name__}) for an input of shape "
@@ -56,9 +83,9 @@ def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
         if isinstance(compiled, str):
             found.append(compiled)
         else:
-            for k, (a, b) in enumerate(zip(grads, compiled)):
+            for k, (a, b) in enumerate(zip(grads, _leaves(compiled))):
                 if not np.allclose(a, b, rtol=JIT_TOL, atol=JIT_TOL):
-                    found.append(f"jit=True gives {b!r} for argument {wrt[k]}, jit=False {a!r}")
+                    found.append(f"jit=True gives {b!r} for input {k}, jit=False {a!r}")
     return found
 
 
@@ -69,7 +96,7 @@ def _vjp(f, args, wrt, u, jit):
         grads = pullback(u)
     except adjoint.AdjointError as e:
         return f"refused (jit={jit}): {e}"
-    for a, b in zip(args, before):
+    for a, b in zip(_leaves(args), _leaves(before)):
         if isinstance(a, np.ndarray) and not np.array_equal(a, b, equal_nan=True):
             return f"differentiating (jit={jit}) changed an argument"
     return grads
@@ -79,7 +106,7 @@ def _central_differences(f, args, wrt, u, grads):
     ndim = np.ndim(f(*_copies(args)))
     worst = None
     for eps in STEPS:
-        jacobians = adjoint.numerical_jacobian(f, *_copies(args), wrt=wrt, eps=eps)
+        jacobians = _leaves(adjoint.numerical_jacobian(f, *_copies(args), wrt=wrt, eps=eps))
         products = [np.tensordot(u, J, axes=ndim) if ndim else u * np.asarray(J) for J in jacobians]
         errors = [np.max(np.abs(np.asarray(g) - p), initial=0.0) / max(1.0, np.max(np.abs(p), initial=0.0))
                   for g, p in zip(grads, products)]
@@ -88,8 +115,8 @@ def _central_differences(f, args, wrt, u, grads):
         if worst is None:
             worst = (eps, errors, products)
     eps, errors, products = worst
-    return [f"central differences (eps={eps}) disagree for argument {w}: adjoint {np.asarray(g)!r}, "
-            f"numerical {p!r}" for w, g, p, e in zip(wrt, grads, products, errors) if e > CD_TOL]
+    return [f"central differences (eps={eps}) disagree for input {k}: adjoint {np.asarray(g)!r}, "
+            f"numerical {p!r}" for k, (g, p, e) in enumerate(zip(grads, products, errors)) if e > CD_TOL]
 
 
 def _reverse_against_forward(f, args, wrt, u, grads, rng):
@@ -99,7 +126,7 @@ def _reverse_against_forward(f, args, wrt, u, grads, rng):
     except adjoint.AdjointError as e:
         return [f"forward mode refused: {e}"]
     left = np.asarray(u) * np.asarray(t)
-    right = [np.asarray(g) * np.asarray(v) for g, v in zip(grads, vs)]
+    right = [np.asarray(g) * np.asarray(v) for g, v in zip(grads, _leaves(vs))]
     scale = np.sum(np.abs(left)) + sum(np.sum(np.abs(r)) for r in right)
     lhs, rhs = float(np.sum(left)), float(sum(np.sum(r) for r in right))
     if abs(lhs - rhs) > DOT_TOL * max(scale, 1e-300):

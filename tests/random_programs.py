@@ -44,6 +44,7 @@ import copy
 import functools
 import itertools
 import random
+import re
 import signal
 import time
 import warnings
@@ -132,9 +133,15 @@ class Function:
     name: str
     params: str
     body: list
+    packed: tuple = None  # (name, display, {argument: how the body reads it}): see Writer.packed
 
     def lines(self):
-        return [f"def {self.name}({self.params}):"] + _block_lines(self.body, "    ")
+        body = _block_lines(self.body, "    ")
+        if self.packed:
+            name, display, reads = self.packed
+            pattern = re.compile(r"(?<![\w.'\"])(" + "|".join(map(re.escape, reads)) + r")(?![\w'\"])(?!\s*=[^=])")
+            body = [f"    {name} = {display}"] + [pattern.sub(lambda m: reads[m.group(1)], line) for line in body]
+        return [f"def {self.name}({self.params}):"] + body
 
 
 @dataclass
@@ -491,10 +498,12 @@ CONSTANTS = ("0.5", "1.5", "0.3", "2.0", "0.7", "0.1", "1.2", "0.25", "-0.4", "-
 # statement kinds (the Writer's s_<kind> methods) and their weights, in a loop's body and outside loops
 LOOP_STATEMENTS = {"update": 6, "aug": 3, "temp": 4, "invariant": 1.5, "dead": 1, "swap": 1, "chain": 0.4,
                    "write": 3.5, "fresh_buffer": 1.5, "copy": 1.5, "branch": 3, "jump": 1.2, "loop": 1.5,
-                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.15}
+                   "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.15,
+                   "comprehension": 0.4}
 TOP_STATEMENTS = {"temp": 4, "update": 2, "fresh_buffer": 1.5, "copy": 1, "write": 2, "branch": 1.5, "loop": 7,
                   "call_pair": 0.7, "chain": 0.3, "dead": 0.5, "swap": 0.4, "early_return": 0.3,
-                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.08}
+                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.08, "comprehension": 0.8}
+PACKED = 0.2  # how often the function reads some of its arguments through a dict or tuple it makes of them
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1576,6 +1585,41 @@ class Writer:
         self.track(u)
         return stmts
 
+    def s_comprehension(self, ctx):
+        """A name bound to a comprehension or generator expression over an array's rows or a range:
+        sum(...), max(...), np.array([...])."""
+        r = self.rng
+        arrays = self.vars(lambda v: v.kind == "arr" and not v.buffer and 1 <= v.shape[0] <= 5)
+        if not arrays:
+            return None
+        v = r.choice(arrays)
+        m = v.shape[0]
+        form = r.choice(("sum", "sum", "array", "max"))
+        over_range = r.random() < 0.4
+        if over_range:
+            var = self.new_name("i")
+            self.ints[var] = (0, m - 1)
+            source = f"range({r.choice((str(m), f'len({v.name})'))})"
+        else:
+            var = self.new_name("r")
+            self.bind(var, v.shape[1:], fresh=False, frozen=True)
+            source = v.name if r.random() < 0.8 else f"reversed({v.name})"
+        shape = () if form == "max" or self.numba else self.pick_shape()
+        if form == "array" and m * size(shape) > MAX_SIZE:
+            shape = ()
+        e = self.expr(shape)
+        if over_range:
+            self.ints.pop(var)
+        else:
+            del self.scope[var]
+        text = {"sum": f"sum({{0}} for {var} in {source})", "max": f"max({{0}} for {var} in {source})",
+                "array": f"np.array([{{0}} for {var} in {source}])"}[form]
+        out_shape = (m,) + shape if form == "array" else shape
+        name = self.new_name("h" if out_shape else "s")
+        self.bind(name, out_shape, fresh=True, buffer=False)
+        self.track(name)
+        return [Stmt(f"{name} = {text}", [e])]
+
     def s_call_pair(self, ctx):
         pairs = [h for h in self.helpers if h.pairs]
         if not pairs:
@@ -1598,7 +1642,8 @@ class Writer:
             (n for n in ("i", "j", "k", "t") if n not in self.used), None) or self.new_name("i")
         self.used.add(i)
         iterable = self.vars(lambda v: v.kind == "arr" and not v.buffer and v.shape[0] <= 5)
-        kinds = ["range", "range", "range_ab", "range_len"] + ["rows", "enumerate", "zip"] * bool(iterable)
+        kinds = ["range", "range", "range_ab", "range_len", "reversed"] + [
+            "rows", "enumerate", "zip", "enumerate_zip", "reversed_rows"] * bool(iterable)
         n_args = [name for name, (lo, hi) in self.ints.items() if name in self.int_args]
         if n_args:
             kinds += ["range_n"] * 4
@@ -1610,6 +1655,12 @@ class Writer:
         if kind == "range":
             c = r.randint(2, 4)
             return f"for {i} in range({c}):", [], Loop(i, "for", c), {i: (0, c - 1)}
+        if kind == "reversed":
+            a, b = r.randint(0, 2), r.randint(3, 5)
+            step = r.choice((1, 2, -1, -2))
+            vals = list(range(a, b, step)) if step > 0 else list(range(b - 1, a - 1, step))
+            args = f"{a}, {b}" + (f", {step}" if step != 1 else "") if step > 0 else f"{b - 1}, {a - 1}, {step}"
+            return f"for {i} in reversed(range({args})):", [], Loop(i, "for", len(vals)), {i: (min(vals), max(vals))}
         if kind == "range_ab":
             a, b = r.randint(0, 2), r.randint(3, 5)
             step = r.choice((1, 2, -1, -2))
@@ -1635,12 +1686,17 @@ class Writer:
         self.bind(row, v.shape[1:], fresh=False, frozen=True)
         if kind == "rows":
             return f"for {row} in {v.name}:", [], Loop(None, "for", v.shape[0]), {}
+        if kind == "reversed_rows":
+            return f"for {row} in reversed({v.name}):", [], Loop(None, "for", v.shape[0]), {}
         if kind == "enumerate":
             return f"for {i}, {row} in enumerate({v.name}):", [], Loop(i, "for", v.shape[0]), \
                 {i: (0, v.shape[0] - 1)}
         w = r.choice(pals)
         row2 = self.new_name("r")
         self.bind(row2, w.shape[1:], fresh=False, frozen=True)
+        if kind == "enumerate_zip":
+            return f"for {i}, ({row}, {row2}) in enumerate(zip({v.name}, {w.name})):", [], \
+                Loop(i, "for", v.shape[0]), {i: (0, v.shape[0] - 1)}
         return f"for {row}, {row2} in zip({v.name}, {w.name}):", [], Loop(None, "for", v.shape[0]), {}
 
     def s_loop(self, ctx):
@@ -1839,7 +1895,21 @@ class Writer:
             first = "loop" if r.random() < 0.88 else None
             body += self.block(r.randint(1, 3), ctx, first=first)
         body.append(Stmt("return {0}", [self.result(out_shape)]))
-        return Function(name, ", ".join(params), body)
+        packed = self.packed(params) if family == "loops" and r.random() < PACKED else None
+        return Function(name, ", ".join(params), body, packed)
+
+    def packed(self, params):
+        """(the container's name, its display, the arguments read through it): some float arguments
+        read as `P["x"]` (a dict) or `P[0]` (a tuple) of a container the function makes first."""
+        r = self.rng
+        floats = [p for p in params if p in self.scope and self.scope[p].arg and self.scope[p].kind != "zd"]
+        if not floats:
+            return None
+        chosen = r.sample(floats, r.randint(1, len(floats)))
+        name = self.new_name("P")
+        if r.random() < 0.6:
+            return name, "{" + ", ".join(f'"{p}": {p}' for p in chosen) + "}", {p: f'{name}["{p}"]' for p in chosen}
+        return name, "(" + ", ".join(chosen) + ",)", {p: f"{name}[{k}]" for k, p in enumerate(chosen)}
 
     def focus_statements(self, ctx):
         """The rules family: a statement that calls the focus rule (in a loop sometimes)."""

@@ -40,3 +40,8 @@ def test_read_generated_code(capsys):
     load("read_generated_code.py")["main"]()
     out = capsys.readouterr().out
     assert "def running_product_vjp" in out and "zeros_like" in out
+
+
+def test_mlp_classifier_learns_the_spirals():
+    loss, accuracy = load("mlp_classifier.py")["main"](n_per_class=40, hidden=16, iterations=150)
+    assert loss < 0.3 and accuracy > 0.9

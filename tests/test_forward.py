@@ -102,9 +102,9 @@ GOLDEN = [
             # tangent of: y = np.zeros(x.shape[0])  (golden_programs.py:83)
             x_shape0 = x.shape[0]
             y = np.zeros(x_shape0)
+            y_dot = np.zeros(y.shape)
             # tangent of: for i in range(x.shape[0]):  (golden_programs.py:84)
             stop = x.shape[0]
-            y_dot = zeros_like(y)
             for i in range(stop):
                 # tangent of: y[i] = x[i] * x[i]  (golden_programs.py:85)
                 x_i = x[i]

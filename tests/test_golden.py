@@ -388,3 +388,66 @@ def test_a_cotangent_read_once_is_computed_where_it_is_read_with_signs_in_the_co
     """).strip() + "\n"
     x = np.array([0.3, -1.2, 2.0, 0.7, 0.1])
     adjoint.check_grad(g.valley, x)
+
+
+def _body(text):
+    """The generated function of a module's text, without the docstring and imports above it."""
+    return text[text.index("\ndef "):].strip()
+
+
+def test_a_dict_of_parameters_reads_as_parameters_of_their_own():
+    r = np.random.default_rng(0)
+    params = {"W1": r.normal(size=(3, 4)), "b1": r.normal(size=4), "W2": r.normal(size=(4, 2))}
+    assert _body(adjoint.source(g.mlp, params, r.normal(size=(5, 3)))) == textwrap.dedent("""
+        def mlp_vjp(params_W1, params_b1, params_W2, x, out_bar):
+            # h = np.tanh(x @ params["W1"] + params["b1"])  (golden_programs.py:109)
+            matmul = x @ params_W1
+            add = matmul + params_b1
+            h = np.tanh(add)
+            # return np.sum(h @ params["W2"])  (golden_programs.py:110)
+            matmul_1 = h @ params_W2
+            out = np.sum(matmul_1)
+            # reverse sweep
+            # adjoint of: return np.sum(h @ params["W2"])  (golden_programs.py:110)
+            matmul_1_bar = np.full(matmul_1.shape, out_bar)
+            h_bar = matmul_1_bar @ params_W2.T
+            params_W2_bar = h.T @ matmul_1_bar
+            # adjoint of: h = np.tanh(x @ params["W1"] + params["b1"])  (golden_programs.py:109)
+            add_bar = h_bar * (1.0 - h * h)
+            matmul_bar = summed_to(add_bar, matmul.shape)
+            params_b1_bar = summed_to(add_bar, params_b1.shape)
+            params_W1_bar = x.T @ matmul_bar
+            return (out, params_W1_bar, params_b1_bar, params_W2_bar)""").strip()
+
+
+def test_a_list_appended_to_in_a_loop_of_constant_length_is_unrolled():
+    r = np.random.default_rng(0)
+    text = _body(adjoint.source(g.rnn, r.normal(size=3), r.normal(size=(3, 3)), wrt=(0, 1)))
+    assert "stack = np.stack((h_1, h))" in text and "for " not in text
+
+
+def test_a_generator_summed_is_a_loop():
+    r = np.random.default_rng(0)
+    assert _body(adjoint.source(g.generator_sum, r.normal(size=3), r.normal(size=3), wrt=(0, 1))) == \
+        textwrap.dedent("""
+        def generator_sum_vjp(w, x, out_bar):
+            # return sum(w[i] * x[i] for i in range(len(x)))  (golden_programs.py:123)
+            total = 0
+            stop = len(x)
+            # adjoint of: return sum(w[i] * x[i] for i in range(len(x)))  (golden_programs.py:123)
+            w_bar = np.zeros(w.shape)
+            x_bar = np.zeros(x.shape)
+            for i_1 in range(stop):
+                # return sum(w[i] * x[i] for i in range(len(x)))  (golden_programs.py:123)
+                w_i_1 = w[i_1]
+                x_i_1 = x[i_1]
+                mul = w_i_1 * x_i_1
+                add = total + mul
+                total = add
+                # adjoint of: return sum(w[i] * x[i] for i in range(len(x)))  (golden_programs.py:123)
+                w_i_1_bar = out_bar * x_i_1
+                x_i_1_bar = out_bar * w_i_1
+                x_bar[i_1] += x_i_1_bar
+                w_bar[i_1] += w_i_1_bar
+            # reverse sweep
+            return (total, w_bar, x_bar)""").strip()

@@ -108,6 +108,11 @@ def sinc_wave(x):
     return np.sum(np.sinc(x) * x) + np.sinc(x[1])
 
 
+def row_reductions(A):
+    """The adjoint calls mean_axis, max_axis and min_axis (one axis of a matrix, as Numba runs it)."""
+    return np.sum(np.mean(A * A, axis=1) * np.max(np.sin(A), axis=0)[:2]) + np.sum(np.min(A, axis=1) ** 3)
+
+
 def _rng():
     return np.random.default_rng(11)
 
@@ -126,6 +131,7 @@ CASES = [
     (row_loop, lambda r: (r.standard_normal((3, 2)),), 0),
     (powers_and_norms, lambda r: (r.uniform(0.5, 1.5, 3), r.standard_normal(3)), (0, 1)),
     (sinc_wave, lambda r: (np.array([0.0, 0.4, -1.3, 2e-5]),), 0),
+    (row_reductions, lambda r: (r.standard_normal((2, 3)),), 0),
 ]
 
 

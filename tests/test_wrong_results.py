@@ -581,10 +581,6 @@ def arange_from_input(x):
     return np.sum(np.arange(x, x + 3.0))
 
 
-def nested_array_literal(x):
-    return np.sum(np.array([[2 * x, x + 1], [x, x]]) ** 2)
-
-
 def variance_with_a_differentiated_ddof(x, d):
     return np.var(x, ddof=d)
 
@@ -592,7 +588,6 @@ def variance_with_a_differentiated_ddof(x, d):
 @pytest.mark.parametrize("fn, args, wrt, what", [
     (linspace_of_inputs, (1.0, 2.0), (0, 1), "`np.linspace` makes an array from its arguments"),
     (arange_from_input, (1.5,), 0, "`np.arange` makes an array from its arguments"),
-    (nested_array_literal, (1.5,), 0, "`np.array` takes a sequence of differentiated values"),
     (variance_with_a_differentiated_ddof, (X3, 0.5), (0, 1), "`np.var` has no derivative rule for its argument `ddof`"),
 ], ids=lambda v: getattr(v, "__name__", None))
 @pytest.mark.parametrize("mode", ["reverse", "forward"])

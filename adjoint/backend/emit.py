@@ -131,7 +131,7 @@ def text_key(nf, externals, *more):
         h.update(ast.dump(stmt, include_attributes=True).encode())
     # the code of the functions it was read from (the text read is checked to be theirs: frontend.read)
     codes = sorted(repr(fingerprint(code)) for _, code in functions_read(None, nf.bindings))
-    h.update(repr((nf.name, nf.params, nf.result, sorted(nf.kinds.items()), nf.origins, sorted(nf.user_names.items()),
+    h.update(repr((nf.name, nf.params, nf.result, nf.aux, nf.aux_tree, sorted(nf.kinds.items()), nf.origins, sorted(nf.user_names.items()),
                    sorted((k, _literal(v)) for k, v in nf.constants.items()), sorted(nf.externals),
                    sorted((k, _fingerprint(v)) for k, v in externals.items()), codes, more)).encode())
     return h.hexdigest()[:32]

@@ -229,6 +229,48 @@ def _sum_axis(a, axis):
     return loops
 
 
+def _matrix_reduction(how):
+    """The Numba form of runtime.max_axis, min_axis or mean_axis: loops over a float matrix (for
+    anything else, none: Numba's own error says what it lacks)."""
+    def typed(a, axis):
+        if not (isinstance(a, nbtypes.Array) and a.ndim == 2 and isinstance(a.dtype, nbtypes.Float)):
+            return None
+
+        def loops(a, axis):
+            rows, cols = a.shape
+            if axis not in (0, 1, -1, -2):
+                raise ValueError("the axis of a matrix is 0, 1, -1 or -2")
+            by_row = axis == 1 or axis == -1  # one result per row
+            n_out, n_in = (rows, cols) if by_row else (cols, rows)
+            if n_in == 0 and how != "mean":
+                raise ValueError("zero-size array to reduction operation which has no identity")
+            out = np.empty(n_out)
+            for i in range(n_out):
+                out[i] = a[i, 0] if by_row else a[0, i]
+            if how == "mean":
+                out[:] = 0.0
+            for r in range(rows):
+                for c in range(cols):
+                    o, v = (r, a[r, c]) if by_row else (c, a[r, c])
+                    if how == "max":
+                        if v > out[o] or v != v:
+                            out[o] = v
+                    elif how == "min":
+                        if v < out[o] or v != v:
+                            out[o] = v
+                    else:
+                        out[o] += v
+            if how == "mean":
+                out /= n_in
+            return out
+        return loops
+    return typed
+
+
+for _how in ("max", "min", "mean"):
+    overload(getattr(runtime, f"{_how}_axis"), jit_options={"cache": True})(_matrix_reduction(_how))
+
+
 @overload(runtime.logistic, jit_options={"cache": True})
 def _logistic(x):
     """runtime.logistic as one loop for a float64 vector: one new array, not four."""

@@ -7,7 +7,7 @@ _ALLOWED = (
     ast.FunctionDef, ast.arguments, ast.arg, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return,
     ast.Expr, ast.Pass, ast.If, ast.For, ast.While, ast.Break, ast.Continue, ast.Assert, ast.Raise,
     ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.Call, ast.keyword, ast.Attribute,
-    ast.Subscript, ast.Slice, ast.Name, ast.Constant, ast.Tuple, ast.List, ast.IfExp, ast.Lambda,
+    ast.Subscript, ast.Slice, ast.Name, ast.Constant, ast.Tuple, ast.List, ast.Dict, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.comprehension, ast.IfExp, ast.Lambda,
     ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop, ast.Starred, ast.JoinedStr,
     ast.FormattedValue,
 )
@@ -34,11 +34,7 @@ _REFUSED = {
                    "define the class at module level"),
     ast.Import: ("an import inside the function cannot be differentiated", "import at module level"),
     ast.ImportFrom: ("an import inside the function cannot be differentiated", "import at module level"),
-    ast.ListComp: ("a list comprehension cannot be differentiated", "write it as a for loop filling an array"),
     ast.SetComp: ("a set comprehension cannot be differentiated", "write it as a for loop"),
-    ast.DictComp: ("a dict comprehension cannot be differentiated", "write it as a for loop"),
-    ast.GeneratorExp: ("a generator expression cannot be differentiated", "write it as a for loop"),
-    ast.Dict: ("a dict cannot be differentiated", "pass arrays or floats instead"),
     ast.Set: ("a set cannot be differentiated", "use a tuple or an array"),
     ast.NamedExpr: ("`:=` cannot be differentiated", "assign the value on a line of its own"),
     ast.Match: ("`match` cannot be differentiated", "write it with if/elif"),
@@ -58,11 +54,3 @@ def check_subset(src):
         if not isinstance(node, _ALLOWED):
             raise src.error(node, f"`{type(node).__name__}` syntax is not supported",
                             "rewrite it with assignments, calls, if and for", "checking the supported subset")
-    args = src.tree.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-        wrapped = getattr(src.fn, "__wrapped__", None)
-        hint = (f"this is a decorator's wrapper of {getattr(wrapped, '__qualname__', wrapped)} (functools.wraps): "
-                f"differentiate `{src.fn.__name__}.__wrapped__` if the decorator does not change what it computes"
-                if wrapped is not None else "list every parameter by name")
-        raise src.error(src.tree, "*args, **kwargs and keyword-only parameters are not supported", hint,
-                        "checking the supported subset")

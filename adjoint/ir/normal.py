@@ -22,6 +22,10 @@ class NormalFunction:
     # (function, dotted name) -> the object the name referred to when normalizing: what the derivative
     # was made from, besides the sources (a module-level constant, a helper function, np.sum, ...)
     bindings: dict = field(default_factory=dict)
+    # has_aux: the names of the auxiliary outputs, returned as computed after the result, and the
+    # structure they are given back in (a trees.py treedef whose leaves name them)
+    aux: tuple = ()
+    aux_tree: object = None
 
     @property
     def scalars(self):

@@ -7,6 +7,7 @@ import copy
 
 from ..analysis.aliasing import disjoint_subscripts, links
 from ..ir.queries import OP_NAMES
+from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, leaves, op_symbol, upward, with_closures
 
 
@@ -21,11 +22,19 @@ class Assignments:
                 scope.functions[target.id] = (value, scope)
                 scope.current.pop(target.id, None)
                 return
-            if isinstance(value, (ast.Tuple, ast.List)) and target.id not in scope.fixed:
-                scope.current[target.id] = ast.Tuple([self.atom(scope, v) for v in value.elts], ast.Load())
+            container_here = target.id not in scope.fixed or self.block_local(scope, target.id, stmt)
+            if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) and container_here:
+                scope.current[target.id] = self.literal(scope, value)
                 return
+            if isinstance(value, COMPREHENSIONS) and container_here:
+                scope.current[target.id] = self.comprehended(scope, value, "list")
+                return
+            if isinstance(value, (ast.Tuple, ast.List, ast.Dict)):
+                raise self.error(scope, stmt, f"`{target.id}` holds a tuple, list or dict and is assigned inside "
+                                 "if/for/while: which run's container a read of it means is known only at run time",
+                                 "build the container in the block that reads it, or keep the values in an array")
             rhs = self.rhs(scope, value, hint=target.id)
-            if isinstance(rhs, ast.Tuple):
+            if isinstance(rhs, (ast.Tuple, ast.Dict)):
                 if target.id in scope.fixed:
                     raise self.error(scope, stmt, "a tuple assigned inside if/for/while cannot be differentiated",
                                      "assign its parts to separate names")
@@ -40,12 +49,17 @@ class Assignments:
         if isinstance(target, (ast.Tuple, ast.List)):
             return self.unpack(scope, target, value, stmt)
         if isinstance(target, ast.Subscript):
+            container = self.static_of(scope, target.value)
+            if container is not None:
+                return self.write_item(scope, container, target, value, stmt)
             return self.write_element(scope, target, value, stmt)
         raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
 
     def rhs(self, scope, value, hint=None):
         """A right-hand side: a normal-form value, an atom, or an ast.Tuple of atoms."""
-        if isinstance(value, (ast.Name, ast.Constant, Normal)):
+        if isinstance(value, ast.Name):
+            return self.value_or_tuple(scope, value)
+        if isinstance(value, (ast.Constant, Normal)):
             return self.atom(scope, value)
         if isinstance(value, ast.Call):
             callee = self.callee(scope, value)
@@ -63,9 +77,14 @@ class Assignments:
                 index = self.atom(scope, value.slice)
                 return ast.Subscript(ast.Attribute(self.atom(scope, value.value.value), "shape", ast.Load()),
                                      index, ast.Load())
-            base = self.value_or_tuple(scope, value.value)
-            if isinstance(base, ast.Tuple):
-                return self.tuple_item(scope, base, value)
+            base = self.value_or_tuple(scope, value.value) if isinstance(
+                value.value, (ast.Call, ast.Tuple, ast.List, ast.Dict)) else None
+            if isinstance(base, (ast.Tuple, ast.Dict)):
+                return self.item(scope, base, value)
+        if isinstance(value, (ast.Subscript, ast.Attribute)):
+            base = self.static_of(scope, value.value)
+            if base is not None:
+                return self.item(scope, base, value)
         return self.primitive(scope, value)
 
     def unpack(self, scope, target, value, stmt):
@@ -76,8 +95,8 @@ class Assignments:
             parts = [self.atom(scope, v) for v in value.elts]
         else:
             packed = self.rhs(scope, value, "tup")
-            if isinstance(packed, ast.Tuple):
-                parts = list(packed.elts)
+            if isinstance(packed, (ast.Tuple, ast.Dict)):
+                parts = list(packed.keys if isinstance(packed, ast.Dict) else packed.elts)  # (a dict's keys)
             else:  # a runtime tuple, such as a shape, or an array's rows
                 if not isinstance(packed, ast.Name):
                     packed = self.emit(self.namer.fresh("tup"), packed)
@@ -101,10 +120,24 @@ class Assignments:
         # a name written in a loop or branch keeps one name, rewritten in place: a part that reads one
         # of the names being assigned is read before any is written (`p, q = q, p`)
         rewritten = {scope.fixed_names[n.id] for n in names if n.id in scope.fixed_names}
+        start = len(self.out)
         parts = [self.emit(self.namer.fresh(f"{part.id}_old"), part)
                  if isinstance(part, ast.Name) and part.id in rewritten else part for part in parts]
+        # a permutation of names (`u, v = v, u`): each name passes its array on to another
+        permutation = isinstance(value, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in value.elts) \
+            and len({n.id for n in names}) == len(names) and sorted(n.id for n in names) == sorted(
+                e.id for e in value.elts)
         for n, part in zip(names, parts):
-            self.emit(self.bind_name(scope, n.id), part)
+            if isinstance(part, (ast.Tuple, ast.Dict)):  # a container inside the container
+                if n.id in scope.fixed:
+                    raise self.error(scope, stmt, "a container assigned inside if/for/while cannot be "
+                                     "differentiated", "assign its items to separate names")
+                scope.current[n.id] = part
+            else:
+                self.emit(self.bind_name(scope, n.id), part)
+        if permutation:
+            for s in self.out[start:]:
+                s.swap = True
 
     def augassign(self, scope, stmt):
         target = stmt.target
@@ -122,8 +155,16 @@ class Assignments:
         old = scope.current.get(name)
         if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
             sharers = self.sharers(old.id)
-            live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} |
-                          self.other_names_read_later(old.id, scope, name))
+            holders = self.other_names_read_later(old.id, scope, name)
+            if holders and (self.kinds.of.get(old.id) or 0) >= 1 and not any(self.read_later(s) for s in sharers):
+                # NumPy's in-place update of an array that other names hold (a helper's argument, the
+                # caller's buffer): written into, so that they see it
+                new = self.emit(self.namer.fresh(OP_NAMES.get(type(stmt.op), "value")),
+                                ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
+                ndim = self.kinds.of[old.id]
+                whole = ast.Slice() if ndim == 1 else ast.Tuple([ast.Slice() for _ in range(ndim)], ast.Load())
+                return self.store_element(scope, copy.deepcopy(old), whole, new, stmt)  # (a[:], which Numba takes)
+            live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} | holders)
             if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params:
                 who = f"`{live[0]}`" if live else "the caller's argument"
                 symbol = op_symbol(stmt.op)
@@ -143,7 +184,9 @@ class Assignments:
         if not isinstance(base, ast.Name):
             raise self.error(scope, stmt, "only an array held in a name can be written into")
         sharers = self.sharers(base.id)
-        live = sorted(self.user_name(s) for s in sharers if self.read_later(s) and not self.disjoint(s, base.id))
+        partners = self.swap_partners(base.id)  # (a permutation passes arrays on: no two names share one)
+        live = sorted(self.user_name(s) for s in sharers - partners if self.read_later(s)
+                      and not self.disjoint(s, base.id))
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
         if live or params:
             who = live[0] if live else params[0]
@@ -161,23 +204,25 @@ class Assignments:
         return next((user for user, atom in self.top.current.items()
                      if isinstance(atom, ast.Name) and atom.id == version), version)
 
-    def sharers(self, version, views_only=False):
+    def sharers(self, version, swaps=True):
         """Other names that may share memory with `version` (copies, views, and what they view); with
-        `views_only`, none unless one of the links is a view (`a[1:]`, `a.T`), not only names passed
-        on (`v, buf = buf, v` in a loop links v and buf, which never hold one array at a time)."""
-        group, changed, view = {version}, True, False
-        statements = self.assignments()
+        `swaps=False`, through links other than those of a permutation (`u, v = v, u`)."""
+        group, changed = {version}, True
+        statements = [s for s in self.assignments() if swaps or not getattr(s, "swap", False)]
         while changed:
             changed = False
             for s in statements:
                 for t, source in links(s, self.table, self.kinds.of):
                     if (t in group) != (source in group):
                         group |= {t, source}
-                        view = view or not isinstance(s.value, ast.Name) or not isinstance(s.targets[0], ast.Name)
                         changed = True
-        if views_only and not view:
-            return set()
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
+
+    def swap_partners(self, version):
+        """The names that only permutations (`u, v = v, u`) link to `version`: each holds an array of its
+        own, which a permutation passes to another name, so none holds `version`'s array."""
+        swapped = {t.id for s in self.assignments() if getattr(s, "swap", False) for t in s.targets}
+        return (swapped & self.sharers(version)) - self.sharers(version, swaps=False)
 
     def assignments(self):
         """The assignments normalized so far: every block being built (a loop's or branch's body joins

@@ -10,8 +10,10 @@ from ..frontend.subset import check_subset
 from ..ir.build import function_def
 from ..ir.queries import dotted
 from ..rules import BindError
+from .comprehensions import COMPREHENSIONS
+from .containers import STATIC, items
 from .structure import FLAG
-from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, positional
+from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, parameter_names, positional
 
 
 class Calls:
@@ -77,7 +79,7 @@ class Calls:
                 "lambda_", node.args, [ast.copy_location(ast.Return(node.body), node.body)])
             callee = Scope(scope.src, scope.fn, outer=where)
             callee.src = SubSource(scope.src, fdef)
-            callee.params = tuple(a.arg for a in fdef.args.args)
+            callee.params = parameter_names(fdef.args)
             callee.locals = set(callee.params) | {
                 n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
             callee.fixed = assigned_in_compound(fdef.body) | {FLAG}
@@ -85,27 +87,13 @@ class Calls:
         if self.stack.count(key) >= MAX_INLINE_DEPTH:
             raise self.error(scope, e, "this recursion does not end at a depth known when compiling",
                              "write it as a loop, or give the recursive function a rule with adjoint.custom_vjp")
-        args = [self.argument(scope, a) for a in e.args]
-        keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords if k.arg}
-        params = fdef.args.args
-        defaults = dict(zip([a.arg for a in params[len(params) - len(fdef.args.defaults):]], fdef.args.defaults))
-        if fn is not None:  # a number as default: the value the def gave it (or a later assignment did)
-            self.bindings[(fn, ".__defaults__")] = fn.__defaults__
-            given = fn.__defaults__ or ()
-            defaults.update({a.arg: ast.Constant(v) for a, v in zip(params[len(params) - len(given):], given)
-                             if type(v) in (int, float, bool)})
-        if len(args) > len(params) or set(keywords) - {a.arg for a in params}:
-            raise self.error(scope, e, f"`{fdef.name}` does not take these arguments")
-        bound = dict(zip([a.arg for a in params], args))
-        for k, v in keywords.items():
-            bound[k] = v
-        for a in params:
-            if a.arg not in bound:
-                if a.arg not in defaults:
-                    raise self.error(scope, e, f"`{fdef.name}` is missing the argument `{a.arg}`")
-                bound[a.arg] = self.atom(callee if fn is not None else where, defaults[a.arg])
+        args, keywords = self.call_arguments(scope, e)
+        bound = self.bind_parameters(scope, e, fdef, fn, args, keywords, callee if fn is not None else where)
         callee.current.update(bound)
         for p, atom in bound.items():
+            if p in callee.fixed and isinstance(atom, STATIC):
+                raise self.error(scope, e, f"`{fdef.name}` assigns its container parameter `{p}` again inside "
+                                 "if/for/while", "assign the new container to another name")
             if p in callee.fixed:  # assigned in a loop or branch: it needs a variable of its own
                 callee.fixed_names[p] = self.emit(self.namer.fresh(p), atom).id
                 callee.current[p] = ast.Name(callee.fixed_names[p], ast.Load())
@@ -119,14 +107,75 @@ class Calls:
             self.pending.pop()
             self.line = saved_line
         result = callee.result
+        if isinstance(result, (*STATIC, ast.Constant)):  # (a Constant: None, from a function that returns nothing)
+            return result
         if isinstance(result, list):
             return ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())
         return ast.Name(result, ast.Load())
 
+    def call_arguments(self, scope, e):
+        """(positional arguments, keyword arguments) of a call of the user's function, `*t` and `**d` of
+        containers known when compiling spread out."""
+        args, keywords = [], {}
+        for a in e.args:
+            if isinstance(a, ast.Starred):
+                container = self.container_or_none(scope, a.value)
+                if not isinstance(container, ast.Tuple):
+                    raise self.error(scope, a, "`*` of what is not a tuple or list known when compiling",
+                                     "pass the arguments one by one")
+                args += container.elts
+            else:
+                args.append(self.argument(scope, a))
+        for k in e.keywords:
+            if k.arg is None:
+                container = self.container_or_none(scope, k.value)
+                if not isinstance(container, ast.Dict):
+                    raise self.error(scope, k.value, "`**` of what is not a dict known when compiling",
+                                     "pass the arguments by name")
+                keywords.update((key.value, v) for key, v in zip(container.keys, container.values))
+            else:
+                keywords[k.arg] = self.argument(scope, k.value)
+        return args, keywords
+
+    def bind_parameters(self, scope, e, fdef, fn, args, keywords, where):
+        """The callee's parameter names -> the atoms (or containers) a call gives them, as Python binds
+        them: positional, keyword-only, `*args` as a tuple, `**kwargs` as a dict, defaults."""
+        spec = fdef.args
+        positional = spec.posonlyargs + spec.args
+        defaults = dict(zip([a.arg for a in positional[len(positional) - len(spec.defaults):]], spec.defaults))
+        defaults.update((a.arg, d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is not None)
+        if fn is not None:  # a number as default: the value the def gave it (or a later assignment did)
+            self.bindings[(fn, ".__defaults__")] = fn.__defaults__
+            given = fn.__defaults__ or ()
+            defaults.update({a.arg: ast.Constant(v) for a, v in zip(positional[len(positional) - len(given):], given)
+                             if type(v) in (int, float, bool)})
+            defaults.update({k: ast.Constant(v) for k, v in (fn.__kwdefaults__ or {}).items()
+                             if type(v) in (int, float, bool)})
+        names = [a.arg for a in positional]
+        if len(args) > len(names) and spec.vararg is None or set(keywords) & {a.arg for a in spec.posonlyargs}:
+            raise self.error(scope, e, f"`{fdef.name}` does not take these arguments")
+        bound = dict(zip(names, args))
+        if spec.vararg is not None:
+            bound[spec.vararg.arg] = ast.Tuple(list(args[len(names):]), ast.Load())
+        named = set(names[len(spec.posonlyargs):]) | {a.arg for a in spec.kwonlyargs}
+        extra = {k: v for k, v in keywords.items() if k not in named}
+        if extra and spec.kwarg is None or set(keywords) & set(bound) - {spec.vararg and spec.vararg.arg}:
+            raise self.error(scope, e, f"`{fdef.name}` does not take these arguments")
+        bound.update((k, v) for k, v in keywords.items() if k in named)
+        if spec.kwarg is not None:
+            bound[spec.kwarg.arg] = ast.Dict([ast.Constant(k) for k in extra], list(extra.values()))
+        for name in names + [a.arg for a in spec.kwonlyargs]:
+            if name not in bound:
+                if name not in defaults:
+                    raise self.error(scope, e, f"`{fdef.name}` is missing the argument `{name}`")
+                bound[name] = self.atom(where, defaults[name])
+        return bound
+
     def call(self, scope, e):
         for a in e.args:
             if isinstance(a, ast.Starred):
-                raise self.error(scope, a, "`*args` in a call cannot be differentiated", "pass the arguments one by one")
+                raise self.error(scope, a, "`*args` in a call of a NumPy or math function cannot be differentiated",
+                                 "pass the arguments one by one")
         func = e.func
         if isinstance(func, ast.Attribute) and not self.is_global(scope, func):
             rule = self.table.for_spelling("." + func.attr)
@@ -138,10 +187,12 @@ class Calls:
             if func.attr == "reshape" and len(args) > 1:
                 args = [ast.Tuple(args, ast.Load())]
             keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
+            keep = self.keepdims(scope, e, keywords)
             self.check_bind(scope, rule, e, [receiver] + args, keywords)
             receiver, *args = positional(rule, [receiver] + args, keywords)
-            return ast.Call(ast.Attribute(receiver, func.attr, ast.Load()), args,
-                            [ast.keyword(k, v) for k, v in keywords.items()])
+            value = ast.Call(ast.Attribute(receiver, func.attr, ast.Load()), args,
+                             [ast.keyword(k, v) for k, v in keywords.items()])
+            return self.dims_kept(scope, e, rule, value, [receiver] + args, keywords) if keep else value
         target = self.resolve(scope, func) if dotted(func) else MISSING
         name = dotted(func) or ast.unparse(func)
         if target is MISSING:
@@ -149,19 +200,71 @@ class Calls:
                 raise self.error(scope, e, f"`{name}` is a value, not a function this version of adjoint can call",
                                  "call a function defined with def or lambda")
             raise self.error(scope, e, f"`{name}` is not defined", "define it or import it at module level")
+        if target is len and len(e.args) == 1 and not e.keywords and self.static_of(scope, e.args[0]) is not None:
+            return ast.Constant(len(items(self.static_of(scope, e.args[0]))))
+        if target in (sum, max, min) and e.args and isinstance(e.args[0], COMPREHENSIONS) and len(e.args) == 1:
+            start = next((k.value for k in e.keywords if k.arg == "start"), None) if target is sum else None
+            if any(k.arg != "start" for k in e.keywords) or e.keywords and target is not sum:
+                raise self.error(scope, e, f"{target.__name__}() of a comprehension with these keywords")
+            return self.comprehended(scope, e.args[0], target.__name__, start)
+        folded = self.folded_builtin(scope, target, e)
+        if folded is not None:
+            return folded
         rule = self.table.lookup(target)
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
                              "register a rule for it with adjoint.custom_vjp")
-        args = [self.argument(scope, a) for a in e.args]
+        args = [self.comprehended(scope, a, "array") if isinstance(a, COMPREHENSIONS) and not self.known_items(
+            scope, a) else self.argument(scope, a) for a in e.args]
+        if rule.spelling in ("np.array", "np.asarray", "np.stack") and len(e.args) == 1 and not e.keywords \
+                and isinstance(e.args[0], COMPREHENSIONS) and isinstance(args[0], ast.Name):
+            return args[0]  # (the array the comprehension filled)
         keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
+        stacked = self.arrays_for_lists(rule, args, keywords)
+        if stacked is not None:
+            return stacked
+        keep = self.keepdims(scope, e, keywords)
+        for a in args + list(keywords.values()):
+            if any(isinstance(n, ast.Dict) or isinstance(n, ast.Tuple) and any(
+                    isinstance(x, ast.Tuple) for x in n.elts) for n in ast.walk(a)):
+                raise self.error(scope, e, f"`{name}` cannot take a dict or a nested container",
+                                 "pass its arrays, or np.stack them first")
         self.check_bind(scope, rule, e, args, keywords)
         args = positional(rule, args, keywords)
         if rule.custom:
             self.externals[rule.spelling] = target
         if rule.spelling == "np.clip":
             return self.one_sided_clip(rule.bind(args, keywords)) or self.rule_call("np.clip", args, keywords)
+        if keep:
+            return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
+
+    def keepdims(self, scope, e, keywords):
+        """Whether a reduction keeps the axes it reduces (`keepdims=True`, taken out of keywords)."""
+        if "keepdims" not in keywords:
+            return False
+        keep = keywords.pop("keepdims")
+        if not (isinstance(keep, ast.Constant) and isinstance(keep.value, (bool, int))):
+            raise self.error(scope, e, "`keepdims` must be True or False when compiling", "write keepdims=True")
+        return bool(keep.value)
+
+    def dims_kept(self, scope, e, rule, value, args, keywords):
+        """A reduction with `keepdims=True`: the reduction, then its axis put back (np.expand_dims; for
+        all axes, np.full of the array's number of dimensions of ones)."""
+        if "axis" not in rule.params:
+            raise self.error(scope, e, f"`{rule.spelling.lstrip('.')}` has no `keepdims` in adjoint's rule")
+        bound = rule.bind(args, keywords)
+        axis, a = bound.get("axis", ast.Constant(None)), bound[rule.params[0]]
+        reduced = self.emit(self.namer.fresh(self.describe(e)), value)
+        if isinstance(axis, ast.Constant) and axis.value is None:
+            ndim = self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
+            if ndim is None:
+                raise self.error(scope, e, "keepdims=True over all axes of an array whose number of dimensions is "
+                                 "not known when compiling", "give the axis, or reshape the result")
+            return self.rule_call("np.full", [ast.Tuple([ast.Constant(1)] * ndim, ast.Load()), reduced])
+        if isinstance(axis, ast.Tuple):
+            raise self.error(scope, e, "keepdims=True with a tuple of axes", "reduce one axis at a time")
+        return self.rule_call("np.expand_dims", [reduced, axis])
 
     def one_sided_clip(self, bound):
         """`np.clip(a, None, hi)` as `np.minimum(a, hi)`, `np.clip(a, lo, None)` as `np.maximum(a, lo)`
@@ -177,12 +280,15 @@ class Calls:
         return None
 
     def argument(self, scope, a):
+        if isinstance(a, COMPREHENSIONS):
+            return self.comprehended(scope, a, "list")
         if isinstance(a, (ast.Tuple, ast.List)):
             return ast.Tuple([self.argument(scope, v) for v in a.elts], ast.Load())
-        if isinstance(a, ast.Name):
-            value = self.name(scope, a)
-            if isinstance(value, ast.Tuple):
-                return value
+        if isinstance(a, ast.Dict):
+            return self.literal(scope, a)
+        container = self.static_of(scope, a)
+        if container is not None:
+            return container
         return self.atom(scope, a)
 
     def check_bind(self, scope, rule, e, args, keywords):

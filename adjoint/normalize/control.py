@@ -16,6 +16,29 @@ class ControlFlow:
         if stmt.value is None:  # the structurer's "leave: the result is set"
             return
         value = stmt.value
+        if isinstance(value, ast.Constant) and value.value is None and scope is not self.top:
+            if scope.result is not None and not (isinstance(scope.result, ast.Constant) and scope.result.value is None):
+                raise self.error(scope, stmt, "the function returns None here and a value elsewhere",
+                                 "return a value everywhere, or nowhere")
+            scope.result = ast.Constant(None)
+            if scope.loops:
+                self.append(ast.Break())
+            return
+        if isinstance(scope.result, ast.Constant):
+            raise self.error(scope, stmt, "the function returns a value here and None elsewhere",
+                             "return a value everywhere, or nowhere")
+        if scope.result is None and self.returns_container(scope, value):
+            if scope is self.top and not self.aux or len(self.blocks) != scope.depth:
+                raise self.error(scope, stmt, "returning a container (a dict, a nested tuple or list) "
+                                 + ("from the function differentiated" if scope is self.top else "from inside "
+                                    "if/for/while"), "return one value, or pass has_aux=True when the function "
+                                 "returns (value, auxiliary outputs)" if scope is self.top else
+                                 "return it once, at the end of the function")
+            scope.result = self.container_or_none(scope, value)
+            return
+        if isinstance(scope.result, (ast.Tuple, ast.Dict)):
+            raise self.error(scope, stmt, "the function returns a container here and another value elsewhere",
+                             "return once, at the end of the function")
         if scope.result is None:
             base = "out" if scope is self.top else f"{scope.src.name}_out"
             if isinstance(value, (ast.Tuple, ast.List)):
@@ -43,6 +66,17 @@ class ControlFlow:
             self.emit(scope.result, rhs)
         if scope.loops:
             self.append(ast.Break())
+
+    def returns_container(self, scope, value):
+        """Whether a returned value is a container known when compiling that the result names of
+        `return a, b` (one name per item) cannot hold: a dict, a NamedTuple, a container inside a
+        tuple, or a name holding one."""
+        if isinstance(value, ast.Dict):
+            return True
+        if isinstance(value, (ast.Tuple, ast.List)):
+            return any(isinstance(v, (ast.Tuple, ast.List, ast.Dict)) or self.static_of(scope, v) is not None
+                       for v in value.elts)
+        return self.static_of(scope, value) is not None
 
     def branch(self, scope, stmt):
         test = self.atom(scope, stmt.test, "cond")
@@ -83,8 +117,8 @@ class ControlFlow:
             if version not in carried and version not in self.rewritten \
                     or surely_bound_before(stmts, stmt, self.user_names.get(version)):
                 continue  # an array the run itself bound before writing into it
-            live = sorted(self.user_name(s) for s in self.sharers(version, views_only=True) - before
-                          if self.read_later(s))
+            partners = self.swap_partners(version)  # (a permutation passes arrays on: no two names share one)
+            live = sorted(self.user_name(s) for s in self.sharers(version) - before - partners if self.read_later(s))
             if live:
                 name = self.user_name(version)
                 raise self.error(where, stmt, f"writing into `{name}` here also changes `{live[0]}` from the loop's "
@@ -126,22 +160,35 @@ class ControlFlow:
             isinstance(p, ast.Slice) or (isinstance(p, ast.Constant) and p.value is None) for p in parts)
 
     def for_loop(self, scope, stmt):
+        if self.unrolled_loop(scope, stmt):
+            return
         self.carried_views(scope, stmt)
         iterable, target = stmt.iter, stmt.target
         loop_writes = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         prologue = []  # (user name, how to get it from the index) assigned at the top of the body
-        func = dotted(iterable.func) if isinstance(iterable, ast.Call) else None
-        obj = self.resolve(scope, iterable.func, scope.locals) if func else MISSING
+        start = None  # enumerate's start
+        obj = self.builtin_of(scope, iterable)
+        if obj is reversed:
+            iterable, obj = self.reversed_iterable(scope, stmt, iterable)
         if obj is range:
             bounds = [self.stable(scope, self.atom(scope, a, "stop"), loop_writes) for a in iterable.args]
             index_name = target
         elif obj in (enumerate, zip):
             index_name = None
             if obj is enumerate:
-                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2) or len(iterable.args) != 1:
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2) or not 1 <= len(
+                        iterable.args) + len(iterable.keywords) <= 2:
                     raise self.error(scope, stmt, "enumerate() loops need `for i, v in enumerate(x)`")
                 index_name, elem = target.elts
                 seqs, elems = [iterable.args[0]], [elem]
+                start = (iterable.args[1:] or [k.value for k in iterable.keywords if k.arg == "start"] or [None])[0]
+                if start is not None:  # (the loop counts from 0; the name the user reads is i + start)
+                    prologue.append((index_name, start))
+                    index_name = None
+                if self.builtin_of(scope, seqs[0]) is zip:  # for i, (a, b) in enumerate(zip(x, y))
+                    if not isinstance(elem, ast.Tuple) or len(elem.elts) != len(seqs[0].args):
+                        raise self.error(scope, stmt, "zip() loops need one name per sequence")
+                    seqs, elems = seqs[0].args, elem.elts
             else:
                 if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterable.args):
                     raise self.error(scope, stmt, "zip() loops need one name per sequence")
@@ -152,7 +199,10 @@ class ControlFlow:
             for n in lengths[1:]:
                 stop = self.emit(self.namer.fresh("n"), self.rule_call("min", [stop, n]))
             bounds = [stop]
-            prologue = list(zip(elems, atoms))
+            if start is not None:
+                prologue = [(prologue[0][0], ast.BinOp(None, ast.Add(), self.stable(scope, self.atom(
+                    scope, start, "start"), loop_writes)))]
+            prologue += list(zip(elems, atoms))
         else:
             seq = self.stable(scope, self.atom(scope, iterable, "seq"), loop_writes)
             bounds = [self.emit(self.namer.fresh("n"), self.rule_call("len", [seq]))]
@@ -170,6 +220,10 @@ class ControlFlow:
         for elem, seq in prologue:
             if not isinstance(elem, ast.Name):
                 raise self.error(scope, stmt, "the loop variable must be a name", "unpack inside the loop body")
+            if isinstance(seq, ast.BinOp):  # enumerate's count from `start`
+                self.emit(self.bind_name(scope, elem.id), ast.BinOp(ast.Name(index, ast.Load()), ast.Add(), seq.right))
+                self.kinds.of[scope.current[elem.id].id] = 0
+                continue
             self.emit(self.bind_name(scope, elem.id), ast.Subscript(seq, ast.Name(index, ast.Load()), ast.Load()))
         self.loop_body(scope, stmt.body)
         self.pending.pop()
@@ -178,6 +232,40 @@ class ControlFlow:
         self.line = self.origin(scope, stmt)  # the loop's own line, not its body's last
         rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
+
+    def builtin_of(self, scope, e):
+        """The builtin a call e makes (range, zip, enumerate, reversed), else MISSING."""
+        if not (isinstance(e, ast.Call) and dotted(e.func)):
+            return MISSING
+        return self.resolve(scope, e.func, scope.locals)
+
+    def reversed_iterable(self, scope, stmt, inner):
+        """(iterable, the builtin it calls) for `reversed(...)`: of a range, the range that counts down
+        (a step known when compiling); of an array, `x[::-1]`."""
+        if len(inner.args) != 1 or inner.keywords:
+            raise self.error(scope, stmt, "reversed() takes one sequence")
+        inner = inner.args[0]
+        if self.builtin_of(scope, inner) is not range:
+            return ast.copy_location(ast.Subscript(inner, ast.Slice(None, None, ast.Constant(-1)), ast.Load()),
+                                     inner), MISSING
+        args = inner.args
+        start, stop, step = (ast.Constant(0), args[0], ast.Constant(1)) if len(args) == 1 else (
+            args[0], args[1], args[2] if len(args) > 2 else ast.Constant(1))
+        step = self.atom(scope, step)
+        if not (isinstance(step, ast.Constant) and type(step.value) is int and step.value != 0):
+            raise self.error(scope, stmt, "reversed(range(...)) with a step known only at run time",
+                             "write the range that counts down, range(last, first - 1, -step)")
+        s = step.value
+        # the last value a range takes: start + ((stop - start - 1) // s) * s for s > 0, and
+        # start - ((start - stop - 1) // -s) * -s for s < 0
+        sign = 1 if s > 0 else -1
+        span = ast.BinOp(ast.BinOp(stop, ast.Sub(), start) if s > 0 else ast.BinOp(start, ast.Sub(), stop),
+                         ast.Sub(), ast.Constant(1))
+        count = ast.BinOp(span, ast.FloorDiv(), ast.Constant(abs(s)))
+        last = ast.BinOp(start, ast.Add() if s > 0 else ast.Sub(), ast.BinOp(count, ast.Mult(), ast.Constant(abs(s))))
+        end = ast.BinOp(start, ast.Sub(), ast.Constant(sign))
+        return ast.copy_location(ast.Call(ast.Name("range", ast.Load()), [last, end, ast.Constant(-s)], []),
+                                 inner), range
 
     def stable(self, scope, atom, loop_writes):
         """atom, copied to a fresh name if the loop body may assign it (the bounds are fixed at entry)."""

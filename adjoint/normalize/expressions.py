@@ -8,6 +8,7 @@ import numpy as np
 
 from ..frontend.names import MISSING, resolve
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
+from ..trees import is_container, is_namedtuple
 from .syntax import SHAPE_ATTRS, Normal, is_literal, logistic_call
 
 
@@ -22,9 +23,11 @@ class Expressions:
             return copy.deepcopy(e.atom)
         if isinstance(e, ast.Name):
             value = self.name(scope, e)
-            if isinstance(value, ast.Tuple):
-                raise self.error(scope, e, f"the tuple `{e.id}` cannot be used as one value here",
-                                 "take its parts apart first (`a, b = t`)")
+            if isinstance(value, (ast.Tuple, ast.Dict)):
+                what = "dict" if isinstance(value, ast.Dict) else "list" if getattr(value, "is_list", 0) else "tuple"
+                raise self.error(scope, e, f"the {what} `{e.id}` cannot be used as one value here",
+                                 "take its items out first (`a, b = t`, `d[\"key\"]`), or make it an array "
+                                 "(np.stack)")
             return value
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
                 and isinstance(e.operand.value, (int, float)):
@@ -40,8 +43,9 @@ class Expressions:
                      in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]
             return self.boolean(scope, ast.copy_location(ast.BoolOp(ast.And(), parts), e), hint)
         value = self.rhs(scope, e, hint)
-        if isinstance(value, ast.Tuple):
-            raise self.error(scope, e, "a tuple cannot be used as one value here", "take its parts apart first")
+        if isinstance(value, (ast.Tuple, ast.Dict)):
+            raise self.error(scope, e, "a container (tuple, list, dict) cannot be used as one value here",
+                             "take its items out first, or make it an array (np.stack)")
         if isinstance(value, (ast.Name, ast.Constant)):
             return value
         folded = self.fold(value)
@@ -64,18 +68,13 @@ class Expressions:
                            and not any(f"id='{n}'" in k[1] for n in names)}
 
     def value_or_tuple(self, scope, e):
+        """An atom, or a container known when compiling (containers.py) that e denotes or builds."""
         if isinstance(e, ast.Name):
             return self.name(scope, e)
-        if isinstance(e, (ast.Tuple, ast.List)):
-            return ast.Tuple([self.atom(scope, v) for v in e.elts], ast.Load())
+        container = self.container_or_none(scope, e)
+        if container is not None:
+            return container
         return self.rhs(scope, e) if isinstance(e, ast.Call) else self.atom(scope, e)
-
-    def tuple_item(self, scope, tup, subscript):
-        index = self.atom(scope, subscript.slice)
-        if isinstance(index, ast.Constant) and isinstance(index.value, int):
-            return tup.elts[index.value]
-        raise self.error(scope, subscript, "a tuple can only be indexed by a constant here",
-                         "unpack the tuple into names")
 
     def fold(self, value):
         """A Constant when value is arithmetic or a comparison on constants (so constant recursion unrolls)."""
@@ -186,8 +185,41 @@ class Expressions:
             self.kinds.of[name] = np.ndim(value) if isinstance(value, (np.ndarray, int, float, np.generic)) \
                 and not isinstance(value, bool) else None
             return ast.Name(self.namer.claim(name), ast.Load())
+        if is_container(value):  # a closure's or module's tuple, list or dict: its leaves as constants
+            key = (scope.fn, path)
+            if key not in self.outer_containers:
+                self.outer_containers[key] = self.outer_container(scope, e, path, value)
+            return self.outer_containers[key]
         raise self.error(scope, e, f"`{path}` ({type(value).__name__}) cannot be used as a value here",
                          "use floats, ints and NumPy arrays as values")
+
+    def outer_container(self, scope, e, path, value):
+        """A container from outside the function (a closure variable, a module-level dict of arrays) as a
+        container known when compiling, each leaf a constant of the derivative."""
+        def leaf(v, name):
+            if is_container(v):
+                return self.outer_container(scope, e, name, v)
+            if not (v is None or is_literal(v) or isinstance(v, np.ndarray)):
+                raise self.error(scope, e, f"`{path}` holds a {type(v).__name__}: adjoint reads containers of "
+                                 "numbers and arrays", "pass it as an argument, or keep numbers and arrays in it")
+            if v is None or isinstance(v, str):
+                return ast.Constant(v)
+            store = self.constants if is_literal(v) else self.externals
+            name = self.namer.fresh(name.replace(".", "_"))
+            store[name] = v
+            self.kinds.of[name] = np.ndim(v) if not isinstance(v, bool) else None
+            return ast.Name(name, ast.Load())
+
+        if type(value) is dict:
+            node = ast.Dict([ast.Constant(k) for k in value], [leaf(v, f"{path}_{k}") for k, v in value.items()])
+            node.depth = 0  # (never changed: the module's own is not)
+            return node
+        node = ast.Tuple([leaf(v, f"{path}_{i}") for i, v in enumerate(value)], ast.Load())
+        node.is_list = type(value) is list
+        node.depth = 0  # (never changed: the module's own is not)
+        if is_namedtuple(value):
+            node.fields = type(value)._fields
+        return node
 
     def describe(self, e):
         if isinstance(e, ast.Call):
@@ -254,7 +286,8 @@ class Expressions:
         return call.args[0].operand
 
     def index(self, scope, s):
-        if isinstance(s, ast.List):  # an integer-array index written as a list
+        if isinstance(s, ast.List) or isinstance(self.static_of(scope, s), ast.Tuple) and getattr(
+                self.static_of(scope, s), "is_list", False):  # an integer-array index written as a list
             return self.emit(self.namer.fresh("idx"), self.rule_call("np.array", [self.argument(scope, s)]))
         if isinstance(s, ast.Slice):
             return ast.Slice(*(None if p is None else self.atom(scope, p, "bound") for p in (s.lower, s.upper, s.step)))

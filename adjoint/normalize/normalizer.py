@@ -52,44 +52,61 @@ from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
+from ..trees import leaf_names
 from ..runtime import EXPORTED as HELPERS
 from .assignments import Assignments
 from .calls import Calls
+from .comprehensions import Comprehensions
+from .containers import STATIC, Containers
 from .control import ControlFlow
 from .expressions import Expressions
 from .structure import structure
-from .syntax import STAGE, Normal, Renamer, Scope, frontend_jumps
+from .syntax import STAGE, Normal, Renamer, Scope, frontend_jumps, parameter_names
 
 
-def normalize(src, table, kinds=None):
-    """The NormalFunction of a frontend.Source; `kinds` gives the known ndim of parameters (0: a number)."""
+def normalize(src, table, kinds=None, trees=None, aux=False):
+    """The NormalFunction of a frontend.Source; `kinds` gives the known ndim of parameters (0: a number),
+    `trees` the structure of container arguments (trees.py), whose leaves become the parameters; with
+    `aux`, the function returns (value, auxiliary outputs), the latter given back as computed."""
     forced = set()
     while True:
-        norm = Normalizer(src, table, kinds, forced)
+        norm = Normalizer(src, table, kinds, forced, trees)
+        norm.aux = aux
         nf = norm.run()
         if not norm.conflicts:
             return nf
         forced |= norm.conflicts  # a name whose kind differs between its assignments: unknown
 
 
-class Normalizer(Assignments, ControlFlow, Expressions, Calls):
+class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Comprehensions):
     """The state of one normalization; its parts are the mixins, one concern each."""
 
-    def __init__(self, src, table, kinds=None, forced=()):
+    def __init__(self, src, table, kinds=None, forced=(), trees=None):
         self.table = table
         self.top = Scope(src, src.fn)
         self.namer = Namer(n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name))
-        self.claimed = set(self.top.params)
+        trees = trees or {}
+        self.claimed, params = set(), []
         for p in self.top.params:
-            self.namer.claim(p)
-            self.top.current[p] = ast.Name(p, ast.Load())
-            if p in self.top.fixed:
-                self.top.fixed_names[p] = p
+            if p in trees:  # a container: one parameter per leaf
+                self.top.current[p] = self.static(trees[p])
+                leaves = leaf_names(trees[p])
+            else:
+                self.top.current[p] = ast.Name(p, ast.Load())
+                leaves = [p]
+                if p in self.top.fixed:
+                    self.top.fixed_names[p] = p
+            for leaf in leaves:
+                self.namer.claim(leaf)
+            params += leaves
+        self.top.params = tuple(params)
+        self.claimed = set(params)
         self.kinds = Kinds({p: k for p, k in (kinds or {}).items() if k is not None})
         self.forced = set(forced)
         self.conflicts = set()
         self.constants, self.externals = {}, {}
         self.bindings = {}  # (function, dotted name) -> the object it named (see NormalFunction.bindings)
+        self.outer_containers = {}  # (function, dotted name) -> a container from outside, as read once
         self.origins, self._origin_ids = [None], {}
         self.blocks = [[]]
         self.pending = []  # (scope, statements) still to come: what may read a value later
@@ -103,36 +120,85 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls):
 
     def run(self):
         scope, tree = self.top, self.top.src.tree
-        for arg in tree.args.args:
+        for arg in [*tree.args.posonlyargs, *tree.args.args, *tree.args.kwonlyargs]:
             if arg.arg in HELPERS:
                 raise self.error(scope, arg, f"the parameter `{arg.arg}` has the name of a helper that generated "
                                  f"code calls (adjoint.runtime.{arg.arg})", "rename the parameter")
         for p in self.written_params:  # the caller's array is never changed: write into a copy
             copied = self.emit(self.namer.fresh(p), self.rule_call("np.copy", [ast.Name(p, ast.Load())]))
+            if p not in scope.current:  # a container's leaf
+                for node in ast.walk(ast.Module([ast.Expr(c) for c in scope.current.values()], [])):
+                    for part in ("elts", "values"):
+                        parts = getattr(node, part, None) if isinstance(node, STATIC) else None
+                        for i, item in enumerate(parts or ()):
+                            if isinstance(item, ast.Name) and item.id == p:
+                                parts[i] = copied
+                continue
             scope.current[p] = copied
             self.user_names[copied.id] = p
             if p in scope.fixed:
                 scope.fixed_names[p] = copied.id
         self.function_body(scope, tree)
-        result = scope.result
-        if isinstance(result, list):
+        result, aux, aux_tree = scope.result, (), None
+        if self.aux:
+            result, aux, aux_tree = self.split_aux(result)
+        elif isinstance(result, list) or isinstance(result, STATIC):
             raise AdjointError(f"{scope.src.name} returns a tuple: differentiate a function that returns "
-                               "one float or array (return the sum, or one element)")
+                               "one float or array (return the sum, or one element), or pass has_aux=True "
+                               "when it returns (value, auxiliary outputs)")
         ret = ast.Return(ast.Name(result, ast.Load()))
         ret.lineno = self.line
         self.blocks[0].append(ret)
         return NormalFunction(tree.name, scope.params, self.blocks[0], result, self.namer, self.constants,
-                              self.externals, dict(self.kinds.of), self.origins, self.user_names, self.bindings)
+                              self.externals, dict(self.kinds.of), self.origins, self.user_names, self.bindings,
+                              aux, aux_tree)
+
+    def split_aux(self, result):
+        """(the value's name, the auxiliary outputs' names, their structure) of a function that returns
+        `value, aux` (has_aux=True)."""
+        if isinstance(result, list):
+            result = ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())
+        if not (isinstance(result, ast.Tuple) and len(result.elts) == 2 and isinstance(result.elts[0], ast.expr)
+                and not isinstance(result.elts[0], STATIC)):
+            raise AdjointError(f"has_aux=True needs {self.top.src.name} to return a pair (value, aux): the "
+                               "value differentiated, and the auxiliary outputs as computed")
+        value, rest = result.elts
+        if not isinstance(value, ast.Name):
+            value = self.emit(self.namer.fresh("out"), value)
+        names = []
+
+        def tree(node):
+            if isinstance(node, ast.Dict):
+                return "dict", tuple(k.value for k in node.keys), tuple(map(tree, node.values))
+            if isinstance(node, ast.Tuple):
+                kind = "list" if getattr(node, "is_list", False) else "tuple"
+                return kind, tuple(map(tree, node.elts))
+            if isinstance(node, ast.Constant):
+                return "const", node.value
+            names.append(node.id)
+            return "leaf", node.id
+
+        structure = tree(rest)
+        return value.id, tuple(dict.fromkeys(names)), structure
 
     def params_written_in_place(self, tree):
-        params = {a.arg for a in tree.args.args}
+        """The parameters (a container's leaves: all of them) whose arrays the function writes into."""
+        params = set(parameter_names(tree.args))
         written = set()
         for node in ast.walk(tree):
             target = node.target if isinstance(node, ast.AugAssign) else None
             targets = node.targets if isinstance(node, ast.Assign) else [target] if target is not None else []
             for t in targets:
-                if isinstance(t, ast.Subscript) and isinstance(t.value, ast.Name) and t.value.id in params:
-                    written.add(t.value.id)
+                depth = 0
+                while isinstance(t, (ast.Subscript, ast.Attribute)):
+                    t, depth = t.value, depth + 1
+                if depth and isinstance(t, ast.Name) and t.id in params:
+                    container = self.top.current.get(t.id)
+                    if not isinstance(container, STATIC):
+                        written.add(t.id)
+                    elif depth > 1:  # (depth 1 writes into the container itself)
+                        written |= {n.id for n in ast.walk(container) if isinstance(n, ast.Name)
+                                    and self.kinds.of.get(n.id) != 0}
         return sorted(written)
 
     def function_body(self, scope, fdef):
@@ -141,7 +207,9 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls):
             stmts = stmts[1:]  # the docstring
         for node in ast.walk(fdef):
             if isinstance(node, ast.Return) and node.value is None:
-                raise self.error(scope, node, "`return` without a value", "return the value to differentiate")
+                if scope is self.top:
+                    raise self.error(scope, node, "`return` without a value", "return the value to differentiate")
+                node.value = ast.copy_location(ast.Constant(None), node)  # (a helper that writes into its arguments)
             if isinstance(node, (ast.For, ast.While)) and node.orelse:
                 raise self.error(scope, node, "a loop with an `else:` clause cannot be differentiated",
                                  "set a flag before `break` and test it after the loop")
@@ -155,8 +223,12 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls):
                         word = {ast.Return: "return", ast.Break: "break", ast.Continue: "continue"}[type(a)]
                         raise self.error(scope, a, f"code after `{word}` is unreachable", "delete it")
         if not frontend_jumps(stmts):
-            raise self.error(scope, fdef, f"{fdef.name} does not end with a `return`",
-                             "return the value to differentiate")
+            if scope is self.top:
+                raise self.error(scope, fdef, f"{fdef.name} does not end with a `return`",
+                                 "return the value to differentiate")
+            # a helper that writes into its arguments and returns nothing: its result is None
+            stmts = stmts + [ast.copy_location(ast.Return(ast.Constant(None)), stmts[-1] if stmts else fdef)]
+        scope.depth = len(self.blocks)  # (a container is returned only at this depth: containers.py)
         self.statements(scope, structure(stmts))
 
     def open_block(self):
@@ -249,7 +321,11 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls):
         elif isinstance(stmt, ast.Pass):
             pass
         elif isinstance(stmt, ast.Expr):
-            if not isinstance(stmt.value, ast.Constant):
+            if isinstance(stmt.value, ast.Call) and self.callee(scope, stmt.value) is not None:
+                self.rhs(scope, stmt.value)  # a call of the user's function for what it writes into its arguments
+            elif isinstance(stmt.value, ast.Call) and self.appended(scope, stmt.value):
+                pass
+            elif not isinstance(stmt.value, ast.Constant):
                 raise self.error(scope, stmt, "an expression whose value is dropped cannot be differentiated",
                                  "assign its value to a name, or remove it")
         else:

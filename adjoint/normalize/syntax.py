@@ -85,7 +85,7 @@ class Scope:
     def __init__(self, src, fn, outer=None):
         self.src, self.fn, self.outer = src, fn, outer
         tree = src.tree
-        self.params = tuple(a.arg for a in tree.args.args)
+        self.params = parameter_names(tree.args)
         self.locals = set(self.params) | {
             n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         self.fixed = assigned_in_compound(tree.body) | {FLAG}  # one name for all their assignments
@@ -94,6 +94,12 @@ class Scope:
         self.fixed_names = {}  # user name in `fixed` -> its one name in generated code
         self.result = None  # name (or list of names, for a tuple) holding the return value
         self.loops = 0
+
+
+def parameter_names(spec):
+    """A def's parameter names in the order Python binds them (inspect.signature's)."""
+    return tuple(a.arg for a in [*spec.posonlyargs, *spec.args, *([spec.vararg] if spec.vararg else []),
+                                 *spec.kwonlyargs, *([spec.kwarg] if spec.kwarg else [])])
 
 
 def positional(rule, args, keywords):

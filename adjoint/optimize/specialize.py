@@ -119,8 +119,9 @@ class Specialize(ast.NodeTransformer):
                                     [ast.Attribute(copy.deepcopy(a), "size", ast.Load()), ast.Constant(1)], [])
                     g = ast.BinOp(g, ast.Div(), size)
                 return _np("full", _shape(a), g)
-        if _is_np(node, "sum") and self.kind(args[0]) == 2 and _axis(node) is not None:
-            return ast.Call(ast.Name("sum_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])
+        for reduction in ("sum", "max", "min", "mean"):  # over one axis of a matrix: loops under Numba
+            if _is_np(node, reduction) and self.kind(args[0]) == 2 and _axis(node) is not None:
+                return ast.Call(ast.Name(f"{reduction}_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

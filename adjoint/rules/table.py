@@ -135,6 +135,7 @@ rule("numpy.float64", "x", "g")
 rule("numpy.full", "shape, fill_value, dtype=None", None, "unbroadcast(g, fill_value)", None)
 rule("numpy.concatenate", "arrays, axis=0", "concat_part(g, offset, part, axis)", None, sequence=True)
 rule("numpy.stack", "arrays, axis=0", "stack_part(g, k, axis)", None, sequence=True)
+rule("adjoint.runtime.numbers", "items", "stack_part(g, k)", sequence=True, tangent="linear")
 
 # NumPy functions whose result does not vary where it is differentiable: constants to the derivative
 nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign", "numpy.floor",
@@ -173,6 +174,9 @@ for _name in ("unbroadcast", "reshape_like", "undiff", "untrace"):
 helper("summed_to", "g, shape", "g", "linear")
 helper("unsum_to", "g, shape, axis", "g", "linear")
 helper("sum_axis", "a, axis", "a", "linear")
+helper("mean_axis", "a, axis", "a", "linear")
+for _name in ("max_axis", "min_axis"):
+    helper(_name, "a, axis", "a", "reduce_tangent(unmax(unit(out), a, out, axis), a_dot, axis)")
 for _name in ("unsum", "unmean", "uncumsum"):
     helper(_name, "g, a, axis=None", "g", "linear")
 helper("unmax", "g, a, s, axis=None", "g", "linear")
@@ -196,7 +200,8 @@ helper("saved", "element", "element", "linear")
 helper("restore", "tape, value", "tape, value", "linear")
 helper("add_into", "view, g", "view, g", "linear")
 helper("add_at", "a, index, g", "a, g", "linear")
-nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes")
+nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes",
+        "adjoint.runtime.rows_of")
 
 # the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
 results = TABLE.results
@@ -213,6 +218,6 @@ results("first_or_number", ".astype", "np.float64", "logistic", ".T", "np.diff")
 results("trace", "np.trace")
 results("matmul", "np.dot", "np.matmul", ".dot")
 results("matrix", "np.outer", "np.eye")
-results("vector", "np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel")
+results("vector", "np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel", "numbers")
 results("reshape", "np.reshape", ".reshape")
 TABLE.check_tangents()

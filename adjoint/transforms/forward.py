@@ -27,8 +27,11 @@ from ..ir.queries import names_in
 
 
 def forward(nf, wrt, table):
-    """The tangent function of `nf` with respect to the parameter names `wrt`."""
-    return Forward(nf, wrt, table).run()
+    """(the tangent function of `nf` with respect to the parameter names `wrt`, the kinds of its
+    names: a tangent has its primal's)."""
+    transform = Forward(nf, wrt, table)
+    fdef = transform.run()
+    return fdef, {**nf.kinds, **{dot: nf.kinds.get(v) for v, dot in transform.dots.items()}}
 
 
 class Forward(Transform):

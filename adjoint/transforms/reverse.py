@@ -191,7 +191,13 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         if result in self.multi:  # the reverse sweep may restore it: keep the forward sweep's value
             result = self.fresh("value")
             fwd.append(assign(result, name(nf.result)))
-        ret = ast.Return(ast.Tuple([name(result)] + [name(self.bar(p)) for p in self.wrt], ast.Load()))
+        aux = []  # (has_aux: the auxiliary outputs, after the result, kept from the forward sweep as it is)
+        for a in nf.aux:
+            aux.append(self.fresh(f"{a}_aux") if a in self.multi else a)
+            if aux[-1] != a:
+                fwd.append(assign(aux[-1], name(a)))
+        ret = ast.Return(ast.Tuple([name(result)] + [name(a) for a in aux] + [name(self.bar(p)) for p in self.wrt],
+                                   ast.Load()))
         args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [ast.arg(seed)],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         body = entry + fwd + [comment(REVERSE_SWEEP)] + rev + tail + [ret]

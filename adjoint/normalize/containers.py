@@ -1,0 +1,361 @@
+"""Containers whose structure the code fixes when it compiles: tuples, lists, dicts and NamedTuples
+written in the code (`(a, b)`, `[W1, W2]`, `{"W": W}`) or passed as arguments (one parameter per
+leaf, see trees.py). They live in `Scope.current` as ast.Tuple nodes (a NamedTuple's with
+`fields`) and ast.Dict nodes whose leaves are atoms; the generated code never holds one: reading an
+item is its atom, `len` is a constant, and a loop over one is unrolled."""
+
+import ast
+import copy
+
+from ..trees import is_container
+from .syntax import Normal, is_literal
+
+STATIC = (ast.Tuple, ast.Dict)
+MAX_UNROLL = 256  # items of a container a loop over it is unrolled for
+ARRAY_PARAMS = {"a", "b", "x", "y", "x1", "x2", "object", "m", "v"}  # parameters of NumPy rules that take an array
+
+
+def items(container):
+    return container.values if isinstance(container, ast.Dict) else container.elts
+
+
+class Containers:
+    """A part of Normalizer (normalizer.py), whose state it reads and writes."""
+
+    def static(self, tree):
+        """The container of a treedef (trees.py) whose leaves are the parameters it names."""
+        kind = tree[0]
+        if kind == "leaf":
+            return ast.Name(tree[1], ast.Load())
+        if kind == "const":
+            return ast.Constant(tree[1])
+        if kind == "dict":
+            return ast.Dict([ast.Constant(k) for k in tree[1]], [self.static(s) for s in tree[2]])
+        node = ast.Tuple([self.static(s) for s in tree[-1]], ast.Load())
+        node.is_list = kind == "list"
+        if kind == "namedtuple":
+            node.fields = tree[1]._fields
+        return node
+
+    def static_of(self, scope, e):
+        """The container e denotes, when e is a container written out, a name holding one, or a
+        constant subscript or attribute of one (`params["enc"]`, `p.layers[0]`); else None."""
+        if isinstance(e, ast.Name):
+            s = scope
+            while s is not None:
+                if e.id in s.current:
+                    value = s.current[e.id]
+                    return value if isinstance(value, STATIC) else None
+                if e.id in s.locals or e.id in s.functions:
+                    return None
+                s = s.outer
+            outer = self.resolve(scope, e)
+            if is_container(outer) and not is_literal(outer):  # a closure's or module's container of arrays
+                value = self.global_value(scope, e)  # (a tuple of numbers stays one constant)
+                return value if isinstance(value, STATIC) else None
+            return None
+        if isinstance(e, (ast.Subscript, ast.Attribute)):
+            base = self.static_of(scope, e.value)
+            if base is None:
+                return None
+            value = self.item(scope, base, e)
+            return value if isinstance(value, STATIC) else None
+        return None
+
+    def literal(self, scope, e):
+        """The container a tuple, list or dict display builds (its items computed now, in order)."""
+        if isinstance(e, ast.Dict):
+            if any(k is None for k in e.keys):
+                raise self.error(scope, e, "`**` in a dict display cannot be differentiated", "write the items out")
+            keys = [self.atom(scope, k) for k in e.keys]
+            for k, node in zip(keys, e.keys):
+                if not (isinstance(k, ast.Constant) and type(k.value) in (str, int)):
+                    raise self.error(scope, node, "a dict's keys must be strs or ints known when compiling",
+                                     "use constant keys, or an array indexed by an int")
+            values = [self.part(scope, v) for v in e.values]
+            merged = {}
+            for k, v in zip(keys, values):
+                merged[k.value] = v
+            return self.made_here(ast.Dict([ast.Constant(k) for k in merged], list(merged.values())))
+        for v in e.elts:
+            if isinstance(v, ast.Starred):
+                raise self.error(scope, v, "`*` unpacking in a tuple or list cannot be differentiated",
+                                 "write the items out")
+        node = ast.Tuple([self.part(scope, v) for v in e.elts], ast.Load())
+        node.is_list = isinstance(e, ast.List)
+        return self.made_here(node)
+
+    def block_local(self, scope, name, stmt):
+        """Whether `stmt` is the one assignment to `name` in the function and every read of the name
+        follows it in its block (`parts = []` in a loop, appended to and read in that run only): the
+        name then holds a container of this run's values, and no other."""
+        tree = scope.src.tree
+        stores = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+        if len(stores) != 1 or not any(n is stores[0] for n in ast.walk(stmt)):
+            return False
+        for node in ast.walk(tree):
+            for part in ("body", "orelse"):
+                block = getattr(node, part, None)
+                if isinstance(block, list) and any(s is stmt for s in block):
+                    after = block[[id(s) for s in block].index(id(stmt)) + 1:]
+                    inside = {id(n) for s in after for n in ast.walk(s)}
+                    return all(id(n) in inside for n in ast.walk(tree) if isinstance(n, ast.Name)
+                               and n.id == name and isinstance(n.ctx, ast.Load))
+        return False
+
+    def made_here(self, container):
+        """A container built now: it may change (`d[k] = v`, `items.append(v)`) where it was built, not in
+        an if/for/while inside (a run-time loop would change it a number of times known only then)."""
+        container.depth = len(self.blocks)
+        return container
+
+    def part(self, scope, e):
+        """An item of a container being built: a container, or an atom that keeps its value (a name
+        that the code assigns again is copied first)."""
+        value = self.container_or_none(scope, e)
+        if value is not None:
+            return value
+        atom = self.atom(scope, e)
+        if isinstance(atom, ast.Name) and atom.id in self.rewritten:
+            return self.emit(self.namer.fresh(atom.id), atom)
+        return atom
+
+    def container_or_none(self, scope, e):
+        if isinstance(e, (ast.Tuple, ast.List, ast.Dict)):
+            return self.literal(scope, e)
+        return self.static_of(scope, e)
+
+    def item(self, scope, container, e):
+        """The item of a container that `e` (a subscript or attribute of it) reads."""
+        if isinstance(e, ast.Attribute):
+            fields = getattr(container, "fields", None)
+            if fields is None or e.attr not in fields:
+                raise self.error(scope, e, f"this container has no attribute `.{e.attr}` adjoint knows",
+                                 "read the items of dicts, lists, tuples and NamedTuples by constant keys")
+            return container.elts[fields.index(e.attr)]
+        if isinstance(e.slice, ast.Slice) and isinstance(container, ast.Tuple):
+            bounds = [None if p is None else self.atom(scope, p) for p in (e.slice.lower, e.slice.upper, e.slice.step)]
+            if all(b is None or isinstance(b, ast.Constant) and type(b.value) is int for b in bounds):
+                part = slice(*(None if b is None else b.value for b in bounds))
+                return ast.Tuple(container.elts[part], ast.Load())
+        key = self.atom(scope, e.slice) if not isinstance(e.slice, ast.Slice) else None
+        if not isinstance(key, ast.Constant):
+            raise self.error(scope, e, "a container (tuple, list, dict) can only be indexed by a constant here",
+                             "index it by a constant, unpack it into names, or make it an array (np.stack)")
+        if isinstance(container, ast.Dict):
+            keys = [k.value for k in container.keys]
+            if key.value not in keys:
+                raise self.error(scope, e, f"the dict has no key {key.value!r} (it has {', '.join(map(repr, keys))})")
+            return container.values[keys.index(key.value)]
+        if type(key.value) is not int or not -len(container.elts) <= key.value < len(container.elts):
+            raise self.error(scope, e, f"index {key.value!r} of a tuple or list of {len(container.elts)} items")
+        return container.elts[key.value]
+
+    def appended(self, scope, e):
+        """`items.append(v)` on a list known when compiling: the list grows (True); else False."""
+        func = e.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "append" and len(e.args) == 1 and not e.keywords):
+            return False
+        container = self.static_of(scope, func.value)
+        if container is None:
+            return False
+        if not getattr(container, "is_list", False):
+            raise self.error(scope, e, "only a list can be appended to", "build a list")
+        if len(self.blocks) > getattr(container, "depth", 1):
+            raise self.error(scope, e, "appending to a list inside if/for/while (a list whose length is known only "
+                             "at run time)", "write into a preallocated array (`out = np.zeros(n)`, `out[t] = ...`), "
+                             "or build the list with a comprehension")
+        container.elts.append(self.part(scope, e.args[0]))
+        return True
+
+    def write_item(self, scope, container, target, value, stmt):
+        """`d[key] = value` into a dict or list known when compiling: the container itself changes (as
+        Python's does, for every name that holds it)."""
+        if len(self.blocks) > getattr(container, "depth", 1):
+            raise self.error(scope, stmt, "a container known when compiling cannot be changed inside if/for/while "
+                             "(nor one from outside the function)", "build a new one after the loop, or keep the "
+                             "values in an array")
+        if isinstance(container, ast.Tuple) and not getattr(container, "is_list", False):
+            raise self.error(scope, stmt, "a tuple cannot be written into", "build a new tuple")
+        new = self.part(scope, value)
+        key = self.atom(scope, target.slice)
+        if not isinstance(key, ast.Constant):
+            raise self.error(scope, target, "a container can only be written at a constant key here",
+                             "use a constant key, or keep the values in an array")
+        if isinstance(container, ast.Dict):
+            keys = [k.value for k in container.keys]
+            if key.value in keys:
+                container.values[keys.index(key.value)] = new
+            else:
+                container.keys.append(ast.Constant(key.value))
+                container.values.append(new)
+            return
+        self.item(scope, container, target)  # (refuses an index out of range)
+        container.elts[key.value] = new
+
+    def unrolled_loop(self, scope, stmt):
+        """A `for` over containers known when compiling (`for W in weights`, `for k, v in
+        params.items()`, enumerate and zip of them), unrolled; True if stmt is one."""
+        rows = self.static_rows(scope, stmt.iter)
+        if rows is None and self.appends_to_a_list(scope, stmt.body):
+            rows = self.constant_range(scope, stmt.iter)  # (a list that grows by a known count: unrolled too)
+        if rows is None:
+            return False
+        if len(rows) > MAX_UNROLL:
+            raise self.error(scope, stmt, f"a loop over a container of {len(rows)} items", "use an array")
+        for node in ast.walk(ast.Module(stmt.body, [])):
+            if isinstance(node, (ast.Break, ast.Continue, ast.Return)):
+                raise self.error(scope, node, f"`{type(node).__name__.lower()}` in a loop over a container",
+                                 "loop over range(len(...)) of an array, or set a flag")
+        assigned = {n.id for n in ast.walk(ast.Module(stmt.body, [])) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Store)}
+        self.pending.append((scope, [stmt]))  # (each run is followed by the next)
+        try:
+            for row in rows:
+                self.bind_row(scope, stmt.target, row, assigned, stmt)
+                self.statements(scope, stmt.body)
+        finally:
+            self.pending.pop()
+        return True
+
+    def appends_to_a_list(self, scope, body):
+        return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "append"
+                   and isinstance(self.static_of(scope, n.func.value), ast.Tuple)
+                   for n in ast.walk(ast.Module(body, [])))
+
+    def constant_range(self, scope, iterable):
+        """The ints of `range(...)` whose bounds are constants when compiling, else None."""
+        if not (isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range"
+                and not self.is_local(scope, "range") and not iterable.keywords):
+            return None
+        bounds = [self.atom(scope, a) for a in iterable.args]
+        if not all(isinstance(b, ast.Constant) and type(b.value) is int for b in bounds):
+            return None
+        return [ast.Constant(i) for i in range(*(b.value for b in bounds))]
+
+    def static_rows(self, scope, iterable):
+        """The items a loop over iterable takes, when it is a container known when compiling (or
+        enumerate, zip, .items(), .keys(), .values() of them), else None."""
+        if not isinstance(iterable, ast.Call):
+            container = self.container_or_none(scope, iterable)
+            return None if container is None else self.rows_of(container)
+        func = iterable.func
+        if isinstance(func, ast.Attribute) and func.attr in ("items", "keys", "values") and not iterable.args:
+            container = self.static_of(scope, func.value)
+            if not isinstance(container, ast.Dict):
+                return None
+            pairs = list(zip(container.keys, container.values))
+            return {"items": [ast.Tuple(list(p), ast.Load()) for p in pairs], "keys": list(container.keys),
+                    "values": list(container.values)}[func.attr]
+        if isinstance(func, ast.Name) and func.id in ("enumerate", "zip") and not self.is_local(scope, func.id):
+            parts = [self.static_rows(scope, a) for a in iterable.args]
+            if not parts or any(p is None for p in parts):
+                if any(p is not None for p in parts):
+                    raise self.error(scope, iterable, f"{func.id}() of a container and a runtime sequence",
+                                     "make both arrays, or both containers")
+                return None
+            if func.id == "enumerate":
+                if len(parts) != 1 or iterable.keywords:
+                    return None
+                return [ast.Tuple([ast.Constant(i), r], ast.Load()) for i, r in enumerate(parts[0])]
+            return [ast.Tuple(list(r), ast.Load()) for r in zip(*parts)]
+        return None
+
+    @staticmethod
+    def rows_of(container):
+        return list(container.keys) if isinstance(container, ast.Dict) else list(container.elts)
+
+    def bind_row(self, scope, target, row, assigned, stmt):
+        """Bind a loop target (a name, or names to unpack) to one item of an unrolled loop."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            parts = items(row) if isinstance(row, STATIC) else None
+            if parts is None or len(parts) != len(target.elts):
+                raise self.error(scope, stmt, "cannot unpack this item into the loop's names")
+            for t, p in zip(target.elts, parts):
+                self.bind_row(scope, t, p, assigned, stmt)
+            return
+        if not isinstance(target, ast.Name):
+            raise self.error(scope, stmt, "the loop variable must be a name", "unpack inside the loop body")
+        if isinstance(row, STATIC) or isinstance(row, ast.Constant) or target.id not in assigned:
+            scope.current[target.id] = row  # (nothing in the body assigns it: no name of its own needed)
+        else:
+            self.assign(scope, target, Normal(copy.deepcopy(row)), stmt)
+
+    def as_array(self, tup):
+        """The array a list or tuple of values written in the code stands for, where a NumPy function
+        takes an array (`np.sum([a, b])`, `np.array([x, y])`): a call of `numbers` (numbers) or
+        `np.stack` (arrays of one shape), else None (kinds not known: left as written)."""
+        if not isinstance(tup, ast.Tuple):
+            return None
+        if tup.elts and all(isinstance(e, ast.Tuple) for e in tup.elts):  # rows: `np.array([[a, b], [c, d]])`
+            rows = [self.as_array(e) for e in tup.elts]
+            if any(r is None for r in rows):
+                return None
+            return self.rule_call("np.stack", [ast.Tuple([self.emit(self.namer.fresh("row"), r) for r in rows],
+                                                         ast.Load())])
+        if not any(isinstance(e, ast.Name) for e in tup.elts) or any(isinstance(e, STATIC) for e in tup.elts):
+            return None
+        kinds = [0 if isinstance(e, ast.Constant) and type(e.value) in (int, float) else
+                 self.kinds.of.get(e.id) if isinstance(e, ast.Name) else None for e in tup.elts]
+        if all(k == 0 for k in kinds):
+            return self.rule_call("numbers", [ast.Tuple(list(tup.elts), ast.Load())])
+        if all(k is not None and k >= 1 for k in kinds):
+            return self.rule_call("np.stack", [ast.Tuple(list(tup.elts), ast.Load())])
+        return None
+
+    def arrays_for_lists(self, rule, args, keywords):
+        """A NumPy call's arguments with each list or tuple of values where it takes an array made one
+        (as_array); the call itself when it is np.array or np.asarray of one."""
+        if rule.sequence or not rule.spelling.startswith("np."):
+            return None
+        params = dict(zip(rule.params, args)) | keywords
+        if rule.spelling in ("np.array", "np.asarray") and len(args) == 1 and not keywords:
+            return self.as_array(args[0])
+        for i, a in enumerate(args):
+            if i < len(rule.params) and rule.params[i] in ARRAY_PARAMS:
+                stacked = self.as_array(a)
+                if stacked is not None:
+                    args[i] = self.emit(self.namer.fresh("items"), stacked)
+        for k, a in list(keywords.items()):
+            if k in ARRAY_PARAMS and k in params:
+                stacked = self.as_array(a)
+                if stacked is not None:
+                    keywords[k] = self.emit(self.namer.fresh("items"), stacked)
+        return None
+
+    def folded_builtin(self, scope, target, e):
+        """`sum`, `max` or `min` of a container known when compiling, written out (`a + b + c`,
+        `max(max(a, b), c)`); `sum` of an array, `np.sum(a, axis=0)` plus its start. None otherwise."""
+        if target not in (sum, max, min) or len(e.args) != 1:
+            return None
+        container = self.container_or_none(scope, e.args[0])
+        start = next((k.value for k in e.keywords if k.arg == "start"), None)
+        if any(k.arg != "start" for k in e.keywords) or target is not sum and e.keywords:
+            return None
+        if container is None:  # an array: sum of its rows; max and min of a vector's entries
+            array = self.atom(scope, e.args[0])
+            ndim = self.kinds.of.get(array.id) if isinstance(array, ast.Name) else None
+            if target is not sum:
+                return self.rule_call(f"np.{target.__name__}", [array]) if ndim == 1 else None
+            if not ndim:
+                return None
+            value = self.emit(self.namer.fresh("total"), self.rule_call("np.sum", [array], {"axis": ast.Constant(0)}))
+            return value if start is None else ast.BinOp(self.atom(scope, start), ast.Add(), value)
+        return self.fold_items(scope, e, target, items(container), start)
+
+    def fold_items(self, scope, e, target, parts, start=None):
+        """sum, max or min of items known when compiling, written out."""
+        total = self.atom(scope, start) if start is not None else ast.Constant(0)
+        if any(isinstance(p, STATIC) for p in parts):
+            raise self.error(scope, e, f"{target.__name__}() of a nested container", "take the containers apart first")
+        if target is not sum:
+            if not parts:
+                raise self.error(scope, e, f"{target.__name__}() of an empty container")
+            value = parts[0]
+            for p in parts[1:]:
+                value = self.emit(self.namer.fresh(target.__name__), self.rule_call(target.__name__, [value, p]))
+            return value
+        for k, p in enumerate(parts):
+            value = ast.BinOp(total, ast.Add(), p) if k or start is not None else p
+            total = self.emit(self.namer.fresh("total"), value) if k < len(parts) - 1 else value
+        return total

@@ -1,0 +1,212 @@
+"""Programs in the Python people write around their numbers: comprehensions and generator
+expressions, enumerate(zip(...)), reversed(range(...)), helpers that write into their arguments and
+return nothing, lists appended to and stacked. Each with a way to make its arguments and its wrt."""
+
+import numpy as np
+
+
+def dot_by_generator(w, x):
+    return sum(w[i] * x[i] for i in range(len(x)))
+
+
+def rows_by_comprehension(A, v):
+    Y = np.array([np.tanh(row * v) for row in A])
+    return np.sum(Y ** 2) + np.sum(np.stack([r @ v for r in A]))
+
+
+def zipped_comprehensions(x, y):
+    return np.sum(np.array([a * b for a, b in zip(x, y)])) + sum(i * a for i, a in enumerate(x))
+
+
+def nested_generator(A):
+    return sum(A[i, j] * A[j, i] for i in range(A.shape[0]) for j in range(A.shape[1]) if i != j)
+
+
+def max_and_min_of_generators(x):
+    return max(np.sin(v) for v in x) - min(v * v for v in x) + max(x[i] for i in range(2))
+
+
+def comprehension_over_a_list(ws, x):
+    hs = [np.tanh(w * x) for w in ws]
+    d = {k: v * 2.0 for k, v in zip(["a", "b"], hs)}
+    return np.sum(np.stack(hs)) + np.sum(d["a"] * d["b"]) + sum(np.sum(h) for h in hs)
+
+
+def sgd_step_by_dict_comprehension(params, grads, lr):
+    new = {k: params[k] - lr * grads[k] for k in params}
+    return sum(np.sum(v ** 2) for v in new.values())
+
+
+def comprehension_with_a_step(x):
+    return np.sum(np.array([x[i] * x[i + 1] for i in range(0, len(x) - 1, 2)]))
+
+
+def comprehension_names_are_its_own(x):
+    i = 2
+    s = sum(x[i] for i in range(3))
+    return s * x[i]
+
+
+def enumerate_zip(x, y):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(x, y)):
+        s += i * a * b
+    return s
+
+
+def enumerate_from(x):
+    s = 0.0
+    for i, a in enumerate(x, 1):
+        s = s + a / i
+    for j, a in enumerate(x, start=2):
+        s = s + a * j
+    return s
+
+
+def reversed_loops(x):
+    s = 0.0
+    for i in reversed(range(len(x))):
+        s = s * 0.5 + x[i]
+    for i in reversed(range(1, len(x), 2)):
+        s = s * 0.3 + x[i]
+    for i in reversed(range(len(x) - 1, 0, -2)):
+        s = s * 0.7 + x[i] ** 2
+    for v in reversed(x):
+        s = s * 0.9 + np.sin(v)
+    return s
+
+
+def zip_of_three(x, y, z):
+    s = 0.0
+    for a, b, c in zip(x, y, z):
+        s += a * b * c
+    return s
+
+
+def _smooth(A, B):
+    B[1:-1] = 0.5 * (A[2:] + A[:-2])
+    B[0] = A[0]
+    B[-1] = A[-1]
+
+
+def _add_square(acc, x):
+    acc += x * x
+
+
+def helpers_that_write(x):
+    a = x * 1.0
+    b = np.zeros_like(x)
+    for _ in range(3):
+        _smooth(a, b)
+        _smooth(b, a)
+    acc = np.zeros_like(x)
+    _add_square(acc, a)
+    _add_square(acc, b)
+    return np.sum(acc * x)
+
+
+def rnn_appending(x, W):
+    h = x
+    hs = []
+    for t in range(4):
+        h = np.tanh(W @ h)
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2) + np.sum(hs[-1])
+
+
+WEIGHTS = {"scale": 2.0, "shift": np.array([0.5, -0.5, 1.0])}
+
+
+def reads_a_module_dict(x):
+    return np.sum(WEIGHTS["scale"] * np.sin(x + WEIGHTS["shift"]))
+
+
+def make_closure(ws):
+    def model(x):
+        return sum(np.sum(np.tanh(w * x)) for w in ws)
+    return model
+
+
+closure_over_a_tuple = make_closure((np.array([0.5, 1.0, 2.0]), np.array([1.5, -1.0, 0.3])))
+
+
+def keyword_only(x, *, scale=2.0, power=2):
+    return np.sum(scale * x ** power)
+
+
+def star_args(*xs):
+    return np.sum(xs[0] * xs[1]) + sum(np.sum(x) for x in xs)
+
+
+def star_kwargs(x, **options):
+    return np.sum(np.tanh(options["gain"] * x) + options["bias"])
+
+
+def _combine(a, b, *rest, weight=1.0, **extra):
+    return weight * a * b + sum(rest) + extra["offset"]
+
+
+def calls_with_stars(x, y):
+    pair = (x, y)
+    opts = {"weight": 0.5, "offset": 1.0}
+    return np.sum(_combine(*pair, x * y, y, **opts))
+
+
+def heat_ping_pong(x, n):
+    u = x.copy()
+    v = np.zeros_like(x)
+    for _ in range(n):
+        v[1:-1] = u[1:-1] + 0.2 * (u[2:] - 2.0 * u[1:-1] + u[:-2])
+        v[0] = u[0]
+        v[-1] = u[-1]
+        u, v = v, u
+    return np.sum(u ** 2) + u[1] * v[2]
+
+
+def three_buffers_rotated(x):
+    a = x.copy()
+    b = x * 2.0
+    c = np.zeros_like(x)
+    for _ in range(4):
+        c[:] = np.sin(a) + b
+        a, b, c = b, c, a
+    return np.sum(a * b) + np.sum(c)
+
+
+def swap_then_write(x):
+    u = x.copy()
+    v = np.zeros_like(x)
+    s = 0.0
+    for t in range(3):
+        u, v = v, u
+        v[0] = x[t] * 2.0
+        v[1:] = v[1:] * 0.5 + u[1:]
+        s = s + np.sum(u * v)
+    return s
+
+
+# (function, make arguments, wrt)
+PROGRAMS = [
+    (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
+    (rows_by_comprehension, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),
+    (zipped_comprehensions, lambda r: (r.normal(size=5), r.normal(size=4)), (0, 1)),
+    (nested_generator, lambda r: (r.normal(size=(3, 3)),), (0,)),
+    (max_and_min_of_generators, lambda r: (r.normal(size=5),), (0,)),
+    (comprehension_over_a_list, lambda r: ([0.5, -1.0], r.normal(size=3)), (0, 1)),
+    (sgd_step_by_dict_comprehension, lambda r: ({"a": r.normal(size=3), "b": r.normal(size=(2, 2))},
+                                                {"a": r.normal(size=3), "b": r.normal(size=(2, 2))}, 0.1), (0, 1, 2)),
+    (comprehension_with_a_step, lambda r: (r.normal(size=6),), (0,)),
+    (comprehension_names_are_its_own, lambda r: (r.normal(size=4),), (0,)),
+    (enumerate_zip, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
+    (enumerate_from, lambda r: (r.normal(size=5),), (0,)),
+    (reversed_loops, lambda r: (r.normal(size=6),), (0,)),
+    (zip_of_three, lambda r: (r.normal(size=5), r.normal(size=5), r.normal(size=4)), (0, 1, 2)),
+    (helpers_that_write, lambda r: (r.normal(size=6),), (0,)),
+    (rnn_appending, lambda r: (r.normal(size=3), r.normal(size=(3, 3))), (0, 1)),
+    (reads_a_module_dict, lambda r: (r.normal(size=3),), (0,)),
+    (closure_over_a_tuple, lambda r: (r.normal(size=3),), (0,)),
+    (calls_with_stars, lambda r: (r.normal(size=3), r.normal(size=3)), (0, 1)),
+    (heat_ping_pong, lambda r: (r.normal(size=6), 5), (0,)),
+    (three_buffers_rotated, lambda r: (r.normal(size=4),), (0,)),
+    (swap_then_write, lambda r: (r.normal(size=4),), (0,)),
+]

@@ -1,0 +1,156 @@
+"""Containers as arguments (dicts, lists, tuples, NamedTuples, nested) and lists of values in the
+code: the three oracles, the derivatives' structure and types, and the refusals."""
+
+import numpy as np
+import pytest
+from container_programs import PROGRAMS, Oscillator, mlp_loss
+from oracles import failures
+
+import adjoint
+
+
+@pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_oracles(fn, make, wrt):
+    assert failures(fn, make(np.random.default_rng(3)), wrt) == []
+
+
+def _same_structure(a, b):
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(_same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same_structure(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return type(b) is np.ndarray and a.shape == b.shape and a.dtype == b.dtype
+    return type(a) is type(b)
+
+
+@pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_gradients_take_their_arguments_structure(fn, make, wrt):
+    args = make(np.random.default_rng(4))
+    value, grads = adjoint.value_and_grad(fn, wrt=wrt, jit=False)(*args)
+    assert value == pytest.approx(fn(*args), rel=1e-12)
+    for k, g in zip(wrt, grads):
+        assert _same_structure(args[k], g), (args[k], g)
+
+
+def test_the_caller_s_containers_are_not_changed():
+    from container_programs import writes_into_a_leaf
+    p = {"W": np.ones((2, 3)), "b": np.arange(2.0)}
+    adjoint.grad(writes_into_a_leaf, jit=False)(p, np.ones(3))
+    assert list(p) == ["W", "b"] and np.array_equal(p["b"], [0.0, 1.0])
+
+
+def test_a_namedtuple_gradient_is_the_namedtuple():
+    g = adjoint.grad(lambda_free_oscillator, jit=False)(Oscillator(1.0, 0.1, np.ones(2)))
+    assert type(g) is Oscillator and type(g.omega) is float and g.x0.shape == (2,)
+
+
+def lambda_free_oscillator(p):
+    return p.omega * p.damping * np.sum(p.x0)
+
+
+def test_jvp_takes_tangents_in_the_structure():
+    params, x, y = PROGRAMS[0][1](np.random.default_rng(1))
+    tangent = {k: np.ones_like(v) for k, v in params.items()}
+    out, t = adjoint.jvp(mlp_loss, (params, x, y), tangent, jit=False)
+    g = adjoint.grad(mlp_loss, jit=False)(params, x, y)
+    assert out == pytest.approx(mlp_loss(params, x, y))
+    assert t == pytest.approx(sum(np.sum(g[k]) for k in g), rel=1e-10)
+    with pytest.raises(adjoint.ArgumentError, match="structure"):
+        adjoint.jvp(mlp_loss, (params, x, y), [np.ones(3)], jit=False)
+
+
+def test_numerical_jacobian_and_check_grad_take_containers():
+    params, x, y = PROGRAMS[0][1](np.random.default_rng(2))
+    J = adjoint.numerical_jacobian(mlp_loss, params, x, y)
+    assert list(J) == list(params) and J["W1"].shape == (3, 4)
+    assert adjoint.check_grad(mlp_loss, params, x, y, jit=False)
+    assert adjoint.check_grad(mlp_loss, params, x, y, jit=False, mode="forward")
+
+
+def test_jacobian_of_a_container_argument():
+    def f(p):
+        return np.concatenate([p["a"] * 2.0, np.sin(p["b"])])
+    p = {"a": np.ones(2), "b": np.zeros(3)}
+    J = adjoint.jacobian(f, jit=False)(p)
+    assert J["a"].shape == (5, 2) and J["b"].shape == (5, 3)
+    np.testing.assert_allclose(J["b"][2:], np.eye(3))
+
+
+def test_an_int_leaf_in_wrt_is_refused():
+    with pytest.raises(adjoint.ArgumentError, match="only float inputs have a gradient"):
+        adjoint.grad(lambda_free_oscillator)(Oscillator(1, 0.1, np.ones(2)))
+
+
+def test_a_key_that_is_not_there_is_refused():
+    def f(p):
+        return np.sum(p["missing"])
+    with pytest.raises(adjoint.SourceError, match="no key 'missing'"):
+        adjoint.grad(f)({"a": np.ones(2)})
+
+
+def test_a_container_indexed_at_run_time_is_refused():
+    def f(ws, k):
+        return np.sum(ws[k])
+    with pytest.raises(adjoint.SourceError, match="indexed by a constant"):
+        adjoint.grad(f)([np.ones(2), np.ones(2)], 1)
+
+
+def test_a_list_of_numbers_not_in_wrt_stays_one_value():
+    def f(x, coeffs):
+        s = 0.0
+        for i in range(len(coeffs)):
+            s = s + coeffs[i] * x ** i
+        return s
+    assert adjoint.grad(f, jit=False)(2.0, [1.0, 2.0, 3.0]) == pytest.approx(2.0 + 12.0)
+
+
+def test_has_aux_gives_the_auxiliary_outputs_as_computed():
+    from container_programs import loss_and_accuracy
+    params, x, y = PROGRAMS[0][1](np.random.default_rng(6))
+    params = {"W": params["W1"] @ params["W2"], "b": params["b2"]}
+    loss, aux = loss_and_accuracy(params, x, y)
+    for jit in (False, None):
+        (value, got), g = adjoint.value_and_grad(loss_and_accuracy, jit=jit, has_aux=True)(params, x, y)
+        assert value == pytest.approx(loss, rel=1e-12) and list(got) == ["accuracy", "probabilities", "n"]
+        assert got["accuracy"] == aux["accuracy"] and got["n"] == 5
+        np.testing.assert_allclose(got["probabilities"], aux["probabilities"], rtol=1e-12)
+        g2, aux2 = adjoint.grad(loss_and_accuracy, jit=jit, has_aux=True)(params, x, y)
+        J = adjoint.numerical_jacobian(lambda_free_loss, params, x, y)
+        for k in params:
+            np.testing.assert_allclose(g[k], J[k], rtol=1e-6, atol=1e-8)
+            np.testing.assert_array_equal(g[k], g2[k])
+    out, pullback, aux3 = adjoint.vjp(loss_and_accuracy, params, x, y, has_aux=True, jit=False)
+    assert out == pytest.approx(loss) and aux3["accuracy"] == aux["accuracy"]
+    np.testing.assert_allclose(pullback(2.0)["W"], 2.0 * g["W"], rtol=1e-12)
+
+
+def lambda_free_loss(params, x, y):
+    from container_programs import loss_and_accuracy
+    return loss_and_accuracy(params, x, y)[0]
+
+
+def test_has_aux_needs_a_pair():
+    from container_programs import mlp_loss
+    with pytest.raises(adjoint.AdjointError, match="has_aux=True needs"):
+        adjoint.grad(mlp_loss, has_aux=True)(*PROGRAMS[0][1](np.random.default_rng(0)))
+
+
+def test_a_tuple_result_without_has_aux_says_so():
+    from container_programs import loss_and_accuracy
+    params, x, y = PROGRAMS[0][1](np.random.default_rng(6))
+    with pytest.raises(adjoint.AdjointError, match="has_aux=True"):
+        adjoint.grad(loss_and_accuracy)({"W": params["W1"] @ params["W2"], "b": params["b2"]}, x, y)
+
+
+def test_keepdims_on_every_reduction():
+    from container_programs import reductions_keeping_dims
+    z = np.random.default_rng(8).normal(size=(4, 3))
+    assert failures(reductions_keeping_dims, (z,), 0, jit=False) == []
+
+
+def test_keepdims_compiles_where_the_reduction_does():
+    def softmax(z):
+        e = np.exp(z)
+        return np.sum(np.log(e / np.sum(e, axis=1, keepdims=True))[:, 0])
+    assert failures(softmax, (np.random.default_rng(9).normal(size=(3, 4)),), 0) == []
