@@ -38,7 +38,7 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
     def value_and_grad_fn(*args, **kwargs):
         names, as_tuple = names_of()
         call = bind_call(fn, names, args, kwargs)
-        d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, aux=bool(has_aux))
+        d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns="aux" if has_aux else "one")
         out, *grads = d(call.values, 1.0)
         if has_aux:
             aux, grads = _aux(d, grads)
@@ -101,21 +101,28 @@ def _value_and_grad_of_grad(inner, wrt, jit):
 
 def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
     """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s); with
-    has_aux, fn returns (value, aux) and vjp returns (value, pullback, aux)."""
+    has_aux, fn returns (value, aux) and vjp returns (value, pullback, aux). For a function that
+    returns a tuple, the cotangent is a tuple too, one per item."""
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
-    d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, aux=bool(has_aux))
     out = call.run()  # (fn may write into its arguments)
     if has_aux:
         if not (isinstance(out, tuple) and len(out) == 2):
             raise ArgumentError(f"has_aux=True needs {name_of(fn)} to return a pair (value, aux)")
         out, aux = out
-    out = real_output(out, fn, "vjp")
+    several = not has_aux and type(out) is tuple
+    outs = [real_output(o, fn, "vjp") for o in (out if several else (out,))]
+    returns = "aux" if has_aux else "tuple" if several else "one"
+    d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns)
     values = copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
 
     def pullback(cotangent):
-        ct = checked_seed("the cotangent", cotangent, "the output", out)
-        _, *grads = d(values, ct)
+        if several and not (isinstance(cotangent, (tuple, list)) and len(cotangent) == len(outs)):
+            raise ArgumentError(f"{name_of(fn)} returns a tuple of {len(outs)}: the cotangent is a tuple of "
+                                f"{len(outs)} too, not {cotangent!r:.60}")
+        cts = [checked_seed("the cotangent" + (f" of item {i}" if several else ""), c, "the output", o)
+               for i, (c, o) in enumerate(zip(cotangent if several else (cotangent,), outs))]
+        _, *grads = d(values, *cts)
         grads = grads[len(d.generated.nf.aux):]
         return call.derivatives(grads, as_tuple, "the vector-Jacobian product")
 
@@ -126,18 +133,28 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     """(fn(*primals), the Jacobian-vector product): forward mode, by generated tangent code.
 
     `tangents` holds one tangent per wrt input (a single value for an int or str wrt), each of its
-    input's shape."""
+    input's shape. For a function that returns a tuple, both are tuples, one item per output."""
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_primals(fn, names, primals)
     seeds = call.seeds(tangents, as_tuple, wrt)
-    out, out_dot = derivative(call.fn, call.wrt, jit, True, call.kinds, "forward", call.trees)(call.values, *seeds)
-    real_output(out, fn, "jvp")
+    d = derivative(call.fn, call.wrt, jit, True, call.kinds, "forward", call.trees, "tuple")
+    out, out_dot = d(call.values, *seeds)
+    several = not isinstance(d.generated.nf.result, str)
+    outs, dots = (out, out_dot) if several else ((out,), (out_dot,))
+    for o in outs:
+        real_output(o, fn, "jvp")
     # the output and its tangent in the output's type: when arguments ran as float64 copies, that of
     # the function's own result for the arguments as given
-    like = real_output(call.run(), fn, "jvp") if call.converted else out
-    if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
-        like = 0.0  # (a float, as before)
-    return in_type_of(out, like, "the output"), in_type_of(out_dot, like, "the Jacobian-vector product")
+    likes = call.run() if call.converted else out
+    likes = likes if several else (likes,)
+    pairs = []
+    for o, t, like in zip(outs, dots, likes):
+        if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
+            like = 0.0  # (a float, as before)
+        pairs.append((in_type_of(o, like, "the output"), in_type_of(t, like, "the Jacobian-vector product")))
+    if several:
+        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    return pairs[0]
 
 
 def hvp(fn, primals, tangents, wrt=0, jit=None):
@@ -208,25 +225,32 @@ def jacobian(fn, wrt=0, jit=None):
         call = bind_call(fn, names, args, kwargs)
         values, kinds, trees = call.values, call.kinds, call.trees
         inputs = _inputs(call, call.wrt)
-        out = real_output(call.run(), fn, "jacobian")
-        n_in, n_out = sum(np.size(x) for x in inputs), np.size(out)
+        out = call.run()
+        several = type(out) is tuple  # (a tuple of outputs: a Jacobian per item, each as for one output)
+        outs = [real_output(o, fn, "jacobian") for o in (out if several else (out,))]
+        n_in, n_out = sum(np.size(x) for x in inputs), sum(np.size(o) for o in outs)
+        blocks = [[[] for _ in inputs] for _ in outs]  # [output][input] -> columns or rows
         if n_in <= n_out:
             jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
-            d = derivative(call.fn, call.wrt, jit, True, kinds, "forward", trees)
-            cols = [[] for _ in inputs]
+            d = derivative(call.fn, call.wrt, jit, True, kinds, "forward", trees, "tuple")
             for i, x in enumerate(inputs):
                 for k in np.ndindex(np.shape(x)):
-                    cols[i].append(_real(d(values, *unit_seeds(inputs, i, k))[1]))
-            jacs = [np.stack(c, axis=-1).reshape(np.shape(out) + np.shape(x)) for c, x in zip(cols, inputs)]
+                    dots = d(values, *unit_seeds(inputs, i, k))[1]
+                    for o, dot in enumerate(dots if several else (dots,)):
+                        blocks[o][i].append(_real(dot))
+            jacs = [[np.stack(c, axis=-1).reshape(np.shape(y) + np.shape(x)) for c, x in zip(cols, inputs)]
+                    for cols, y in zip(blocks, outs)]
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
-            d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees)
-            rows = [[] for _ in inputs]
-            for k in np.ndindex(np.shape(out)):
-                for i, g in enumerate(d(values, *unit_seeds([out], 0, k))[1:]):
-                    rows[i].append(_real(g))
-            jacs = [np.stack(r).reshape(np.shape(out) + np.shape(x)) for r, x in zip(rows, inputs)]
-        return call.regroup([float(j) if j.ndim == 0 else j for j in jacs], as_tuple)
+            d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees, returns="tuple" if several else "one")
+            for o, y in enumerate(outs):
+                for k in np.ndindex(np.shape(y)):
+                    for i, g in enumerate(d(values, *unit_seeds(outs, o, k))[1:]):
+                        blocks[o][i].append(_real(g))
+            jacs = [[np.stack(r).reshape(np.shape(y) + np.shape(x)) for r, x in zip(rows, inputs)]
+                    for rows, y in zip(blocks, outs)]
+        per_output = [call.regroup([float(j) if j.ndim == 0 else j for j in js], as_tuple) for js in jacs]
+        return tuple(per_output) if several else per_output[0]
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn
@@ -290,10 +314,11 @@ def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
             raise ArgumentError(f"source(f, {a!r}): give the mode by keyword, source(f, mode={a!r}) (the "
                                 "positional arguments are example arguments)")
     names, _ = wrt_names(fn, wrt)
+    returns = "one" if mode == "hvp" else "tuple"  # (the code for a function that returns a tuple: a seed per item)
     if not example_args:
-        return derivative(fn, names, None, optimize, (), mode).generated
+        return derivative(fn, names, None, optimize, (), mode, returns=returns).generated
     call = bind_call(fn, names, example_args, {})
-    return derivative(call.fn, call.wrt, None, optimize, call.kinds, mode, call.trees).generated
+    return derivative(call.fn, call.wrt, None, optimize, call.kinds, mode, call.trees, returns).generated
 
 
 class Differentiated:

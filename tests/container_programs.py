@@ -177,3 +177,15 @@ def reductions_keeping_dims(z):
     b = np.sum(np.var(z, axis=0, keepdims=True) * z) + np.sum(np.std(z, axis=-1, keepdims=True))
     c = np.sum(np.prod(z, 1, keepdims=True) - z.max(axis=0, keepdims=True) + z.mean(axis=1, keepdims=True) * z)
     return a + b + c + np.sum(np.min(z, axis=0, keepdims=True) * z.sum(axis=1, keepdims=True))
+
+
+def two_outputs(x, y):
+    a = np.sin(x) * y
+    for i in range(2):
+        a = a + x * i
+    b = np.sum(x * x) + y
+    return a, b
+
+
+def moments(x):
+    return np.mean(x), np.mean(x * x)

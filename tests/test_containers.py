@@ -154,3 +154,43 @@ def test_keepdims_compiles_where_the_reduction_does():
         e = np.exp(z)
         return np.sum(np.log(e / np.sum(e, axis=1, keepdims=True))[:, 0])
     assert failures(softmax, (np.random.default_rng(9).normal(size=(3, 4)),), 0) == []
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_function_that_returns_a_tuple_has_vjp_jvp_and_jacobian(jit):
+    from container_programs import two_outputs
+    rng = np.random.default_rng(12)
+    x, y = rng.normal(size=3), 0.7
+    a, b = two_outputs(x, y)
+    out, pullback = adjoint.vjp(two_outputs, x, y, wrt=(0, 1), jit=jit)
+    assert np.allclose(out[0], a) and out[1] == pytest.approx(b)
+    u = (rng.normal(size=3), -0.4)
+    gx, gy = pullback(u)
+    np.testing.assert_allclose(gx, u[0] * (np.cos(x) * y + 1.0) + u[1] * 2 * x, rtol=1e-12)
+    assert gy == pytest.approx(np.sum(u[0] * np.sin(x)) + u[1], rel=1e-12)
+    v = (rng.normal(size=3), 0.9)
+    out2, (ta, tb) = adjoint.jvp(two_outputs, (x, y), v, wrt=(0, 1), jit=jit)
+    assert np.allclose(out2[0], a) and out2[1] == pytest.approx(b)
+    # forward against reverse: <u, J v> = <J^T u, v>
+    assert np.sum(u[0] * ta) + u[1] * tb == pytest.approx(np.sum(gx * v[0]) + gy * v[1], rel=1e-12)
+    J = adjoint.jacobian(two_outputs, wrt=(0, 1), jit=jit)(x, y)
+    np.testing.assert_allclose(J[0][0], np.diag(np.cos(x) * y + 1.0), atol=1e-12)
+    np.testing.assert_allclose(J[0][1], np.sin(x), rtol=1e-12)
+    np.testing.assert_allclose(J[1][0], 2 * x, rtol=1e-12)
+    assert J[1][1] == pytest.approx(1.0)
+    with pytest.raises(adjoint.ArgumentError, match="tuple of 2"):
+        pullback(np.ones(3))
+
+
+def test_jacobian_of_a_tuple_in_reverse_mode():
+    from container_programs import two_outputs
+    x = np.random.default_rng(13).normal(size=6)
+    jac = adjoint.jacobian(two_outputs, wrt=0, jit=False)
+    J = jac(x, 0.5)
+    assert jac.mode.startswith("forward") and J[0].shape == (6, 6) and J[1].shape == (6,)
+    from container_programs import moments
+    jac_m = adjoint.jacobian(moments, jit=False)
+    m1, m2 = jac_m(x)
+    assert jac_m.mode.startswith("reverse")
+    np.testing.assert_allclose(m1, np.full(6, 1 / 6), rtol=1e-12)
+    np.testing.assert_allclose(m2, 2 * x / 6, rtol=1e-12)

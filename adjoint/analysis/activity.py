@@ -100,7 +100,7 @@ def dependence(nf, wrt, table):
     """(the varied names, the useful names) of nf for the parameters wrt."""
     flows = [(targets_of(s), differentiable_inputs(s, table)) for s in assignments(nf.body)]
     varied = reach(set(wrt), [(inputs, targets) for targets, inputs in flows])  # inputs feed targets
-    useful = reach({nf.result}, flows)  # the result needs the targets' inputs
+    useful = reach(set(nf.results), flows)  # the result needs the targets' inputs
     return varied, useful
 
 

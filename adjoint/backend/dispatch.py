@@ -52,17 +52,18 @@ def last_run(fn, wrt, jit):
     return max(runs, key=lambda d: d.last_call, default=None)
 
 
-def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), aux=False):
+def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one"):
     """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)
     and state of the rule table (a rule given again by defvjp makes a new one), and made again when a
     module-level name it read has been given another value (a constant, a helper function) or the
     code of the function or of a function it inlined was replaced (`f.__code__ = ...`, as IPython's
-    autoreload does). `trees` gives the structure of each container argument (see trees.py); `aux`, that fn returns
-    (value, auxiliary outputs) and the code returns the latter after the value."""
-    key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version, aux, trees)
+    autoreload does). `trees` gives the structure of each container argument (see trees.py); `returns` what fn returns:
+    "one" value, "aux" (value, auxiliary outputs: the code returns the latter after the value) or a
+    "tuple" of outputs (one cotangent, or tangent, per item)."""
+    key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version, returns, trees)
     d = _CACHE.get(key)
     if d is None or not d.current():
-        d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode, trees, aux)
+        d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode, trees, returns)
     return d
 
 
@@ -72,11 +73,11 @@ class Derivative:
     Called with the bound arguments and the seeds the generated function takes after them: the
     output's cotangent in reverse mode, one tangent per wrt input in forward mode."""
 
-    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), aux=False):
+    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one"):
         if jit not in (None, True, False):
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit = fn, wrt, jit
-        self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, aux=aux)
+        self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, returns=returns)
         # the functions whose text it was made from, with the code each ran then
         self.codes = functions_read(fn, self.generated.nf.bindings)
         refuse_subclasses_read(fn, self.generated.externals)

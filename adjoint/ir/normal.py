@@ -12,7 +12,7 @@ class NormalFunction:
     name: str
     params: tuple
     body: list
-    result: str  # the name that holds the return value
+    result: object  # the name that holds the return value (a list of names: a tuple returned)
     namer: Namer
     constants: dict = field(default_factory=dict)  # module-level name -> literal value
     externals: dict = field(default_factory=dict)  # module-level name -> object bound at load
@@ -26,6 +26,11 @@ class NormalFunction:
     # structure they are given back in (a trees.py treedef whose leaves name them)
     aux: tuple = ()
     aux_tree: object = None
+
+    @property
+    def results(self):
+        """The names the function returns: one, or one per item of a tuple it returns."""
+        return (self.result,) if isinstance(self.result, str) else tuple(self.result)
 
     @property
     def scalars(self):

@@ -225,10 +225,8 @@ class Calls:
             return stacked
         keep = self.keepdims(scope, e, keywords)
         for a in args + list(keywords.values()):
-            if any(isinstance(n, ast.Dict) or isinstance(n, ast.Tuple) and any(
-                    isinstance(x, ast.Tuple) for x in n.elts) for n in ast.walk(a)):
-                raise self.error(scope, e, f"`{name}` cannot take a dict or a nested container",
-                                 "pass its arrays, or np.stack them first")
+            if any(isinstance(n, ast.Dict) for n in ast.walk(a)):
+                raise self.error(scope, e, f"`{name}` cannot take a dict", "pass its arrays (`d[\"key\"]`)")
         self.check_bind(scope, rule, e, args, keywords)
         args = positional(rule, args, keywords)
         if rule.custom:

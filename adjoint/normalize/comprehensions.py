@@ -165,6 +165,8 @@ class Comprehensions:
         """(the number of items, a function of an index giving the item) of range, enumerate, zip
         or an array's rows."""
         builtin = self.builtin_of(scope, iterable)
+        if builtin is reversed:
+            iterable, builtin = self.reversed_iterable(scope, iterable, iterable)
         if builtin is range:
             args = [self.atom(scope, a) for a in iterable.args]
             start, stop, step = ([ast.Constant(0)] + args + [ast.Constant(1)])[:3] if len(args) == 1 else (

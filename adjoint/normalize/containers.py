@@ -247,6 +247,10 @@ class Containers:
             pairs = list(zip(container.keys, container.values))
             return {"items": [ast.Tuple(list(p), ast.Load()) for p in pairs], "keys": list(container.keys),
                     "values": list(container.values)}[func.attr]
+        if isinstance(func, ast.Name) and func.id == "reversed" and not self.is_local(scope, func.id) \
+                and len(iterable.args) == 1 and not iterable.keywords:
+            rows = self.static_rows(scope, iterable.args[0])
+            return None if rows is None else rows[::-1]
         if isinstance(func, ast.Name) and func.id in ("enumerate", "zip") and not self.is_local(scope, func.id):
             parts = [self.static_rows(scope, a) for a in iterable.args]
             if not parts or any(p is None for p in parts):

@@ -28,7 +28,7 @@ class ControlFlow:
             raise self.error(scope, stmt, "the function returns a value here and None elsewhere",
                              "return a value everywhere, or nowhere")
         if scope.result is None and self.returns_container(scope, value):
-            if scope is self.top and not self.aux or len(self.blocks) != scope.depth:
+            if scope is self.top and self.returns != "aux" or len(self.blocks) != scope.depth:
                 raise self.error(scope, stmt, "returning a container (a dict, a nested tuple or list) "
                                  + ("from the function differentiated" if scope is self.top else "from inside "
                                     "if/for/while"), "return one value, or pass has_aux=True when the function "

@@ -38,6 +38,18 @@ class Expressions:
             return self.conditional(scope, e, hint)
         if isinstance(e, ast.BoolOp):
             return self.boolean(scope, e, hint)
+        if isinstance(e, ast.Compare) and len(e.ops) == 1 and isinstance(e.ops[0], (ast.In, ast.NotIn)):
+            container = self.container_or_none(scope, e.comparators[0])
+            if container is not None:  # `i in (1, 3)`: i == 1 or i == 3 (i computed once)
+                left = Normal(self.atom(scope, e.left))
+                keys = container.keys if isinstance(container, ast.Dict) else container.elts
+                same = isinstance(e.ops[0], ast.In)
+                tests = [ast.copy_location(ast.Compare(left, [ast.Eq() if same else ast.NotEq()], [Normal(k)]), e)
+                         for k in keys]
+                if not tests:
+                    return ast.Constant(not same)
+                return self.atom(scope, ast.copy_location(ast.BoolOp(ast.Or() if same else ast.And(), tests), e)
+                                 if len(tests) > 1 else tests[0], hint)
         if isinstance(e, ast.Compare) and len(e.ops) > 1:
             parts = [ast.Compare(left, [op], [right]) for left, op, right
                      in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]

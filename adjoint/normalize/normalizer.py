@@ -64,14 +64,15 @@ from .structure import structure
 from .syntax import STAGE, Normal, Renamer, Scope, frontend_jumps, parameter_names
 
 
-def normalize(src, table, kinds=None, trees=None, aux=False):
+def normalize(src, table, kinds=None, trees=None, returns="one"):
     """The NormalFunction of a frontend.Source; `kinds` gives the known ndim of parameters (0: a number),
-    `trees` the structure of container arguments (trees.py), whose leaves become the parameters; with
-    `aux`, the function returns (value, auxiliary outputs), the latter given back as computed."""
+    `trees` the structure of container arguments (trees.py), whose leaves become the parameters;
+    `returns` what the function returns: "one" value, "aux" (value, auxiliary outputs given back as
+    computed) or a "tuple" of values, each differentiated."""
     forced = set()
     while True:
         norm = Normalizer(src, table, kinds, forced, trees)
-        norm.aux = aux
+        norm.returns = returns
         nf = norm.run()
         if not norm.conflicts:
             return nf
@@ -140,13 +141,16 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
                 scope.fixed_names[p] = copied.id
         self.function_body(scope, tree)
         result, aux, aux_tree = scope.result, (), None
-        if self.aux:
+        if self.returns == "aux":
             result, aux, aux_tree = self.split_aux(result)
+        elif self.returns == "tuple" and isinstance(result, list):
+            pass  # (one cotangent, or tangent, per item)
         elif isinstance(result, list) or isinstance(result, STATIC):
             raise AdjointError(f"{scope.src.name} returns a tuple: differentiate a function that returns "
                                "one float or array (return the sum, or one element), or pass has_aux=True "
                                "when it returns (value, auxiliary outputs)")
-        ret = ast.Return(ast.Name(result, ast.Load()))
+        ret = ast.Return(ast.Name(result, ast.Load()) if isinstance(result, str) else ast.Tuple(
+            [ast.Name(r, ast.Load()) for r in result], ast.Load()))
         ret.lineno = self.line
         self.blocks[0].append(ret)
         return NormalFunction(tree.name, scope.params, self.blocks[0], result, self.namer, self.constants,

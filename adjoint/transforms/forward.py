@@ -39,7 +39,7 @@ class Forward(Transform):
 
     def __init__(self, nf, wrt, table):
         self.nf, self.wrt, self.table = nf, tuple(wrt), table
-        self.results = [nf.result] if isinstance(nf.result, str) else list(nf.result)
+        self.results = list(nf.results)
         self.kinds = nf.kinds
         self.active = activity(nf.body, wrt, self.results, table, self.kinds)
         self.dots = {}

@@ -180,25 +180,27 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
 
     def run(self):
         nf = self.nf
-        seed = self.bar(nf.result)
+        seeds = [self.bar(r) for r in nf.results]  # (a tuple returned: one cotangent per item)
         fwd, rev = self.block(nf.body[:-1], (), 0)
         entry = [site("push", p) for p in nf.params if p in self.multi]
         # a placeholder of v's kind for the adjoint's start to read where v may be unset (nothing else reads it)
         entry += [assign(v, tape_placeholder(self.kinds.get(v))) for v in sorted(self.active)
-                  if v != nf.result and self.kinds.get(v) != 0 and self.unset_at_scope(v)]
+                  if v not in nf.results and self.kinds.get(v) != 0 and self.unset_at_scope(v)]
         tail = [assign(self.bar(p), call("zeros_like", name(p))) for p in self.wrt if p not in self.active]
-        result = nf.result
-        if result in self.multi:  # the reverse sweep may restore it: keep the forward sweep's value
-            result = self.fresh("value")
-            fwd.append(assign(result, name(nf.result)))
+        values = []
+        for r in nf.results:  # the reverse sweep may restore one: keep the forward sweep's value
+            values.append(self.fresh("value") if r in self.multi else r)
+            if values[-1] != r:
+                fwd.append(assign(values[-1], name(r)))
+        result = name(values[0]) if isinstance(nf.result, str) else ast.Tuple([name(v) for v in values], ast.Load())
         aux = []  # (has_aux: the auxiliary outputs, after the result, kept from the forward sweep as it is)
         for a in nf.aux:
             aux.append(self.fresh(f"{a}_aux") if a in self.multi else a)
             if aux[-1] != a:
                 fwd.append(assign(aux[-1], name(a)))
-        ret = ast.Return(ast.Tuple([name(result)] + [name(a) for a in aux] + [name(self.bar(p)) for p in self.wrt],
+        ret = ast.Return(ast.Tuple([result] + [name(a) for a in aux] + [name(self.bar(p)) for p in self.wrt],
                                    ast.Load()))
-        args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [ast.arg(seed)],
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in nf.params] + [ast.arg(s) for s in seeds],
                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         body = entry + fwd + [comment(REVERSE_SWEEP)] + rev + tail + [ret]
         primal = set(nf.params) | {t for s in assignments(nf.body) for t in names_in(s.targets[0])} | {
@@ -219,7 +221,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             parts = self.rematerialize(stmts, parts)
         rev = self.headed(reversed([(s, r) for s, r in parts if r]), "adjoint of: ")
         inits = [assign(self.bar(v), call("zeros_like", name(v))) for v in sorted(
-            (v for v, p in self.scopes.items() if p == path and v != self.nf.result), key=self.first_use)]
+            (v for v, p in self.scopes.items() if p == path and v not in self.nf.results), key=self.first_use)]
         return self.headed(fparts, ""), without_zero_terms(inits + rev)
 
     def headed(self, parts, prefix):

@@ -78,12 +78,13 @@ def place_tape(fdef, plan):
     """
     placer = _Placer(fdef.body, plan)
     fdef = copy.deepcopy(fdef)
-    result = fdef.body[-1].value.elts[0]
     start = sweep_start(fdef.body)
-    if aliases(result.id, plan.views) & placer.save:  # the reverse sweep puts old elements back: keep a copy
-        kept = plan.namer.fresh("value")
-        fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(result.id), "copy", ast.Load()), [], [])))
-        result.id = kept
+    for returned in [n for n in ast.walk(fdef.body[-1].value) if isinstance(n, ast.Name)]:  # (outputs, aux)
+        if aliases(returned.id, plan.views) & placer.save:  # the reverse sweep puts old elements back: a copy
+            kept = plan.namer.fresh("value")
+            fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(returned.id), "copy", ast.Load()), [],
+                                                          [])))
+            returned.id = kept
     body = placer.replace(fdef.body)
     start = sweep_start(body)
     last_shape = {v: ast.Subscript(ast.Subscript(name(placer.tape_of(v, "shapes")), ast.Constant(-1), ast.Load()),
