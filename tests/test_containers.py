@@ -194,3 +194,20 @@ def test_jacobian_of_a_tuple_in_reverse_mode():
     assert jac_m.mode.startswith("reverse")
     np.testing.assert_allclose(m1, np.full(6, 1 / 6), rtol=1e-12)
     np.testing.assert_allclose(m2, 2 * x / 6, rtol=1e-12)
+
+
+def overwritten_buffer_as_aux(x):
+    rows = np.array([np.tanh(r * x) for r in np.outer(x, x)])  # (filled in a loop whose reverse puts
+    return np.sum(rows * rows), rows                             # the old rows back)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_an_auxiliary_array_that_the_reverse_sweep_writes_into_is_returned_as_computed(jit):
+    x = np.array([0.5, -1.0, 2.0])
+    (value, aux), g = adjoint.value_and_grad(overwritten_buffer_as_aux, jit=jit, has_aux=True)(x)
+    np.testing.assert_allclose(aux, overwritten_buffer_as_aux(x)[1], rtol=1e-13)
+    assert adjoint.check_grad(lambda_free_rows, x, jit=jit)
+
+
+def lambda_free_rows(x):
+    return overwritten_buffer_as_aux(x)[0]
