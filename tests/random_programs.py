@@ -842,6 +842,15 @@ class Writer:
             return None
         if _KINKED in fmt:
             return self.varied_reduction(fmt, shape, d)
+        ones = [k for k, s in enumerate(shape) if s == 1]
+        if ones and r.random() < 0.4:  # keepdims=True: the axis reduced stays, of length 1
+            k = r.choice(ones)
+            src = shape[:k] + (self.dim(),) + shape[k + 1:]
+            axis = str(k) if r.random() < 0.75 else str(k - len(src))
+            if size(src) > MAX_SIZE:
+                return None
+            fmt = fmt[:-1] + ", keepdims=True)"
+            return Expr(fmt.replace("{axis}", axis), [self.sub(src, d)], shape)
         src, k = self.with_axis(shape)
         axis = str(k) if r.random() < 0.75 else str(k - len(src))
         if len(src) <= 3 and r.random() < 0.12 and not self.numba and "ddof" not in fmt and ".sum(" not in fmt and "{axis})" in fmt:
