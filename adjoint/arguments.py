@@ -240,7 +240,7 @@ def _flattened(fn, arguments, wrt):
         if k in wrt:
             for _, x, where in leaves:
                 if not _floating(x):
-                    what = f"an array of {x.dtype}" if isinstance(x, np.ndarray) else f"a {type(x).__name__}"
+                    what = f"an array of {x.dtype}" if isinstance(x, np.ndarray) else f"a value of type {type(x).__name__}"
                     raise ArgumentError(f"wrt names `{k}` of {name_of(fn)}, whose `{where}` is {what} ({x!r:.40}): "
                                         f"only float inputs have a gradient; keep ints, bools and complex numbers "
                                         f"out of `{k}`, or leave `{k}` out of wrt")

@@ -92,6 +92,28 @@ def leaf_names(treedef):
     return [n for sub in treedef[-1] for n in leaf_names(sub)]
 
 
+def spelled(treedef, name):
+    """leaf parameter -> the leaf as the code spells it (`params['W1']`, `p.x0`, `ws[0]`)."""
+    out = {}
+
+    def walk(tree, where):
+        kind = tree[0]
+        if kind == "leaf":
+            out[tree[1]] = where
+        elif kind == "dict":
+            for k, sub in zip(tree[1], tree[2]):
+                walk(sub, f"{where}[{k!r}]")
+        elif kind == "namedtuple":
+            for f, sub in zip(tree[1]._fields, tree[2]):
+                walk(sub, f"{where}.{f}")
+        elif kind != "const":
+            for i, sub in enumerate(tree[1]):
+                walk(sub, f"{where}[{i}]")
+
+    walk(treedef, name)
+    return out
+
+
 def same_structure(treedef, value):
     """Whether value is a container of treedef's structure (a leaf: anything but a container)."""
     kind = treedef[0]

@@ -117,3 +117,25 @@ def test_a_view_of_a_buffer_that_a_swap_passes_on_is_refused():
         return s
     with pytest.raises(adjoint.SourceError, match="would also change `w`"):
         adjoint.grad(f)(np.array([0.3, 0.5, 0.7]))
+
+
+def test_a_view_of_an_array_written_into_itself_is_refused():
+    """`b[:, j] = b[1]`: NumPy reads row 1 while it writes column j, element by element (b[2, 2] gets the
+    b[1, 2] the write just changed); the normal form read the row first (a wrong gradient before:
+    loops 200918 of a long run)."""
+    def f(T):
+        for j in range(3):
+            b = T[j] * 1.0
+            b[:, j] = b[1]
+        return np.sum(b * b)
+
+    def g(T):
+        b = T * 1.0
+        b[:, 2] = b[1].copy()  # what the hint says: the row as it was
+        b[0, :2] = b[2, 1:]  # a view that shares no element with what is written
+        return np.sum(b * b)
+
+    T = np.random.default_rng(6).normal(size=(3, 3, 3))
+    with pytest.raises(adjoint.SourceError, match="is a view of `b` itself"):
+        adjoint.grad(f)(T)
+    assert failures(g, (T[0],), 0) == []

@@ -93,14 +93,16 @@ def chain_base(value):
 
 
 def disjoint_subscripts(a, b):
-    """Whether subscripts a and b (of one array) select no common element: they differ in one
-    position only, where they are apart (`u[:k]` and `u[k:]`, `A[0]` and `A[1]`, `A[:, :2]` and
-    `A[:, 2:]`)."""
+    """Whether subscripts a and b (of one array) select no common element: along some axis they are
+    apart (`u[:k]` and `u[k:]`, `A[0]` and `A[1]`, `A[:, :2]` and `A[:, 2:]`, `B[0, :2]` and `B[2, 1:]`),
+    the axes lined up (a `None` or `...` only where both have it)."""
     ia, ib = (list(i.elts) if isinstance(i, ast.Tuple) else [i] for i in (a, b))
     if len(ia) != len(ib):
         return False
     differ = [(x, y) for x, y in zip(ia, ib) if ast.dump(x) != ast.dump(y)]
-    return len(differ) == 1 and _apart(*differ[0])
+    if any(isinstance(p, ast.Constant) and (p.value is None or p.value is Ellipsis) for pair in differ for p in pair):
+        return False
+    return any(_apart(x, y) for x, y in differ)
 
 
 def _apart(x, y):

@@ -11,6 +11,11 @@ from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, leaves, op_symbol, upward, with_closures
 
 
+def holds(atom, version):
+    """Whether what a name holds is `version` or a container with `version` among its items (at any depth)."""
+    return atom is not None and any(isinstance(n, ast.Name) and n.id == version for n in ast.walk(atom))
+
+
 class Assignments:
     """A part of Normalizer (normalizer.py), whose state it reads and writes."""
 
@@ -36,8 +41,8 @@ class Assignments:
             rhs = self.rhs(scope, value, hint=target.id)
             if isinstance(rhs, (ast.Tuple, ast.Dict)):
                 if target.id in scope.fixed:
-                    raise self.error(scope, stmt, "a tuple assigned inside if/for/while cannot be differentiated",
-                                     "assign its parts to separate names")
+                    raise self.error(scope, stmt, "a tuple, list or dict assigned inside if/for/while cannot be "
+                                     "differentiated", "assign its items to separate names")
                 scope.current[target.id] = rhs
                 return
             version = self.bind_name(scope, target.id)
@@ -93,6 +98,10 @@ class Assignments:
             raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
         if isinstance(value, (ast.Tuple, ast.List)):
             parts = [self.atom(scope, v) for v in value.elts]
+            held = [p.id for p in parts if isinstance(p, ast.Name)]
+            # a permutation passes distinct arrays on (`a, b = b, a` after `b = a` passes one array)
+            distinct = len(set(held)) == len(held) == len(parts) and not any(
+                other in self.sharers(h) for h in held for other in held if other != h)
         else:
             packed = self.rhs(scope, value, "tup")
             if isinstance(packed, (ast.Tuple, ast.Dict)):
@@ -125,7 +134,7 @@ class Assignments:
                  if isinstance(part, ast.Name) and part.id in rewritten else part for part in parts]
         # a permutation of names (`u, v = v, u`): each name passes its array on to another
         permutation = isinstance(value, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in value.elts) \
-            and len({n.id for n in names}) == len(names) and sorted(n.id for n in names) == sorted(
+            and distinct and len({n.id for n in names}) == len(names) and sorted(n.id for n in names) == sorted(
                 e.id for e in value.elts)
         for n, part in zip(names, parts):
             if isinstance(part, (ast.Tuple, ast.Dict)):  # a container inside the container
@@ -194,15 +203,27 @@ class Assignments:
                              f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
                              f"write into a copy: `{self.user_name(base.id)} = {self.user_name(base.id)}.copy()` "
                              "first")
+        if isinstance(value, ast.Name) and value.id in sharers - partners and not self.apart(value.id, base.id, index):
+            # `b[:, 2] = b[1]`: NumPy copies element by element, each read after the writes before it or
+            # not, as its own overlap check decides; the normal form reads the whole row first
+            name = self.user_name(base.id)
+            raise self.error(scope, stmt, f"the value written into `{name}` is a view of `{name}` itself, which the "
+                             "write may change while NumPy reads it", f"write a copy: `... = {self.user_name(value.id)}"
+                             ".copy()`")
         for writes in self.loop_writes:  # (checked when each loop around is done: see loop_body)
             writes.append((base.id, sharers, scope, stmt))
         self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
 
+    def apart(self, view, array, index):
+        """Whether the name `view`, a view of `array`, shares no element with `array[index]`."""
+        found = self.view_of(view)
+        return found is not None and found[0] == array and disjoint_subscripts(found[1], index)
+
     def user_name(self, version):
         """The user's name for a version of the top function's variable (the version itself if none)."""
         return next((user for user, atom in self.top.current.items()
-                     if isinstance(atom, ast.Name) and atom.id == version), version)
+                     if isinstance(atom, ast.Name) and atom.id == version), self.leaf_paths.get(version, version))
 
     def sharers(self, version, swaps=True):
         """Other names that may share memory with `version` (copies, views, and what they view); with
@@ -268,15 +289,9 @@ class Assignments:
 
     def read_later(self, version):
         """Whether code still to be normalized may read `version`."""
-        for _, _, atom in self.later_reads():
-            if isinstance(atom, ast.Name) and atom.id == version:
-                return True
-            if isinstance(atom, ast.Tuple) and any(isinstance(e, ast.Name) and e.id == version for e in atom.elts):
-                return True
-        return False
+        return any(holds(atom, version) for _, _, atom in self.later_reads())
 
     def other_names_read_later(self, version, scope, name):
         """Names other than `name` in `scope` that hold `version` itself and that code still to be
         normalized reads: a caller's variable passed to the function being inlined, say."""
-        return {n for s, n, atom in self.later_reads()
-                if isinstance(atom, ast.Name) and atom.id == version and (s is not scope or n != name)}
+        return {n for s, n, atom in self.later_reads() if holds(atom, version) and (s is not scope or n != name)}

@@ -97,6 +97,7 @@ class Calls:
             if p in callee.fixed:  # assigned in a loop or branch: it needs a variable of its own
                 callee.fixed_names[p] = self.emit(self.namer.fresh(p), atom).id
                 callee.current[p] = ast.Name(callee.fixed_names[p], ast.Load())
+                self.rewritten.add(callee.fixed_names[p])
         saved_line = self.line
         self.stack.append(key)
         self.pending.append((scope, []))

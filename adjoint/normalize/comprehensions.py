@@ -77,7 +77,7 @@ class Comprehensions:
         earlier = set()
         for gen in comp.generators:
             reads = {n.id for n in ast.walk(gen.iter) if isinstance(n, ast.Name)}
-            if not (reads & earlier or self.static_rows(scope, gen.iter) is not None or _constant_range(gen.iter)):
+            if not (reads & earlier or self.known(scope, gen.iter) or _constant_range(gen.iter)):
                 return False
             earlier |= {n.id for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
         return True
@@ -191,7 +191,9 @@ class Comprehensions:
         """The kind of a comprehension's first item (0: a number, d: a d-d array, None: not known),
         found by normalizing it aside: nothing of it is kept."""
         saved = {a: copy.copy(getattr(self, a)) for a in ("constants", "externals", "bindings", "conflicts",
-                                                           "read_cache", "rewritten", "user_names", "claimed")}
+                                                           "read_cache", "rewritten", "user_names", "claimed",
+                                                           "outer_containers")}
+        saved["loop_writes"] = [list(w) for w in self.loop_writes]
         kinds, current, fixed_names = dict(self.kinds.of), dict(scope.current), dict(scope.fixed_names)
         taken, line, depth = set(self.namer.taken), self.line, len(self.blocks)
         self.open_block()

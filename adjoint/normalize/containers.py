@@ -165,6 +165,7 @@ class Containers:
             raise self.error(scope, e, "appending to a list inside if/for/while (a list whose length is known only "
                              "at run time)", "write into a preallocated array (`out = np.zeros(n)`, `out[t] = ...`), "
                              "or build the list with a comprehension")
+        self.changed(scope, container, e)
         container.elts.append(self.part(scope, e.args[0]))
         return True
 
@@ -177,6 +178,7 @@ class Containers:
                              "values in an array")
         if isinstance(container, ast.Tuple) and not getattr(container, "is_list", False):
             raise self.error(scope, stmt, "a tuple cannot be written into", "build a new tuple")
+        self.changed(scope, container, stmt)
         new = self.part(scope, value)
         key = self.atom(scope, target.slice)
         if not isinstance(key, ast.Constant):
@@ -209,14 +211,39 @@ class Containers:
                                  "loop over range(len(...)) of an array, or set a flag")
         assigned = {n.id for n in ast.walk(ast.Module(stmt.body, [])) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
+        over = [c for n in ast.walk(stmt.iter) if isinstance(n, (ast.Name, ast.Subscript))
+                for c in [self.static_of(scope, n)] if c is not None]
         self.pending.append((scope, [stmt]))  # (each run is followed by the next)
+        self.iterating.append(over)  # (Python's loop would see a change to them: refused, see changed())
         try:
             for row in rows:
                 self.bind_row(scope, stmt.target, row, assigned, stmt)
                 self.statements(scope, stmt.body)
         finally:
             self.pending.pop()
+            self.iterating.pop()
         return True
+
+    def changed(self, scope, container, node):
+        """Refuse changing a container that an unrolled loop goes over (Python's loop reads it as it runs)."""
+        if any(c is container for over in self.iterating for c in over):
+            raise self.error(scope, node, "a container changed inside a loop over it",
+                             "loop over a copy (`list(items)`, `dict(d)`), or build a new container")
+
+    def known(self, scope, e):
+        """Whether a loop over e goes over a container known when compiling (or enumerate, zip,
+        reversed, .items(), .keys(), .values() of such), found without computing anything."""
+        if isinstance(e, (ast.Tuple, ast.List, ast.Dict)):
+            return True
+        if not isinstance(e, ast.Call):
+            return self.static_of(scope, e) is not None
+        func = e.func
+        if isinstance(func, ast.Attribute) and func.attr in ("items", "keys", "values") and not e.args:
+            return isinstance(self.static_of(scope, func.value), ast.Dict)
+        if isinstance(func, ast.Name) and func.id in ("enumerate", "zip", "reversed") and not self.is_local(
+                scope, func.id) and e.args:
+            return all(self.known(scope, a) for a in (e.args[:1] if func.id == "enumerate" else e.args))
+        return False
 
     def appends_to_a_list(self, scope, body):
         return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "append"
@@ -236,6 +263,8 @@ class Containers:
     def static_rows(self, scope, iterable):
         """The items a loop over iterable takes, when it is a container known when compiling (or
         enumerate, zip, .items(), .keys(), .values() of them), else None."""
+        if not self.known(scope, iterable):
+            return None  # (and nothing computed: a display's items are computed once, by the loop)
         if not isinstance(iterable, ast.Call):
             container = self.container_or_none(scope, iterable)
             return None if container is None else self.rows_of(container)

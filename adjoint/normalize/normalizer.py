@@ -52,7 +52,7 @@ from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
-from ..trees import leaf_names
+from ..trees import leaf_names, spelled
 from ..runtime import EXPORTED as HELPERS
 from .assignments import Assignments
 from .calls import Calls
@@ -87,11 +87,12 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.top = Scope(src, src.fn)
         self.namer = Namer(n.id for n in ast.walk(src.tree) if isinstance(n, ast.Name))
         trees = trees or {}
-        self.claimed, params = set(), []
+        params, self.leaf_paths = [], {}  # (a container's leaf parameter -> the leaf as the code spells it)
         for p in self.top.params:
             if p in trees:  # a container: one parameter per leaf
                 self.top.current[p] = self.static(trees[p])
                 leaves = leaf_names(trees[p])
+                self.leaf_paths.update(spelled(trees[p], p))
             else:
                 self.top.current[p] = ast.Name(p, ast.Load())
                 leaves = [p]
@@ -108,6 +109,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.constants, self.externals = {}, {}
         self.bindings = {}  # (function, dotted name) -> the object it named (see NormalFunction.bindings)
         self.outer_containers = {}  # (function, dotted name) -> a container from outside, as read once
+        self.iterating = []  # per unrolled loop: the containers it goes over (containers.py)
         self.origins, self._origin_ids = [None], {}
         self.blocks = [[]]
         self.pending = []  # (scope, statements) still to come: what may read a value later
@@ -116,7 +118,8 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.written_params = self.params_written_in_place(src.tree)
         self.line = 0
         self.read_cache = {}  # (array name, index) -> the atom already holding that element
-        self.rewritten = set()  # names that may be assigned again (one name for several assignments)
+        self.rewritten = set(self.top.fixed_names.values())  # names that may be assigned again (one name for
+        # several assignments): a parameter assigned in a loop or branch among them
         self.user_names = {}  # version -> the user's variable
 
     def run(self):
@@ -139,6 +142,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             self.user_names[copied.id] = p
             if p in scope.fixed:
                 scope.fixed_names[p] = copied.id
+                self.rewritten.add(copied.id)
         self.function_body(scope, tree)
         result, aux, aux_tree = scope.result, (), None
         if self.returns == "aux":
