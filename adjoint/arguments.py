@@ -37,7 +37,8 @@ def signature_of(fn):
 
 def wrt_names(fn, wrt):
     """(parameter names, whether the caller asked for a tuple) for a wrt of ints, strs or a tuple."""
-    params = list(signature_of(fn).parameters)
+    signature = signature_of(fn).parameters
+    params = list(signature)
     as_tuple = isinstance(wrt, (tuple, list))
     names = []
     for w in (wrt if as_tuple else (wrt,)):
@@ -47,6 +48,11 @@ def wrt_names(fn, wrt):
             if not -len(params) <= w < len(params):
                 raise ArgumentError(f"wrt={w}: {name_of(fn)} has {len(params)} parameters ({', '.join(params)})")
             w = params[w]
+            kind = signature[w].kind
+            if kind in (kind.KEYWORD_ONLY, kind.VAR_KEYWORD):  # (a position counts parameters, not arguments)
+                raise ArgumentError(f"wrt={wrt!r} names `{w}` of {name_of(fn)}, which is not given by position "
+                                    f"(positions count parameters, and a *args parameter is one): name it, "
+                                    f"wrt={w!r}")
         elif w not in params:
             raise ArgumentError(f"wrt={w!r}: {name_of(fn)} has no parameter `{w}` (it has {', '.join(params)})")
         names.append(w)

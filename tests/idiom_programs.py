@@ -185,6 +185,28 @@ def swap_then_write(x):
     return s
 
 
+STEPS = 3
+
+
+def everyday_forms(params, x, coeffs):
+    hs = []
+    h = x
+    for _ in range(STEPS):  # (a module-level constant: the list grows by a known count)
+        h = np.tanh(params["w1"] * h)
+        hs.append(h)
+    (a, b), c = (params["w1"], params["bias"]), params["w2"]
+    s = sum(np.sum(v * v) for v in hs)
+    for name, w in params.items():
+        if name.startswith("w"):
+            s = s + 0.01 * np.sum(w * w)
+    for i, cval in enumerate(coeffs[1:], 1):
+        s = s + cval * i * np.sum(x)
+    for i, r in enumerate(reversed(x)):
+        s = s + i * r
+    s = s + sum((v * 2.0 for v in x), 1.0)
+    return s + np.sum(a * b * c)
+
+
 # (function, make arguments, wrt)
 PROGRAMS = [
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
@@ -209,4 +231,6 @@ PROGRAMS = [
     (heat_ping_pong, lambda r: (r.normal(size=6), 5), (0,)),
     (three_buffers_rotated, lambda r: (r.normal(size=4),), (0,)),
     (swap_then_write, lambda r: (r.normal(size=4),), (0,)),
+    (everyday_forms, lambda r: ({"w1": r.normal(size=3), "bias": r.normal(size=3), "w2": r.normal(size=3)},
+                                r.normal(size=3), [0.5, 1.5, 2.0]), (0, 1, 2)),
 ]

@@ -211,3 +211,29 @@ def test_an_auxiliary_array_that_the_reverse_sweep_writes_into_is_returned_as_co
 
 def lambda_free_rows(x):
     return overwritten_buffer_as_aux(x)[0]
+
+
+CONFIG = {"lam": 0.1, "shift": np.array([1.0, 2.0])}
+
+
+def reads_a_module_config(w):
+    return CONFIG["lam"] * np.sum(w ** 2) + np.sum(CONFIG["shift"] * w)
+
+
+def test_a_module_level_container_given_new_items_is_read_again():
+    w = np.array([1.0, 2.0])
+    try:
+        for lam, shift in ((0.1, [1.0, 2.0]), (1.0, [1.0, 2.0]), (1.0, [-1.0, 3.0])):
+            CONFIG["lam"], CONFIG["shift"] = lam, np.array(shift)
+            value, g = adjoint.value_and_grad(reads_a_module_config, jit=False)(w)
+            assert value == pytest.approx(reads_a_module_config(w))
+            np.testing.assert_allclose(g, 2 * lam * w + np.array(shift))
+    finally:
+        CONFIG["lam"], CONFIG["shift"] = 0.1, np.array([1.0, 2.0])
+
+
+def test_a_position_past_star_args_is_refused():
+    def f(x, *ws, scale=1.0):
+        return scale * np.sum(x * ws[0])
+    with pytest.raises(adjoint.ArgumentError, match="name it, wrt='scale'"):
+        adjoint.grad(f, wrt=2)

@@ -36,12 +36,52 @@ def resolve(fn, expr, local_names=()):
 
 def still_bound(bindings):
     """Whether each (function, dotted name) of `bindings` refers to the same object as it did (or,
-    for a number or string, to an equal one: a property may make a new float on each access)."""
+    for a number or string, to an equal one: a property may make a new float on each access; for a
+    container, one holding the same items: see Contents)."""
     for (fn, path), then in bindings.items():
         now = resolve_path(fn, path)
-        if now is not then and not (type(now) is type(then) and type(now) in _VALUES and now == then):
+        if isinstance(then, Contents):
+            if not then.same(now):
+                return False
+        elif now is not then and not (type(now) is type(then) and type(now) in _VALUES and now == then):
             return False
     return True
+
+
+class Contents:
+    """A dict, list or tuple from outside the function as the derivative read it: its structure and
+    its items (the same objects; numbers and strings by value), so that putting a new value at a key
+    makes the derivative again, as replacing the name does."""
+
+    def __init__(self, container):
+        self.container, self.items = container, _items(container)
+
+    def same(self, now):
+        return now is self.container and _items(now) == self.items
+
+    def __repr__(self):
+        return f"Contents({self.container!r:.60})"
+
+
+class _Same:
+    """An item compared by identity (an array), or by value (a number or string)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        a, b = self.obj, other.obj
+        return a is b or type(a) is type(b) and type(a) in _VALUES and a == b
+
+
+def _items(value):
+    if isinstance(value, dict):
+        return ("dict", tuple(value), tuple(_items(v) for v in value.values()))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_items(v) for v in value))
+    return _Same(value)
 
 
 _VALUES = (int, float, bool, complex, str)

@@ -95,7 +95,10 @@ class Assignments:
     def unpack(self, scope, target, value, stmt):
         names = target.elts
         if not all(isinstance(n, ast.Name) for n in names):
-            raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
+            container = self.container_or_none(scope, value)
+            if container is None:
+                raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
+            return self.unpack_container(scope, target, container, stmt)
         if isinstance(value, (ast.Tuple, ast.List)):
             parts = [self.atom(scope, v) for v in value.elts]
             held = [p.id for p in parts if isinstance(p, ast.Name)]
@@ -148,6 +151,27 @@ class Assignments:
             for s in self.out[start:]:
                 s.swap = True
 
+    def unpack_container(self, scope, target, container, stmt):
+        """`(W1, b1), (W2, b2) = layers` of a container known when compiling, level by level."""
+        parts = container.keys if isinstance(container, ast.Dict) else container.elts
+        if len(parts) != len(target.elts):
+            raise self.error(scope, stmt, f"cannot unpack {len(parts)} values into {len(target.elts)} names")
+        for n, part in zip(target.elts, parts):
+            if isinstance(n, (ast.Tuple, ast.List)):
+                if not isinstance(part, (ast.Tuple, ast.Dict)):
+                    raise self.error(scope, stmt, "cannot unpack a value known only at run time into names here",
+                                     "unpack it on a line of its own")
+                self.unpack_container(scope, n, part, stmt)
+            elif not isinstance(n, ast.Name):
+                raise self.error(scope, n, "only names can be unpacked into", "unpack into names first")
+            elif isinstance(part, (ast.Tuple, ast.Dict)):
+                if n.id in scope.fixed:
+                    raise self.error(scope, stmt, "a container assigned inside if/for/while cannot be "
+                                     "differentiated", "assign its items to separate names")
+                scope.current[n.id] = part
+            else:
+                self.assign(scope, n, Normal(copy.deepcopy(part)), stmt)
+
     def augassign(self, scope, stmt):
         target = stmt.target
         if isinstance(target, ast.Subscript):  # read, operate, write back (numpy's own semantics)
@@ -197,6 +221,10 @@ class Assignments:
         live = sorted(self.user_name(s) for s in sharers - partners if self.read_later(s)
                       and not self.disjoint(s, base.id))
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
+        if not live and params == [base.id]:
+            raise self.error(scope, stmt, f"this writes into `{self.user_name(base.id)}`, the caller's array (a helper "
+                             "that updates its argument in place)", f"pass the helper a copy, "
+                             f"`{self.user_name(base.id)}.copy()`, or copy it first in the function differentiated")
         if live or params:
             who = live[0] if live else params[0]
             raise self.error(scope, stmt, f"writing into `{self.user_name(base.id)}` would also change "

@@ -11,6 +11,9 @@ from ..ir.build import function_def
 from ..ir.queries import dotted
 from ..rules import BindError
 from .comprehensions import COMPREHENSIONS
+
+STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
+               "isalpha"}  # (computed when compiling, on strings known then)
 from .containers import STATIC, items
 from .structure import FLAG
 from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, parameter_names, positional
@@ -114,6 +117,22 @@ class Calls:
             return ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())
         return ast.Name(result, ast.Load())
 
+    def static_text(self, scope, e):
+        """A str method of a string known when compiling (a dict's key: `name.startswith("w")`), computed
+        now, else None."""
+        func = e.func
+        if func.attr not in STR_METHODS or e.keywords:
+            return None
+        receiver = func.value
+        if isinstance(receiver, ast.Name) and self.static_of(scope, receiver) is not None:
+            return None  # (a container's method: not a string's)
+        value = self.atom(scope, receiver) if isinstance(receiver, (ast.Name, ast.Constant)) else None
+        args = [self.atom(scope, a) for a in e.args] if isinstance(value, ast.Constant) else []
+        if not (isinstance(value, ast.Constant) and isinstance(value.value, str)
+                and all(isinstance(a, ast.Constant) for a in args)):
+            return None
+        return ast.Constant(getattr(value.value, func.attr)(*(a.value for a in args)))
+
     def call_arguments(self, scope, e):
         """(positional arguments, keyword arguments) of a call of the user's function, `*t` and `**d` of
         containers known when compiling spread out."""
@@ -179,6 +198,9 @@ class Calls:
                                  "pass the arguments one by one")
         func = e.func
         if isinstance(func, ast.Attribute) and not self.is_global(scope, func):
+            text = self.static_text(scope, e)
+            if text is not None:
+                return text
             rule = self.table.for_spelling("." + func.attr)
             if rule is None:
                 raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule",
@@ -203,8 +225,10 @@ class Calls:
             raise self.error(scope, e, f"`{name}` is not defined", "define it or import it at module level")
         if target is len and len(e.args) == 1 and not e.keywords and self.static_of(scope, e.args[0]) is not None:
             return ast.Constant(len(items(self.static_of(scope, e.args[0]))))
-        if target in (sum, max, min) and e.args and isinstance(e.args[0], COMPREHENSIONS) and len(e.args) == 1:
-            start = next((k.value for k in e.keywords if k.arg == "start"), None) if target is sum else None
+        if target in (sum, max, min) and e.args and isinstance(e.args[0], COMPREHENSIONS) and (
+                len(e.args) == 1 or target is sum and len(e.args) == 2):
+            start = (e.args[1:] or [next((k.value for k in e.keywords if k.arg == "start"), None)])[0] \
+                if target is sum else None
             if any(k.arg != "start" for k in e.keywords) or e.keywords and target is not sum:
                 raise self.error(scope, e, f"{target.__name__}() of a comprehension with these keywords")
             return self.comprehended(scope, e.args[0], target.__name__, start)

@@ -256,6 +256,8 @@ class Containers:
                 and not self.is_local(scope, "range") and not iterable.keywords):
             return None
         bounds = [self.atom(scope, a) for a in iterable.args]
+        bounds = [ast.Constant(self.constants[b.id]) if isinstance(b, ast.Name) and b.id in self.constants else b
+                  for b in bounds]  # (a module-level int)
         if not all(isinstance(b, ast.Constant) and type(b.value) is int for b in bounds):
             return None
         return [ast.Constant(i) for i in range(*(b.value for b in bounds))]
@@ -281,16 +283,18 @@ class Containers:
             rows = self.static_rows(scope, iterable.args[0])
             return None if rows is None else rows[::-1]
         if isinstance(func, ast.Name) and func.id in ("enumerate", "zip") and not self.is_local(scope, func.id):
-            parts = [self.static_rows(scope, a) for a in iterable.args]
+            parts = [self.static_rows(scope, a) for a in (iterable.args[:1] if func.id == "enumerate" else iterable.args)]
             if not parts or any(p is None for p in parts):
                 if any(p is not None for p in parts):
                     raise self.error(scope, iterable, f"{func.id}() of a container and a runtime sequence",
                                      "make both arrays, or both containers")
                 return None
             if func.id == "enumerate":
-                if len(parts) != 1 or iterable.keywords:
+                start = (iterable.args[1:] or [k.value for k in iterable.keywords if k.arg == "start"] or
+                         [ast.Constant(0)])[0]
+                if not (isinstance(start, ast.Constant) and type(start.value) is int):
                     return None
-                return [ast.Tuple([ast.Constant(i), r], ast.Load()) for i, r in enumerate(parts[0])]
+                return [ast.Tuple([ast.Constant(i), r], ast.Load()) for i, r in enumerate(parts[0], start.value)]
             return [ast.Tuple(list(r), ast.Load()) for r in zip(*parts)]
         return None
 

@@ -193,6 +193,8 @@ class ControlFlow:
                 if not isinstance(target, ast.Tuple) or len(target.elts) != len(iterable.args):
                     raise self.error(scope, stmt, "zip() loops need one name per sequence")
                 seqs, elems = iterable.args, target.elts
+            seqs = [self.reversed_iterable(scope, stmt, s)[0] if self.builtin_of(scope, s) is reversed else s
+                    for s in seqs]  # (reversed(x) of an array: x[::-1])
             atoms = [self.stable(scope, self.atom(scope, s, "seq"), loop_writes) for s in seqs]
             lengths = [self.emit(self.namer.fresh("n"), self.rule_call("len", [a])) for a in atoms]
             stop = lengths[0]

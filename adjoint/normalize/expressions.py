@@ -6,7 +6,7 @@ import copy
 
 import numpy as np
 
-from ..frontend.names import MISSING, resolve
+from ..frontend.names import MISSING, Contents, resolve
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
 from ..trees import is_container, is_namedtuple
 from .syntax import SHAPE_ATTRS, Normal, is_literal, logistic_call
@@ -171,8 +171,8 @@ class Expressions:
         """The object a name or dotted name of scope's function refers to (frontend.resolve), kept in
         `bindings`."""
         obj = resolve(scope.fn, expr, local_names)
-        if obj is not MISSING:
-            self.bindings[(scope.fn, dotted(expr))] = obj
+        if obj is not MISSING:  # (a container: what it holds now, which a later call compares)
+            self.bindings[(scope.fn, dotted(expr))] = Contents(obj) if is_container(obj) else obj
         return obj
 
     def global_value(self, scope, e):
