@@ -58,7 +58,7 @@ def test_keyword_only_parameters_and_their_defaults():
 def test_star_kwargs_are_a_dict_argument():
     from idiom_programs import star_kwargs
     x = np.random.default_rng(2).normal(size=3)
-    g = adjoint.grad(star_kwargs, wrt=(0, 1), jit=False)(x, gain=1.5, bias=np.ones(3))
+    g = adjoint.grad(star_kwargs, wrt=("x", "options"), jit=False)(x, gain=1.5, bias=np.ones(3))
     np.testing.assert_allclose(g[0], 1.5 * (1 - np.tanh(1.5 * x) ** 2))
     assert list(g[1]) == ["gain", "bias"] and np.allclose(g[1]["bias"], 1.0)
 
