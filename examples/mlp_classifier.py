@@ -53,10 +53,10 @@ def unpack(theta, like):
     return out
 
 
-def main(n_per_class=100, hidden=32, iterations=300):
+def main(n_per_class=100, hidden=32, iterations=300, jit=None):
     x, labels = spirals(n_per_class)
     params = init(hidden)
-    value_and_grad = adjoint.value_and_grad(loss_and_accuracy, has_aux=True)
+    value_and_grad = adjoint.value_and_grad(loss_and_accuracy, has_aux=True, jit=jit)
     history = []
 
     def objective(theta):

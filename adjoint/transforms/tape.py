@@ -79,7 +79,8 @@ def place_tape(fdef, plan):
     placer = _Placer(fdef.body, plan)
     fdef = copy.deepcopy(fdef)
     start = sweep_start(fdef.body)
-    for returned in [n for n in ast.walk(fdef.body[-1].value) if isinstance(n, ast.Name)]:  # (outputs, aux)
+    for returned in [n for n in ast.walk(fdef.body[-1].value) if isinstance(n, ast.Name)
+                     and n.id not in plan.adjoints]:  # (outputs and aux; not the gradients)
         if aliases(returned.id, plan.views) & placer.save:  # the reverse sweep puts old elements back: a copy
             kept = plan.namer.fresh("value")
             fdef.body.insert(start, assign(kept, ast.Call(ast.Attribute(name(returned.id), "copy", ast.Load()), [],
