@@ -207,6 +207,12 @@ def everyday_forms(params, x, coeffs):
     return s + np.sum(a * b * c)
 
 
+def gram_by_nested_comprehension(A, B):
+    G = np.array([[np.dot(a, b) for b in B] for a in A])
+    T = np.array([[A[i, 0] * B[j, 1] for j in range(len(B))] for i in range(len(A))])
+    return np.sum(G * G) + np.sum(np.sin(T))
+
+
 # (function, make arguments, wrt)
 PROGRAMS = [
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
@@ -233,4 +239,5 @@ PROGRAMS = [
     (swap_then_write, lambda r: (r.normal(size=4),), (0,)),
     (everyday_forms, lambda r: ({"w1": r.normal(size=3), "bias": r.normal(size=3), "w2": r.normal(size=3)},
                                 r.normal(size=3), [0.5, 1.5, 2.0]), (0, 1, 2)),
+    (gram_by_nested_comprehension, lambda r: (r.normal(size=(3, 2)), r.normal(size=(4, 2))), (0, 1)),
 ]

@@ -8,7 +8,7 @@ import copy
 from ..analysis.aliasing import disjoint_subscripts, links
 from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
-from .syntax import Normal, leaves, op_symbol, upward, with_closures
+from .syntax import Normal, Rows, leaves, op_symbol, upward, with_closures
 
 
 def holds(atom, version):
@@ -64,7 +64,7 @@ class Assignments:
         """A right-hand side: a normal-form value, an atom, or an ast.Tuple of atoms."""
         if isinstance(value, ast.Name):
             return self.value_or_tuple(scope, value)
-        if isinstance(value, (ast.Constant, Normal)):
+        if isinstance(value, (ast.Constant, Normal, Rows)):
             return self.atom(scope, value)
         if isinstance(value, ast.Call):
             callee = self.callee(scope, value)

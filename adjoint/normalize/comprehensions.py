@@ -16,7 +16,7 @@ Their loop variables get names of their own (a comprehension's names are its own
 import ast
 import copy
 
-from .syntax import Normal
+from .syntax import Normal, Rows
 
 COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.DictComp)
 
@@ -140,6 +140,8 @@ class Comprehensions:
             self.refuse_comprehension(scope, comp, "an array is filled from one `for` without `if` (the number of "
                                       "items must be known before the loop)")
         gen = comp.generators[0]
+        if isinstance(comp.elt, (ast.ListComp, ast.GeneratorExp)):  # a row per item: the inner one's array
+            comp.elt = ast.copy_location(Rows(comp.elt), comp.elt)
         count, item = self.items_by_index(scope, gen.iter)
         k = self.own_name(scope, "k")
         kind = self.kind_of_item(scope, ast.Assign([gen.target], item(ast.Constant(0))), comp.elt)

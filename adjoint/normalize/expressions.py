@@ -9,7 +9,7 @@ import numpy as np
 from ..frontend.names import MISSING, Contents, resolve
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
 from ..trees import is_container, is_namedtuple
-from .syntax import SHAPE_ATTRS, Normal, is_literal, logistic_call
+from .syntax import SHAPE_ATTRS, Normal, Rows, is_literal, logistic_call
 
 
 class Expressions:
@@ -21,6 +21,8 @@ class Expressions:
             return e
         if isinstance(e, Normal):
             return copy.deepcopy(e.atom)
+        if isinstance(e, Rows):
+            return self.comprehended(scope, e.comp, "array")
         if isinstance(e, ast.Name):
             value = self.name(scope, e)
             if isinstance(value, (ast.Tuple, ast.Dict)):

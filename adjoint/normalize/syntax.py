@@ -151,6 +151,17 @@ class Normal(ast.expr):
         self.atom = atom
 
 
+class Rows(ast.expr):
+    """An inner list comprehension standing as one row of the array an outer one fills
+    (`np.array([[a @ b for b in B] for a in A])`): the array of its items."""
+
+    _fields = ("comp",)
+
+    def __init__(self, comp=None):
+        super().__init__()
+        self.comp = comp
+
+
 class SubSource:
     """The Source of a def or lambda nested in another function: same file, its own tree."""
 
