@@ -144,3 +144,23 @@ def test_a_view_of_an_array_written_into_itself_is_refused():
     with pytest.raises(adjoint.SourceError, match="is a view of `b` itself"):
         adjoint.grad(f)(T)
     assert failures(g, (T[0],), 0) == []
+
+
+def test_a_view_of_an_array_written_where_numpy_reads_it_whole_first():
+    """NumPy copies an overlapping value first when the destination has two or more axes or an index
+    array, and moves it as memmove does along one axis with the same step: the same as reading it
+    first, which the normal form does; those writes are taken, the crossing ones refused."""
+    def f(x, A):
+        a = x * 1.0
+        a[1:] = a[:-1] * 1.0
+        b = x * 2.0
+        b[1:] = b[:-1]
+        B = A * 1.0
+        B[1:] = B[:-1]
+        C = A * 2.0
+        C[1:, 0] = C[:-1, 0]
+        C[[0, 2]] = C[1:]
+        return np.sum(a * b) + np.sum(B * C)
+
+    r = np.random.default_rng(7)
+    assert failures(f, (r.normal(size=5), r.normal(size=(3, 3))), (0, 1), jit=False) == []

@@ -11,6 +11,21 @@ from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, Rows, leaves, op_symbol, upward, with_closures
 
 
+def _axes(ndim, index):
+    """[(axis of the array, the slice's step)] that `array[index]` keeps, of an array of ndim axes;
+    None when the index has parts other than ints and slices."""
+    parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+    if len(parts) > ndim:
+        return None
+    kept = []
+    for axis, part in enumerate(parts + [ast.Slice()] * (ndim - len(parts))):
+        if isinstance(part, ast.Slice):
+            kept.append((axis, ast.dump(part.step) if part.step is not None else "1"))
+        elif not (isinstance(part, ast.Name) or isinstance(part, ast.Constant) and type(part.value) is int):
+            return None
+    return kept
+
+
 def holds(atom, version):
     """Whether what a name holds is `version` or a container with `version` among its items (at any depth)."""
     return atom is not None and any(isinstance(n, ast.Name) and n.id == version for n in ast.walk(atom))
@@ -231,9 +246,10 @@ class Assignments:
                              f"`{who}`, which shares its memory" + ("" if live else " (the caller's array)"),
                              f"write into a copy: `{self.user_name(base.id)} = {self.user_name(base.id)}.copy()` "
                              "first")
-        if isinstance(value, ast.Name) and value.id in sharers - partners and not self.apart(value.id, base.id, index):
-            # `b[:, 2] = b[1]`: NumPy copies element by element, each read after the writes before it or
-            # not, as its own overlap check decides; the normal form reads the whole row first
+        if isinstance(value, ast.Name) and value.id in sharers - partners and not self.apart(value.id, base.id, index) \
+                and not self.read_whole_first(value.id, base.id, index):
+            # `b[:, 2] = b[1]`: NumPy copies element by element, each read after the writes before it; the
+            # normal form reads the whole row first
             name = self.user_name(base.id)
             raise self.error(scope, stmt, f"the value written into `{name}` is a view of `{name}` itself, which the "
                              "write may change while NumPy reads it", f"write a copy: `... = {self.user_name(value.id)}"
@@ -242,6 +258,27 @@ class Assignments:
             writes.append((base.id, sharers, scope, stmt))
         self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
+
+    def read_whole_first(self, view, array, index):
+        """Whether NumPy reads all of `view`, a view of `array`, before `array[index] = view` writes
+        (as the normal form does): it copies an overlapping source when the destination has two or more
+        axes or an index array (mapping.c), and for one axis moves the data as memmove does when both run
+        along the same axis of `array` with the same step (`a[1:] = a[:-1]`); a row written into a column
+        it crosses, it does not (numpy/core/src/multiarray/array_assign_array.c)."""
+        parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        if any(isinstance(p, ast.Name) and (self.kinds.of.get(p.id) or 0) >= 1 for p in parts):
+            return True  # (an index array: NumPy's assignment copies an overlapping value first)
+        ndim = self.kinds.of.get(array)
+        into = _axes(ndim, index) if ndim else None
+        if into is not None and len(into) >= 2:
+            return True
+        found = self.view_of(view)
+        if found is None or found[0] != array:
+            return False
+        if not ndim:  # (the same axes, with the same steps, whatever the array's number of axes: trailing
+            ndim = max(len(p.elts) if isinstance(p, ast.Tuple) else 1 for p in (index, found[1]))  # ones too)
+            into = _axes(ndim, index)
+        return into is not None and into == _axes(ndim, found[1])
 
     def apart(self, view, array, index):
         """Whether the name `view`, a view of `array`, shares no element with `array[index]`."""
