@@ -213,6 +213,13 @@ def gram_by_nested_comprehension(A, B):
     return np.sum(G * G) + np.sum(np.sin(T))
 
 
+GAINS = np.array([[0.5, -1.0, 0.3], [2.0, 0.25, -0.7]])
+
+
+def methods_of_a_module_array(x):
+    return np.sum(GAINS.transpose() @ np.sin(x[:2])) + GAINS.sum() * np.sum(x) + np.sum(GAINS.astype(float) @ x)
+
+
 # (function, make arguments, wrt)
 PROGRAMS = [
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
@@ -240,4 +247,5 @@ PROGRAMS = [
     (everyday_forms, lambda r: ({"w1": r.normal(size=3), "bias": r.normal(size=3), "w2": r.normal(size=3)},
                                 r.normal(size=3), [0.5, 1.5, 2.0]), (0, 1, 2)),
     (gram_by_nested_comprehension, lambda r: (r.normal(size=(3, 2)), r.normal(size=(4, 2))), (0, 1)),
+    (methods_of_a_module_array, lambda r: (r.normal(size=3),), (0,)),
 ]

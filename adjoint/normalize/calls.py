@@ -4,6 +4,8 @@ Scope), and the rewrites some calls need (a negative integer power, a one-sided 
 import ast
 import inspect
 
+import numpy as np
+
 from ..frontend.names import MISSING
 from ..frontend.source import read
 from ..frontend.subset import check_subset
@@ -197,7 +199,9 @@ class Calls:
                 raise self.error(scope, a, "`*args` in a call of a NumPy or math function cannot be differentiated",
                                  "pass the arguments one by one")
         func = e.func
-        if isinstance(func, ast.Attribute) and not self.is_global(scope, func):
+        method = isinstance(func, ast.Attribute) and (not self.is_global(scope, func) or isinstance(
+            self.resolve(scope, func.value), np.ndarray))  # (a module-level array's method: W0.sum())
+        if method:
             text = self.static_text(scope, e)
             if text is not None:
                 return text
