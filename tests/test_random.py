@@ -67,8 +67,8 @@ from random_regressions import CASES as REGRESSIONS
 import adjoint
 from adjoint.errors import AdjointError
 
-DEFAULT_LOOPS = 75  # "loops" programs in the default run (one "rules" program per rule besides)
-DEFAULT_JIT = 3  # and this many small "loops" programs with the jit oracle
+DEFAULT_LOOPS = 60  # "loops" programs in the default run (one "rules" program per rule besides)
+DEFAULT_JIT = 1  # and this many small "loops" programs with the jit oracle (each compile costs seconds)
 JIT_LINES = 14
 MAX_REFUSED = 0.05
 STEPS = (1e-6, 1e-5, 1e-7, 1e-4)  # central-difference steps: a gradient must agree with one of them
