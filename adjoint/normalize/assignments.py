@@ -97,12 +97,15 @@ class Assignments:
                 index = self.atom(scope, value.slice)
                 return ast.Subscript(ast.Attribute(self.atom(scope, value.value.value), "shape", ast.Load()),
                                      index, ast.Load())
-            base = self.value_or_tuple(scope, value.value) if isinstance(
-                value.value, (ast.Call, ast.Tuple, ast.List, ast.Dict)) else None
-            if isinstance(base, (ast.Tuple, ast.Dict)):
-                return self.item(scope, base, value)
+            if isinstance(value.value, ast.Call):  # computed once: the container it returns, or its value
+                base = self.value_or_tuple(scope, value.value)
+                if isinstance(base, (ast.Tuple, ast.Dict)):
+                    return self.item(scope, base, value)
+                if not isinstance(base, (ast.Name, ast.Constant)):
+                    base = self.emit(self.namer.fresh(self.describe(value.value)), base)
+                return ast.Subscript(base, self.index(scope, value.slice), ast.Load())
         if isinstance(value, (ast.Subscript, ast.Attribute)):
-            base = self.static_of(scope, value.value)
+            base = self.container_or_none(scope, value.value)
             if base is not None:
                 return self.item(scope, base, value)
         return self.primitive(scope, value)
@@ -232,7 +235,7 @@ class Assignments:
         if not isinstance(base, ast.Name):
             raise self.error(scope, stmt, "only an array held in a name can be written into")
         sharers = self.sharers(base.id)
-        partners = self.swap_partners(base.id)  # (a permutation passes arrays on: no two names share one)
+        partners = self.swap_partners(base.id, sharers)  # (a permutation passes arrays on: no two share one)
         live = sorted(self.user_name(s) for s in sharers - partners if self.read_later(s)
                       and not self.disjoint(s, base.id))
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
@@ -304,11 +307,12 @@ class Assignments:
                         changed = True
         return {v for v in group - {version} if self.kinds.of.get(v) != 0}
 
-    def swap_partners(self, version):
-        """The names that only permutations (`u, v = v, u`) link to `version`: each holds an array of its
-        own, which a permutation passes to another name, so none holds `version`'s array."""
-        swapped = {t.id for s in self.assignments() if getattr(s, "swap", False) for t in s.targets}
-        return (swapped & self.sharers(version)) - self.sharers(version, swaps=False)
+    def swap_partners(self, version, sharers):
+        """Of `sharers` (version's), the names that only permutations (`u, v = v, u`) link to `version`:
+        each holds an array of its own, which a permutation passes to another name, so none holds
+        `version`'s array."""
+        swapped = {t.id for s in self.assignments() if getattr(s, "swap", False) for t in s.targets} & sharers
+        return swapped - self.sharers(version, swaps=False) if swapped else swapped
 
     def assignments(self):
         """The assignments normalized so far: every block being built (a loop's or branch's body joins

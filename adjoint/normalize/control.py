@@ -117,8 +117,9 @@ class ControlFlow:
             if version not in carried and version not in self.rewritten \
                     or surely_bound_before(stmts, stmt, self.user_names.get(version)):
                 continue  # an array the run itself bound before writing into it
-            partners = self.swap_partners(version)  # (a permutation passes arrays on: no two names share one)
-            live = sorted(self.user_name(s) for s in self.sharers(version) - before - partners if self.read_later(s))
+            sharers = self.sharers(version)
+            partners = self.swap_partners(version, sharers)  # (a permutation passes arrays on: no two share one)
+            live = sorted(self.user_name(s) for s in sharers - before - partners if self.read_later(s))
             if live:
                 name = self.user_name(version)
                 raise self.error(where, stmt, f"writing into `{name}` here also changes `{live[0]}` from the loop's "
