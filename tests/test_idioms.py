@@ -146,9 +146,9 @@ def test_a_view_of_an_array_written_into_itself_is_refused():
 
 
 def test_a_view_of_an_array_written_where_numpy_reads_it_whole_first():
-    """NumPy copies an overlapping value first when the destination has two or more axes or an index
-    array, and moves it as memmove does along one axis with the same step: the same as reading it
-    first, which the normal form does; those writes are taken, the crossing ones refused."""
+    """NumPy copies an overlapping value first when the destination has two or more axes, and moves it
+    as memmove does along one axis with a step of 1: the same as reading it first, which the normal
+    form does; those writes are taken, the crossing ones and those through index arrays refused."""
     def f(x, A):
         a = x * 1.0
         a[1:] = a[:-1] * 1.0
@@ -158,8 +158,18 @@ def test_a_view_of_an_array_written_where_numpy_reads_it_whole_first():
         B[1:] = B[:-1]
         C = A * 2.0
         C[1:, 0] = C[:-1, 0]
-        C[[0, 2]] = C[1:]
         return np.sum(a * b) + np.sum(B * C)
 
     r = np.random.default_rng(7)
     assert failures(f, (r.normal(size=5), r.normal(size=(3, 3))), (0, 1), jit=False) == []
+
+
+def test_a_view_written_through_an_index_array_into_its_own_array_is_refused():
+    """`b[mask] = b[3::-1]`: NumPy reads entries it already wrote ([3, 2, 2, 2, 3] from arange(5), not
+    [3, 2, 2, 1, 0]); a wrong gradient before (loops 500031 of a random run)."""
+    def f(x):
+        b = x * 1.0
+        b[np.array([True, True, False, True, True])] = b[3::-1]
+        return np.sum(b * b * x)
+    with pytest.raises(adjoint.SourceError, match="is a view of `b` itself"):
+        adjoint.grad(f)(np.array([0.111, -0.296, -0.212, -0.162, 0.202]))

@@ -265,12 +265,13 @@ class Assignments:
     def read_whole_first(self, view, array, index):
         """Whether NumPy reads all of `view`, a view of `array`, before `array[index] = view` writes
         (as the normal form does): it copies an overlapping source when the destination has two or more
-        axes or an index array (mapping.c), and for one axis moves the data as memmove does when both run
-        along the same axis of `array` with the same step (`a[1:] = a[:-1]`); a row written into a column
-        it crosses, it does not (numpy/core/src/multiarray/array_assign_array.c)."""
+        axes, and for one axis moves the data as memmove does when both run along the same axis of `array`
+        with a step of 1 (`a[1:] = a[:-1]`); a row written into a column it crosses, it does not
+        (numpy/core/src/multiarray/array_assign_array.c). Nor, at times, through an index array
+        (`b[mask] = b[3::-1]` reads what it wrote): refused."""
         parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
-        if any(isinstance(p, ast.Name) and (self.kinds.of.get(p.id) or 0) >= 1 for p in parts):
-            return True  # (an index array: NumPy's assignment copies an overlapping value first)
+        if any(isinstance(p, ast.Name) and self.kinds.of.get(p.id) != 0 for p in parts):
+            return False  # (an index array, or an index not known to be an int)
         ndim = self.kinds.of.get(array)
         into = _axes(ndim, index) if ndim else None
         if into is not None and len(into) >= 2:
@@ -281,7 +282,7 @@ class Assignments:
         if not ndim:  # (the same axes, with the same steps, whatever the array's number of axes: trailing
             ndim = max(len(p.elts) if isinstance(p, ast.Tuple) else 1 for p in (index, found[1]))  # ones too)
             into = _axes(ndim, index)
-        return into is not None and into == _axes(ndim, found[1])
+        return into is not None and into == _axes(ndim, found[1]) and all(step == "1" for _, step in into)
 
     def apart(self, view, array, index):
         """Whether the name `view`, a view of `array`, shares no element with `array[index]`."""
