@@ -384,6 +384,27 @@ def rows_of(first, n):
     return np.zeros((n,) + np.shape(first))
 
 
+@facts(shape_only={1}, fresh=True, new_buffer=True)
+def enlarged(rows, item, size):
+    """size rows shaped as item, the first ones rows' (the array of a list grown in a while loop, or in
+    a loop inside a loop, when it is full)."""
+    out = np.zeros((size,) + np.shape(item))
+    if rows.shape[0] > 0:
+        out[:rows.shape[0]] = rows
+    return out
+
+
+@facts(shape_only={1}, linear_in_g=True, fresh=True)
+def leading(g, rows):
+    """The adjoint of enlarged: the first rows of g, as many as rows has."""
+    return g[:rows.shape[0]].copy()
+
+
+def fits(rows, item):
+    """Whether item has the shape of a row of rows (the array that holds a list grown in a loop)."""
+    return rows.shape[1:] == np.shape(item)
+
+
 @facts(fresh=True)
 def numbers(items):
     """The vector of a tuple of numbers: a list of numbers written in the code and used as an array
@@ -631,7 +652,7 @@ HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
+    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of, fits, enlarged, leading,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

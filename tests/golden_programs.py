@@ -121,3 +121,12 @@ def rnn(x, W):
 
 def generator_sum(w, x):
     return sum(w[i] * x[i] for i in range(len(x)))
+
+
+def rnn_of_any_length(xs, W):
+    h = np.zeros(W.shape[0])
+    hs = []
+    for x in xs:
+        h = np.tanh(W @ h + x)
+        hs.append(h)
+    return np.sum(np.stack(hs))

@@ -426,6 +426,85 @@ def test_a_list_appended_to_in_a_loop_of_constant_length_is_unrolled():
     assert "stack = np.stack((h_1, h))" in text and "for " not in text
 
 
+def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
+    r = np.random.default_rng(0)
+    assert _body(adjoint.source(g.rnn_of_any_length, r.normal(size=(4, 3)), r.normal(size=(3, 3)), wrt=(0, 1))) == \
+        textwrap.dedent("""
+        def rnn_of_any_length_vjp(xs, W, out_bar):
+            h_tape = []
+            hs_rows_shapes = [((0, 0), 0)]
+            hs_count_tape = []
+            matmul_shapes = [((0,), 0)]
+            hs_empty_tape = []
+            # h = np.zeros(W.shape[0])  (golden_programs.py:127)
+            W_shape0 = W.shape[0]
+            h = np.zeros(W_shape0)
+            h_tape.append(h)
+            # for x in xs:  (golden_programs.py:129)
+            n = len(xs)
+            hs_rows = np.zeros((0, 0))
+            push_shape(hs_rows_shapes, hs_rows.shape)
+            hs_count = 0
+            hs_count_tape.append(hs_count)
+            for i in range(n):
+                x = xs[i]
+                # h = np.tanh(W @ h + x)  (golden_programs.py:130)
+                matmul = W @ h
+                push_shape(matmul_shapes, matmul.shape)
+                add = matmul + x
+                h = np.tanh(add)
+                h_tape.append(h)
+                # hs.append(h)  (golden_programs.py:131)
+                hs_empty = hs_count == 0
+                hs_empty_tape.append(hs_empty)
+                if hs_empty:
+                    hs_rows = rows_of(h, n)
+                    push_shape(hs_rows_shapes, hs_rows.shape)
+                assert hs_count < hs_rows.shape[0], 'more items appended to `hs` than counted'
+                assert fits(hs_rows, h), 'the items appended to `hs` have different shapes'
+                hs_rows[hs_count] = h
+                hs_count_1 = hs_count + 1
+                hs_count = hs_count_1
+                hs_count_tape.append(hs_count)
+            # return np.sum(np.stack(hs))  (golden_programs.py:132)
+            hs_1 = hs_rows[:hs_count]
+            stack = np.copy(hs_1)
+            out = np.sum(stack)
+            # reverse sweep
+            # adjoint of: return np.sum(np.stack(hs))  (golden_programs.py:132)
+            stack_bar = np.full(stack.shape, out_bar)
+            hs_rows_bar = np.zeros(hs_rows_shapes[-1][0])
+            add_into(hs_rows_bar[:hs_count], stack_bar)
+            W_bar = np.zeros(W.shape)
+            xs_bar = np.zeros(xs.shape)
+            h_bar = np.zeros(h.shape)
+            for i in range(n - 1, -1, -1):
+                # adjoint of: hs.append(h)  (golden_programs.py:131)
+                hs_count = restore(hs_count_tape, hs_count)
+                h_bar += summed_to(saved(hs_rows_bar[hs_count]), h.shape)
+                hs_rows_bar[hs_count] = 0.0
+                if hs_empty:
+                    pop_shape(hs_rows_shapes)
+                    hs_rows_bar = np.zeros(hs_rows_shapes[-1][0])
+                hs_empty = restore(hs_empty_tape, hs_empty)
+                # adjoint of: h = np.tanh(W @ h + x)  (golden_programs.py:130)
+                add_bar = h_bar * (1.0 - h * h)
+                h = restore(h_tape, h)
+                x = xs[i]
+                matmul_bar = summed_to(add_bar, matmul_shapes[-1][0])
+                x_bar = summed_to(add_bar, x.shape)
+                add_outer(W_bar, matmul_bar, h)
+                h_bar = matmul_bar @ W
+                pop_shape(matmul_shapes)
+                # adjoint of: for x in xs:  (golden_programs.py:129)
+                add_into(xs_bar[i], x_bar)
+            hs_count = restore(hs_count_tape, hs_count)
+            pop_shape(hs_rows_shapes)
+            # adjoint of: h = np.zeros(W.shape[0])  (golden_programs.py:127)
+            h = restore(h_tape, h)
+            return (out, xs_bar, W_bar)""").strip()
+
+
 def test_a_generator_summed_is_a_loop():
     r = np.random.default_rng(0)
     assert _body(adjoint.source(g.generator_sum, r.normal(size=3), r.normal(size=3), wrt=(0, 1))) == \

@@ -26,24 +26,6 @@ def test_reversed_ranges_count_as_python_does():
         assert value == reversed_loops(x)
 
 
-def test_a_list_grown_at_run_time_is_refused():
-    def f(x, n):
-        hs = []
-        for t in range(n):
-            hs.append(x * t)
-        return np.sum(np.stack(hs))
-    with pytest.raises(adjoint.SourceError, match="length is known only at run time"):
-        adjoint.grad(f)(np.ones(2), 3)
-
-
-def test_a_comprehension_kept_as_a_run_time_list_is_refused():
-    def f(x):
-        ys = [v * 2.0 for v in x]
-        return ys[0]
-    with pytest.raises(adjoint.SourceError, match="length is known only at run time"):
-        adjoint.grad(f)(np.ones(2))
-
-
 def test_max_of_an_empty_generator_raises_as_python_does():
     def f(x):
         return max(v for v in x)

@@ -136,6 +136,7 @@ _FORMS = {
     "shape": lambda k, args, kw: k.shaped(args[0] if args else kw.get("shape")),
     "reshape": lambda k, args, kw: k.shaped(args[1] if len(args) > 1 else kw.get("shape")),
     "vector": lambda k, args, kw: 1,
+    "rows": lambda k, args, kw: None if k.atom(args[0]) is None else k.atom(args[0]) + 1,
     "matrix": lambda k, args, kw: 2,
     "matmul": lambda k, args, kw: matmul(*[k.atom(a) for a in args[:2]]) if len(args) >= 2 else None,
     "trace": lambda k, args, kw: None if k.atom(args[0]) is None else max(k.atom(args[0]) - 2, 0),  # first two axes

@@ -8,6 +8,7 @@ import copy
 from ..analysis.aliasing import disjoint_subscripts, links
 from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
+from .grown import Grown
 from .syntax import Normal, Rows, leaves, op_symbol, upward, with_closures
 
 
@@ -48,16 +49,27 @@ class Assignments:
                 return
             if isinstance(value, COMPREHENSIONS) and container_here:
                 scope.current[target.id] = self.comprehended(scope, value, "list")
+                if isinstance(scope.current[target.id], Grown):
+                    self.grown[scope.current[target.id].rows.id].name = target.id
+                    self.grown[scope.current[target.id].rows.id].named = True
                 return
-            if isinstance(value, (ast.Tuple, ast.List, ast.Dict)):
-                raise self.error(scope, stmt, f"`{target.id}` holds a tuple, list or dict and is assigned inside "
-                                 "if/for/while: which run's container a read of it means is known only at run time",
-                                 "build the container in the block that reads it, or keep the values in an array")
+            if isinstance(value, (ast.Tuple, ast.List, ast.Dict)) or isinstance(value, COMPREHENSIONS):
+                new = self.literal(scope, value) if not isinstance(value, COMPREHENSIONS) else self.comprehended(
+                    scope, value, "list")
+                return self.carry(scope, target.id, new, stmt)
             rhs = self.rhs(scope, value, hint=target.id)
+            if isinstance(rhs, Grown):  # another name for the list
+                if target.id in scope.fixed:
+                    raise self.error(scope, stmt, "a list grown in a loop, assigned to a name inside if/for/while",
+                                     "use the list's own name")
+                scope.current[target.id] = rhs
+                self.grown[rhs.rows.id].name = self.grown[rhs.rows.id].name if self.grown[rhs.rows.id].named \
+                    else target.id
+                self.grown[rhs.rows.id].named = True
+                return
             if isinstance(rhs, (ast.Tuple, ast.Dict)):
                 if target.id in scope.fixed:
-                    raise self.error(scope, stmt, "a tuple, list or dict assigned inside if/for/while cannot be "
-                                     "differentiated", "assign its items to separate names")
+                    return self.carry(scope, target.id, rhs, stmt)
                 scope.current[target.id] = rhs
                 return
             version = self.bind_name(scope, target.id)
@@ -104,6 +116,10 @@ class Assignments:
                 if not isinstance(base, (ast.Name, ast.Constant)):
                     base = self.emit(self.namer.fresh(self.describe(value.value)), base)
                 return ast.Subscript(base, self.index(scope, value.slice), ast.Load())
+        if isinstance(value, ast.Subscript) and self.grown_of(scope, value.value) is not None:
+            item = self.grown_item(scope, value, self.grown_of(scope, value.value))
+            if item is not None:
+                return item
         if isinstance(value, (ast.Subscript, ast.Attribute)):
             base = self.container_or_none(scope, value.value)
             if base is not None:
@@ -117,6 +133,12 @@ class Assignments:
             if container is None:
                 raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
             return self.unpack_container(scope, target, container, stmt)
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(names) and any(
+                isinstance(v, (ast.Tuple, ast.List, ast.Dict, *COMPREHENSIONS)) for v in value.elts) and not (
+                {n.id for n in names} & {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}):
+            for n, v in zip(names, value.elts):  # `a, b = [], {}`: one by one (none reads what another sets)
+                self.assign(scope, n, v, stmt)
+            return
         if isinstance(value, (ast.Tuple, ast.List)):
             parts = [self.atom(scope, v) for v in value.elts]
             held = [p.id for p in parts if isinstance(p, ast.Name)]
@@ -151,8 +173,9 @@ class Assignments:
         # of the names being assigned is read before any is written (`p, q = q, p`)
         rewritten = {scope.fixed_names[n.id] for n in names if n.id in scope.fixed_names}
         start = len(self.out)
-        parts = [self.emit(self.namer.fresh(f"{part.id}_old"), part)
-                 if isinstance(part, ast.Name) and part.id in rewritten else part for part in parts]
+        parts = [self.emit(self.namer.fresh(f"{part.id}_old"), part) if isinstance(part, ast.Name) and part.id in
+                 rewritten else self.snapshot(part) if isinstance(part, (ast.Tuple, ast.Dict)) else part
+                 for part in parts]
         # a permutation of names (`u, v = v, u`): each name passes its array on to another
         permutation = isinstance(value, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in value.elts) \
             and distinct and len({n.id for n in names}) == len(names) and sorted(n.id for n in names) == sorted(
@@ -160,8 +183,8 @@ class Assignments:
         for n, part in zip(names, parts):
             if isinstance(part, (ast.Tuple, ast.Dict)):  # a container inside the container
                 if n.id in scope.fixed:
-                    raise self.error(scope, stmt, "a container assigned inside if/for/while cannot be "
-                                     "differentiated", "assign its items to separate names")
+                    self.carry(scope, n.id, part, stmt)
+                    continue
                 scope.current[n.id] = part
             else:
                 self.emit(self.bind_name(scope, n.id), part)
@@ -184,14 +207,34 @@ class Assignments:
                 raise self.error(scope, n, "only names can be unpacked into", "unpack into names first")
             elif isinstance(part, (ast.Tuple, ast.Dict)):
                 if n.id in scope.fixed:
-                    raise self.error(scope, stmt, "a container assigned inside if/for/while cannot be "
-                                     "differentiated", "assign its items to separate names")
+                    self.carry(scope, n.id, part, stmt)
+                    continue
                 scope.current[n.id] = part
             else:
                 self.assign(scope, n, Normal(copy.deepcopy(part)), stmt)
 
     def augassign(self, scope, stmt):
         target = stmt.target
+        container = self.static_of(scope, target.value) if isinstance(target, ast.Subscript) else None
+        if container is not None:  # an item of a container: `d["w"] -= lr * g`
+            old = self.item(scope, container, target)
+            if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
+                root = target
+                while isinstance(root, (ast.Subscript, ast.Attribute)):
+                    root = root.value
+                live = sorted({self.user_name(s) for s in self.sharers(old.id) if self.read_later(s)}
+                              | self.other_names_read_later(old.id, scope, getattr(root, "id", None)))
+                if live or old.id in self.top.params:
+                    who = f"`{live[0]}`" if live else "the caller's argument"
+                    text = ast.unparse(target)
+                    raise self.error(scope, stmt, f"`{text} {op_symbol(stmt.op)}= ...` would change {who} too if "
+                                     f"`{text}` is an array (NumPy's is in place)",
+                                     f"write `{text} = {text} {op_symbol(stmt.op)} ...`")
+            load = ast.copy_location(copy.deepcopy(target), target)
+            for n in ast.walk(load):
+                if hasattr(n, "ctx"):
+                    n.ctx = ast.Load()
+            return self.assign(scope, target, ast.copy_location(ast.BinOp(load, stmt.op, stmt.value), stmt), stmt)
         if isinstance(target, ast.Subscript):  # read, operate, write back (numpy's own semantics)
             base = self.atom(scope, target.value)
             index = self.index(scope, target.slice)
@@ -205,6 +248,7 @@ class Assignments:
         name = target.id
         old = scope.current.get(name)
         if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
+            self.held_by_a_list(scope, old.id, stmt)  # (NumPy's `x += ...` writes the array a list holds)
             sharers = self.sharers(old.id)
             holders = self.other_names_read_later(old.id, scope, name)
             if holders and (self.kinds.of.get(old.id) or 0) >= 1 and not any(self.read_later(s) for s in sharers):
@@ -234,6 +278,8 @@ class Assignments:
     def store_element(self, scope, base, index, value, stmt):
         if not isinstance(base, ast.Name):
             raise self.error(scope, stmt, "only an array held in a name can be written into")
+        if self.held:
+            self.held_by_a_list(scope, base.id, stmt)
         sharers = self.sharers(base.id)
         partners = self.swap_partners(base.id, sharers)  # (a permutation passes arrays on: no two share one)
         live = sorted(self.user_name(s) for s in sharers - partners if self.read_later(s)

@@ -17,6 +17,7 @@ from .comprehensions import COMPREHENSIONS
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
                "isalpha"}  # (computed when compiling, on strings known then)
 from .containers import STATIC, items
+from .grown import Grown
 from .structure import FLAG
 from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, parameter_names, positional
 
@@ -96,7 +97,7 @@ class Calls:
         bound = self.bind_parameters(scope, e, fdef, fn, args, keywords, callee if fn is not None else where)
         callee.current.update(bound)
         for p, atom in bound.items():
-            if p in callee.fixed and isinstance(atom, STATIC):
+            if p in callee.fixed and isinstance(atom, (*STATIC, Grown)):
                 raise self.error(scope, e, f"`{fdef.name}` assigns its container parameter `{p}` again inside "
                                  "if/for/while", "assign the new container to another name")
             if p in callee.fixed:  # assigned in a loop or branch: it needs a variable of its own
@@ -113,7 +114,7 @@ class Calls:
             self.pending.pop()
             self.line = saved_line
         result = callee.result
-        if isinstance(result, (*STATIC, ast.Constant)):  # (a Constant: None, from a function that returns nothing)
+        if isinstance(result, (*STATIC, Grown, ast.Constant)):  # (a Constant: None, from a function that returns nothing)
             return result
         if isinstance(result, list):
             return ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())
@@ -147,7 +148,7 @@ class Calls:
                                      "pass the arguments one by one")
                 args += container.elts
             else:
-                args.append(self.argument(scope, a))
+                args.append(self.argument(scope, a, user=True))
         for k in e.keywords:
             if k.arg is None:
                 container = self.container_or_none(scope, k.value)
@@ -156,7 +157,7 @@ class Calls:
                                      "pass the arguments by name")
                 keywords.update((key.value, v) for key, v in zip(container.keys, container.values))
             else:
-                keywords[k.arg] = self.argument(scope, k.value)
+                keywords[k.arg] = self.argument(scope, k.value, user=True)
         return args, keywords
 
     def bind_parameters(self, scope, e, fdef, fn, args, keywords, where):
@@ -229,6 +230,8 @@ class Calls:
             raise self.error(scope, e, f"`{name}` is not defined", "define it or import it at module level")
         if target is len and len(e.args) == 1 and not e.keywords and self.static_of(scope, e.args[0]) is not None:
             return ast.Constant(len(items(self.static_of(scope, e.args[0]))))
+        if target is len and len(e.args) == 1 and not e.keywords and self.grown_of(scope, e.args[0]) is not None:
+            return self.grown_count(self.grown_of(scope, e.args[0]))
         if target in (sum, max, min) and e.args and isinstance(e.args[0], COMPREHENSIONS) and (
                 len(e.args) == 1 or target is sum and len(e.args) == 2):
             start = (e.args[1:] or [next((k.value for k in e.keywords if k.arg == "start"), None)])[0] \
@@ -236,6 +239,11 @@ class Calls:
             if any(k.arg != "start" for k in e.keywords) or e.keywords and target is not sum:
                 raise self.error(scope, e, f"{target.__name__}() of a comprehension with these keywords")
             return self.comprehended(scope, e.args[0], target.__name__, start)
+        copied = self.copied_container(scope, target, e)
+        if copied is None:
+            copied = self.stacked(scope, target, e)
+        if copied is not None:
+            return copied
         folded = self.folded_builtin(scope, target, e)
         if folded is not None:
             return folded
@@ -243,6 +251,10 @@ class Calls:
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
                              "register a rule for it with adjoint.custom_vjp")
+        if (rule.sequence or rule.spelling in ("np.array", "np.asarray")) and e.args \
+                and self.grown_of(scope, e.args[0]) is not None:
+            keywords = {k.arg: self.atom(scope, k.value) for k in e.keywords}
+            return self.grown_stacked(scope, e, rule, self.grown_of(scope, e.args[0]), keywords)
         args = [self.comprehended(scope, a, "array") if isinstance(a, COMPREHENSIONS) and not self.known_items(
             scope, a) else self.argument(scope, a) for a in e.args]
         if rule.spelling in ("np.array", "np.asarray", "np.stack") and len(e.args) == 1 and not e.keywords \
@@ -306,7 +318,10 @@ class Calls:
             return self.rule_call("np.maximum" if none(high) else "np.minimum", [a, low if none(high) else high])
         return None
 
-    def argument(self, scope, a):
+    def argument(self, scope, a, user=False):
+        """An argument of a call: an atom or a container (of the user's function: a grown list too)."""
+        if user and self.grown_of(scope, a) is not None:
+            return self.grown_of(scope, a)
         if isinstance(a, COMPREHENSIONS):
             return self.comprehended(scope, a, "list")
         if isinstance(a, (ast.Tuple, ast.List)):

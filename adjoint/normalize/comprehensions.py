@@ -37,13 +37,37 @@ class Comprehensions:
                 builtin = {"sum": sum, "max": max, "min": min}[consumer]
                 return self.fold_items(scope, comp, builtin, list(container.elts), start)
             return container
-        if isinstance(comp, ast.DictComp) or consumer == "list":
-            self.refuse_comprehension(scope, comp, "it builds a list or dict whose length is known only at run time")
+        if isinstance(comp, ast.DictComp):
+            self.refuse_comprehension(scope, comp, "it builds a dict whose keys are known only at run time")
+        if consumer == "list" or consumer == "array" and comp.generators[0].ifs and len(comp.generators) == 1:
+            return self.grown_comprehension(scope, comp, consumer)
         if consumer == "sum":
             return self.summed(scope, comp, start)
         if consumer in ("max", "min"):
             return self.extreme(scope, comp, consumer)
         return self.filled(scope, comp)
+
+    def grown_comprehension(self, scope, comp, consumer):
+        """A list comprehension over run-time items kept as a list (or filtered by `if`): the loop
+        appending to a list that grown.py holds as an array of rows."""
+        if len(comp.generators) != 1:
+            self.refuse_comprehension(scope, comp, "a list of a number of items known only at run time is built "
+                                      "from one `for`")
+        holder = self.own_name(scope, "items")
+        scope.current[holder] = self.made_here(ast.Tuple([], ast.Load()))
+        scope.current[holder].is_list = True
+        put = ast.Expr(ast.Call(ast.Attribute(ast.Name(holder, ast.Load()), "append", ast.Load()), [comp.elt], []))
+        self.run_loops(scope, comp.generators, [put], comp)
+        grown = scope.current.pop(holder)
+        self.grown[grown.rows.id].named = False
+        if consumer == "list":
+            return grown
+        state = self.grown[grown.rows.id]
+        if state.kind is None:
+            self.refuse_comprehension(scope, comp, "the kind of its items is not known when compiling")
+        rows = ast.Subscript(grown.rows, ast.Slice(None, ast.Name(state.count, ast.Load()), None), ast.Load())
+        return self.emit(self.namer.fresh("filled"), self.rule_call("np.copy", [self.emit(self.namer.fresh(
+            "items"), rows)]))
 
     def refuse_comprehension(self, scope, comp, why):
         raise self.error(scope, comp, f"this comprehension cannot be differentiated: {why}",
@@ -52,9 +76,12 @@ class Comprehensions:
 
     def own_names(self, scope, comp):
         """A copy of comp whose loop variables have names of their own in the function."""
+        original = comp
         comp = copy.deepcopy(comp)
         renames = {}
-        for gen in comp.generators:
+        for gen, before in zip(comp.generators, original.generators):
+            if not any(isinstance(n, ast.Name) and n.id in renames for n in ast.walk(gen.iter)):
+                gen.iter = before.iter  # (the user's own node: what reads it is known by its parent)
             if gen.is_async:
                 raise self.error(scope, comp, "an async comprehension cannot be differentiated")
             gen.iter = _renamed(gen.iter, renames)

@@ -7,12 +7,36 @@ item is its atom, `len` is a constant, and a loop over one is unrolled."""
 import ast
 import copy
 
+import numpy as np
+
 from ..trees import is_container
 from .syntax import Normal, is_literal
 
 STATIC = (ast.Tuple, ast.Dict)
 MAX_UNROLL = 256  # items of a container a loop over it is unrolled for
+MAX_UNROLL_APPENDS = 16  # runs of a loop over a range of constants unrolled for the list it appends to
 ARRAY_PARAMS = {"a", "b", "x", "y", "x1", "x2", "object", "m", "v"}  # parameters of NumPy rules that take an array
+
+
+def leaves_of_node(container):
+    """The leaves of a container, in order (a nested container's in place)."""
+    for part in items(container):
+        if isinstance(part, STATIC):
+            yield from leaves_of_node(part)
+        else:
+            yield part
+
+
+def same_structure(a, b):
+    """Whether two containers have the same keys, lengths, kinds and nesting."""
+    if isinstance(a, ast.Dict) and isinstance(b, ast.Dict):
+        return [k.value for k in a.keys] == [k.value for k in b.keys] and all(
+            same_structure(x, y) for x, y in zip(a.values, b.values))
+    if isinstance(a, ast.Tuple) and isinstance(b, ast.Tuple):
+        return len(a.elts) == len(b.elts) and getattr(a, "is_list", False) == getattr(b, "is_list", False) and \
+            getattr(a, "fields", None) == getattr(b, "fields", None) and all(
+                same_structure(x, y) for x, y in zip(a.elts, b.elts))
+    return not isinstance(a, STATIC) and not isinstance(b, STATIC)
 
 
 def items(container):
@@ -156,11 +180,18 @@ class Containers:
         func = e.func
         if not (isinstance(func, ast.Attribute) and func.attr == "append" and len(e.args) == 1 and not e.keywords):
             return False
+        grown = self.grown_of(scope, func.value)
+        if grown is not None:
+            self.grown_append(scope, grown, e)
+            return True
         container = self.static_of(scope, func.value)
         if container is None:
             return False
         if not getattr(container, "is_list", False):
             raise self.error(scope, e, "only a list can be appended to", "build a list")
+        if getattr(container, "carried", False):
+            raise self.error(scope, e, "appending to a list that is assigned inside if/for/while (its length must "
+                             "stay the same)", "append to a list made just before the loop")
         if len(self.blocks) > getattr(container, "depth", 1):
             raise self.error(scope, e, "appending to a list inside if/for/while (a list whose length is known only "
                              "at run time)", "write into a preallocated array (`out = np.zeros(n)`, `out[t] = ...`), "
@@ -169,16 +200,173 @@ class Containers:
         container.elts.append(self.part(scope, e.args[0]))
         return True
 
+    def carry(self, scope, name, new, stmt):
+        """`state = {...}` (or a tuple, list, a helper's container) for a name assigned inside
+        if/for/while: the name holds one container of variables, one per leaf (`state_h`), which each
+        assignment of a container of the same structure sets, so every run reads the values of the one
+        before, as Python's name does."""
+        if not isinstance(new, STATIC):
+            raise self.error(scope, stmt, f"`{name}` is given a list built at run time inside if/for/while",
+                             "build it once, before the loop, and append to it in the loop")
+        skeleton = self.carried.get((id(scope), name))
+        new = self.snapshot(new)
+        if skeleton is None:
+            skeleton = self.carried[(id(scope), name)] = self.variables_of(scope, name, new)
+        elif not same_structure(skeleton, new):
+            raise self.error(scope, stmt, f"`{name}` is given containers of different structures (keys, lengths, "
+                             "nesting) in if/for/while", "give it the same structure each time, or use another name")
+        held = {id(n) for n in ast.walk(skeleton) if isinstance(n, STATIC)}
+        for other, value in ((n, v) for s in self.scopes_of(scope) for n, v in s.current.items()
+                             if (s, n) != (scope, name)):
+            if any(id(n) in held for n in ast.walk(value)):
+                raise self.error(scope, stmt, f"`{name}` is given a new container while `{other}` still holds (a "
+                                 f"part of) the one before", f"copy the items `{other}` needs into names of their own")
+        for leaf, value in zip(leaves_of_node(skeleton), leaves_of_node(new)):
+            if not (isinstance(value, ast.Name) and value.id == leaf.id):
+                self.emit(leaf.id, value)
+        scope.current[name] = skeleton
+
+    def carry_written(self, scope, stmts):
+        """Before an if/for/while: each container known when compiling that its body writes items of
+        (`state["h"] = ...`, `p["w"] -= ...`) becomes a container of variables (carry), set from its
+        items now, so that each run reads what the run before wrote."""
+        for node in ast.walk(ast.Module(stmts, [])):
+            targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets if isinstance(
+                node, ast.Assign) else []
+            for t in targets:
+                if not isinstance(t, ast.Subscript):
+                    continue
+                root = t
+                while isinstance(root, (ast.Subscript, ast.Attribute)):
+                    root = root.value
+                if not (isinstance(root, ast.Name) and root.id in scope.current and self.static_of(scope, t.value)
+                        is not None):
+                    continue
+                container = scope.current[root.id]
+                if getattr(container, "carried", False) or not isinstance(container, STATIC):
+                    continue
+                parts = {id(n) for n in ast.walk(container) if isinstance(n, STATIC)}
+                if any(any(id(n) in parts for n in ast.walk(v)) for s in self.scopes_of(scope)
+                       for name, v in s.current.items() if (s, name) != (scope, root.id)):
+                    continue  # (held by another name too: refused where it is written)
+                skeleton = self.variables_of(scope, root.id, self.snapshot(container))
+                for leaf, value in zip(leaves_of_node(skeleton), leaves_of_node(container)):
+                    self.emit(leaf.id, value)
+                self.carried[(id(scope), root.id)] = scope.current[root.id] = skeleton
+
+    def stacked(self, scope, target, e):
+        """np.hstack, np.vstack, np.column_stack of a list or tuple: np.stack or np.concatenate along the
+        axis they join their items on (by the items' kinds); None for other calls."""
+        name = next((n for n in ("hstack", "vstack", "column_stack") if target is getattr(np, n)), None)
+        if name is None:
+            return None
+        if len(e.args) != 1 or e.keywords:
+            raise self.error(scope, e, f"np.{name}() with arguments other than one sequence", "pass a list of arrays")
+        grown = self.grown_of(scope, e.args[0])
+        if grown is not None:
+            kind = self.grown[grown.rows.id].kind
+            rows = self.grown_items(scope, e.args[0], grown)
+            if name == "vstack" and kind == 1 or name == "hstack" and kind == 0:
+                return self.rule_call("np.copy", [rows])
+            if name == "hstack" and kind == 1:
+                return self.rule_call("np.copy", [self.emit(self.namer.fresh("flat"), self.rule_call("np.ravel",
+                                                                                                      [rows]))])
+            raise self.error(scope, e, f"np.{name}() of a list grown in a loop of items of {kind} dimensions",
+                             "np.stack it, then reshape")
+        container = self.container_or_none(scope, e.args[0])
+        if not isinstance(container, ast.Tuple) or not container.elts or any(
+                isinstance(i, STATIC) for i in container.elts):
+            raise self.error(scope, e, f"np.{name}() of what is not a list or tuple of arrays known when compiling",
+                             "pass a list of arrays written out")
+        parts = list(container.elts)
+        kinds = {0 if isinstance(i, ast.Constant) else self.kinds.of.get(i.id) for i in parts}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        seq = ast.Tuple(parts, ast.Load())
+        if kind == 0 and name == "hstack":
+            return self.rule_call("numbers", [seq])
+        if kind == 1:
+            return {"hstack": self.rule_call("np.concatenate", [seq]), "vstack": self.rule_call("np.stack", [seq]),
+                    "column_stack": self.rule_call("np.stack", [seq], {"axis": ast.Constant(1)})}[name]
+        if kind is not None and kind >= 2:
+            axis = 0 if name == "vstack" else 1
+            return self.rule_call("np.concatenate", [seq], {"axis": ast.Constant(axis)})
+        raise self.error(scope, e, f"np.{name}() of items whose numbers of dimensions differ or are not known "
+                         "when compiling", "give the items one number of dimensions (np.atleast_1d, reshape)")
+
+    def copied_container(self, scope, target, e):
+        """dict(d), list(t), tuple(t) of a container known when compiling (and dict(key=value, ...)):
+        a new container of the same items; else None."""
+        if target not in (dict, list, tuple) or len(e.args) > 1 or e.keywords and (target is not dict or e.args):
+            return None
+        if not e.args:
+            return self.literal(scope, ast.Dict([ast.Constant(k.arg) for k in e.keywords],
+                                                [k.value for k in e.keywords]) if target is dict else ast.List([]))
+        container = self.container_or_none(scope, e.args[0])
+        if container is None:
+            return None
+        if target is dict:
+            if not isinstance(container, ast.Dict):
+                return None
+            return self.made_here(ast.Dict(list(container.keys), list(container.values)))
+        node = ast.Tuple(self.rows_of(container), ast.Load())
+        node.is_list = target is list
+        return self.made_here(node)
+
+    def variables_of(self, scope, name, container, path=""):
+        """The container's structure with a variable of its own at each leaf (`state_h`)."""
+        if isinstance(container, ast.Dict):
+            node = ast.Dict([ast.Constant(k.value) for k in container.keys], [
+                self.variables_of(scope, name, v, f"{path}_{k.value}") for k, v in zip(container.keys,
+                                                                                      container.values)])
+        elif isinstance(container, ast.Tuple):
+            node = ast.Tuple([self.variables_of(scope, name, v, f"{path}_{k}") for k, v in enumerate(container.elts)],
+                             ast.Load())
+            node.is_list = getattr(container, "is_list", False)
+            if hasattr(container, "fields"):
+                node.fields = container.fields
+        else:
+            leaf = self.own_name(scope, f"{name}{path}" if str(path[1:]).isidentifier() else f"{name}_item")
+            self.rewritten.add(leaf)
+            return ast.Name(leaf, ast.Load())
+        node.carried = True
+        return node
+
+    def snapshot(self, container):
+        """The container with each leaf that a later assignment may change copied into a name of its own."""
+        if isinstance(container, ast.Dict):
+            return ast.Dict(list(container.keys), [self.snapshot(v) for v in container.values])
+        if isinstance(container, ast.Tuple):
+            node = ast.Tuple([self.snapshot(v) for v in container.elts], ast.Load())
+            for attr in ("is_list", "fields", "depth"):
+                if hasattr(container, attr):
+                    setattr(node, attr, getattr(container, attr))
+            return node
+        if isinstance(container, ast.Name) and container.id in self.rewritten:
+            return self.emit(self.namer.fresh(f"{container.id}_old"), container)
+        return container
+
     def write_item(self, scope, container, target, value, stmt):
         """`d[key] = value` into a dict or list known when compiling: the container itself changes (as
         Python's does, for every name that holds it)."""
+        if getattr(container, "carried", False):  # a container of variables (carry): its variable is set
+            key = self.atom(scope, target.slice)
+            old = self.item(scope, container, target) if isinstance(key, ast.Constant) and (
+                not isinstance(container, ast.Dict) or key.value in [k.value for k in container.keys]) else None
+            if not isinstance(old, ast.Name):
+                raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "
+                                 "container where it held a value", "keep its structure: set the values it has")
+            new = self.part(scope, value)
+            if isinstance(new, STATIC):
+                raise self.error(scope, stmt, "a container written into an item of a container assigned inside "
+                                 "if/for/while", "keep its structure: set the values it has")
+            self.emit(old.id, new)
+            return
         if len(self.blocks) > getattr(container, "depth", 1):
             raise self.error(scope, stmt, "a container known when compiling cannot be changed inside if/for/while "
                              "(nor one from outside the function)", "build a new one after the loop, or keep the "
                              "values in an array")
         if isinstance(container, ast.Tuple) and not getattr(container, "is_list", False):
             raise self.error(scope, stmt, "a tuple cannot be written into", "build a new tuple")
-        self.changed(scope, container, stmt)
         new = self.part(scope, value)
         key = self.atom(scope, target.slice)
         if not isinstance(key, ast.Constant):
@@ -186,13 +374,16 @@ class Containers:
                              "use a constant key, or keep the values in an array")
         if isinstance(container, ast.Dict):
             keys = [k.value for k in container.keys]
-            if key.value in keys:
+            if key.value in keys:  # (a loop over the dict's keys may set the values it has: Python's may)
+                self.changed(scope, container, stmt, size=False)
                 container.values[keys.index(key.value)] = new
             else:
+                self.changed(scope, container, stmt)
                 container.keys.append(ast.Constant(key.value))
                 container.values.append(new)
             return
         self.item(scope, container, target)  # (refuses an index out of range)
+        self.changed(scope, container, stmt, size=False)
         container.elts[key.value] = new
 
     def unrolled_loop(self, scope, stmt):
@@ -200,7 +391,9 @@ class Containers:
         params.items()`, enumerate and zip of them), unrolled; True if stmt is one."""
         rows = self.static_rows(scope, stmt.iter)
         if rows is None and self.appends_to_a_list(scope, stmt.body):
-            rows = self.constant_range(scope, stmt.iter)  # (a list that grows by a known count: unrolled too)
+            rows = self.constant_range(scope, stmt.iter)  # (a list that grows by a known count: unrolled too,
+            if rows is not None and len(rows) > MAX_UNROLL_APPENDS:  # when short; else grown.py's loop)
+                return False
         if rows is None:
             return False
         if len(rows) > MAX_UNROLL:
@@ -211,7 +404,10 @@ class Containers:
                                  "loop over range(len(...)) of an array, or set a flag")
         assigned = {n.id for n in ast.walk(ast.Module(stmt.body, [])) if isinstance(n, ast.Name)
                     and isinstance(n.ctx, ast.Store)}
-        over = [c for n in ast.walk(stmt.iter) if isinstance(n, (ast.Name, ast.Subscript))
+        keys = stmt.iter.func.value if isinstance(stmt.iter, ast.Call) and isinstance(stmt.iter.func, ast.Attribute) \
+            and stmt.iter.func.attr == "keys" else stmt.iter  # (a loop over a dict's keys reads no value of it)
+        keys_only = isinstance(self.static_of(scope, keys), ast.Dict)
+        over = [(c, keys_only) for n in ast.walk(stmt.iter) if isinstance(n, (ast.Name, ast.Subscript))
                 for c in [self.static_of(scope, n)] if c is not None]
         self.pending.append((scope, [stmt]))  # (each run is followed by the next)
         self.iterating.append(over)  # (Python's loop would see a change to them: refused, see changed())
@@ -224,9 +420,10 @@ class Containers:
             self.iterating.pop()
         return True
 
-    def changed(self, scope, container, node):
-        """Refuse changing a container that an unrolled loop goes over (Python's loop reads it as it runs)."""
-        if any(c is container for over in self.iterating for c in over):
+    def changed(self, scope, container, node, size=True):
+        """Refuse changing a container that an unrolled loop goes over (Python's loop reads it as it runs):
+        its size, or (size False) the value at a key, unless the loop reads only its keys."""
+        if any(c is container and (size or not keys_only) for over in self.iterating for c, keys_only in over):
             raise self.error(scope, node, "a container changed inside a loop over it",
                              "loop over a copy (`list(items)`, `dict(d)`), or build a new container")
 

@@ -2,10 +2,12 @@
 and the refusals that keep a loop's normal form exact (views carried across iterations)."""
 
 import ast
+import copy
 
 from ..analysis.aliasing import chain_base
 from ..frontend.names import MISSING
 from ..ir.queries import dotted
+from .grown import Grown
 from .syntax import events_of, surely_bound_before
 
 
@@ -27,6 +29,11 @@ class ControlFlow:
         if isinstance(scope.result, ast.Constant):
             raise self.error(scope, stmt, "the function returns a value here and None elsewhere",
                              "return a value everywhere, or nowhere")
+        if scope.result is None and scope is not self.top and len(self.blocks) == scope.depth and (
+                self.grown_of(scope, value) is not None or isinstance(value, ast.ListComp)):
+            # a list a loop grew, or a list comprehension, returned by a helper
+            scope.result = self.grown_of(scope, value) or self.comprehended(scope, value, "list")
+            return
         if scope.result is None and self.returns_container(scope, value):
             if scope is self.top and self.returns != "aux" or len(self.blocks) != scope.depth:
                 raise self.error(scope, stmt, "returning a container (a dict, a nested tuple or list) "
@@ -60,6 +67,8 @@ class ControlFlow:
                 raise self.error(scope, stmt, "the function returns a tuple here and a single value elsewhere",
                                  "return the same shape of result everywhere")
             rhs = self.rhs(scope, value, scope.result)
+            if isinstance(rhs, Grown):
+                rhs = self.grown_items(scope, value, rhs)  # (refused: a list is not one value)
             if isinstance(rhs, ast.Tuple):
                 raise self.error(scope, stmt, "returning a tuple held in a name is not supported",
                                  "return the tuple written out, `return a, b`")
@@ -83,6 +92,7 @@ class ControlFlow:
         if isinstance(test, ast.Constant):  # decided now: only one branch exists
             return self.statements(scope, stmt.body if test.value else stmt.orelse)
         test = self.stable_test(test)
+        self.carry_written(scope, stmt.body + stmt.orelse)
         before = dict(scope.current)
         body = self.nested(scope, stmt.body)
         fixed = set(scope.fixed_names.values())
@@ -210,6 +220,8 @@ class ControlFlow:
             seq = self.stable(scope, self.atom(scope, iterable, "seq"), loop_writes)
             bounds = [self.emit(self.namer.fresh("n"), self.rule_call("len", [seq]))]
             prologue, index_name = [(target, seq)], None
+        grown = self.grow_lists(scope, stmt, lambda: self.trip_count(bounds) if obj is range else bounds[0])
+        self.carry_written(scope, stmt.body)
         if index_name is None:
             index_name = ast.Name(self.namer.fresh("i"), ast.Store())
             scope.fixed.add(index_name.id)
@@ -229,12 +241,21 @@ class ControlFlow:
                 continue
             self.emit(self.bind_name(scope, elem.id), ast.Subscript(seq, ast.Name(index, ast.Load()), ast.Load()))
         self.loop_body(scope, stmt.body)
+        for state in grown:
+            state.open = False
         self.pending.pop()
         body = self.close_block() or [ast.Pass()]
         scope.loops -= 1
         self.line = self.origin(scope, stmt)  # the loop's own line, not its body's last
         rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
+
+    def trip_count(self, bounds):
+        """The atom of how many times `for ... in range(*bounds)` runs."""
+        bounds = [copy.deepcopy(b) for b in bounds]
+        start, stop, step = ([ast.Constant(0)] + bounds + [ast.Constant(1)])[:3] if len(bounds) == 1 else (
+            bounds + [ast.Constant(1)])[:3]
+        return self.emit(self.namer.fresh("runs"), self.rule_call("trip_count", [start, stop, step]))
 
     def builtin_of(self, scope, e):
         """The builtin a call e makes (range, zip, enumerate, reversed), else MISSING."""
@@ -279,6 +300,8 @@ class ControlFlow:
 
     def while_loop(self, scope, stmt):
         self.carried_views(scope, stmt)
+        grown = self.grow_lists(scope, stmt)
+        self.carry_written(scope, stmt.body)
         scope.loops += 1
         test = self.test_value(scope, stmt.test)
         if isinstance(test, ast.Constant) and not test.value:
@@ -293,6 +316,8 @@ class ControlFlow:
         self.open_block()
         self.pending.append((scope, [stmt]))
         self.loop_body(scope, stmt.body)
+        for state in grown:
+            state.open = False
         if cond is not None and not self.ends_in_break():
             self.line = self.origin(scope, stmt)
             self.emit(cond, self.test_value(scope, stmt.test))

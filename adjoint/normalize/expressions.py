@@ -9,6 +9,7 @@ import numpy as np
 from ..frontend.names import MISSING, Contents, resolve
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
 from ..trees import is_container, is_namedtuple
+from .grown import Grown
 from .syntax import SHAPE_ATTRS, Normal, Rows, is_literal, logistic_call
 
 
@@ -30,6 +31,8 @@ class Expressions:
                 raise self.error(scope, e, f"the {what} `{e.id}` cannot be used as one value here",
                                  "take its items out first (`a, b = t`, `d[\"key\"]`), or make it an array "
                                  "(np.stack)")
+            if isinstance(value, Grown):
+                return self.grown_items(scope, e, value)
             return value
         if isinstance(e, ast.UnaryOp) and isinstance(e.op, ast.USub) and isinstance(e.operand, ast.Constant) \
                 and isinstance(e.operand.value, (int, float)):
@@ -57,6 +60,8 @@ class Expressions:
                      in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]
             return self.boolean(scope, ast.copy_location(ast.BoolOp(ast.And(), parts), e), hint)
         value = self.rhs(scope, e, hint)
+        if isinstance(value, Grown):  # (returned by a function inlined)
+            return self.grown_items(scope, e, value)
         if isinstance(value, (ast.Tuple, ast.Dict)):
             raise self.error(scope, e, "a container (tuple, list, dict) cannot be used as one value here",
                              "take its items out first, or make it an array (np.stack)")

@@ -57,6 +57,7 @@ from ..runtime import EXPORTED as HELPERS
 from .assignments import Assignments
 from .calls import Calls
 from .comprehensions import Comprehensions
+from .grown import GrownLists
 from .containers import STATIC, Containers
 from .control import ControlFlow
 from .expressions import Expressions
@@ -79,7 +80,7 @@ def normalize(src, table, kinds=None, trees=None, returns="one"):
         forced |= norm.conflicts  # a name whose kind differs between its assignments: unknown
 
 
-class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Comprehensions):
+class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Comprehensions, GrownLists):
     """The state of one normalization; its parts are the mixins, one concern each."""
 
     def __init__(self, src, table, kinds=None, forced=(), trees=None):
@@ -121,6 +122,9 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.rewritten = set(self.top.fixed_names.values())  # names that may be assigned again (one name for
         # several assignments): a parameter assigned in a loop or branch among them
         self.user_names = {}  # version -> the user's variable
+        self.grown, self.held = {}, {}  # lists loops grow (grown.py): rows -> state; array appended -> list
+        self.parents = {}  # id(tree) -> (tree, id(node) -> parent node)
+        self.carried = {}  # (id(scope), name) -> the container of variables the name holds (containers.carry)
 
     def run(self):
         scope, tree = self.top, self.top.src.tree

@@ -28,7 +28,8 @@ default of elementwise NumPy functions), "number" (always a number: len, math.*)
 first argument's; a 0-d array when that is a number), "first_or_number" (the first argument's, a
 number staying one), "array" (np.array: "first", or a vector of numbers), "reduce" (the first's
 less the reduced axes), "cumsum", "shape" (from a shape argument: np.zeros), "reshape", "vector",
-"matrix", "matmul", "trace"; None when unknown.
+"matrix", "matmul", "trace", "rows" (the first's with an axis before it: rows_of); None when
+unknown.
 """
 
 import ast
@@ -43,7 +44,7 @@ BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPO
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
 TANGENT_FORMS = ("elementwise", "linear", "bilinear")
 RESULT_FORMS = ("join", "number", "first", "first_or_number", "array", "reduce", "cumsum", "shape", "reshape",
-                "vector", "matrix", "matmul", "trace")
+                "vector", "matrix", "matmul", "trace", "rows")
 
 
 class BindError(TypeError):
@@ -64,7 +65,8 @@ class Rule:
     tangent: object = None  # "elementwise", "linear", "bilinear" or an ast.expr (forward mode)
     carries: tuple = ()  # a forward-only rule's parameters that carry derivatives (runtime helpers)
     makes: bool = False  # a function without derivative that makes an array from sizes, bounds or fill values
-    selects: tuple = ()  # parameters without a formula that only choose (a condition): their derivative is 0
+    selects: tuple = ()  # parameters without a formula that only choose (a condition) or give a shape: their
+    # derivative is 0
     result: str = None  # how the result's kind follows from the arguments' (RESULT_FORMS), None: unknown
 
     @property

@@ -136,6 +136,8 @@ rule("numpy.full", "shape, fill_value, dtype=None", None, "unbroadcast(g, fill_v
 rule("numpy.concatenate", "arrays, axis=0", "concat_part(g, offset, part, axis)", None, sequence=True)
 rule("numpy.stack", "arrays, axis=0", "stack_part(g, k, axis)", None, sequence=True)
 rule("adjoint.runtime.numbers", "items", "stack_part(g, k)", sequence=True, tangent="linear")
+rule("adjoint.runtime.enlarged", "rows, item, size", "leading(g, rows)", None, None,
+     tangent="enlarged(rows_dot, item, size)", selects=("item",))  # (item gives the rows' shape only)
 
 # NumPy functions whose result does not vary where it is differentiable: constants to the derivative
 nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign", "numpy.floor",
@@ -182,6 +184,7 @@ for _name in ("unsum", "unmean", "uncumsum"):
 helper("unmax", "g, a, s, axis=None", "g", "linear")
 helper("concat_part", "g, offset, part, axis=0", "g", "linear")
 helper("stack_part", "g, k, axis=0", "g", "linear")
+helper("leading", "g, rows", "g", "linear")
 helper("unvar", "g, a, axis=None, ddof=0", "g, a", "bilinear")
 helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
        "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof)"
@@ -201,7 +204,7 @@ helper("restore", "tape, value", "tape, value", "linear")
 helper("add_into", "view, g", "view, g", "linear")
 helper("add_at", "a, index, g", "a, g", "linear")
 nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes",
-        "adjoint.runtime.rows_of")
+        "adjoint.runtime.rows_of", "adjoint.runtime.fits")
 
 # the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
 results = TABLE.results
@@ -218,6 +221,8 @@ results("first_or_number", ".astype", "np.float64", "logistic", ".T", "np.diff")
 results("trace", "np.trace")
 results("matmul", "np.dot", "np.matmul", ".dot")
 results("matrix", "np.outer", "np.eye")
+results("rows", "rows_of")
+results("first", "enlarged")
 results("vector", "np.arange", "np.linspace", ".ravel", ".flatten", "np.ravel", "numbers")
 results("reshape", "np.reshape", ".reshape")
 TABLE.check_tangents()

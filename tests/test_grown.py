@@ -1,0 +1,135 @@
+"""Lists grown in loops of run-time length and containers carried from one run of a loop to the next
+(tests/grown_programs.py) through the three oracles; what Python's lists do that an array of rows
+cannot, refused clearly."""
+
+import numpy as np
+import pytest
+from grown_programs import PROGRAMS
+from oracles import failures
+
+import adjoint
+
+JIT = {"recurrent_states", "rows_of_rows", "dict_rebuilt_each_run", "states_until_settled"}  # (each Numba compile costs seconds)
+
+
+@pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_oracles(fn, make, wrt):
+    assert failures(fn, make(np.random.default_rng(7)), wrt, jit=fn.__name__ in JIT) == []
+
+
+@pytest.mark.parametrize("steps", [0, 1, 5])
+def test_values_are_python_values_for_every_length(steps):
+    from grown_programs import euler_trajectory, kept_where_positive
+    x = np.array([0.3, -0.8])
+    value, _ = adjoint.value_and_grad(euler_trajectory, jit=False)(x, 1.3, steps)
+    assert value == pytest.approx(euler_trajectory(x, 1.3, steps), rel=1e-14)
+    z = np.linspace(-1.0, 1.0, steps)
+    value, _ = adjoint.value_and_grad(kept_where_positive, jit=False)(z, 0.7)
+    assert value == pytest.approx(kept_where_positive(z, 0.7), rel=1e-14)
+
+
+@pytest.mark.parametrize("horizon", [0.0, 0.3, 9.0])
+def test_rows_that_grow_hold_every_item(horizon):
+    from grown_programs import adaptive_steps
+    value, _ = adjoint.value_and_grad(adaptive_steps, wrt=(0, 1), jit=False)(0.7, 1.3, horizon)
+    assert value == pytest.approx(adaptive_steps(0.7, 1.3, horizon), rel=1e-14)
+
+
+def test_an_item_past_the_end_raises_as_python_does():
+    def f(x):
+        out = []
+        for v in x:
+            out.append(v * 2.0)
+        return out[-1] + out[2]
+    with pytest.raises(AssertionError, match="list index out of range"):
+        adjoint.grad(f, jit=False)(np.ones(2))
+    assert adjoint.grad(f, jit=False)(np.ones(3)) == pytest.approx([0.0, 0.0, 4.0])
+
+
+def test_items_of_different_shapes_raise():
+    def f(x, n):
+        out = []
+        for i in range(n):
+            out.append(x[:i + 1])
+        return np.sum(np.stack(out))
+    with pytest.raises(AssertionError, match="different shapes"):
+        adjoint.grad(f, jit=False)(np.ones(3), 2)
+
+
+def _appended_then_changed(x):
+    out = []
+    h = np.zeros(3)
+    for v in x:
+        h += v
+        out.append(h)
+    return np.sum(np.stack(out))
+
+
+def _appended_then_written(x):
+    out = []
+    for v in x:
+        h = x * v
+        out.append(h)
+        alias = h
+        alias[0] = 1.0
+    return np.sum(np.stack(out))
+
+
+def _list_added(x):
+    out = []
+    for v in x:
+        out.append(v)
+    return sum(out + [1.0])
+
+
+def _list_as_truth(x):
+    out = []
+    for v in x:
+        if v > 2.0:
+            out.append(v)
+    return out[0] if out else np.sum(x)
+
+
+def _read_before_append(x):
+    out = []
+    for i in range(len(x)):
+        if i > 0:
+            x = x + out[-1]
+        out.append(x[i])
+    return np.sum(x)
+
+
+def _state_kept_by_another_name(x, n):
+    s = {"u": x}
+    first = s
+    for _ in range(n):
+        s = {"u": 2.0 * s["u"]}
+    return np.sum(first["u"] + s["u"])
+
+
+def _state_changes_structure(x, n):
+    s = {"u": x}
+    for _ in range(n):
+        s = {"u": s["u"], "v": x}
+    return np.sum(s["u"])
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_appended_then_changed, "appended to `out` and changed in place"),
+    (_appended_then_written, "appended to `out` and changed in place"),
+    (_list_added, "used here as only a list can be"),
+    (_list_as_truth, "used here as only a list can be"),
+    (_read_before_append, "read in its loop before the loop first appends"),
+], ids=lambda v: getattr(v, "__name__", "")[1:])
+def test_what_a_list_of_rows_cannot_be_is_refused(fn, message):
+    with pytest.raises(adjoint.SourceError, match=message):
+        adjoint.grad(fn, jit=False)(np.arange(1.0, 4.0))
+
+
+@pytest.mark.parametrize("fn, message", [
+    (_state_kept_by_another_name, "while `first` still holds"),
+    (_state_changes_structure, "containers of different structures"),
+])
+def test_a_carried_container_keeps_its_structure_and_its_holders(fn, message):
+    with pytest.raises(adjoint.SourceError, match=message):
+        adjoint.grad(fn, jit=False)(np.arange(1.0, 4.0), 2)
