@@ -162,6 +162,19 @@ def written_in_a_branch(x):
     return np.sum(d["a"] ** 2) + d["b"]
 
 
+def keys_added_after_the_loop(x, steps):
+    S = {}
+    S["y"] = x * 1.0
+    for _ in range(steps):
+        S["y"] = 0.5 * S["y"] + np.sin(S["y"])
+    S["z"] = S["y"] ** 2
+    pair = [S["z"], x]
+    for _ in range(steps):
+        pair = [pair[1] * 0.5, pair[0] + 1.0]
+    pair.append(np.cos(x))
+    return np.sum(S["z"]) + np.sum(S["y"]) + np.sum(pair[0] * pair[2]) + np.sum(pair[1])
+
+
 def stacked_sideways(A, B, x):
     return (np.sum(np.vstack([A, B]) ** 2) + np.sum(np.hstack((A, 2.0 * B)) * x[0])
             + np.sum(np.column_stack((x, x ** 2))[:, 1]) + np.sum(np.hstack([x[0], x[1] * 3.0]) ** 2))
@@ -219,5 +232,6 @@ PROGRAMS = [
     (adaptive_steps, lambda r: (0.7, 1.3, 2.0), (0, 1)),
     (pairs_from_an_inner_loop, lambda r: (r.normal(size=4),), 0),
     (states_until_settled, lambda r: (r.normal(size=3),), 0),
+    (keys_added_after_the_loop, lambda r: (r.normal(size=3), 3), 0),
     (stacked_sideways, lambda r: (r.normal(size=(2, 3)), r.normal(size=(2, 3)), r.normal(size=3)), (0, 1, 2)),
 ]

@@ -134,6 +134,7 @@ class Function:
     params: str
     body: list
     packed: tuple = None  # (name, display, {argument: how the body reads it}): see Writer.packed
+    state: tuple = None  # (the dict's name, locals it holds instead of names): see _held_in_a_dict
 
     def lines(self):
         body = _block_lines(self.body, "    ")
@@ -141,7 +142,41 @@ class Function:
             name, display, reads = self.packed
             pattern = re.compile(r"(?<![\w.'\"])(" + "|".join(map(re.escape, reads)) + r")(?![\w'\"])(?!\s*=[^=])")
             body = [f"    {name} = {display}"] + [pattern.sub(lambda m: reads[m.group(1)], line) for line in body]
-        return [f"def {self.name}({self.params}):"] + body
+        lines = [f"def {self.name}({self.params}):"] + body
+        return _held_in_a_dict(lines, *self.state) if self.state else lines
+
+
+def _held_in_a_dict(lines, name, chosen):
+    """The function with some of its locals held in a dict it makes first (`S["h"]` for `h`, read and
+    assigned: the same program, whose loops now carry a container): those of `chosen` that the body
+    first assigns at its top level, and never binds in a loop header, comprehension or lambda."""
+    tree = ast.parse("\n".join(lines))
+    fdef = tree.body[0]
+    bound_otherwise = {n.id for node in ast.walk(fdef) if isinstance(node, (ast.For, ast.comprehension))
+                       for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+    bound_otherwise |= {a.arg for node in ast.walk(fdef) if isinstance(node, ast.Lambda) for a in node.args.args}
+    top = {}  # name -> the line of its first assignment at the top level
+    for s in fdef.body:
+        if isinstance(s, ast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], ast.Name):
+            top.setdefault(s.targets[0].id, s.lineno)
+    first = {}  # name -> the line of its first assignment anywhere
+    for line, local in sorted((n.lineno, n.id) for n in ast.walk(fdef)
+                              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)):
+        first.setdefault(local, line)
+    held = [n for n in chosen if n in top and top[n] == first[n] and n not in bound_otherwise
+            and n not in {a.arg for a in fdef.args.args}]
+    if not held:
+        return lines
+
+    class Hold(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id not in held:
+                return node
+            return ast.copy_location(ast.Subscript(ast.Name(name, ast.Load()), ast.Constant(node.id), node.ctx), node)
+
+    fdef.body = [ast.Assign([ast.Name(name, ast.Store())], ast.Dict([], []), lineno=0)] + [
+        Hold().visit(s) for s in fdef.body]
+    return ast.unparse(ast.fix_missing_locations(tree)).splitlines()
 
 
 @dataclass
@@ -499,11 +534,13 @@ CONSTANTS = ("0.5", "1.5", "0.3", "2.0", "0.7", "0.1", "1.2", "0.25", "-0.4", "-
 LOOP_STATEMENTS = {"update": 6, "aug": 3, "temp": 4, "invariant": 1.5, "dead": 1, "swap": 1, "chain": 0.4,
                    "write": 3.5, "fresh_buffer": 1.5, "copy": 1.5, "branch": 3, "jump": 1.2, "loop": 1.5,
                    "call_pair": 1, "early_return": 0.3, "local_lambda": 0.2, "split_views": 0.02, "alias": 0.15,
-                   "comprehension": 0.4}
+                   "comprehension": 0.4, "grown": 0.2}
 TOP_STATEMENTS = {"temp": 4, "update": 2, "fresh_buffer": 1.5, "copy": 1, "write": 2, "branch": 1.5, "loop": 7,
                   "call_pair": 0.7, "chain": 0.3, "dead": 0.5, "swap": 0.4, "early_return": 0.3,
-                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.08, "comprehension": 0.8}
+                  "local_lambda": 0.4, "split_views": 0.02, "aug": 1, "alias": 0.08, "comprehension": 0.8,
+                  "grown": 0.8}
 PACKED = 0.2  # how often the function reads some of its arguments through a dict or tuple it makes of them
+HELD_IN_A_DICT = 0.15  # how often the function holds some of its locals in a dict it makes (`S["h"]`)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1629,6 +1666,40 @@ class Writer:
         self.track(name)
         return [Stmt(f"{name} = {text}", [e])]
 
+    def s_grown(self, ctx):
+        """A list made before a loop, appended to at the end of each run of its body (sometimes where
+        a test holds), read after it: np.stack, np.array, sum, its last item or its length."""
+        r = self.rng
+        lst = self.new_name("items")
+        before = set(self.scope)
+        header, exprs, loop, ints = self.loop_header(ctx)
+        self.ints.update(ints)
+        shape = () if r.random() < 0.5 else self.pick_shape(r.choice((1, 1, 2)))
+        if (loop.trips + 1) * size(shape) > MAX_SIZE:
+            shape = ()
+        inner = Ctx(ctx.loops + (loop,), ctx.in_helper, ctx.out_shape, jumps=False)
+        body, leak, _ = self.nested(r.randint(0, 2), inner)
+        append = Stmt(f"{lst}.append({{0}})", [self.unshared(self.expr(shape), into_buffer=True)])
+        sometimes = r.random() < 0.25
+        if sometimes:
+            append = Stmt("if {0}:", [self.condition()], [append])
+        for name in ints:
+            self.ints.pop(name, None)
+        for name in set(self.scope) - before:
+            del self.scope[name]
+        if loop.trips >= 1:
+            self.keep(leak)
+        if loop.trips >= 1 and not sometimes:
+            reader, out = r.choice(((f"np.stack({lst})", (loop.trips,) + shape), (f"np.array({lst})",
+                                    (loop.trips,) + shape), (f"sum({lst})", shape), (f"{lst}[-1]", shape),
+                                    (f"{lst}[0] * len({lst})", shape)))
+        else:
+            reader, out = f"0.5 * len({lst})", ()
+        name = self.new_name("h" if out else "s")
+        self.bind(name, out, fresh=True, buffer=False)
+        self.track(name)
+        return [Stmt(f"{lst} = []"), Stmt(header, exprs, (body or []) + [append]), Stmt(f"{name} = {reader}")]
+
     def s_call_pair(self, ctx):
         pairs = [h for h in self.helpers if h.pairs]
         if not pairs:
@@ -1905,7 +1976,11 @@ class Writer:
             body += self.block(r.randint(1, 3), ctx, first=first)
         body.append(Stmt("return {0}", [self.result(out_shape)]))
         packed = self.packed(params) if family == "loops" and r.random() < PACKED else None
-        return Function(name, ", ".join(params), body, packed)
+        state = None
+        if family == "loops" and r.random() < HELD_IN_A_DICT and self.observe:
+            state = (self.new_name("S"), tuple(r.sample(self.observe, min(len(self.observe), r.randint(1, 3)))))
+            self.notes.add("held_in_a_dict")
+        return Function(name, ", ".join(params), body, packed, state)
 
     def packed(self, params):
         """(the container's name, its display, the arguments read through it): some float arguments

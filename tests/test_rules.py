@@ -606,6 +606,12 @@ def f_numbers(a, b):
     return runtime.numbers((a, b * b, 2.0)) * runtime.numbers((b, a)).sum()
 
 
+def f_enlarged(a, b):
+    """The rule a list grown in a while loop gives its rows as it fills them (tests/test_grown.py)."""
+    rows = runtime.enlarged(np.stack((a, b)), a, 4)
+    return runtime.enlarged(rows, a, 6) * b
+
+
 # ndarray methods and attributes
 
 
@@ -1088,6 +1094,7 @@ ROWS = [
     Row("numpy.stack", f_stack_axis1, args(normal(5), normal(5)), BOTH, id="f_stack_axis1-1d"),
     Row("numpy.stack", f_stack_axis2, args(normal(*MAT), normal(*MAT)), BOTH),
     Row("adjoint.runtime.numbers", f_numbers, args(scalar(-2, 2), scalar(-2, 2)), BOTH, jit_too=True),
+    Row("adjoint.runtime.enlarged", f_enlarged, args(normal(3), normal(3)), BOTH, jit_too=True),
     # ndarray methods and the .T attribute
     Row("ndarray.sum", m_sum, args(normal(*MAT)), jit_too=True),
     Row("ndarray.sum", m_sum_axis, args(normal(*MAT))),

@@ -113,6 +113,17 @@ def row_reductions(A):
     return np.sum(np.mean(A * A, axis=1) * np.max(np.sin(A), axis=0)[:2]) + np.sum(np.min(A, axis=1) ** 3)
 
 
+def while_loop_states(x):
+    """The adjoint calls leading: a list grown in a while loop, whose rows are enlarged as it fills."""
+    states = []
+    k = 0
+    while k < 20:
+        x = np.sin(x) * 1.1
+        states.append(x)
+        k += 1
+    return np.sum(np.stack(states) ** 2)
+
+
 def _rng():
     return np.random.default_rng(11)
 
@@ -132,6 +143,7 @@ CASES = [
     (powers_and_norms, lambda r: (r.uniform(0.5, 1.5, 3), r.standard_normal(3)), (0, 1)),
     (sinc_wave, lambda r: (np.array([0.0, 0.4, -1.3, 2e-5]),), 0),
     (row_reductions, lambda r: (r.standard_normal((2, 3)),), 0),
+    (while_loop_states, lambda r: (r.standard_normal(2),), 0),
 ]
 
 

@@ -63,8 +63,8 @@ class Comprehensions:
         if consumer == "list":
             return grown
         state = self.grown[grown.rows.id]
-        if state.kind is None:
-            self.refuse_comprehension(scope, comp, "the kind of its items is not known when compiling")
+        if not state.appended:
+            self.refuse_comprehension(scope, comp, "it has no items when compiling")
         rows = ast.Subscript(grown.rows, ast.Slice(None, ast.Name(state.count, ast.Load()), None), ast.Load())
         return self.emit(self.namer.fresh("filled"), self.rule_call("np.copy", [self.emit(self.namer.fresh(
             "items"), rows)]))

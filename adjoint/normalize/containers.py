@@ -190,8 +190,13 @@ class Containers:
         if not getattr(container, "is_list", False):
             raise self.error(scope, e, "only a list can be appended to", "build a list")
         if getattr(container, "carried", False):
-            raise self.error(scope, e, "appending to a list that is assigned inside if/for/while (its length must "
-                             "stay the same)", "append to a list made just before the loop")
+            if len(self.blocks) != container.depth:
+                raise self.error(scope, e, "appending to a list that is assigned inside if/for/while (its length "
+                                 "must stay the same)", "append to a list made just before the loop")
+            self.changed(scope, container, e)
+            new = self.snapshot(self.part(scope, e.args[0]))
+            container.elts.append(self.variable_item(scope, container, len(container.elts), new))
+            return True
         if len(self.blocks) > getattr(container, "depth", 1):
             raise self.error(scope, e, "appending to a list inside if/for/while (a list whose length is known only "
                              "at run time)", "write into a preallocated array (`out = np.zeros(n)`, `out[t] = ...`), "
@@ -328,8 +333,22 @@ class Containers:
             leaf = self.own_name(scope, f"{name}{path}" if str(path[1:]).isidentifier() else f"{name}_item")
             self.rewritten.add(leaf)
             return ast.Name(leaf, ast.Load())
-        node.carried = True
+        node.carried, node.depth, node.prefix = True, len(self.blocks), f"{name}{path}"
         return node
+
+    def new_variable_item(self, scope, container, key, new):
+        """A key given to a dict of variables where it was made (as Python's dict takes one): a variable
+        of its own (variables of their own for a container), set to new."""
+        container.keys.append(ast.Constant(key))
+        container.values.append(self.variable_item(scope, container, key, new))
+
+    def variable_item(self, scope, container, key, new):
+        """Variables of their own for an item added to a container of variables, set to new."""
+        item = self.variables_of(scope, container.prefix, new, f"_{key}")
+        for leaf, value in zip(leaves_of_node(item) if isinstance(item, STATIC) else [item],
+                               leaves_of_node(new) if isinstance(new, STATIC) else [new]):
+            self.emit(leaf.id, value)
+        return item
 
     def snapshot(self, container):
         """The container with each leaf that a later assignment may change copied into a name of its own."""
@@ -350,8 +369,12 @@ class Containers:
         Python's does, for every name that holds it)."""
         if getattr(container, "carried", False):  # a container of variables (carry): its variable is set
             key = self.atom(scope, target.slice)
-            old = self.item(scope, container, target) if isinstance(key, ast.Constant) and (
-                not isinstance(container, ast.Dict) or key.value in [k.value for k in container.keys]) else None
+            new_key = isinstance(container, ast.Dict) and isinstance(key, ast.Constant) and type(key.value) in (
+                str, int) and key.value not in [k.value for k in container.keys]
+            if new_key and len(self.blocks) == container.depth:
+                self.changed(scope, container, stmt)
+                return self.new_variable_item(scope, container, key.value, self.snapshot(self.part(scope, value)))
+            old = self.item(scope, container, target) if isinstance(key, ast.Constant) and not new_key else None
             if not isinstance(old, ast.Name):
                 raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "
                                  "container where it held a value", "keep its structure: set the values it has")
@@ -390,7 +413,9 @@ class Containers:
         """A `for` over containers known when compiling (`for W in weights`, `for k, v in
         params.items()`, enumerate and zip of them), unrolled; True if stmt is one."""
         rows = self.static_rows(scope, stmt.iter)
-        if rows is None and self.appends_to_a_list(scope, stmt.body):
+        if rows is None and self.appends_to_a_list(scope, stmt.body) and not self.appends_to_a_list(
+                scope, [n for s in stmt.body if not isinstance(s, ast.Expr) for n in ast.iter_child_nodes(s)
+                        if isinstance(n, ast.stmt)]):  # (each run appends the same number of items)
             rows = self.constant_range(scope, stmt.iter)  # (a list that grows by a known count: unrolled too,
             if rows is not None and len(rows) > MAX_UNROLL_APPENDS:  # when short; else grown.py's loop)
                 return False

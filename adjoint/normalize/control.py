@@ -92,6 +92,7 @@ class ControlFlow:
         if isinstance(test, ast.Constant):  # decided now: only one branch exists
             return self.statements(scope, stmt.body if test.value else stmt.orelse)
         test = self.stable_test(test)
+        grown = self.grow_lists(scope, stmt.body + stmt.orelse, lambda: ast.Constant(1))  # (an append runs once)
         self.carry_written(scope, stmt.body + stmt.orelse)
         before = dict(scope.current)
         body = self.nested(scope, stmt.body)
@@ -103,6 +104,8 @@ class ControlFlow:
                 else:
                     del scope.current[user]
         orelse = self.nested(scope, stmt.orelse) if stmt.orelse else []
+        for state in grown:
+            state.open = False
         if orelse == [ast.Pass()]:
             orelse = []
         self.append(ast.If(test, body, orelse))
@@ -220,7 +223,7 @@ class ControlFlow:
             seq = self.stable(scope, self.atom(scope, iterable, "seq"), loop_writes)
             bounds = [self.emit(self.namer.fresh("n"), self.rule_call("len", [seq]))]
             prologue, index_name = [(target, seq)], None
-        grown = self.grow_lists(scope, stmt, lambda: self.trip_count(bounds) if obj is range else bounds[0])
+        grown = self.grow_lists(scope, stmt.body, lambda: self.trip_count(bounds) if obj is range else bounds[0])
         self.carry_written(scope, stmt.body)
         if index_name is None:
             index_name = ast.Name(self.namer.fresh("i"), ast.Store())
@@ -300,7 +303,7 @@ class ControlFlow:
 
     def while_loop(self, scope, stmt):
         self.carried_views(scope, stmt)
-        grown = self.grow_lists(scope, stmt)
+        grown = self.grow_lists(scope, stmt.body)
         self.carry_written(scope, stmt.body)
         scope.loops += 1
         test = self.test_value(scope, stmt.test)

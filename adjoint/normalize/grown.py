@@ -58,7 +58,8 @@ class GrownState:
     def __init__(self, name, count, size, placeholder, depth):
         self.name, self.count, self.size = name, count, size
         self.placeholder = placeholder  # np.zeros's shape before the first append: () until the kind is known
-        self.kind = None  # of the items: 0 numbers, d d-d arrays
+        self.kind = None  # of the items: 0 numbers, d d-d arrays, None not known when compiling
+        self.appended = False  # whether an append (or an item before the loop) has given the rows
         self.depth = depth  # the loop body's block depth: the appends counted for its size are there
         self.sites = set()  # ids of the append calls its size counts
         self.open = True  # while its loop is normalized: the appends its size counts are there
@@ -70,13 +71,13 @@ class GrownState:
 class GrownLists:
     """A part of Normalizer (normalizer.py), whose state it reads and writes."""
 
-    def grow_lists(self, scope, stmt, count=None):
+    def grow_lists(self, scope, stmts, count=None):
         """Before a loop's body: each list made before the loop that the body appends to becomes a grown
         list. `count()` gives the atom of a `for` loop's trip count: the list's size is known then,
         unless it is appended to in a loop inside; else (a `while` loop) its rows grow as it does."""
-        nested = {id(n) for s in ast.walk(ast.Module(stmt.body, [])) if isinstance(s, LOOPS) for n in ast.walk(s)}
+        nested = {id(n) for s in ast.walk(ast.Module(stmts, [])) if isinstance(s, LOOPS) for n in ast.walk(s)}
         lists = {}  # id of the list -> (its name, the append calls)
-        for node in ast.walk(ast.Module(stmt.body, [])):
+        for node in ast.walk(ast.Module(stmts, [])):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "append"
                     and isinstance(node.func.value, ast.Name)):
                 continue
@@ -131,7 +132,7 @@ class GrownLists:
         state.sites = {id(c) for c in calls}
         self.grown[rows] = state
         if items:
-            state.kind = self.kind_of_row(scope, calls[0], items[0], state)
+            state.kind, state.appended = self.kind_of_row(scope, calls[0], items[0], state), True
             self.emit(rows, self.rule_call("rows_of", [items[0], copy.deepcopy(size)]))
             for k, item in enumerate(items):
                 self.put_row(scope, calls[0], state, rows, ast.Constant(k), item)
@@ -151,13 +152,15 @@ class GrownLists:
                              "a function it calls)", "append in that loop's body, or build another list")
         value = self.atom(scope, e.args[0])
         kind = self.kind_of_row(scope, e, value, state)
-        if state.kind is None:  # the first append: the placeholder gets the rows' kind
-            state.placeholder.elts = [ast.Constant(0)] * (kind + 1)
-            self.kinds.of[rows] = kind + 1
-            state.kind = kind
-        elif state.kind != kind:
+        if not state.appended:  # the first append: the placeholder gets the rows' kind (a vector's when
+            state.placeholder.elts = [ast.Constant(0)] * ((kind or 0) + 1)  # not known: Python's path takes it)
+            self.kinds.of[rows] = None if kind is None else kind + 1
+            state.kind, state.appended = kind, True
+        elif None not in (state.kind, kind) and state.kind != kind:
             raise self.error(scope, e, f"appending to `{state.name}` items of different kinds (numbers and "
                              "arrays, or arrays of different dimensions)", "append items of one kind")
+        elif kind is None:
+            state.kind = None
         if state.growing:  # full: rows twice as many (and 16 more), the items so far copied over
             self.open_block()
             more = self.emit(self.namer.fresh(f"{state.name}_size"), ast.BinOp(ast.BinOp(
@@ -191,11 +194,7 @@ class GrownLists:
                 raise self.error(scope, node, f"appending {value.value!r} to `{state.name}`, a list grown in a loop",
                                  "append numbers or arrays")
             return 0
-        kind = self.kinds.of.get(value.id)
-        if kind is None:
-            raise self.error(scope, node, f"appending to `{state.name}` a value whose number of dimensions is not "
-                             "known when compiling", "append values of one kind (np.asarray(...) of an array)")
-        return kind
+        return self.kinds.of.get(value.id)
 
     def put_row(self, scope, node, state, rows, index, value):
         """rows[index] = value: a copy of the item (Python's list holds the array itself, so an array
@@ -204,7 +203,7 @@ class GrownLists:
                                   ast.Load())
         self.append(ast.Assert(ast.Compare(copy.deepcopy(index), [ast.Lt()], [rows_made]), ast.Constant(
             f"more items appended to `{state.name}` than counted")))  # (none: an unchecked write, under Numba)
-        if state.kind:
+        if state.kind != 0:
             if isinstance(value, ast.Name):
                 written = {w[0] for writes in self.loop_writes for w in writes}
                 if written & ({value.id} | self.sharers(value.id)):
@@ -244,7 +243,7 @@ class GrownLists:
     def grown_items(self, scope, e, grown):
         """The array of a grown list's items so far, where a list and that array mean the same."""
         state = self.grown[grown.rows.id]
-        if state.kind is None:
+        if not state.appended:
             raise self.error(scope, e, f"`{state.name}` is read in its loop before the loop first appends to it",
                              "keep the item in a variable of its own too")
         if not self.reads_like_an_array(scope, e):
@@ -260,7 +259,7 @@ class GrownLists:
         key = e.slice
         if isinstance(key, ast.UnaryOp) and isinstance(key.op, ast.USub) and isinstance(key.operand, ast.Constant):
             key = ast.Constant(-key.operand.value) if type(key.operand.value) is int else key
-        if state.kind is None or not (isinstance(key, ast.Constant) and type(key.value) is int):
+        if not state.appended or not (isinstance(key, ast.Constant) and type(key.value) is int):
             return None
         count = ast.Name(state.count, ast.Load())
         index = ast.Constant(key.value) if key.value >= 0 else self.emit(
