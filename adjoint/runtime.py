@@ -379,16 +379,23 @@ def concat_part(g, offset, part, axis=0):
 
 @facts(shape_only={0}, fresh=True, new_buffer=True)
 def rows_of(first, n):
-    """Zeros for n rows shaped as `first`: the array a list comprehension fills (of arrays; of
-    numbers or arrays when which is not known when compiling)."""
-    return np.zeros((n,) + np.shape(first))
+    """Zeros for n rows shaped as `first`: the array a list comprehension fills, or a list grown in a
+    loop (of arrays; of numbers or arrays when which is not known when compiling). Of bools or ints
+    for bools or ints (indices stay indices), of complex numbers for them, else of float64 (a Numba
+    overload gives the same, by type)."""
+    return np.zeros((n,) + np.shape(first), _row_type(first))
+
+
+def _row_type(item):
+    kind = np.asarray(item).dtype.kind
+    return np.bool_ if kind == "b" else np.int64 if kind in "iu" else np.complex128 if kind == "c" else np.float64
 
 
 @facts(shape_only={1}, fresh=True, new_buffer=True)
 def enlarged(rows, item, size):
     """size rows shaped as item, the first ones rows' (the array of a list grown in a while loop, or in
     a loop inside a loop, when it is full)."""
-    out = np.zeros((size,) + np.shape(item))
+    out = np.zeros((size,) + np.shape(item), _row_type(item))
     if rows.shape[0] > 0:
         out[:rows.shape[0]] = rows
     return out
@@ -401,8 +408,11 @@ def leading(g, rows):
 
 
 def fits(rows, item):
-    """Whether item has the shape of a row of rows (the array that holds a list grown in a loop)."""
-    return rows.shape[1:] == np.shape(item)
+    """Whether item goes into a row of rows (the array that holds a list grown in a loop) as it is: its
+    shape, and a type the rows keep (a float in rows of ints would lose its fraction)."""
+    have, got = rows.dtype.kind, np.asarray(item).dtype.kind
+    kept = got == "b" or have == "c" or have == "f" and got in "iuf" or have in "iu" and got in "iu"
+    return kept and rows.shape[1:] == np.shape(item)
 
 
 @facts(fresh=True)

@@ -175,6 +175,34 @@ def keys_added_after_the_loop(x, steps):
     return np.sum(S["z"]) + np.sum(S["y"]) + np.sum(pair[0] * pair[2]) + np.sum(pair[1])
 
 
+def copies_keep_their_values(x, steps):
+    d = {"a": x, "b": (x[0], x[1])}
+    for _ in range(steps):
+        d["a"] = d["a"] * 1.5
+        d["b"] = (d["b"][1], d["b"][0] * 0.5)
+    before = dict(d)
+    pair = list(before["b"])
+    d["a"] = d["a"] ** 2
+    return np.sum(before["a"]) + np.sum(d["a"]) + pair[0] * pair[1]
+
+
+def dicts_swapped_in_a_loop(x, steps):
+    a, b = {"h": x}, {"h": 2.0 * x}
+    for _ in range(steps):
+        a, b = b, a
+        a["h"] = a["h"] + 1.0
+    return np.sum(a["h"] * 3.0) + np.sum(b["h"])
+
+
+def indices_and_masks_collected(x):
+    picked, mask = [], []
+    for i in range(len(x)):
+        if x[i] > 0:
+            picked.append(i)
+        mask.append(x[i] > -0.5)
+    return np.sum(x[np.array(picked)] ** 2) + np.sum(x[np.array(mask)]) + x[picked[-1]]
+
+
 def stacked_sideways(A, B, x):
     return (np.sum(np.vstack([A, B]) ** 2) + np.sum(np.hstack((A, 2.0 * B)) * x[0])
             + np.sum(np.column_stack((x, x ** 2))[:, 1]) + np.sum(np.hstack([x[0], x[1] * 3.0]) ** 2))
@@ -233,5 +261,8 @@ PROGRAMS = [
     (pairs_from_an_inner_loop, lambda r: (r.normal(size=4),), 0),
     (states_until_settled, lambda r: (r.normal(size=3),), 0),
     (keys_added_after_the_loop, lambda r: (r.normal(size=3), 3), 0),
+    (copies_keep_their_values, lambda r: (r.normal(size=3), 2), 0),
+    (dicts_swapped_in_a_loop, lambda r: (r.normal(size=3), 3), 0),
+    (indices_and_masks_collected, lambda r: (np.array([0.3, -0.7, 1.1, 0.2]),), 0),
     (stacked_sideways, lambda r: (r.normal(size=(2, 3)), r.normal(size=(2, 3)), r.normal(size=3)), (0, 1, 2)),
 ]

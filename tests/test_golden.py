@@ -467,6 +467,7 @@ def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
                 hs_count = hs_count_1
                 hs_count_tape.append(hs_count)
             # return np.sum(np.stack(hs))  (golden_programs.py:132)
+            assert hs_count > 0, '`hs` is an empty list of arrays here, which adjoint holds as an array of rows'
             hs_1 = hs_rows[:hs_count]
             stack = np.copy(hs_1)
             out = np.sum(stack)

@@ -99,6 +99,36 @@ def _read_before_append(x):
     return np.sum(x)
 
 
+def _one_dict_in_two_places(x, n):
+    s = {"p": {"v": x}}
+    s["q"] = s["p"]
+    for _ in range(n):
+        s["p"]["v"] = s["p"]["v"] * 1.5
+    return np.sum(s["q"]["v"])
+
+
+def _callers_array_updated_in_a_loop(p, n):
+    for _ in range(n):
+        p["w"] -= 0.1 * np.sin(p["w"])
+    return np.sum(p["w"] ** 2)
+
+
+def _item_updated_then_appended(x, n):
+    d = [np.sin(x)]
+    out = []
+    for _ in range(n):
+        d[0] *= 1.5
+        out.append(d[0])
+    return np.sum(np.stack(out))
+
+
+def _slice_used_as_a_list(x, n):
+    out = []
+    for v in x:
+        out.append(v * 2.0)
+    return np.mean(out[1:] * 2)
+
+
 def _state_kept_by_another_name(x, n):
     s = {"u": x}
     first = s
@@ -126,9 +156,27 @@ def test_what_a_list_of_rows_cannot_be_is_refused(fn, message):
         adjoint.grad(fn, jit=False)(np.arange(1.0, 4.0))
 
 
+def test_updating_the_callers_array_in_a_loop_is_refused():
+    with pytest.raises(adjoint.SourceError, match="would change the caller's argument"):
+        adjoint.grad(_callers_array_updated_in_a_loop, jit=False)({"w": np.arange(1.0, 4.0)}, 2)
+
+
+def test_an_empty_list_of_arrays_stops_where_python_would_give_no_array():
+    def f(x, n):
+        out = []
+        for i in range(n):
+            out.append(x * i)
+        return np.sum(np.sum(np.array(out), axis=0) + 1.0)
+    with pytest.raises(AssertionError, match="empty list of arrays"):
+        adjoint.grad(f, jit=False)(np.ones(3), 0)
+
+
 @pytest.mark.parametrize("fn, message", [
     (_state_kept_by_another_name, "while `first` still holds"),
     (_state_changes_structure, "containers of different structures"),
+    (_one_dict_in_two_places, "holds one dict, list or tuple in two places"),
+    (_item_updated_then_appended, "appended to `out` and changed in place"),
+    (_slice_used_as_a_list, "used here as only a list can be"),
 ])
 def test_a_carried_container_keeps_its_structure_and_its_holders(fn, message):
     with pytest.raises(adjoint.SourceError, match=message):

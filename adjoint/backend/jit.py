@@ -114,6 +114,39 @@ def _stack_part(g, k, axis=0):
     return lambda g, k, axis=0: runtime._stack_piece(g, k, axis)
 
 
+def _row_type(t):
+    """runtime._row_type of a value of Numba type t."""
+    t = t.dtype if isinstance(t, nbtypes.Array) else t
+    return np.bool_ if isinstance(t, nbtypes.Boolean) else np.int64 if isinstance(t, nbtypes.Integer) else \
+        np.complex128 if isinstance(t, nbtypes.Complex) else np.float64
+
+
+@overload(runtime.rows_of)
+def _rows_of(first, n):
+    kind = _row_type(first)
+    return lambda first, n: np.zeros((n,) + np.shape(first), kind)
+
+
+@overload(runtime.enlarged)
+def _enlarged(rows, item, size):
+    kind = _row_type(item)
+
+    def enlarged(rows, item, size):
+        out = np.zeros((size,) + np.shape(item), kind)
+        if rows.shape[0] > 0:
+            out[:rows.shape[0]] = rows
+        return out
+    return enlarged
+
+
+@overload(runtime.fits)
+def _fits(rows, item):
+    have, got = _row_type(rows), _row_type(item)
+    kept = got is np.bool_ or have is np.complex128 or have is np.float64 and got is not np.complex128 or (
+        have is np.int64 and got is np.int64)
+    return lambda rows, item: kept and rows.shape[1:] == np.shape(item)
+
+
 @overload(runtime.times)
 def _times(g, d):
     """runtime.times: a test for numbers, np.where for arrays."""

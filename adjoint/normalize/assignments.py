@@ -140,7 +140,7 @@ class Assignments:
                 self.assign(scope, n, v, stmt)
             return
         if isinstance(value, (ast.Tuple, ast.List)):
-            parts = [self.atom(scope, v) for v in value.elts]
+            parts = [self.static_of(scope, v) or self.atom(scope, v) for v in value.elts]  # (`a, b = b, a` of dicts)
             held = [p.id for p in parts if isinstance(p, ast.Name)]
             # a permutation passes distinct arrays on (`a, b = b, a` after `b = a` passes one array)
             distinct = len(set(held)) == len(held) == len(parts) and not any(
@@ -219,6 +219,8 @@ class Assignments:
         if container is not None:  # an item of a container: `d["w"] -= lr * g`
             old = self.item(scope, container, target)
             if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
+                self.held_by_a_list(scope, old.id, stmt)  # (NumPy's is in place: a list holding it would show it)
+                self.updated.add(old.id)
                 root = target
                 while isinstance(root, (ast.Subscript, ast.Attribute)):
                     root = root.value

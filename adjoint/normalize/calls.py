@@ -94,6 +94,8 @@ class Calls:
             raise self.error(scope, e, "this recursion does not end at a depth known when compiling",
                              "write it as a loop, or give the recursive function a rule with adjoint.custom_vjp")
         args, keywords = self.call_arguments(scope, e)
+        args = [self.kept(a) for a in args]  # (the value a variable has at the call, which the callee may set)
+        keywords = {k: self.kept(v) for k, v in keywords.items()}
         bound = self.bind_parameters(scope, e, fdef, fn, args, keywords, callee if fn is not None else where)
         callee.current.update(bound)
         for p, atom in bound.items():
@@ -251,16 +253,22 @@ class Calls:
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
                              "register a rule for it with adjoint.custom_vjp")
-        if (rule.sequence or rule.spelling in ("np.array", "np.asarray")) and e.args \
-                and self.grown_of(scope, e.args[0]) is not None:
-            keywords = {k.arg: self.atom(scope, k.value) for k in e.keywords}
-            return self.grown_stacked(scope, e, rule, self.grown_of(scope, e.args[0]), keywords)
+        if rule.spelling in ("np.array", "np.asarray") and e.args and self.grown_of(scope, e.args[0]) is not None:
+            if e.keywords or len(e.args) > 1:
+                raise self.error(scope, e, f"{rule.spelling}() of a list grown in a loop with a dtype",
+                                 f"{rule.spelling}() it, then .astype(...)")
+            return self.rule_call("np.copy", [self.atom(scope, e.args[0])])
         args = [self.comprehended(scope, a, "array") if isinstance(a, COMPREHENSIONS) and not self.known_items(
             scope, a) else self.argument(scope, a) for a in e.args]
         if rule.spelling in ("np.array", "np.asarray", "np.stack") and len(e.args) == 1 and not e.keywords \
                 and isinstance(e.args[0], COMPREHENSIONS) and isinstance(args[0], ast.Name):
             return args[0]  # (the array the comprehension filled)
         keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
+        if rule.sequence and args and isinstance(args[0], ast.Name):  # of an array (a list grown in a loop)
+            return self.joined_rows(scope, e, rule, args, keywords)
+        if rule.spelling == "np.array" and len(args) == 1 and not keywords and isinstance(args[0], ast.Name) \
+                and (self.kinds.of.get(args[0].id) or 0) >= 1:
+            return self.rule_call("np.copy", args)  # (the same array, which Numba's np.array does not take)
         stacked = self.arrays_for_lists(rule, args, keywords)
         if stacked is not None:
             return stacked
@@ -277,6 +285,25 @@ class Calls:
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
+
+    def joined_rows(self, scope, e, rule, args, keywords):
+        """np.stack or np.concatenate of an array, which they take as the sequence of its rows: a copy
+        (np.stack along the first axis), its rows' entries in turn (np.concatenate of a matrix)."""
+        axis = (args[1:] or [keywords.get("axis", ast.Constant(0))])[0]
+        kind = self.kinds.of.get(args[0].id)
+        if set(keywords) - {"axis"} or not (isinstance(axis, ast.Constant) and axis.value == 0):
+            raise self.error(scope, e, f"{rule.spelling}() of an array's rows (or a list grown in a loop) along an "
+                             "axis other than 0", f"{rule.spelling}() it along axis 0, then move the axis "
+                             "(np.moveaxis)")
+        if rule.spelling == "np.concatenate":
+            if kind != 2:
+                raise self.error(scope, e, "np.concatenate() of an array's rows (or a list grown in a loop) that are "
+                                 "not vectors", "np.stack it, then reshape")
+            return self.rule_call("np.copy", [self.emit(self.namer.fresh("flat"), self.rule_call("np.ravel",
+                                                                                                  [args[0]]))])
+        if rule.spelling != "np.stack":
+            raise self.error(scope, e, f"{rule.spelling}() of an array", "pass a list or tuple of arrays")
+        return self.rule_call("np.copy", [args[0]])
 
     def keepdims(self, scope, e, keywords):
         """Whether a reduction keeps the axes it reduces (`keepdims=True`, taken out of keywords)."""

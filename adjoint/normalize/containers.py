@@ -10,7 +10,7 @@ import copy
 import numpy as np
 
 from ..trees import is_container
-from .syntax import Normal, is_literal
+from .syntax import Normal, is_literal, op_symbol
 
 STATIC = (ast.Tuple, ast.Dict)
 MAX_UNROLL = 256  # items of a container a loop over it is unrolled for
@@ -214,6 +214,7 @@ class Containers:
             raise self.error(scope, stmt, f"`{name}` is given a list built at run time inside if/for/while",
                              "build it once, before the loop, and append to it in the loop")
         skeleton = self.carried.get((id(scope), name))
+        self.shared_parts(scope, name, new, stmt)
         new = self.snapshot(new)
         if skeleton is None:
             skeleton = self.carried[(id(scope), name)] = self.variables_of(scope, name, new)
@@ -254,6 +255,8 @@ class Containers:
                 if any(any(id(n) in parts for n in ast.walk(v)) for s in self.scopes_of(scope)
                        for name, v in s.current.items() if (s, name) != (scope, root.id)):
                     continue  # (held by another name too: refused where it is written)
+                self.caller_arrays_updated(scope, stmts, root.id, container)
+                self.shared_parts(scope, root.id, container, node)
                 skeleton = self.variables_of(scope, root.id, self.snapshot(container))
                 for leaf, value in zip(leaves_of_node(skeleton), leaves_of_node(container)):
                     self.emit(leaf.id, value)
@@ -298,6 +301,34 @@ class Containers:
         raise self.error(scope, e, f"np.{name}() of items whose numbers of dimensions differ or are not known "
                          "when compiling", "give the items one number of dimensions (np.atleast_1d, reshape)")
 
+    def caller_arrays_updated(self, scope, stmts, name, container):
+        """Refuse `p["w"] -= ...` in stmts on a leaf that is the caller's array (NumPy's is in place: it
+        would change the caller's argument, which the function differentiated never does)."""
+        for node in ast.walk(ast.Module(stmts, [])):
+            if not isinstance(node, ast.AugAssign):
+                continue
+            text = ast.unparse(node.target)
+            at = next(k for k, s in enumerate(stmts) if any(n is node for n in ast.walk(s)))
+            if any(isinstance(s, ast.Assign) and any(ast.unparse(t) == text for t in s.targets) for s in stmts[:at]):
+                continue  # (set before, in each run: not the caller's array by then)
+            path, t = [], node.target
+            while isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant):
+                path.append(t.slice.value)
+                t = t.value
+            if not (isinstance(t, ast.Name) and t.id == name) or not path:
+                continue
+            leaf = container
+            for key in reversed(path):
+                keys = [k.value for k in leaf.keys] if isinstance(leaf, ast.Dict) else list(range(len(leaf.elts)))
+                leaf = items(leaf)[keys.index(key)] if key in keys else None
+                if not isinstance(leaf, STATIC):
+                    break
+            if isinstance(leaf, ast.Name) and leaf.id in self.top.params and scope is self.top \
+                    and self.kinds.of.get(leaf.id) != 0:
+                raise self.error(scope, node, f"`{text} {op_symbol(node.op)}= ...` would change the caller's "
+                                 f"argument if `{text}` is an array (NumPy's is in place)",
+                                 f"write `{text} = {text} {op_symbol(node.op)} ...`")
+
     def copied_container(self, scope, target, e):
         """dict(d), list(t), tuple(t) of a container known when compiling (and dict(key=value, ...)):
         a new container of the same items; else None."""
@@ -312,10 +343,17 @@ class Containers:
         if target is dict:
             if not isinstance(container, ast.Dict):
                 return None
-            return self.made_here(ast.Dict(list(container.keys), list(container.values)))
-        node = ast.Tuple(self.rows_of(container), ast.Load())
+            return self.made_here(ast.Dict(list(container.keys), [self.kept(v) for v in container.values]))
+        node = ast.Tuple([self.kept(v) for v in self.rows_of(container)], ast.Load())
         node.is_list = target is list
         return self.made_here(node)
+
+    def kept(self, item):
+        """An item as a new container (or a function called) holds it: the value it has now (a carried
+        container's variable, which the code may set again, copied first)."""
+        if isinstance(item, ast.Name) and item.id in self.carried_leaves:
+            return self.emit(self.namer.fresh(f"{item.id}_old"), item)
+        return item
 
     def variables_of(self, scope, name, container, path=""):
         """The container's structure with a variable of its own at each leaf (`state_h`)."""
@@ -332,6 +370,7 @@ class Containers:
         else:
             leaf = self.own_name(scope, f"{name}{path}" if str(path[1:]).isidentifier() else f"{name}_item")
             self.rewritten.add(leaf)
+            self.carried_leaves.add(leaf)
             return ast.Name(leaf, ast.Load())
         node.carried, node.depth, node.prefix = True, len(self.blocks), f"{name}{path}"
         return node
@@ -349,6 +388,14 @@ class Containers:
                                leaves_of_node(new) if isinstance(new, STATIC) else [new]):
             self.emit(leaf.id, value)
         return item
+
+    def shared_parts(self, scope, name, container, node):
+        """Refuse a container that holds one dict, list or tuple in two places, about to become a
+        container of variables (each place would have variables of its own, and change alone)."""
+        parts = [id(n) for n in ast.walk(container) if isinstance(n, STATIC)]
+        if len(parts) != len(set(parts)):
+            raise self.error(scope, node, f"`{name}` holds one dict, list or tuple in two places and is changed "
+                             "inside if/for/while", "hold copies (`dict(d)`), or keep the shared values in one place")
 
     def snapshot(self, container):
         """The container with each leaf that a later assignment may change copied into a name of its own."""
@@ -375,6 +422,20 @@ class Containers:
                 self.changed(scope, container, stmt)
                 return self.new_variable_item(scope, container, key.value, self.snapshot(self.part(scope, value)))
             old = self.item(scope, container, target) if isinstance(key, ast.Constant) and not new_key else None
+            if isinstance(old, STATIC):  # a container in it, given a new one of the same structure
+                new = self.part(scope, value)
+                self.shared_parts(scope, ast.unparse(target), new, stmt)
+                new = self.snapshot(new) if isinstance(new, STATIC) else new
+                apart = any(any(n is old for n in ast.walk(v)) and not any(n is container for n in ast.walk(v))
+                            for s in self.scopes_of(scope) for v in s.current.values())  # (`inner = s["a"]`)
+                if not isinstance(new, STATIC) or not same_structure(old, new) or apart:
+                    raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "
+                                     "container of another structure, or one that another name holds",
+                                     "keep its structure: set the values it has")
+                for leaf, part in zip(leaves_of_node(old), leaves_of_node(new)):
+                    if not (isinstance(part, ast.Name) and part.id == leaf.id):
+                        self.emit(leaf.id, part)
+                return
             if not isinstance(old, ast.Name):
                 raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "
                                  "container where it held a value", "keep its structure: set the values it has")

@@ -41,17 +41,16 @@ class Grown(ast.expr):
 
 
 def changed_in_place(tree):
-    """The names the code writes into (`x[i] = ...`) or updates with `x += ...` (NumPy's is in place)."""
-    targets = [n.target if isinstance(n, ast.AugAssign) else t for n in ast.walk(tree)
-               for t in (n.targets if isinstance(n, ast.Assign) else [None])
-               if isinstance(n, ast.AugAssign) or isinstance(t, ast.Subscript)]
-    names = set()
-    for t in targets:
-        while isinstance(t, (ast.Subscript, ast.Attribute)):
-            t = t.value
-        if isinstance(t, ast.Name):
-            names.add(t.id)
-    return names
+    """What the code writes into (`x[i] = ...`: x) or updates with `x += ...` (NumPy's is in place: x,
+    `d["h"]`), as written."""
+    changed = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.AugAssign):
+            changed.add(ast.unparse(n.target))
+        for t in n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, ast.AugAssign) else []:
+            if isinstance(t, ast.Subscript):
+                changed.add(ast.unparse(t.value))
+    return changed
 
 
 class GrownState:
@@ -181,8 +180,8 @@ class GrownLists:
                               ast.Compare(ast.Name(state.count, ast.Load()), [ast.Eq()], [ast.Constant(0)]))
             self.append(ast.If(empty, allocate, []))
         item = e.args[0]
-        if kind and isinstance(item, ast.Name) and item.id in changed_in_place(scope.src.tree):
-            raise self.refused_change(scope, e, state.name, item.id)
+        if kind != 0 and ast.unparse(item) in changed_in_place(scope.src.tree):
+            raise self.refused_change(scope, e, state.name, ast.unparse(item))
         self.put_row(scope, e, state, rows, ast.Name(state.count, ast.Load()), value)
         after = self.emit(self.namer.fresh(f"{state.name}_count"),
                           ast.BinOp(ast.Name(state.count, ast.Load()), ast.Add(), ast.Constant(1)))
@@ -205,7 +204,7 @@ class GrownLists:
             f"more items appended to `{state.name}` than counted")))  # (none: an unchecked write, under Numba)
         if state.kind != 0:
             if isinstance(value, ast.Name):
-                written = {w[0] for writes in self.loop_writes for w in writes}
+                written = {w[0] for writes in self.loop_writes for w in writes} | self.updated
                 if written & ({value.id} | self.sharers(value.id)):
                     raise self.refused_change(scope, node, state.name, self.user_name(value.id))
                 self.held[value.id] = state.name
@@ -250,6 +249,10 @@ class GrownLists:
             raise self.error(scope, e, f"`{state.name}` (a list grown in a loop, which adjoint holds as an array of "
                              "its items) is used here as only a list can be", "read its items, len(), loop over it, "
                              "or make it an array first (np.stack, np.array)")
+        if state.kind != 0 and not isinstance(self.parent_of(scope, e), (ast.For, ast.comprehension)):
+            count = ast.Name(state.count, ast.Load())  # ([] is not a row of arrays: np.array([]) is 1-d)
+            self.append(ast.Assert(ast.Compare(count, [ast.Gt()], [ast.Constant(0)]), ast.Constant(
+                f"`{state.name}` is an empty list of arrays here, which adjoint holds as an array of rows")))
         return self.emit(self.namer.fresh(state.name), ast.Subscript(
             copy.deepcopy(grown.rows), ast.Slice(None, ast.Name(state.count, ast.Load()), None), ast.Load()))
 
@@ -274,32 +277,12 @@ class GrownLists:
         state = self.grown[grown.rows.id]
         return self.emit(self.namer.fresh(f"{state.name}_len"), ast.Name(state.count, ast.Load()))
 
-    def grown_stacked(self, scope, e, rule, grown, keywords):
-        """np.stack, np.concatenate, np.array of a grown list: a copy of its rows (concatenated: their
-        entries)."""
-        axis = keywords.get("axis", ast.Constant(0))
-        if rule.spelling in ("np.array", "np.asarray"):
-            if keywords:
-                raise self.error(scope, e, f"{rule.spelling}() of a list grown in a loop with keywords",
-                                 f"{rule.spelling}() it, then .astype(...)")
-        elif not (isinstance(axis, ast.Constant) and axis.value == 0) or len(e.args) != 1 or set(keywords) - {"axis"}:
-            raise self.error(scope, e, f"{rule.spelling}() of a list grown in a loop along an axis other than 0",
-                             f"stack it first, then move the axis: np.moveaxis(np.stack({self.grown[grown.rows.id].name})"
-                             ", 0, axis)")
-        items = self.grown_items(scope, e.args[0], grown)
-        kind = self.grown[grown.rows.id].kind
-        if rule.spelling == "np.concatenate":
-            if kind != 1:
-                raise self.error(scope, e, "np.concatenate() of a list grown in a loop of items that are not "
-                                 "vectors", "np.stack it, then reshape")
-            items = self.emit(self.namer.fresh("flat"), self.rule_call("np.ravel", [items]))
-        return self.rule_call("np.copy", [items])
-
     def reads_like_an_array(self, scope, e):
         """Whether the list read by e is used where the array of its items means the same."""
         parent = self.parent_of(scope, e)
-        if isinstance(parent, ast.Subscript):
-            return parent.value is e and isinstance(parent.ctx, ast.Load)
+        if isinstance(parent, ast.Subscript):  # an item; a slice is a list again
+            return parent.value is e and isinstance(parent.ctx, ast.Load) and (
+                not isinstance(parent.slice, ast.Slice) or self.reads_like_an_array(scope, parent))
         if isinstance(parent, (ast.For, ast.comprehension)):
             return parent.iter is e
         if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Attribute) and parent.func.attr == "append":

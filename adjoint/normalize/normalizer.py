@@ -125,6 +125,8 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.grown, self.held = {}, {}  # lists loops grow (grown.py): rows -> state; array appended -> list
         self.parents = {}  # id(tree) -> (tree, id(node) -> parent node)
         self.carried = {}  # (id(scope), name) -> the container of variables the name holds (containers.carry)
+        self.carried_leaves = set()  # the variables of those containers
+        self.updated = set()  # arrays a container's item names that `d["h"] += ...` updates (in place, in NumPy)
 
     def run(self):
         scope, tree = self.top, self.top.src.tree
