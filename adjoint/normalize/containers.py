@@ -604,7 +604,7 @@ class Containers:
     def as_array(self, tup):
         """The array a list or tuple of values written in the code stands for, where a NumPy function
         takes an array (`np.sum([a, b])`, `np.array([x, y])`): a call of `numbers` (numbers) or
-        `np.stack` (arrays of one shape), else None (kinds not known: left as written)."""
+        `np.stack` (else: arrays of one shape, as np.array needs); None for constants and containers."""
         if not isinstance(tup, ast.Tuple):
             return None
         if tup.elts and all(isinstance(e, ast.Tuple) for e in tup.elts):  # rows: `np.array([[a, b], [c, d]])`
@@ -619,9 +619,8 @@ class Containers:
                  self.kinds.of.get(e.id) if isinstance(e, ast.Name) else None for e in tup.elts]
         if all(k == 0 for k in kinds):
             return self.rule_call("numbers", [ast.Tuple(list(tup.elts), ast.Load())])
-        if all(k is not None and k >= 1 for k in kinds):
-            return self.rule_call("np.stack", [ast.Tuple(list(tup.elts), ast.Load())])
-        return None
+        # arrays of one shape (np.stack refuses others, as np.array does): of kinds not all known too
+        return self.rule_call("np.stack", [ast.Tuple(list(tup.elts), ast.Load())])
 
     def arrays_for_lists(self, rule, args, keywords):
         """A NumPy call's arguments with each list or tuple of values where it takes an array made one
@@ -655,6 +654,8 @@ class Containers:
         if container is None:  # an array: sum of its rows; max and min of a vector's entries
             array = self.atom(scope, e.args[0])
             ndim = self.kinds.of.get(array.id) if isinstance(array, ast.Name) else None
+            if ndim is None and self.grown_of(scope, e.args[0]) is not None and target is sum:
+                ndim = 1  # (a list grown in a loop: rows, whatever they hold)
             if target is not sum:
                 return self.rule_call(f"np.{target.__name__}", [array]) if ndim == 1 else None
             if not ndim:
