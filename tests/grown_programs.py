@@ -86,7 +86,9 @@ def comprehensions_kept(x):
     doubled = [2.0 * v for v in x]
     positive = np.array([v ** 2 for v in x if v > 0])
     rows = [np.sin(v * x) for v in x]
-    return doubled[0] * doubled[-1] + np.sum(positive) + np.sum(np.stack(rows) ** 2) + len(doubled)
+    pairs = [a * b for a in x for b in positive if a != b]
+    return (doubled[0] * doubled[-1] + np.sum(positive) + np.sum(np.stack(rows) ** 2) + len(doubled)
+            + sum(pairs) + np.sum(np.array([np.cos(a - b) for a in x for b in x[:2]])))
 
 
 def filter_state(z, q):
@@ -203,6 +205,41 @@ def indices_and_masks_collected(x):
     return np.sum(x[np.array(picked)] ** 2) + np.sum(x[np.array(mask)]) + x[picked[-1]]
 
 
+def argument_dict_reassigned_in_a_loop(p, lr):
+    for _ in range(3):
+        p = {k: p[k] - lr * np.sin(p[k]) for k in p}
+    return np.sum(p["a"] ** 2) + p["b"]
+
+
+def argument_list_reassigned_in_a_branch(ws, k):
+    if k > 0:
+        ws = [w * k for w in ws]
+    return sum(np.sum(w ** 2) for w in ws)
+
+
+def _leapfrog(state, k):
+    q, v = state
+    v = v - 0.05 * k * q
+    return (q + 0.1 * v, v)
+
+
+def argument_tuple_stepped_by_a_helper(state, k):
+    for _ in range(4):
+        state = _leapfrog(state, k)
+    return np.sum(state[0] ** 2) + np.sum(state[1])
+
+
+def _scaled_again(p, n):
+    for _ in range(n):
+        p = {"w": p["w"] * 1.5}
+    return p["w"]
+
+
+def helper_reassigns_its_dict_parameter(x, n):
+    p = {"w": x}
+    return np.sum(_scaled_again(p, n)) + np.sum(p["w"] ** 2)
+
+
 def stacked_sideways(A, B, x):
     return (np.sum(np.vstack([A, B]) ** 2) + np.sum(np.hstack((A, 2.0 * B)) * x[0])
             + np.sum(np.column_stack((x, x ** 2))[:, 1]) + np.sum(np.hstack([x[0], x[1] * 3.0]) ** 2))
@@ -264,5 +301,9 @@ PROGRAMS = [
     (copies_keep_their_values, lambda r: (r.normal(size=3), 2), 0),
     (dicts_swapped_in_a_loop, lambda r: (r.normal(size=3), 3), 0),
     (indices_and_masks_collected, lambda r: (np.array([0.3, -0.7, 1.1, 0.2]),), 0),
+    (argument_dict_reassigned_in_a_loop, lambda r: ({"a": r.normal(size=3), "b": 0.4}, 0.3), (0, 1)),
+    (argument_list_reassigned_in_a_branch, lambda r: ([r.normal(size=2), r.normal(size=3)], 1.3), (0, 1)),
+    (argument_tuple_stepped_by_a_helper, lambda r: ((r.normal(size=2), r.normal(size=2)), 1.7), (0, 1)),
+    (helper_reassigns_its_dict_parameter, lambda r: (r.normal(size=3), 2), 0),
     (stacked_sideways, lambda r: (r.normal(size=(2, 3)), r.normal(size=(2, 3)), r.normal(size=3)), (0, 1, 2)),
 ]

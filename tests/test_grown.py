@@ -129,6 +129,17 @@ def _slice_used_as_a_list(x, n):
     return np.mean(out[1:] * 2)
 
 
+def _scale_in_place(p, n):
+    for _ in range(n):
+        p["w"] = p["w"] * 2.0
+
+
+def _helper_writes_the_callers_dict_in_a_loop(x, n):
+    p = {"w": x}
+    _scale_in_place(p, n)
+    return np.sum(p["w"])
+
+
 def _state_kept_by_another_name(x, n):
     s = {"u": x}
     first = s
@@ -175,6 +186,7 @@ def test_an_empty_list_of_arrays_stops_where_python_would_give_no_array():
     (_state_kept_by_another_name, "while `first` still holds"),
     (_state_changes_structure, "containers of different structures"),
     (_one_dict_in_two_places, "holds one dict, list or tuple in two places"),
+    (_helper_writes_the_callers_dict_in_a_loop, "cannot be changed inside if/for/while"),
     (_item_updated_then_appended, "appended to `out` and changed in place"),
     (_slice_used_as_a_list, "used here as only a list can be"),
 ])

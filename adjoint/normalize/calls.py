@@ -99,9 +99,17 @@ class Calls:
         bound = self.bind_parameters(scope, e, fdef, fn, args, keywords, callee if fn is not None else where)
         callee.current.update(bound)
         for p, atom in bound.items():
-            if p in callee.fixed and isinstance(atom, (*STATIC, Grown)):
-                raise self.error(scope, e, f"`{fdef.name}` assigns its container parameter `{p}` again inside "
-                                 "if/for/while", "assign the new container to another name")
+            if p in callee.fixed and isinstance(atom, Grown):
+                raise self.error(scope, e, f"`{fdef.name}` assigns its parameter `{p}`, a list grown in a loop, "
+                                 "again inside if/for/while", "assign the new value to another name")
+            if p in callee.fixed and isinstance(atom, STATIC):  # (a container of variables: containers.carry)
+                if any(isinstance(t, ast.Subscript) and _root(t) == p for n in ast.walk(fdef)
+                       for t in (n.targets if isinstance(n, ast.Assign) else [getattr(n, "target", None)])):
+                    raise self.error(scope, e, f"`{fdef.name}` writes into its container parameter `{p}` and "
+                                     "assigns it again inside if/for/while", "assign the new container to another "
+                                     "name")
+                self.carry(callee, p, atom, e)
+                continue
             if p in callee.fixed:  # assigned in a loop or branch: it needs a variable of its own
                 callee.fixed_names[p] = self.emit(self.namer.fresh(p), atom).id
                 callee.current[p] = ast.Name(callee.fixed_names[p], ast.Load())
@@ -369,3 +377,10 @@ class Calls:
             name = rule.spelling.lstrip(".")
             raise self.error(scope, e, f"`{name}` {err}", "call it in the form adjoint's rule knows, or register "
                              "your own rule with adjoint.custom_vjp") from None
+
+
+def _root(target):
+    """The name a subscript or attribute chain starts from, else None."""
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None

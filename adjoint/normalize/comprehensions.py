@@ -9,6 +9,8 @@ run time it is a loop, shaped by what consumes it:
     np.array([e for t in x]), np.stack(...), np.sum([...]), ...
                                        an array filled by element writes, one item per index:
                                        np.zeros(n) for numbers, rows_of(the first item, n) for arrays
+    [e for ...] kept as a list, or with `if` or two `for`s
+                                       the loops appending to a list (grown.py: an array of rows)
 
 Their loop variables get names of their own (a comprehension's names are its own in Python 3).
 """
@@ -39,7 +41,7 @@ class Comprehensions:
             return container
         if isinstance(comp, ast.DictComp):
             self.refuse_comprehension(scope, comp, "it builds a dict whose keys are known only at run time")
-        if consumer == "list" or consumer == "array" and comp.generators[0].ifs and len(comp.generators) == 1:
+        if consumer == "list" or consumer == "array" and (len(comp.generators) > 1 or comp.generators[0].ifs):
             return self.grown_comprehension(scope, comp, consumer)
         if consumer == "sum":
             return self.summed(scope, comp, start)
@@ -48,11 +50,8 @@ class Comprehensions:
         return self.filled(scope, comp)
 
     def grown_comprehension(self, scope, comp, consumer):
-        """A list comprehension over run-time items kept as a list (or filtered by `if`): the loop
-        appending to a list that grown.py holds as an array of rows."""
-        if len(comp.generators) != 1:
-            self.refuse_comprehension(scope, comp, "a list of a number of items known only at run time is built "
-                                      "from one `for`")
+        """A list comprehension over run-time items kept as a list (or filtered by `if`, or of two
+        `for`s): the loops appending to a list that grown.py holds as an array of rows."""
         holder = self.own_name(scope, "items")
         scope.current[holder] = self.made_here(ast.Tuple([], ast.Load()))
         scope.current[holder].is_list = True
@@ -163,9 +162,6 @@ class Comprehensions:
     def filled(self, scope, comp):
         """The array of a list comprehension's items over run-time items (one generator, no `if`):
         an array filled by element writes."""
-        if len(comp.generators) != 1 or comp.generators[0].ifs:
-            self.refuse_comprehension(scope, comp, "an array is filled from one `for` without `if` (the number of "
-                                      "items must be known before the loop)")
         gen = comp.generators[0]
         if isinstance(comp.elt, (ast.ListComp, ast.GeneratorExp)):  # a row per item: the inner one's array
             comp.elt = ast.copy_location(Rows(comp.elt), comp.elt)

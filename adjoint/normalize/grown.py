@@ -302,6 +302,12 @@ class GrownLists:
         return parents[1].get(id(node))
 
     def scopes_of(self, scope):
-        while scope is not None:
-            yield scope
-            scope = scope.outer
+        """The scopes whose names may hold what scope's do: scope and those around it, and the callers
+        of the functions being inlined (and those around them)."""
+        seen = []
+        for s in [scope] + [s for s, _ in self.pending]:
+            while s is not None:
+                if not any(s is t for t in seen):
+                    seen.append(s)
+                s = s.outer
+        return seen

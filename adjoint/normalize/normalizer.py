@@ -149,6 +149,9 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             if p in scope.fixed:
                 scope.fixed_names[p] = copied.id
                 self.rewritten.add(copied.id)
+        for p in tree.args.args + tree.args.posonlyargs + tree.args.kwonlyargs:
+            if p.arg in scope.fixed and isinstance(scope.current.get(p.arg), STATIC):  # assigned in a loop or
+                self.carry(scope, p.arg, scope.current[p.arg], p)  # branch: a container of variables first
         self.function_body(scope, tree)
         result, aux, aux_tree = scope.result, (), None
         if self.returns == "aux":
