@@ -13,6 +13,7 @@ from .arguments import (
     copies,
     in_type_of,
     name_of,
+    plain,
     real_output,
     scalar_output,
     unit_seeds,
@@ -27,6 +28,7 @@ from .trees import leaf_names, unflatten
 def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
     """A function returning (f(*args), gradient of f with respect to wrt); with has_aux, f returns
     (value, aux) and the function returns ((value, aux), gradient), aux as f computed it."""
+    fn = plain(fn)
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         if has_aux:
@@ -55,6 +57,7 @@ def grad(fn, wrt=0, jit=None, has_aux=False):
 
     `grad` of such a function (of a float input) is the second derivative, by forward mode over
     fn's adjoint."""
+    fn = plain(fn)
     vg = value_and_grad(fn, wrt, jit, has_aux)
 
     @functools.wraps(fn)
@@ -103,6 +106,7 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
     """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s); with
     has_aux, fn returns (value, aux) and vjp returns (value, pullback, aux). For a function that
     returns a tuple, the cotangent is a tuple too, one per item."""
+    fn = plain(fn)
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
     out = call.run()  # (fn may write into its arguments)
@@ -134,6 +138,7 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
 
     `tangents` holds one tangent per wrt input (a single value for an int or str wrt), each of its
     input's shape. For a function that returns a tuple, both are tuples, one item per output."""
+    fn = plain(fn)
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_primals(fn, names, primals)
     seeds = call.seeds(tangents, as_tuple, wrt)
@@ -160,6 +165,7 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
 def hvp(fn, primals, tangents, wrt=0, jit=None):
     """(gradient, Hessian-vector product) of the scalar function fn at primals, by forward mode over
     fn's generated adjoint. `tangents` is as for `jvp`; both results are shaped as the gradient."""
+    fn = plain(fn)
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_primals(fn, names, primals)
     seeds = call.seeds(tangents, as_tuple, wrt)
@@ -173,6 +179,7 @@ def hessian(fn, wrt=0, jit=None):
     """A function returning the Hessian of the scalar function fn: one Hessian-vector product (forward
     mode over the adjoint) per input entry. For an int or str wrt, an array of shape x.shape + x.shape
     (a float for a float x); for a tuple wrt, H[i][j] of shape wrt[i].shape + wrt[j].shape."""
+    fn = plain(fn)
     names_of = wrt_of(fn, wrt)
 
     @functools.wraps(fn)
@@ -214,6 +221,7 @@ def jacobian(fn, wrt=0, jit=None):
     entries than the output, and reverse mode, one row per output entry, otherwise; after each call
     its `mode` attribute says which it chose and why. The Jacobian of a function made by
     `adjoint.grad` is a Hessian, by forward mode over the adjoint."""
+    fn = plain(fn)
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         return _jacobian_of_grad(inner, wrt, jit)
@@ -302,11 +310,13 @@ def source(fn, *example_args, mode="reverse", wrt=0, optimize=True):
     With example arguments, the code for their kinds (numbers, arrays of some rank): exactly what
     grad, vjp and jvp run for arguments like them. Without, code that assumes nothing of them (its
     docstring says which kinds it assumed)."""
+    fn = plain(fn)
     return generated(fn, example_args, mode, wrt, optimize).text
 
 
 def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
     """The pipeline.Generated that source (and `adjoint dump`) shows."""
+    fn = plain(fn)
     if not isinstance(mode, str) or mode not in MODES:
         raise ArgumentError(f"mode={mode!r:.60}: adjoint generates {' or '.join(map(repr, MODES))} code")
     for a in example_args:

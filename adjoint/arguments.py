@@ -35,6 +35,11 @@ def signature_of(fn):
     return known[1]
 
 
+def plain(fn):
+    """The function an @adjoint.differentiate one wraps (what its derivatives differentiate), else fn."""
+    return fn.fn if type(fn).__name__ == "Differentiated" and type(fn).__module__ == "adjoint.api" else fn
+
+
 def wrt_names(fn, wrt):
     """(parameter names, whether the caller asked for a tuple) for a wrt of ints, strs or a tuple."""
     signature = signature_of(fn).parameters

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .api import jvp, vjp
-from .arguments import bind_call, name_of, wrt_names
+from .arguments import bind_call, name_of, plain, wrt_names
 from .errors import ArgumentError
 
 
@@ -21,6 +21,7 @@ def numerical_jacobian(fn, *args, wrt=0, eps=1e-6, **kwargs):
     The arguments are checked as adjoint's derivatives check them (float inputs, no ndarray
     subclass), and the function is evaluated in float64 (float32 arguments as float64 copies, as the
     generated code runs): central differences in float32 would be noise."""
+    fn = plain(fn)
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
     return call.regroup(_jacobians(call, eps), as_tuple)
@@ -117,6 +118,7 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
     (for a scalar function, the gradient); forward mode compares the Jacobian-vector product J t
     for a random tangent t of each argument in turn.
     """
+    fn = plain(fn)
     names, _ = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
     jacs = _jacobians(call)

@@ -24,8 +24,9 @@ def facts(shape_only=(), **known):
 
 @facts(shape_only={0}, fresh=True, new_buffer=True)
 def zeros_like(x):
-    """A float64 zero of x's kind: 0.0 for a number, an array of x's shape for an array."""
-    if isinstance(x, (float, int)):
+    """A float64 zero of x's kind: 0.0 for a number (or None, a variable's value before it holds one),
+    an array of x's shape for an array."""
+    if x is None or isinstance(x, (float, int)):
         return 0.0
     return np.zeros(x.shape)
 

@@ -2,6 +2,8 @@
 expressions, enumerate(zip(...)), reversed(range(...)), helpers that write into their arguments and
 return nothing, lists appended to and stacked. Each with a way to make its arguments and its wrt."""
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -221,6 +223,57 @@ def methods_of_a_module_array(x):
 
 
 # (function, make arguments, wrt)
+def softmax_by_methods(A, x):
+    z = A - A.max(axis=-1, keepdims=True)
+    p = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    return np.sum(p * A.mean(axis=0)) + np.sum(x.clip(-0.5, 0.5)) + x.cumsum(axis=0)[-1]
+
+
+def _weighted(a, b, weights=None, options=None):
+    if weights is None:
+        weights = (1.0, 1.0)
+    options = options or {}
+    scale = 2.0 if options.get("double", False) else 1.0
+    first = 1.0 if weights is None else weights[0]
+    return scale * (first * np.sum(a) + weights[1] * np.sum(b ** 2))
+
+
+def defaults_of_none(a, b):
+    return _weighted(a, b) + _weighted(a, b, weights=(0.5, 2.0), options={"double": True})
+
+
+class Particle(NamedTuple):
+    pos: np.ndarray
+    vel: np.ndarray
+    mass: float = 1.0
+
+
+def _kick(p, dt):
+    return Particle(p.pos + dt * p.vel, p.vel - dt * p.pos / p.mass, p.mass)
+
+
+def named_tuple_made_and_returned(p, dt):
+    for _ in range(3):
+        p = _kick(p, dt)
+    q = Particle(p.pos * 2.0, vel=p.vel)
+    return np.sum(q.pos * q.vel) + q.mass
+
+
+def updated_after_a_copy(x, n):
+    x = x.copy()
+    for _ in range(n):
+        x += 0.1 * np.sin(x)
+    return np.sum(np.concatenate([[x[0]], x, [1.0]]) ** 2)
+
+
+def best_so_far(x, w):
+    best = None
+    for v in x * w:
+        if best is None or v > best:
+            best = v
+    return best * 2.0
+
+
 PROGRAMS = [
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
     (rows_by_comprehension, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),
@@ -248,4 +301,9 @@ PROGRAMS = [
                                 r.normal(size=3), [0.5, 1.5, 2.0]), (0, 1, 2)),
     (gram_by_nested_comprehension, lambda r: (r.normal(size=(3, 2)), r.normal(size=(4, 2))), (0, 1)),
     (methods_of_a_module_array, lambda r: (r.normal(size=3),), (0,)),
+    (softmax_by_methods, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),
+    (defaults_of_none, lambda r: (r.normal(size=3), r.normal(size=2)), (0, 1)),
+    (named_tuple_made_and_returned, lambda r: (Particle(r.normal(size=2), r.normal(size=2), 2.0), 0.1), (0, 1)),
+    (updated_after_a_copy, lambda r: (r.normal(size=3), 3), (0,)),
+    (best_so_far, lambda r: (r.normal(size=4), 1.3), (0, 1)),
 ]

@@ -10,7 +10,7 @@ import adjoint
 
 
 # the programs whose compiled path is checked too (each Numba compile costs seconds)
-JIT = {"dot_by_generator", "heat_ping_pong", "rnn_appending"}
+JIT = {"dot_by_generator", "heat_ping_pong", "rnn_appending", "softmax_by_methods"}
 
 
 @pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
@@ -24,6 +24,16 @@ def test_reversed_ranges_count_as_python_does():
         x = np.arange(1.0, n + 1.0)
         value, _ = adjoint.value_and_grad(reversed_loops, jit=False)(x)
         assert value == reversed_loops(x)
+
+
+def test_an_adjoint_differentiate_function_is_differentiated_by_every_entry():
+    from idiom_programs import dot_by_generator
+    f = adjoint.differentiate(dot_by_generator, wrt=(0, 1), jit=False)
+    w, x = np.arange(1.0, 4.0), np.arange(2.0, 5.0)
+    gw, gx = adjoint.grad(f, wrt=(0, 1), jit=False)(w, x)
+    np.testing.assert_allclose(gw, x)
+    np.testing.assert_allclose(adjoint.numerical_jacobian(f, w, x, wrt=0), x, rtol=1e-6)
+    assert adjoint.check_grad(f, w, x, wrt=(0, 1), jit=False)
 
 
 def test_max_of_an_empty_generator_raises_as_python_does():

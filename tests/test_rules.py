@@ -1080,7 +1080,7 @@ ROWS = [
     Row("numpy.transpose", f_transpose, args(normal(*MAT)), jit_too=True),
     Row("numpy.expand_dims", f_expand_dims, args(normal(*MAT)), jit_too=True),
     Row("numpy.copy", f_copy, args(normal(*MAT)), jit_too=True),
-    Row("numpy.array", f_array, args(normal(*MAT)), nojit=True, jit_too=True),
+    Row("numpy.array", f_array, args(normal(*MAT)), jit_too=True),  # (a copy: np.copy, which Numba takes)
     Row("numpy.array", f_array_dtype, args(normal(*MAT)), nojit=True),
     Row("numpy.asarray", f_asarray, args(normal(*MAT)), jit_too=True),
     Row("numpy.float64", f_float64, args(scalar(-2, 2)), jit_too=True),

@@ -8,6 +8,7 @@ import copy
 from ..analysis.aliasing import disjoint_subscripts, links
 from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
+from .containers import STATIC, items
 from .grown import Grown
 from .syntax import Normal, Rows, leaves, op_symbol, upward, with_closures
 
@@ -30,6 +31,15 @@ def _axes(ndim, index):
 def holds(atom, version):
     """Whether what a name holds is `version` or a container with `version` among its items (at any depth)."""
     return atom is not None and any(isinstance(n, ast.Name) and n.id == version for n in ast.walk(atom))
+
+
+def _new_array(value):
+    """Whether value surely makes a new array (a copy, a constructor, arithmetic), never a view."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+        return True
+    func = value.func if isinstance(value, ast.Call) else None
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    return name in {"copy", "array", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "astype"}
 
 
 class Assignments:
@@ -97,6 +107,10 @@ class Assignments:
             callee = self.callee(scope, value)
             if callee is not None:
                 return self.inline(scope, value, *callee)
+        if isinstance(value, ast.BoolOp):
+            chosen = self.known_choice(scope, value)  # `options = options or {}`: known when compiling
+            if chosen is not None:
+                return self.value_or_tuple(scope, chosen)
         if isinstance(value, (ast.IfExp, ast.BoolOp)) or (isinstance(value, ast.Compare) and len(value.ops) > 1):
             return self.atom(scope, value, hint)
         if isinstance(value, ast.Attribute) and self.is_global(scope, value):
@@ -262,7 +276,8 @@ class Assignments:
                 whole = ast.Slice() if ndim == 1 else ast.Tuple([ast.Slice() for _ in range(ndim)], ast.Load())
                 return self.store_element(scope, copy.deepcopy(old), whole, new, stmt)  # (a[:], which Numba takes)
             live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} | holders)
-            if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params:
+            if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params \
+                    and not self.copied_first(name, stmt):
                 who = f"`{live[0]}`" if live else "the caller's argument"
                 symbol = op_symbol(stmt.op)
                 raise self.error(
@@ -271,6 +286,32 @@ class Assignments:
                     f"(`{name} = {live[0] if live else name}.copy()`)")
         binop = ast.copy_location(ast.BinOp(ast.Name(name, ast.Load()), stmt.op, stmt.value), stmt)
         self.assign(scope, target, binop, stmt)
+
+    def known_choice(self, scope, e):
+        """The operand `a or b` / `a and b` gives when the truth of those before it is known when compiling
+        (a container's: it has items; a constant's), else None."""
+        for k, operand in enumerate(e.values):
+            if k == len(e.values) - 1:
+                return operand
+            known = self.value_or_tuple(scope, operand) if isinstance(operand, ast.Name) else self.container_or_none(
+                scope, operand) if isinstance(operand, (ast.Dict, ast.List, ast.Tuple)) else operand
+            if isinstance(known, STATIC):
+                truth = bool(items(known))
+            elif isinstance(known, ast.Constant):
+                truth = bool(known.value)
+            else:
+                return None
+            if truth == isinstance(e.op, ast.Or):
+                return operand
+        return None
+
+    def copied_first(self, name, stmt):
+        """Whether the top function assigns `name` a new array (`x = x.copy()`, `x = 1.0 * x`) in a statement
+        of its own body before the one that holds stmt: its parameter's array is not what `x += ...` changes."""
+        body = self.top.src.tree.body
+        at = next((k for k, s in enumerate(body) if any(n is stmt for n in ast.walk(s))), 0)
+        return any(isinstance(s, ast.Assign) and [t.id for t in s.targets if isinstance(t, ast.Name)] == [name]
+                   and _new_array(s.value) for s in body[:at])
 
     def write_element(self, scope, target, value, stmt):
         base = self.atom(scope, target.value)

@@ -14,6 +14,8 @@ from ..ir.queries import dotted
 from ..rules import BindError
 from .comprehensions import COMPREHENSIONS
 
+AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "clip"}  # ndarray methods taken as
+# the NumPy functions when given arguments (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
                "isalpha"}  # (computed when compiling, on strings known then)
 from .containers import STATIC, items
@@ -98,6 +100,7 @@ class Calls:
         keywords = {k: self.kept(v) for k, v in keywords.items()}
         bound = self.bind_parameters(scope, e, fdef, fn, args, keywords, callee if fn is not None else where)
         callee.current.update(bound)
+        callee.fixed -= self.defaults_set_first(fdef, bound)
         for p, atom in bound.items():
             if p in callee.fixed and isinstance(atom, Grown):
                 raise self.error(scope, e, f"`{fdef.name}` assigns its parameter `{p}`, a list grown in a loop, "
@@ -216,6 +219,17 @@ class Calls:
             text = self.static_text(scope, e)
             if text is not None:
                 return text
+            as_function = self.method_as_function(scope, e)
+            if as_function is not None:
+                return self.call(scope, as_function)
+            container = self.static_of(scope, func.value)
+            if isinstance(container, ast.Dict) and func.attr == "get" and 1 <= len(e.args) <= 2 and not e.keywords:
+                key = self.atom(scope, e.args[0])  # d.get(key, default) of a dict known when compiling
+                keys = [k.value for k in container.keys]
+                if isinstance(key, ast.Constant) and key.value in keys:
+                    return container.values[keys.index(key.value)]
+                if isinstance(key, ast.Constant):
+                    return self.value_or_tuple(scope, e.args[1]) if len(e.args) == 2 else ast.Constant(None)
             rule = self.table.for_spelling("." + func.attr)
             if rule is None:
                 raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule",
@@ -293,6 +307,38 @@ class Calls:
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
+
+    def defaults_set_first(self, fdef, bound):
+        """The parameters that only leading `if p is None: p = ...` statements assign (the None-default
+        idiom), when whether each is None is known here: each such `if` is decided now, and its
+        assignment is straight-line code (the name needs no variable of its own)."""
+        lead = []
+        for s in fdef.body:
+            t = s.test if isinstance(s, ast.If) else None
+            if not (isinstance(t, ast.Compare) and len(t.ops) == 1 and isinstance(t.ops[0], (ast.Is, ast.IsNot))
+                    and isinstance(t.left, ast.Name) and isinstance(t.comparators[0], ast.Constant)
+                    and t.comparators[0].value is None):
+                break
+            lead.append(s)
+        names = {s.test.left.id for s in lead if s.test.left.id in bound and self.none_known(bound[s.test.left.id])}
+        rest = assigned_in_compound(fdef.body[len(lead):]) | assigned_in_compound(
+            [b for s in lead for b in s.body + s.orelse])
+        return {p for p in names if p not in rest}
+
+    def none_known(self, value):
+        """Whether it is known when compiling that value (an atom or a container) is None, or is not."""
+        return not isinstance(value, ast.Name) or value.id not in self.maybe_none
+
+    def method_as_function(self, scope, e):
+        """`A.mean(axis=0)`, `x.clip(0, 1)`: the NumPy function's call (`np.mean(A, axis=0)`), which the
+        rules and Numba take in more forms, when the module's `np` is NumPy; else None."""
+        func = e.func
+        if func.attr not in AS_FUNCTION or not (e.args or e.keywords) and func.attr != "clip":
+            return None
+        spelled = ast.copy_location(ast.Attribute(ast.Name("np", ast.Load()), func.attr, ast.Load()), func)
+        if self.is_local(scope, "np") or self.resolve(scope, spelled) is not getattr(np, func.attr):
+            return None
+        return ast.copy_location(ast.Call(spelled, [func.value, *e.args], e.keywords), e)
 
     def joined_rows(self, scope, e, rule, args, keywords):
         """np.stack or np.concatenate of an array, which they take as the sequence of its rows: a copy

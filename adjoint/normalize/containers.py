@@ -10,6 +10,7 @@ import copy
 import numpy as np
 
 from ..trees import is_container
+from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, is_literal, op_symbol
 
 STATIC = (ast.Tuple, ast.Dict)
@@ -330,8 +331,18 @@ class Containers:
                                  f"write `{text} = {text} {op_symbol(node.op)} ...`")
 
     def copied_container(self, scope, target, e):
-        """dict(d), list(t), tuple(t) of a container known when compiling (and dict(key=value, ...)):
-        a new container of the same items; else None."""
+        """dict(d), list(t), tuple(t) of a container known when compiling (and dict(key=value, ...)), or
+        of a comprehension: a new container of the same items; a NamedTuple made (`State(q, v)`); else None."""
+        if isinstance(target, type) and issubclass(target, tuple) and hasattr(target, "_fields"):
+            return self.named_tuple(scope, target, e)
+        if target in (list, tuple) and len(e.args) == 1 and not e.keywords and isinstance(e.args[0], COMPREHENSIONS):
+            made = self.comprehended(scope, e.args[0], "list")
+            if isinstance(made, ast.Tuple):
+                made.is_list = target is list
+            elif target is tuple:
+                raise self.error(scope, e, "a tuple of a number of items known only at run time",
+                                 "make it a list, or an array")
+            return made
         if target not in (dict, list, tuple) or len(e.args) > 1 or e.keywords and (target is not dict or e.args):
             return None
         if not e.args:
@@ -346,6 +357,25 @@ class Containers:
             return self.made_here(ast.Dict(list(container.keys), [self.kept(v) for v in container.values]))
         node = ast.Tuple([self.kept(v) for v in self.rows_of(container)], ast.Load())
         node.is_list = target is list
+        return self.made_here(node)
+
+    def named_tuple(self, scope, cls, e):
+        """`State(pos, vel)`: the NamedTuple's container, its fields bound as Python binds them."""
+        fields, defaults = cls._fields, getattr(cls, "_field_defaults", {})
+        if len(e.args) > len(fields) or any(k.arg not in fields for k in e.keywords) or any(
+                isinstance(a, ast.Starred) for a in e.args):
+            raise self.error(scope, e, f"`{cls.__name__}` does not take these arguments")
+        given = dict(zip(fields, e.args)) | {k.arg: k.value for k in e.keywords}
+        parts = []
+        for name in fields:
+            if name in given:
+                parts.append(self.part(scope, given[name]))
+            elif name in defaults and type(defaults[name]) in (int, float, bool, type(None)):
+                parts.append(ast.Constant(defaults[name]))
+            else:
+                raise self.error(scope, e, f"`{cls.__name__}` is missing the field `{name}`")
+        node = ast.Tuple(parts, ast.Load())
+        node.fields = tuple(fields)
         return self.made_here(node)
 
     def kept(self, item):
@@ -625,6 +655,15 @@ class Containers:
     def arrays_for_lists(self, rule, args, keywords):
         """A NumPy call's arguments with each list or tuple of values where it takes an array made one
         (as_array); the call itself when it is np.array or np.asarray of one."""
+        if rule.sequence and args and isinstance(args[0], ast.Tuple):  # np.concatenate([[x0], path])
+            parts = []
+            for part in args[0].elts:
+                stacked = self.as_array(part) if isinstance(part, ast.Tuple) else None
+                if stacked is None and isinstance(part, ast.Tuple) and part.elts and all(
+                        isinstance(v, ast.Constant) and type(v.value) in (int, float) for v in part.elts):
+                    stacked = self.rule_call("numbers", [ast.Tuple(list(part.elts), ast.Load())])  # ([1.0])
+                parts.append(part if stacked is None else self.emit(self.namer.fresh("items"), stacked))
+            args[0] = ast.Tuple(parts, ast.Load())
         if rule.sequence or not rule.spelling.startswith("np."):
             return None
         params = dict(zip(rule.params, args)) | keywords

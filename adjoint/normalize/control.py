@@ -7,8 +7,9 @@ import copy
 from ..analysis.aliasing import chain_base
 from ..frontend.names import MISSING
 from ..ir.queries import dotted
+from .containers import STATIC
 from .grown import Grown
-from .syntax import events_of, surely_bound_before
+from .syntax import Normal, events_of, surely_bound_before
 
 
 class ControlFlow:
@@ -46,6 +47,14 @@ class ControlFlow:
         if isinstance(scope.result, (ast.Tuple, ast.Dict)):
             raise self.error(scope, stmt, "the function returns a container here and another value elsewhere",
                              "return once, at the end of the function")
+        if scope.result is None and scope is not self.top and len(self.blocks) == scope.depth \
+                and isinstance(value, ast.Call):  # `return State(q, v)`, `return make()`: maybe a container
+            rhs = self.rhs(scope, value)
+            if isinstance(rhs, STATIC + (Grown,)):
+                scope.result = rhs
+                return
+            value = Normal(rhs if isinstance(rhs, (ast.Name, ast.Constant)) else self.emit(
+                self.namer.fresh(f"{scope.src.name}_value"), rhs))
         if scope.result is None:
             base = "out" if scope is self.top else f"{scope.src.name}_out"
             if isinstance(value, (ast.Tuple, ast.List)):

@@ -55,6 +55,13 @@ class Expressions:
                     return ast.Constant(not same)
                 return self.atom(scope, ast.copy_location(ast.BoolOp(ast.Or() if same else ast.And(), tests), e)
                                  if len(tests) > 1 else tests[0], hint)
+        if isinstance(e, ast.Compare) and len(e.ops) == 1 and isinstance(e.ops[0], (ast.Is, ast.IsNot)) \
+                and isinstance(e.comparators[0], ast.Constant) and e.comparators[0].value is None:
+            # `w is None`: known when compiling, unless w is a variable that may hold None
+            left = self.static_of(scope, e.left) or self.grown_of(scope, e.left) or self.atom(scope, e.left)
+            if self.none_known(left):
+                none = isinstance(left, ast.Constant) and left.value is None
+                return ast.Constant(none if isinstance(e.ops[0], ast.Is) else not none)
         if isinstance(e, ast.Compare) and len(e.ops) > 1:
             parts = [ast.Compare(left, [op], [right]) for left, op, right
                      in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]

@@ -126,6 +126,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.parents = {}  # id(tree) -> (tree, id(node) -> parent node)
         self.carried = {}  # (id(scope), name) -> the container of variables the name holds (containers.carry)
         self.carried_leaves = set()  # the variables of those containers
+        self.maybe_none = set()  # variables that may hold None (`best = None` before a loop sets it)
         self.updated = set()  # arrays a container's item names that `d["h"] += ...` updates (in place, in NumPy)
 
     def run(self):
@@ -290,6 +291,9 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
     def emit(self, target, value):
         """Append `target = value` and return the atom that names it."""
         kind = None if target in self.forced else self.kinds.value(value, self.call_rule(value))
+        if isinstance(value, ast.Constant) and value.value is None or isinstance(value, ast.Name) and \
+                value.id in self.maybe_none:
+            self.maybe_none.add(target)
         if target in self.kinds.of and self.kinds.of[target] != kind:
             self.conflicts.add(target)
         self.kinds.of[target] = kind
