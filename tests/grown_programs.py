@@ -240,6 +240,14 @@ def helper_reassigns_its_dict_parameter(x, n):
     return np.sum(_scaled_again(p, n)) + np.sum(p["w"] ** 2)
 
 
+def items_unpacked_into(x, steps):
+    S = {"a": x * 1.0}
+    q = 0.0
+    for _ in range(steps):
+        S["a"], q = S["a"] * 0.9 + 0.1, np.sum(S["a"]) + q
+    return np.sum(S["a"] ** 2) + q
+
+
 def stacked_sideways(A, B, x):
     return (np.sum(np.vstack([A, B]) ** 2) + np.sum(np.hstack((A, 2.0 * B)) * x[0])
             + np.sum(np.column_stack((x, x ** 2))[:, 1]) + np.sum(np.hstack([x[0], x[1] * 3.0]) ** 2))
@@ -305,5 +313,6 @@ PROGRAMS = [
     (argument_list_reassigned_in_a_branch, lambda r: ([r.normal(size=2), r.normal(size=3)], 1.3), (0, 1)),
     (argument_tuple_stepped_by_a_helper, lambda r: ((r.normal(size=2), r.normal(size=2)), 1.7), (0, 1)),
     (helper_reassigns_its_dict_parameter, lambda r: (r.normal(size=3), 2), 0),
+    (items_unpacked_into, lambda r: (r.normal(size=3), 3), 0),
     (stacked_sideways, lambda r: (r.normal(size=(2, 3)), r.normal(size=(2, 3)), r.normal(size=3)), (0, 1, 2)),
 ]

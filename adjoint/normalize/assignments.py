@@ -143,7 +143,7 @@ class Assignments:
     def unpack(self, scope, target, value, stmt):
         names = target.elts
         if not all(isinstance(n, ast.Name) for n in names):
-            container = self.container_or_none(scope, value)
+            container = self.container_or_none(scope, value)  # (`d["a"], q = e1, e2`: the values first)
             if container is None:
                 raise self.error(scope, target, "only names can be unpacked into", "unpack into names first")
             return self.unpack_container(scope, target, container, stmt)
@@ -218,7 +218,10 @@ class Assignments:
                                      "unpack it on a line of its own")
                 self.unpack_container(scope, n, part, stmt)
             elif not isinstance(n, ast.Name):
-                raise self.error(scope, n, "only names can be unpacked into", "unpack into names first")
+                if isinstance(part, (ast.Tuple, ast.Dict)) or isinstance(n, ast.Starred):
+                    raise self.error(scope, n, "a container unpacked into an item, or `*` in the names",
+                                     "unpack into names first")
+                self.assign(scope, n, Normal(copy.deepcopy(part)), stmt)  # (`d["a"], q = ...`: an item set)
             elif isinstance(part, (ast.Tuple, ast.Dict)):
                 if n.id in scope.fixed:
                     self.carry(scope, n.id, part, stmt)
