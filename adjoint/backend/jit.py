@@ -114,6 +114,14 @@ def _stack_part(g, k, axis=0):
     return lambda g, k, axis=0: runtime._stack_piece(g, k, axis)
 
 
+@overload(runtime.zeros_like, jit_options={"cache": True})
+def _zeros_like(x):
+    """runtime.zeros_like, by type (Numba takes no `x is None` of an array)."""
+    if isinstance(x, nbtypes.Array):
+        return lambda x: np.zeros(x.shape)
+    return lambda x: 0.0
+
+
 def _row_type(t):
     """runtime._row_type of a value of Numba type t."""
     t = t.dtype if isinstance(t, nbtypes.Array) else t
