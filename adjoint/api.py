@@ -13,6 +13,7 @@ from .arguments import (
     copies,
     in_type_of,
     name_of,
+    output_tree,
     plain,
     real_output,
     scalar_output,
@@ -22,7 +23,7 @@ from .arguments import (
 )
 from .backend.dispatch import derivative, last_run
 from .errors import ArgumentError
-from .trees import leaf_names, unflatten
+from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
 
 def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
@@ -114,18 +115,21 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
         if not (isinstance(out, tuple) and len(out) == 2):
             raise ArgumentError(f"has_aux=True needs {name_of(fn)} to return a pair (value, aux)")
         out, aux = out
-    several = not has_aux and type(out) is tuple
-    outs = [real_output(o, fn, "vjp") for o in (out if several else (out,))]
+    several = not has_aux and is_container(out)  # (a tuple, a dict of outputs: a cotangent per leaf)
+    leaves, tree = output_tree(out) if several else ([out], None)
+    outs = [real_output(o, fn, "vjp") for o in leaves]
     returns = "aux" if has_aux else "tuple" if several else "one"
     d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns)
     values = copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
 
     def pullback(cotangent):
-        if several and not (isinstance(cotangent, (tuple, list)) and len(cotangent) == len(outs)):
-            raise ArgumentError(f"{name_of(fn)} returns a tuple of {len(outs)}: the cotangent is a tuple of "
-                                f"{len(outs)} too, not {cotangent!r:.60}")
-        cts = [checked_seed("the cotangent" + (f" of item {i}" if several else ""), c, "the output", o)
-               for i, (c, o) in enumerate(zip(cotangent if several else (cotangent,), outs))]
+        if several and tree[0] in ("tuple", "list") and type(cotangent) in (tuple, list):
+            cotangent = tuple(cotangent) if tree[0] == "tuple" else list(cotangent)  # (either for a tuple)
+        if several and not same_structure(tree, cotangent):
+            raise ArgumentError(f"{name_of(fn)} returns a {type(out).__name__} of {len(outs)} outputs: the "
+                                f"cotangent is one of that structure too, not {cotangent!r:.60}")
+        cts = [checked_seed("the cotangent" + (f" of output {i}" if several else ""), c, "the output", o)
+               for i, (c, o) in enumerate(zip(leaves_of(tree, cotangent) if several else (cotangent,), outs))]
         _, *grads = d(values, *cts)
         grads = grads[len(d.generated.nf.aux):]
         return call.derivatives(grads, as_tuple, "the vector-Jacobian product")
@@ -148,17 +152,17 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     outs, dots = (out, out_dot) if several else ((out,), (out_dot,))
     for o in outs:
         real_output(o, fn, "jvp")
-    # the output and its tangent in the output's type: when arguments ran as float64 copies, that of
-    # the function's own result for the arguments as given
-    likes = call.run() if call.converted else out
-    likes = likes if several else (likes,)
+    # the output and its tangent in the output's type (and structure): when arguments ran as float64
+    # copies, that of the function's own result for the arguments as given
+    own = call.run() if call.converted or several else out
+    likes, tree = output_tree(own) if several else ([own], None)
     pairs = []
     for o, t, like in zip(outs, dots, likes):
         if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
             like = 0.0  # (a float, as before)
         pairs.append((in_type_of(o, like, "the output"), in_type_of(t, like, "the Jacobian-vector product")))
     if several:
-        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        return unflatten(tree, iter([p[0] for p in pairs])), unflatten(tree, iter([p[1] for p in pairs]))
     return pairs[0]
 
 
@@ -234,8 +238,9 @@ def jacobian(fn, wrt=0, jit=None):
         values, kinds, trees = call.values, call.kinds, call.trees
         inputs = _inputs(call, call.wrt)
         out = call.run()
-        several = type(out) is tuple  # (a tuple of outputs: a Jacobian per item, each as for one output)
-        outs = [real_output(o, fn, "jacobian") for o in (out if several else (out,))]
+        several = is_container(out)  # (a tuple, a dict of outputs: a Jacobian per leaf, in its structure)
+        leaves, tree = output_tree(out) if several else ([out], None)
+        outs = [real_output(o, fn, "jacobian") for o in leaves]
         n_in, n_out = sum(np.size(x) for x in inputs), sum(np.size(o) for o in outs)
         blocks = [[[] for _ in inputs] for _ in outs]  # [output][input] -> columns or rows
         if n_in <= n_out:
@@ -258,7 +263,7 @@ def jacobian(fn, wrt=0, jit=None):
             jacs = [[np.stack(r).reshape(np.shape(y) + np.shape(x)) for r, x in zip(rows, inputs)]
                     for rows, y in zip(blocks, outs)]
         per_output = [call.regroup([float(j) if j.ndim == 0 else j for j in js], as_tuple) for js in jacs]
-        return tuple(per_output) if several else per_output[0]
+        return unflatten(tree, iter(per_output)) if several else per_output[0]
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn

@@ -469,6 +469,15 @@ def scalar_output(out, fn):
     return float(out) if isinstance(out, (float, np.floating, np.ndarray)) else out
 
 
+def output_tree(out):
+    """(the leaves of a function's output, its structure) for an output that is a container (a tuple
+    of outputs, a dict of them, nested), the leaves in trees.flatten's order; else ([out], None)."""
+    if not is_container(out):
+        return [out], None
+    treedef, leaves = flatten(out, "out", set())
+    return [value for _, value, _ in leaves], treedef
+
+
 def real_output(out, fn, what):
     """Refuse a complex output (of vjp, jvp, jacobian): its derivative is not taken."""
     if isinstance(out, (complex, np.complexfloating)) or isinstance(out, np.ndarray) and out.dtype.kind == "c":

@@ -3,7 +3,7 @@ code: the three oracles, the derivatives' structure and types, and the refusals.
 
 import numpy as np
 import pytest
-from container_programs import PROGRAMS, Oscillator, mlp_loss
+from container_programs import PROGRAMS, Forces, Oscillator, mlp_loss
 from oracles import failures
 
 import adjoint
@@ -185,6 +185,33 @@ def test_a_function_that_returns_a_tuple_has_vjp_jvp_and_jacobian(jit):
     assert J[1][1] == pytest.approx(1.0)
     with pytest.raises(adjoint.ArgumentError, match="tuple of 2"):
         pullback(np.ones(3))
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_outputs_in_a_dict_or_a_named_tuple_come_back_in_their_structure(jit):
+    from container_programs import report, spring_forces
+    rng = np.random.default_rng(14)
+    x, k = rng.normal(size=3), 1.7
+    out, pullback = adjoint.vjp(report, x, k, wrt=(0, 1), jit=jit)
+    assert out["model"] == "quadratic" and out["parts"][0] == x[0]
+    u = {"loss": 0.3, "slope": rng.normal(size=3), "model": None, "parts": (-0.5, [rng.normal(size=3)])}
+    gx, gk = pullback(u)
+    np.testing.assert_allclose(gx, 0.3 * 2 * k * x + 2 * k * u["slope"] + np.array([-0.5, 0, 0])
+                               + np.cos(x) * u["parts"][1][0], rtol=1e-12)
+    assert gk == pytest.approx(0.3 * np.sum(x ** 2) + np.sum(2 * x * u["slope"]), rel=1e-12)
+    v = (rng.normal(size=3), 0.4)
+    _, t = adjoint.jvp(report, (x, k), v, wrt=(0, 1), jit=jit)
+    assert t["model"] == "quadratic" and isinstance(t["parts"][1], list)
+    ju = (u["loss"] * t["loss"] + np.sum(u["slope"] * t["slope"]) + u["parts"][0] * t["parts"][0]
+          + np.sum(u["parts"][1][0] * t["parts"][1][0]))
+    assert ju == pytest.approx(np.sum(gx * v[0]) + gk * v[1], rel=1e-12)  # <u, J v> = <J^T u, v>
+    J = adjoint.jacobian(report, wrt=0, jit=jit)(x, k)
+    np.testing.assert_allclose(J["slope"], 2 * k * np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(J["parts"][1][0], np.diag(np.cos(x)), atol=1e-12)
+    _, tf = adjoint.jvp(spring_forces, (x, k), np.ones(3), wrt=0, jit=jit)
+    assert type(tf) is Forces and tf.energy == pytest.approx(k * np.sum(x)) and np.allclose(tf.forces, -k)
+    with pytest.raises(adjoint.ArgumentError, match="structure"):
+        pullback((0.3, u["slope"]))
 
 
 def test_jacobian_of_a_tuple_in_reverse_mode():

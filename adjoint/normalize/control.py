@@ -36,7 +36,7 @@ class ControlFlow:
             scope.result = self.grown_of(scope, value) or self.comprehended(scope, value, "list")
             return
         if scope.result is None and self.returns_container(scope, value):
-            if scope is self.top and self.returns != "aux" or len(self.blocks) != scope.depth:
+            if scope is self.top and self.returns not in ("aux", "tuple") or len(self.blocks) != scope.depth:
                 raise self.error(scope, stmt, "returning a container (a dict, a nested tuple or list) "
                                  + ("from the function differentiated" if scope is self.top else "from inside "
                                     "if/for/while"), "return one value, or pass has_aux=True when the function "
@@ -47,10 +47,10 @@ class ControlFlow:
         if isinstance(scope.result, (ast.Tuple, ast.Dict)):
             raise self.error(scope, stmt, "the function returns a container here and another value elsewhere",
                              "return once, at the end of the function")
-        if scope.result is None and scope is not self.top and len(self.blocks) == scope.depth \
-                and isinstance(value, ast.Call):  # `return State(q, v)`, `return make()`: maybe a container
+        if scope.result is None and (scope is not self.top or self.returns in ("aux", "tuple")) and len(
+                self.blocks) == scope.depth and isinstance(value, ast.Call):  # `return State(q, v)`: maybe a container
             rhs = self.rhs(scope, value)
-            if isinstance(rhs, STATIC + (Grown,)):
+            if isinstance(rhs, STATIC) or isinstance(rhs, Grown) and scope is not self.top:
                 scope.result = rhs
                 return
             value = Normal(rhs if isinstance(rhs, (ast.Name, ast.Constant)) else self.emit(

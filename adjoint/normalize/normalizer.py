@@ -58,7 +58,7 @@ from .assignments import Assignments
 from .calls import Calls
 from .comprehensions import Comprehensions
 from .grown import GrownLists
-from .containers import STATIC, Containers
+from .containers import STATIC, Containers, leaves_of_node
 from .control import ControlFlow
 from .expressions import Expressions
 from .structure import structure
@@ -159,6 +159,10 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             result, aux, aux_tree = self.split_aux(result)
         elif self.returns == "tuple" and isinstance(result, list):
             pass  # (one cotangent, or tangent, per item)
+        elif self.returns == "tuple" and isinstance(result, STATIC):  # a dict, a nested tuple: one per leaf,
+            result = [self.emit(self.namer.fresh("out"), leaf).id for leaf in leaves_of_node(result)  # in the
+                      if not (isinstance(leaf, ast.Constant) and type(leaf.value) not in (int, float))]  # order
+            # of trees.flatten (None and strs are no leaves of it)
         elif isinstance(result, list) or isinstance(result, STATIC):
             raise AdjointError(f"{scope.src.name} returns a tuple: differentiate a function that returns "
                                "one float or array (return the sum, or one element), or pass has_aux=True "
