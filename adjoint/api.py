@@ -22,7 +22,7 @@ from .arguments import (
     wrt_of,
 )
 from .backend.dispatch import derivative, last_run
-from .errors import ArgumentError
+from .errors import AdjointError, ArgumentError
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
 
@@ -120,6 +120,8 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
     outs = [real_output(o, fn, "vjp") for o in leaves]
     returns = "aux" if has_aux else "tuple" if several else "one"
     d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns)
+    if several:
+        _same_leaves(fn, leaves, d)
     values = copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
 
     def pullback(cotangent):
@@ -156,6 +158,8 @@ def jvp(fn, primals, tangents, wrt=0, jit=None):
     # copies, that of the function's own result for the arguments as given
     own = call.run() if call.converted or several else out
     likes, tree = output_tree(own) if several else ([own], None)
+    if several:
+        _same_leaves(fn, likes, d)
     pairs = []
     for o, t, like in zip(outs, dots, likes):
         if not (type(like) is np.ndarray or isinstance(like, np.floating) and like.dtype.itemsize < 8):
@@ -246,6 +250,8 @@ def jacobian(fn, wrt=0, jit=None):
         if n_in <= n_out:
             jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
             d = derivative(call.fn, call.wrt, jit, True, kinds, "forward", trees, "tuple")
+            if several:
+                _same_leaves(fn, leaves, d)
             for i, x in enumerate(inputs):
                 for k in np.ndindex(np.shape(x)):
                     dots = d(values, *unit_seeds(inputs, i, k))[1]
@@ -256,6 +262,8 @@ def jacobian(fn, wrt=0, jit=None):
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
             d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees, returns="tuple" if several else "one")
+            if several:
+                _same_leaves(fn, leaves, d)
             for o, y in enumerate(outs):
                 for k in np.ndindex(np.shape(y)):
                     for i, g in enumerate(d(values, *unit_seeds(outs, o, k))[1:]):
@@ -267,6 +275,15 @@ def jacobian(fn, wrt=0, jit=None):
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn
+
+
+def _same_leaves(fn, leaves, d):
+    """Refuse an output whose leaves the generated code does not give one for one (a value that is None
+    at run time, where the code holds a variable)."""
+    if len(leaves) != len(d.generated.nf.results):
+        raise AdjointError(f"{name_of(fn)} returned {len(leaves)} numbers and arrays in its output where its "
+                           f"code has {len(d.generated.nf.results)} (a value that is None at run time?)\n"
+                           "hint: return arrays and numbers in the same places on every run")
 
 
 def _inputs(call, names):

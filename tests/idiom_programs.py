@@ -307,3 +307,21 @@ PROGRAMS = [
     (updated_after_a_copy, lambda r: (r.normal(size=3), 3), (0,)),
     (best_so_far, lambda r: (r.normal(size=4), 1.3), (0, 1)),
 ]
+
+
+def none_tested_at_run_time(x, w=None):
+    if w is None:
+        return np.sum(x * x)
+    return np.sum(x * w)
+
+
+def none_set_later_in_the_loop(x, n):
+    w, s = x * 2.0, 0.0
+    for _ in range(n):
+        if w is None:
+            s = s + np.sum(x * x)
+            w = x * 1.0
+        else:
+            s = s + np.sum(w)
+            w = None
+    return s

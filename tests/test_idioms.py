@@ -1,6 +1,8 @@
 """The Python people write around their numbers (tests/idiom_programs.py) through the three oracles,
 and what is still refused, refused clearly."""
 
+from typing import NamedTuple
+
 import numpy as np
 import pytest
 from idiom_programs import PROGRAMS
@@ -34,6 +36,57 @@ def test_an_adjoint_differentiate_function_is_differentiated_by_every_entry():
     np.testing.assert_allclose(gw, x)
     np.testing.assert_allclose(adjoint.numerical_jacobian(f, w, x, wrt=0), x, rtol=1e-6)
     assert adjoint.check_grad(f, w, x, wrt=(0, 1), jit=False)
+
+
+@pytest.mark.parametrize("args", [(None,), (np.array([0.5, 2.0]),)])
+def test_is_none_of_a_value_known_only_at_run_time_is_tested_then(args):
+    from idiom_programs import none_set_later_in_the_loop, none_tested_at_run_time
+    x = np.array([0.3, -0.7])
+    value, g = adjoint.value_and_grad(none_tested_at_run_time, jit=False)(x, *args)
+    assert value == pytest.approx(none_tested_at_run_time(x, *args))
+    np.testing.assert_allclose(g, 2 * x if args[0] is None else args[0])
+    value, g = adjoint.value_and_grad(none_set_later_in_the_loop, jit=False)(x, 3)
+    assert value == pytest.approx(none_set_later_in_the_loop(x, 3))
+    np.testing.assert_allclose(g, 2.0 + 2 * x + 1.0)  # (runs: the sum of w = 2x, of x * x, of w = x)
+
+
+def _rows_swapped_by_unpacking(x):
+    a = x * 1.0
+    a[0], a[1] = a[1], a[0]
+    return np.sum(a * np.arange(6.0).reshape(3, 2))
+
+
+def _updated_while_the_loop_makes_it_another_array(x, y, n):
+    x = x.copy()
+    for _ in range(n):
+        x += y
+        x = y
+    return np.sum(x * y)
+
+
+class _Doubled(NamedTuple):
+    a: np.ndarray
+    b: float
+
+
+class _MadeItsOwnWay(_Doubled):
+    def __new__(cls, a, b):
+        return super().__new__(cls, a * 2.0, b)
+
+
+def _named_tuple_with_its_own_new(x):
+    s = _MadeItsOwnWay(x, 3.0)
+    return np.sum(s.a) * s.b
+
+
+@pytest.mark.parametrize("fn, args, message", [
+    (_rows_swapped_by_unpacking, (np.arange(6.0).reshape(3, 2),), "a value unpacked after it views"),
+    (_updated_while_the_loop_makes_it_another_array, (np.ones(2), np.arange(2.0), 2), "another name's"),
+    (_named_tuple_with_its_own_new, (np.ones(2),), "`__new__` of its own"),
+], ids=["unpacked_views", "augmented_alias_in_a_loop", "named_tuple_new"])
+def test_python_semantics_adjoint_cannot_follow_are_refused(fn, args, message):
+    with pytest.raises(adjoint.SourceError, match=message):
+        adjoint.grad(fn, jit=False)(*args)
 
 
 def test_max_of_an_empty_generator_raises_as_python_does():

@@ -211,6 +211,15 @@ class Assignments:
         parts = container.keys if isinstance(container, ast.Dict) else container.elts
         if len(parts) != len(target.elts):
             raise self.error(scope, stmt, f"cannot unpack {len(parts)} values into {len(target.elts)} names")
+        for k, n in enumerate(target.elts):  # `a[0], a[1] = a[1], a[0]`: a view read after a write it sees
+            later = [p for p in parts[k + 1:] if isinstance(p, ast.Name) and self.kinds.of.get(p.id) != 0]
+            if isinstance(n, ast.Subscript) and later and self.static_of(scope, n.value) is None:  # (an array's)
+                base = self.name(scope, n.value) if isinstance(n.value, ast.Name) else None
+                if not isinstance(base, ast.Name) or any(p.id == base.id or p.id in self.sharers(base.id)
+                                                         for p in later):
+                    raise self.error(scope, stmt, "unpacking into an item of an array that a value unpacked after it "
+                                     "views (NumPy would read the value after the write)",
+                                     "assign the items one by one, or copy the values first (`.copy()`)")
         for n, part in zip(target.elts, parts):
             if isinstance(n, (ast.Tuple, ast.List)):
                 if not isinstance(part, (ast.Tuple, ast.Dict)):
@@ -268,6 +277,11 @@ class Assignments:
         old = scope.current.get(name)
         if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
             self.held_by_a_list(scope, old.id, stmt)  # (NumPy's `x += ...` writes the array a list holds)
+            if self.rebound_in_loop(scope, name, stmt):
+                symbol = op_symbol(stmt.op)
+                raise self.error(scope, stmt, f"`{name} {symbol}= ...` in a loop that also makes `{name}` hold an "
+                                 f"array that may be another name's: NumPy's `{symbol}=` would change that array on "
+                                 "the next run", f"write `{name} = {name} {symbol} ...`")
             sharers = self.sharers(old.id)
             holders = self.other_names_read_later(old.id, scope, name)
             if holders and (self.kinds.of.get(old.id) or 0) >= 1 and not any(self.read_later(s) for s in sharers):
@@ -313,8 +327,25 @@ class Assignments:
         of its own body before the one that holds stmt: its parameter's array is not what `x += ...` changes."""
         body = self.top.src.tree.body
         at = next((k for k, s in enumerate(body) if any(n is stmt for n in ast.walk(s))), 0)
-        return any(isinstance(s, ast.Assign) and [t.id for t in s.targets if isinstance(t, ast.Name)] == [name]
-                   and _new_array(s.value) for s in body[:at])
+        for s in reversed(body[:at]):  # the last statement before that assigns name
+            if any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store) for n in ast.walk(s)):
+                return isinstance(s, ast.Assign) and [t.id for t in s.targets if isinstance(t, ast.Name)] == [name] \
+                    and _new_array(s.value) and not self.rebound_in_loop(self.top, name, stmt, any_value=True)
+        return False
+
+    def rebound_in_loop(self, scope, name, stmt, any_value=False):
+        """Whether a loop around stmt also assigns name a value that may be an array held elsewhere (`x =
+        y`; with any_value, anything): on the next run, name holds that array."""
+        for s, stmts in self.pending:
+            loop = stmts[0] if s is scope and len(stmts) == 1 else None
+            if isinstance(loop, (ast.For, ast.While)) and any(n is stmt for n in ast.walk(loop)):
+                for n in ast.walk(loop):
+                    targets = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, ast.For) else []
+                    if any(isinstance(t, ast.Name) and t.id == name for tt in targets for t in ast.walk(tt)) and (
+                            any_value or not (isinstance(n, ast.Assign) and len(n.targets) == 1
+                                              and isinstance(n.targets[0], ast.Name) and _new_array(n.value))):
+                        return True
+        return False
 
     def write_element(self, scope, target, value, stmt):
         base = self.atom(scope, target.value)

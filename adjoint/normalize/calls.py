@@ -14,6 +14,10 @@ from ..ir.queries import dotted
 from ..rules import BindError
 from .comprehensions import COMPREHENSIONS
 
+READING_BUILTINS = {"len", "dict", "list", "tuple", "sum", "max", "min", "enumerate", "zip", "reversed", "sorted",
+                    "isinstance", "float", "int", "abs", "print", "range"}
+READING_METHODS = {"get", "keys", "values", "items", "copy", "sum", "mean", "max", "min", "prod", "std", "var", "dot",
+                   "reshape", "ravel", "flatten", "astype", "transpose", "clip", "cumsum", "index", "count"}
 AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "clip"}  # ndarray methods taken as
 # the NumPy functions when given arguments (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
@@ -21,7 +25,7 @@ STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "
 from .containers import STATIC, items
 from .grown import Grown
 from .structure import FLAG
-from .syntax import MAX_INLINE_DEPTH, Scope, SubSource, assigned_in_compound, parameter_names, positional
+from .syntax import MAX_INLINE_DEPTH, Normal, Scope, SubSource, assigned_in_compound, parameter_names, positional
 
 
 class Calls:
@@ -106,8 +110,7 @@ class Calls:
                 raise self.error(scope, e, f"`{fdef.name}` assigns its parameter `{p}`, a list grown in a loop, "
                                  "again inside if/for/while", "assign the new value to another name")
             if p in callee.fixed and isinstance(atom, STATIC):  # (a container of variables: containers.carry)
-                if any(isinstance(t, ast.Subscript) and _root(t) == p for n in ast.walk(fdef)
-                       for t in (n.targets if isinstance(n, ast.Assign) else [getattr(n, "target", None)])):
+                if _may_write_into(fdef, p):
                     raise self.error(scope, e, f"`{fdef.name}` writes into its container parameter `{p}` and "
                                      "assigns it again inside if/for/while", "assign the new container to another "
                                      "name")
@@ -219,9 +222,6 @@ class Calls:
             text = self.static_text(scope, e)
             if text is not None:
                 return text
-            as_function = self.method_as_function(scope, e)
-            if as_function is not None:
-                return self.call(scope, as_function)
             container = self.static_of(scope, func.value)
             if isinstance(container, ast.Dict) and func.attr == "get" and 1 <= len(e.args) <= 2 and not e.keywords:
                 key = self.atom(scope, e.args[0])  # d.get(key, default) of a dict known when compiling
@@ -231,10 +231,16 @@ class Calls:
                 if isinstance(key, ast.Constant):
                     return self.value_or_tuple(scope, e.args[1]) if len(e.args) == 2 else ast.Constant(None)
             rule = self.table.for_spelling("." + func.attr)
-            if rule is None:
+            if rule is None and func.attr not in AS_FUNCTION:
                 raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule",
                                  "call the NumPy function instead, or register a rule with adjoint.custom_vjp")
             receiver = self.atom(scope, func.value)
+            as_function = self.method_as_function(scope, e, receiver, container)
+            if as_function is not None:
+                return self.call(scope, as_function)
+            if rule is None:
+                raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule here",
+                                 f"call np.{func.attr} on an array instead")
             args = [self.argument(scope, a) for a in e.args]
             if func.attr == "reshape" and len(args) > 1:
                 args = [ast.Tuple(args, ast.Load())]
@@ -325,20 +331,24 @@ class Calls:
             [b for s in lead for b in s.body + s.orelse])
         return {p for p in names if p not in rest}
 
-    def none_known(self, value):
-        """Whether it is known when compiling that value (an atom or a container) is None, or is not."""
-        return not isinstance(value, ast.Name) or value.id not in self.maybe_none
+    @staticmethod
+    def none_known(value):
+        """Whether it is known when compiling that value is None, or is not: a constant, a container, a
+        list grown in a loop; not a variable (which a loop or branch, the caller, may set to None)."""
+        return not isinstance(value, ast.Name)
 
-    def method_as_function(self, scope, e):
-        """`A.mean(axis=0)`, `x.clip(0, 1)`: the NumPy function's call (`np.mean(A, axis=0)`), which the
-        rules and Numba take in more forms, when the module's `np` is NumPy; else None."""
+    def method_as_function(self, scope, e, receiver, container):
+        """`A.mean(axis=0)`, `x.clip(0, 1)` of an array: the NumPy function's call (`np.mean(A, axis=0)`),
+        which the rules and Numba take in more forms, when the module's `np` is NumPy; else None."""
         func = e.func
         if func.attr not in AS_FUNCTION or not (e.args or e.keywords) and func.attr != "clip":
             return None
         spelled = ast.copy_location(ast.Attribute(ast.Name("np", ast.Load()), func.attr, ast.Load()), func)
         if self.is_local(scope, "np") or self.resolve(scope, spelled) is not getattr(np, func.attr):
             return None
-        return ast.copy_location(ast.Call(spelled, [func.value, *e.args], e.keywords), e)
+        if container is not None or not isinstance(receiver, ast.Name) or (self.kinds.of.get(receiver.id) or 0) < 1:
+            return None  # (an array's method only: a NamedTuple's, a list's, a number's are not NumPy's)
+        return ast.copy_location(ast.Call(spelled, [Normal(receiver), *e.args], e.keywords), e)
 
     def joined_rows(self, scope, e, rule, args, keywords):
         """np.stack or np.concatenate of an array, which they take as the sequence of its rows: a copy
@@ -423,6 +433,25 @@ class Calls:
             name = rule.spelling.lstrip(".")
             raise self.error(scope, e, f"`{name}` {err}", "call it in the form adjoint's rule knows, or register "
                              "your own rule with adjoint.custom_vjp") from None
+
+
+def _may_write_into(fdef, p):
+    """Whether the function may write into its parameter p's container: an item assigned (also by
+    unpacking, or `+=`), p or its items passed to a call, a method of p or of its items called."""
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and _root(n) == p:
+            return True
+        if not isinstance(n, ast.Call):
+            continue
+        passed = [a for a in [*n.args, *(k.value for k in n.keywords)] if _root(a) == p]
+        if isinstance(n.func, ast.Name) and n.func.id not in READING_BUILTINS and passed:
+            return True  # (to a function of the user's, which may write into it)
+        if any(isinstance(a, ast.Name) for a in passed) and not (isinstance(n.func, ast.Name) and n.func.id in
+                                                                 READING_BUILTINS):
+            return True  # (the container itself, to a function that is not known to only read it)
+        if isinstance(n.func, ast.Attribute) and _root(n.func.value) == p and n.func.attr not in READING_METHODS:
+            return True
+    return False
 
 
 def _root(target):

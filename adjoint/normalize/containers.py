@@ -362,8 +362,13 @@ class Containers:
     def named_tuple(self, scope, cls, e):
         """`State(pos, vel)`: the NamedTuple's container, its fields bound as Python binds them."""
         fields, defaults = cls._fields, getattr(cls, "_field_defaults", {})
-        if len(e.args) > len(fields) or any(k.arg not in fields for k in e.keywords) or any(
-                isinstance(a, ast.Starred) for a in e.args):
+        maker = next(c for c in cls.__mro__ if "__new__" in c.__dict__)
+        if not (getattr(maker.__new__, "__module__", None) or "").startswith("namedtuple_"):  # (collections')
+            raise self.error(scope, e, f"`{cls.__name__}` makes its tuples with a `__new__` of its own",
+                             "make the NamedTuple with its fields, or give the function a rule")
+        named = [k.arg for k in e.keywords]
+        if len(e.args) > len(fields) or any(k not in fields for k in named) or len(set(named)) < len(named) or any(
+                isinstance(a, ast.Starred) for a in e.args) or set(named) & set(fields[:len(e.args)]):
             raise self.error(scope, e, f"`{cls.__name__}` does not take these arguments")
         given = dict(zip(fields, e.args)) | {k.arg: k.value for k in e.keywords}
         parts = []
@@ -659,9 +664,10 @@ class Containers:
             parts = []
             for part in args[0].elts:
                 stacked = self.as_array(part) if isinstance(part, ast.Tuple) else None
-                if stacked is None and isinstance(part, ast.Tuple) and part.elts and all(
+                if stacked is None and isinstance(part, ast.Tuple) and all(
                         isinstance(v, ast.Constant) and type(v.value) in (int, float) for v in part.elts):
-                    stacked = self.rule_call("numbers", [ast.Tuple(list(part.elts), ast.Load())])  # ([1.0])
+                    stacked = self.rule_call("numbers", [ast.Tuple(list(part.elts), ast.Load())]) if part.elts else \
+                        self.rule_call("np.zeros", [ast.Constant(0)])  # ([1.0], [])
                 parts.append(part if stacked is None else self.emit(self.namer.fresh("items"), stacked))
             args[0] = ast.Tuple(parts, ast.Load())
         if rule.sequence or not rule.spelling.startswith("np."):

@@ -9,7 +9,7 @@ from ..frontend.names import MISSING
 from ..ir.queries import dotted
 from .containers import STATIC
 from .grown import Grown
-from .syntax import Normal, events_of, surely_bound_before
+from .syntax import events_of, surely_bound_before
 
 
 class ControlFlow:
@@ -47,14 +47,7 @@ class ControlFlow:
         if isinstance(scope.result, (ast.Tuple, ast.Dict)):
             raise self.error(scope, stmt, "the function returns a container here and another value elsewhere",
                              "return once, at the end of the function")
-        if scope.result is None and (scope is not self.top or self.returns in ("aux", "tuple")) and len(
-                self.blocks) == scope.depth and isinstance(value, ast.Call):  # `return State(q, v)`: maybe a container
-            rhs = self.rhs(scope, value)
-            if isinstance(rhs, STATIC) or isinstance(rhs, Grown) and scope is not self.top:
-                scope.result = rhs
-                return
-            value = Normal(rhs if isinstance(rhs, (ast.Name, ast.Constant)) else self.emit(
-                self.namer.fresh(f"{scope.src.name}_value"), rhs))
+        first = scope.result is None and len(self.blocks) == scope.depth  # (a container may be returned once)
         if scope.result is None:
             base = "out" if scope is self.top else f"{scope.src.name}_out"
             if isinstance(value, (ast.Tuple, ast.List)):
@@ -76,6 +69,10 @@ class ControlFlow:
                 raise self.error(scope, stmt, "the function returns a tuple here and a single value elsewhere",
                                  "return the same shape of result everywhere")
             rhs = self.rhs(scope, value, scope.result)
+            if first and (isinstance(rhs, STATIC) and (scope is not self.top or self.returns in ("aux", "tuple"))
+                          or isinstance(rhs, Grown) and scope is not self.top):
+                scope.result = rhs  # (`return State(q, v)`, `return make()`: the container a call gives)
+                return
             if isinstance(rhs, Grown):
                 rhs = self.grown_items(scope, value, rhs)  # (refused: a list is not one value)
             if isinstance(rhs, ast.Tuple):

@@ -57,7 +57,7 @@ class Expressions:
                                  if len(tests) > 1 else tests[0], hint)
         if isinstance(e, ast.Compare) and len(e.ops) == 1 and isinstance(e.ops[0], (ast.Is, ast.IsNot)) \
                 and isinstance(e.comparators[0], ast.Constant) and e.comparators[0].value is None:
-            # `w is None`: known when compiling, unless w is a variable that may hold None
+            # `w is None`: known when compiling, unless w is a variable
             left = self.static_of(scope, e.left) or self.grown_of(scope, e.left) or self.atom(scope, e.left)
             if self.none_known(left):
                 none = isinstance(left, ast.Constant) and left.value is None

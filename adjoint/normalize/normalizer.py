@@ -126,7 +126,6 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.parents = {}  # id(tree) -> (tree, id(node) -> parent node)
         self.carried = {}  # (id(scope), name) -> the container of variables the name holds (containers.carry)
         self.carried_leaves = set()  # the variables of those containers
-        self.maybe_none = set()  # variables that may hold None (`best = None` before a loop sets it)
         self.updated = set()  # arrays a container's item names that `d["h"] += ...` updates (in place, in NumPy)
 
     def run(self):
@@ -161,8 +160,8 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             pass  # (one cotangent, or tangent, per item)
         elif self.returns == "tuple" and isinstance(result, STATIC):  # a dict, a nested tuple: one per leaf,
             result = [self.emit(self.namer.fresh("out"), leaf).id for leaf in leaves_of_node(result)  # in the
-                      if not (isinstance(leaf, ast.Constant) and type(leaf.value) not in (int, float))]  # order
-            # of trees.flatten (None and strs are no leaves of it)
+                      if not (isinstance(leaf, ast.Constant) and type(leaf.value) not in (int, float, bool))]
+            # order of trees.flatten (None and strs are no leaves of it; api checks the counts agree)
         elif isinstance(result, list) or isinstance(result, STATIC):
             raise AdjointError(f"{scope.src.name} returns a tuple: differentiate a function that returns "
                                "one float or array (return the sum, or one element), or pass has_aux=True "
@@ -295,9 +294,6 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
     def emit(self, target, value):
         """Append `target = value` and return the atom that names it."""
         kind = None if target in self.forced else self.kinds.value(value, self.call_rule(value))
-        if isinstance(value, ast.Constant) and value.value is None or isinstance(value, ast.Name) and \
-                value.id in self.maybe_none:
-            self.maybe_none.add(target)
         if target in self.kinds.of and self.kinds.of[target] != kind:
             self.conflicts.add(target)
         self.kinds.of[target] = kind
