@@ -9,7 +9,7 @@ from oracles import failures
 
 import adjoint
 
-JIT = {"recurrent_states", "rows_of_rows", "dict_rebuilt_each_run", "states_until_settled"}  # (each Numba compile costs seconds)
+JIT = {"recurrent_states", "states_until_settled"}  # (each Numba compile costs seconds)
 
 
 @pytest.mark.parametrize("fn, make, wrt", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])

@@ -67,7 +67,7 @@ from random_regressions import CASES as REGRESSIONS
 import adjoint
 from adjoint.errors import AdjointError
 
-DEFAULT_LOOPS = 45  # "loops" programs in the default run (one "rules" program per rule besides)
+DEFAULT_LOOPS = 36  # "loops" programs in the default run (one "rules" program per rule besides)
 DEFAULT_JIT = 1  # and this many small "loops" programs with the jit oracle (each compile costs seconds)
 JIT_LINES = 14
 MAX_REFUSED = 0.05
