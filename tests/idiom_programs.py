@@ -274,6 +274,38 @@ def best_so_far(x, w):
     return best * 2.0
 
 
+
+
+def none_tested_at_run_time(x, w=None):
+    if w is None:
+        return np.sum(x * x)
+    return np.sum(x * w)
+
+
+def none_set_later_in_the_loop(x, n):
+    w, s = x * 2.0, 0.0
+    for _ in range(n):
+        if w is None:
+            s = s + np.sum(x * x)
+            w = x * 1.0
+        else:
+            s = s + np.sum(w)
+            w = None
+    return s
+
+
+def _laplacian_into(src, dst, k):
+    dst[:] = k * (src[:-2] - 2.0 * src[1:-1] + src[2:])
+
+
+def helper_fills_a_view_of_the_callers_buffer(x, k):
+    out = np.zeros_like(x)
+    _laplacian_into(x, out[1:-1], k)
+    inner = out[1:3]
+    inner[...] = inner * 2.0 + x[:2]
+    return np.sum(out ** 2) + out[0]
+
+
 PROGRAMS = [
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
     (rows_by_comprehension, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),
@@ -306,22 +338,5 @@ PROGRAMS = [
     (named_tuple_made_and_returned, lambda r: (Particle(r.normal(size=2), r.normal(size=2), 2.0), 0.1), (0, 1)),
     (updated_after_a_copy, lambda r: (r.normal(size=3), 3), (0,)),
     (best_so_far, lambda r: (r.normal(size=4), 1.3), (0, 1)),
+    (helper_fills_a_view_of_the_callers_buffer, lambda r: (r.normal(size=5), 1.3), (0, 1)),
 ]
-
-
-def none_tested_at_run_time(x, w=None):
-    if w is None:
-        return np.sum(x * x)
-    return np.sum(x * w)
-
-
-def none_set_later_in_the_loop(x, n):
-    w, s = x * 2.0, 0.0
-    for _ in range(n):
-        if w is None:
-            s = s + np.sum(x * x)
-            w = x * 1.0
-        else:
-            s = s + np.sum(w)
-            w = None
-    return s

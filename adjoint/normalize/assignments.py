@@ -10,7 +10,7 @@ from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
 from .containers import STATIC, items
 from .grown import Grown
-from .syntax import Normal, Rows, leaves, op_symbol, upward, with_closures
+from .syntax import Normal, Rows, leaves, op_symbol, surely_bound_before, upward, with_closures
 
 
 def _axes(ndim, index):
@@ -40,6 +40,25 @@ def _new_array(value):
     func = value.func if isinstance(value, ast.Call) else None
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     return name in {"copy", "array", "zeros", "ones", "full", "zeros_like", "ones_like", "full_like", "astype"}
+
+
+VIEWS = {"asarray", "reshape", "ravel", "transpose", "squeeze", "expand_dims", "view", "swapaxes", "moveaxis",
+         "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "diagonal", "real", "imag", "T"}
+
+
+def _may_share(value):
+    """Whether value may be an array that another name holds too: a name, an item or view, a function
+    of the user's (which may give back its argument), a choice of such; not arithmetic, nor a NumPy
+    function's result other than a view's."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant)):
+        return False
+    if isinstance(value, ast.IfExp):
+        return _may_share(value.body) or _may_share(value.orelse)
+    if isinstance(value, ast.BoolOp):
+        return any(_may_share(v) for v in value.values)
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        return value.func.attr in VIEWS
+    return True
 
 
 class Assignments:
@@ -338,12 +357,14 @@ class Assignments:
         y`; with any_value, anything): on the next run, name holds that array."""
         for s, stmts in self.pending:
             loop = stmts[0] if s is scope and len(stmts) == 1 else None
-            if isinstance(loop, (ast.For, ast.While)) and any(n is stmt for n in ast.walk(loop)):
+            if isinstance(loop, (ast.For, ast.While)) and any(n is stmt for n in ast.walk(loop)) and (
+                    any_value or not surely_bound_before(loop.body, stmt, name)):  # (else: this run's value)
                 for n in ast.walk(loop):
                     targets = n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, ast.For) else []
-                    if any(isinstance(t, ast.Name) and t.id == name for tt in targets for t in ast.walk(tt)) and (
+                    if any(isinstance(t, ast.Name) and t.id == name and isinstance(t.ctx, ast.Store)
+                           for tt in targets for t in ast.walk(tt)) and (
                             any_value or not (isinstance(n, ast.Assign) and len(n.targets) == 1
-                                              and isinstance(n.targets[0], ast.Name) and _new_array(n.value))):
+                                              and isinstance(n.targets[0], ast.Name) and not _may_share(n.value))):
                         return True
         return False
 
@@ -362,6 +383,9 @@ class Assignments:
         live = sorted(self.user_name(s) for s in sharers - partners if self.read_later(s)
                       and not self.disjoint(s, base.id))
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
+        whole = self.whole_view(base.id, index) if live else None
+        if whole is not None:  # `dst[:] = e` of dst = out[1:-1]: the write is into out, where NumPy's goes
+            return self.store_element(scope, ast.Name(whole[0], ast.Load()), copy.deepcopy(whole[1]), value, stmt)
         if not live and params == [base.id]:
             raise self.error(scope, stmt, f"this writes into `{self.user_name(base.id)}`, the caller's array (a helper "
                              "that updates its argument in place)", f"pass the helper a copy, "
@@ -384,6 +408,29 @@ class Assignments:
             writes.append((base.id, sharers, scope, stmt))
         self.forget(sharers | {base.id})
         self.append(ast.Assign([ast.Subscript(base, index, ast.Store())], value))
+
+    def whole_view(self, version, index):
+        """(array, subscript) when `version` is `array[subscript]` by basic indexing (ints, slices of
+        constants or of names nothing assigns again) and `index` writes all of it (`[:]`, `[...]`): a
+        write into the view is that write into the array; else None."""
+        parts = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        if not all(isinstance(p, ast.Slice) and p.lower is p.upper is p.step is None or isinstance(
+                p, ast.Constant) and p.value is Ellipsis for p in parts):
+            return None
+        found = self.view_of(version)
+        if found is None:
+            return None
+        array, subscript = found
+        pieces = list(subscript.elts) if isinstance(subscript, ast.Tuple) else [subscript]
+        atoms = [a for p in pieces for a in ([p.lower, p.upper, p.step] if isinstance(p, ast.Slice) else [p])
+                 if a is not None]
+        for a in atoms:
+            if isinstance(a, ast.Constant) and (type(a.value) is int or a.value is None or a.value is Ellipsis):
+                continue
+            if isinstance(a, ast.Name) and self.kinds.of.get(a.id) == 0 and a.id not in self.rewritten:
+                continue
+            return None  # (an index array, or a name a loop may change since the view was made)
+        return array, subscript
 
     def read_whole_first(self, view, array, index):
         """Whether NumPy reads all of `view`, a view of `array`, before `array[index] = view` writes
