@@ -9,6 +9,7 @@ import copy
 
 import numpy as np
 
+from ..frontend.names import MISSING
 from ..trees import is_container
 from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, is_literal, op_symbol
@@ -66,14 +67,9 @@ class Containers:
         """The container e denotes, when e is a container written out, a name holding one, or a
         constant subscript or attribute of one (`params["enc"]`, `p.layers[0]`); else None."""
         if isinstance(e, ast.Name):
-            s = scope
-            while s is not None:
-                if e.id in s.current:
-                    value = s.current[e.id]
-                    return value if isinstance(value, STATIC) else None
-                if e.id in s.locals or e.id in s.functions:
-                    return None
-                s = s.outer
+            value = self.local_value(scope, e.id)
+            if value is not MISSING:
+                return value if isinstance(value, STATIC) else None
             outer = self.resolve(scope, e)
             if is_container(outer) and not is_literal(outer):  # a closure's or module's container of arrays
                 value = self.global_value(scope, e)  # (a tuple of numbers stays one constant)
@@ -86,6 +82,19 @@ class Containers:
             value = self.item(scope, base, e)
             return value if isinstance(value, STATIC) else None
         return None
+
+    @staticmethod
+    def local_value(scope, name):
+        """What a local name of scope (or of the scopes around) holds now; None for a local not
+        assigned yet or a function; MISSING for a name that is not local."""
+        s = scope
+        while s is not None:
+            if name in s.current:
+                return s.current[name]
+            if name in s.locals or name in s.functions:
+                return None
+            s = s.outer
+        return MISSING
 
     def literal(self, scope, e):
         """The container a tuple, list or dict display builds (its items computed now, in order)."""

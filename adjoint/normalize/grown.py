@@ -227,17 +227,8 @@ class GrownLists:
 
     def grown_of(self, scope, e):
         """The Grown list a name holds, else None."""
-        if not isinstance(e, ast.Name):
-            return None
-        s = scope
-        while s is not None:
-            if e.id in s.current:
-                value = s.current[e.id]
-                return value if isinstance(value, Grown) else None
-            if e.id in s.locals or e.id in s.functions:
-                return None
-            s = s.outer
-        return None
+        value = self.local_value(scope, e.id) if isinstance(e, ast.Name) else None
+        return value if isinstance(value, Grown) else None
 
     def grown_items(self, scope, e, grown):
         """The array of a grown list's items so far, where a list and that array mean the same."""
