@@ -478,7 +478,17 @@ def element_of_a_second_name_then_written(x):
     return np.sum(y * y)
 
 
+# (loops 730350 of a random run: `h1[:, k] = W[..., j]` in a loop, whose adjoint adds a column into
+# W_bar[..., j] on each run, was summed in a number, `if W_bar_sum != 0.0` then raising on the array)
+def column_added_into_the_same_place_each_run(W, n):
+    h = np.zeros_like(W)
+    for i in range(n):
+        h[:, i % 2] = W[..., 1]
+    return np.sum(h * h)
+
+
 CASES = [
+    (column_added_into_the_same_place_each_run, (np.arange(1.0, 7.0).reshape(3, 2), 3), 0),
     (invariant_in_for, (X3,), 0),
     (invariant_number, (1.5,), 0),
     (copy_in_while, (X3,), 0),

@@ -259,8 +259,10 @@ class _Scalars:
             return False
         a, index = s.target.value.id, s.target.slice
         parts = index.elts if isinstance(index, ast.Tuple) else [index]
-        if len(parts) != self.kinds[a] or not all(isinstance(p, (ast.Name, ast.Constant)) for p in parts) \
-                or any(isinstance(p, ast.Name) and p.id in changed for p in parts):
+        if len(parts) != self.kinds[a] or not all(  # (ints: `...` or None among them name no number)
+                isinstance(p, ast.Name) and self.kinds.get(p.id) == 0 or isinstance(p, ast.Constant)
+                and type(p.value) is int for p in parts) or any(isinstance(p, ast.Name) and p.id in changed
+                                                                 for p in parts):
             return False
         return a in only_added
 
