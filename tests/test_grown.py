@@ -140,6 +140,16 @@ def _helper_writes_the_callers_dict_in_a_loop(x, n):
     return np.sum(p["w"])
 
 
+def _appended_by_a_closure(x, n):
+    out = []
+
+    def fill():
+        for v in x:
+            out.append(v * 2.0)
+    fill()
+    return sum(out)
+
+
 def _state_kept_by_another_name(x, n):
     s = {"u": x}
     first = s
@@ -189,6 +199,7 @@ def test_an_empty_list_of_arrays_stops_where_python_would_give_no_array():
     (_helper_writes_the_callers_dict_in_a_loop, "cannot be changed inside if/for/while"),
     (_item_updated_then_appended, "appended to `out` and changed in place"),
     (_slice_used_as_a_list, "used here as only a list can be"),
+    (_appended_by_a_closure, "held by another name or container"),
 ])
 def test_a_carried_container_keeps_its_structure_and_its_holders(fn, message):
     with pytest.raises(adjoint.SourceError, match=message):

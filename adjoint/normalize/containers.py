@@ -433,6 +433,13 @@ class Containers:
             self.emit(leaf.id, value)
         return item
 
+    def other_holder(self, scope, name, container):
+        """A name other than scope's `name` (of scope, of the scopes around, of the callers being inlined)
+        that holds container or a part of it, else None."""
+        parts = {id(n) for n in ast.walk(container) if isinstance(n, STATIC)}
+        return next((n for s in self.scopes_of(scope) for n, v in s.current.items()
+                     if (s, n) != (scope, name) and any(id(c) in parts for c in ast.walk(v))), None)
+
     def shared_parts(self, scope, name, container, node):
         """Refuse a container that holds one dict, list or tuple in two places, about to become a
         container of variables (each place would have variables of its own, and change alone)."""

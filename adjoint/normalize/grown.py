@@ -102,12 +102,11 @@ class GrownLists:
         if container.depth != len(self.blocks):
             raise self.error(scope, calls[0], f"appending in a loop to `{name}`, a list made outside the if/for/while "
                              "around the loop", "make the list just before the loop")
-        holders = [n for s in self.scopes_of(scope) for n, v in s.current.items()
-                   if any(c is container for c in ast.walk(v))]
-        if holders != [name]:
+        # (held by the function around too, a closure's list, that name would keep the empty list)
+        if self.other_holder(scope, name, container) is not None:
             raise self.error(scope, calls[0], f"`{name}` is grown in a loop and also held by another name or "
-                             "container", "append to a list that one name holds, and put it in containers after "
-                             "the loop")
+                             "container (or by the function around)", "append to a list that one name of this "
+                             "function holds, and put it in containers after the loop")
         items = list(container.elts)
         if any(not isinstance(i, (ast.Name, ast.Constant)) for i in items):
             raise self.error(scope, calls[0], f"appending in a loop to `{name}`, a list of containers",
