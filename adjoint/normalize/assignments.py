@@ -10,7 +10,7 @@ from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
 from .containers import STATIC, items
 from .grown import Grown
-from .syntax import Normal, Rows, leaves, op_symbol, surely_bound_before, upward, with_closures
+from .syntax import Normal, Rows, leaves, op_symbol, root_name, surely_bound_before, upward, with_closures
 
 
 def _axes(ndim, index):
@@ -266,11 +266,8 @@ class Assignments:
             if isinstance(old, ast.Name) and self.kinds.of.get(old.id) != 0:
                 self.held_by_a_list(scope, old.id, stmt)  # (NumPy's is in place: a list holding it would show it)
                 self.updated.add(old.id)
-                root = target
-                while isinstance(root, (ast.Subscript, ast.Attribute)):
-                    root = root.value
                 live = sorted({self.user_name(s) for s in self.sharers(old.id) if self.read_later(s)}
-                              | self.other_names_read_later(old.id, scope, getattr(root, "id", None)))
+                              | self.other_names_read_later(old.id, scope, root_name(target)))
                 if live or old.id in self.top.params:
                     who = f"`{live[0]}`" if live else "the caller's argument"
                     text = ast.unparse(target)

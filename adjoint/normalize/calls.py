@@ -25,7 +25,8 @@ STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "
 from .containers import STATIC, items
 from .grown import Grown
 from .structure import FLAG
-from .syntax import MAX_INLINE_DEPTH, Normal, Scope, SubSource, assigned_in_compound, parameter_names, positional
+from .syntax import (MAX_INLINE_DEPTH, Normal, Scope, SubSource, assigned_in_compound, parameter_names,
+                     positional, root_name)
 
 
 class Calls:
@@ -439,23 +440,17 @@ def _may_write_into(fdef, p):
     """Whether the function may write into its parameter p's container: an item assigned (also by
     unpacking, or `+=`), p or its items passed to a call, a method of p or of its items called."""
     for n in ast.walk(fdef):
-        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and _root(n) == p:
+        if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and root_name(n) == p:
             return True
         if not isinstance(n, ast.Call):
             continue
-        passed = [a for a in [*n.args, *(k.value for k in n.keywords)] if _root(a) == p]
+        passed = [a for a in [*n.args, *(k.value for k in n.keywords)] if root_name(a) == p]
         if isinstance(n.func, ast.Name) and n.func.id not in READING_BUILTINS and passed:
             return True  # (to a function of the user's, which may write into it)
         if any(isinstance(a, ast.Name) for a in passed) and not (isinstance(n.func, ast.Name) and n.func.id in
                                                                  READING_BUILTINS):
             return True  # (the container itself, to a function that is not known to only read it)
-        if isinstance(n.func, ast.Attribute) and _root(n.func.value) == p and n.func.attr not in READING_METHODS:
+        if isinstance(n.func, ast.Attribute) and root_name(n.func.value) == p and n.func.attr not in READING_METHODS:
             return True
     return False
 
-
-def _root(target):
-    """The name a subscript or attribute chain starts from, else None."""
-    while isinstance(target, (ast.Subscript, ast.Attribute)):
-        target = target.value
-    return target.id if isinstance(target, ast.Name) else None

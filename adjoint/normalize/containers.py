@@ -12,7 +12,7 @@ import numpy as np
 from ..frontend.names import MISSING
 from ..trees import is_container
 from .comprehensions import COMPREHENSIONS
-from .syntax import Normal, is_literal, op_symbol
+from .syntax import Normal, is_literal, op_symbol, root_name
 
 STATIC = (ast.Tuple, ast.Dict)
 MAX_UNROLL = 256  # items of a container a loop over it is unrolled for
@@ -231,16 +231,19 @@ class Containers:
         elif not same_structure(skeleton, new):
             raise self.error(scope, stmt, f"`{name}` is given containers of different structures (keys, lengths, "
                              "nesting) in if/for/while", "give it the same structure each time, or use another name")
-        held = {id(n) for n in ast.walk(skeleton) if isinstance(n, STATIC)}
-        for other, value in ((n, v) for s in self.scopes_of(scope) for n, v in s.current.items()
-                             if (s, n) != (scope, name)):
-            if any(id(n) in held for n in ast.walk(value)):
-                raise self.error(scope, stmt, f"`{name}` is given a new container while `{other}` still holds (a "
-                                 f"part of) the one before", f"copy the items `{other}` needs into names of their own")
-        for leaf, value in zip(leaves_of_node(skeleton), leaves_of_node(new)):
+        other = self.other_holder(scope, name, skeleton)
+        if other is not None:
+            raise self.error(scope, stmt, f"`{name}` is given a new container while `{other}` still holds (a "
+                             f"part of) the one before", f"copy the items `{other}` needs into names of their own")
+        self.set_leaves(skeleton, new)
+        scope.current[name] = skeleton
+
+    def set_leaves(self, variables, new):
+        """Set a container of variables (or one variable) to the values of new, leaf by leaf."""
+        for leaf, value in zip(leaves_of_node(variables) if isinstance(variables, STATIC) else [variables],
+                               leaves_of_node(new) if isinstance(new, STATIC) else [new]):
             if not (isinstance(value, ast.Name) and value.id == leaf.id):
                 self.emit(leaf.id, value)
-        scope.current[name] = skeleton
 
     def carry_written(self, scope, stmts):
         """Before an if/for/while: each container known when compiling that its body writes items of
@@ -252,25 +255,19 @@ class Containers:
             for t in (s for t in targets for s in ast.walk(t)):  # (`d["a"], q = ...` too)
                 if not (isinstance(t, ast.Subscript) and isinstance(t.ctx, ast.Store)):
                     continue
-                root = t
-                while isinstance(root, (ast.Subscript, ast.Attribute)):
-                    root = root.value
-                if not (isinstance(root, ast.Name) and root.id in scope.current and self.static_of(scope, t.value)
-                        is not None):
+                root = root_name(t)
+                if not (root in scope.current and self.static_of(scope, t.value) is not None):
                     continue
-                container = scope.current[root.id]
+                container = scope.current[root]
                 if getattr(container, "carried", False) or not isinstance(container, STATIC):
                     continue
-                parts = {id(n) for n in ast.walk(container) if isinstance(n, STATIC)}
-                if any(any(id(n) in parts for n in ast.walk(v)) for s in self.scopes_of(scope)
-                       for name, v in s.current.items() if (s, name) != (scope, root.id)):
+                if self.other_holder(scope, root, container) is not None:
                     continue  # (held by another name too: refused where it is written)
-                self.caller_arrays_updated(scope, stmts, root.id, container)
-                self.shared_parts(scope, root.id, container, node)
-                skeleton = self.variables_of(scope, root.id, self.snapshot(container))
-                for leaf, value in zip(leaves_of_node(skeleton), leaves_of_node(container)):
-                    self.emit(leaf.id, value)
-                self.carried[(id(scope), root.id)] = scope.current[root.id] = skeleton
+                self.caller_arrays_updated(scope, stmts, root, container)
+                self.shared_parts(scope, root, container, node)
+                skeleton = self.variables_of(scope, root, self.snapshot(container))
+                self.set_leaves(skeleton, container)
+                self.carried[(id(scope), root)] = scope.current[root] = skeleton
 
     def stacked(self, scope, target, e):
         """np.hstack, np.vstack, np.column_stack of a list or tuple: np.stack or np.concatenate along the
@@ -428,9 +425,7 @@ class Containers:
     def variable_item(self, scope, container, key, new):
         """Variables of their own for an item added to a container of variables, set to new."""
         item = self.variables_of(scope, container.prefix, new, f"_{key}")
-        for leaf, value in zip(leaves_of_node(item) if isinstance(item, STATIC) else [item],
-                               leaves_of_node(new) if isinstance(new, STATIC) else [new]):
-            self.emit(leaf.id, value)
+        self.set_leaves(item, new)
         return item
 
     def other_holder(self, scope, name, container):
@@ -483,9 +478,7 @@ class Containers:
                     raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "
                                      "container of another structure, or one that another name holds",
                                      "keep its structure: set the values it has")
-                for leaf, part in zip(leaves_of_node(old), leaves_of_node(new)):
-                    if not (isinstance(part, ast.Name) and part.id == leaf.id):
-                        self.emit(leaf.id, part)
+                self.set_leaves(old, new)
                 return
             if not isinstance(old, ast.Name):
                 raise self.error(scope, stmt, "a container assigned inside if/for/while gets a new key, or a "

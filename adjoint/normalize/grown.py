@@ -1,6 +1,7 @@
-"""Lists that a `for` loop grows: `hs = []` before the loop, `hs.append(h)` in it, a number of
-times known only when the loop starts. Each is held as an array of rows filled in order and a count
-of the rows filled, which the loop around writes as a person would:
+"""Lists that a loop grows: `hs = []` before the loop, `hs.append(h)` in it, a number of times known
+only at run time. Each is held as an array of rows filled in order and a count of the rows filled,
+which the loop around writes as a person would (a `for` loop sizes the rows when it starts; a
+`while` loop, or a loop inside, doubles them as they fill: runtime.enlarged):
 
     hs = []                          hs_rows = np.zeros((0, 0))     (its kind: of the items, found at
     for t in range(T):               hs_count = 0                    the first append)
@@ -24,6 +25,7 @@ would show the change.
 
 import ast
 import copy
+import functools
 
 import numpy as np
 
@@ -40,6 +42,7 @@ class Grown(ast.expr):
     _fields = ("rows",)
 
 
+@functools.lru_cache(maxsize=64)
 def changed_in_place(tree):
     """What the code writes into (`x[i] = ...`: x) or updates with `x += ...` (NumPy's is in place: x,
     `d["h"]`), as written."""

@@ -151,6 +151,13 @@ class Normal(ast.expr):
         self.atom = atom
 
 
+def root_name(target):
+    """The name a chain of subscripts and attributes starts from (`d["a"][0]`: d), else None."""
+    while isinstance(target, (ast.Subscript, ast.Attribute)):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
 class Rows(ast.expr):
     """An inner list comprehension standing as one row of the array an outer one fills
     (`np.array([[a @ b for b in B] for a in A])`): the array of its items."""
