@@ -412,8 +412,9 @@ class Calls:
 
     def argument(self, scope, a, user=False):
         """An argument of a call: an atom or a container (of the user's function: a grown list too)."""
-        if user and self.grown_of(scope, a) is not None:
-            return self.grown_of(scope, a)
+        grown = self.grown_of(scope, a) if user else None
+        if grown is not None:
+            return grown
         if isinstance(a, COMPREHENSIONS):
             return self.comprehended(scope, a, "list")
         if isinstance(a, (ast.Tuple, ast.List)):

@@ -18,7 +18,7 @@ Their loop variables get names of their own (a comprehension's names are its own
 import ast
 import copy
 
-from .syntax import Normal, Rows
+from .syntax import Normal, Rows, range_parts
 
 COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.DictComp)
 
@@ -194,9 +194,8 @@ class Comprehensions:
             iterable, builtin = self.reversed_iterable(scope, iterable, iterable)
         if builtin is range:
             args = [self.atom(scope, a) for a in iterable.args]
-            start, stop, step = ([ast.Constant(0)] + args + [ast.Constant(1)])[:3] if len(args) == 1 else (
-                args + [ast.Constant(1)])[:3]
-            count = self.emit(self.namer.fresh("n"), self.rule_call("trip_count", [start, stop, step]))
+            start, _, step = range_parts(args)
+            count = self.trip_count(args, "n")
             return count, lambda k: ast.BinOp(Normal(start), ast.Add(), ast.BinOp(k, ast.Mult(), Normal(step)))
         if builtin in (zip, enumerate) and not iterable.keywords and (builtin is zip or len(iterable.args) == 1):
             seqs = [self.atom(scope, a) for a in iterable.args]

@@ -9,7 +9,7 @@ from ..frontend.names import MISSING
 from ..ir.queries import dotted
 from .containers import STATIC
 from .grown import Grown
-from .syntax import events_of, surely_bound_before
+from .syntax import events_of, range_parts, surely_bound_before
 
 
 class ControlFlow:
@@ -259,12 +259,10 @@ class ControlFlow:
         rng = ast.Call(ast.Name("range", ast.Load()), bounds, [])
         self.append(ast.For(ast.Name(index, ast.Store()), rng, body, []))
 
-    def trip_count(self, bounds):
+    def trip_count(self, bounds, name="runs"):
         """The atom of how many times `for ... in range(*bounds)` runs."""
-        bounds = [copy.deepcopy(b) for b in bounds]
-        start, stop, step = ([ast.Constant(0)] + bounds + [ast.Constant(1)])[:3] if len(bounds) == 1 else (
-            bounds + [ast.Constant(1)])[:3]
-        return self.emit(self.namer.fresh("runs"), self.rule_call("trip_count", [start, stop, step]))
+        parts = range_parts([copy.deepcopy(b) for b in bounds])
+        return self.emit(self.namer.fresh(name), self.rule_call("trip_count", parts))
 
     def builtin_of(self, scope, e):
         """The builtin a call e makes (range, zip, enumerate, reversed), else MISSING."""

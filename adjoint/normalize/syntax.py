@@ -151,6 +151,12 @@ class Normal(ast.expr):
         self.atom = atom
 
 
+def range_parts(bounds):
+    """(start, stop, step) of `range(*bounds)`."""
+    return ([ast.Constant(0)] + list(bounds) + [ast.Constant(1)])[:3] if len(bounds) == 1 else (
+        list(bounds) + [ast.Constant(1)])[:3]
+
+
 def root_name(target):
     """The name a chain of subscripts and attributes starts from (`d["a"][0]`: d), else None."""
     while isinstance(target, (ast.Subscript, ast.Attribute)):
