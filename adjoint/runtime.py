@@ -411,9 +411,13 @@ def leading(g, rows):
 def fits(rows, item):
     """Whether item goes into a row of rows (the array that holds a list grown in a loop) as it is: its
     shape, and a type the rows keep (a float in rows of ints would lose its fraction)."""
-    have, got = rows.dtype.kind, np.asarray(item).dtype.kind
-    kept = got == "b" or have == "c" or have == "f" and got in "iuf" or have in "iu" and got in "iu"
-    return kept and rows.shape[1:] == np.shape(item)
+    return _keeps(rows.dtype.kind, np.asarray(item).dtype.kind) and rows.shape[1:] == np.shape(item)
+
+
+def _keeps(have, got):
+    """Whether rows of dtype kind `have` keep an item of kind `got` as it is (the Numba overload of fits
+    asks this too, of the types)."""
+    return got == "b" or have == "c" or have == "f" and got in "iuf" or have in "iu" and got in "iu"
 
 
 @facts(fresh=True)
@@ -663,7 +667,8 @@ HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
-    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of, fits, enlarged, leading,
+    unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
+    fits, enlarged, leading,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

@@ -149,9 +149,7 @@ def _enlarged(rows, item, size):
 
 @overload(runtime.fits)
 def _fits(rows, item):
-    have, got = _row_type(rows), _row_type(item)
-    kept = got is np.bool_ or have is np.complex128 or have is np.float64 and got is not np.complex128 or (
-        have is np.int64 and got is np.int64)
+    kept = runtime._keeps(np.dtype(_row_type(rows)).kind, np.dtype(_row_type(item)).kind)
     return lambda rows, item: kept and rows.shape[1:] == np.shape(item)
 
 

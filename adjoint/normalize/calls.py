@@ -14,6 +14,20 @@ from ..ir.queries import dotted
 from ..rules import BindError
 from .comprehensions import COMPREHENSIONS
 
+from .containers import STATIC, items
+from .grown import Grown
+from .structure import FLAG
+from .syntax import (
+    MAX_INLINE_DEPTH,
+    Normal,
+    Scope,
+    SubSource,
+    assigned_in_compound,
+    parameter_names,
+    positional,
+    root_name,
+)
+
 READING_BUILTINS = {"len", "dict", "list", "tuple", "sum", "max", "min", "enumerate", "zip", "reversed", "sorted",
                     "isinstance", "float", "int", "abs", "print", "range"}
 READING_METHODS = {"get", "keys", "values", "items", "copy", "sum", "mean", "max", "min", "prod", "std", "var", "dot",
@@ -22,11 +36,6 @@ AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cli
 # the NumPy functions when given arguments (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
                "isalpha"}  # (computed when compiling, on strings known then)
-from .containers import STATIC, items
-from .grown import Grown
-from .structure import FLAG
-from .syntax import (MAX_INLINE_DEPTH, Normal, Scope, SubSource, assigned_in_compound, parameter_names,
-                     positional, root_name)
 
 
 class Calls:
@@ -131,7 +140,7 @@ class Calls:
             self.pending.pop()
             self.line = saved_line
         result = callee.result
-        if isinstance(result, (*STATIC, Grown, ast.Constant)):  # (a Constant: None, from a function that returns nothing)
+        if isinstance(result, (*STATIC, Grown, ast.Constant)):  # (a Constant: None, of a function returning nothing)
             return result
         if isinstance(result, list):
             return ast.Tuple([ast.Name(r, ast.Load()) for r in result], ast.Load())

@@ -252,7 +252,7 @@ class Containers:
         for node in ast.walk(ast.Module(stmts, [])):
             targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets if isinstance(
                 node, ast.Assign) else []
-            for t in (s for t in targets for s in ast.walk(t)):  # (`d["a"], q = ...` too)
+            for t in (s for target in targets for s in ast.walk(target)):  # (`d["a"], q = ...` too)
                 if not (isinstance(t, ast.Subscript) and isinstance(t.ctx, ast.Store)):
                     continue
                 root = root_name(t)

@@ -210,8 +210,8 @@ class GrownLists:
                 if written & ({value.id} | self.sharers(value.id)):
                     raise self.refused_change(scope, node, state.name, self.user_name(value.id))
                 self.held[value.id] = state.name
-            self.append(ast.Assert(self.rule_call("fits", [ast.Name(rows, ast.Load()), copy.deepcopy(value)]), ast.Constant(
-                f"the items appended to `{state.name}` have different shapes")))
+            fits = self.rule_call("fits", [ast.Name(rows, ast.Load()), copy.deepcopy(value)])
+            self.append(ast.Assert(fits, ast.Constant(f"the items appended to `{state.name}` have different shapes")))
         self.forget({rows})
         self.append(ast.Assign([ast.Subscript(ast.Name(rows, ast.Load()), index, ast.Store())], value))
 

@@ -52,15 +52,15 @@ from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
-from ..trees import leaf_names, spelled
 from ..runtime import EXPORTED as HELPERS
+from ..trees import leaf_names, spelled
 from .assignments import Assignments
 from .calls import Calls
 from .comprehensions import Comprehensions
-from .grown import GrownLists
 from .containers import STATIC, Containers, leaves_of_node
 from .control import ControlFlow
 from .expressions import Expressions
+from .grown import GrownLists
 from .structure import structure
 from .syntax import STAGE, Normal, Renamer, Scope, frontend_jumps, parameter_names
 
