@@ -663,14 +663,97 @@ def sinc_curve(x):
                     -np.pi * np.pi * np.sinc(safe) - 2.0 * sinc_slope(safe) / safe)
 
 
+def norm(x):
+    """The 2-norm of all of x (np.linalg.norm without ord and axis, of any number of dimensions)."""
+    return np.sqrt(np.sum(x * x))
+
+
+def norm_axis(x, axis):
+    """The 2-norms of x along one axis."""
+    return np.sqrt(np.sum(x * x, axis=axis))
+
+
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
+def unnorm(g, x, r, axis):
+    """The adjoint of norm_axis: g spread back times x / r, 0 where r is 0 (see norm_slope)."""
+    return unsum(g, x, axis) * norm_slope(x, np.expand_dims(r, axis))
+
+
+def erf(x):
+    """scipy.special.erf (under Numba, `adjoint.backend.jit` gives it math.erf, entry by entry)."""
+    import scipy.special
+
+    return scipy.special.erf(x)
+
+
+def erfc(x):
+    """scipy.special.erfc (under Numba: math.erfc)."""
+    import scipy.special
+
+    return scipy.special.erfc(x)
+
+
+def gammaln(x):
+    """scipy.special.gammaln (under Numba: math.lgamma)."""
+    import scipy.special
+
+    return scipy.special.gammaln(x)
+
+
+def digamma(x):
+    """scipy.special.digamma, the derivative of gammaln (under Numba: _digamma)."""
+    import scipy.special
+
+    return scipy.special.digamma(x)
+
+
+def trigamma(x):
+    """scipy.special.polygamma(1, x), the derivative of digamma (under Numba: _trigamma)."""
+    import scipy.special
+
+    return scipy.special.polygamma(1, x)
+
+
+def _digamma(x):
+    """digamma of a float: the recurrence up to x >= 20, then the asymptotic series (1e-15 relative);
+    the reflection formula below 0."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    total = 0.0
+    if x < 0.0:  # digamma(x) = digamma(1 - x) - pi / tan(pi x)
+        total = -math.pi / math.tan(math.pi * x)
+        x = 1.0 - x
+    while x < 20.0:
+        total -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / (x * x)
+    return total + math.log(x) - 0.5 / x - inv * (1.0 / 12 - inv * (1.0 / 120 - inv * (1.0 / 252 - inv * (
+        1.0 / 240 - inv / 132))))
+
+
+def _trigamma(x):
+    """trigamma of a float, as _digamma."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    sign, total = 1.0, 0.0
+    if x < 0.0:  # trigamma(x) = -trigamma(1 - x) + (pi / sin(pi x))^2
+        s = math.pi / math.sin(math.pi * x)
+        sign, total, x = -1.0, -s * s, 1.0 - x
+    while x < 20.0:
+        total += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / (x * x)
+    return sign * (total + 1.0 / x + 0.5 * inv + (1.0 / x) * inv * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30))))
+
+
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
-    fits, enlarged, leading,
+    fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis")
+    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma")

@@ -4,6 +4,7 @@ This is the only module that imports Numba.
 """
 
 import linecache
+import math
 import os
 import pickle
 import re
@@ -515,3 +516,24 @@ def explain(error, path):
         where = f"\n{path}:{line}:\n    {lines[line - 1].strip()}"
     return JitError(f"Numba could not compile the generated code: {reason}{where}\n"
                     "hint: pass jit=False (or jit=None to fall back by itself) to run it as Python")
+
+
+def _entrywise(fn):
+    """An overload of a runtime helper that is a SciPy ufunc in Python: fn on a float, or entry by entry."""
+    def typed(x):
+        if isinstance(x, (nbtypes.Float, nbtypes.Integer)):
+            return lambda x: fn(x)
+
+        def loop(x):
+            flat = x.ravel()
+            out = np.empty(flat.size)
+            for k in range(flat.size):
+                out[k] = fn(flat[k])
+            return out.reshape(x.shape)
+        return loop
+    return typed
+
+
+for _name, _fn in (("erf", math.erf), ("erfc", math.erfc), ("gammaln", math.lgamma), ("digamma", runtime._digamma),
+                   ("trigamma", runtime._trigamma)):
+    overload(getattr(runtime, _name), jit_options={"cache": True})(_entrywise(_fn))

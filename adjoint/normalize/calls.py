@@ -83,7 +83,10 @@ class Calls:
             return None
         target = self.resolve(scope, func)
         target = getattr(target, "fn", target) if type(target).__name__ == "Differentiated" else target
-        if target is MISSING or self.table.lookup(target) is not None:
+        rule = self.table.lookup(target) if target is not MISSING else None
+        if rule is not None and rule.defined is not None:
+            return None, None, rule.defined
+        if target is MISSING or rule is not None:
             return None
         if inspect.isfunction(target):
             return None, None, target
@@ -285,6 +288,8 @@ class Calls:
         if copied is not None:
             return copied
         folded = self.folded_builtin(scope, target, e)
+        if folded is None and target is isinstance:
+            folded = self.known_isinstance(scope, e)
         if folded is not None:
             return folded
         rule = self.table.lookup(target)
@@ -311,6 +316,8 @@ class Calls:
         if stacked is not None:
             return stacked
         keep = self.keepdims(scope, e, keywords)
+        if isinstance(keywords.get("axis"), ast.Constant) and keywords["axis"].value is None:
+            del keywords["axis"]  # (the default, which Numba's reductions do not take as a keyword)
         for a in args + list(keywords.values()):
             if any(isinstance(n, ast.Dict) for n in ast.walk(a)):
                 raise self.error(scope, e, f"`{name}` cannot take a dict", "pass its arrays (`d[\"key\"]`)")
@@ -323,6 +330,25 @@ class Calls:
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
+
+    def known_isinstance(self, scope, e):
+        """`isinstance(x, T)` of a container or a constant, decided now (rules/defined.py branches on
+        `isinstance(axis, int)`), else None."""
+        if len(e.args) != 2 or e.keywords or not dotted(e.args[1]) and not isinstance(e.args[1], ast.Tuple):
+            return None
+        container = self.container_or_none(scope, e.args[0])
+        if container is not None:
+            value = {} if isinstance(container, ast.Dict) else [] if getattr(container, "is_list", False) else ()
+        else:
+            atom = self.atom(scope, e.args[0])
+            if not isinstance(atom, ast.Constant):
+                return None
+            value = atom.value
+        names = e.args[1].elts if isinstance(e.args[1], ast.Tuple) else [e.args[1]]
+        types = tuple(self.resolve(scope, n) if dotted(n) else MISSING for n in names)
+        if not all(isinstance(t, type) for t in types):
+            return None
+        return ast.Constant(isinstance(value, types))
 
     def defaults_set_first(self, fdef, bound):
         """The parameters that only leading `if p is None: p = ...` statements assign (the None-default

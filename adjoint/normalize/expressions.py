@@ -325,6 +325,8 @@ class Expressions:
 
     def attribute(self, scope, e):
         base = self.atom(scope, e.value)
+        if e.attr == "ndim" and isinstance(base, ast.Name) and (self.kinds.of.get(base.id) or 0) >= 1:
+            return ast.Constant(self.kinds.of[base.id])  # (known when compiling: the definitions branch on it)
         if e.attr in SHAPE_ATTRS or e.attr == "T":
             return ast.Attribute(base, e.attr, ast.Load())
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",

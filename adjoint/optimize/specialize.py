@@ -50,6 +50,9 @@ _MATMUL = {
 }
 
 
+_AXIS_AT = {"unsum": 2, "unmean": 2, "unvar": 2, "unprod": 2, "unmax": 3, "unstd": 3}  # (helper(g, a, ...))
+
+
 def _is_np(call, name):
     return isinstance(call.func, ast.Attribute) and call.func.attr == name and isinstance(call.func.value, ast.Name) \
         and call.func.value.id == "np"
@@ -103,6 +106,10 @@ class Specialize(ast.NodeTransformer):
         self.generic_visit(node)
         helper = node.func.id if isinstance(node.func, ast.Name) else None
         args = node.args
+        where = _AXIS_AT.get(helper)
+        if where is not None and len(args) > where and self.kind(args[1]) == 1 and isinstance(args[where], ast.Constant) \
+                and args[where].value in (0, -1):  # (the one axis of a vector: all of it)
+            node.args[where] = ast.Constant(None)
         if helper == "zeros_like" and isinstance(args[0], ast.Name):
             k = self.kind(args[0])
             return node if k is None else ast.Constant(0.0) if k == 0 else _np("zeros", _shape(args[0]))
@@ -119,6 +126,9 @@ class Specialize(ast.NodeTransformer):
                                     [ast.Attribute(copy.deepcopy(a), "size", ast.Load()), ast.Constant(1)], [])
                     g = ast.BinOp(g, ast.Div(), size)
                 return _np("full", _shape(a), g)
+        for reduction in ("sum", "max", "min", "mean", "prod", "var", "std", "amax", "amin"):
+            if _is_np(node, reduction) and self.kind(args[0]) == 1 and _axis(node) in (0, -1):
+                return _np(reduction, args[0])  # (the one axis of a vector: all of it, which Numba takes)
         for reduction in ("sum", "max", "min", "mean"):  # over one axis of a matrix: loops under Numba
             if _is_np(node, reduction) and self.kind(args[0]) == 2 and _axis(node) is not None:
                 return ast.Call(ast.Name(f"{reduction}_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])

@@ -68,6 +68,8 @@ class Rule:
     selects: tuple = ()  # parameters without a formula that only choose (a condition) or give a shape: their
     # derivative is 0
     result: str = None  # how the result's kind follows from the arguments' (RESULT_FORMS), None: unknown
+    defined: object = None  # a Python function (rules/defined.py) that computes it from other primitives: the
+    # normalizer inlines it as it inlines the user's functions, so its derivatives are those of its parts
 
     @property
     def differentiable(self):
@@ -220,6 +222,14 @@ class Table:
         for path in paths:
             number = "number" if path.startswith("math.") else None
             self.add(Rule(resolve_path(path), spell(path), (), {}, (), result=number))
+
+    def define(self, path, name=None):
+        """A NumPy or SciPy function that rules/defined.py writes with other primitives (`name`, by default
+        the path's last part): a call of it is that definition, inlined."""
+        from . import defined
+
+        fn = getattr(defined, name or path.rsplit(".", 1)[1])
+        self.add(Rule(resolve_path(path), spell(path), (), {}, (), defined=fn))
 
     def makes(self, *paths):
         """Functions that make a new array from sizes, bounds or fill values, with no rule that carries a

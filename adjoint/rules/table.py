@@ -4,6 +4,7 @@ from . import Table
 
 TABLE = Table()
 rule, nondiff, makes, method, helper = TABLE.rule, TABLE.nondiff, TABLE.makes, TABLE.method, TABLE.helper
+define = TABLE.define
 
 # Python operators (the normalizer keeps them as operators; these rules are keyed by operator.*)
 rule("operator.add", "a, b", "g", "g", broadcast=True)
@@ -121,7 +122,28 @@ rule("numpy.dot", "a, b", "dot_left(g, a, b)", "dot_right(g, a, b)")
 rule("numpy.matmul", "x1, x2", "matmul_left(g, x1, x2)", "matmul_right(g, x1, x2)")
 rule("numpy.outer", "a, b", "outer_left(g, a, b)", "outer_right(g, a, b)")
 rule("numpy.trace", "a", "untrace(g, a)")
-rule("numpy.linalg.norm", "x", "g * norm_slope(x, out)")
+rule("adjoint.runtime.norm", "x", "g * norm_slope(x, out)", tangent="np.sum(norm_slope(x, out) * x_dot)",
+     result="number")
+rule("adjoint.runtime.norm_axis", "x, axis", "unnorm(g, x, out, axis)", None,
+     tangent="reduce_tangent(unnorm(unit(out), x, out, axis), x_dot, axis)", result="reduce")
+
+# SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
+rule("adjoint.runtime.erf", "x", "g * 1.1283791670955126 * np.exp(-x * x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.erfc", "x", "g * -1.1283791670955126 * np.exp(-x * x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.gammaln", "x", "g * digamma(x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.digamma", "x", "g * trigamma(x)", tangent="elementwise", result="join")
+
+# NumPy and SciPy functions that rules/defined.py writes with the primitives above (inlined where called)
+for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "numpy.fmod", "numpy.copysign",
+              "numpy.float_power", "numpy.positive", "numpy.real", "numpy.conjugate", "numpy.ptp", "numpy.nansum",
+              "numpy.nanmean", "numpy.average", "numpy.cov", "numpy.corrcoef", "numpy.vdot", "numpy.inner",
+              "numpy.kron", "numpy.cross", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
+              "scipy.special.expit", "scipy.special.logit", "scipy.special.xlogy", "scipy.special.xlog1py",
+              "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax", "scipy.special.erf",
+              "scipy.special.erfc", "scipy.special.gammaln", "scipy.special.psi", "scipy.special.ndtr"):
+    define(_path)
+for _name in ("pdf", "logpdf", "cdf", "logcdf"):
+    define(f"scipy.stats.norm.{_name}", f"norm_{_name}")
 
 # NumPy shapes and copies
 rule("numpy.reshape", "a, shape", "reshape_like(g, a)", None, view=True)
@@ -142,9 +164,17 @@ rule("adjoint.runtime.enlarged", "rows, item, size", "leading(g, rows)", None, N
 # NumPy functions whose result does not vary where it is differentiable: constants to the derivative
 nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign", "numpy.floor",
         "numpy.ceil", "numpy.round", "numpy.rint", "numpy.argmax", "numpy.argmin", "numpy.argsort",
-        "numpy.shape", "numpy.size", "numpy.isnan", "numpy.isfinite", "numpy.isinf", "numpy.floor_divide")
+        "numpy.shape", "numpy.size", "numpy.isnan", "numpy.isfinite", "numpy.isinf", "numpy.floor_divide",
+        "numpy.trunc", "numpy.fix", "numpy.signbit", "numpy.heaviside", "numpy.logical_and", "numpy.logical_or",
+        "numpy.logical_not", "numpy.logical_xor", "numpy.greater", "numpy.greater_equal", "numpy.less",
+        "numpy.less_equal", "numpy.equal", "numpy.not_equal", "numpy.count_nonzero", "numpy.searchsorted",
+        "numpy.digitize", "numpy.isclose", "numpy.allclose", "numpy.array_equal", "numpy.any", "numpy.all",
+        "numpy.ndim")
 # NumPy functions that make arrays from sizes, bounds and fill values: no derivative flows through them
-makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace")
+makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace",
+      "numpy.tri", "numpy.random.rand", "numpy.random.randn", "numpy.random.random", "numpy.random.normal",
+      "numpy.random.uniform", "numpy.random.randint", "numpy.random.standard_normal", "numpy.random.permutation",
+      "numpy.random.choice", "numpy.random.seed")
 
 # Forward mode: how the tangent of each rule that is not elementwise is formed
 for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "numpy.trace", "numpy.reshape",
@@ -158,7 +188,6 @@ TABLE.tangent("numpy.std", "reduce_tangent(unstd(unit(out), a, out, axis, ddof),
 for _path in ("numpy.max", "numpy.min", "numpy.amax", "numpy.amin"):
     TABLE.tangent(_path, "reduce_tangent(unmax(unit(out), a, out, axis), a_dot, axis)")
 TABLE.tangent("numpy.prod", "reduce_tangent(unprod(unit(out), a, axis), a_dot, axis)")
-TABLE.tangent("numpy.linalg.norm", "np.sum(norm_slope(x, out) * x_dot)")
 
 # ndarray methods, spelled as methods in generated code
 for _name in ("sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "dot", "copy", "ravel", "transpose"):
@@ -189,7 +218,8 @@ helper("unvar", "g, a, axis=None, ddof=0", "g, a", "bilinear")
 helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
        "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof)"
        " - unstd(g * np.divide(s_dot, s), a, s, axis, ddof)")
-helper("unprod", "g, a, axis=None", "g, a", None)  # no second derivative yet: forward mode refuses it
+helper("unprod", "g, a, axis=None", "g, a", None)
+helper("unnorm", "g, x, r, axis", "g, x, r", None)  # no second derivative yet: forward mode refuses it
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
 for _name in ("matmul_right", "dot_right", "outer_right"):
@@ -208,7 +238,7 @@ nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.run
 
 # the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
 results = TABLE.results
-results("number", "len", "int", "float", "round", "np.linalg.norm")
+results("number", "len", "int", "float", "round")
 results("join", "abs", "min", "max")
 results("reduce", "np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod", "np.var", "np.std",
         ".sum", ".mean", ".max", ".min", ".prod", ".var", ".std")

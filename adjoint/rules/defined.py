@@ -1,0 +1,301 @@
+"""NumPy and SciPy functions written with other primitives.
+
+A call of one of these (a `define(...)` line in table.py names it) is this definition, inlined as
+the user's own functions are: its derivatives, both modes and second derivatives, are those of
+its parts, and it compiles under Numba where its parts do. Each is written in the Python adjoint
+takes; a branch on a keyword, on `x.ndim` (known when compiling) or on `p is None` is decided when
+compiling. A form a definition does not cover raises an error naming it.
+"""
+
+import numpy as np
+import scipy.special
+
+from .. import runtime
+
+LN2 = 0.6931471805599453
+SQRT2 = 1.4142135623730951
+LOG_SQRT_2PI = 0.9189385332046727  # log(sqrt(2 pi))
+
+
+# --- ufuncs ----------------------------------------------------------------------------------------
+
+
+def logaddexp2(x1, x2):
+    return np.logaddexp(x1 * LN2, x2 * LN2) / LN2
+
+
+def fmax(x1, x2):
+    return np.where(np.isnan(x2), x1, np.where(np.isnan(x1), x2, np.maximum(x1, x2)))
+
+
+def fmin(x1, x2):
+    return np.where(np.isnan(x2), x1, np.where(np.isnan(x1), x2, np.minimum(x1, x2)))
+
+
+def mod(x1, x2):
+    return x1 % x2
+
+
+def fmod(x1, x2):
+    return x1 - np.trunc(x1 / x2) * x2
+
+
+def copysign(x1, x2):
+    return np.abs(x1) * (1.0 - 2.0 * np.signbit(x2))
+
+
+def float_power(x1, x2):
+    return np.power(x1 * 1.0, x2)
+
+
+def positive(x):
+    return +x
+
+
+def real(val):
+    return val + 0.0
+
+
+def conjugate(x):
+    return x + 0.0
+
+
+# --- reductions ------------------------------------------------------------------------------------
+
+
+def ptp(a, axis=None, keepdims=False):
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def nansum(a, axis=None, keepdims=False):
+    return np.sum(np.where(np.isnan(a), 0.0, a), axis=axis, keepdims=keepdims)
+
+
+def nanmean(a, axis=None, keepdims=False):
+    return np.sum(np.where(np.isnan(a), 0.0, a), axis=axis, keepdims=keepdims) / np.sum(
+        1.0 - np.isnan(a), axis=axis, keepdims=keepdims)
+
+
+def average(a, axis=None, weights=None):
+    if weights is None:
+        return np.mean(a, axis=axis)
+    if axis is None:
+        return np.sum(a * weights) / np.sum(weights)
+    if weights.ndim == a.ndim:
+        return np.sum(a * weights, axis=axis) / np.sum(weights, axis=axis)
+    if a.ndim == 2 and (axis == 0 or axis == -2):
+        return weights @ a / np.sum(weights)
+    if a.ndim == 2:
+        return a @ weights / np.sum(weights)
+    raise NotImplementedError("np.average with 1-d weights along an axis of an array of more than 2 dimensions")
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None):
+    x = m if m.ndim == 2 else m[None, :]
+    if not rowvar:
+        x = x.T
+    if y is not None:
+        x2 = y if y.ndim == 2 else y[None, :]
+        if not rowvar:
+            x2 = x2.T
+        x = np.concatenate((x, x2), axis=0)
+    centred = x - np.mean(x, axis=1, keepdims=True)
+    dof = x.shape[1] - (1 if ddof is None and not bias else 0 if ddof is None else ddof)
+    c = centred @ centred.T / dof
+    if m.ndim == 1 and y is None:
+        return c[0, 0]
+    return c
+
+
+def corrcoef(x, y=None, rowvar=True):
+    rows = x if x.ndim == 2 else x[None, :]
+    if not rowvar:
+        rows = rows.T
+    if y is not None:
+        rows2 = y if y.ndim == 2 else y[None, :]
+        if not rowvar:
+            rows2 = rows2.T
+        rows = np.concatenate((rows, rows2), axis=0)
+    centred = rows - np.mean(rows, axis=1, keepdims=True)
+    scale = np.sqrt(np.sum(centred * centred, axis=1))
+    return (centred @ centred.T) / np.outer(scale, scale)
+
+
+# --- products --------------------------------------------------------------------------------------
+
+
+def vdot(a, b):
+    return np.dot(np.ravel(a), np.ravel(b))
+
+
+def inner(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if b.ndim == 1:
+        return a @ b
+    if a.ndim == 1:
+        return b @ a
+    if a.ndim == 2 and b.ndim == 2:
+        return a @ b.T
+    raise NotImplementedError("np.inner of operands of more than 2 dimensions")
+
+
+def kron(a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return np.ravel(np.outer(a, b))
+    if a.ndim == 2 and b.ndim == 2:
+        return np.reshape(a[:, None, :, None] * b[None, :, None, :],
+                          (a.shape[0] * b.shape[0], a.shape[1] * b.shape[1]))
+    raise NotImplementedError("np.kron of operands that are not both vectors or both matrices")
+
+
+def cross(a, b):
+    if a.ndim == 1 and b.ndim == 1:
+        return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    if a.ndim == 2 and b.ndim == 2:
+        return np.stack((a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1], a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2],
+                         a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]), axis=1)
+    raise NotImplementedError("np.cross of operands that are not both 3-vectors or both rows of 3-vectors")
+
+
+def polyval(p, x):
+    y = x * 0.0 + p[0]
+    for i in range(1, len(p)):
+        y = y * x + p[i]
+    return y
+
+
+def matrix_power(a, n):
+    if n == 0:
+        return np.eye(a.shape[0])
+    base = a if n > 0 else np.linalg.inv(a)
+    out = base
+    for _ in range(abs(n) - 1):
+        out = out @ base
+    return out
+
+
+# --- norms -----------------------------------------------------------------------------------------
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    if axis is None and (ord is None or ord == "fro" or ord == "f" or x.ndim == 1 and ord == 2):
+        if keepdims:
+            return np.full((1,) * x.ndim, runtime.norm(x))
+        return runtime.norm(x)
+    if x.ndim == 1:
+        return vector_norm(x, ord, None, keepdims)
+    if isinstance(axis, int):
+        return vector_norm(x, ord, axis, keepdims)
+    if x.ndim == 2 and (axis is None or axis[0] % 2 == 0 and axis[1] % 2 == 1):
+        return matrix_norm(x, ord, keepdims)
+    if x.ndim == 2 and axis[0] % 2 == 1 and axis[1] % 2 == 0:
+        return matrix_norm(x.T, ord, keepdims)
+    raise NotImplementedError("np.linalg.norm over two axes of an array of more than 2 dimensions")
+
+
+def vector_norm(x, ord, axis, keepdims):
+    if (ord is None or ord == 2) and axis is None:
+        return np.full((1,), runtime.norm(x)) if keepdims else runtime.norm(x)
+    if ord is None or ord == 2:
+        out = runtime.norm_axis(x, axis)
+        return np.expand_dims(out, axis) if keepdims else out
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return np.sum(x != 0, axis=axis, keepdims=keepdims) * 1.0
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
+    return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def matrix_norm(x, ord, keepdims):
+    if ord is None or ord == "fro" or ord == "f":
+        out = runtime.norm(x)
+    elif ord == 1:
+        out = np.max(np.sum(np.abs(x), axis=0))
+    elif ord == -1:
+        out = np.min(np.sum(np.abs(x), axis=0))
+    elif ord == np.inf:
+        out = np.max(np.sum(np.abs(x), axis=1))
+    elif ord == -np.inf:
+        out = np.min(np.sum(np.abs(x), axis=1))
+    else:
+        raise NotImplementedError("np.linalg.norm of a matrix with ord 2, -2 or 'nuc' (its singular values)")
+    if keepdims:
+        return np.full((1, 1), out)
+    return out
+
+
+# --- scipy.special and scipy.stats.norm ------------------------------------------------------------
+
+
+def expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logit(x):
+    return np.log(x) - np.log1p(-x)
+
+
+def xlogy(x, y):
+    return np.where(x == 0, 0.0, x * np.log(y))
+
+
+def xlog1py(x, y):
+    return np.where(x == 0, 0.0, x * np.log1p(y))
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False):
+    top = np.max(a, axis=axis, keepdims=True)
+    shifted = np.exp(a - top) if b is None else b * np.exp(a - top)
+    return np.log(np.sum(shifted, axis=axis, keepdims=keepdims)) + np.max(a, axis=axis, keepdims=keepdims)
+
+
+def softmax(x, axis=None):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=None):
+    return x - scipy.special.logsumexp(x, axis=axis, keepdims=True)
+
+
+def erf(z):
+    return runtime.erf(z)
+
+
+def erfc(x):
+    return runtime.erfc(x)
+
+
+def gammaln(x):
+    return runtime.gammaln(x)
+
+
+def psi(x):
+    return runtime.digamma(x)
+
+
+def ndtr(x):
+    return 0.5 * runtime.erfc(-x / SQRT2)
+
+
+def norm_pdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return np.exp(-0.5 * z * z - LOG_SQRT_2PI) / scale
+
+
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return -0.5 * z * z - LOG_SQRT_2PI - np.log(scale)
+
+
+def norm_cdf(x, loc=0.0, scale=1.0):
+    return 0.5 * runtime.erfc(-(x - loc) / (scale * SQRT2))
+
+
+def norm_logcdf(x, loc=0.0, scale=1.0):
+    return np.log(0.5 * runtime.erfc(-(x - loc) / (scale * SQRT2)))
