@@ -746,12 +746,159 @@ def _trigamma(x):
     return sign * (total + 1.0 / x + 0.5 * inv + (1.0 / x) * inv * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30))))
 
 
+def mT(a):
+    """a with its last two axes swapped (a matrix transposed; each matrix of a stack)."""
+    return np.swapaxes(a, -1, -2)
+
+
+def lower_of(s):
+    """The adjoint of reading a symmetric matrix from its lower triangle (np.linalg.eigh, cholesky and
+    eigvalsh read only that): s below the diagonal plus its mirror above, s's diagonal, 0 above."""
+    return np.tril(s + mT(s), -1) + s * np.eye(s.shape[-1])
+
+
+@facts(linear_in_g=True)
+def det_adjoint(g, a, out):
+    """The adjoint of np.linalg.det (out the determinant; 1.0 for slogdet's log|det|): g out a^-T.
+    A singular a has no inverse: np.linalg.inv raises LinAlgError there (the derivative, the
+    adjugate, exists; adjoint does not compute it yet)."""
+    if a.ndim == 2:
+        return (g * out) * np.linalg.inv(a).T
+    return np.expand_dims(np.expand_dims(g * out, -1), -1) * mT(np.linalg.inv(a))
+
+
+def det_tangent(a, a_dot, out):
+    """The tangent of np.linalg.det: out trace(a^-1 a_dot)."""
+    if a.ndim == 2:
+        return out * np.trace(np.linalg.solve(a, a_dot))
+    return out * np.trace(np.linalg.solve(a, a_dot), axis1=-2, axis2=-1)
+
+
+def logabsdet(a):
+    """log |det a|, np.linalg.slogdet's second result."""
+    return np.linalg.slogdet(a)[1]
+
+
+def det_sign(a):
+    """The sign of det a, np.linalg.slogdet's first result (no derivative)."""
+    return np.linalg.slogdet(a)[0]
+
+
+@facts(linear_in_g=True)
+def solve_adjoint(g, a, b, out):
+    """The adjoint of np.linalg.solve(a, b) with respect to a: -(a^-T g) x^T."""
+    y = solve_b_adjoint(g, a, b)
+    if b.ndim == 1:
+        return -np.expand_dims(y, -1) * np.expand_dims(out, -2)
+    return -(y @ mT(out))
+
+
+@facts(linear_in_g=True)
+def solve_b_adjoint(g, a, b):
+    """The adjoint of np.linalg.solve(a, b) with respect to b: a^-T g."""
+    if b.ndim == 1 and a.ndim > 2:  # (b a vector against a stack of matrices: g a stack of vectors)
+        return np.linalg.solve(mT(a), np.expand_dims(g, -1))[..., 0]
+    return np.linalg.solve(mT(a), g)
+
+
+def solve_tangent(a, b, out, a_dot, b_dot):
+    """The tangent of x = np.linalg.solve(a, b): a^-1 (b_dot - a_dot x); a_dot or b_dot may be 0.0."""
+    if isinstance(a_dot, float):
+        return np.linalg.solve(a, b_dot)
+    if b.ndim == 1:
+        change = a_dot @ out if a.ndim == 2 else (a_dot @ np.expand_dims(out, -1))[..., 0]
+    else:
+        change = a_dot @ out
+    if isinstance(b_dot, float):
+        return solve_b_tangent(a, b, -change)
+    return solve_b_tangent(a, b, b_dot - change)
+
+
+def solve_b_tangent(a, b, rhs):
+    if b.ndim == 1 and a.ndim > 2:
+        return np.linalg.solve(a, np.expand_dims(rhs, -1))[..., 0]
+    return np.linalg.solve(a, rhs)
+
+
+def eigh_values(a):
+    """np.linalg.eigh(a)[0] (np.linalg.eigvalsh): the eigenvalues, ascending, of the symmetric matrix
+    whose lower triangle is a's."""
+    return np.linalg.eigh(a)[0]
+
+
+def eigh_vectors(a):
+    """np.linalg.eigh(a)[1]: the eigenvectors, as columns."""
+    return np.linalg.eigh(a)[1]
+
+
+@facts(linear_in_g=True)
+def eigh_values_adjoint(g, a):
+    """The adjoint of eigh_values: v diag(g) v^T, read back into a's lower triangle."""
+    v = np.linalg.eigh(a)[1]
+    return lower_of((v * np.expand_dims(g, -2)) @ mT(v))
+
+
+def _eigen_gaps(w):
+    """1 / (w_j - w_i) off the diagonal, 0 on it; a ValueError where two eigenvalues are equal, where
+    the eigenvectors have no derivative (any basis of the eigenspace is one)."""
+    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
+    off = 1.0 - np.eye(w.shape[-1])
+    if np.any((gaps == 0.0) & (off > 0.0)):
+        raise ValueError("adjoint: np.linalg.eigh's eigenvectors have no derivative where eigenvalues repeat")
+    return off / (gaps + np.eye(w.shape[-1]))
+
+
+@facts(linear_in_g=True)
+def eigh_vectors_adjoint(g, a):
+    """The adjoint of eigh_vectors: v (F o v^T g) v^T, F_ij = 1 / (w_j - w_i), read back into a's
+    lower triangle (the standard formula; undefined at repeated eigenvalues: _eigen_gaps)."""
+    w, v = np.linalg.eigh(a)
+    return lower_of(v @ (_eigen_gaps(w) * (mT(v) @ g)) @ mT(v))
+
+
+def eigh_values_tangent(a, a_dot):
+    """The tangent of eigh_values: the diagonal of v^T m v, m the symmetric matrix of a_dot's lower triangle."""
+    v = np.linalg.eigh(a)[1]
+    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    return np.sum(v * (m @ v), axis=-2)
+
+
+def eigh_vectors_tangent(a, a_dot):
+    """The tangent of eigh_vectors: v (F o v^T m v)."""
+    w, v = np.linalg.eigh(a)
+    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    return v @ (_eigen_gaps(w) * (mT(v) @ m @ v))
+
+
+def _below_half(x):
+    """x's lower triangle with its diagonal halved (the Phi of the Cholesky factor's derivative)."""
+    return np.tril(x) - 0.5 * x * np.eye(x.shape[-1])
+
+
+@facts(linear_in_g=True)
+def cholesky_adjoint(g, out):
+    """The adjoint of np.linalg.cholesky (out = L, a = L L^T read from its lower triangle):
+    L^-T Phi(L^T g) L^-1 read back into the lower triangle (Murray 2016)."""
+    inner = _below_half(mT(out) @ g)
+    return lower_of(np.linalg.solve(mT(out), mT(np.linalg.solve(mT(out), mT(inner)))))
+
+
+def cholesky_tangent(out, a_dot):
+    """The tangent of np.linalg.cholesky: L Phi(L^-1 m L^-T), m the symmetric matrix of a_dot's lower triangle."""
+    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    left = np.linalg.solve(out, m)  # L^-1 m
+    return out @ _below_half(mT(np.linalg.solve(out, mT(left))))
+
+
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
-    fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma,
+    fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, lower_of, det_adjoint, det_tangent,
+    logabsdet, det_sign, solve_adjoint, solve_b_adjoint, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
+    eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
+    cholesky_adjoint, cholesky_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

@@ -139,5 +139,9 @@ _FORMS = {
     "rows": lambda k, args, kw: None if k.atom(args[0]) is None else k.atom(args[0]) + 1,
     "matrix": lambda k, args, kw: 2,
     "matmul": lambda k, args, kw: matmul(*[k.atom(a) for a in args[:2]]) if len(args) >= 2 else None,
+    "drop1": lambda k, args, kw: None if k.atom(args[0]) is None else k.atom(args[0]) - 1,
+    "drop2": lambda k, args, kw: None if k.atom(args[0]) is None else k.atom(args[0]) - 2,
+    "solve": lambda k, args, kw: None if None in (k.atom(args[0]), k.atom(args[1])) else
+    k.atom(args[0]) - 1 if k.atom(args[1]) == 1 else max(k.atom(args[0]), k.atom(args[1])),
     "trace": lambda k, args, kw: None if k.atom(args[0]) is None else max(k.atom(args[0]) - 2, 0),  # first two axes
 }

@@ -28,8 +28,9 @@ default of elementwise NumPy functions), "number" (always a number: len, math.*)
 first argument's; a 0-d array when that is a number), "first_or_number" (the first argument's, a
 number staying one), "array" (np.array: "first", or a vector of numbers), "reduce" (the first's
 less the reduced axes), "cumsum", "shape" (from a shape argument: np.zeros), "reshape", "vector",
-"matrix", "matmul", "trace", "rows" (the first's with an axis before it: rows_of); None when
-unknown.
+"matrix", "matmul", "trace", "rows" (the first's with an axis before it: rows_of), "drop1" and "drop2"
+(the first's less its last one or two axes: eigenvalues, determinants), "solve" (np.linalg.solve's:
+the first's less one for a vector b, else the larger); None when unknown.
 """
 
 import ast
@@ -44,7 +45,7 @@ BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPO
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
 TANGENT_FORMS = ("elementwise", "linear", "bilinear")
 RESULT_FORMS = ("join", "number", "first", "first_or_number", "array", "reduce", "cumsum", "shape", "reshape",
-                "vector", "matrix", "matmul", "trace", "rows")
+                "vector", "matrix", "matmul", "trace", "rows", "drop1", "drop2", "solve")
 
 
 class BindError(TypeError):

@@ -175,6 +175,25 @@ def matrix_power(a, n):
     return out
 
 
+# --- linear algebra: functions of several results, one primitive per result ------------------------
+
+
+def slogdet(a):
+    return runtime.det_sign(a), runtime.logabsdet(a)
+
+
+def eigh(a, UPLO="L"):
+    if UPLO != "L":
+        raise NotImplementedError("np.linalg.eigh(a, UPLO='U'): adjoint knows the lower triangle's form")
+    return runtime.eigh_values(a), runtime.eigh_vectors(a)
+
+
+def eigvalsh(a, UPLO="L"):
+    if UPLO != "L":
+        raise NotImplementedError("np.linalg.eigvalsh(a, UPLO='U'): adjoint knows the lower triangle's form")
+    return runtime.eigh_values(a)
+
+
 # --- norms -----------------------------------------------------------------------------------------
 
 

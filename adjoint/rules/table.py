@@ -1,5 +1,8 @@
 """Every derivative rule adjoint knows, one line each (see the package docstring for the format)."""
 
+import inspect
+
+from .. import runtime
 from . import Table
 
 TABLE = Table()
@@ -127,6 +130,23 @@ rule("adjoint.runtime.norm", "x", "g * norm_slope(x, out)", tangent="np.sum(norm
 rule("adjoint.runtime.norm_axis", "x, axis", "unnorm(g, x, out, axis)", None,
      tangent="reduce_tangent(unnorm(unit(out), x, out, axis), x_dot, axis)", result="reduce")
 
+# NumPy's linear algebra (runtime.py's helpers say where a derivative is undefined and what happens there)
+rule("numpy.linalg.inv", "a", "-(mT(out) @ g @ mT(out))", tangent="-(out @ a_dot @ out)", result="first")
+rule("numpy.linalg.det", "a", "det_adjoint(g, a, out)", tangent="det_tangent(a, a_dot, out)", result="drop2")
+rule("adjoint.runtime.logabsdet", "a", "det_adjoint(g, a, 1.0)", tangent="det_tangent(a, a_dot, 1.0)",
+     result="drop2")
+rule("numpy.linalg.solve", "a, b", "solve_adjoint(g, a, b, out)", "solve_b_adjoint(g, a, b)",
+     tangent="solve_tangent(a, b, out, a_dot, b_dot)", result="solve")
+rule("numpy.linalg.cholesky", "a", "cholesky_adjoint(g, out)", tangent="cholesky_tangent(out, a_dot)",
+     result="first")
+rule("adjoint.runtime.eigh_values", "a", "eigh_values_adjoint(g, a)", tangent="eigh_values_tangent(a, a_dot)",
+     result="drop1")
+rule("adjoint.runtime.eigh_vectors", "a", "eigh_vectors_adjoint(g, a)", tangent="eigh_vectors_tangent(a, a_dot)",
+     result="first")
+nondiff("adjoint.runtime.det_sign")
+for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh"):
+    define(_path)
+
 # SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
 rule("adjoint.runtime.erf", "x", "g * 1.1283791670955126 * np.exp(-x * x)", tangent="elementwise", result="join")
 rule("adjoint.runtime.erfc", "x", "g * -1.1283791670955126 * np.exp(-x * x)", tangent="elementwise", result="join")
@@ -219,7 +239,11 @@ helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
        "unstd(g_dot, a, s, axis, ddof) + unstd(g, a_dot, s, axis, ddof)"
        " - unstd(g * np.divide(s_dot, s), a, s, axis, ddof)")
 helper("unprod", "g, a, axis=None", "g, a", None)
-helper("unnorm", "g, x, r, axis", "g, x, r", None)  # no second derivative yet: forward mode refuses it
+helper("unnorm", "g, x, r, axis", "g, x, r", None)
+helper("mT", "a", "a", "linear")
+for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
+              "eigh_vectors_adjoint"):  # (no second derivatives through these yet: forward mode refuses them)
+    helper(_name, ", ".join(inspect.signature(getattr(runtime, _name)).parameters), "g", None)  # no second derivative yet: forward mode refuses it
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
 for _name in ("matmul_right", "dot_right", "outer_right"):
