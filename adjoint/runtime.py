@@ -351,11 +351,11 @@ def _flat(x):
 
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
-def untrace(g, a):
-    """The adjoint of np.trace(a): g on the diagonal of the first two axes."""
+def untrace(g, a, offset=0):
+    """The adjoint of np.trace(a, offset): g on that diagonal of the first two axes."""
     out = np.zeros(a.shape)
-    for i in range(min(a.shape[0], a.shape[1])):
-        out[i, i] = g
+    for i in range(max(min(a.shape[0] + min(offset, 0), a.shape[1] - max(offset, 0)), 0)):
+        out[i - min(offset, 0), i + max(offset, 0)] = g
     return out
 
 
@@ -746,6 +746,140 @@ def _trigamma(x):
     return sign * (total + 1.0 / x + 0.5 * inv + (1.0 / x) * inv * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30))))
 
 
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
+def undiagonal(g, a, offset=0):
+    """The adjoint of np.diagonal(a, offset) (of np.diag of a matrix): g on that diagonal of the first
+    two axes, 0 elsewhere."""
+    out = np.zeros(a.shape)
+    for i in range(g.shape[-1]):
+        out[i - min(offset, 0), i + max(offset, 0)] = g[..., i]
+    return out
+
+
+@facts(linear_in_g=True)
+def undiag(g, v, k=0):
+    """The adjoint of np.diag(v, k): its k-th diagonal for a vector v (np.diag made a matrix), that
+    diagonal put back in a matrix for a matrix v (np.diag took the diagonal)."""
+    if v.ndim == 1:
+        return np.diag(g, k)
+    return undiagonal(g, v, k)
+
+
+@facts(shape_only={1}, linear_in_g=True)
+def unrepeat(g, a, repeats, axis=None):
+    """The adjoint of np.repeat(a, repeats, axis) for an int repeats: each entry's copies summed."""
+    if axis is None:
+        return np.sum(np.ascontiguousarray(g).reshape((-1, repeats)), axis=1).reshape(np.shape(a))
+    moved = np.moveaxis(g, axis, -1)
+    summed = np.sum(moved.reshape(moved.shape[:-1] + (moved.shape[-1] // repeats, repeats)), axis=-1)
+    return np.moveaxis(summed, -1, axis)
+
+
+@facts(shape_only={1}, linear_in_g=True)
+def untile(g, a, reps):
+    """The adjoint of np.tile(a, reps): the tiles summed (Python only)."""
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    shape = np.shape(a)
+    d = max(len(shape), len(reps))
+    shape, reps = (1,) * (d - len(shape)) + shape, (1,) * (d - len(reps)) + reps
+    split = np.reshape(g, tuple(n for pair in zip(reps, shape) for n in pair))
+    return np.sum(split, axis=tuple(range(0, 2 * d, 2))).reshape(np.shape(a))
+
+
+@facts(linear_in_g=True)
+def unroll(g, shift, axis=None):
+    """The adjoint of np.roll(a, shift, axis): g rolled back."""
+    if axis is None:
+        return np.roll(g, -shift)
+    if isinstance(shift, int):
+        return np.roll(g, -shift, axis)
+    return np.roll(g, tuple(-s for s in shift), axis)
+
+
+@facts(linear_in_g=True)
+def untranspose(g, axes=None):
+    """The adjoint of np.transpose(a, axes): g transposed by the inverse permutation."""
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, tuple(int(k) for k in np.argsort([k % g.ndim for k in axes])))
+
+
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
+def untake(g, a, indices, axis=None):
+    """The adjoint of np.take(a, indices, axis): g added at the indices taken (repeats add up)."""
+    if axis is None:
+        out = np.zeros(a.size)
+        add_at(out, np.ravel(indices), np.ravel(g))
+        return out.reshape(a.shape)
+    out = np.zeros(a.shape)  # (Python only from here)
+    k = np.ndim(indices)
+    axis = axis % a.ndim
+    np.add.at(np.moveaxis(out, axis, 0), np.asarray(indices), np.moveaxis(g, list(range(axis, axis + k)),
+                                                                          list(range(k))))
+    return out
+
+
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
+def untake_along(g, a, indices, axis):
+    """The adjoint of np.take_along_axis(a, indices, axis): g added where each entry was taken (Python only)."""
+    out = np.zeros(a.shape)
+    grid = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    grid[axis] = indices
+    np.add.at(out, tuple(grid), g)
+    return out
+
+
+@facts(linear_in_g=True)
+def unsort(g, a, axis=-1):
+    """The adjoint of np.sort(a, axis): each entry of g back where its value came from (the stable
+    order: among equal values, the derivative goes as np.argsort(kind="stable") orders them)."""
+    if axis is None:
+        out = np.zeros(a.size)
+        out[np.argsort(a.ravel(), kind="mergesort")] = np.ravel(g)
+        return out.reshape(a.shape)
+    if a.ndim == 1:
+        out = np.zeros(a.shape)
+        out[np.argsort(a, kind="mergesort")] = g
+        return out
+    out = np.zeros(a.shape)
+    np.put_along_axis(out, np.argsort(a, axis=axis, kind="stable"), g, axis)
+    return out
+
+
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
+def unpad(g, a, pad_width):
+    """The adjoint of np.pad(a, pad_width) (mode "constant"): the part of g where a sits (Python only)."""
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
+                             np.array([[pad_width, pad_width]]), (np.ndim(a), 2))
+    return np.array(g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(a)))])
+
+
+def sort_tangent(a, a_dot, axis=-1):
+    """The tangent of np.sort(a, axis): a_dot in the order that sorts a (stable, as unsort)."""
+    if axis is None:
+        return np.ravel(a_dot)[np.argsort(a.ravel(), kind="mergesort")]
+    if a.ndim == 1:
+        return a_dot[np.argsort(a, kind="mergesort")]
+    return np.take_along_axis(a_dot, np.argsort(a, axis=axis, kind="stable"), axis)
+
+
+def trace(a, offset=0):
+    """np.trace(a, offset) over the first two axes (rules/defined.py moves others there first)."""
+    return np.trace(a, offset)
+
+
+def diagonal(a, offset=0):
+    """np.diagonal(a, offset) of the first two axes (np.diag's for a matrix, which Numba takes)."""
+    if a.ndim == 2:
+        return np.diag(a, offset)
+    return np.diagonal(a, offset)
+
+
+def pad(array, pad_width, constant_values=0.0):
+    """np.pad(array, pad_width, constant_values=...) in mode "constant" (Python only)."""
+    return np.pad(array, pad_width, constant_values=constant_values)
+
+
 def mT(a):
     """a with its last two axes swapped (a matrix transposed; each matrix of a stack)."""
     return np.swapaxes(a, -1, -2)
@@ -898,7 +1032,8 @@ HELPERS = (
     fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, lower_of, det_adjoint, det_tangent,
     logabsdet, det_sign, solve_adjoint, solve_b_adjoint, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
-    cholesky_adjoint, cholesky_tangent,
+    cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
+    unsort, unpad, sort_tangent, trace, diagonal, pad,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

@@ -119,6 +119,9 @@ def refuse_lost_derivatives(nf, wrt, table):
         rule, bound = rule_of(value, table)
         if rule is None:
             continue
+        if rule.defined is not None and names_in(value) & varied:  # (a call the normalizer did not inline)
+            raise _lost(nf, stmt, value, names_in(value) & varied, "is written with other primitives in "
+                        "adjoint/rules/defined.py and was not inlined here", "report this as a bug in adjoint")
         if rule.makes:
             lost = set().union(*(names_in(a) for a in [*value.args, *(k.value for k in value.keywords)])) & varied
             if lost:

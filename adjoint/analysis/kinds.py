@@ -143,5 +143,8 @@ _FORMS = {
     "drop2": lambda k, args, kw: None if k.atom(args[0]) is None else k.atom(args[0]) - 2,
     "solve": lambda k, args, kw: None if None in (k.atom(args[0]), k.atom(args[1])) else
     k.atom(args[0]) - 1 if k.atom(args[1]) == 1 else max(k.atom(args[0]), k.atom(args[1])),
+    "diag": lambda k, args, kw: {1: 2, 2: 1}.get(k.atom(args[0])),
+    "flat_or_first": lambda k, args, kw: 1 if isinstance(args[-1], ast.Constant) and args[-1].value is None
+    else k.atom(args[0]),  # (the last parameter is the axis)
     "trace": lambda k, args, kw: None if k.atom(args[0]) is None else max(k.atom(args[0]) - 2, 0),  # first two axes
 }

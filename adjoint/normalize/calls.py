@@ -32,8 +32,10 @@ READING_BUILTINS = {"len", "dict", "list", "tuple", "sum", "max", "min", "enumer
                     "isinstance", "float", "int", "abs", "print", "range"}
 READING_METHODS = {"get", "keys", "values", "items", "copy", "sum", "mean", "max", "min", "prod", "std", "var", "dot",
                    "reshape", "ravel", "flatten", "astype", "transpose", "clip", "cumsum", "index", "count"}
-AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "clip"}  # ndarray methods taken as
-# the NumPy functions when given arguments (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
+AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "clip", "repeat", "take", "diagonal",
+               "trace", "squeeze", "swapaxes", "cumprod", "ptp", "round", "argmax", "argmin", "argsort", "any",
+               "all", "nonzero"}  # ndarray methods taken as the NumPy functions when given arguments, or when
+# the method has no rule of its own (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
                "isalpha"}  # (computed when compiling, on strings known then)
 
@@ -55,6 +57,8 @@ class Calls:
 
     def rule_call(self, spelling, args, keywords=None):
         """A normal-form call of the rule spelled `spelling`."""
+        rule = self.table.for_spelling(spelling)
+        assert rule is None or rule.defined is None, f"{spelling} is defined by other primitives: inline it"
         return ast.Call(ast.parse(spelling, mode="eval").body, list(args),
                         [ast.keyword(k, v) for k, v in (keywords or {}).items()])
 
@@ -255,7 +259,7 @@ class Calls:
                 raise self.error(scope, e, f"the method `.{func.attr}()` has no derivative rule here",
                                  f"call np.{func.attr} on an array instead")
             args = [self.argument(scope, a) for a in e.args]
-            if func.attr == "reshape" and len(args) > 1:
+            if func.attr in ("reshape", "transpose") and len(args) > 1:
                 args = [ast.Tuple(args, ast.Load())]
             keywords = {k.arg: self.argument(scope, k.value) for k in e.keywords}
             keep = self.keepdims(scope, e, keywords)
@@ -296,6 +300,8 @@ class Calls:
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
                              "register a rule for it with adjoint.custom_vjp")
+        if rule.defined is not None:  # (reached here as a method's NumPy function: `a.trace()`)
+            return self.inline(scope, e, None, None, rule.defined)
         if rule.spelling in ("np.array", "np.asarray") and e.args and self.grown_of(scope, e.args[0]) is not None:
             if e.keywords or len(e.args) > 1:
                 raise self.error(scope, e, f"{rule.spelling}() of a list grown in a loop with a dtype",
@@ -377,7 +383,8 @@ class Calls:
         """`A.mean(axis=0)`, `x.clip(0, 1)` of an array: the NumPy function's call (`np.mean(A, axis=0)`),
         which the rules and Numba take in more forms, when the module's `np` is NumPy; else None."""
         func = e.func
-        if func.attr not in AS_FUNCTION or not (e.args or e.keywords) and func.attr != "clip":
+        if func.attr not in AS_FUNCTION or not (e.args or e.keywords) and func.attr != "clip" and \
+                self.table.for_spelling("." + func.attr) is not None:
             return None
         spelled = ast.copy_location(ast.Attribute(ast.Name("np", ast.Load()), func.attr, ast.Load()), func)
         if self.is_local(scope, "np") or self.resolve(scope, spelled) is not getattr(np, func.attr):

@@ -284,6 +284,9 @@ class Expressions:
             if z is not None:
                 return self.rule_call("logistic", [self.atom(scope, z)])
             left, right = self.atom(scope, e.left), self.atom(scope, e.right)
+            folded = _folded(left, e.op, right)
+            if folded is not None:
+                return folded
             if isinstance(e.op, ast.Pow) and self.negative_int_power(left, e.right, right):
                 left = ast.Constant(float(left.value)) if isinstance(left, ast.Constant) else \
                     self.emit(self.namer.fresh("base"), self.rule_call("float", [left]))
@@ -331,3 +334,16 @@ class Expressions:
             return ast.Attribute(base, e.attr, ast.Load())
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
                          "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
+
+
+_FOLDED = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
+
+
+def _folded(left, op, right):
+    """An int operation on two int constants, computed now (`axis % x.ndim` in rules/defined.py), else None."""
+    if not (type(op) in _FOLDED and all(isinstance(a, ast.Constant) and type(a.value) is int for a in (left, right))):
+        return None
+    if isinstance(op, (ast.FloorDiv, ast.Mod)) and right.value == 0:
+        return None  # (raises at run time, as Python does)
+    return ast.Constant(_FOLDED[type(op)](left.value, right.value))

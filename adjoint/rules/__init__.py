@@ -30,7 +30,9 @@ number staying one), "array" (np.array: "first", or a vector of numbers), "reduc
 less the reduced axes), "cumsum", "shape" (from a shape argument: np.zeros), "reshape", "vector",
 "matrix", "matmul", "trace", "rows" (the first's with an axis before it: rows_of), "drop1" and "drop2"
 (the first's less its last one or two axes: eigenvalues, determinants), "solve" (np.linalg.solve's:
-the first's less one for a vector b, else the larger); None when unknown.
+the first's less one for a vector b, else the larger), "diag" (np.diag's: a matrix of a vector, a
+vector of a matrix), "flat_or_first" (a vector where the last parameter, the axis, is None, else
+the first's: np.repeat, np.sort); None when unknown.
 """
 
 import ast
@@ -45,7 +47,7 @@ BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPO
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
 TANGENT_FORMS = ("elementwise", "linear", "bilinear")
 RESULT_FORMS = ("join", "number", "first", "first_or_number", "array", "reduce", "cumsum", "shape", "reshape",
-                "vector", "matrix", "matmul", "trace", "rows", "drop1", "drop2", "solve")
+                "vector", "matrix", "matmul", "trace", "rows", "drop1", "drop2", "solve", "diag", "flat_or_first")
 
 
 class BindError(TypeError):
@@ -74,7 +76,8 @@ class Rule:
 
     @property
     def differentiable(self):
-        return any(a is not None for a in self.adjoints) or bool(self.custom) or bool(self.carries)
+        return any(a is not None for a in self.adjoints) or bool(self.custom) or bool(self.carries) or (
+            self.defined is not None)  # (never taken for a function without derivative: it is inlined)
 
     @property
     def inputs(self):
@@ -213,7 +216,7 @@ class Table:
 
     def check_tangents(self):
         missing = [r.spelling for r in self.by_key.values()
-                   if r.differentiable and not r.custom and not r.carries and r.tangent is None]
+                   if r.differentiable and not r.custom and not r.carries and r.defined is None and r.tangent is None]
         if missing:
             raise ValueError(f"rules without a forward-mode tangent: {', '.join(sorted(missing))}")
 

@@ -318,3 +318,114 @@ def norm_cdf(x, loc=0.0, scale=1.0):
 
 def norm_logcdf(x, loc=0.0, scale=1.0):
     return np.log(0.5 * runtime.erfc(-(x - loc) / (scale * SQRT2)))
+
+
+# --- shapes ----------------------------------------------------------------------------------------
+
+
+def trace(a, offset=0, axis1=0, axis2=1):
+    if axis1 % a.ndim == 0 and axis2 % a.ndim == 1:
+        return runtime.trace(a, offset)
+    return runtime.trace(np.moveaxis(a, (axis1, axis2), (0, 1)), offset)
+
+
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    if axis1 % a.ndim == 0 and axis2 % a.ndim == 1:
+        return runtime.diagonal(a, offset)
+    return runtime.diagonal(np.moveaxis(a, (axis1, axis2), (0, 1)), offset)
+
+
+def pad(array, pad_width, mode="constant", constant_values=0.0):
+    if mode != "constant":
+        raise NotImplementedError("np.pad with a mode other than 'constant'")
+    return runtime.pad(array, pad_width, constant_values)
+
+
+def atleast_1d(ary):
+    if ary.ndim == 0:
+        return np.reshape(ary, (1,))
+    return ary
+
+
+def atleast_2d(ary):
+    if ary.ndim == 0:
+        return np.reshape(ary, (1, 1))
+    if ary.ndim == 1:
+        return ary[None, :]
+    return ary
+
+
+def atleast_3d(ary):
+    if ary.ndim == 0:
+        return np.reshape(ary, (1, 1, 1))
+    if ary.ndim == 1:
+        return ary[None, :, None]
+    if ary.ndim == 2:
+        return ary[:, :, None]
+    return ary
+
+
+def flip(m, axis=None):
+    if m.ndim == 1 or axis is not None and axis % m.ndim == 0:
+        return m[::-1]
+    if axis is None and m.ndim == 2:
+        return m[::-1, ::-1]
+    if axis is None and m.ndim == 3:
+        return m[::-1, ::-1, ::-1]
+    if axis % m.ndim == 1:
+        return m[:, ::-1]
+    if axis % m.ndim == 2:
+        return m[:, :, ::-1]
+    raise NotImplementedError("np.flip of an array of more than 3 dimensions")
+
+
+def fliplr(m):
+    return m[:, ::-1]
+
+
+def flipud(m):
+    return m[::-1]
+
+
+def rot90(m, k=1, axes=None):
+    if m.ndim != 2 or axes is not None and (axes[0] % 2 != 0 or axes[1] % 2 != 1):
+        raise NotImplementedError("np.rot90 of an array that is not a matrix, or with other axes")
+    if k % 4 == 0:
+        return m + 0.0
+    if k % 4 == 1:
+        return m[:, ::-1].T
+    if k % 4 == 2:
+        return m[::-1, ::-1]
+    return m.T[:, ::-1]
+
+
+def median(a, axis=None):
+    if axis is None:
+        s = np.sort(np.ravel(a))
+        n = s.shape[0]
+        return 0.5 * (s[(n - 1) // 2] + s[n // 2])
+    s = np.sort(a, axis=axis)
+    n = a.shape[axis]
+    return 0.5 * (np.take(s, (n - 1) // 2, axis=axis) + np.take(s, n // 2, axis=axis))
+
+
+def cumprod(a, axis=None):
+    if axis is None:
+        x = np.ravel(a)
+    elif axis % a.ndim == 0:
+        x = a
+    else:
+        x = np.moveaxis(a, axis, 0)
+    out = np.zeros(x.shape)
+    out[0] = x[0]
+    for i in range(1, x.shape[0]):
+        out[i] = out[i - 1] * x[i]
+    if axis is None or axis % a.ndim == 0:
+        return out
+    return np.moveaxis(out, 0, axis)
+
+
+def append(arr, values, axis=None):
+    if axis is None:
+        return np.concatenate((np.ravel(arr), np.ravel(values)))
+    return np.concatenate((arr, values), axis=axis)

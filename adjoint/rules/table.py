@@ -124,7 +124,7 @@ rule("numpy.diff", "a", "undiff(g, a)")
 rule("numpy.dot", "a, b", "dot_left(g, a, b)", "dot_right(g, a, b)")
 rule("numpy.matmul", "x1, x2", "matmul_left(g, x1, x2)", "matmul_right(g, x1, x2)")
 rule("numpy.outer", "a, b", "outer_left(g, a, b)", "outer_right(g, a, b)")
-rule("numpy.trace", "a", "untrace(g, a)")
+rule("adjoint.runtime.trace", "a, offset=0", "untrace(g, a, offset)", None, result="trace")
 rule("adjoint.runtime.norm", "x", "g * norm_slope(x, out)", tangent="np.sum(norm_slope(x, out) * x_dot)",
      result="number")
 rule("adjoint.runtime.norm_axis", "x, axis", "unnorm(g, x, out, axis)", None,
@@ -144,7 +144,9 @@ rule("adjoint.runtime.eigh_values", "a", "eigh_values_adjoint(g, a)", tangent="e
 rule("adjoint.runtime.eigh_vectors", "a", "eigh_vectors_adjoint(g, a)", tangent="eigh_vectors_tangent(a, a_dot)",
      result="first")
 nondiff("adjoint.runtime.det_sign")
-for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh"):
+for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.trace", "numpy.diagonal",
+              "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
+              "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append"):
     define(_path)
 
 # SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
@@ -168,7 +170,26 @@ for _name in ("pdf", "logpdf", "cdf", "logcdf"):
 # NumPy shapes and copies
 rule("numpy.reshape", "a, shape", "reshape_like(g, a)", None, view=True)
 rule("numpy.ravel", "a", "reshape_like(g, a)", view=True)
-rule("numpy.transpose", "a", "np.transpose(g)", view=True)
+rule("numpy.transpose", "a, axes=None", "untranspose(g, axes)", None, view=True)
+rule("numpy.swapaxes", "a, axis1, axis2", "np.swapaxes(g, axis1, axis2)", None, None, view=True, result="first")
+rule("numpy.moveaxis", "a, source, destination", "np.moveaxis(g, destination, source)", None, None, view=True,
+     result="first")
+rule("numpy.squeeze", "a, axis=None", "reshape_like(g, a)", None, view=True)
+rule("numpy.broadcast_to", "array, shape", "unbroadcast(g, array)", None, view=True, result="reshape")
+rule("numpy.repeat", "a, repeats, axis=None", "unrepeat(g, a, repeats, axis)", None, None, result="flat_or_first")
+rule("numpy.tile", "A, reps", "untile(g, A, reps)", None)
+rule("numpy.roll", "a, shift, axis=None", "unroll(g, shift, axis)", None, None, result="first")
+rule("numpy.diag", "v, k=0", "undiag(g, v, k)", None, view=True, result="diag")
+rule("adjoint.runtime.diagonal", "a, offset=0", "undiagonal(g, a, offset)", None, view=True, result="drop1")
+rule("numpy.tril", "m, k=0", "np.tril(g, k)", None, result="first")
+rule("numpy.triu", "m, k=0", "np.triu(g, k)", None, result="first")
+rule("numpy.take", "a, indices, axis=None", "untake(g, a, indices, axis)", None, None)
+rule("numpy.take_along_axis", "arr, indices, axis", "untake_along(g, arr, indices, axis)", None, None,
+     result="first")
+rule("numpy.sort", "a, axis=-1", "unsort(g, a, axis)", None, tangent="sort_tangent(a, a_dot, axis)",
+     result="flat_or_first")
+rule("adjoint.runtime.pad", "array, pad_width, constant_values=0.0", "unpad(g, array, pad_width)", None,
+     "np.sum(g) - np.sum(unpad(g, array, pad_width))", tangent="pad(array_dot, pad_width, 0.0 * constant_values_dot)")
 rule("numpy.expand_dims", "a, axis", "reshape_like(g, a)", None, view=True)
 rule("numpy.copy", "a", "g")
 rule("numpy.array", "object, dtype=None", "g", None)
@@ -197,7 +218,11 @@ makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity",
       "numpy.random.choice", "numpy.random.seed")
 
 # Forward mode: how the tangent of each rule that is not elementwise is formed
-for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "numpy.trace", "numpy.reshape",
+for _path in ("numpy.swapaxes", "numpy.moveaxis", "numpy.squeeze", "numpy.broadcast_to", "numpy.repeat", "numpy.tile",
+              "numpy.roll", "numpy.diag", "adjoint.runtime.diagonal", "numpy.tril", "numpy.triu", "numpy.take",
+              "numpy.take_along_axis"):
+    TABLE.tangent(_path, "linear")
+for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "adjoint.runtime.trace", "numpy.reshape",
               "numpy.ravel", "numpy.transpose", "numpy.expand_dims", "numpy.copy", "numpy.array", "numpy.asarray",
               "numpy.float64", "numpy.full", "numpy.concatenate", "numpy.stack"):
     TABLE.tangent(_path, "linear")
@@ -272,7 +297,7 @@ results("first", "np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "n
         ".transpose")
 results("array", "np.array")
 results("first_or_number", ".astype", "np.float64", "logistic", ".T", "np.diff")
-results("trace", "np.trace")
+results("trace", "trace")
 results("matmul", "np.dot", "np.matmul", ".dot")
 results("matrix", "np.outer", "np.eye")
 results("rows", "rows_of")
