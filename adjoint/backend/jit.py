@@ -537,3 +537,26 @@ def _entrywise(fn):
 for _name, _fn in (("erf", math.erf), ("erfc", math.erfc), ("gammaln", math.lgamma), ("digamma", runtime._digamma),
                    ("trigamma", runtime._trigamma)):
     overload(getattr(runtime, _name), jit_options={"cache": True})(_entrywise(_fn))
+
+
+def _inverse_permutation(n):
+    """np.transpose of g by the inverse of an n-axis permutation (Numba's transpose takes a tuple of n ints)."""
+    def permuted(g, axes=None):
+        inverse = np.empty(n, np.int64)
+        for i in range(n):
+            inverse[axes[i] % n] = i
+        if n == 2:
+            return np.transpose(g, (inverse[0], inverse[1]))
+        if n == 3:
+            return np.transpose(g, (inverse[0], inverse[1], inverse[2]))
+        return np.transpose(g, (inverse[0], inverse[1], inverse[2], inverse[3]))
+    return permuted
+
+
+@overload(runtime.untranspose)
+def _untranspose(g, axes=None):
+    if axes is None or isinstance(axes, (nbtypes.NoneType, nbtypes.Omitted)):
+        return lambda g, axes=None: np.transpose(g)
+    if isinstance(axes, nbtypes.BaseTuple) and 2 <= len(axes) <= 4:
+        return _inverse_permutation(len(axes))
+    return None

@@ -12,6 +12,7 @@ from ..frontend.subset import check_subset
 from ..ir.build import function_def
 from ..ir.queries import dotted
 from ..rules import BindError
+from ..rules.defined import einsum_definition, tensordot_subscripts
 from .comprehensions import COMPREHENSIONS
 
 from .containers import STATIC, items
@@ -140,12 +141,18 @@ class Calls:
         saved_line = self.line
         self.stack.append(key)
         self.pending.append((scope, []))
+        definition = fn is not None and (fn.__module__ == "adjoint.rules.defined" or fn.__code__.co_filename.startswith(
+            "<adjoint:"))
+        if definition:
+            self.definition_sites.append((scope, e))
         try:
             self.function_body(callee, fdef)
         finally:
             self.stack.pop()
             self.pending.pop()
             self.line = saved_line
+            if definition:
+                self.definition_sites.pop()
         result = callee.result
         if isinstance(result, (*STATIC, Grown, ast.Constant)):  # (a Constant: None, of a function returning nothing)
             return result
@@ -296,6 +303,8 @@ class Calls:
             folded = self.known_isinstance(scope, e)
         if folded is not None:
             return folded
+        if target is np.einsum or target is np.tensordot:
+            return self.contraction(scope, e, target)
         rule = self.table.lookup(target)
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
@@ -336,6 +345,34 @@ class Calls:
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
+
+    def contraction(self, scope, e, target):
+        """np.einsum or np.tensordot, inlined as the definition rules/defined.py writes for its subscripts."""
+        if target is np.tensordot:
+            bound = dict(zip(("a", "b", "axes"), e.args)) | {k.arg: k.value for k in e.keywords}
+            axes = self.container_or_none(scope, bound["axes"]) if "axes" in bound else ast.Constant(2)
+            axes = axes if axes is not None else self.atom(scope, bound["axes"])
+            ndims = [self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
+                     for a in (self.atom(scope, bound["a"]), self.atom(scope, bound["b"]))]
+            try:
+                axes = ast.literal_eval(axes)
+            except ValueError:
+                axes = None
+            if axes is None or None in ndims:
+                raise self.error(scope, e, "np.tensordot whose axes or operands' numbers of dimensions are not "
+                                 "known when compiling", "write the axes as constants, or use np.einsum")
+            subscripts = tensordot_subscripts(*ndims, axes)
+            e = ast.copy_location(ast.Call(e.func, [ast.Constant(subscripts), bound["a"], bound["b"]], []), e)
+        subscripts = self.atom(scope, e.args[0]) if e.args else None
+        if not (isinstance(subscripts, ast.Constant) and isinstance(subscripts.value, str)) or any(
+                k.arg != "optimize" for k in e.keywords) or any(isinstance(a, ast.Starred) for a in e.args):
+            raise self.error(scope, e, "np.einsum is differentiated with its subscripts written as a string known "
+                             "when compiling, then its operands", "write np.einsum(\"ij,jk->ik\", a, b)")
+        try:
+            definition = einsum_definition(subscripts.value, len(e.args) - 1)
+        except (NotImplementedError, ValueError) as err:
+            raise self.error(scope, e, str(err)) from None
+        return self.inline(scope, ast.copy_location(ast.Call(e.func, e.args, []), e), None, None, definition)
 
     def known_isinstance(self, scope, e):
         """`isinstance(x, T)` of a container or a constant, decided now (rules/defined.py branches on

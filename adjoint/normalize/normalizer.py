@@ -115,6 +115,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         self.blocks = [[]]
         self.pending = []  # (scope, statements) still to come: what may read a value later
         self.stack = []  # functions being inlined, for the recursion limit
+        self.definition_sites = []  # (scope, call) of each rules/defined.py definition being inlined
         self.loop_writes = []  # per loop being normalized: (array, its sharers, scope, stmt) of element writes
         self.written_params = self.params_written_in_place(src.tree)
         self.line = 0
@@ -337,6 +338,12 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         elif isinstance(stmt, ast.FunctionDef):
             scope.functions[stmt.name] = (stmt, scope)
             scope.current.pop(stmt.name, None)
+        elif isinstance(stmt, ast.Raise) and self.definition_sites and scope.fn is not None and \
+                scope.fn.__module__ == "adjoint.rules.defined":  # (a form the definition does not cover)
+            site_scope, call = self.definition_sites[0]
+            what = stmt.exc.args[0].value if isinstance(stmt.exc, ast.Call) and stmt.exc.args else "this call"
+            raise self.error(site_scope, call, f"{what} cannot be differentiated by adjoint yet",
+                             "write it with other NumPy functions, or give it a rule with adjoint.custom_vjp")
         elif isinstance(stmt, (ast.Assert, ast.Raise)):
             self.append(Renamer(scope).visit(copy.deepcopy(stmt)))
         elif isinstance(stmt, ast.Pass):

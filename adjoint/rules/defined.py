@@ -7,6 +7,8 @@ takes; a branch on a keyword, on `x.ndim` (known when compiling) or on `p is Non
 compiling. A form a definition does not cover raises an error naming it.
 """
 
+import linecache
+
 import numpy as np
 import scipy.special
 
@@ -429,3 +431,101 @@ def append(arr, values, axis=None):
     if axis is None:
         return np.concatenate((np.ravel(arr), np.ravel(values)))
     return np.concatenate((arr, values), axis=axis)
+
+
+# --- np.einsum and np.tensordot: a definition written for each subscripts string ---------------------
+
+_EINSUMS = {}
+
+
+def einsum_definition(subscripts, count):
+    """A Python definition of `np.einsum(subscripts, *operands)` for these subscripts (a constant) and
+    `count` operands, which the normalizer inlines: a matrix product where the subscripts are one
+    (`ij,jk->ik`, `i,ij->j`, `ij,kj->ik`), otherwise each operand's axes put in one order, broadcast
+    against the others, multiplied, summed over the indices that the output lacks. Its derivatives are
+    those of the transposes, products and sums. Raises NotImplementedError for `...` and for an index
+    repeated within one operand (a diagonal)."""
+    key = (subscripts.replace(" ", ""), count)
+    if key not in _EINSUMS:
+        _EINSUMS[key] = _einsum_function(*key)
+    return _EINSUMS[key]
+
+
+def tensordot_subscripts(ndim_a, ndim_b, axes):
+    """The einsum subscripts of np.tensordot(a, b, axes) for operands of these numbers of dimensions."""
+    if isinstance(axes, int):
+        axes_a, axes_b = list(range(ndim_a - axes, ndim_a)), list(range(axes))
+    else:
+        axes_a, axes_b = ([axes[0]] if isinstance(axes[0], int) else list(axes[0]),
+                          [axes[1]] if isinstance(axes[1], int) else list(axes[1]))
+    axes_a, axes_b = [k % ndim_a for k in axes_a], [k % ndim_b for k in axes_b]
+    a = [chr(ord("a") + k) for k in range(ndim_a)]
+    b = [chr(ord("a") + ndim_a + k) for k in range(ndim_b)]
+    for ka, kb in zip(axes_a, axes_b):
+        b[kb] = a[ka]
+    out = [c for k, c in enumerate(a) if k not in axes_a] + [c for k, c in enumerate(b) if k not in axes_b]
+    return f"{''.join(a)},{''.join(b)}->{''.join(out)}"
+
+
+def _einsum_function(subscripts, count):
+    inputs, arrow, output = subscripts.partition("->")
+    terms = inputs.split(",")
+    if "." in subscripts:
+        raise NotImplementedError("np.einsum with '...': write the indices out")
+    if len(terms) != count:
+        raise ValueError(f"np.einsum: {len(terms)} operands in {subscripts!r}, {count} given")
+    if any(len(set(t)) != len(t) for t in terms):
+        raise NotImplementedError("np.einsum with an index repeated within one operand: take np.diagonal first")
+    if not arrow:
+        output = "".join(sorted(c for c in set(inputs) - {","} if inputs.count(c) == 1))
+    names = [f"a{k}" for k in range(count)]
+    body = _as_matmul(terms, output, names) if count == 2 else None
+    if body is None:
+        body = _as_broadcast(terms, output, names)
+    text = f"def einsum(subscripts, {', '.join(names)}):\n    return {body}\n"
+    filename = f"<adjoint: np.einsum {subscripts!r}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"np": np}
+    exec(compile(text, filename, "exec"), namespace)
+    return namespace["einsum"]
+
+
+def _permuted(name, have, want):
+    if list(have) == list(want):
+        return name
+    if len(have) == 2:
+        return f"{name}.T"
+    return f"np.transpose({name}, {tuple(have.index(c) for c in want)})"
+
+
+def _as_matmul(terms, output, names):
+    a, b = terms
+    common = set(a) & set(b)
+    if common & set(output) or len(common) != 1 or len(set(a) - common) > 1 or len(set(b) - common) > 1 \
+            or not (set(a) | set(b)) - common <= set(output):
+        return None
+    (c,) = common
+    left, right = [x for x in a if x != c] + [c], [c] + [x for x in b if x != c]
+    product = f"{_permuted(names[0], a, left)} @ {_permuted(names[1], b, right)}"
+    return _permuted(f"({product})", left[:-1] + right[1:], output)
+
+
+def _as_broadcast(terms, output, names):
+    letters = []
+    for t in terms:
+        letters += [c for c in t if c not in letters]
+    factors = []
+    for name, t in zip(names, terms):
+        if not t:
+            factors.append(name)
+            continue
+        ordered = [c for c in letters if c in t]
+        index = ", ".join(":" if c in t else "None" for c in letters)
+        factors.append(f"{_permuted(name, t, ordered)}[{index}]")
+    expr = " * ".join(factors)
+    kept = list(letters)
+    for k in reversed(range(len(letters))):
+        if letters[k] not in output:
+            expr = f"np.sum({expr}, axis={k})"
+            kept.pop(k)
+    return _permuted(f"({expr})" if kept else expr, kept, output)
