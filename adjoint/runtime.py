@@ -791,9 +791,13 @@ def unroll(g, shift, axis=None):
     """The adjoint of np.roll(a, shift, axis): g rolled back."""
     if axis is None:
         return np.roll(g, -shift)
+    return np.roll(g, _negated(shift), axis)  # (Python only: Numba's np.roll takes no axis)
+
+
+def _negated(shift):
     if isinstance(shift, int):
-        return np.roll(g, -shift, axis)
-    return np.roll(g, tuple(-s for s in shift), axis)
+        return -shift
+    return tuple([-s for s in shift])
 
 
 @facts(linear_in_g=True)
@@ -809,7 +813,7 @@ def untake(g, a, indices, axis=None):
     """The adjoint of np.take(a, indices, axis): g added at the indices taken (repeats add up)."""
     if axis is None:
         out = np.zeros(a.size)
-        add_at(out, np.ravel(indices), np.ravel(g))
+        add_at(out, np.ravel(np.asarray(indices)), np.ravel(g))
         return out.reshape(a.shape)
     out = np.zeros(a.shape)  # (Python only from here)
     k = np.ndim(indices)

@@ -72,7 +72,7 @@ def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
     if len(grads) != len(inputs):
         return [f"{len(grads)} gradients for {len(inputs)} inputs"]
     for x, g in zip(inputs, grads):
-        if np.shape(g) != np.shape(x) or (isinstance(x, float) and type(g) is not float):
+        if np.shape(g) != np.shape(x) or (isinstance(x, float) and not isinstance(g, float)):
             found.append(f"a gradient of shape {np.shape(g)} ({type(g).__name__}) for an input of shape "
                          f"{np.shape(x)} ({type(x).__name__})")
     found += _central_differences(f, args, wrt, u, grads)

@@ -1224,15 +1224,25 @@ def _differentiable_keys():
             if rule.differentiable and not rule.custom and not rule.carries}
 
 
+def _cases(numba):
+    """The rule keys that tests/test_numpy_functions.py's cases cover, under Numba or as Python only."""
+    from test_numpy_functions import CASES
+
+    return {resolve_path(k) for case in CASES if case.numba == numba for k in (case.key, *case.also)}
+
+
 def test_every_rule_has_a_row():
-    covered = {_key(row.key) for row in _rows() if row.key is not None}
+    """Each differentiable rule has a row here or a case in tests/test_numpy_functions.py."""
+    covered = {_key(row.key) for row in _rows() if row.key is not None} | _cases(True) | _cases(False)
     missing = sorted(rule.spelling or repr(key) for key, rule in _differentiable_keys().items() if key not in covered)
     assert not missing, f"differentiable rules with no row in tests/test_rules.py: {missing}"
 
 
 def test_every_rule_is_compiled():
-    """Each rule goes through Numba in at least one row (or, where Numba lacks it, through the fallback)."""
-    compiled = {_key(row.key) for row in _rows() if row.key is not None and row.jit_too}
+    """Each rule goes through Numba in at least one row (or, where Numba lacks it, through the fallback; or
+    it is one of tests/test_numpy_functions.py's Python-only cases, whose NumPy form Numba lacks)."""
+    compiled = {_key(row.key) for row in _rows() if row.key is not None and row.jit_too} | _cases(True) | _cases(
+        False)
     missing = sorted(rule.spelling or repr(key) for key, rule in _differentiable_keys().items() if key not in compiled)
     assert not missing, f"rules that no row checks under jit: {missing}"
 
@@ -1245,9 +1255,11 @@ def _helpers(rule):
 
 def test_every_helper_is_compiled():
     """Every runtime helper that a rule uses goes through Numba in at least one jit_too row."""
-    needed = set().union(*(_helpers(rule) for rule in _differentiable_keys().values()))
+    python_only = _cases(False) - _cases(True)
+    needed = set().union(*(_helpers(rule) for key, rule in _differentiable_keys().items() if key not in python_only))
     compiled = set().union(*(_helpers(TABLE.by_key[_key(row.key)]) for row in _rows()
-                             if row.key is not None and row.jit_too and not row.nojit and not row.jit_bug))
+                             if row.key is not None and row.jit_too and not row.nojit and not row.jit_bug),
+                           *(_helpers(TABLE.by_key[key]) for key in _cases(True) if key in TABLE.by_key))
     assert not needed - compiled, f"helpers that no row compiles with Numba: {sorted(needed - compiled)}"
 
 

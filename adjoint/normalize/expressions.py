@@ -294,7 +294,11 @@ class Expressions:
         if isinstance(e, ast.UnaryOp):
             return ast.UnaryOp(e.op, self.atom(scope, e.operand))
         if isinstance(e, ast.Compare):
-            return ast.Compare(self.atom(scope, e.left), e.ops, [self.atom(scope, e.comparators[0])])
+            left, right = self.atom(scope, e.left), self.atom(scope, e.comparators[0])
+            if all(isinstance(a, ast.Constant) and type(a.value) in (int, float, str, bool) for a in (left, right)) \
+                    and type(e.ops[0]) in _COMPARED:  # (`ord == "fro"`, `UPLO != "L"` in rules/defined.py)
+                return ast.Constant(_COMPARED[type(e.ops[0])](left.value, right.value))
+            return ast.Compare(left, e.ops, [right])
         if isinstance(e, ast.Call):
             return self.call(scope, e)
         if isinstance(e, ast.Attribute):
@@ -328,7 +332,7 @@ class Expressions:
 
     def attribute(self, scope, e):
         base = self.atom(scope, e.value)
-        if e.attr == "ndim" and isinstance(base, ast.Name) and (self.kinds.of.get(base.id) or 0) >= 1:
+        if e.attr == "ndim" and isinstance(base, ast.Name) and self.kinds.of.get(base.id) is not None:
             return ast.Constant(self.kinds.of[base.id])  # (known when compiling: the definitions branch on it)
         if e.attr in SHAPE_ATTRS or e.attr == "T":
             return ast.Attribute(base, e.attr, ast.Load())
@@ -338,6 +342,9 @@ class Expressions:
 
 _FOLDED = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
+
+
+_COMPARED = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
 
 
 def _folded(left, op, right):

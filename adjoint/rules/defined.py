@@ -185,15 +185,12 @@ def slogdet(a):
 
 
 def eigh(a, UPLO="L"):
-    if UPLO != "L":
-        raise NotImplementedError("np.linalg.eigh(a, UPLO='U'): adjoint knows the lower triangle's form")
-    return runtime.eigh_values(a), runtime.eigh_vectors(a)
+    lower = a if UPLO == "L" else np.swapaxes(a, -1, -2)  # (the upper triangle is the transpose's lower one)
+    return runtime.eigh_values(lower), runtime.eigh_vectors(lower)
 
 
 def eigvalsh(a, UPLO="L"):
-    if UPLO != "L":
-        raise NotImplementedError("np.linalg.eigvalsh(a, UPLO='U'): adjoint knows the lower triangle's form")
-    return runtime.eigh_values(a)
+    return runtime.eigh_values(a if UPLO == "L" else np.swapaxes(a, -1, -2))
 
 
 # --- norms -----------------------------------------------------------------------------------------
@@ -345,13 +342,13 @@ def pad(array, pad_width, mode="constant", constant_values=0.0):
 
 def atleast_1d(ary):
     if ary.ndim == 0:
-        return np.reshape(ary, (1,))
+        return np.full((1,), ary)
     return ary
 
 
 def atleast_2d(ary):
     if ary.ndim == 0:
-        return np.reshape(ary, (1, 1))
+        return np.full((1, 1), ary)
     if ary.ndim == 1:
         return ary[None, :]
     return ary
@@ -359,7 +356,7 @@ def atleast_2d(ary):
 
 def atleast_3d(ary):
     if ary.ndim == 0:
-        return np.reshape(ary, (1, 1, 1))
+        return np.full((1, 1, 1), ary)
     if ary.ndim == 1:
         return ary[None, :, None]
     if ary.ndim == 2:

@@ -189,7 +189,7 @@ rule("numpy.take_along_axis", "arr, indices, axis", "untake_along(g, arr, indice
 rule("numpy.sort", "a, axis=-1", "unsort(g, a, axis)", None, tangent="sort_tangent(a, a_dot, axis)",
      result="flat_or_first")
 rule("adjoint.runtime.pad", "array, pad_width, constant_values=0.0", "unpad(g, array, pad_width)", None,
-     "np.sum(g) - np.sum(unpad(g, array, pad_width))", tangent="pad(array_dot, pad_width, 0.0 * constant_values_dot)")
+     "np.sum(g) - np.sum(unpad(g, array, pad_width))", tangent="pad(array_dot + 0.0 * array, pad_width, constant_values_dot)")
 rule("numpy.expand_dims", "a, axis", "reshape_like(g, a)", None, view=True)
 rule("numpy.copy", "a", "g")
 rule("numpy.array", "object, dtype=None", "g", None)

@@ -1,0 +1,282 @@
+"""NumPy's and SciPy's functions beyond the elementwise ones (linear algebra, einsum, shapes, the
+reductions and special functions that rules/defined.py writes with other primitives), each through
+the oracles (central differences, forward against reverse, and Numba against Python) on shapes,
+axes and keywords drawn at random.
+
+A case is a template of one expression over the arguments `a`, `b`, `c`, whose `{...}` fields a
+sampler fills with keywords drawn from a seeded Generator; the function is written to a module of
+its own (adjoint reads its source), so each keyword is the constant the user's code would have.
+`SEEDS` draws per case run in pytest; `ADJOINT_NUMPY_SEEDS=20 pytest tests/test_numpy_functions.py`
+draws more. `numba=True` cases also run under Numba once (the first seed); the others use a NumPy
+form that Numba's nopython mode lacks (an `axis=` it does not take, np.tile, np.pad, stacks of
+matrices) and run as Python under `jit=None`.
+
+tests/test_rules.py's `test_every_rule_has_a_row` fails when a rule has neither a row there nor a
+case here; its `test_every_rule_is_compiled` and `test_every_helper_is_compiled` count the cases
+here that run under Numba.
+"""
+
+import importlib.util
+import os
+import sys
+import warnings
+import zlib
+from typing import Callable, NamedTuple
+
+import numpy as np
+import pytest
+
+from oracles import failures
+
+SEEDS = int(os.environ.get("ADJOINT_NUMPY_SEEDS", "1"))
+
+
+class Case(NamedTuple):
+    key: str  # the rule's dotted path
+    template: str  # one expression over a, b, c and {fields}
+    args: Callable  # (rng, fields) -> the arguments
+    fields: Callable = lambda rng: {}
+    wrt: tuple = (0,)
+    numba: bool = True
+    id: str = ""
+    also: tuple = ()  # the keys of other rules it covers (the primitives a defined function calls)
+
+
+def pick(*choices):
+    return lambda rng: choices[rng.integers(len(choices))]
+
+
+def fields(**samplers):
+    return lambda rng: {k: s(rng) for k, s in samplers.items()}
+
+
+def shape(rng, ndim, lo=2, hi=4):
+    return tuple(int(n) for n in rng.integers(lo, hi + 1, size=ndim))
+
+
+def normal(*dims):
+    return lambda rng, f: tuple(rng.standard_normal(shape(rng, d) if isinstance(d, int) else d) for d in dims)
+
+
+def positive(ndim, lo=0.2, hi=2.0):
+    return lambda rng, f: (rng.uniform(lo, hi, shape(rng, ndim)),)
+
+
+def distinct(ndim):
+    """Entries far apart (no ties for max, sort and median)."""
+    def make(rng, f):
+        s = shape(rng, ndim)
+        return (rng.permutation(np.prod(s)).reshape(s) * 0.5 + rng.uniform(-0.1, 0.1, s),)
+    return make
+
+
+def well_conditioned(rng, n, batch=()):
+    return rng.standard_normal(batch + (n, n)) + n * np.eye(n)
+
+
+def spd(rng, n):
+    m = rng.standard_normal((n, n))
+    return m @ m.T + n * np.eye(n)
+
+
+def square(batch=()):
+    return lambda rng, f: (well_conditioned(rng, int(rng.integers(2, 5)), batch),)
+
+
+def symmetric(rng, f):
+    """A symmetric positive definite matrix with well-separated eigenvalues."""
+    n = int(rng.integers(2, 5))
+    q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return (q @ np.diag(np.arange(1.0, n + 1) * 1.5) @ q.T,)
+
+
+def solve_args(rhs):
+    def make(rng, f):
+        n = int(rng.integers(2, 5))
+        return well_conditioned(rng, n), rng.standard_normal((n,) if rhs == 1 else (n, int(rng.integers(1, 4))))
+    return make
+
+
+def same(ndim, count=2):
+    def make(rng, f):
+        s = shape(rng, ndim)
+        return tuple(rng.standard_normal(s) for _ in range(count))
+    return make
+
+
+EINSUMS = {"ij,jk->ik": ((3, 4), (4, 2)), "ij,kj": ((3, 4), (2, 4)), "bij,bjk->bik": ((2, 3, 4), (2, 4, 2)),
+           "ij,ij->i": ((3, 4), (3, 4)), "i,j->ij": ((3,), (4,)), "ijk,kj->i": ((2, 3, 4), (4, 3)), "i,i": ((4,), (4,))}
+CASES = [
+    # ufuncs and elementwise functions written with others
+    Case("numpy.logaddexp2", "np.logaddexp2(a, b)", same(2), wrt=(0, 1)),
+    Case("numpy.fmax", "np.fmax(a, b) + np.fmin(b, a) ** 2", same(2), wrt=(0, 1)),
+    Case("numpy.fmin", "np.fmin(a, 2.0 * b)", same(1), wrt=(0, 1)),
+    Case("numpy.mod", "np.mod(a, b) + np.remainder(a, 3.5)", lambda rng, f: (
+        rng.uniform(-5, 5, shape(rng, 2)), rng.choice([-1, 1]) * rng.uniform(1.1, 2.0)), wrt=(0, 1)),
+    Case("numpy.fmod", "np.fmod(a, b)", lambda rng, f: (rng.uniform(-5, 5, 5), rng.uniform(1.1, 2.0, 5)), wrt=(0, 1)),
+    Case("numpy.copysign", "np.copysign(a, b)", lambda rng, f: (rng.uniform(0.5, 2, 4) * rng.choice([-1, 1], 4),
+                                                                 rng.uniform(0.5, 2, 4) * rng.choice([-1, 1], 4))),
+    Case("numpy.float_power", "np.float_power(a, 1.5)", positive(2)),
+    Case("numpy.positive", "np.positive(a) * a", normal(2)),
+    Case("numpy.real", "np.real(a) * np.conj(a)", normal(1)),
+    Case("numpy.conjugate", "np.conjugate(a) ** 2", normal(2)),
+    # reductions
+    Case("numpy.ptp", "np.ptp(a, axis={axis})", distinct(2), fields(axis=pick(None, 0, 1))),
+    Case("numpy.nansum", "np.nansum(a, axis={axis})", normal(2), fields(axis=pick(None, 0, 1)), numba=False),
+    Case("numpy.nanmean", "np.nanmean(a, axis={axis})", normal(2), fields(axis=pick(None, 0, 1)), numba=False),
+    Case("numpy.average", "np.average(a, axis={axis}, weights=b)", lambda rng, f: (
+        rng.standard_normal((3, 4)), rng.uniform(0.5, 2, (3, 4) if f["axis"] is None else (3, 4)[f["axis"]])),
+        fields(axis=pick(None, 0, 1)), wrt=(0, 1)),
+    Case("numpy.median", "np.median(a, axis={axis})", distinct(2), fields(axis=pick(None, 0, 1)), numba=False),
+    Case("numpy.cumprod", "np.cumprod(a, axis={axis})", normal(2), fields(axis=pick(None, 0, 1)), numba=False),
+    Case("numpy.cov", "np.cov(a, rowvar={rowvar}, ddof={ddof})", normal(2), fields(rowvar=pick(True, False),
+                                                                                  ddof=pick(None, 0, 2))),
+    Case("numpy.corrcoef", "np.corrcoef(a)", normal((3, 6))),
+    # products
+    Case("numpy.vdot", "np.vdot(a, b)", same(2), wrt=(0, 1)),
+    Case("numpy.inner", "np.inner(a, b)", lambda rng, f: (rng.standard_normal((3, 4)), rng.standard_normal(f["s"])),
+         fields(s=pick((2, 4), (4,))), wrt=(0, 1)),
+    Case("numpy.kron", "np.kron(a, b)", lambda rng, f: (rng.standard_normal((2, 3)), rng.standard_normal((3, 2))),
+         wrt=(0, 1)),
+    Case("numpy.cross", "np.cross(a, b)", lambda rng, f: (rng.standard_normal(f["s"]), rng.standard_normal(f["s"])),
+         fields(s=pick((3,), (4, 3))), wrt=(0, 1)),
+    Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
+         wrt=(0, 1)),
+    Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),
+         fields(s=pick(*EINSUMS)), wrt=(0, 1)),
+    Case("numpy.einsum", "np.einsum('ij,jk,kl->il', a, b, c)", lambda rng, f: (
+        rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))), wrt=(0, 1, 2),
+         id="einsum-three"),
+    Case("numpy.tensordot", "np.tensordot(a, b, axes={axes})", lambda rng, f: (
+        rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4) if f["axes"] in (2, ([1, 2], [0, 1])) else (4, 5))),
+        fields(axes=pick(2, 1, ([1, 2], [0, 1]))), wrt=(0, 1)),
+    Case("numpy.linalg.matrix_power", "np.linalg.matrix_power(a, {n})", square(), fields(n=pick(0, 1, 3, -2))),
+    Case("numpy.linalg.norm", "np.linalg.norm(a, ord={ord}, axis={axis}, keepdims={keep})", normal(2),
+         fields(ord=pick(None, 1, 2, 3, "np.inf", "-np.inf"), axis=pick(0, 1, -1), keep=pick(False, True)),
+         id="norm-vectors", also=("adjoint.runtime.norm_axis",)),
+    Case("numpy.linalg.norm", "np.linalg.norm(a, ord={ord})", normal(2), fields(ord=pick(None, "'fro'", 1, -1, "np.inf")),
+         id="norm-matrix", also=("adjoint.runtime.norm",)),
+    # linear algebra
+    Case("numpy.linalg.inv", "np.linalg.inv(a)", square()),
+    Case("numpy.linalg.inv", "np.linalg.inv(a)", square((2,)), numba=False, id="inv-stack"),
+    Case("numpy.linalg.det", "np.linalg.det(a)", square()),
+    Case("numpy.linalg.det", "np.linalg.det(a)", square((3,)), numba=False, id="det-stack"),
+    Case("numpy.linalg.slogdet", "np.linalg.slogdet(a)[1] * np.linalg.slogdet(a)[0]", square()),
+    Case("adjoint.runtime.logabsdet", "np.linalg.slogdet(a)[1]", square((2,)), numba=False, id="slogdet-stack"),
+    Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(1), wrt=(0, 1)),
+    Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(2), wrt=(0, 1), id="solve-matrix"),
+    Case("numpy.linalg.cholesky", "np.linalg.cholesky(a)", lambda rng, f: (spd(rng, int(rng.integers(2, 5))),)),
+    Case("numpy.linalg.eigh", "np.linalg.eigh(a)[0] ** 2 + np.abs(np.linalg.eigh(a)[1])", symmetric),
+    Case("numpy.linalg.eigvalsh", "np.linalg.eigvalsh(a, UPLO='{uplo}')", symmetric, fields(uplo=pick("L", "U")),
+         also=("adjoint.runtime.eigh_values",)),
+    Case("adjoint.runtime.eigh_vectors", "np.abs(np.linalg.eigh(a)[1][:, -1])", symmetric, id="eigh-vectors"),
+    # shapes
+    Case("numpy.repeat", "np.repeat(a, {r}, axis={axis})", normal(2), fields(r=pick(1, 2, 3), axis=pick(None, 0, 1)),
+         numba=False),
+    Case("numpy.repeat", "np.repeat(a, 2)", normal(2), id="repeat-flat"),
+    Case("numpy.tile", "np.tile(a, {reps})", normal(2), fields(reps=pick(2, (2, 1), (1, 2, 2))), numba=False),
+    Case("numpy.roll", "np.roll(a, {shift}, axis={axis})", normal(2), fields(shift=pick(1, -2, 5), axis=pick(None, 0, 1)),
+         numba=False),
+    Case("numpy.roll", "np.roll(a, 2)", normal(1), id="roll-vector"),
+    Case("numpy.diag", "np.diag(a, {k})", normal(2), fields(k=pick(0, 1, -1))),
+    Case("numpy.diag", "np.diag(a, {k})", normal(1), fields(k=pick(0, 1, -2)), id="diag-of-vector"),
+    Case("numpy.diagonal", "np.diagonal(a, {k})", normal(2), fields(k=pick(0, 1, -1))),
+    Case("adjoint.runtime.diagonal", "np.diagonal(a, 0, {axes})", normal(3), fields(axes=pick("0, 1", "1, 2", "2, 0")),
+         numba=False, id="diagonal-axes"),
+    Case("numpy.trace", "np.trace(a, {k})", normal(2), fields(k=pick(0, 1, -1))),
+    Case("adjoint.runtime.trace", "np.trace(a, 0, {axes})", normal(3), fields(axes=pick("0, 1", "1, 2", "0, 2")),
+         numba=False, id="trace-axes"),
+    Case("numpy.tril", "np.tril(a, {k}) + np.triu(a, {k}) ** 2", normal(2), fields(k=pick(0, 1, -1))),
+    Case("numpy.triu", "np.triu(a)", normal(2)),
+    Case("numpy.swapaxes", "np.swapaxes(a, {i}, {j})", normal(3), fields(i=pick(0, 1, -1), j=pick(0, 2))),
+    Case("numpy.moveaxis", "np.moveaxis(a, {i}, {j})", normal(3), fields(i=pick(0, 1, 2), j=pick(0, -1)),
+         numba=False),
+    Case("numpy.transpose", "np.transpose(a, {axes})", normal(3), fields(axes=pick((1, 2, 0), (2, 0, 1), (0, 2, 1)))),
+    Case("numpy.squeeze", "np.squeeze(a)", lambda rng, f: (rng.standard_normal((3, 1, 2)),), numba=False),
+    Case("numpy.broadcast_to", "np.broadcast_to(a, (3, 4)) * b", lambda rng, f: (
+        rng.standard_normal(f["s"]), rng.standard_normal((3, 4))), fields(s=pick((4,), (3, 1), (1, 4))), wrt=(0, 1)),
+    Case("numpy.take", "np.take(a, {idx}, axis={axis})", normal((3, 4)), fields(idx=pick([0, 2, 2], [1]),
+                                                                              axis=pick(None, 0, 1)), numba=False),
+    Case("numpy.take", "np.take(a, [3, 0, 3])", normal(2), id="take-flat"),
+    Case("numpy.take_along_axis", "np.take_along_axis(a, np.argsort(a, axis=1), axis=1)", distinct(2), numba=False),
+    Case("numpy.sort", "np.sort(a)", distinct(1)),
+    Case("numpy.sort", "np.sort(a, axis={axis})", distinct(2), fields(axis=pick(None, 0, 1)), numba=False,
+         id="sort-axis"),
+    Case("numpy.pad", "np.pad(a, {w}, constant_values={c})", normal(2), fields(w=pick(1, ((1, 0), (0, 2))),
+                                                                             c=pick(0.0, 2.5)), numba=False),
+    Case("adjoint.runtime.pad", "np.pad(a, 1, constant_values=b)", lambda rng, f: (
+        rng.standard_normal((2, 3)), float(rng.standard_normal())), wrt=(0, 1), numba=False, id="pad-value"),
+    Case("numpy.atleast_1d", "np.atleast_1d(a)", lambda rng, f: (float(rng.standard_normal()),)),
+    Case("numpy.atleast_2d", "np.atleast_2d(a)", normal(1)),
+    Case("numpy.atleast_3d", "np.atleast_3d(a)", normal(2)),
+    Case("numpy.flip", "np.flip(a, {axis})", normal(2), fields(axis=pick(None, 0, 1, -1))),
+    Case("numpy.fliplr", "np.fliplr(a) + np.flipud(a)", normal(2)),
+    Case("numpy.flipud", "np.flipud(a)", normal(1)),
+    Case("numpy.rot90", "np.rot90(a, {k})", normal(2), fields(k=pick(0, 1, 2, 3, -1))),
+    Case("numpy.append", "np.append(a, b, axis={axis})", same(2), fields(axis=pick(None, 0, 1)), wrt=(0, 1)),
+    # SciPy
+    Case("scipy.special.expit", "scipy.special.expit(a)", normal(2)),
+    Case("scipy.special.logit", "scipy.special.logit(a)", positive(2, 0.1, 0.9)),
+    Case("scipy.special.xlogy", "scipy.special.xlogy(a, b)", lambda rng, f: (
+        rng.uniform(0.1, 2, 4), rng.uniform(0.1, 2, 4)), wrt=(0, 1)),
+    Case("scipy.special.xlog1py", "scipy.special.xlog1py(a, b)", lambda rng, f: (
+        rng.uniform(0.1, 2, 4), rng.uniform(0.1, 2, 4)), wrt=(0, 1)),
+    Case("scipy.special.logsumexp", "scipy.special.logsumexp(a, axis={axis}, keepdims={keep})", normal(2),
+         fields(axis=pick(None, 0, 1), keep=pick(False, True))),
+    Case("scipy.special.softmax", "scipy.special.softmax(a, axis={axis})", normal(2), fields(axis=pick(None, 0, 1))),
+    Case("scipy.special.log_softmax", "scipy.special.log_softmax(a, axis={axis})", normal(2),
+         fields(axis=pick(None, 0, 1))),
+    Case("scipy.special.erf", "scipy.special.erf(a)", normal(2), also=("adjoint.runtime.erf",)),
+    Case("scipy.special.erfc", "scipy.special.erfc(a)", normal(2), also=("adjoint.runtime.erfc",)),
+    Case("scipy.special.gammaln", "scipy.special.gammaln(a)", positive(2, 0.3, 5.0), also=("adjoint.runtime.gammaln",)),
+    Case("scipy.special.psi", "scipy.special.digamma(a)", positive(2, 0.3, 5.0), also=("adjoint.runtime.digamma",)),
+    Case("scipy.special.ndtr", "scipy.special.ndtr(a)", normal(2)),
+    Case("scipy.stats.norm.pdf", "scipy.stats.norm.pdf(a, b, 1.5)", lambda rng, f: (
+        rng.standard_normal(4), float(rng.standard_normal())), wrt=(0, 1)),
+    Case("scipy.stats.norm.logpdf", "scipy.stats.norm.logpdf(a)", normal(2)),
+    Case("scipy.stats.norm.cdf", "scipy.stats.norm.cdf(a, 0.5, b)", lambda rng, f: (
+        rng.standard_normal(4), float(rng.uniform(0.5, 2))), wrt=(0, 1)),
+    Case("scipy.stats.norm.logcdf", "scipy.stats.norm.logcdf(a)", normal(2)),
+]
+
+
+def _id(case):
+    return case.id or case.key.split(".")[-1]
+
+
+def _function(template, count, tmp_path):
+    """A function of `count` arguments returning np.sum(np.sin(template)), from a module of its own."""
+    text = (f"import numpy as np\nimport scipy.special\nimport scipy.stats\n\n\n"
+            f"def f({', '.join('abc'[:count])}):\n    return np.sum(np.sin({template}))\n")
+    name = f"numpy_case_{zlib.crc32(text.encode()):08x}"
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module.f, text
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_case(case, tmp_path):
+    for seed in range(SEEDS):
+        rng = np.random.default_rng(zlib.crc32(f"{_id(case)}-{seed}".encode()))
+        values = case.fields(rng)
+        args = case.args(rng, values)
+        f, text = _function(case.template.format(**values), len(args), tmp_path)
+        jit = case.numba and seed == 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            found = failures(f, args, case.wrt if len(case.wrt) > 1 else case.wrt[0], jit=jit)
+        assert not found, f"{_id(case)} seed {seed} (jit={jit}):\n{text}\n" + "\n".join(found)
+
+
+def test_einsum_refuses_what_it_does_not_write(tmp_path):
+    """A diagonal within one operand, and `...`, are refused with a SourceError at the user's call."""
+    import adjoint
+
+    for call in ("np.einsum('ii->i', a)", "np.einsum('...i,i->...', a, a[0])"):
+        f, _ = _function(call, 1, tmp_path)
+        with pytest.raises(adjoint.AdjointError, match="einsum"):
+            adjoint.grad(f, jit=False)(np.ones((3, 3)))
