@@ -714,6 +714,111 @@ def trigamma(x):
     return scipy.special.polygamma(1, x)
 
 
+def erfinv(y):
+    """scipy.special.erfinv (under Numba: _erfinv)."""
+    import scipy.special
+
+    return scipy.special.erfinv(y)
+
+
+def _erfinv(y):
+    """erfinv of a float: Giles's approximation, then two Newton steps on math.erf (full precision)."""
+    if y <= -1.0 or y >= 1.0:
+        return math.copysign(math.inf, y) if abs(y) == 1.0 else math.nan
+    w = -math.log((1.0 - y) * (1.0 + y))
+    if w < 5.0:
+        w -= 2.5
+        p = 2.81022636e-08
+        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
+                  -0.00417768164, 0.246640727, 1.50140941):
+            p = c + p * w
+    else:
+        w = math.sqrt(w) - 3.0
+        p = -0.000200214257
+        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
+                  0.00943887047, 1.00167406, 2.83297682):
+            p = c + p * w
+    x = p * y
+    for _ in range(2):
+        x -= (math.erf(x) - y) / (1.1283791670955126 * math.exp(-x * x))
+    return x
+
+
+def gammainc(a, x):
+    """scipy.special.gammainc, the regularized lower incomplete gamma function (Python only)."""
+    import scipy.special
+
+    return scipy.special.gammainc(a, x)
+
+
+def gammaincc(a, x):
+    """scipy.special.gammaincc, 1 - gammainc (Python only)."""
+    import scipy.special
+
+    return scipy.special.gammaincc(a, x)
+
+
+def betainc(a, b, x):
+    """scipy.special.betainc, the regularized incomplete beta function (Python only)."""
+    import scipy.special
+
+    return scipy.special.betainc(a, b, x)
+
+
+def gammasgn(x):
+    """scipy.special.gammasgn, the sign of the gamma function (no derivative)."""
+    import scipy.special
+
+    return scipy.special.gammasgn(x)
+
+
+def tetragamma(x):
+    """scipy.special.polygamma(2, x), the derivative of trigamma (Python only)."""
+    import scipy.special
+
+    return scipy.special.polygamma(2, x)
+
+
+def _gammasgn(x):
+    """The sign of the gamma function at a float: 1 above 0, alternating between the poles below."""
+    if x > 0.0:
+        return 1.0
+    if x == math.floor(x):
+        return math.nan
+    return -1.0 if math.ceil(-x) % 2 == 1 else 1.0
+
+
+def _tetragamma(x):
+    """polygamma(2, x) of a float, as _trigamma: the recurrence up to x >= 20, then the asymptotic series."""
+    if x <= 0.0 and x == math.floor(x):
+        return math.nan
+    sign, total = 1.0, 0.0
+    if x < 0.0:  # psi2(x) = psi2(1 - x) - 2 pi^3 cos(pi x) / sin(pi x)^3
+        s = math.sin(math.pi * x)
+        total = -2.0 * math.pi ** 3 * math.cos(math.pi * x) / (s * s * s)
+        x = 1.0 - x
+    while x < 20.0:
+        total -= 2.0 / (x * x * x)
+        x += 1.0
+    inv = 1.0 / (x * x)
+    return total - inv - inv / x - inv * inv * (0.5 - inv * (1.0 / 6 - inv * (1.0 / 6 - inv * (0.3 - inv * 5.0 / 6))))
+
+
+def bessel(kind, v, x):
+    """scipy.special's Bessel function `kind` ("jv", "yv", "iv", "ive") of order v at x (Python only)."""
+    import scipy.special
+
+    return getattr(scipy.special, kind)(v, x)
+
+
+def bessel_slope(kind, v, x):
+    """The derivative in x of bessel(kind, v, x): (f(v-1) -+ f(v+1)) / 2, and for ive the exponential's."""
+    if kind == "iv" or kind == "ive":
+        slope = 0.5 * (bessel(kind, v - 1, x) + bessel(kind, v + 1, x))
+        return slope - np.sign(x) * bessel(kind, v, x) if kind == "ive" else slope
+    return 0.5 * (bessel(kind, v - 1, x) - bessel(kind, v + 1, x))
+
+
 def _digamma(x):
     """digamma of a float: the recurrence up to x >= 20, then the asymptotic series (1e-15 relative);
     the reflection formula below 0."""
@@ -1008,6 +1113,106 @@ def eigh_vectors_tangent(a, a_dot):
     return v @ (_eigen_gaps(w) * (mT(v) @ m @ v))
 
 
+def _thin_svd(a, full):
+    """np.linalg.svd(a, full_matrices=False); a ValueError where full_matrices=True would differ (a
+    matrix that is not square), whose extra singular vectors have no derivative."""
+    if full and a.shape[-1] != a.shape[-2]:
+        raise ValueError("adjoint: np.linalg.svd of a matrix that is not square has derivatives with "
+                         "full_matrices=False only")
+    return np.linalg.svd(a, full_matrices=False)
+
+
+def svd_u(a, full=True):
+    """np.linalg.svd(a)[0]."""
+    return _thin_svd(a, full)[0]
+
+
+def svd_s(a):
+    """np.linalg.svd(a)[1] (np.linalg.svd(a, compute_uv=False)): the singular values, descending."""
+    return np.linalg.svd(a, full_matrices=False)[1]  # (Numba's svd has no compute_uv)
+
+
+def svd_vh(a, full=True):
+    """np.linalg.svd(a)[2]."""
+    return _thin_svd(a, full)[2]
+
+
+def full_rank(s):
+    """s, the singular values of a matrix, after checking that none is below np.linalg.pinv's cutoff
+    (1e-15 of the largest), where pinv drops it and its value and derivative jump: a ValueError there."""
+    if np.any(s <= 1e-15 * np.max(s)):
+        raise ValueError("adjoint: np.linalg.pinv of a matrix without full rank has no derivative")
+    return s
+
+
+def _svd_gaps(s):
+    """1 / (s_j^2 - s_i^2) off the diagonal, 0 on it; a ValueError where two singular values are equal
+    (or one is 0), where the singular vectors have no derivative."""
+    squares = s * s
+    gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
+    off = 1.0 - np.eye(s.shape[-1])
+    if np.any((gaps == 0.0) & (off > 0.0)) or np.any(s == 0.0):
+        raise ValueError("adjoint: np.linalg.svd's singular vectors have no derivative where singular values "
+                         "repeat or are 0")
+    return off / (gaps + np.eye(s.shape[-1]))
+
+
+@facts(linear_in_g=True)
+def svd_s_adjoint(g, a):
+    """The adjoint of svd_s: u diag(g) vh."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return (u * np.expand_dims(g, -2)) @ vh
+
+
+@facts(linear_in_g=True)
+def svd_u_adjoint(g, a, full=True):
+    """The adjoint of svd_u (Townsend 2016): u (F o (u^T g - g^T u)) s v^T + (I - u u^T) g s^-1 v^T."""
+    u, s, vh = _thin_svd(a, full)
+    f = _svd_gaps(s)
+    inner = mT(u) @ g
+    core = (f * (inner - mT(inner))) * np.expand_dims(s, -2)
+    outside = g - u @ inner
+    return u @ core @ vh + (outside / np.expand_dims(s, -2)) @ vh
+
+
+@facts(linear_in_g=True)
+def svd_vh_adjoint(g, a, full=True):
+    """The adjoint of svd_vh: u s (F o (v^T gv - gv^T v)) v^T + u s^-1 gv^T (I - v v^T), gv = g^T."""
+    u, s, vh = _thin_svd(a, full)
+    f = _svd_gaps(s)
+    inner = vh @ mT(g)  # v^T gv
+    core = np.expand_dims(s, -1) * (f * (inner - mT(inner)))
+    outside = g - (g @ mT(vh)) @ vh  # gv^T (I - v v^T)
+    return u @ core @ vh + u @ (outside / np.expand_dims(s, -1))
+
+
+def svd_tangents(a, a_dot, full=True):
+    """(u_dot, s_dot, vh_dot) of the thin SVD at a in the direction a_dot."""
+    u, s, vh = _thin_svd(a, full)
+    v = mT(vh)
+    dp = mT(u) @ a_dot @ v
+    s_dot = np.sum(dp * np.eye(s.shape[-1]), axis=-1)
+    f = _svd_gaps(s)
+    sr, sc = np.expand_dims(s, -2), np.expand_dims(s, -1)  # (s along rows: times columns j; along columns)
+    u_dot = u @ (f * (dp * sr + sc * mT(dp))) + (a_dot @ v - u @ dp) / sr
+    v_dot = v @ (f * (sc * dp + mT(dp) * sr)) + (mT(a_dot) @ u - v @ mT(dp)) / sr
+    return u_dot, s_dot, mT(v_dot)
+
+
+def svd_u_tangent(a, a_dot, full=True):
+    return svd_tangents(a, a_dot, full)[0]
+
+
+def svd_s_tangent(a, a_dot):
+    """The tangent of svd_s: the diagonal of u^T a_dot v."""
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.sum((mT(u) @ a_dot) * vh, axis=-1)
+
+
+def svd_vh_tangent(a, a_dot, full=True):
+    return svd_tangents(a, a_dot, full)[2]
+
+
 def _below_half(x):
     """x's lower triangle with its diagonal halved (the Phi of the Cholesky factor's derivative)."""
     return np.tril(x) - 0.5 * x * np.eye(x.shape[-1])
@@ -1037,9 +1242,11 @@ HELPERS = (
     logabsdet, det_sign, solve_adjoint, solve_b_adjoint, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
-    unsort, unpad, sort_tangent, trace, diagonal, pad,
+    unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
+    bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, _svd_gaps, svd_s_adjoint,
+    svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma")
+    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma")

@@ -59,7 +59,7 @@ def normal(*dims):
 
 
 def positive(ndim, lo=0.2, hi=2.0):
-    return lambda rng, f: (rng.uniform(lo, hi, shape(rng, ndim)),)
+    return lambda rng, f: (rng.uniform(lo, hi, shape(rng, ndim)) if ndim else float(rng.uniform(lo, hi)),)
 
 
 def distinct(ndim):
@@ -165,6 +165,15 @@ CASES = [
     Case("adjoint.runtime.logabsdet", "np.linalg.slogdet(a)[1]", square((2,)), numba=False, id="slogdet-stack"),
     Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(1), wrt=(0, 1)),
     Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(2), wrt=(0, 1), id="solve-matrix"),
+    Case("numpy.linalg.svd", "np.linalg.svd(a, full_matrices=False)[{k}] ** 2 + np.abs(np.linalg.svd(a, "
+         "full_matrices=False)[{j}])", lambda rng, f: (rng.standard_normal(f["s"]),), fields(
+             k=pick(0, 1, 2), j=pick(0, 2), s=pick((4, 3), (3, 5), (3, 3))),
+         also=("adjoint.runtime.svd_u", "adjoint.runtime.svd_s", "adjoint.runtime.svd_vh")),
+    Case("numpy.linalg.svd", "np.linalg.svd(a, compute_uv=False)", normal(2), id="svd-values"),
+    Case("numpy.linalg.pinv", "np.linalg.pinv(a)", lambda rng, f: (rng.standard_normal((4, 3)),),
+         also=("adjoint.runtime.full_rank",)),
+    Case("numpy.linalg.norm", "np.linalg.norm(a, {ord})", normal(2), fields(ord=pick(2, -2, "'nuc'")),
+         id="norm-singular-values"),
     Case("numpy.linalg.cholesky", "np.linalg.cholesky(a)", lambda rng, f: (spd(rng, int(rng.integers(2, 5))),)),
     Case("numpy.linalg.eigh", "np.linalg.eigh(a)[0] ** 2 + np.abs(np.linalg.eigh(a)[1])", symmetric),
     Case("numpy.linalg.eigvalsh", "np.linalg.eigvalsh(a, UPLO='{uplo}')", symmetric, fields(uplo=pick("L", "U")),
@@ -231,6 +240,59 @@ CASES = [
     Case("scipy.special.gammaln", "scipy.special.gammaln(a)", positive(2, 0.3, 5.0), also=("adjoint.runtime.gammaln",)),
     Case("scipy.special.psi", "scipy.special.digamma(a)", positive(2, 0.3, 5.0), also=("adjoint.runtime.digamma",)),
     Case("scipy.special.ndtr", "scipy.special.ndtr(a)", normal(2)),
+    Case("scipy.special.ndtri", "scipy.special.ndtri(a) + scipy.special.erfcinv(a)", positive(1, 0.05, 0.95),
+         also=("scipy.special.erfcinv", "adjoint.runtime.erfinv")),
+    Case("scipy.special.erfinv", "scipy.special.erfinv(a)", positive(2, -0.95, 0.95)),
+    Case("scipy.special.gamma", "scipy.special.gamma(a) + scipy.special.rgamma(a)", lambda rng, f: (
+        rng.uniform(0.3, 3.0, 4) * rng.choice([-1, 1], 4),), also=("scipy.special.rgamma", "scipy.special.gammasgn")),
+    Case("scipy.special.beta", "scipy.special.beta(a, b) + scipy.special.betaln(a, b)", lambda rng, f: (
+        rng.uniform(0.5, 3, 4), rng.uniform(0.5, 3, 4)), wrt=(0, 1), also=("scipy.special.betaln",)),
+    Case("scipy.special.polygamma", "scipy.special.polygamma({n}, a)", positive(1, 0.5, 4.0), fields(n=pick(0, 1)),
+         also=("adjoint.runtime.trigamma",)),
+    Case("scipy.special.multigammaln", "scipy.special.multigammaln(a, {d})", positive(1, 4.0, 5.0),
+         fields(d=pick(1, 2, 3))),
+    Case("scipy.special.gammainc", "scipy.special.gammainc({s}, a) + scipy.special.gammaincc({s}, a)",
+         positive(1, 0.5, 4.0), fields(s=pick(0.5, 1.0, 2.5)), numba=False,
+         also=("scipy.special.gammaincc", "adjoint.runtime.gammainc", "adjoint.runtime.gammaincc")),
+    Case("scipy.special.betainc", "scipy.special.betainc({s}, 2.0, a)", positive(1, 0.1, 0.9),
+         fields(s=pick(0.5, 3.0)), numba=False, also=("adjoint.runtime.betainc",)),
+    Case("scipy.special.jv", "scipy.special.{fn}(a)", positive(1, 0.5, 4.0),
+         fields(fn=pick("j0", "j1", "y0", "y1", "i0", "i1")), numba=False,
+         also=("scipy.special.j0", "scipy.special.j1", "scipy.special.y0", "scipy.special.y1", "scipy.special.i0",
+               "scipy.special.i1", "adjoint.runtime.bessel")),
+    Case("scipy.special.iv", "scipy.special.{fn}({v}, a)", positive(1, 0.5, 4.0),
+         fields(fn=pick("jv", "yv", "iv", "ive", "jn", "yn"), v=pick(0, 1, 2)), numba=False,
+         also=("scipy.special.yv", "scipy.special.ive", "scipy.special.yn")),
+    Case("scipy.stats.norm.sf", "scipy.stats.norm.{fn}(a, b, c)", lambda rng, f: (
+        rng.uniform(0.1, 0.9, 4), rng.standard_normal(4), rng.uniform(0.5, 2, 4)),
+        fields(fn=pick("sf", "logsf", "ppf", "isf")), wrt=(0, 1, 2),
+        also=("scipy.stats.norm.logsf", "scipy.stats.norm.ppf", "scipy.stats.norm.isf")),
+    Case("scipy.stats.t.pdf", "scipy.stats.t.{fn}(a, b, c, 1.5)", lambda rng, f: (
+        rng.standard_normal(4), rng.uniform(2.1, 5, 4), rng.standard_normal(4)),
+        fields(fn=pick("pdf", "logpdf")), wrt=(0, 1, 2), also=("scipy.stats.t.logpdf",)),
+    Case("scipy.stats.t.cdf", "scipy.stats.t.{fn}(a, 3.5, b)", same(1), fields(fn=pick("cdf", "logcdf")), wrt=(0, 1),
+         numba=False, also=("scipy.stats.t.logcdf",)),
+    Case("scipy.stats.chi2.pdf", "scipy.stats.{dist}.{fn}(a, b)", lambda rng, f: (
+        rng.uniform(0.5, 3, 4), rng.uniform(1.5, 4, 4)), fields(dist=pick("chi2", "gamma"), fn=pick("pdf", "logpdf")),
+        wrt=(0, 1), also=("scipy.stats.chi2.logpdf", "scipy.stats.gamma.pdf", "scipy.stats.gamma.logpdf")),
+    Case("scipy.stats.chi2.cdf", "scipy.stats.{dist}.cdf(a, 2.5)", positive(1, 0.5, 3), fields(
+        dist=pick("chi2", "gamma")), numba=False, also=("scipy.stats.gamma.cdf",)),
+    Case("scipy.stats.beta.pdf", "scipy.stats.beta.{fn}(a, b, c)", lambda rng, f: (
+        rng.uniform(0.1, 0.9, 4), rng.uniform(1.5, 3, 4), rng.uniform(1.5, 3, 4)), fields(fn=pick("pdf", "logpdf")),
+        wrt=(0, 1, 2), also=("scipy.stats.beta.logpdf",)),
+    Case("scipy.stats.beta.cdf", "scipy.stats.beta.cdf(a, 2.0, 3.0)", positive(1, 0.1, 0.9), numba=False),
+    Case("scipy.stats.poisson.pmf", "scipy.stats.poisson.{fn}(np.array([0.0, 1.0, 4.0]), a)", positive(0, 0.5, 3),
+         fields(fn=pick("pmf", "logpmf")), also=("scipy.stats.poisson.logpmf",)),
+    Case("scipy.stats.poisson.cdf", "scipy.stats.poisson.cdf(np.array([0.0, 1.0, 4.0]), a)", positive(1, 0.5, 3),
+         numba=False),
+    Case("scipy.stats.dirichlet.pdf", "scipy.stats.dirichlet.{fn}(a / np.sum(a), b)", lambda rng, f: (
+        rng.uniform(0.5, 2, 3), rng.uniform(0.5, 3, 3)), fields(fn=pick("pdf", "logpdf")), wrt=(0, 1),
+        also=("scipy.stats.dirichlet.logpdf",)),
+    Case("scipy.stats.multivariate_normal.logpdf", "scipy.stats.multivariate_normal.{fn}(a, b, c @ c.T + 3.0 * np.eye(3))",
+         lambda rng, f: (rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((3, 3))),
+         fields(fn=pick("pdf", "logpdf")), wrt=(0, 1, 2), also=("scipy.stats.multivariate_normal.pdf",)),
+    Case("scipy.stats.multivariate_normal.entropy", "scipy.stats.multivariate_normal.entropy(b, a @ a.T + np.eye(3))",
+         lambda rng, f: (rng.standard_normal((3, 3)), rng.standard_normal(3))),
     Case("scipy.stats.norm.pdf", "scipy.stats.norm.pdf(a, b, 1.5)", lambda rng, f: (
         rng.standard_normal(4), float(rng.standard_normal())), wrt=(0, 1)),
     Case("scipy.stats.norm.logpdf", "scipy.stats.norm.logpdf(a)", normal(2)),

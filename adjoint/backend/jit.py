@@ -19,6 +19,7 @@ import numpy as np
 from numba import types as nbtypes
 from numba.core.caching import NullCache
 from numba.extending import overload, register_jitable
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .. import runtime
 from ..errors import JitError
@@ -245,7 +246,9 @@ def _add_at(a, index, g):
 
 @overload(runtime.sum_axis, jit_options={"cache": True})
 def _sum_axis(a, axis):
-    """runtime.sum_axis as loops, for a float matrix (anything else: np.sum itself)."""
+    """runtime.sum_axis as loops, for a float matrix or array of more dimensions (anything else: np.sum itself)."""
+    if isinstance(a, nbtypes.Array) and a.ndim > 2 and isinstance(a.dtype, nbtypes.Float):
+        return _nd_reduction("sum", a.ndim)
     if not (isinstance(a, nbtypes.Array) and a.ndim == 2 and isinstance(a.dtype, nbtypes.Float)):
         return lambda a, axis: np.sum(a, axis=axis)
 
@@ -269,10 +272,55 @@ def _sum_axis(a, axis):
     return loops
 
 
+def _nd_reduction(how, ndim):
+    """max_axis, min_axis, mean_axis or sum_axis of a float array of ndim > 2: the array seen as
+    (before, along, after) and reduced along the middle."""
+    kept = ndim - 1
+
+    def loops(a, axis):
+        ax = axis % ndim
+        c = np.ascontiguousarray(a)
+        before, after = 1, 1
+        for k in range(ax):
+            before *= c.shape[k]
+        for k in range(ax + 1, ndim):
+            after *= c.shape[k]
+        n = c.shape[ax]
+        if n == 0 and (how == "max" or how == "min"):
+            raise ValueError("zero-size array to reduction operation which has no identity")
+        m = c.reshape((before, n, after))
+        out = np.zeros((before, after)) if how == "mean" or how == "sum" else m[:, 0, :].copy()
+        for i in range(before):
+            for j in range(n):
+                for k in range(after):
+                    v = m[i, j, k]
+                    if how == "max":
+                        if v > out[i, k] or v != v:
+                            out[i, k] = v
+                    elif how == "min":
+                        if v < out[i, k] or v != v:
+                            out[i, k] = v
+                    else:
+                        out[i, k] += v
+        if how == "mean":
+            out /= n
+        dims = np.empty(kept, np.int64)
+        j = 0
+        for k in range(ndim):
+            if k != ax:
+                dims[j] = c.shape[k]
+                j += 1
+        return out.reshape(to_fixed_tuple(dims, kept))
+    return loops
+
+
 def _matrix_reduction(how):
-    """The Numba form of runtime.max_axis, min_axis or mean_axis: loops over a float matrix (for
-    anything else, none: Numba's own error says what it lacks)."""
+    """The Numba form of runtime.max_axis, min_axis or mean_axis: loops over a float matrix, or over
+    an array of more dimensions (_nd_reduction); for anything else, none: Numba's own error says
+    what it lacks."""
     def typed(a, axis):
+        if isinstance(a, nbtypes.Array) and a.ndim > 2 and isinstance(a.dtype, nbtypes.Float):
+            return _nd_reduction(how, a.ndim)
         if not (isinstance(a, nbtypes.Array) and a.ndim == 2 and isinstance(a.dtype, nbtypes.Float)):
             return None
 
@@ -535,7 +583,8 @@ def _entrywise(fn):
 
 
 for _name, _fn in (("erf", math.erf), ("erfc", math.erfc), ("gammaln", math.lgamma), ("digamma", runtime._digamma),
-                   ("trigamma", runtime._trigamma)):
+                   ("trigamma", runtime._trigamma), ("erfinv", runtime._erfinv),
+                   ("gammasgn", runtime._gammasgn), ("tetragamma", runtime._tetragamma)):
     overload(getattr(runtime, _name), jit_options={"cache": True})(_entrywise(_fn))
 
 

@@ -37,6 +37,7 @@ AS_FUNCTION = {"sum", "mean", "var", "std", "max", "min", "prod", "cumsum", "cli
                "trace", "squeeze", "swapaxes", "cumprod", "ptp", "round", "argmax", "argmin", "argsort", "any",
                "all", "nonzero"}  # ndarray methods taken as the NumPy functions when given arguments, or when
 # the method has no rule of its own (np.mean(A, axis=0) compiles under Numba, A.mean(axis=0) does not)
+NESTED_REDUCTIONS = {"np.sum", "np.mean", "np.max", "np.min", "np.amax", "np.amin", "np.prod"}
 STR_METHODS = {"startswith", "endswith", "lower", "upper", "strip", "replace", "split", "join", "format", "isdigit",
                "isalpha"}  # (computed when compiling, on strings known then)
 
@@ -342,6 +343,10 @@ class Calls:
             self.externals[rule.spelling] = target
         if rule.spelling == "np.clip":
             return self.one_sided_clip(rule.bind(args, keywords)) or self.rule_call("np.clip", args, keywords)
+        if rule.spelling in NESTED_REDUCTIONS:
+            nested = self.nested_reduction(scope, e, rule, args, keywords, keep)
+            if nested is not None:
+                return nested
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
@@ -458,6 +463,26 @@ class Calls:
             raise self.error(scope, e, "`keepdims` must be True or False when compiling", "write keepdims=True")
         return bool(keep.value)
 
+    def nested_reduction(self, scope, e, rule, args, keywords, keep):
+        """np.sum (mean, max, min, prod) over a tuple of axes as one reduction per axis, the last first
+        (Numba's reductions take one axis): the same values, and the same derivatives; else None."""
+        bound = rule.bind(args, keywords)
+        axes, a = bound.get("axis"), bound[rule.params[0]]
+        ndim = self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
+        if not (isinstance(axes, ast.Tuple) and all(isinstance(k, ast.Constant) and type(k.value) is int
+                                                    for k in axes.elts)):
+            return None
+        if ndim is None and any(k.value < 0 for k in axes.elts):
+            return None
+        order = sorted({k.value % ndim if ndim else k.value for k in axes.elts}, reverse=True)
+        value = a
+        for k in order:
+            call = self.rule_call(rule.spelling, [value], {"axis": ast.Constant(k)})
+            value = self.emit(self.namer.fresh(self.describe(e)), call)
+        for k in reversed(order) if keep else ():
+            value = self.emit(self.namer.fresh(self.describe(e)), self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
+        return value
+
     def dims_kept(self, scope, e, rule, value, args, keywords):
         """A reduction with `keepdims=True`: the reduction, then its axis put back (np.expand_dims; for
         all axes, np.full of the array's number of dimensions of ones)."""
@@ -466,6 +491,9 @@ class Calls:
         bound = rule.bind(args, keywords)
         axis, a = bound.get("axis", ast.Constant(None)), bound[rule.params[0]]
         reduced = self.emit(self.namer.fresh(self.describe(e)), value)
+        if self.kinds.of.get(a.id if isinstance(a, ast.Name) else None) == 1:
+            return self.rule_call("np.full", [ast.Tuple([ast.Constant(1)], ast.Load()), reduced])  # (a vector's:
+            # a number, which np.expand_dims does not take under Numba)
         if isinstance(axis, ast.Constant) and axis.value is None:
             ndim = self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
             if ndim is None:

@@ -129,9 +129,10 @@ class Specialize(ast.NodeTransformer):
         for reduction in ("sum", "max", "min", "mean", "prod", "var", "std", "amax", "amin"):
             if _is_np(node, reduction) and self.kind(args[0]) == 1 and _axis(node) in (0, -1):
                 return _np(reduction, args[0])  # (the one axis of a vector: all of it, which Numba takes)
-        for reduction in ("sum", "max", "min", "mean"):  # over one axis of a matrix: loops under Numba
-            if _is_np(node, reduction) and self.kind(args[0]) == 2 and _axis(node) is not None:
-                return ast.Call(ast.Name(f"{reduction}_axis", ast.Load()), [args[0], ast.Constant(_axis(node))], [])
+        for reduction in ("sum", "max", "min", "mean", "amax", "amin"):  # over one axis of a matrix or more:
+            if _is_np(node, reduction) and (self.kind(args[0]) or 0) >= 2 and _axis(node) is not None:  # loops
+                helper = {"amax": "max", "amin": "min"}.get(reduction, reduction) + "_axis"  # under Numba
+                return ast.Call(ast.Name(helper, ast.Load()), [args[0], ast.Constant(_axis(node))], [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

@@ -193,6 +193,21 @@ def eigvalsh(a, UPLO="L"):
     return runtime.eigh_values(a if UPLO == "L" else np.swapaxes(a, -1, -2))
 
 
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    if not compute_uv:
+        return runtime.svd_s(a)
+    return runtime.svd_u(a, full_matrices), runtime.svd_s(a), runtime.svd_vh(a, full_matrices)
+
+
+def pinv(a, rcond=None, hermitian=False):
+    if rcond is not None:
+        raise NotImplementedError("np.linalg.pinv with rcond (small singular values cut off)")
+    u = runtime.svd_u(a, False)
+    s = runtime.full_rank(runtime.svd_s(a))
+    vh = runtime.svd_vh(a, False)
+    return np.swapaxes(vh, -1, -2) @ (np.swapaxes(u, -1, -2) / np.expand_dims(s, -1))
+
+
 # --- norms -----------------------------------------------------------------------------------------
 
 
@@ -240,8 +255,14 @@ def matrix_norm(x, ord, keepdims):
         out = np.max(np.sum(np.abs(x), axis=1))
     elif ord == -np.inf:
         out = np.min(np.sum(np.abs(x), axis=1))
+    elif ord == 2:
+        out = np.max(runtime.svd_s(x))
+    elif ord == -2:
+        out = np.min(runtime.svd_s(x))
+    elif ord == "nuc":
+        out = np.sum(runtime.svd_s(x))
     else:
-        raise NotImplementedError("np.linalg.norm of a matrix with ord 2, -2 or 'nuc' (its singular values)")
+        raise NotImplementedError("np.linalg.norm of a matrix with this ord")
     if keepdims:
         return np.full((1, 1), out)
     return out
@@ -526,3 +547,227 @@ def _as_broadcast(terms, output, names):
             expr = f"np.sum({expr}, axis={k})"
             kept.pop(k)
     return _permuted(f"({expr})" if kept else expr, kept, output)
+
+
+# --- more of scipy.special -------------------------------------------------------------------------
+
+
+def ndtri(y):
+    return SQRT2 * runtime.erfinv(2.0 * y - 1.0)
+
+
+def erfinv(y):
+    return runtime.erfinv(y)
+
+
+def erfcinv(y):
+    return runtime.erfinv(1.0 - y)
+
+
+def gammasgn(x):
+    return runtime.gammasgn(x)
+
+
+def gamma(z):
+    return runtime.gammasgn(z) * np.exp(runtime.gammaln(z))
+
+
+def rgamma(z):
+    return runtime.gammasgn(z) * np.exp(-runtime.gammaln(z))
+
+
+def betaln(a, b):
+    return runtime.gammaln(a) + runtime.gammaln(b) - runtime.gammaln(a + b)
+
+
+def beta(a, b):
+    return np.exp(runtime.gammaln(a) + runtime.gammaln(b) - runtime.gammaln(a + b))
+
+
+def polygamma(n, x):
+    if n == 0:
+        return runtime.digamma(x)
+    if n == 1:
+        return runtime.trigamma(x)
+    raise NotImplementedError("scipy.special.polygamma of an order above 1")
+
+
+def multigammaln(a, d):
+    total = 0.25 * d * (d - 1) * 1.1447298858494002  # log(pi)
+    for j in range(d):
+        total = total + runtime.gammaln(a - 0.5 * j)
+    return total
+
+
+def gammainc(a, x):
+    return runtime.gammainc(a, x)
+
+
+def gammaincc(a, x):
+    return runtime.gammaincc(a, x)
+
+
+def betainc(a, b, x):
+    return runtime.betainc(a, b, x)
+
+
+def j0(x):
+    return runtime.bessel("jv", 0.0, x)
+
+
+def j1(x):
+    return runtime.bessel("jv", 1.0, x)
+
+
+def y0(x):
+    return runtime.bessel("yv", 0.0, x)
+
+
+def y1(x):
+    return runtime.bessel("yv", 1.0, x)
+
+
+def i0(x):
+    return runtime.bessel("iv", 0.0, x)
+
+
+def i1(x):
+    return runtime.bessel("iv", 1.0, x)
+
+
+def jv(v, z):
+    return runtime.bessel("jv", v, z)
+
+
+def yn(n, x):
+    return runtime.bessel("yv", n, x)
+
+
+def yv(v, z):
+    return runtime.bessel("yv", v, z)
+
+
+def iv(v, z):
+    return runtime.bessel("iv", v, z)
+
+
+def ive(v, z):
+    return runtime.bessel("ive", v, z)
+
+
+# --- scipy.stats: more of norm, and t, chi2, gamma, beta, poisson, dirichlet, multivariate_normal -------
+
+
+def norm_sf(x, loc=0.0, scale=1.0):
+    return 0.5 * runtime.erfc((x - loc) / (scale * SQRT2))
+
+
+def norm_logsf(x, loc=0.0, scale=1.0):
+    return np.log(0.5 * runtime.erfc((x - loc) / (scale * SQRT2)))
+
+
+def norm_ppf(q, loc=0.0, scale=1.0):
+    return loc + scale * SQRT2 * runtime.erfinv(2.0 * q - 1.0)
+
+
+def norm_isf(q, loc=0.0, scale=1.0):
+    return loc - scale * SQRT2 * runtime.erfinv(2.0 * q - 1.0)
+
+
+def t_logpdf(x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (runtime.gammaln(0.5 * (df + 1.0)) - runtime.gammaln(0.5 * df) - 0.5 * np.log(df * np.pi) - np.log(scale)
+            - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+
+
+def t_pdf(x, df, loc=0.0, scale=1.0):
+    return np.exp(t_logpdf(x, df, loc, scale))
+
+
+def t_cdf(x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    tail = 0.5 * runtime.betainc(0.5 * df, 0.5, df / (df + z * z))
+    return np.where(z > 0, 1.0 - tail, tail)
+
+
+def t_logcdf(x, df, loc=0.0, scale=1.0):
+    return np.log(t_cdf(x, df, loc, scale))
+
+
+def chi2_logpdf(x, df, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (0.5 * df - 1.0) * np.log(z) - 0.5 * z - 0.5 * df * LN2 - runtime.gammaln(0.5 * df) - np.log(scale)
+
+
+def chi2_pdf(x, df, loc=0.0, scale=1.0):
+    return np.exp(chi2_logpdf(x, df, loc, scale))
+
+
+def chi2_cdf(x, df, loc=0.0, scale=1.0):
+    return runtime.gammainc(0.5 * df, 0.5 * (x - loc) / scale)
+
+
+def gamma_logpdf(x, a, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return (a - 1.0) * np.log(z) - z - runtime.gammaln(a) - np.log(scale)
+
+
+def gamma_pdf(x, a, loc=0.0, scale=1.0):
+    return np.exp(gamma_logpdf(x, a, loc, scale))
+
+
+def gamma_cdf(x, a, loc=0.0, scale=1.0):
+    return runtime.gammainc(a, (x - loc) / scale)
+
+
+def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
+    z = (x - loc) / scale
+    return ((a - 1.0) * np.log(z) + (b - 1.0) * np.log1p(-z) - runtime.gammaln(a) - runtime.gammaln(b)
+            + runtime.gammaln(a + b) - np.log(scale))
+
+
+def beta_pdf(x, a, b, loc=0.0, scale=1.0):
+    return np.exp(beta_logpdf(x, a, b, loc, scale))
+
+
+def beta_cdf(x, a, b, loc=0.0, scale=1.0):
+    return runtime.betainc(a, b, (x - loc) / scale)
+
+
+def poisson_logpmf(k, mu, loc=0):
+    n = k - loc
+    return scipy.special.xlogy(n, mu) - mu - runtime.gammaln(n + 1.0)
+
+
+def poisson_pmf(k, mu, loc=0):
+    return np.exp(poisson_logpmf(k, mu, loc))
+
+
+def poisson_cdf(k, mu, loc=0):
+    return runtime.gammaincc(np.floor(k - loc) + 1.0, mu)
+
+
+def dirichlet_logpdf(x, alpha):
+    return (np.sum(np.log(x).T * (alpha - 1.0), axis=-1) + runtime.gammaln(np.sum(alpha))
+            - np.sum(runtime.gammaln(alpha)))
+
+
+def dirichlet_pdf(x, alpha):
+    return np.exp(dirichlet_logpdf(x, alpha))
+
+
+def multivariate_normal_logpdf(x, mean=None, cov=1.0, allow_singular=False):
+    centred = x if mean is None else x - mean
+    if centred.ndim == 1:
+        quadratic = np.dot(centred, np.linalg.solve(cov, centred))
+    else:
+        quadratic = np.sum(centred * np.linalg.solve(cov, centred.T).T, axis=-1)
+    return -0.5 * (cov.shape[0] * 1.8378770664093453 + np.linalg.slogdet(cov)[1] + quadratic)  # log(2 pi)
+
+
+def multivariate_normal_pdf(x, mean=None, cov=1.0, allow_singular=False):
+    return np.exp(multivariate_normal_logpdf(x, mean, cov, allow_singular))
+
+
+def multivariate_normal_entropy(mean=None, cov=1.0):
+    return 0.5 * cov.shape[0] * 2.8378770664093453 + 0.5 * np.linalg.slogdet(cov)[1]  # (1 + log(2 pi))

@@ -143,8 +143,15 @@ rule("adjoint.runtime.eigh_values", "a", "eigh_values_adjoint(g, a)", tangent="e
      result="drop1")
 rule("adjoint.runtime.eigh_vectors", "a", "eigh_vectors_adjoint(g, a)", tangent="eigh_vectors_tangent(a, a_dot)",
      result="first")
-nondiff("adjoint.runtime.det_sign")
-for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.trace", "numpy.diagonal",
+rule("adjoint.runtime.svd_s", "a", "svd_s_adjoint(g, a)", tangent="svd_s_tangent(a, a_dot)", result="drop1")
+rule("adjoint.runtime.svd_u", "a, full=True", "svd_u_adjoint(g, a, full)", None,
+     tangent="svd_u_tangent(a, a_dot, full)", result="first")
+rule("adjoint.runtime.svd_vh", "a, full=True", "svd_vh_adjoint(g, a, full)", None,
+     tangent="svd_vh_tangent(a, a_dot, full)", result="first")
+rule("adjoint.runtime.full_rank", "s", "g", tangent="elementwise", result="first_or_number")
+nondiff("adjoint.runtime.det_sign", "numpy.linalg.matrix_rank")
+for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.linalg.svd",
+              "numpy.linalg.pinv", "numpy.trace", "numpy.diagonal",
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
               "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append"):
     define(_path)
@@ -154,6 +161,19 @@ rule("adjoint.runtime.erf", "x", "g * 1.1283791670955126 * np.exp(-x * x)", tang
 rule("adjoint.runtime.erfc", "x", "g * -1.1283791670955126 * np.exp(-x * x)", tangent="elementwise", result="join")
 rule("adjoint.runtime.gammaln", "x", "g * digamma(x)", tangent="elementwise", result="join")
 rule("adjoint.runtime.digamma", "x", "g * trigamma(x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.trigamma", "x", "g * tetragamma(x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.erfinv", "x", "g * 0.886226925452758 * np.exp(out * out)", tangent="elementwise", result="join")
+# (the incomplete gamma and beta functions' derivatives in their parameters a, b are not written: refused)
+rule("adjoint.runtime.gammainc", "a, x", None, "g * np.exp((a - 1.0) * np.log(x) - x - gammaln(a))",
+     tangent="elementwise", result="join")
+rule("adjoint.runtime.gammaincc", "a, x", None, "-g * np.exp((a - 1.0) * np.log(x) - x - gammaln(a))",
+     tangent="elementwise", result="join")
+rule("adjoint.runtime.betainc", "a, b, x", None, None,
+     "g * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - gammaln(a) - gammaln(b) + gammaln(a + b))",
+     tangent="elementwise", result="join")
+rule("adjoint.runtime.bessel", "kind, v, x", None, None, "g * bessel_slope(kind, v, x)", tangent="elementwise",
+     result="join")
+nondiff("adjoint.runtime.gammasgn")
 
 # NumPy and SciPy functions that rules/defined.py writes with the primitives above (inlined where called)
 for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "numpy.fmod", "numpy.copysign",
@@ -162,10 +182,23 @@ for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "nump
               "numpy.kron", "numpy.cross", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
               "scipy.special.expit", "scipy.special.logit", "scipy.special.xlogy", "scipy.special.xlog1py",
               "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax", "scipy.special.erf",
-              "scipy.special.erfc", "scipy.special.gammaln", "scipy.special.psi", "scipy.special.ndtr"):
+              "scipy.special.erfc", "scipy.special.gammaln", "scipy.special.psi", "scipy.special.ndtr",
+              "scipy.special.ndtri", "scipy.special.erfinv", "scipy.special.erfcinv", "scipy.special.gamma",
+              "scipy.special.rgamma", "scipy.special.beta", "scipy.special.betaln", "scipy.special.polygamma",
+              "scipy.special.multigammaln", "scipy.special.gammainc", "scipy.special.gammaincc",
+              "scipy.special.betainc", "scipy.special.j0", "scipy.special.j1", "scipy.special.y0", "scipy.special.y1",
+              "scipy.special.i0", "scipy.special.i1", "scipy.special.jv", "scipy.special.yn", "scipy.special.yv",
+              "scipy.special.iv", "scipy.special.ive", "scipy.special.gammasgn"):
     define(_path)
-for _name in ("pdf", "logpdf", "cdf", "logcdf"):
+define("scipy.special.jn", "jv")
+for _name in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"):
     define(f"scipy.stats.norm.{_name}", f"norm_{_name}")
+for _dist, _names in (("t", ("pdf", "logpdf", "cdf", "logcdf")), ("chi2", ("pdf", "logpdf", "cdf")),
+                      ("gamma", ("pdf", "logpdf", "cdf")), ("beta", ("pdf", "logpdf", "cdf")),
+                      ("poisson", ("pmf", "logpmf", "cdf")), ("dirichlet", ("pdf", "logpdf")),
+                      ("multivariate_normal", ("pdf", "logpdf", "entropy"))):
+    for _name in _names:
+        define(f"scipy.stats.{_dist}.{_name}", f"{_dist}_{_name}")
 
 # NumPy shapes and copies
 rule("numpy.reshape", "a, shape", "reshape_like(g, a)", None, view=True)
@@ -267,7 +300,7 @@ helper("unprod", "g, a, axis=None", "g, a", None)
 helper("unnorm", "g, x, r, axis", "g, x, r", None)
 helper("mT", "a", "a", "linear")
 for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
-              "eigh_vectors_adjoint"):  # (no second derivatives through these yet: forward mode refuses them)
+              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives through these yet: forward mode refuses them)
     helper(_name, ", ".join(inspect.signature(getattr(runtime, _name)).parameters), "g", None)  # no second derivative yet: forward mode refuses it
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
