@@ -332,7 +332,8 @@ class Calls:
         if stacked is not None:
             return stacked
         keep = self.keepdims(scope, e, keywords)
-        if isinstance(keywords.get("axis"), ast.Constant) and keywords["axis"].value is None:
+        if isinstance(keywords.get("axis"), ast.Constant) and keywords["axis"].value is None and \
+                rule.defaults.get("axis", 0) is None:
             del keywords["axis"]  # (the default, which Numba's reductions do not take as a keyword)
         for a in args + list(keywords.values()):
             if any(isinstance(n, ast.Dict) for n in ast.walk(a)):

@@ -278,8 +278,9 @@ method("T", None, "a", "np.transpose(g)", view=True, tangent="linear")  # the .T
 # The runtime helpers that generated adjoints call, differentiated by forward mode over an adjoint
 # (adjoint.hessian, grad of grad). Parameters that only give a shape, an offset or a mask of ties
 # carry no derivative; `s` is the standard deviation the primal computed.
-for _name in ("unbroadcast", "reshape_like", "undiff", "untrace"):
+for _name in ("unbroadcast", "reshape_like", "undiff"):
     helper(_name, "g, a", "g", "linear")
+helper("untrace", "g, a, offset=0", "g", "linear")
 helper("summed_to", "g, shape", "g", "linear")
 helper("unsum_to", "g, shape, axis", "g", "linear")
 helper("sum_axis", "a, axis", "a", "linear")
