@@ -191,6 +191,11 @@ def uncumsum(g, a, axis=None):
     return np.ascontiguousarray(np.swapaxes(backwards, 0, axis))
 
 
+def diff(a):
+    """np.diff(a): the first differences along the last axis (rules/defined.py gives n and axis)."""
+    return np.diff(np.ascontiguousarray(a))  # (Numba's np.diff takes contiguous arrays)
+
+
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def undiff(g, a):
     """The adjoint of np.diff(a) (first difference along the last axis)."""
@@ -989,6 +994,19 @@ def pad(array, pad_width, constant_values=0.0):
     return np.pad(array, pad_width, constant_values=constant_values)
 
 
+def section(a, start, stop, axis=0):
+    """a[start:stop] along `axis` (a part np.split gives), a copy."""
+    return np.swapaxes(np.swapaxes(a, axis, 0)[start:stop], axis, 0).copy()
+
+
+@facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
+def unsection(g, a, start, axis=0):
+    """The adjoint of section: g where the part was, 0 elsewhere."""
+    out = np.zeros(a.shape)
+    np.swapaxes(out, axis, 0)[start:start + g.shape[axis]] = np.swapaxes(g, axis, 0)
+    return out
+
+
 def mT(a):
     """a with its last two axes swapped (a matrix transposed; each matrix of a stack)."""
     return np.swapaxes(a, -1, -2)
@@ -1243,7 +1261,7 @@ HELPERS = (
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
     unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
-    bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, _svd_gaps, svd_s_adjoint,
+    bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section, unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (

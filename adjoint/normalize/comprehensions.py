@@ -58,6 +58,11 @@ class Comprehensions:
         put = ast.Expr(ast.Call(ast.Attribute(ast.Name(holder, ast.Load()), "append", ast.Load()), [comp.elt], []))
         self.run_loops(scope, comp.generators, [put], comp)
         grown = scope.current.pop(holder)
+        if isinstance(grown, ast.Tuple):  # (the loops ran when compiling: `for k in range(3)`, items known)
+            if consumer == "list":
+                return grown
+            return self.as_array(grown) or self.refuse_comprehension(scope, comp, "its items' kinds are not known "
+                                                                     "when compiling")
         self.grown[grown.rows.id].named = False
         if consumer == "list":
             return grown

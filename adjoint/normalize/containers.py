@@ -111,11 +111,17 @@ class Containers:
             for k, v in zip(keys, values):
                 merged[k.value] = v
             return self.made_here(ast.Dict([ast.Constant(k) for k in merged], list(merged.values())))
+        parts = []
         for v in e.elts:
-            if isinstance(v, ast.Starred):
-                raise self.error(scope, v, "`*` unpacking in a tuple or list cannot be differentiated",
-                                 "write the items out")
-        node = ast.Tuple([self.part(scope, v) for v in e.elts], ast.Load())
+            if not isinstance(v, ast.Starred):
+                parts.append(self.part(scope, v))
+                continue
+            spread = self.container_or_none(scope, v.value)  # `(a, *t)` of a tuple or list known when compiling
+            if not isinstance(spread, ast.Tuple):
+                raise self.error(scope, v, "`*` unpacking in a tuple or list of what is not a tuple or list known "
+                                 "when compiling", "write the items out")
+            parts += spread.elts
+        node = ast.Tuple(parts, ast.Load())
         node.is_list = isinstance(e, ast.List)
         return self.made_here(node)
 

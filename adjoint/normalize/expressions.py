@@ -8,6 +8,7 @@ import numpy as np
 
 from ..frontend.names import MISSING, Contents, resolve
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
+from ..rules import defined
 from ..trees import is_container, is_namedtuple
 from .grown import Grown
 from .syntax import SHAPE_ATTRS, Normal, Rows, is_literal, logistic_call
@@ -113,7 +114,9 @@ class Expressions:
             args = (value.operand.value,)
         else:
             return None
-        if not all(isinstance(a, (int, float, bool)) for a in args):
+        if not all(isinstance(a, (int, float, bool)) for a in args) and not (  # (strings: `ord == "fro"`)
+                isinstance(value, ast.Compare) and isinstance(value.ops[0], (ast.Eq, ast.NotEq))
+                and all(isinstance(a, (int, float, bool, str)) for a in args)):
             return None
         op = value.ops[0] if isinstance(value, ast.Compare) else value.op
         try:
@@ -284,9 +287,6 @@ class Expressions:
             if z is not None:
                 return self.rule_call("logistic", [self.atom(scope, z)])
             left, right = self.atom(scope, e.left), self.atom(scope, e.right)
-            folded = _folded(left, e.op, right)
-            if folded is not None:
-                return folded
             if isinstance(e.op, ast.Pow) and self.negative_int_power(left, e.right, right):
                 left = ast.Constant(float(left.value)) if isinstance(left, ast.Constant) else \
                     self.emit(self.namer.fresh("base"), self.rule_call("float", [left]))
@@ -294,22 +294,34 @@ class Expressions:
         if isinstance(e, ast.UnaryOp):
             return ast.UnaryOp(e.op, self.atom(scope, e.operand))
         if isinstance(e, ast.Compare):
-            left, right = self.atom(scope, e.left), self.atom(scope, e.comparators[0])
-            if all(isinstance(a, ast.Constant) and type(a.value) in (int, float, str, bool) for a in (left, right)) \
-                    and type(e.ops[0]) in _COMPARED:  # (`ord == "fro"`, `UPLO != "L"` in rules/defined.py)
-                return ast.Constant(_COMPARED[type(e.ops[0])](left.value, right.value))
-            return ast.Compare(left, e.ops, [right])
+            return ast.Compare(self.atom(scope, e.left), e.ops, [self.atom(scope, e.comparators[0])])
         if isinstance(e, ast.Call):
             return self.call(scope, e)
         if isinstance(e, ast.Attribute):
             return self.attribute(scope, e)
         if isinstance(e, ast.Subscript):
+            joined = self.index_trick(scope, e)
+            if joined is not None:
+                return joined
             base = self.atom(scope, e.value)
             return ast.Subscript(base, self.index(scope, e.slice), ast.Load())
         what = {ast.Lambda: "a lambda used as a value", ast.Tuple: "a tuple", ast.List: "a list",
                 ast.Starred: "`*` unpacking", ast.JoinedStr: "an f-string"}.get(type(e), f"`{type(e).__name__}`")
         raise self.error(scope, e, f"{what} cannot be differentiated here",
                          "compute it on a line of its own with supported operations")
+
+    def index_trick(self, scope, e):
+        """`np.r_[a, b, ...]` and `np.c_[a, b, ...]` of arrays and numbers: the definitions
+        rules/defined.py writes for them (np.concatenate), inlined; else None."""
+        trick = self.resolve(scope, e.value) if dotted(e.value) and self.is_global(scope, e.value) else None
+        if not (trick is np.r_ or trick is np.c_):
+            return None
+        items = e.slice.elts if isinstance(e.slice, ast.Tuple) else [e.slice]
+        if any(isinstance(i, ast.Slice) or isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+            raise self.error(scope, e, f"`{dotted(e.value)}[...]` with slices or a string directive",
+                             "write np.concatenate of the arrays, or np.arange")
+        call = ast.copy_location(ast.Call(e.value, list(items), []), e)
+        return self.inline(scope, call, None, None, defined.r_ if trick is np.r_ else defined.c_)
 
     def logistic_argument(self, scope, e):
         """z when e is `1 / (1 + np.exp(-z))` (the logistic function), else None."""
@@ -339,18 +351,3 @@ class Expressions:
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",
                          "use .T, .shape, .ndim, .size or .dtype, or compute it with a NumPy function")
 
-
-_FOLDED = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b}
-
-
-_COMPARED = {ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b}
-
-
-def _folded(left, op, right):
-    """An int operation on two int constants, computed now (`axis % x.ndim` in rules/defined.py), else None."""
-    if not (type(op) in _FOLDED and all(isinstance(a, ast.Constant) and type(a.value) is int for a in (left, right))):
-        return None
-    if isinstance(op, (ast.FloorDiv, ast.Mod)) and right.value == 0:
-        return None  # (raises at run time, as Python does)
-    return ast.Constant(_FOLDED[type(op)](left.value, right.value))

@@ -435,14 +435,14 @@ def cumprod(a, axis=None):
     elif axis % a.ndim == 0:
         x = a
     else:
-        x = np.moveaxis(a, axis, 0)
+        x = np.swapaxes(a, axis, 0)
     out = np.zeros(x.shape)
     out[0] = x[0]
     for i in range(1, x.shape[0]):
         out[i] = out[i - 1] * x[i]
     if axis is None or axis % a.ndim == 0:
         return out
-    return np.moveaxis(out, 0, axis)
+    return np.swapaxes(out, axis, 0)
 
 
 def append(arr, values, axis=None):
@@ -593,8 +593,8 @@ def polygamma(n, x):
 
 
 def multigammaln(a, d):
-    total = 0.25 * d * (d - 1) * 1.1447298858494002  # log(pi)
-    for j in range(d):
+    total = runtime.gammaln(a) + 0.25 * d * (d - 1) * 1.1447298858494002  # log(pi)
+    for j in range(1, d):
         total = total + runtime.gammaln(a - 0.5 * j)
     return total
 
@@ -771,3 +771,68 @@ def multivariate_normal_pdf(x, mean=None, cov=1.0, allow_singular=False):
 
 def multivariate_normal_entropy(mean=None, cov=1.0):
     return 0.5 * cov.shape[0] * 2.8378770664093453 + 0.5 * np.linalg.slogdet(cov)[1]  # (1 + log(2 pi))
+
+
+def diff(a, n=1, axis=-1):
+    last = axis % a.ndim == a.ndim - 1
+    x = a if last else np.swapaxes(a, axis, -1)
+    for _ in range(n):
+        x = runtime.diff(x)
+    return x if last else np.swapaxes(x, axis, -1)
+
+
+def degrees(x):
+    return np.rad2deg(x)
+
+
+def radians(x):
+    return np.deg2rad(x)
+
+
+def rollaxis(a, axis, start=0):
+    axis, start = axis % a.ndim, start % (a.ndim + 1)
+    return np.moveaxis(a, axis, start if start <= axis else start - 1)
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    high = 1.7976931348623157e308 if posinf is None else posinf
+    low = -1.7976931348623157e308 if neginf is None else neginf
+    return np.where(np.isnan(x), nan, np.where(np.isinf(x), np.where(x > 0, high, low), x))
+
+
+def split(ary, indices_or_sections, axis=0):
+    if isinstance(indices_or_sections, int):
+        return array_split(ary, indices_or_sections, axis)
+    cuts = indices_or_sections
+    first = runtime.section(ary, 0, cuts[0], axis)
+    middle = tuple(runtime.section(ary, cuts[k], cuts[k + 1], axis) for k in range(len(cuts) - 1))
+    parts = (first, *middle, runtime.section(ary, cuts[-1], ary.shape[axis], axis))
+    return parts
+
+
+def array_split(ary, indices_or_sections, axis=0):
+    if not isinstance(indices_or_sections, int):
+        return split(ary, indices_or_sections, axis)
+    n = ary.shape[axis]
+    size = n // indices_or_sections
+    extra = n % indices_or_sections
+    return tuple(runtime.section(ary, k * size + min(k, extra), (k + 1) * size + min(k + 1, extra), axis)
+                 for k in range(indices_or_sections))
+
+
+def hsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 1 if ary.ndim > 1 else 0)
+
+
+def vsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 0)
+
+
+def r_(*arrays):
+    parts = tuple(np.atleast_1d(a) for a in arrays)
+    return np.concatenate(parts)
+
+
+def c_(*arrays):
+    parts = tuple(a[:, None] if a.ndim == 1 else a for a in arrays)
+    return np.concatenate(parts, axis=1)

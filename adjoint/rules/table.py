@@ -120,7 +120,7 @@ rule("numpy.amax", "a, axis=None", "unmax(g, a, out, axis)", None)
 rule("numpy.amin", "a, axis=None", "unmax(g, a, out, axis)", None)
 rule("numpy.prod", "a, axis=None", "unprod(g, a, axis)", None)
 rule("numpy.cumsum", "a, axis=None", "uncumsum(g, a, axis)", None)
-rule("numpy.diff", "a", "undiff(g, a)")
+rule("adjoint.runtime.diff", "a", "undiff(g, a)")
 rule("numpy.dot", "a, b", "dot_left(g, a, b)", "dot_right(g, a, b)")
 rule("numpy.matmul", "x1, x2", "matmul_left(g, x1, x2)", "matmul_right(g, x1, x2)")
 rule("numpy.outer", "a, b", "outer_left(g, a, b)", "outer_right(g, a, b)")
@@ -149,11 +149,15 @@ rule("adjoint.runtime.svd_u", "a, full=True", "svd_u_adjoint(g, a, full)", None,
 rule("adjoint.runtime.svd_vh", "a, full=True", "svd_vh_adjoint(g, a, full)", None,
      tangent="svd_vh_tangent(a, a_dot, full)", result="first")
 rule("adjoint.runtime.full_rank", "s", "g", tangent="elementwise", result="first_or_number")
-nondiff("adjoint.runtime.det_sign", "numpy.linalg.matrix_rank")
+nondiff("adjoint.runtime.det_sign", "numpy.linalg.matrix_rank", "numpy.int64", "numpy.int32")
+rule("adjoint.runtime.section", "a, start, stop, axis=0", "unsection(g, a, start, axis)", None, None, None,
+     tangent="linear", result="first")
 for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.linalg.svd",
               "numpy.linalg.pinv", "numpy.trace", "numpy.diagonal",
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
-              "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append"):
+              "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append", "numpy.diff",
+              "numpy.degrees", "numpy.radians", "numpy.rollaxis", "numpy.nan_to_num", "numpy.split",
+              "numpy.array_split", "numpy.hsplit", "numpy.vsplit"):
     define(_path)
 
 # SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
@@ -255,7 +259,7 @@ for _path in ("numpy.swapaxes", "numpy.moveaxis", "numpy.squeeze", "numpy.broadc
               "numpy.roll", "numpy.diag", "adjoint.runtime.diagonal", "numpy.tril", "numpy.triu", "numpy.take",
               "numpy.take_along_axis"):
     TABLE.tangent(_path, "linear")
-for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "numpy.diff", "adjoint.runtime.trace", "numpy.reshape",
+for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "adjoint.runtime.diff", "adjoint.runtime.trace", "numpy.reshape",
               "numpy.ravel", "numpy.transpose", "numpy.expand_dims", "numpy.copy", "numpy.array", "numpy.asarray",
               "numpy.float64", "numpy.full", "numpy.concatenate", "numpy.stack"):
     TABLE.tangent(_path, "linear")
@@ -330,7 +334,7 @@ results("shape", "np.zeros", "np.ones", "np.empty", "np.full")
 results("first", "np.zeros_like", "np.ones_like", "np.empty_like", "np.copy", "np.asarray", ".copy", "np.transpose",
         ".transpose")
 results("array", "np.array")
-results("first_or_number", ".astype", "np.float64", "logistic", ".T", "np.diff")
+results("first_or_number", ".astype", "np.float64", "logistic", ".T", "diff")
 results("trace", "trace")
 results("matmul", "np.dot", "np.matmul", ".dot")
 results("matrix", "np.outer", "np.eye")
