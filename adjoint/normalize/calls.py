@@ -12,7 +12,7 @@ from ..frontend.subset import check_subset
 from ..ir.build import function_def
 from ..ir.queries import dotted
 from ..rules import BindError
-from ..rules.defined import einsum_definition, tensordot_subscripts
+from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, tensordot_subscripts, written
 from .comprehensions import COMPREHENSIONS
 
 from .containers import STATIC, items
@@ -90,7 +90,7 @@ class Calls:
         target = self.resolve(scope, func)
         target = getattr(target, "fn", target) if type(target).__name__ == "Differentiated" else target
         rule = self.table.lookup(target) if target is not MISSING else None
-        if rule is not None and rule.defined is not None:
+        if rule is not None and rule.defined is not None and target not in WRITERS:
             return None, None, rule.defined
         if target is MISSING or rule is not None:
             return None
@@ -306,6 +306,10 @@ class Calls:
             return folded
         if target is np.einsum or target is np.tensordot:
             return self.contraction(scope, e, target)
+        if target in WRITERS:
+            written_here = self.written_definition(scope, e, WRITERS[target])
+            if written_here is not None:
+                return written_here
         rule = self.table.lookup(target)
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
@@ -379,6 +383,35 @@ class Calls:
         except (NotImplementedError, ValueError) as err:
             raise self.error(scope, e, str(err)) from None
         return self.inline(scope, ast.copy_location(ast.Call(e.func, e.args, []), e), None, None, definition)
+
+    def written_definition(self, scope, e, writer):
+        """The definition rules/defined.py writes for this call (np.roll with an axis as slices and
+        np.concatenate, np.moveaxis as np.transpose, ...), from its first argument's number of
+        dimensions and the constants among the others, inlined; None where the writer gives none."""
+        params = list(inspect.signature(writer).parameters)[1:]
+        if not e.args or any(isinstance(a, ast.Starred) for a in e.args) or any(k.arg is None for k in e.keywords):
+            return None
+        given = dict(zip(params, e.args[1:])) | {k.arg: k.value for k in e.keywords}
+        if len(e.args) - 1 > len(params) or set(given) - set(params):
+            return None
+        first = self.atom(scope, e.args[0])
+        ndim = self.kinds.of.get(first.id) if isinstance(first, ast.Name) else None
+        if not ndim:
+            return None
+        values = {}
+        for name, node in given.items():
+            known = self.container_or_none(scope, node) if isinstance(node, (ast.Tuple, ast.List, ast.Name)) else None
+            known = known if known is not None else self.atom(scope, node) if isinstance(node, (
+                ast.Constant, ast.UnaryOp, ast.Name)) else None
+            try:
+                values[name] = ast.literal_eval(known) if known is not None else RUN_TIME
+            except ValueError:
+                values[name] = RUN_TIME
+        text = writer(ndim, **values)
+        if text is None:
+            return None
+        call = ast.copy_location(ast.Call(e.func, [Normal(first), *e.args[1:]], e.keywords), e)
+        return self.inline(scope, call, None, None, written(text))
 
     def known_isinstance(self, scope, e):
         """`isinstance(x, T)` of a container or a constant, decided now (rules/defined.py branches on

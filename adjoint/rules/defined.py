@@ -500,12 +500,22 @@ def _einsum_function(subscripts, count):
     body = _as_matmul(terms, output, names) if count == 2 else None
     if body is None:
         body = _as_broadcast(terms, output, names)
-    text = f"def einsum(subscripts, {', '.join(names)}):\n    return {body}\n"
-    filename = f"<adjoint: np.einsum {subscripts!r}>"
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-    namespace = {"np": np}
-    exec(compile(text, filename, "exec"), namespace)
-    return namespace["einsum"]
+    return written(f"def einsum(subscripts, {', '.join(names)}):\n    return {body}\n")
+
+
+def written(text):
+    """The function a definition's text defines, its source kept where adjoint reads it (linecache,
+    under a name that says what wrote it), once per text."""
+    if text not in _WRITTEN:
+        filename = f"<adjoint: definition {len(_WRITTEN)}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        namespace = {"np": np}
+        exec(compile(text, filename, "exec"), namespace)
+        _WRITTEN[text] = next(v for k, v in namespace.items() if k != "np" and not k.startswith("__"))
+    return _WRITTEN[text]
+
+
+_WRITTEN = {}
 
 
 def _permuted(name, have, want):
@@ -836,3 +846,96 @@ def r_(*arrays):
 def c_(*arrays):
     parts = tuple(a[:, None] if a.ndim == 1 else a for a in arrays)
     return np.concatenate(parts, axis=1)
+
+
+# --- functions written for the arguments' number of dimensions and constant keywords ---------------------
+# Each writer gets the first argument's number of dimensions and the other arguments (their values
+# where known when compiling, else RUN_TIME) and gives the text of a definition, or None to leave the
+# call to the function's rule (which Numba may not compile: np.roll with an axis, np.moveaxis).
+
+RUN_TIME = object()
+
+
+def _index(ndim, axis, part):
+    return "[" + ", ".join(part if k == axis else ":" for k in range(ndim)) + "]"
+
+
+def _moveaxis(ndim, source, destination):
+    if RUN_TIME in (source, destination):
+        return None
+    source = [source] if isinstance(source, int) else list(source)
+    destination = [destination] if isinstance(destination, int) else list(destination)
+    source, destination = [s % ndim for s in source], [d % ndim for d in destination]
+    order = [k for k in range(ndim) if k not in source]
+    for d, s in sorted(zip(destination, source)):
+        order.insert(d, s)
+    return f"def moveaxis(a, source, destination):\n    return np.transpose(a, {tuple(order)})\n"
+
+
+def _roll(ndim, shift, axis=None):
+    if axis is None or axis is RUN_TIME or not isinstance(shift, int) and shift is not RUN_TIME:
+        return None
+    k = axis % ndim
+    return (f"def roll(a, shift, axis=None):\n    s = shift % a.shape[{k}]\n"
+            f"    return np.concatenate((a{_index(ndim, k, '-s:')}, a{_index(ndim, k, ':-s')}), axis={k})\n")
+
+
+def _repeat(ndim, repeats, axis=None):
+    if axis is None or axis is RUN_TIME or not (isinstance(repeats, int) or repeats is RUN_TIME):
+        return None
+    k = axis % ndim
+    ones = ", ".join("repeats" if j == k + 1 else "1" for j in range(ndim + 1))
+    shape = ", ".join(f"a.shape[{j}] * repeats" if j == k else f"a.shape[{j}]" for j in range(ndim))
+    return (f"def repeat(a, repeats, axis=None):\n"
+            f"    return np.reshape(np.expand_dims(a, {k + 1}) * np.ones(({ones},)), ({shape},))\n")
+
+
+def _take(ndim, indices, axis=None):
+    if axis is None or axis is RUN_TIME:
+        return None
+    known = isinstance(indices, (list, tuple)) and all(isinstance(i, int) for i in indices)
+    index = str(list(indices)) if known else "indices"  # (a list display: an int array index)
+    return f"def take(a, indices, axis=None):\n    return a{_index(ndim, axis % ndim, index)}\n"
+
+
+def _tile(ndim, reps):
+    if reps is RUN_TIME:
+        return None
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    d = max(ndim, len(reps))
+    reps = (1,) * (d - len(reps)) + reps
+    lead = d - ndim  # (axes NumPy puts before a's)
+    sizes = ["1"] * lead + [f"A.shape[{j}]" for j in range(ndim)]
+    spread = ", ".join("None, :" if j >= lead else "None, None" for j in range(d))
+    ones = ", ".join(f"{r}, 1" for r in reps)
+    shape = ", ".join(f"{r} * {n}" for r, n in zip(reps, sizes))
+    return (f"def tile(A, reps):\n"
+            f"    return np.reshape(A[{spread}] * np.ones(({ones},)), ({shape},))\n")
+
+
+def _squeeze(ndim, axis=None):
+    if axis is None or axis is RUN_TIME:
+        return None
+    axes = {k % ndim for k in ((axis,) if isinstance(axis, int) else axis)}
+    shape = ", ".join(f"a.shape[{j}]" for j in range(ndim) if j not in axes)
+    return f"def squeeze(a, axis=None):\n    return np.reshape(a, ({shape}{',' if ndim - len(axes) == 1 else ''}))\n"
+
+
+def _pad(ndim, pad_width, mode="constant", constant_values=0.0):
+    if RUN_TIME in (pad_width, mode) or mode != "constant":
+        return None
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
+                             np.array([[pad_width, pad_width]]), (ndim, 2))
+    lines = ["def pad(array, pad_width, mode='constant', constant_values=0.0):", "    out = array"]
+    for k, (lo, hi) in enumerate(widths):
+        for width, first in ((lo, True), (hi, False)):
+            if width:
+                shape = ", ".join(str(width) if j == k else f"out.shape[{j}]" for j in range(ndim))
+                block = f"np.full(({shape},), constant_values * 1.0)"
+                pair = f"({block}, out)" if first else f"(out, {block})"
+                lines.append(f"    out = np.concatenate({pair}, axis={k})")
+    return "\n".join(lines + ["    return out", ""])
+
+
+WRITERS = {np.moveaxis: _moveaxis, np.roll: _roll, np.repeat: _repeat, np.take: _take, np.tile: _tile,
+           np.squeeze: _squeeze, np.pad: _pad}
