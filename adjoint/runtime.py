@@ -877,7 +877,13 @@ def undiag(g, v, k=0):
 
 @facts(shape_only={1}, linear_in_g=True)
 def unrepeat(g, a, repeats, axis=None):
-    """The adjoint of np.repeat(a, repeats, axis) for an int repeats: each entry's copies summed."""
+    """The adjoint of np.repeat(a, repeats, axis): each entry's copies summed."""
+    if not isinstance(repeats, int):  # (a repeat count per entry: Python only)
+        flat = axis is None
+        a2, g2 = (np.ravel(a), np.ravel(g)) if flat else (np.swapaxes(a, axis, 0), np.swapaxes(g, axis, 0))
+        out = np.zeros(a2.shape)
+        np.add.at(out, np.repeat(np.arange(a2.shape[0]), repeats), g2)
+        return out.reshape(np.shape(a)) if flat else np.swapaxes(out, axis, 0)
     if axis is None:
         return np.sum(np.ascontiguousarray(g).reshape((-1, repeats)), axis=1).reshape(np.shape(a))
     moved = np.moveaxis(g, axis, -1)
@@ -995,8 +1001,8 @@ def pad(array, pad_width, constant_values=0.0):
 
 
 def section(a, start, stop, axis=0):
-    """a[start:stop] along `axis` (a part np.split gives), a copy."""
-    return np.swapaxes(np.swapaxes(a, axis, 0)[start:stop], axis, 0).copy()
+    """a[start:stop] along `axis` (a part np.split gives): a view, as NumPy's."""
+    return np.swapaxes(np.swapaxes(a, axis, 0)[start:stop], axis, 0)
 
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
@@ -1048,15 +1054,26 @@ def det_sign(a):
 @facts(linear_in_g=True)
 def solve_adjoint(g, a, b, out):
     """The adjoint of np.linalg.solve(a, b) with respect to a: -(a^-T g) x^T."""
-    y = solve_b_adjoint(g, a, b)
+    y = _solve_transposed(g, a, b)
     if b.ndim == 1:
         return -np.expand_dims(y, -1) * np.expand_dims(out, -2)
-    return -(y @ mT(out))
+    if y.ndim == a.ndim:
+        return -(y @ mT(out))
+    return summed_to(-(y @ mT(out)), a.shape)  # (a matrix against a stack of b's: summed over the stack)
 
 
 @facts(linear_in_g=True)
 def solve_b_adjoint(g, a, b):
-    """The adjoint of np.linalg.solve(a, b) with respect to b: a^-T g."""
+    """The adjoint of np.linalg.solve(a, b) with respect to b: a^-T g, summed over the stack where b
+    was broadcast against a stack of matrices."""
+    y = _solve_transposed(g, a, b)
+    if y.ndim == b.ndim:
+        return y
+    return summed_to(y, b.shape)
+
+
+def _solve_transposed(g, a, b):
+    """a^-T g, for g of the shape of solve(a, b)."""
     if b.ndim == 1 and a.ndim > 2:  # (b a vector against a stack of matrices: g a stack of vectors)
         return np.linalg.solve(mT(a), np.expand_dims(g, -1))[..., 0]
     return np.linalg.solve(mT(a), g)

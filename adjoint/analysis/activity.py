@@ -10,6 +10,7 @@ import ast
 
 import numpy as np
 
+from .. import runtime
 from ..errors import SourceError
 from ..ir.queries import OPERATORS, dotted, names_in
 
@@ -69,6 +70,9 @@ def differentiable_inputs(stmt, table):
     if isinstance(value, ast.Subscript):
         return set() if isinstance(value.value, ast.Attribute) else names_in(value.value)  # x.shape[k]: none
     rule, bound = rule_of(value, table)
+    if rule is None and isinstance(value, ast.Call) and dotted(value.func) in runtime.EXPORTED:
+        return names_in(value)  # (a runtime helper no rule describes: its result may depend on every argument,
+        # and forward mode refuses it, rather than give it a zero tangent)
     if rule is None or not_floats(bound.get("dtype")):  # a cast to ints or bools is piecewise constant
         return set()
     if rule.custom:

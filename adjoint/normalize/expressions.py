@@ -203,6 +203,8 @@ class Expressions:
             return ast.parse(spelled, mode="eval").body  # a type: a dtype, or isinstance's second argument
         if value is None:  # np.newaxis: a subscript must see the new axis as such
             return ast.Constant(None)
+        if isinstance(value, float) and value in (np.inf, -np.inf):  # (np.inf: a constant, which `ord == np.inf`
+            return ast.Constant(float(value))  # decides when compiling; written 1e309)
         if is_literal(value) or isinstance(value, np.ndarray):
             store = self.constants if is_literal(value) else self.externals
             name = path.replace(".", "_")
@@ -346,6 +348,8 @@ class Expressions:
         base = self.atom(scope, e.value)
         if e.attr == "ndim" and isinstance(base, ast.Name) and self.kinds.of.get(base.id) is not None:
             return ast.Constant(self.kinds.of[base.id])  # (known when compiling: the definitions branch on it)
+        if e.attr == "ndim" and isinstance(base, ast.Constant) and type(base.value) in (int, float):
+            return ast.Constant(0)
         if e.attr in SHAPE_ATTRS or e.attr == "T":
             return ast.Attribute(base, e.attr, ast.Load())
         raise self.error(scope, e, f"the attribute `.{e.attr}` has no derivative rule",

@@ -185,8 +185,10 @@ def slogdet(a):
 
 
 def eigh(a, UPLO="L"):
-    lower = a if UPLO == "L" else np.swapaxes(a, -1, -2)  # (the upper triangle is the transpose's lower one)
-    return runtime.eigh_values(lower), runtime.eigh_vectors(lower)
+    if UPLO != "L":
+        raise NotImplementedError("np.linalg.eigh(a, UPLO='U') (its eigenvectors' signs are LAPACK's for the "
+                                  "upper triangle: use np.linalg.eigh(a.T))")
+    return runtime.eigh_values(a), runtime.eigh_vectors(a)
 
 
 def eigvalsh(a, UPLO="L"):
@@ -213,8 +215,12 @@ def pinv(a, rcond=None, hermitian=False):
 
 def norm(x, ord=None, axis=None, keepdims=False):
     if axis is None and (ord is None or ord == "fro" or ord == "f" or x.ndim == 1 and ord == 2):
+        if keepdims and x.ndim == 1:
+            return np.full((1,), runtime.norm(x))
+        if keepdims and x.ndim == 2:
+            return np.full((1, 1), runtime.norm(x))
         if keepdims:
-            return np.full((1,) * x.ndim, runtime.norm(x))
+            raise NotImplementedError("np.linalg.norm(x, keepdims=True) of an array of more than 2 dimensions")
         return runtime.norm(x)
     if x.ndim == 1:
         return vector_norm(x, ord, None, keepdims)
@@ -280,11 +286,11 @@ def logit(x):
 
 
 def xlogy(x, y):
-    return np.where(x == 0, 0.0, x * np.log(y))
+    return x * np.log(np.where((x == 0) & (y == 0), 1.0, y))  # (0 where x is 0, with x's derivative log y)
 
 
 def xlog1py(x, y):
-    return np.where(x == 0, 0.0, x * np.log1p(y))
+    return x * np.log1p(np.where((x == 0) & (y == -1), 0.0, y))
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False):
@@ -767,6 +773,8 @@ def dirichlet_pdf(x, alpha):
 
 
 def multivariate_normal_logpdf(x, mean=None, cov=1.0, allow_singular=False):
+    if cov.ndim != 2:
+        raise NotImplementedError("scipy.stats.multivariate_normal with a cov that is not a matrix")
     centred = x if mean is None else x - mean
     if centred.ndim == 1:
         quadratic = np.dot(centred, np.linalg.solve(cov, centred))
@@ -780,6 +788,8 @@ def multivariate_normal_pdf(x, mean=None, cov=1.0, allow_singular=False):
 
 
 def multivariate_normal_entropy(mean=None, cov=1.0):
+    if cov.ndim != 2:
+        raise NotImplementedError("scipy.stats.multivariate_normal with a cov that is not a matrix")
     return 0.5 * cov.shape[0] * 2.8378770664093453 + 0.5 * np.linalg.slogdet(cov)[1]  # (1 + log(2 pi))
 
 

@@ -151,7 +151,7 @@ rule("adjoint.runtime.svd_vh", "a, full=True", "svd_vh_adjoint(g, a, full)", Non
 rule("adjoint.runtime.full_rank", "s", "g", tangent="elementwise", result="first_or_number")
 nondiff("adjoint.runtime.det_sign", "numpy.linalg.matrix_rank", "numpy.int64", "numpy.int32")
 rule("adjoint.runtime.section", "a, start, stop, axis=0", "unsection(g, a, start, axis)", None, None, None,
-     tangent="linear", result="first")
+     tangent="linear", result="first", view=True)
 for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.linalg.svd",
               "numpy.linalg.pinv", "numpy.trace", "numpy.diagonal",
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
@@ -304,9 +304,16 @@ helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
 helper("unprod", "g, a, axis=None", "g, a", None)
 helper("unnorm", "g, x, r, axis", "g, x, r", None)
 helper("mT", "a", "a", "linear")
+for _name in ("unsort", "unrepeat", "untile", "untake", "untake_along", "unroll", "undiag", "undiagonal", "unpad",
+              "unsection", "untranspose"):  # (linear in g; the other parameters give shapes,
+    # indices or an order, constant where the primal is differentiable)
+    _params = ", ".join(map(str, inspect.signature(getattr(runtime, _name)).parameters.values()))
+    helper(_name, _params, "g", "linear")
 for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
-              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives through these yet: forward mode refuses them)
-    helper(_name, ", ".join(inspect.signature(getattr(runtime, _name)).parameters), "g", None)  # no second derivative yet: forward mode refuses it
+              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives
+    # through these yet: forward mode refuses them wherever any of their arguments carries a tangent)
+    _params = ", ".join(map(str, inspect.signature(getattr(runtime, _name)).parameters.values()))
+    helper(_name, _params, ", ".join(p for p in ("g", "a", "out") if p in _params.split(", ")), None)  # no second derivative yet: forward mode refuses it
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
 for _name in ("matmul_right", "dot_right", "outer_right"):
