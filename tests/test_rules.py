@@ -1041,9 +1041,9 @@ ROWS = [
     Row("numpy.min", f_min_all, args(distinct(*MAT))),
     Row("numpy.min", f_min_axis1, args(distinct(*MAT)), jit_too=True),
     Row("numpy.amax", f_amax, args(distinct(*MAT))),
-    Row("numpy.amax", f_amax_axis0, args(distinct(*MAT)), nojit=True, jit_too=True),
+    Row("numpy.amax", f_amax_axis0, args(distinct(*MAT)), jit_too=True),  # (loops under Numba: max_axis)
     Row("numpy.amin", f_amin, args(distinct(*MAT))),
-    Row("numpy.amin", f_amin_axis1, args(distinct(*MAT)), nojit=True, jit_too=True),
+    Row("numpy.amin", f_amin_axis1, args(distinct(*MAT)), jit_too=True),
     Row("numpy.prod", f_prod, args(nonzero(*MAT)), jit_too=True),
     Row("numpy.prod", f_prod, args(const(np.array([[1.5, 0.0, -2.0], [0.5, 0.7, 1.2]]))),
         id="f_prod-a-zero"),
