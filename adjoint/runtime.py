@@ -1274,7 +1274,7 @@ HELPERS = (
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
     fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, lower_of, det_adjoint, det_tangent,
-    logabsdet, det_sign, solve_adjoint, solve_b_adjoint, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
+    logabsdet, det_sign, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
     unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
@@ -1284,4 +1284,5 @@ HELPERS = (
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma")
+    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma", "solve_adjoint",
+    "solve_b_adjoint")

@@ -609,3 +609,21 @@ def _untranspose(g, axes=None):
     if isinstance(axes, nbtypes.BaseTuple) and 2 <= len(axes) <= 4:
         return _inverse_permutation(len(axes))
     return None
+
+
+@overload(runtime.solve_adjoint)
+def _solve_adjoint(g, a, b, out):
+    """runtime.solve_adjoint for a matrix a (Numba's solve takes no stacks): -(a^-T g) x^T."""
+    if not (isinstance(a, nbtypes.Array) and a.ndim == 2):
+        return None
+    if b.ndim == 1:
+        return lambda g, a, b, out: -np.outer(np.linalg.solve(a.T, g), out)
+    return lambda g, a, b, out: -(np.linalg.solve(a.T, g) @ out.T)
+
+
+@overload(runtime.solve_b_adjoint)
+def _solve_b_adjoint(g, a, b):
+    """runtime.solve_b_adjoint for a matrix a: a^-T g."""
+    if not (isinstance(a, nbtypes.Array) and a.ndim == 2):
+        return None
+    return lambda g, a, b: np.linalg.solve(a.T, g)
