@@ -413,7 +413,8 @@ UNARY = _t(
     ("np.clip(a={0}, a_min=-0.6, a_max=0.7)", "np.clip"), ("0.5 * {p0}", "operator.mul"),
     ("{p0} / 1.5", "operator.truediv"), ("1.0 - {p0}", "operator.sub"), ("{p0} + 0.25", "operator.add"),
     ("np.float_power(1.5 + np.square({0}), 1.5)", "np.float_power"), ("np.positive({0})", "np.positive"),
-    ("np.real({0})", "np.real"), ("np.conjugate({0})", "np.conjugate"),
+    ("np.real({0})", "np.real"), ("np.conjugate({0})", "np.conjugate"), ("np.degrees({0})", "np.degrees"),
+    ("np.radians({0})", "np.radians"), ("np.nan_to_num({0})", "np.nan_to_num"),
     ("scipy.special.expit({0})", "scipy.special.expit"), ("scipy.special.logit(0.5 + 0.4 * np.tanh({0}))",
                                                           "scipy.special.logit"),
     ("scipy.special.erf({0})", "scipy.special.erf"), ("scipy.special.erfc({0})", "scipy.special.erfc"),
@@ -2155,7 +2156,8 @@ CHECKED_ELSEWHERE = {
     "scipy.stats.multivariate_normal.entropy", "np.count_nonzero", "np.searchsorted", "np.digitize", "np.isclose",
     "np.allclose", "np.array_equal", "np.any", "np.all", "np.ndim", "np.tri", "np.random.rand", "np.random.randn",
     "np.random.random", "np.random.normal", "np.random.uniform", "np.random.randint", "np.random.standard_normal",
-    "np.random.permutation", "np.random.choice", "np.random.seed",
+    "np.random.permutation", "np.random.choice", "np.random.seed", "np.int64", "np.int32", "np.rollaxis", "np.split",
+    "np.array_split", "np.hsplit", "np.vsplit",
 }
 
 

@@ -7,9 +7,10 @@ A case is a template of one expression over the arguments `a`, `b`, `c`, whose `
 sampler fills with keywords drawn from a seeded Generator; the function is written to a module of
 its own (adjoint reads its source), so each keyword is the constant the user's code would have.
 `SEEDS` draws per case run in pytest; `ADJOINT_NUMPY_SEEDS=20 pytest tests/test_numpy_functions.py`
-draws more. `numba=True` cases also run under Numba once (the first seed); the others use a NumPy
-form that Numba's nopython mode lacks (an `axis=` it does not take, np.tile, np.pad, stacks of
-matrices) and run as Python under `jit=None`.
+draws more, and then every `numba=True` case also runs under Numba (the first seed); by default a
+third of them do (a fixed sample, by the case's id: Numba's compiles are most of this file's time).
+The others use a NumPy form that Numba's nopython mode lacks (an axis known only at run time,
+stacks of matrices, SciPy's incomplete gamma and Bessel functions) and run as Python under `jit=None`.
 
 tests/test_rules.py's `test_every_rule_has_a_row` fails when a rule has neither a row there nor a
 case here; its `test_every_rule_is_compiled` and `test_every_helper_is_compiled` count the cases
@@ -344,7 +345,7 @@ def test_case(case, tmp_path):
         values = case.fields(rng)
         args = case.args(rng, values)
         f, text = _function(case.template.format(**values), len(args), tmp_path)
-        jit = case.numba and seed == 0
+        jit = case.numba and seed == 0 and (SEEDS > 1 or zlib.crc32(_id(case).encode()) % 3 == 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             found = failures(f, args, case.wrt if len(case.wrt) > 1 else case.wrt[0], jit=jit)
