@@ -884,6 +884,8 @@ def unrepeat(g, a, repeats, axis=None):
         out = np.zeros(a2.shape)
         np.add.at(out, np.repeat(np.arange(a2.shape[0]), repeats), g2)
         return out.reshape(np.shape(a)) if flat else np.swapaxes(out, axis, 0)
+    if repeats == 0:
+        return np.zeros(np.shape(a))
     if axis is None:
         return np.sum(np.ascontiguousarray(g).reshape((-1, repeats)), axis=1).reshape(np.shape(a))
     moved = np.moveaxis(g, axis, -1)
