@@ -148,6 +148,14 @@ CASES = [
     Case("numpy.einsum", "np.einsum('ij,jk,kl->il', a, b, c)", lambda rng, f: (
         rng.standard_normal((2, 3)), rng.standard_normal((3, 4)), rng.standard_normal((4, 2))), wrt=(0, 1, 2),
          id="einsum-three"),
+    Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: (rng.standard_normal((2, 3, 4)),
+                                                                   rng.standard_normal((4, 3))),
+         fields(s=pick("...ij,jk->...ik", "...j,jk", "bij,j...->bi...")), wrt=(0, 1), id="einsum-ellipsis"),
+    Case("numpy.linspace", "np.linspace(a, b, {n}, endpoint={end})", lambda rng, f: (
+        float(rng.standard_normal()), float(rng.standard_normal()) + 3.0), fields(n=pick(1, 2, 7), end=pick(True, False)),
+        wrt=(0, 1)),
+    Case("numpy.linalg.norm", "np.linalg.norm(a, axis={axes}, keepdims={keep})", normal(3),
+         fields(axes=pick((1, 2), (0, -1), (2, 0)), keep=pick(False, True)), id="norm-two-axes"),
     Case("numpy.tensordot", "np.tensordot(a, b, axes={axes})", lambda rng, f: (
         rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4) if f["axes"] in (2, ([1, 2], [0, 1])) else (4, 5))),
         fields(axes=pick(2, 1, ([1, 2], [0, 1]))), wrt=(0, 1)),

@@ -12,7 +12,7 @@ from ..frontend.subset import check_subset
 from ..ir.build import function_def
 from ..ir.queries import dotted
 from ..rules import BindError
-from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, tensordot_subscripts, written
+from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, expanded_ellipsis, tensordot_subscripts, written
 from .comprehensions import COMPREHENSIONS
 
 from .containers import STATIC, items
@@ -378,8 +378,17 @@ class Calls:
                 k.arg != "optimize" for k in e.keywords) or any(isinstance(a, ast.Starred) for a in e.args):
             raise self.error(scope, e, "np.einsum is differentiated with its subscripts written as a string known "
                              "when compiling, then its operands", "write np.einsum(\"ij,jk->ik\", a, b)")
+        text = subscripts.value
+        if "..." in text:
+            atoms = [self.atom(scope, a) for a in e.args[1:]]
+            ndims = [self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None for a in atoms]
+            if None in ndims:
+                raise self.error(scope, e, "np.einsum with '...' of operands whose numbers of dimensions are not "
+                                 "known when compiling", "write the indices out")
+            text = expanded_ellipsis(text, ndims)
+            e = ast.copy_location(ast.Call(e.func, [ast.Constant(text), *map(Normal, atoms)], []), e)
         try:
-            definition = einsum_definition(subscripts.value, len(e.args) - 1)
+            definition = einsum_definition(text, len(e.args) - 1)
         except (NotImplementedError, ValueError) as err:
             raise self.error(scope, e, str(err)) from None
         return self.inline(scope, ast.copy_location(ast.Call(e.func, e.args, []), e), None, None, definition)

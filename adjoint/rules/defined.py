@@ -226,6 +226,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
         return vector_norm(x, ord, None, keepdims)
     if isinstance(axis, int):
         return vector_norm(x, ord, axis, keepdims)
+    if x.ndim > 2 and axis is not None and len(axis) == 2 and (ord is None or ord == "fro"):
+        high = max(axis[0] % x.ndim, axis[1] % x.ndim)
+        low = min(axis[0] % x.ndim, axis[1] % x.ndim)
+        out = runtime.norm_axis(runtime.norm_axis(x, high), low)
+        return np.expand_dims(np.expand_dims(out, low), high) if keepdims else out
     if x.ndim == 2 and (axis is None or axis[0] % 2 == 0 and axis[1] % 2 == 1):
         return matrix_norm(x, ord, keepdims)
     if x.ndim == 2 and axis[0] % 2 == 1 and axis[1] % 2 == 0:
@@ -489,6 +494,23 @@ def tensordot_subscripts(ndim_a, ndim_b, axes):
         b[kb] = a[ka]
     out = [c for k, c in enumerate(a) if k not in axes_a] + [c for k, c in enumerate(b) if k not in axes_b]
     return f"{''.join(a)},{''.join(b)}->{''.join(out)}"
+
+
+def expanded_ellipsis(subscripts, ndims):
+    """The subscripts with each `...` written out in letters the subscripts do not use, from the
+    operands' numbers of dimensions (aligned from the right, as NumPy broadcasts them)."""
+    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
+    terms = inputs.split(",")
+    widths = [n - len(t.replace("...", "")) for t, n in zip(terms, ndims) if "..." in t]
+    width = max(widths, default=0)
+    spare = "".join([c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in subscripts][:width])
+    terms = [t.replace("...", spare[width - (n - len(t.replace("...", ""))):]) for t, n in zip(terms, ndims)]
+    if arrow:
+        output = output.replace("...", spare)
+    else:
+        joined = "".join(terms)
+        output = spare + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and c not in spare))
+    return ",".join(terms) + "->" + output
 
 
 def _einsum_function(subscripts, count):
@@ -949,3 +971,14 @@ def _pad(ndim, pad_width, mode="constant", constant_values=0.0):
 
 WRITERS = {np.moveaxis: _moveaxis, np.roll: _roll, np.repeat: _repeat, np.take: _take, np.tile: _tile,
            np.squeeze: _squeeze, np.pad: _pad}
+
+
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    if retstep or dtype is not None or axis != 0 or start.ndim != 0 or stop.ndim != 0:
+        raise NotImplementedError("np.linspace with retstep, dtype, axis or array bounds")
+    div = num - 1 if endpoint else num
+    step = (stop - start) / max(div, 1)
+    y = np.arange(num) * step + start  # (as NumPy computes it, to the bit)
+    if endpoint and num > 1:
+        y[num - 1] = stop
+    return y

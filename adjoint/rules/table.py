@@ -157,7 +157,7 @@ for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvals
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
               "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append", "numpy.diff",
               "numpy.degrees", "numpy.radians", "numpy.rollaxis", "numpy.nan_to_num", "numpy.split",
-              "numpy.array_split", "numpy.hsplit", "numpy.vsplit"):
+              "numpy.array_split", "numpy.hsplit", "numpy.vsplit", "numpy.linspace"):
     define(_path)
 
 # SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
@@ -249,7 +249,7 @@ nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign",
         "numpy.digitize", "numpy.isclose", "numpy.allclose", "numpy.array_equal", "numpy.any", "numpy.all",
         "numpy.ndim")
 # NumPy functions that make arrays from sizes, bounds and fill values: no derivative flows through them
-makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange", "numpy.linspace",
+makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange",
       "numpy.tri", "numpy.random.rand", "numpy.random.randn", "numpy.random.random", "numpy.random.normal",
       "numpy.random.uniform", "numpy.random.randint", "numpy.random.standard_normal", "numpy.random.permutation",
       "numpy.random.choice", "numpy.random.seed")
