@@ -8,7 +8,7 @@ sampler fills with keywords drawn from a seeded Generator; the function is writt
 its own (adjoint reads its source), so each keyword is the constant the user's code would have.
 `SEEDS` draws per case run in pytest; `ADJOINT_NUMPY_SEEDS=20 pytest tests/test_numpy_functions.py`
 draws more, and then every `numba=True` case also runs under Numba (the first seed); by default a
-third of them do (a fixed sample, by the case's id: Numba's compiles are most of this file's time).
+fifth of them do (a fixed sample, by the case's id: Numba's compiles are most of this file's time).
 The others use a NumPy form that Numba's nopython mode lacks (an axis known only at run time,
 stacks of matrices, SciPy's incomplete gamma and Bessel functions) and run as Python under `jit=None`.
 
@@ -353,7 +353,7 @@ def test_case(case, tmp_path):
         values = case.fields(rng)
         args = case.args(rng, values)
         f, text = _function(case.template.format(**values), len(args), tmp_path)
-        jit = case.numba and seed == 0 and (SEEDS > 1 or zlib.crc32(_id(case).encode()) % 3 == 0)
+        jit = case.numba and seed == 0 and (SEEDS > 1 or zlib.crc32(_id(case).encode()) % 5 == 0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             found = failures(f, args, case.wrt if len(case.wrt) > 1 else case.wrt[0], jit=jit)
@@ -361,10 +361,10 @@ def test_case(case, tmp_path):
 
 
 def test_einsum_refuses_what_it_does_not_write(tmp_path):
-    """A diagonal within one operand, and `...`, are refused with a SourceError at the user's call."""
+    """A diagonal within one operand, and the interleaved form, are refused with a SourceError at the user's call."""
     import adjoint
 
-    for call in ("np.einsum('ii->i', a)", "np.einsum('...i,i->...', a, a[0])"):
+    for call in ("np.einsum('ii->i', a)", "np.einsum(a, [0, 1], a, [1, 2])"):
         f, _ = _function(call, 1, tmp_path)
         with pytest.raises(adjoint.AdjointError, match="einsum"):
             adjoint.grad(f, jit=False)(np.ones((3, 3)))

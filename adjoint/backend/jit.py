@@ -498,8 +498,11 @@ def compile_for(dispatcher, sig):
                 for f in files:
                     cache.remove(f)
             else:
-                if trouble == "write" and cache.folder() and _cache_folder(dispatcher) == _ours():
+                if trouble == "write" and isinstance(e, OSError) and cache.folder() and \
+                        _cache_folder(dispatcher) == _ours():
                     cache.unwritable(cache.folder(), e)  # (a full disk: the cache folder is off for this process)
+                # (another failure saving, such as Numba's "no compiled object yet": this function compiles
+                # again without the cache; it read e.errno and failed to compile, found by the outside suite)
                 dispatcher._cache = NullCache()
             files = _numba_files(dispatcher)
     files = _numba_files(dispatcher)

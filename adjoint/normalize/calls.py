@@ -432,9 +432,12 @@ class Calls:
             value = {} if isinstance(container, ast.Dict) else [] if getattr(container, "is_list", False) else ()
         else:
             atom = self.atom(scope, e.args[0])
-            if not isinstance(atom, ast.Constant):
+            if isinstance(atom, ast.Name) and atom.id in self.constants:
+                value = self.constants[atom.id]  # (a module's or a closure's number, read when compiling)
+            elif not isinstance(atom, ast.Constant):
                 return None
-            value = atom.value
+            else:
+                value = atom.value
         names = e.args[1].elts if isinstance(e.args[1], ast.Tuple) else [e.args[1]]
         types = tuple(self.resolve(scope, n) if dotted(n) else MISSING for n in names)
         if not all(isinstance(t, type) for t in types):

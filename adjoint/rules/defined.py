@@ -773,8 +773,8 @@ def beta_cdf(x, a, b, loc=0.0, scale=1.0):
 
 
 def poisson_logpmf(k, mu, loc=0):
-    n = k - loc
-    return scipy.special.xlogy(n, mu) - mu - runtime.gammaln(n + 1.0)
+    n = np.floor(k - loc)  # (k is a count: SciPy's pmf is 0 between counts, so no derivative in k)
+    return np.where(n == k - loc, scipy.special.xlogy(n, mu) - mu - runtime.gammaln(n + 1.0), -np.inf)
 
 
 def poisson_pmf(k, mu, loc=0):
