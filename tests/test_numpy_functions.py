@@ -249,6 +249,9 @@ CASES = [
     Case("numpy.array_split", "np.array_split(a, 3)[{k}] ** 2", normal((7,)), fields(k=pick(0, 1, 2))),
     Case("numpy.hsplit", "np.hsplit(a, 2)[0][:2] * np.vsplit(a, 2)[1][:, :2]", normal((4, 4)), also=("numpy.vsplit",)),
     Case("numpy.r_", "np.r_[a, 2.0 * a[1], b] + np.sum(np.c_[a, b])", same(1), wrt=(0, 1), also=("numpy.c_",)),
+    Case("numpy.hstack", "np.{fn}(a)", lambda rng, f: (rng.standard_normal(f["s"]),), fields(
+        fn=pick("hstack", "vstack"), s=pick((3, 4), (5,))), id="stack-an-array"),
+    Case("numpy.column_stack", "np.column_stack(a)", normal(2)),
     # SciPy
     Case("scipy.special.expit", "scipy.special.expit(a)", normal(2)),
     Case("scipy.special.logit", "scipy.special.logit(a)", positive(2, 0.1, 0.9)),

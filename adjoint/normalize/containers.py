@@ -295,6 +295,19 @@ class Containers:
             raise self.error(scope, e, f"np.{name}() of a list grown in a loop of items of {kind} dimensions",
                              "np.stack it, then reshape")
         container = self.container_or_none(scope, e.args[0])
+        array = self.atom(scope, e.args[0]) if container is None and not isinstance(e.args[0], COMPREHENSIONS) else None
+        rows = self.kinds.of.get(array.id) if isinstance(array, ast.Name) else None  # (an array: its rows)
+        if rows in (1, 2):
+            if name == "vstack" and rows == 2 or name == "hstack" and rows == 1:
+                return self.rule_call("np.copy", [array])
+            if name == "hstack" or name == "vstack":  # (the rows of a matrix one after another; a vector's
+                # numbers as a column)
+                part = self.rule_call("np.ravel", [array]) if name == "hstack" else ast.Subscript(
+                    array, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()), ast.Load())
+                return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])
+            if rows == 2:  # column_stack: the rows as columns
+                return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), self.rule_call("np.transpose",
+                                                                                                    [array]))])
         if not isinstance(container, ast.Tuple) or not container.elts or any(
                 isinstance(i, STATIC) for i in container.elts):
             raise self.error(scope, e, f"np.{name}() of what is not a list or tuple of arrays known when compiling",
