@@ -487,7 +487,30 @@ def column_added_into_the_same_place_each_run(W, n):
     return np.sum(h * h)
 
 
+# (loops 50133 of a random run: `h3 = helper(...)` names the helper's result, `h3[idx] = T` then overwrote
+# what the reverse sweep read as the result, as `g = h; g[idx] = ...` did: the elements were not saved)
+def written_through_another_name(x, idx):
+    h = np.exp(x)
+    g = h
+    y = h.astype(np.float64)
+    g[idx] = x[0]
+    return np.sum(y)
+
+
+def _exp_of_square(x):
+    return np.exp(x * x)
+
+
+def helper_result_written(x, idx):
+    h = _exp_of_square(x)
+    y = h.astype(np.float64)
+    h[idx] = x[0]
+    return np.sum(y * y)
+
+
 CASES = [
+    (written_through_another_name, (np.arange(1.0, 7.0).reshape(2, 3) / 4.0, np.array([-2, 0])), 0),
+    (helper_result_written, (np.arange(1.0, 7.0).reshape(2, 3) / 4.0, np.array([0, 1])), 0),
     (column_added_into_the_same_place_each_run, (np.arange(1.0, 7.0).reshape(3, 2), 3), 0),
     (invariant_in_for, (X3,), 0),
     (invariant_number, (1.5,), 0),

@@ -106,7 +106,8 @@ class _Placer:
         shapes = {v for v in again if v in by_shape_attribute and kinds.get(v)}
         restore = {v for v in again if v in by_value or (v in by_shape and kinds.get(v) != 0)} - shapes
         seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
-        self.save = {y for y, _ in plan.element_sites.values() if y in seen}
+        self.save = {y for y, _ in plan.element_sites.values() if aliases(y, plan.views) & seen}  # (a write into
+        # `g` of `g = h` overwrites what the reverse sweep reads as h)
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
         self.shapes = shapes - self.save
         self.restore = restore | (self.save & again)
