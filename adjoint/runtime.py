@@ -797,7 +797,7 @@ def _tetragamma(x):
     """polygamma(2, x) of a float, as _trigamma: the recurrence up to x >= 20, then the asymptotic series."""
     if x <= 0.0 and x == math.floor(x):
         return math.nan
-    sign, total = 1.0, 0.0
+    total = 0.0
     if x < 0.0:  # psi2(x) = psi2(1 - x) - 2 pi^3 cos(pi x) / sin(pi x)^3
         s = math.sin(math.pi * x)
         total = -2.0 * math.pi ** 3 * math.cos(math.pi * x) / (s * s * s)
@@ -853,7 +853,8 @@ def _trigamma(x):
         total += 1.0 / (x * x)
         x += 1.0
     inv = 1.0 / (x * x)
-    return sign * (total + 1.0 / x + 0.5 * inv + (1.0 / x) * inv * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30))))
+    series = (1.0 / x) * inv * (1.0 / 6 - inv * (1.0 / 30 - inv * (1.0 / 42 - inv / 30)))
+    return sign * (total + 1.0 / x + 0.5 * inv + series)
 
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
@@ -1020,6 +1021,12 @@ def mT(a):
     return np.swapaxes(a, -1, -2)
 
 
+def symmetric_of_lower(a):
+    """The symmetric matrix whose lower triangle is a's (what eigh and cholesky read of a; lower_of is
+    its adjoint)."""
+    return np.tril(a) + mT(np.tril(a, -1))
+
+
 def lower_of(s):
     """The adjoint of reading a symmetric matrix from its lower triangle (np.linalg.eigh, cholesky and
     eigvalsh read only that): s below the diagonal plus its mirror above, s's diagonal, 0 above."""
@@ -1139,14 +1146,14 @@ def eigh_vectors_adjoint(g, a):
 def eigh_values_tangent(a, a_dot):
     """The tangent of eigh_values: the diagonal of v^T m v, m the symmetric matrix of a_dot's lower triangle."""
     v = np.linalg.eigh(a)[1]
-    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    m = symmetric_of_lower(a_dot)
     return np.sum(v * (m @ v), axis=-2)
 
 
 def eigh_vectors_tangent(a, a_dot):
     """The tangent of eigh_vectors: v (F o v^T m v)."""
     w, v = np.linalg.eigh(a)
-    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    m = symmetric_of_lower(a_dot)
     return v @ (_eigen_gaps(w) * (mT(v) @ m @ v))
 
 
@@ -1265,7 +1272,7 @@ def cholesky_adjoint(g, out):
 
 def cholesky_tangent(out, a_dot):
     """The tangent of np.linalg.cholesky: L Phi(L^-1 m L^-T), m the symmetric matrix of a_dot's lower triangle."""
-    m = np.tril(a_dot) + mT(np.tril(a_dot, -1))
+    m = symmetric_of_lower(a_dot)
     left = np.linalg.solve(out, m)  # L^-1 m
     return out @ _below_half(mT(np.linalg.solve(out, mT(left))))
 
@@ -1275,12 +1282,14 @@ HELPERS = (
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
-    fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, lower_of, det_adjoint, det_tangent,
+    fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, symmetric_of_lower, lower_of,
+    det_adjoint, det_tangent,
     logabsdet, det_sign, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
     unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
-    bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section, unsection, _svd_gaps, svd_s_adjoint,
+    bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
+    unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (

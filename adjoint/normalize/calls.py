@@ -360,15 +360,10 @@ class Calls:
         """np.einsum or np.tensordot, inlined as the definition rules/defined.py writes for its subscripts."""
         if target is np.tensordot:
             bound = dict(zip(("a", "b", "axes"), e.args)) | {k.arg: k.value for k in e.keywords}
-            axes = self.container_or_none(scope, bound["axes"]) if "axes" in bound else ast.Constant(2)
-            axes = axes if axes is not None else self.atom(scope, bound["axes"])
+            axes = self.known_value(scope, bound["axes"]) if "axes" in bound else 2
             ndims = [self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
                      for a in (self.atom(scope, bound["a"]), self.atom(scope, bound["b"]))]
-            try:
-                axes = ast.literal_eval(axes)
-            except ValueError:
-                axes = None
-            if axes is None or None in ndims:
+            if axes is RUN_TIME or None in ndims:
                 raise self.error(scope, e, "np.tensordot whose axes or operands' numbers of dimensions are not "
                                  "known when compiling", "write the axes as constants, or use np.einsum")
             subscripts = tensordot_subscripts(*ndims, axes)
@@ -407,20 +402,23 @@ class Calls:
         ndim = self.kinds.of.get(first.id) if isinstance(first, ast.Name) else None
         if not ndim:
             return None
-        values = {}
-        for name, node in given.items():
-            known = self.container_or_none(scope, node) if isinstance(node, (ast.Tuple, ast.List, ast.Name)) else None
-            known = known if known is not None else self.atom(scope, node) if isinstance(node, (
-                ast.Constant, ast.UnaryOp, ast.Name)) else None
-            try:
-                values[name] = ast.literal_eval(known) if known is not None else RUN_TIME
-            except ValueError:
-                values[name] = RUN_TIME
-        text = writer(ndim, **values)
+        text = writer(ndim, **{name: self.known_value(scope, node) for name, node in given.items()})
         if text is None:
             return None
         call = ast.copy_location(ast.Call(e.func, [Normal(first), *e.args[1:]], e.keywords), e)
         return self.inline(scope, call, None, None, written(text))
+
+    def known_value(self, scope, node):
+        """The value of an argument known when compiling (a constant, or a tuple or list of them), else
+        RUN_TIME. Only names, constants and displays are looked at: nothing is emitted for the argument,
+        which the call still evaluates."""
+        known = self.container_or_none(scope, node) if isinstance(node, (ast.Tuple, ast.List, ast.Name)) else None
+        if known is None and isinstance(node, (ast.Constant, ast.UnaryOp, ast.Name)):
+            known = self.atom(scope, node)
+        try:
+            return ast.literal_eval(known) if known is not None else RUN_TIME
+        except ValueError:
+            return RUN_TIME
 
     def known_isinstance(self, scope, e):
         """`isinstance(x, T)` of a container or a constant, decided now (rules/defined.py branches on
@@ -526,7 +524,8 @@ class Calls:
             call = self.rule_call(rule.spelling, [value], {"axis": ast.Constant(k)})
             value = self.emit(self.namer.fresh(self.describe(e)), call)
         for k in reversed(order) if keep else ():
-            value = self.emit(self.namer.fresh(self.describe(e)), self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
+            value = self.emit(self.namer.fresh(self.describe(e)),
+                              self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
         return value
 
     def dims_kept(self, scope, e, rule, value, args, keywords):

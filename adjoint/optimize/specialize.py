@@ -107,8 +107,8 @@ class Specialize(ast.NodeTransformer):
         helper = node.func.id if isinstance(node.func, ast.Name) else None
         args = node.args
         where = _AXIS_AT.get(helper)
-        if where is not None and len(args) > where and self.kind(args[1]) == 1 and isinstance(args[where], ast.Constant) \
-                and args[where].value in (0, -1):  # (the one axis of a vector: all of it)
+        if where is not None and len(args) > where and self.kind(args[1]) == 1 and isinstance(
+                args[where], ast.Constant) and args[where].value in (0, -1):  # (the one axis of a vector: all of it)
             node.args[where] = ast.Constant(None)
         if helper == "zeros_like" and isinstance(args[0], ast.Name):
             k = self.kind(args[0])

@@ -101,7 +101,8 @@ rule("numpy.maximum", "x1, x2", "g * (0.5 * (x1 > x2) + 0.5 * (x1 >= x2))",
 rule("numpy.minimum", "x1, x2", "g * (0.5 * (x1 < x2) + 0.5 * (x1 <= x2))",
      "g * (0.5 * (x1 > x2) + 0.5 * (x1 >= x2))", broadcast=True)
 rule("numpy.logaddexp", "x1, x2", "g * np.exp(x1 - out)", "g * np.exp(x2 - out)", broadcast=True)
-rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", broadcast=True,
+rule("numpy.where", "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)",
+     broadcast=True,
      selects=("condition",))
 rule("numpy.clip", "a, a_min, a_max", "g * (0.5 * ((a > a_min) & (a < a_max)) + 0.5 * ((a >= a_min) & (a <= a_max)))",
      "g * (0.5 * (a < a_min) + 0.5 * (a <= a_min))", "g * (0.5 * (a > a_max) + 0.5 * (a >= a_max))", broadcast=True)
@@ -226,7 +227,8 @@ rule("numpy.take_along_axis", "arr, indices, axis", "untake_along(g, arr, indice
 rule("numpy.sort", "a, axis=-1", "unsort(g, a, axis)", None, tangent="sort_tangent(a, a_dot, axis)",
      result="flat_or_first")
 rule("adjoint.runtime.pad", "array, pad_width, constant_values=0.0", "unpad(g, array, pad_width)", None,
-     "np.sum(g) - np.sum(unpad(g, array, pad_width))", tangent="pad(array_dot + 0.0 * array, pad_width, constant_values_dot)")
+     "np.sum(g) - np.sum(unpad(g, array, pad_width))",
+     tangent="pad(array_dot + 0.0 * array, pad_width, constant_values_dot)")
 rule("numpy.expand_dims", "a, axis", "reshape_like(g, a)", None, view=True)
 rule("numpy.copy", "a", "g")
 rule("numpy.array", "object, dtype=None", "g", None)
@@ -259,7 +261,8 @@ for _path in ("numpy.swapaxes", "numpy.moveaxis", "numpy.squeeze", "numpy.broadc
               "numpy.roll", "numpy.diag", "adjoint.runtime.diagonal", "numpy.tril", "numpy.triu", "numpy.take",
               "numpy.take_along_axis"):
     TABLE.tangent(_path, "linear")
-for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "adjoint.runtime.diff", "adjoint.runtime.trace", "numpy.reshape",
+for _path in ("numpy.sum", "numpy.mean", "numpy.cumsum", "adjoint.runtime.diff", "adjoint.runtime.trace",
+              "numpy.reshape",
               "numpy.ravel", "numpy.transpose", "numpy.expand_dims", "numpy.copy", "numpy.array", "numpy.asarray",
               "numpy.float64", "numpy.full", "numpy.concatenate", "numpy.stack"):
     TABLE.tangent(_path, "linear")
@@ -313,7 +316,7 @@ for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoi
               "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives
     # through these yet: forward mode refuses them wherever any of their arguments carries a tangent)
     _params = ", ".join(map(str, inspect.signature(getattr(runtime, _name)).parameters.values()))
-    helper(_name, _params, ", ".join(p for p in ("g", "a", "out") if p in _params.split(", ")), None)  # no second derivative yet: forward mode refuses it
+    helper(_name, _params, ", ".join(p for p in ("g", "a", "out") if p in _params.split(", ")), None)
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
 for _name in ("matmul_right", "dot_right", "outer_right"):
