@@ -10,7 +10,6 @@ cannot take a module (adjoint/backend/cache.py), it runs from memory.
 """
 
 import ast
-import copy
 import hashlib
 import inspect
 import json
@@ -25,7 +24,7 @@ import numpy as np
 
 from .. import __version__, runtime
 from ..frontend.names import fingerprint, functions_read
-from ..ir.build import MARK
+from ..ir.build import MARK, clone
 from . import cache
 
 _MARK_LINE = re.compile(rf"^(\s*){MARK}\((['\"])(.*)\2(?:, heading=True)?\)$", re.M)
@@ -44,7 +43,7 @@ class _Signed(ast.NodeTransformer):
 
 def text(node):
     """Python text of a generated node; parsing it again gives the same computation."""
-    return ast.unparse(ast.fix_missing_locations(_Signed().visit(copy.deepcopy(node))))
+    return ast.unparse(ast.fix_missing_locations(_Signed().visit(clone(node))))
 
 
 def _unparse(node):

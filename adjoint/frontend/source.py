@@ -4,7 +4,6 @@ checked to be the code that runs (a file edited since the function was defined i
 import __future__
 
 import ast
-import copy
 import inspect
 import itertools
 import linecache
@@ -15,7 +14,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import AdjointError, Location, SourceError
-from ..ir.build import function_def
+from ..ir.build import clone, function_def
 from .names import fingerprint
 
 
@@ -281,7 +280,7 @@ def _compile_alone(node, code, imported):
     module = ast.Module(body=imports + body, type_ignores=[])
     rewriter = sys.modules.get("_pytest.assertion.rewrite")
     if rewriter is not None and _names_of(code) & {"@pytest_ar", "@py_builtins"}:  # pytest rewrote its asserts
-        module = copy.deepcopy(module)  # (the rewriter changes the tree it is given)
+        module = clone(module)  # (the rewriter changes the tree it is given)
         rewriter.rewrite_asserts(module, b"", code.co_filename)
         module = ast.fix_missing_locations(module)
     compiled = compile(module, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)

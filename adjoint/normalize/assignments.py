@@ -3,9 +3,9 @@ ask of what is normalized so far: which names share memory with a name (analysis
 which values code still to come reads."""
 
 import ast
-import copy
 
 from ..analysis.aliasing import disjoint_subscripts, links
+from ..ir.build import clone
 from ..ir.queries import OP_NAMES
 from .comprehensions import COMPREHENSIONS
 from .containers import STATIC, items
@@ -186,7 +186,7 @@ class Assignments:
                 if not isinstance(packed, ast.Name):
                     packed = self.emit(self.namer.fresh("tup"), packed)
                 if (self.kinds.of.get(packed.id) or 0) >= 1:  # rows: views of the array, as `a = A[0]` makes
-                    count = ast.Call(ast.Name("len", ast.Load()), [copy.deepcopy(packed)], [])
+                    count = ast.Call(ast.Name("len", ast.Load()), [clone(packed)], [])
                     self.append(ast.Assert(ast.Compare(count, [ast.Eq()], [ast.Constant(len(names))]),
                                            ast.Constant(f"cannot unpack the rows into {len(names)} names")))
                     for i, n in enumerate(names):
@@ -249,14 +249,14 @@ class Assignments:
                 if isinstance(part, (ast.Tuple, ast.Dict)) or isinstance(n, ast.Starred):
                     raise self.error(scope, n, "a container unpacked into an item, or `*` in the names",
                                      "unpack into names first")
-                self.assign(scope, n, Normal(copy.deepcopy(part)), stmt)  # (`d["a"], q = ...`: an item set)
+                self.assign(scope, n, Normal(clone(part)), stmt)  # (`d["a"], q = ...`: an item set)
             elif isinstance(part, (ast.Tuple, ast.Dict)):
                 if n.id in scope.fixed:
                     self.carry(scope, n.id, part, stmt)
                     continue
                 scope.current[n.id] = part
             else:
-                self.assign(scope, n, Normal(copy.deepcopy(part)), stmt)
+                self.assign(scope, n, Normal(clone(part)), stmt)
 
     def augassign(self, scope, stmt):
         target = stmt.target
@@ -274,7 +274,7 @@ class Assignments:
                     raise self.error(scope, stmt, f"`{text} {op_symbol(stmt.op)}= ...` would change {who} too if "
                                      f"`{text}` is an array (NumPy's is in place)",
                                      f"write `{text} = {text} {op_symbol(stmt.op)} ...`")
-            load = ast.copy_location(copy.deepcopy(target), target)
+            load = ast.copy_location(clone(target), target)
             for n in ast.walk(load):
                 if hasattr(n, "ctx"):
                     n.ctx = ast.Load()
@@ -286,7 +286,7 @@ class Assignments:
                             ast.Subscript(base, index, ast.Load()))
             new = self.emit(self.namer.fresh(OP_NAMES.get(type(stmt.op), "value")),
                             ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
-            return self.store_element(scope, base, copy.deepcopy(index), new, stmt)
+            return self.store_element(scope, base, clone(index), new, stmt)
         if not isinstance(target, ast.Name):
             raise self.error(scope, target, f"cannot assign to `{ast.unparse(target)}`", "assign to a plain name")
         name = target.id
@@ -307,7 +307,7 @@ class Assignments:
                                 ast.BinOp(old, stmt.op, self.atom(scope, stmt.value)))
                 ndim = self.kinds.of[old.id]
                 whole = ast.Slice() if ndim == 1 else ast.Tuple([ast.Slice() for _ in range(ndim)], ast.Load())
-                return self.store_element(scope, copy.deepcopy(old), whole, new, stmt)  # (a[:], which Numba takes)
+                return self.store_element(scope, clone(old), whole, new, stmt)  # (a[:], which Numba takes)
             live = sorted({self.user_name(s) for s in sharers if self.read_later(s)} | holders)
             if live or old.id in self.top.params and scope is self.top and old.id not in self.written_params \
                     and not self.copied_first(name, stmt):
@@ -382,7 +382,7 @@ class Assignments:
         params = sorted(s for s in sharers | {base.id} if s in self.top.params)
         whole = self.whole_view(base.id, index) if live else None
         if whole is not None:  # `dst[:] = e` of dst = out[1:-1]: the write is into out, where NumPy's goes
-            return self.store_element(scope, ast.Name(whole[0], ast.Load()), copy.deepcopy(whole[1]), value, stmt)
+            return self.store_element(scope, ast.Name(whole[0], ast.Load()), clone(whole[1]), value, stmt)
         if not live and params == [base.id]:
             raise self.error(scope, stmt, f"this writes into `{self.user_name(base.id)}`, the caller's array (a helper "
                              "that updates its argument in place)", f"pass the helper a copy, "

@@ -18,6 +18,7 @@ Their loop variables get names of their own (a comprehension's names are its own
 import ast
 import copy
 
+from ..ir.build import clone
 from .syntax import Normal, Rows, range_parts
 
 COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.DictComp)
@@ -81,7 +82,7 @@ class Comprehensions:
     def own_names(self, scope, comp):
         """A copy of comp whose loop variables have names of their own in the function."""
         original = comp
-        comp = copy.deepcopy(comp)
+        comp = clone(comp)
         renames = {}
         for gen, before in zip(comp.generators, original.generators):
             if not any(isinstance(n, ast.Name) and n.id in renames for n in ast.walk(gen.iter)):
@@ -179,7 +180,7 @@ class Comprehensions:
             out = self.emit(self.namer.fresh("filled"), self.rule_call("np.zeros", [count]))
         else:  # the first item gives the rows their shape (np.stack of no arrays is an error too)
             first, first_index = self.own_name(scope, "first"), 1
-            self.append(ast.Assert(ast.Compare(copy.deepcopy(count), [ast.Gt()], [ast.Constant(0)]),
+            self.append(ast.Assert(ast.Compare(clone(count), [ast.Gt()], [ast.Constant(0)]),
                                    ast.Constant("need at least one item to stack")))
             self.run_loops(scope, [], [ast.Assign([gen.target], item(ast.Constant(0))), _assign(first, comp.elt)], comp)
             out = self.emit(self.namer.fresh("filled"), self.rule_call("rows_of", [self.atom(scope, _load(first)),
@@ -228,7 +229,7 @@ class Comprehensions:
         self.open_block()
         try:
             self.statements(scope, [ast.copy_location(bind, elt)])
-            value = self.atom(scope, copy.deepcopy(elt))
+            value = self.atom(scope, clone(elt))
             kind = 0 if isinstance(value, ast.Constant) else self.kinds.of.get(value.id)
         finally:
             del self.blocks[depth:]

@@ -5,11 +5,11 @@ leaf, see trees.py). They live in `Scope.current` as ast.Tuple nodes (a NamedTup
 item is its atom, `len` is a constant, and a loop over one is unrolled."""
 
 import ast
-import copy
 
 import numpy as np
 
 from ..frontend.names import MISSING
+from ..ir.build import clone
 from ..trees import is_container
 from .comprehensions import COMPREHENSIONS
 from .syntax import Normal, is_literal, op_symbol, root_name
@@ -662,7 +662,7 @@ class Containers:
         if isinstance(row, STATIC) or isinstance(row, ast.Constant) or target.id not in assigned:
             scope.current[target.id] = row  # (nothing in the body assigns it: no name of its own needed)
         else:
-            self.assign(scope, target, Normal(copy.deepcopy(row)), stmt)
+            self.assign(scope, target, Normal(clone(row)), stmt)
 
     def as_array(self, tup):
         """The array a list or tuple of values written in the code stands for, where a NumPy function

@@ -2,10 +2,10 @@
 and the refusals that keep a loop's normal form exact (views carried across iterations)."""
 
 import ast
-import copy
 
 from ..analysis.aliasing import chain_base
 from ..frontend.names import MISSING
+from ..ir.build import clone
 from ..ir.queries import dotted
 from .containers import STATIC
 from .grown import Grown
@@ -261,7 +261,7 @@ class ControlFlow:
 
     def trip_count(self, bounds, name="runs"):
         """The atom of how many times `for ... in range(*bounds)` runs."""
-        parts = range_parts([copy.deepcopy(b) for b in bounds])
+        parts = range_parts([clone(b) for b in bounds])
         return self.emit(self.namer.fresh(name), self.rule_call("trip_count", parts))
 
     def builtin_of(self, scope, e):

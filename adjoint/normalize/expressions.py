@@ -2,11 +2,11 @@
 conditional and boolean expressions, subscripts and attributes."""
 
 import ast
-import copy
 
 import numpy as np
 
 from ..frontend.names import MISSING, Contents, resolve
+from ..ir.build import clone
 from ..ir.queries import OP_NAMES, OPERATORS, dotted
 from ..rules import defined
 from ..trees import is_container, is_namedtuple
@@ -22,7 +22,7 @@ class Expressions:
         if isinstance(e, ast.Constant):
             return e
         if isinstance(e, Normal):
-            return copy.deepcopy(e.atom)
+            return clone(e.atom)
         if isinstance(e, Rows):
             return self.comprehended(scope, e.comp, "array")
         if isinstance(e, ast.Name):
@@ -80,7 +80,7 @@ class Expressions:
             return folded
         key = self.read_key(value)
         if key in self.read_cache:  # the same element, read again with no write between
-            return copy.deepcopy(self.read_cache[key])
+            return clone(self.read_cache[key])
         return self.emit(self.namer.fresh(hint or self.describe(e)), value)
 
     def read_key(self, value):

@@ -24,12 +24,12 @@ would show the change.
 """
 
 import ast
-import copy
 import functools
 
 import numpy as np
 
 from ..frontend.names import MISSING
+from ..ir.build import clone
 from ..ir.queries import dotted
 
 BUILTINS_OF_A_LIST = (len, sum, max, min, enumerate, zip, reversed)
@@ -121,7 +121,7 @@ class GrownLists:
             self.rewritten.add(size.id)
             self.emit(size.id, ast.Constant(len(items)))
         else:
-            size_of_run = copy.deepcopy(size_of_run)
+            size_of_run = clone(size_of_run)
             size = size_of_run if len(calls) == 1 else self.emit(self.namer.fresh(f"{name}_size"), ast.BinOp(
                 size_of_run, ast.Mult(), ast.Constant(len(calls))))
             if items:
@@ -134,7 +134,7 @@ class GrownLists:
         self.grown[rows] = state
         if items:
             state.kind, state.appended = self.kind_of_row(scope, calls[0], items[0], state), True
-            self.emit(rows, self.rule_call("rows_of", [items[0], copy.deepcopy(size)]))
+            self.emit(rows, self.rule_call("rows_of", [items[0], clone(size)]))
             for k, item in enumerate(items):
                 self.put_row(scope, calls[0], state, rows, ast.Constant(k), item)
         else:
@@ -165,18 +165,18 @@ class GrownLists:
         if state.growing:  # full: rows twice as many (and 16 more), the items so far copied over
             self.open_block()
             more = self.emit(self.namer.fresh(f"{state.name}_size"), ast.BinOp(ast.BinOp(
-                copy.deepcopy(state.size), ast.Mult(), ast.Constant(2)), ast.Add(), ast.Constant(16)))
+                clone(state.size), ast.Mult(), ast.Constant(2)), ast.Add(), ast.Constant(16)))
             self.emit(state.size.id, more)
             bigger = self.emit(self.namer.fresh(f"{state.name}_bigger"), self.rule_call("enlarged", [
-                ast.Name(rows, ast.Load()), copy.deepcopy(value), copy.deepcopy(state.size)]))
+                ast.Name(rows, ast.Load()), clone(value), clone(state.size)]))
             self.emit(rows, bigger)  # (a statement does not read the name it assigns: see normalizer.py)
             enlarge = self.close_block()
             full = self.emit(self.namer.fresh(f"{state.name}_full"), ast.Compare(
-                ast.Name(state.count, ast.Load()), [ast.Eq()], [copy.deepcopy(state.size)]))
+                ast.Name(state.count, ast.Load()), [ast.Eq()], [clone(state.size)]))
             self.append(ast.If(full, enlarge, []))
         elif state.count_at_entry == 0:  # (at each append: any may be the first to run)
             self.open_block()
-            self.emit(rows, self.rule_call("rows_of", [copy.deepcopy(value), copy.deepcopy(state.size)]))
+            self.emit(rows, self.rule_call("rows_of", [clone(value), clone(state.size)]))
             allocate = self.close_block()
             empty = self.emit(self.namer.fresh(f"{state.name}_empty"),
                               ast.Compare(ast.Name(state.count, ast.Load()), [ast.Eq()], [ast.Constant(0)]))
@@ -202,7 +202,7 @@ class GrownLists:
         changed in place after it is appended is refused: see held_by_a_list)."""
         rows_made = ast.Subscript(ast.Attribute(ast.Name(rows, ast.Load()), "shape", ast.Load()), ast.Constant(0),
                                   ast.Load())
-        self.append(ast.Assert(ast.Compare(copy.deepcopy(index), [ast.Lt()], [rows_made]), ast.Constant(
+        self.append(ast.Assert(ast.Compare(clone(index), [ast.Lt()], [rows_made]), ast.Constant(
             f"more items appended to `{state.name}` than counted")))  # (none: an unchecked write, under Numba)
         if state.kind != 0:
             if isinstance(value, ast.Name):
@@ -210,7 +210,7 @@ class GrownLists:
                 if written & ({value.id} | self.sharers(value.id)):
                     raise self.refused_change(scope, node, state.name, self.user_name(value.id))
                 self.held[value.id] = state.name
-            fits = self.rule_call("fits", [ast.Name(rows, ast.Load()), copy.deepcopy(value)])
+            fits = self.rule_call("fits", [ast.Name(rows, ast.Load()), clone(value)])
             self.append(ast.Assert(fits, ast.Constant(f"the items appended to `{state.name}` have different shapes")))
         self.forget({rows})
         self.append(ast.Assign([ast.Subscript(ast.Name(rows, ast.Load()), index, ast.Store())], value))
@@ -247,7 +247,7 @@ class GrownLists:
             self.append(ast.Assert(ast.Compare(count, [ast.Gt()], [ast.Constant(0)]), ast.Constant(
                 f"`{state.name}` is an empty list of arrays here, which adjoint holds as an array of rows")))
         return self.emit(self.namer.fresh(state.name), ast.Subscript(
-            copy.deepcopy(grown.rows), ast.Slice(None, ast.Name(state.count, ast.Load()), None), ast.Load()))
+            clone(grown.rows), ast.Slice(None, ast.Name(state.count, ast.Load()), None), ast.Load()))
 
     def grown_item(self, scope, e, grown):
         """hs[k] for a constant int k: the row, checked to be one of the items."""
@@ -260,10 +260,10 @@ class GrownLists:
         count = ast.Name(state.count, ast.Load())
         index = ast.Constant(key.value) if key.value >= 0 else self.emit(
             self.namer.fresh("index"), ast.BinOp(count, ast.Add(), ast.Constant(key.value)))
-        inside = ast.BoolOp(ast.And(), [ast.Compare(copy.deepcopy(index), [ast.GtE()], [ast.Constant(0)]),
-                                        ast.Compare(copy.deepcopy(index), [ast.Lt()], [count])])
+        inside = ast.BoolOp(ast.And(), [ast.Compare(clone(index), [ast.GtE()], [ast.Constant(0)]),
+                                        ast.Compare(clone(index), [ast.Lt()], [count])])
         self.append(ast.Assert(inside, ast.Constant("list index out of range")))
-        return ast.Subscript(copy.deepcopy(grown.rows), index, ast.Load())
+        return ast.Subscript(clone(grown.rows), index, ast.Load())
 
     def grown_count(self, grown):
         """len(hs): the count now (a copy: the loop changes the count)."""

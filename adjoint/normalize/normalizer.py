@@ -46,10 +46,10 @@ and line it came from (inlined code keeps its own file). For example
 """
 
 import ast
-import copy
 
 from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
+from ..ir.build import clone
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
 from ..runtime import EXPORTED as HELPERS
@@ -345,7 +345,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             raise self.error(site_scope, call, f"{what} cannot be differentiated by adjoint yet",
                              "write it with other NumPy functions, or give it a rule with adjoint.custom_vjp")
         elif isinstance(stmt, (ast.Assert, ast.Raise)):
-            self.append(Renamer(scope).visit(copy.deepcopy(stmt)))
+            self.append(Renamer(scope).visit(clone(stmt)))
         elif isinstance(stmt, ast.Pass):
             pass
         elif isinstance(stmt, ast.Expr):

@@ -2,10 +2,10 @@
 the events of a block, literal values, and the small tree helpers its parts share."""
 
 import ast
-import copy
 
 import numpy as np
 
+from ..ir.build import clone
 from ..ir.queries import loads
 from .structure import FLAG
 
@@ -198,7 +198,7 @@ class Renamer(ast.NodeTransformer):
     def visit_Name(self, node):
         atom = self.scope.current.get(node.id)
         if isinstance(atom, (ast.Name, ast.Constant)):
-            return ast.copy_location(copy.deepcopy(atom), node)
+            return ast.copy_location(clone(atom), node)
         return node
 
 

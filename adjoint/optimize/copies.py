@@ -14,13 +14,13 @@
 """
 
 import ast
-import copy
 
+from ..ir.build import clone
 from ..ir.queries import loads, stores
 
 
 def without_copies(fdef):
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     params = {a.arg for a in fdef.args.args}
     bound, reads = _counts(fdef.body, ast.Store), _counts(fdef.body, ast.Load)
     while _visit(fdef.body, params, bound, reads):

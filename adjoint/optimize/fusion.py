@@ -24,16 +24,15 @@ before the loop.
 """
 
 import ast
-import copy
 
-from ..ir.build import is_comment, sweep_start
+from ..ir.build import clone, is_comment, sweep_start
 from ..ir.queries import loads, names_in
 from .simplify import IN_PLACE_CALLS, TAPE_METHODS, is_pure
 
 
 def fuse_loops(fdef):
     """The adjoint fdef with its loop pairs fused where that computes the same numbers."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     body = fdef.body
     start = sweep_start(body)
     tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)}

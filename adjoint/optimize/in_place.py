@@ -2,8 +2,8 @@
 array adjoint whose buffer no other name can see: one pass over it instead of a new array."""
 
 import ast
-import copy
 
+from ..ir.build import clone
 from ..rules.helpers import having
 from .simplify import accumulation
 
@@ -15,7 +15,7 @@ def accumulate_in_place(fdef, arrays):
     only ever bound to a new array or to their own accumulation, and whose every read makes a new
     value, writes into v, or returns it: no other name holds v's buffer, so updating it in place
     changes nothing else."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     arrays = set(arrays) - {a.arg for a in fdef.args.args}
     shared = set()
     for node in ast.walk(fdef):

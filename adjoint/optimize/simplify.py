@@ -21,7 +21,7 @@ Passes:
 import ast
 import copy
 
-from ..ir.build import is_comment, is_heading
+from ..ir.build import clone, is_comment, is_heading
 from ..ir.queries import loads, names_in
 from ..rules.helpers import having
 from ..transforms.tape import site_name
@@ -29,7 +29,7 @@ from .fold import Fold
 
 
 def simplify(fdef):
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     fdef.body = [Fold().visit(s) for s in fdef.body]
     in_place = {t for s in ast.walk(fdef) for t in _in_place_targets(s)}
     fdef.body = fuse(fdef.body, in_place)

@@ -23,14 +23,14 @@ without the array.
 """
 
 import ast
-import copy
 
 from ..analysis.kinds import Kinds, join, matmul
+from ..ir.build import clone
 
 
 def specialize(fdef, kinds):
     """fdef with the helper calls whose argument kinds are known replaced by what they compute."""
-    return ast.fix_missing_locations(Specialize(kinds).visit(copy.deepcopy(fdef)))
+    return ast.fix_missing_locations(Specialize(kinds).visit(clone(fdef)))
 
 
 def _np(func, *args):
@@ -38,7 +38,7 @@ def _np(func, *args):
 
 
 def _shape(x):
-    return ast.Attribute(copy.deepcopy(x), "shape", ast.Load())
+    return ast.Attribute(clone(x), "shape", ast.Load())
 
 
 # (kind of a, kind of b) -> the adjoints of a @ b with respect to a and to b
@@ -74,7 +74,7 @@ def _number(node):
 def _substitute(expr, mapping):
     class Names(ast.NodeTransformer):
         def visit_Name(self, node):
-            return copy.deepcopy(mapping[node.id]) if node.id in mapping else node
+            return clone(mapping[node.id]) if node.id in mapping else node
 
     return Names().visit(expr)
 
@@ -123,7 +123,7 @@ class Specialize(ast.NodeTransformer):
             if self.kind(a) and self.kind(g) == 0:
                 if helper == "unmean":  # (by at least 1: an empty a has an empty adjoint, no division by 0)
                     size = ast.Call(ast.Name("max", ast.Load()),
-                                    [ast.Attribute(copy.deepcopy(a), "size", ast.Load()), ast.Constant(1)], [])
+                                    [ast.Attribute(clone(a), "size", ast.Load()), ast.Constant(1)], [])
                     g = ast.BinOp(g, ast.Div(), size)
                 return _np("full", _shape(a), g)
         for reduction in ("sum", "max", "min", "mean", "prod", "var", "std", "amax", "amin"):

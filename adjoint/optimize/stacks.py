@@ -30,9 +30,9 @@ changes.
 """
 
 import ast
-import copy
 
 from ..analysis.activity import has_break
+from ..ir.build import clone
 from ..ir.naming import Namer
 
 START = 16  # entries a number tape holds before it first grows
@@ -40,7 +40,7 @@ START = 16  # entries a number tape holds before it first grows
 
 def stack_tapes(fdef):
     """fdef with its number tapes (lists created as `[0.0]`) as arrays with a count."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     occurrences, fitting = {}, {}  # name -> how often it occurs; -> how often as the array form allows
     for node in ast.walk(fdef):
         if isinstance(node, ast.Name):
@@ -159,11 +159,11 @@ class _Stacks:
                 if isinstance(s, ast.For) and _counted(s) is not None:
                     # room for a whole run of the loop, unless a loop inside it pushes to the same
                     # tape (its pushes would use that room): then each push here makes its own
-                    trips = ast.Call(_load("len"), [copy.deepcopy(s.iter)], [])
+                    trips = ast.Call(_load("len"), [clone(s.iter)], [])
                     nested = _pushed_in_loops(s.body, self.tops)
                     for t, n in sorted(_pushes_per_run(s.body, self.tops).items()):
                         if t not in nested:
-                            more = ast.BinOp(ast.Constant(n), ast.Mult(), copy.deepcopy(trips))
+                            more = ast.BinOp(ast.Constant(n), ast.Mult(), clone(trips))
                             out.append(_at(self.reserve(t, more), s))
                             inner.add(t)
                 s.body = self.block(s.body, inner)

@@ -18,8 +18,8 @@ overflows to inf, so a cotangent that `g / r` would keep finite becomes infinite
 """
 
 import ast
-import copy
 
+from ..ir.build import clone
 from ..ir.naming import Namer
 from ..ir.queries import stores
 from .fold import SUMS_TO_SHAPE
@@ -30,7 +30,7 @@ def share_divisions(fdef, adjoints, kinds):
     products with its reciprocal, computed once. `adjoints` are the cotangent names; `kinds` gives
     0 for the names known to be numbers (arrays are left alone: a reciprocal array costs an
     allocation)."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     _Sharer(set(adjoints), kinds, _namer(fdef)).block(fdef.body)
     return ast.fix_missing_locations(fdef)
 
@@ -105,7 +105,7 @@ def substitute_single_uses(fdef, adjoints):
     the same order, with fewer names, and, for arrays, an expression that NumPy evaluates into its
     own temporaries and Numba into one loop. simplify's Fold then moves the signs and powers of two
     into the constants (`g * -2 * a`), which saves whole array passes in vectorised adjoints."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     loads, stores = {}, {}
     for n in ast.walk(fdef):
         if isinstance(n, ast.Name):
@@ -156,14 +156,14 @@ class _Substitute(ast.NodeTransformer):
     def generic_visit(self, node):
         for field, value in ast.iter_fields(node):
             if isinstance(value, ast.AST) and self._is_t(value) and self._operand(node, field):
-                setattr(node, field, copy.deepcopy(self.e))
+                setattr(node, field, clone(self.e))
                 self.done = True
             elif isinstance(value, ast.AST):
                 self.generic_visit(value)
             elif isinstance(value, list):
                 for k, item in enumerate(value):
                     if self._is_t(item) and self._operand(node, field):
-                        value[k] = copy.deepcopy(self.e)
+                        value[k] = clone(self.e)
                         self.done = True
                     elif isinstance(item, ast.AST):
                         self.generic_visit(item)
@@ -210,7 +210,7 @@ def accumulate_in_scalars(fdef, adjoints, kinds):
     it), the loop must have no `else` and no `return` (which would skip the addition after it), and
     the element must be a number (as many indices as the array has dimensions). The sum is formed
     in another order, so it can differ in the last bits."""
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     arrays = {a for a in adjoints if (kinds.get(a) or 0) >= 1}
     _Scalars(arrays, kinds, _namer(fdef)).block(fdef.body)
     return ast.fix_missing_locations(fdef)
@@ -244,7 +244,7 @@ class _Scalars:
             if key not in sums:
                 sums[key] = self.namer.fresh(f"{s.target.value.id}_sum")
                 before.append(ast.copy_location(_assign(sums[key], ast.Constant(0.0)), loop))
-                added = ast.AugAssign(copy.deepcopy(s.target), ast.Add(), ast.Name(sums[key], ast.Load()))
+                added = ast.AugAssign(clone(s.target), ast.Add(), ast.Name(sums[key], ast.Load()))
                 # only if the loop added something: after no run at all, its index may not exist
                 nonzero = ast.Compare(ast.Name(sums[key], ast.Load()), [ast.NotEq()], [ast.Constant(0.0)])
                 after.append(ast.copy_location(ast.If(nonzero, [added], []), loop))
@@ -298,7 +298,7 @@ def outer_updates(fdef, kinds):
                 return ast.copy_location(ast.Expr(call), node)
             return node
 
-    return ast.fix_missing_locations(Outer().visit(copy.deepcopy(fdef)))
+    return ast.fix_missing_locations(Outer().visit(clone(fdef)))
 
 
 def _column(node):

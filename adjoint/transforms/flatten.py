@@ -8,9 +8,8 @@ the in-place helpers (`add_into(view, g)`, `add_at(a, index, g)`). Comments are 
 """
 
 import ast
-import copy
 
-from ..ir.build import assign, is_comment
+from ..ir.build import assign, clone, is_comment
 from ..ir.naming import Namer
 from ..ir.normal import NormalFunction
 from ..ir.queries import OP_NAMES
@@ -50,9 +49,9 @@ class Flattener:
                 self.emit(assign(ast.Subscript(self.atom(target.value), self.index(target.slice), ast.Store()),
                                  self.atom(s.value)))
             else:
-                self.emit(assign(copy.deepcopy(target), self.primitive(s.value)))
+                self.emit(assign(clone(target), self.primitive(s.value)))
         elif isinstance(s, ast.AugAssign):
-            read = copy.deepcopy(s.target)
+            read = clone(s.target)
             read.ctx = ast.Load()
             self.statement(ast.Assign([s.target], ast.BinOp(read, s.op, s.value)))
         elif isinstance(s, ast.Expr):

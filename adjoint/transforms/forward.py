@@ -22,7 +22,7 @@ import copy
 from ..analysis.activity import Transform, differentiable_inputs, reach, rule_of, targets_of
 from ..analysis.aliasing import view_source
 from ..backend.emit import text
-from ..ir.build import assign, call, function_def, heading, instantiate, name
+from ..ir.build import assign, call, clone, function_def, heading, instantiate, name
 from ..ir.queries import names_in
 
 
@@ -124,7 +124,7 @@ class Forward(Transform):
             y = target.value.id
             if y not in self.active:
                 return [s]
-            part = ast.Subscript(name(self.dot(y)), copy.deepcopy(target.slice), ast.Store())
+            part = ast.Subscript(name(self.dot(y)), clone(target.slice), ast.Store())
             tangent = name(self.dot(value.id)) if self.is_active(value) else ast.Constant(0.0)
             return [s, assign(part, tangent, line)]
         targets = names_in(target)
@@ -158,7 +158,7 @@ class Forward(Transform):
         if isinstance(value, ast.Subscript):
             if not self.is_active(value.value):
                 return None
-            return ast.Subscript(name(self.dot(value.value.id)), copy.deepcopy(value.slice), ast.Load())
+            return ast.Subscript(name(self.dot(value.value.id)), clone(value.slice), ast.Load())
         if isinstance(value, ast.Tuple):
             raise self.error(s, "a tuple that carries a derivative is not supported", "assign each part separately")
         if isinstance(value, ast.List):  # a tape of generated code
@@ -215,7 +215,7 @@ class Forward(Transform):
             return name(self.dot(arg.id))
         if isinstance(arg, ast.Constant) and isinstance(arg.value, (int, float)):
             return ast.Constant(0.0)
-        return call("zeros_like", copy.deepcopy(arg))
+        return call("zeros_like", clone(arg))
 
     def replaced(self, value, swaps):
         """A copy of the call `value` with the arguments of the given parameters replaced."""

@@ -24,11 +24,10 @@ contribution is `v_bar = v_bar + e`.
 """
 
 import ast
-import copy
 import itertools
 
 from ..analysis.activity import Transform, activity, assignments, has_break
-from ..ir.build import REVERSE_SWEEP, assign, call, comment, function_def, heading, method, name
+from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
 from ..ir.queries import names_in, written
 from ..rules.helpers import having
 from .reverse_adjoints import Adjoints
@@ -260,7 +259,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         if isinstance(s, ast.If):
             f1, r1 = self.block(s.body, (id(s), "body"), depth)
             f2, r2 = self.block(s.orelse, (id(s), "orelse"), depth)
-            rev = [ast.If(copy.deepcopy(s.test), r1 or [ast.Pass()], r2)] if r1 or r2 else []
+            rev = [ast.If(clone(s.test), r1 or [ast.Pass()], r2)] if r1 or r2 else []
             return [ast.If(s.test, f1 or [ast.Pass()], f2)], rev
         if isinstance(s, ast.For):
             return self.for_loop(s, depth)
@@ -300,18 +299,18 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             counts.append(count)
             self.trip_counts[count] = (s, None)
             fwd = self.counted(loop, count) if has_break(s.body) else \
-                [assign(count, call("trip_count", copy.deepcopy(start), copy.deepcopy(stop), copy.deepcopy(step))),
+                [assign(count, call("trip_count", clone(start), clone(stop), clone(step))),
                  loop]
             k = self.fresh("k")
-            at = ast.BinOp(copy.deepcopy(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), copy.deepcopy(step)))
+            at = ast.BinOp(clone(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), clone(step)))
             rev_loop = ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
                                                    ast.Constant(-1), ast.Constant(-1)),
                                [assign(name(index, True), at)] + rb, [])
         else:
             fwd = [loop]
             rev_loop = ast.For(name(index, True), call(
-                "range", ast.BinOp(copy.deepcopy(stop), ast.Sub(), ast.Constant(1)),
-                ast.BinOp(copy.deepcopy(start), ast.Sub(), ast.Constant(1)), ast.Constant(-1)), rb, [])
+                "range", ast.BinOp(clone(stop), ast.Sub(), ast.Constant(1)),
+                ast.BinOp(clone(start), ast.Sub(), ast.Constant(1)), ast.Constant(-1)), rb, [])
             loop.mirror = rev_loop.mirror = next(self.counter)  # a pair that fusion.fuse_loops may join
         return self.nest(fwd, rev_loop, counts, depth)
 

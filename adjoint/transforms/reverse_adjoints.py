@@ -2,10 +2,9 @@
 and writes (`y[i]`), custom rules with residuals, and where they accumulate."""
 
 import ast
-import copy
 
 from ..analysis.activity import rule_of
-from ..ir.build import assign, call, index_value, instantiate, name
+from ..ir.build import assign, call, clone, index_value, instantiate, name
 from ..ir.queries import names_in
 
 
@@ -23,7 +22,7 @@ class Adjoints:
             rule, _ = rule_of(stmt.value, self.table)
             target = stmt.targets[0].id
             if rule is not None and rule.custom and target in self.active:
-                value = copy.deepcopy(stmt.value)
+                value = clone(stmt.value)
                 value.func = name(f"{rule.spelling}_fwd")
                 pair = ast.Tuple([name(target, True), name(self.residual(target), True)], ast.Store())
                 return assign(pair, value, stmt.lineno)
@@ -74,7 +73,7 @@ class Adjoints:
             if self.kinds.get(value.value.id) == 0:  # a number's `a[None]`, `a[...]`: one entry, summed back
                 return self.accumulate(value.value, call("unbroadcast", g, name(value.value.id)), line)
             if all(self.scalar(name(n)) for n in names_in(value.slice)):
-                part = ast.Subscript(name(bar), copy.deepcopy(value.slice), ast.Load())
+                part = ast.Subscript(name(bar), clone(value.slice), ast.Load())
                 if self.is_view(value):
                     out = ast.Expr(call("add_into", part, g))
                 else:
@@ -109,7 +108,7 @@ class Adjoints:
                 expr = instantiate(formula, mapping)
                 others = [a for p, a in bound.items() if p != param and isinstance(a, (ast.Name, ast.Constant))]
                 if rule.broadcast and not all(self.scalar(a) or _same(a, part) for a in others):
-                    expr = call("unbroadcast", expr, copy.deepcopy(part))
+                    expr = call("unbroadcast", expr, clone(part))
                 found.append((part, expr))
         block = []
         keys = [ast.dump(part) + ast.dump(expr) for part, expr in found]
@@ -144,9 +143,9 @@ class Adjoints:
         # (y of unknown kind may be a 0-d array, whose adjoint arithmetic made a number: an array again)
         block = [assign(bar, ast.Call(ast.Attribute(name("np"), "asarray", ast.Load()), [name(bar)], []), line)] \
             if self.kinds.get(y) is None else []
-        clear = assign(ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Store()), ast.Constant(0.0), line)
+        clear = assign(ast.Subscript(name(bar), clone(target.slice), ast.Store()), ast.Constant(0.0), line)
         if self.is_active(value):
-            part = ast.Subscript(name(bar), copy.deepcopy(target.slice), ast.Load())
+            part = ast.Subscript(name(bar), clone(target.slice), ast.Load())
             parts = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
             elem_scalar = len(parts) == self.kinds.get(y) and all(self.scalar(p) for p in parts)  # (not `...`)
             if self.may_repeat(target.slice):  # an integer-array index: where it repeats an entry, the
@@ -155,7 +154,7 @@ class Adjoints:
                                 [])
             elif not elem_scalar:  # a slice of y_bar is about to be cleared: take a copy, not a view
                 part = call("saved", part)
-            expr = part if elem_scalar and self.scalar(value) else call("unbroadcast", part, copy.deepcopy(value))
+            expr = part if elem_scalar and self.scalar(value) else call("unbroadcast", part, clone(value))
             if value.id == y:  # `y[:] = y`: what e gets is taken before y_bar[index], the same adjoint, is cleared
                 held = self.fresh(f"{bar}_part")
                 self.kinds[held] = None
@@ -171,9 +170,9 @@ class Adjoints:
     def offset(self, before, bound):
         axis = bound.get("axis", ast.Constant(0))
         if isinstance(axis, ast.Constant) and axis.value is None:  # np.concatenate(..., axis=None) flattens
-            terms = [ast.Attribute(copy.deepcopy(p), "size", ast.Load()) for p in before]
+            terms = [ast.Attribute(clone(p), "size", ast.Load()) for p in before]
         else:
-            terms = [ast.Subscript(ast.Attribute(copy.deepcopy(p), "shape", ast.Load()), copy.deepcopy(axis),
+            terms = [ast.Subscript(ast.Attribute(clone(p), "shape", ast.Load()), clone(axis),
                                    ast.Load()) for p in before]
         expr = terms[0] if terms else ast.Constant(0)
         for t in terms[1:]:

@@ -2,10 +2,9 @@
 them (a number that an elementwise step of unchanging arrays gives, a view of an unchanging array)."""
 
 import ast
-import copy
 
 from ..analysis.activity import rule_of
-from ..ir.build import assign, name
+from ..ir.build import assign, clone, name
 from ..ir.queries import names_in, written
 from .tape import is_site, site_name
 
@@ -72,7 +71,7 @@ class Rematerialize:
             names = sorted(set(done) | set(chain), key=defs.get)
             again = []
             for u in names:
-                stmt = assign(name(u, True), copy.deepcopy(stmts[defs[u]].value), -1)
+                stmt = assign(name(u, True), clone(stmts[defs[u]].value), -1)
                 again.append(stmt)
             chains[last] = names
             parts[last] = (reader, moved + again + rest)

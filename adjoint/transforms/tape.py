@@ -4,12 +4,11 @@ sweep still reads into pushes and restores, and drops the others. `TapePlan` car
 of the reverse transform's decisions, and what the tape report (explain.py) reads."""
 
 import ast
-import copy
 from dataclasses import dataclass
 
 from ..analysis.aliasing import aliases, shown_by
 from ..errors import AdjointError
-from ..ir.build import assign, call, method, name, sweep_start
+from ..ir.build import assign, call, clone, method, name, sweep_start
 from ..rules.helpers import SHAPE_ONLY
 
 _SITE = "__site__"
@@ -77,7 +76,7 @@ def place_tape(fdef, plan):
     The tapes it makes go into `plan.placed`.
     """
     placer = _Placer(fdef.body, plan)
-    fdef = copy.deepcopy(fdef)
+    fdef = clone(fdef)
     start = sweep_start(fdef.body)
     for returned in [n for n in ast.walk(fdef.body[-1].value) if isinstance(n, ast.Name)
                      and n.id not in plan.adjoints]:  # (outputs and aux; not the gradients)
@@ -171,10 +170,10 @@ class _Placer:
         if kind in ("save", "load") and v in self.save:
             index = self.plan.element_sites[key][1]
             tape = self.tape_of(v, f"saved{key}", key)
-            element = ast.Subscript(name(v), copy.deepcopy(index), ast.Load())
+            element = ast.Subscript(name(v), clone(index), ast.Load())
             if kind == "save":
                 return [ast.Expr(method(tape, "append", call("saved", element)))]
-            return [assign(ast.Subscript(name(v), copy.deepcopy(index), ast.Store()), method(tape, "pop"))]
+            return [assign(ast.Subscript(name(v), clone(index), ast.Store()), method(tape, "pop"))]
         return []
 
 
@@ -186,7 +185,7 @@ class _ShapeReads(ast.NodeTransformer):
 
     def visit_Attribute(self, node):
         if node.attr == "shape" and isinstance(node.value, ast.Name) and node.value.id in self.shapes:
-            return copy.deepcopy(self.shapes[node.value.id])
+            return clone(self.shapes[node.value.id])
         return self.generic_visit(node)
 
 
