@@ -2,10 +2,10 @@
 `e ** 1` -> `e`, `--e` -> `e`), and products of adjoints with known divisions (`times`)."""
 
 import ast
-import copy
 import math
 import numbers
 
+from ..ir.build import clone
 from ..rules.helpers import having
 
 SUMS_TO_SHAPE = having("sums_to_shape")
@@ -29,12 +29,13 @@ def _is_neg(node):
 
 def _negated_factor(node):
     """node (a product or quotient) with one of its numeric factors negated, or None if it has none
-    (`a * 2 * b` -> `a * -2 * b`: the same number as `-(a * 2 * b)`, exactly)."""
+    (`a * 2 * b` -> `a * -2 * b`: the same number as `-(a * 2 * b)`, exactly; not an int 0, whose
+    negation loses the sign: `-(a * 0)` is -0.0 for a > 0, `a * -0` is 0.0)."""
     if not (isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div))):
         return None
     for field in ("right", "left") if isinstance(node.op, ast.Mult) else ("right",):
         part = getattr(node, field)
-        if _num(part):
+        if _num(part) and (part.value != 0 or isinstance(part.value, float)):
             return ast.copy_location(ast.BinOp(**{**vars(node), field: ast.Constant(-part.value)}), node)
     inner = _negated_factor(node.left)
     return None if inner is None else ast.copy_location(ast.BinOp(inner, node.op, node.right), node)
@@ -53,7 +54,7 @@ class Fold(ast.NodeTransformer):
         """An assignment of arithmetic keeps the arithmetic's new array: `y = x * 1` folded to `y = x`
         would make a write into y change x too (the parts are folded)."""
         value = node.value
-        folded = self.visit(copy.deepcopy(value))
+        folded = self.visit(clone(value))
         if isinstance(value, (ast.BinOp, ast.UnaryOp)) and isinstance(folded, (ast.Name, ast.Subscript, ast.Attribute)):
             node.value = self.generic_visit(value)
         else:
