@@ -83,6 +83,39 @@ def mean_axis(a, axis):
     return np.mean(a, axis=axis)
 
 
+def sort_axis(a, axis):
+    """np.sort(a, axis=axis) of an array of 2 or more dimensions, as `specialize` writes it (see max_axis)."""
+    return np.sort(a, axis=axis)
+
+
+def argsort_axis(a, axis):
+    """np.argsort(a, axis=axis, kind="stable") of an array of 2 or more dimensions (see sort_axis)."""
+    return np.argsort(a, axis=axis, kind="stable")
+
+
+def put_along(g, indices, axis):
+    """An array of g's shape of zeros with g put where `indices` (along `axis`) say: the inverse of
+    np.take_along_axis for a permutation along the axis (see sort_axis)."""
+    out = np.zeros(g.shape)
+    np.put_along_axis(out, indices, g, axis)
+    return out
+
+
+def var_axis(a, axis, ddof):
+    """np.var(a, axis=axis, ddof=ddof) for a matrix or more (see max_axis)."""
+    return np.var(a, axis=axis, ddof=ddof)
+
+
+def std_axis(a, axis, ddof):
+    """np.std(a, axis=axis, ddof=ddof) for a matrix or more (see max_axis)."""
+    return np.std(a, axis=axis, ddof=ddof)
+
+
+def prod_axis(a, axis):
+    """np.prod(a, axis=axis) for a matrix or more (see max_axis)."""
+    return np.prod(a, axis=axis)
+
+
 def sum_axis(a, axis):
     """np.sum(a, axis=axis) for a matrix, as `specialize` writes it: under Numba, `adjoint.backend.jit` gives
     it loops (np.sum with an axis, its checks and their messages cost Numba seconds to compile)."""
@@ -117,7 +150,7 @@ def unvar(g, a, axis=None, ddof=0):
     if isinstance(g, float):
         return g * 2.0 * (a - np.mean(a)) / (a.size - ddof)
     count = a.size // max(g.size, 1)
-    return unsum(g, a, axis) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (count - ddof)
+    return unsum(g, a, axis) * 2.0 * (a - np.expand_dims(mean_axis(a, axis), axis)) / (count - ddof)
 
 
 @facts(linear_in_g=True, fresh=True, new_buffer=True)
@@ -944,7 +977,8 @@ def untake(g, a, indices, axis=None):
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def untake_along(g, a, indices, axis):
-    """The adjoint of np.take_along_axis(a, indices, axis): g added where each entry was taken (Python only)."""
+    """The adjoint of np.take_along_axis(a, indices, axis): g added where each entry was taken (under Numba,
+    `adjoint.backend.jit` gives it loops)."""
     out = np.zeros(a.shape)
     grid = list(np.ix_(*[np.arange(n) for n in indices.shape]))
     grid[axis] = indices
@@ -964,9 +998,7 @@ def unsort(g, a, axis=-1):
         out = np.zeros(a.shape)
         out[np.argsort(a, kind="mergesort")] = g
         return out
-    out = np.zeros(a.shape)
-    np.put_along_axis(out, np.argsort(a, axis=axis, kind="stable"), g, axis)
-    return out
+    return put_along(g, argsort_axis(a, axis), axis)
 
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
@@ -983,7 +1015,7 @@ def sort_tangent(a, a_dot, axis=-1):
         return np.ravel(a_dot)[np.argsort(a.ravel(), kind="mergesort")]
     if a.ndim == 1:
         return a_dot[np.argsort(a, kind="mergesort")]
-    return np.take_along_axis(a_dot, np.argsort(a, axis=axis, kind="stable"), axis)
+    return np.take_along_axis(a_dot, argsort_axis(a, axis), axis)
 
 
 def trace(a, offset=0):
@@ -1286,7 +1318,7 @@ HELPERS = (
     det_adjoint, det_tangent,
     logabsdet, det_sign, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
-    cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake, untake_along,
+    cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake,
     unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
     bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
     unsection, _svd_gaps, svd_s_adjoint,
@@ -1295,5 +1327,6 @@ HELPERS = (
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma", "solve_adjoint",
+    "mean_axis", "var_axis", "std_axis", "prod_axis", "sort_axis", "argsort_axis", "put_along",
+    "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma", "solve_adjoint",
     "solve_b_adjoint")

@@ -359,6 +359,181 @@ for _how in ("max", "min", "mean"):
     overload(getattr(runtime, f"{_how}_axis"), jit_options={"cache": True})(_matrix_reduction(_how))
 
 
+@register_jitable(cache=True)
+def _along(a, axis):
+    """a (contiguous) seen as (before, along, after) around one axis, and that axis made positive."""
+    ax = axis % a.ndim
+    c = np.ascontiguousarray(a)
+    before, after = 1, 1
+    for k in range(ax):
+        before *= c.shape[k]
+    for k in range(ax + 1, a.ndim):
+        after *= c.shape[k]
+    return c.reshape((before, c.shape[ax], after)), ax
+
+
+def _without_axis(ndim):
+    """A jitable that gives an array's shape without one axis, as a tuple of ndim - 1."""
+    kept = ndim - 1
+
+    @register_jitable
+    def shape(a, ax):
+        dims = np.empty(kept, np.int64)
+        j = 0
+        for k in range(ndim):
+            if k != ax:
+                dims[j] = a.shape[k]
+                j += 1
+        return to_fixed_tuple(dims, kept)
+    return shape
+
+
+def _float_array(a, least=2):
+    return isinstance(a, nbtypes.Array) and a.ndim >= least and isinstance(a.dtype, nbtypes.Float)
+
+
+@overload(runtime.var_axis, jit_options={"cache": True})
+def _var_axis(a, axis, ddof):
+    """runtime.var_axis as loops: the mean along the axis, then the mean square of the deviations."""
+    if not _float_array(a):
+        return None
+    shape = _without_axis(a.ndim)
+
+    def loops(a, axis, ddof):
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
+        out = np.zeros((before, after))
+        for i in range(before):
+            for k in range(after):
+                total = 0.0
+                for j in range(n):
+                    total += m[i, j, k]
+                mean = total / n
+                squares = 0.0
+                for j in range(n):
+                    d = m[i, j, k] - mean
+                    squares += d * d
+                out[i, k] = squares / (n - ddof) if n > ddof else (np.inf if squares > 0.0 else np.nan)  # (NumPy's)
+        return out.reshape(shape(a, ax))
+    return loops
+
+
+@overload(runtime.std_axis, jit_options={"cache": True})
+def _std_axis(a, axis, ddof):
+    if not _float_array(a):
+        return None
+    return lambda a, axis, ddof: np.sqrt(runtime.var_axis(a, axis, ddof))
+
+
+@overload(runtime.prod_axis, jit_options={"cache": True})
+def _prod_axis(a, axis):
+    if not _float_array(a):
+        return None
+    shape = _without_axis(a.ndim)
+
+    def loops(a, axis):
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
+        out = np.ones((before, after))
+        for i in range(before):
+            for j in range(n):
+                for k in range(after):
+                    out[i, k] *= m[i, j, k]
+        return out.reshape(shape(a, ax))
+    return loops
+
+
+@overload(runtime._unprod_axes, jit_options={"cache": True})
+def _unprod_axes(g, a, axis):
+    """The adjoint of np.prod over one axis as loops: g times the products to the left and to the right
+    of each entry along the axis (exact at zeros)."""
+    if not (_float_array(a) and isinstance(axis, nbtypes.Integer)):
+        return None
+
+    def loops(g, a, axis):
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
+        gm = np.ascontiguousarray(g).reshape((before, after))
+        out = np.empty((before, n, after))
+        for i in range(before):
+            for k in range(after):
+                left = gm[i, k]
+                for j in range(n):
+                    out[i, j, k] = left
+                    left *= m[i, j, k]
+                right = 1.0
+                for j in range(n - 1, -1, -1):
+                    out[i, j, k] *= right
+                    right *= m[i, j, k]
+        return out.reshape(a.shape)
+    return loops
+
+
+def _lines(how):
+    """sort_axis or argsort_axis as loops: each line along the axis sorted (argsort stable, as NumPy's kind="stable")."""
+    def typed(a, axis):
+        if not _float_array(a):
+            return None
+
+        def loops(a, axis):
+            m, ax = _along(a, axis)
+            before, n, after = m.shape
+            out = np.empty((before, n, after), np.int64 if how == "argsort" else np.float64)
+            for i in range(before):
+                for k in range(after):
+                    if how == "argsort":
+                        out[i, :, k] = np.argsort(m[i, :, k], kind="mergesort")
+                    else:
+                        out[i, :, k] = np.sort(m[i, :, k])
+            return out.reshape(a.shape)
+        return loops
+    return typed
+
+
+overload(runtime.sort_axis, jit_options={"cache": True})(_lines("sort"))
+overload(runtime.argsort_axis, jit_options={"cache": True})(_lines("argsort"))
+
+
+@overload(runtime.put_along, jit_options={"cache": True})
+def _put_along(g, indices, axis):
+    if not _float_array(g, 1):
+        return None
+
+    def loops(g, indices, axis):
+        m, ax = _along(g, axis)
+        at, _ = _along(indices, axis)
+        before, n, after = m.shape
+        out = np.zeros((before, n, after))
+        for i in range(before):
+            for j in range(n):
+                for k in range(after):
+                    out[i, at[i, j, k], k] = m[i, j, k]
+        return out.reshape(g.shape)
+    return loops
+
+
+@overload(runtime.untake_along, jit_options={"cache": True})
+def _untake_along(g, a, indices, axis):
+    if not (_float_array(g, 1) and isinstance(axis, nbtypes.Integer)):
+        return None
+
+    def loops(g, a, indices, axis):
+        if g.shape != indices.shape:
+            raise ValueError("untake_along: indices that broadcast are not supported under Numba")
+        out = np.zeros(a.shape)
+        m, ax = _along(out, axis)  # (a view of out: out is contiguous)
+        at, _ = _along(indices, axis)
+        gm, _ = _along(g, axis)
+        before, n, after = gm.shape
+        for i in range(before):
+            for j in range(n):
+                for k in range(after):
+                    p = at[i, j, k]
+                    m[i, p + m.shape[1] if p < 0 else p, k] += gm[i, j, k]
+        return out
+    return loops
+
+
 @overload(runtime.logistic, jit_options={"cache": True})
 def _logistic(x):
     """runtime.logistic as one loop for a float64 vector: one new array, not four."""

@@ -67,6 +67,16 @@ def _axis(call):
     return None
 
 
+def _axis_ddof(call):
+    """(axis, ddof) of `np.var(a, axis=k, ddof=d)` (or np.std) with a constant int axis and ddof, else (None, None)."""
+    given = dict(zip(("axis", "dtype", "out", "ddof"), call.args[1:]))
+    given.update((k.arg, k.value) for k in call.keywords)
+    if set(given) - {"axis", "ddof"} or not all(isinstance(v, ast.Constant) and type(v.value) is int
+                                               for v in given.values()) or "axis" not in given:
+        return None, None
+    return given["axis"].value, given["ddof"].value if "ddof" in given else 0
+
+
 def _number(node):
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
@@ -129,10 +139,17 @@ class Specialize(ast.NodeTransformer):
         for reduction in ("sum", "max", "min", "mean", "prod", "var", "std", "amax", "amin"):
             if _is_np(node, reduction) and self.kind(args[0]) == 1 and _axis(node) in (0, -1):
                 return _np(reduction, args[0])  # (the one axis of a vector: all of it, which Numba takes)
-        for reduction in ("sum", "max", "min", "mean", "amax", "amin"):  # over one axis of a matrix or more:
-            if _is_np(node, reduction) and (self.kind(args[0]) or 0) >= 2 and _axis(node) is not None:  # loops
+        for reduction in ("sum", "max", "min", "mean", "amax", "amin", "prod", "var", "std"):  # over one axis of
+            spread = _axis_ddof(node) if reduction in ("var", "std") else (_axis(node), None)  # a matrix or more:
+            if _is_np(node, reduction) and (self.kind(args[0]) or 0) >= 2 and spread[0] is not None:  # loops
                 helper = {"amax": "max", "amin": "min"}.get(reduction, reduction) + "_axis"  # under Numba
-                return ast.Call(ast.Name(helper, ast.Load()), [args[0], ast.Constant(_axis(node))], [])
+                extra = [] if spread[1] is None else [ast.Constant(spread[1])]
+                return ast.Call(ast.Name(helper, ast.Load()), [args[0], ast.Constant(spread[0])] + extra, [])
+        for name in ("sort", "argsort"):  # along one axis of a matrix or more (Numba's take no axis): loops
+            if _is_np(node, name) and (self.kind(args[0]) or 0) >= 2 and (_axis(node) is not None or (
+                    len(args) == 1 and not node.keywords)):
+                axis = -1 if len(args) == 1 and not node.keywords else _axis(node)
+                return ast.Call(ast.Name(name + "_axis", ast.Load()), [args[0], ast.Constant(axis)], [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

@@ -294,6 +294,10 @@ helper("sum_axis", "a, axis", "a", "linear")
 helper("mean_axis", "a, axis", "a", "linear")
 for _name in ("max_axis", "min_axis"):
     helper(_name, "a, axis", "a", "reduce_tangent(unmax(unit(out), a, out, axis), a_dot, axis)")
+helper("var_axis", "a, axis, ddof", "a", "reduce_tangent(unvar(unit(out), a, axis, ddof), a_dot, axis)")
+helper("std_axis", "a, axis, ddof", "a", "reduce_tangent(unstd(unit(out), a, out, axis, ddof), a_dot, axis)")
+helper("prod_axis", "a, axis", "a", "reduce_tangent(unprod(unit(out), a, axis), a_dot, axis)")
+helper("sort_axis", "a, axis", "a", "sort_tangent(a, a_dot, axis)")
 for _name in ("unsum", "unmean", "uncumsum"):
     helper(_name, "g, a, axis=None", "g", "linear")
 helper("unmax", "g, a, s, axis=None", "g", "linear")
@@ -331,7 +335,7 @@ helper("restore", "tape, value", "tape, value", "linear")
 helper("add_into", "view, g", "view, g", "linear")
 helper("add_at", "a, index, g", "a, g", "linear")
 nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes",
-        "adjoint.runtime.rows_of", "adjoint.runtime.fits")
+        "adjoint.runtime.rows_of", "adjoint.runtime.fits", "adjoint.runtime.argsort_axis")
 
 # the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
 results = TABLE.results
