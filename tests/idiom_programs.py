@@ -2,6 +2,7 @@
 expressions, enumerate(zip(...)), reversed(range(...)), helpers that write into their arguments and
 return nothing, lists appended to and stacked. Each with a way to make its arguments and its wrt."""
 
+import operator
 from typing import NamedTuple
 
 import numpy as np
@@ -306,7 +307,16 @@ def helper_fills_a_view_of_the_callers_buffer(x, k):
     return np.sum(out ** 2) + out[0]
 
 
+def operators_as_functions(x, y):
+    """operator.mul and friends called as functions (as code written for functools.reduce or a table of
+    operations calls them)."""
+    z = operator.add(operator.mul(x, y), operator.truediv(x, 2.0))
+    z = operator.sub(z, operator.neg(operator.pow(y, 2)))
+    return np.sum(np.where(operator.lt(x, y), z, operator.mod(z, 1.5)))
+
+
 PROGRAMS = [
+    (operators_as_functions, lambda r: (r.normal(size=5), r.uniform(0.5, 2.0, size=5)), (0, 1)),
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
     (rows_by_comprehension, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),
     (zipped_comprehensions, lambda r: (r.normal(size=5), r.normal(size=4)), (0, 1)),

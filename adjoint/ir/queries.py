@@ -67,6 +67,21 @@ OPERATORS = {
 }
 
 
+def as_operator(fn, args):
+    """`a * b` for operator.mul(a, b), `-a` for operator.neg(a), `a < b` for operator.lt(a, b) (an
+    arithmetic, unary or comparison operator's function with its arguments), else None."""
+    op = next((o for o, f in OPERATORS.items() if f is fn), None)
+    if op is None or op in (ast.In, ast.Is, ast.IsNot, ast.Not):  # (contains reverses its operands)
+        return None
+    if issubclass(op, ast.unaryop) and len(args) == 1:
+        return ast.UnaryOp(op(), args[0])
+    if issubclass(op, ast.operator) and len(args) == 2:
+        return ast.BinOp(args[0], op(), args[1])
+    if issubclass(op, ast.cmpop) and len(args) == 2:
+        return ast.Compare(args[0], [op()], [args[1]])
+    return None
+
+
 def dotted(expr):
     """'np.linalg.norm' for that chain of Names and Attributes, else None."""
     parts = []

@@ -10,7 +10,7 @@ from ..frontend.names import MISSING
 from ..frontend.source import read
 from ..frontend.subset import check_subset
 from ..ir.build import function_def
-from ..ir.queries import dotted
+from ..ir.queries import as_operator, dotted
 from ..rules import BindError
 from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, expanded_ellipsis, tensordot_subscripts, written
 from .comprehensions import COMPREHENSIONS
@@ -306,6 +306,9 @@ class Calls:
             return folded
         if target is np.einsum or target is np.tensordot:
             return self.contraction(scope, e, target)
+        spelled = as_operator(target, e.args) if not e.keywords else None
+        if spelled is not None:  # operator.mul(a, b), as functools.reduce and the like take it: a * b
+            return self.primitive(scope, ast.copy_location(spelled, e))
         if target in WRITERS:
             written_here = self.written_definition(scope, e, WRITERS[target])
             if written_here is not None:
