@@ -315,7 +315,16 @@ def operators_as_functions(x, y):
     return np.sum(np.where(operator.lt(x, y), z, operator.mod(z, 1.5)))
 
 
+def noise_from_seeded_generators(x, A):
+    """Random draws made in the function (np.random's generators): values to the derivative."""
+    rng = np.random.default_rng(3)
+    legacy = np.random.RandomState(0)
+    z = x + 0.1 * rng.normal(size=x.shape[0]) * legacy.randn(x.shape[0])
+    return np.linalg.norm(A @ z) + np.sum(z * rng.uniform(-1.0, 1.0, size=(3, 4))[1])
+
+
 PROGRAMS = [
+    (noise_from_seeded_generators, lambda r: (r.normal(size=4), r.normal(size=(3, 4))), (0, 1)),
     (operators_as_functions, lambda r: (r.normal(size=5), r.uniform(0.5, 2.0, size=5)), (0, 1)),
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),
     (rows_by_comprehension, lambda r: (r.normal(size=(3, 4)), r.normal(size=4)), (0, 1)),

@@ -20,6 +20,30 @@ def test_oracles(fn, make, wrt):
     assert failures(fn, make(np.random.default_rng(5)), wrt, jit=fn.__name__ in JIT) == []
 
 
+def test_a_generator_of_the_closure_draws_once_a_call_and_the_gradient_uses_that_draw():
+    gen, twin = np.random.default_rng(7), np.random.default_rng(7)
+
+    def f(x):
+        return np.sum(x * gen.standard_normal(x.shape[0]))
+
+    x = np.arange(1.0, 5.0)
+    for _ in range(2):  # (the next call, the next draw)
+        value, grad = adjoint.value_and_grad(f, jit=False)(x)
+        drawn = twin.standard_normal(4)
+        np.testing.assert_array_equal(grad, drawn)
+        assert value == np.sum(x * drawn)
+
+
+def test_a_differentiated_value_into_a_generator_is_refused():
+    gen = np.random.default_rng(7)
+
+    def f(x):
+        return np.sum(gen.normal(x, 1.0))
+
+    with pytest.raises(adjoint.AdjointError, match="makes an array from its arguments"):
+        adjoint.grad(f, jit=False)(np.ones(3))
+
+
 def test_reversed_ranges_count_as_python_does():
     from idiom_programs import reversed_loops
     for n in range(0, 6):

@@ -16,6 +16,7 @@ from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, expanded_ellip
 from .comprehensions import COMPREHENSIONS
 
 from .containers import STATIC, items
+from .expressions import RANDOM
 from .grown import Grown
 from .structure import FLAG
 from .syntax import (
@@ -242,7 +243,7 @@ class Calls:
                                  "pass the arguments one by one")
         func = e.func
         method = isinstance(func, ast.Attribute) and (not self.is_global(scope, func) or isinstance(
-            self.resolve(scope, func.value), np.ndarray))  # (a module-level array's method: W0.sum())
+            self.resolve(scope, func.value), (np.ndarray, *RANDOM)))  # (a module-level array's method: W0.sum())
         if method:
             text = self.static_text(scope, e)
             if text is not None:

@@ -13,6 +13,8 @@ from ..trees import is_container, is_namedtuple
 from .grown import Grown
 from .syntax import SHAPE_ATTRS, Normal, Rows, is_literal, logistic_call
 
+RANDOM = (np.random.RandomState, np.random.Generator)  # objects whose methods draw random values
+
 
 class Expressions:
     """A part of Normalizer (normalizer.py), whose state it reads and writes."""
@@ -205,7 +207,8 @@ class Expressions:
             return ast.Constant(None)
         if isinstance(value, float) and value in (np.inf, -np.inf):  # (np.inf: a constant, which `ord == np.inf`
             return ast.Constant(float(value))  # decides when compiling; written 1e309)
-        if is_literal(value) or isinstance(value, np.ndarray):
+        if is_literal(value) or isinstance(value, (np.ndarray, *RANDOM)):  # (a random generator: bound into the
+            # module, its methods drawing values)
             store = self.constants if is_literal(value) else self.externals
             name = path.replace(".", "_")
             if name in store and store[name] is value:

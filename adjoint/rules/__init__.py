@@ -237,9 +237,11 @@ class Table:
 
     def makes(self, *paths):
         """Functions that make a new array from sizes, bounds or fill values, with no rule that carries a
-        derivative through them (np.zeros, np.arange, np.linspace): a differentiated argument is refused."""
+        derivative through them (np.zeros, np.arange, np.linspace): a differentiated argument is refused.
+        A path `.name` is a method (of a random generator: `rng.normal(size=3)`)."""
         for path in paths:
-            self.add(Rule(resolve_path(path), spell(path), (), {}, (), makes=True))
+            key = f"method{path}" if path.startswith(".") else resolve_path(path)
+            self.add(Rule(key, path if path.startswith(".") else spell(path), (), {}, (), makes=True))
 
     def method(self, name, path=None, params=None, *formulas, **flags):
         """An ndarray method: the rule of `path` (the method's receiver is its first parameter)."""

@@ -254,7 +254,13 @@ nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign",
 makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange",
       "numpy.tri", "numpy.random.rand", "numpy.random.randn", "numpy.random.random", "numpy.random.normal",
       "numpy.random.uniform", "numpy.random.randint", "numpy.random.standard_normal", "numpy.random.permutation",
-      "numpy.random.choice", "numpy.random.seed")
+      "numpy.random.choice", "numpy.random.seed", "numpy.random.RandomState", "numpy.random.default_rng")
+# the sampling methods of np.random.RandomState and np.random.Generator objects (made in the function, or
+# a closure's or the module's): values to the derivative, drawn once in the forward sweep (the tape keeps them)
+makes(".rand", ".randn", ".randint", ".random_sample", ".standard_normal", ".normal", ".uniform", ".random",
+      ".integers", ".choice", ".permutation", ".exponential", ".standard_exponential", ".gamma", ".standard_gamma",
+      ".beta", ".poisson", ".binomial", ".multinomial", ".lognormal", ".laplace", ".multivariate_normal",
+      ".dirichlet", ".standard_t", ".chisquare")
 
 # Forward mode: how the tangent of each rule that is not elementwise is formed
 for _path in ("numpy.swapaxes", "numpy.moveaxis", "numpy.squeeze", "numpy.broadcast_to", "numpy.repeat", "numpy.tile",
