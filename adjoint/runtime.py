@@ -88,9 +88,10 @@ def sort_axis(a, axis):
     return np.sort(a, axis=axis)
 
 
-def argsort_axis(a, axis):
-    """np.argsort(a, axis=axis, kind="stable") of an array of 2 or more dimensions (see sort_axis)."""
-    return np.argsort(a, axis=axis, kind="stable")
+def argsort_axis(a, axis, stable=False):
+    """np.argsort(a, axis=axis) of an array of 2 or more dimensions (see sort_axis), stable (specialize writes it
+    for kind="stable", the one order of equal entries on both paths) or NumPy's default sort (in Python)."""
+    return np.argsort(a, axis=axis, kind="stable" if stable else None)
 
 
 def put_along(g, indices, axis):
@@ -147,10 +148,11 @@ def unvar(g, a, axis=None, ddof=0):
         if ddof < 1:
             return g * 0.0
         return g * np.nan
-    if isinstance(g, float):
-        return g * 2.0 * (a - np.mean(a)) / (a.size - ddof)
+    if isinstance(g, float):  # (no degree of freedom left: the variance is inf or nan, and so its derivative)
+        return g * 2.0 * (a - np.mean(a)) / (a.size - ddof if a.size > ddof else 0.0)
     count = a.size // max(g.size, 1)
-    return unsum(g, a, axis) * 2.0 * (a - np.expand_dims(mean_axis(a, axis), axis)) / (count - ddof)
+    return unsum(g, a, axis) * 2.0 * (a - np.expand_dims(mean_axis(a, axis), axis)) / (
+        count - ddof if count > ddof else 0.0)
 
 
 @facts(linear_in_g=True, fresh=True, new_buffer=True)
@@ -979,11 +981,13 @@ def untake(g, a, indices, axis=None):
 def untake_along(g, a, indices, axis):
     """The adjoint of np.take_along_axis(a, indices, axis): g added where each entry was taken (under Numba,
     `adjoint.backend.jit` gives it loops)."""
-    out = np.zeros(a.shape)
-    grid = list(np.ix_(*[np.arange(n) for n in indices.shape]))
-    grid[axis] = indices
+    g = np.asarray(g)  # (g has the shape a and indices broadcast to, but a's length along the axis)
+    shape = g.shape[:axis % g.ndim] + (a.shape[axis],) + g.shape[axis % g.ndim + 1:]
+    out = np.zeros(shape)
+    grid = list(np.ix_(*[np.arange(n) for n in g.shape]))
+    grid[axis] = np.broadcast_to(indices, g.shape)
     np.add.at(out, tuple(grid), g)
-    return out
+    return summed_to(out, a.shape)
 
 
 @facts(linear_in_g=True)
@@ -998,7 +1002,7 @@ def unsort(g, a, axis=-1):
         out = np.zeros(a.shape)
         out[np.argsort(a, kind="mergesort")] = g
         return out
-    return put_along(g, argsort_axis(a, axis), axis)
+    return put_along(g, argsort_axis(a, axis, True), axis)
 
 
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
@@ -1015,7 +1019,7 @@ def sort_tangent(a, a_dot, axis=-1):
         return np.ravel(a_dot)[np.argsort(a.ravel(), kind="mergesort")]
     if a.ndim == 1:
         return a_dot[np.argsort(a, kind="mergesort")]
-    return np.take_along_axis(a_dot, argsort_axis(a, axis), axis)
+    return np.take_along_axis(a_dot, argsort_axis(a, axis, True), axis)
 
 
 def trace(a, offset=0):
@@ -1024,10 +1028,15 @@ def trace(a, offset=0):
 
 
 def diagonal(a, offset=0):
-    """np.diagonal(a, offset) of the first two axes (np.diag's for a matrix, which Numba takes)."""
+    """np.diagonal(a, offset) of the first two axes, as a new array (np.diag's for a matrix; Numba has no
+    np.diagonal: entry by entry of the diagonal for more dimensions, last as np.diagonal puts it)."""
     if a.ndim == 2:
         return np.diag(a, offset)
-    return np.diagonal(a, offset)
+    n = max(0, min(a.shape[0] + min(offset, 0), a.shape[1] - max(offset, 0)))
+    out = np.empty(a.shape[2:] + (n,))
+    for i in range(n):
+        out[..., i] = a[i - min(offset, 0), i + max(offset, 0)]
+    return out
 
 
 def pad(array, pad_width, constant_values=0.0):

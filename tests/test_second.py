@@ -117,7 +117,7 @@ def axis_statistics(A):
     """The adjoint calls var_axis, std_axis and sort_axis (one axis of a matrix, as Numba runs them) and
     untake_along."""
     return (np.sum(np.var(A, axis=1) ** 2) + np.sum(np.std(A, axis=0, ddof=1) * A[0]) + np.sum(np.sort(A, axis=0)[0] ** 3)
-            + np.sum(np.take_along_axis(A, np.argsort(A, axis=1), axis=1)[:, -1] ** 3))
+            + np.sum(np.take_along_axis(A, np.argsort(A, axis=1, kind="stable"), axis=1)[:, -1] ** 3))
 
 
 def inverse_squares(A):

@@ -508,7 +508,34 @@ def helper_result_written(x, idx):
     return np.sum(y * y)
 
 
+# --- a function adjoint writes in place of the user's must compute what the user's computes -----------
+# (np.argsort along an axis was written as a stable sort: at ties NumPy's default orders otherwise, and
+# the value and gradient were of another program; np.take_along_axis of indices that broadcast against
+# the array had its adjoint written past the array's end under Numba; the standard deviation of equal
+# entries summed under Numba to 1e-17, not 0, and took a derivative where np.std's is taken as 0)
+
+
+def reordered_by_argsort(A, B):
+    return np.sum(np.take_along_axis(B, np.argsort(A, axis=1), axis=1) * np.arange(B.shape[1]))
+
+
+def rows_taken_by_broadcast_indices(x, idx):
+    rows = np.take_along_axis(x[None, :], idx, axis=1)
+    return np.sum(rows * np.arange(1.0, rows.size + 1.0).reshape(rows.shape))
+
+
+def spread_of_equal_entries(A):
+    return np.sum(np.std(A, axis=1)) + np.sum(np.var(A, axis=0) * A[0])
+
+
+TIES = np.array([[1.0, 0, 1, 0, 1, 0, 1, 0], [2, 2, 2, 2, 1, 1, 1, 1]])
+
+
 CASES = [
+    (reordered_by_argsort, (TIES, np.arange(16.0).reshape(2, 8) / 10), 1),
+    (rows_taken_by_broadcast_indices, (np.array([1.0, 2, 3, 4]), np.array([[0, 1, 2, 3], [3, 2, 1, 0], [1, 1, 0, 2]])),
+     0),
+    (spread_of_equal_entries, (np.full((2, 10), 0.1),), 0),
     (written_through_another_name, (np.arange(1.0, 7.0).reshape(2, 3) / 4.0, np.array([-2, 0])), 0),
     (helper_result_written, (np.arange(1.0, 7.0).reshape(2, 3) / 4.0, np.array([0, 1])), 0),
     (column_added_into_the_same_place_each_run, (np.arange(1.0, 7.0).reshape(3, 2), 3), 0),
@@ -580,7 +607,7 @@ CASES = [
     (element_of_a_second_name_then_written, (X3,), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
-NO_NUMBA = {rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+NO_NUMBA = {reordered_by_argsort, rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
             trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
             int_accumulator_becomes_an_array}
 
@@ -592,6 +619,17 @@ IDS = [c[0].__name__ + ("" if k == 0 else f"-{k + 1}") for c, k in
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=IDS)
 def test_three_oracles_agree(fn, args, wrt):
     assert failures(fn, args, wrt, jit=fn not in NO_NUMBA) == []
+
+
+def test_argsort_along_an_axis_is_numpys_at_ties():
+    import adjoint
+
+    A, B = TIES, np.arange(16.0).reshape(2, 8) / 10
+    value, grad = adjoint.value_and_grad(reordered_by_argsort, wrt=1, jit=False)(A, B)
+    assert value == reordered_by_argsort(A, B)
+    expected = np.zeros_like(B)
+    np.put_along_axis(expected, np.argsort(A, axis=1), np.arange(8.0)[None, :], axis=1)
+    np.testing.assert_array_equal(grad, expected)
 
 
 def test_the_issue_numbers():

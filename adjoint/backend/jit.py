@@ -388,6 +388,18 @@ def _without_axis(ndim):
     return shape
 
 
+def _with_axis(ndim):
+    """A jitable that gives an array's shape with one axis's length changed."""
+    @register_jitable
+    def shape(a, axis, length):
+        dims = np.empty(ndim, np.int64)
+        for k in range(ndim):
+            dims[k] = a.shape[k]
+        dims[axis % ndim] = length
+        return to_fixed_tuple(dims, ndim)
+    return shape
+
+
 def _float_array(a, least=2):
     return isinstance(a, nbtypes.Array) and a.ndim >= least and isinstance(a.dtype, nbtypes.Float)
 
@@ -405,10 +417,10 @@ def _var_axis(a, axis, ddof):
         out = np.zeros((before, after))
         for i in range(before):
             for k in range(after):
-                total = 0.0
+                total = 0.0  # (about the first entry: exactly 0 for equal entries, as NumPy's pairwise sum)
                 for j in range(n):
-                    total += m[i, j, k]
-                mean = total / n
+                    total += m[i, j, k] - m[i, 0, k]
+                mean = m[i, 0, k] + total / n
                 squares = 0.0
                 for j in range(n):
                     d = m[i, j, k] - mean
@@ -469,29 +481,42 @@ def _unprod_axes(g, a, axis):
     return loops
 
 
-def _lines(how):
-    """sort_axis or argsort_axis as loops: each line along the axis sorted (argsort stable, as NumPy's kind="stable")."""
-    def typed(a, axis):
-        if not _float_array(a):
-            return None
+@overload(runtime.sort_axis, jit_options={"cache": True})
+def _sort_axis(a, axis):
+    """runtime.sort_axis as loops: each line along the axis sorted."""
+    if not _float_array(a):
+        return None
 
-        def loops(a, axis):
-            m, ax = _along(a, axis)
-            before, n, after = m.shape
-            out = np.empty((before, n, after), np.int64 if how == "argsort" else np.float64)
-            for i in range(before):
-                for k in range(after):
-                    if how == "argsort":
-                        out[i, :, k] = np.argsort(m[i, :, k], kind="mergesort")
-                    else:
-                        out[i, :, k] = np.sort(m[i, :, k])
-            return out.reshape(a.shape)
-        return loops
-    return typed
+    def loops(a, axis):
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
+        out = np.empty((before, n, after))
+        for i in range(before):
+            for k in range(after):
+                out[i, :, k] = np.sort(m[i, :, k])
+        return out.reshape(a.shape)
+    return loops
 
 
-overload(runtime.sort_axis, jit_options={"cache": True})(_lines("sort"))
-overload(runtime.argsort_axis, jit_options={"cache": True})(_lines("argsort"))
+@overload(runtime.argsort_axis, jit_options={"cache": True})
+def _argsort_axis(a, axis, stable=False):
+    """runtime.argsort_axis as loops: a merge sort of each line where `stable`, else Numba's default sort
+    (which orders equal entries otherwise than NumPy's: specialize writes only the stable form)."""
+    if not _float_array(a):
+        return None
+
+    def loops(a, axis, stable=False):
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
+        out = np.empty((before, n, after), np.int64)
+        for i in range(before):
+            for k in range(after):
+                if stable:
+                    out[i, :, k] = np.argsort(m[i, :, k], kind="mergesort")
+                else:
+                    out[i, :, k] = np.argsort(m[i, :, k])
+        return out.reshape(a.shape)
+    return loops
 
 
 @overload(runtime.put_along, jit_options={"cache": True})
@@ -517,12 +542,12 @@ def _untake_along(g, a, indices, axis):
     if not (_float_array(g, 1) and isinstance(axis, nbtypes.Integer)):
         return None
 
-    def loops(g, a, indices, axis):
-        if g.shape != indices.shape:
-            raise ValueError("untake_along: indices that broadcast are not supported under Numba")
-        out = np.zeros(a.shape)
+    shape = _with_axis(g.ndim)
+
+    def loops(g, a, indices, axis):  # (g has the shape a and indices broadcast to, but a's length along the axis)
+        out = np.zeros(shape(g, axis, a.shape[axis]))
         m, ax = _along(out, axis)  # (a view of out: out is contiguous)
-        at, _ = _along(indices, axis)
+        at, _ = _along(np.broadcast_to(indices, g.shape), axis)
         gm, _ = _along(g, axis)
         before, n, after = gm.shape
         for i in range(before):
@@ -530,7 +555,7 @@ def _untake_along(g, a, indices, axis):
                 for k in range(after):
                     p = at[i, j, k]
                     m[i, p + m.shape[1] if p < 0 else p, k] += gm[i, j, k]
-        return out
+        return runtime.summed_to(out, a.shape)
     return loops
 
 

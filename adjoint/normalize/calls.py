@@ -372,6 +372,8 @@ class Calls:
                                  "known when compiling", "write the axes as constants, or use np.einsum")
             subscripts = tensordot_subscripts(*ndims, axes)
             e = ast.copy_location(ast.Call(e.func, [ast.Constant(subscripts), bound["a"], bound["b"]], []), e)
+        elif e.args and not (isinstance(e.args[0], ast.Constant) and isinstance(e.args[0].value, str)):
+            e = self.einsum_of_sublists(scope, e)
         subscripts = self.atom(scope, e.args[0]) if e.args else None
         if not (isinstance(subscripts, ast.Constant) and isinstance(subscripts.value, str)) or any(
                 k.arg != "optimize" for k in e.keywords) or any(isinstance(a, ast.Starred) for a in e.args):
@@ -411,6 +413,22 @@ class Calls:
             return None
         call = ast.copy_location(ast.Call(e.func, [Normal(first), *e.args[1:]], e.keywords), e)
         return self.inline(scope, call, None, None, written(text))
+
+    def einsum_of_sublists(self, scope, e):
+        """np.einsum(a, [0, 1], b, [1, 2], [0, 2]) (operands, each with its axes' numbers, and the output's)
+        as np.einsum("ab,bc->ac", a, b), when the lists are known when compiling."""
+        args = e.args
+        output = args[-1] if len(args) % 2 else None
+        pairs = args[:-1] if output is not None else args
+        lists = [self.known_value(scope, s) for s in pairs[1::2] + ([output] if output is not None else [])]
+        letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        if any(not isinstance(s, (list, tuple)) or not all(
+                k is Ellipsis or type(k) is int and 0 <= k < len(letters) for k in s) for s in lists):
+            raise self.error(scope, e, "np.einsum's lists of axes are not known when compiling",
+                             "write them as constants, or write the subscripts as a string")
+        terms = ["".join("..." if k is Ellipsis else letters[k] for k in s) for s in lists]
+        text = ",".join(terms[:len(pairs) // 2]) + ("->" + terms[-1] if output is not None else "")
+        return ast.copy_location(ast.Call(e.func, [ast.Constant(text), *pairs[0::2]], []), e)
 
     def known_value(self, scope, node):
         """The value of an argument known when compiling (a constant, or a tuple or list of them), else

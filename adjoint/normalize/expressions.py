@@ -203,8 +203,8 @@ class Expressions:
         if isinstance(value, type) and (issubclass(value, np.generic) or value in (float, int, bool, complex)):
             spelled = f"np.{value.__name__}" if issubclass(value, np.generic) else value.__name__
             return ast.parse(spelled, mode="eval").body  # a type: a dtype, or isinstance's second argument
-        if value is None:  # np.newaxis: a subscript must see the new axis as such
-            return ast.Constant(None)
+        if value is None or value is Ellipsis:  # np.newaxis: a subscript must see the new axis as such
+            return ast.Constant(value)
         if isinstance(value, float) and value in (np.inf, -np.inf):  # (np.inf: a constant, which `ord == np.inf`
             return ast.Constant(float(value))  # decides when compiling; written 1e309)
         if is_literal(value) or isinstance(value, (np.ndarray, *RANDOM)):  # (a random generator: bound into the

@@ -77,6 +77,19 @@ def _axis_ddof(call):
     return given["axis"].value, given["ddof"].value if "ddof" in given else 0
 
 
+def _stable_axis(call):
+    """The constant int axis of `np.argsort(a, axis, kind="stable")` (or "mergesort"), else None: a stable
+    sort orders equal entries one way on both paths; NumPy's default sort orders them its own way, which
+    Numba's does not follow (so that form is left to fail under Numba, and run as Python)."""
+    given = dict(zip(("axis", "kind"), call.args[1:]))
+    given.update((k.arg, k.value) for k in call.keywords)
+    axis, kind = given.pop("axis", ast.Constant(-1)), given.pop("kind", None)
+    if given or not (isinstance(kind, ast.Constant) and kind.value in ("stable", "mergesort")) or not (
+            isinstance(axis, ast.Constant) and type(axis.value) is int):
+        return None
+    return axis.value
+
+
 def _number(node):
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
@@ -145,11 +158,13 @@ class Specialize(ast.NodeTransformer):
                 helper = {"amax": "max", "amin": "min"}.get(reduction, reduction) + "_axis"  # under Numba
                 extra = [] if spread[1] is None else [ast.Constant(spread[1])]
                 return ast.Call(ast.Name(helper, ast.Load()), [args[0], ast.Constant(spread[0])] + extra, [])
-        for name in ("sort", "argsort"):  # along one axis of a matrix or more (Numba's take no axis): loops
-            if _is_np(node, name) and (self.kind(args[0]) or 0) >= 2 and (_axis(node) is not None or (
-                    len(args) == 1 and not node.keywords)):
-                axis = -1 if len(args) == 1 and not node.keywords else _axis(node)
-                return ast.Call(ast.Name(name + "_axis", ast.Load()), [args[0], ast.Constant(axis)], [])
+        if _is_np(node, "sort") and (self.kind(args[0]) or 0) >= 2 and (_axis(node) is not None or (
+                len(args) == 1 and not node.keywords)):  # along one axis of a matrix or more: loops (Numba's
+            axis = -1 if len(args) == 1 and not node.keywords else _axis(node)  # np.sort takes no axis)
+            return ast.Call(ast.Name("sort_axis", ast.Load()), [args[0], ast.Constant(axis)], [])
+        if _is_np(node, "argsort") and (self.kind(args[0]) or 0) >= 2 and _stable_axis(node) is not None:
+            return ast.Call(ast.Name("argsort_axis", ast.Load()), [args[0], ast.Constant(_stable_axis(node)),
+                                                                     ast.Constant(True)], [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

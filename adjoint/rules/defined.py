@@ -472,8 +472,9 @@ def einsum_definition(subscripts, count):
     `count` operands, which the normalizer inlines: a matrix product where the subscripts are one
     (`ij,jk->ik`, `i,ij->j`, `ij,kj->ik`), otherwise each operand's axes put in one order, broadcast
     against the others, multiplied, summed over the indices that the output lacks. Its derivatives are
-    those of the transposes, products and sums. Raises NotImplementedError for `...` and for an index
-    repeated within one operand (a diagonal)."""
+    those of the transposes, products and sums; an index repeated within one operand (`ii->i`, `ii`,
+    `iij,j->i`) takes that operand's diagonal first. Raises NotImplementedError for `...` (which
+    expanded_ellipsis writes out)."""
     key = (subscripts.replace(" ", ""), count)
     if key not in _EINSUMS:
         _EINSUMS[key] = _einsum_function(*key)
@@ -520,15 +521,20 @@ def _einsum_function(subscripts, count):
         raise NotImplementedError("np.einsum with '...': write the indices out")
     if len(terms) != count:
         raise ValueError(f"np.einsum: {len(terms)} operands in {subscripts!r}, {count} given")
-    if any(len(set(t)) != len(t) for t in terms):
-        raise NotImplementedError("np.einsum with an index repeated within one operand: take np.diagonal first")
     if not arrow:
         output = "".join(sorted(c for c in set(inputs) - {","} if inputs.count(c) == 1))
     names = [f"a{k}" for k in range(count)]
+    for k, t in enumerate(terms):  # an index twice in one operand: its diagonal (np.diagonal puts it last)
+        while len(set(t)) != len(t):
+            c = next(c for c in t if t.count(c) > 1)
+            p, q = t.index(c), t.index(c, t.index(c) + 1)
+            names[k] = f"np.diagonal({names[k]}, 0, {p}, {q})"
+            t = t[:p] + t[p + 1:q] + t[q + 1:] + c
+        terms[k] = t
     body = _as_matmul(terms, output, names) if count == 2 else None
     if body is None:
         body = _as_broadcast(terms, output, names)
-    return written(f"def einsum(subscripts, {', '.join(names)}):\n    return {body}\n")
+    return written(f"def einsum(subscripts, {', '.join(f'a{k}' for k in range(count))}):\n    return {body}\n")
 
 
 def written(text):
