@@ -141,6 +141,11 @@ CASES = [
          wrt=(0, 1)),
     Case("numpy.cross", "np.cross(a, b)", lambda rng, f: (rng.standard_normal(f["s"]), rng.standard_normal(f["s"])),
          fields(s=pick((3,), (4, 3))), wrt=(0, 1)),
+    Case("numpy.cross", "np.cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None)", lambda rng, f: (
+        rng.standard_normal((4, 3)), rng.standard_normal((4, 3))), wrt=(0, 1),
+         id="cross-keywords"),
+    Case("numpy.real_if_close", "np.real_if_close(a) * np.iscomplex(a) + np.isreal(a) * a", normal(2)),
+    Case("numpy.column_stack", "np.column_stack(a)", normal(1), id="column-stack-vector"),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),
@@ -341,6 +346,8 @@ CASES = [
         rng.standard_normal(4), float(rng.uniform(0.5, 2))), wrt=(0, 1)),
     Case("scipy.stats.norm.logcdf", "scipy.stats.norm.logcdf(a)", normal(2)),
 ]
+if hasattr(np, "row_stack"):  # (NumPy's older name for vstack, gone from NumPy 2.5 on)
+    CASES.append(Case("numpy.row_stack", "np.row_stack(a)", normal(2)))
 
 
 def _id(case):

@@ -305,9 +305,9 @@ class Containers:
                 part = self.rule_call("np.ravel", [array]) if name == "hstack" else ast.Subscript(
                     array, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()), ast.Load())
                 return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])
-            if rows == 2:  # column_stack: the rows as columns
-                return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), self.rule_call("np.transpose",
-                                                                                                    [array]))])
+            part = self.rule_call("np.transpose", [array]) if rows == 2 else ast.Subscript(  # column_stack: the
+                array, ast.Tuple([ast.Constant(None), ast.Slice()], ast.Load()), ast.Load())  # rows as columns, a
+            return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])  # vector's numbers as a row
         if not isinstance(container, ast.Tuple) or not container.elts or any(
                 isinstance(i, STATIC) for i in container.elts):
             raise self.error(scope, e, f"np.{name}() of what is not a list or tuple of arrays known when compiling",

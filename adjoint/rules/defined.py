@@ -58,6 +58,14 @@ def real(val):
     return val + 0.0
 
 
+def real_if_close(a, tol=100):
+    return a + 0.0  # (real input: itself)
+
+
+def row_stack(tup):
+    return np.vstack(tup)  # (NumPy's older name, which warns that it is deprecated)
+
+
 def conjugate(x):
     return x + 0.0
 
@@ -151,7 +159,9 @@ def kron(a, b):
     raise NotImplementedError("np.kron of operands that are not both vectors or both matrices")
 
 
-def cross(a, b):
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is not None or axisa != -1 or axisb != -1 or axisc != -1:
+        raise NotImplementedError("np.cross along an axis other than the last")
     if a.ndim == 1 and b.ndim == 1:
         return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
     if a.ndim == 2 and b.ndim == 2:

@@ -2,6 +2,8 @@
 
 import inspect
 
+import numpy as np
+
 from .. import runtime
 from . import Table
 
@@ -182,7 +184,7 @@ nondiff("adjoint.runtime.gammasgn")
 
 # NumPy and SciPy functions that rules/defined.py writes with the primitives above (inlined where called)
 for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "numpy.fmod", "numpy.copysign",
-              "numpy.float_power", "numpy.positive", "numpy.real", "numpy.conjugate", "numpy.ptp", "numpy.nansum",
+              "numpy.float_power", "numpy.positive", "numpy.real", "numpy.real_if_close", "numpy.conjugate", "numpy.ptp", "numpy.nansum",
               "numpy.nanmean", "numpy.average", "numpy.cov", "numpy.corrcoef", "numpy.vdot", "numpy.inner",
               "numpy.kron", "numpy.cross", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
               "scipy.special.expit", "scipy.special.logit", "scipy.special.xlogy", "scipy.special.xlog1py",
@@ -196,6 +198,8 @@ for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "nump
               "scipy.special.iv", "scipy.special.ive", "scipy.special.gammasgn"):
     define(_path)
 define("scipy.special.jn", "jv")
+if hasattr(np, "row_stack"):  # (gone from NumPy 2.5 on)
+    define("numpy.row_stack")
 for _name in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"):
     define(f"scipy.stats.norm.{_name}", f"norm_{_name}")
 for _dist, _names in (("t", ("pdf", "logpdf", "cdf", "logcdf")), ("chi2", ("pdf", "logpdf", "cdf")),
@@ -249,7 +253,7 @@ nondiff("numpy.zeros_like", "numpy.ones_like", "numpy.empty_like", "numpy.sign",
         "numpy.logical_not", "numpy.logical_xor", "numpy.greater", "numpy.greater_equal", "numpy.less",
         "numpy.less_equal", "numpy.equal", "numpy.not_equal", "numpy.count_nonzero", "numpy.searchsorted",
         "numpy.digitize", "numpy.isclose", "numpy.allclose", "numpy.array_equal", "numpy.any", "numpy.all",
-        "numpy.ndim")
+        "numpy.ndim", "numpy.iscomplex", "numpy.isreal", "numpy.iscomplexobj", "numpy.isrealobj")
 # NumPy functions that make arrays from sizes, bounds and fill values: no derivative flows through them
 makes("numpy.zeros", "numpy.ones", "numpy.empty", "numpy.eye", "numpy.identity", "numpy.arange",
       "numpy.tri", "numpy.random.rand", "numpy.random.randn", "numpy.random.random", "numpy.random.normal",
