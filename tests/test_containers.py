@@ -38,6 +38,31 @@ def test_gradients_take_their_arguments_structure(fn, make, wrt):
         assert _same_structure(args[k], g), (args[k], g)
 
 
+def test_a_closure_s_number_indexes_a_container_and_a_new_value_makes_the_derivative_again():
+    """`args[argnum] = ...` with argnum a closure's int (a wrapper that symmetrizes one argument): the key is
+    known when compiling; when the closure's value changes, the derivative is made again."""
+    def symmetrized(fun, argnum):
+        def wrapped(*args):
+            args = list(args)
+            args[argnum] = 0.5 * (args[argnum] + args[argnum].T)
+            return fun(*args)
+        return wrapped
+
+    def weighted(a, b):
+        return np.sum(a * np.arange(4.0).reshape(2, 2)) + 3.0 * np.sum(b * b)
+
+    a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, -1.0], [2.0, 1.0]])
+    f = symmetrized(weighted, 1)
+    ga, gb = adjoint.grad(f, wrt=0, jit=False)(a, b)
+    np.testing.assert_allclose(ga, [[0.0, 1.0], [2.0, 3.0]])
+    np.testing.assert_allclose(gb, 6.0 * 0.5 * (b + b.T))
+    f.__closure__[0].cell_contents = 0  # (argnum, now the first argument)
+    assert [c.cell_contents for c in f.__closure__][0] == 0
+    ga, gb = adjoint.grad(f, wrt=0, jit=False)(a, b)
+    np.testing.assert_allclose(ga, [[0.0, 1.5], [1.5, 3.0]])
+    np.testing.assert_allclose(gb, 6.0 * b)
+
+
 def test_the_caller_s_containers_are_not_changed():
     from container_programs import writes_into_a_leaf
     p = {"W": np.ones((2, 3)), "b": np.arange(2.0)}

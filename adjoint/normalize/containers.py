@@ -178,7 +178,7 @@ class Containers:
             if all(b is None or isinstance(b, ast.Constant) and type(b.value) is int for b in bounds):
                 part = slice(*(None if b is None else b.value for b in bounds))
                 return ast.Tuple(container.elts[part], ast.Load())
-        key = self.atom(scope, e.slice) if not isinstance(e.slice, ast.Slice) else None
+        key = self.known_key(scope, e.slice) if not isinstance(e.slice, ast.Slice) else None
         if not isinstance(key, ast.Constant):
             raise self.error(scope, e, "a container (tuple, list, dict) can only be indexed by a constant here",
                              "index it by a constant, unpack it into names, or make it an array (np.stack)")
@@ -190,6 +190,14 @@ class Containers:
         if type(key.value) is not int or not -len(container.elts) <= key.value < len(container.elts):
             raise self.error(scope, e, f"index {key.value!r} of a tuple or list of {len(container.elts)} items")
         return container.elts[key.value]
+
+    def known_key(self, scope, e):
+        """The atom of a key, a constant where it is a closure's or the module's number or string (read when
+        compiling: the derivative is made again when that name's value changes)."""
+        key = self.atom(scope, e)
+        if isinstance(key, ast.Name) and type(self.constants.get(key.id)) in (int, str):
+            return ast.Constant(self.constants[key.id])
+        return key
 
     def appended(self, scope, e):
         """`items.append(v)` on a list known when compiling: the list grows (True); else False."""
@@ -515,7 +523,7 @@ class Containers:
         if isinstance(container, ast.Tuple) and not getattr(container, "is_list", False):
             raise self.error(scope, stmt, "a tuple cannot be written into", "build a new tuple")
         new = self.part(scope, value)
-        key = self.atom(scope, target.slice)
+        key = self.known_key(scope, target.slice)
         if not isinstance(key, ast.Constant):
             raise self.error(scope, target, "a container can only be written at a constant key here",
                              "use a constant key, or keep the values in an array")
