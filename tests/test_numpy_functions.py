@@ -146,6 +146,13 @@ CASES = [
          id="cross-keywords"),
     Case("numpy.real_if_close", "np.real_if_close(a) * np.iscomplex(a) + np.isreal(a) * a", normal(2)),
     Case("numpy.column_stack", "np.column_stack(a)", normal(1), id="column-stack-vector"),
+    Case("numpy.interp", "np.interp(a, np.sort(b), c{ends})", lambda rng, f: (
+        rng.uniform(-3.0, 3.0, size=6), rng.permutation(5) - 2.0 + rng.uniform(-0.3, 0.3, 5), rng.standard_normal(5)),
+         fields(ends=pick("", ", left=-2.0, right=0.5")), wrt=(0, 1, 2)),
+    Case("numpy.interp", "np.interp(a, [0.0, 1.0, 3.0], [1.0, -1.0, 2.0])", lambda rng, f: (float(rng.uniform(-1, 4)),),
+         id="interp-number"),
+    Case("numpy.dstack", "np.dstack({parts})", same(2), fields(parts=pick("[a, b]", "(a, b * 2.0, a)")), wrt=(0, 1)),
+    Case("numpy.dstack", "np.dstack([a, b])", same(1), wrt=(0, 1), id="dstack-vectors"),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),

@@ -284,9 +284,9 @@ class Containers:
                 self.carried[(id(scope), root)] = scope.current[root] = skeleton
 
     def stacked(self, scope, target, e):
-        """np.hstack, np.vstack, np.column_stack of a list or tuple: np.stack or np.concatenate along the
-        axis they join their items on (by the items' kinds); None for other calls."""
-        name = next((n for n in ("hstack", "vstack", "column_stack") if target is getattr(np, n)), None)
+        """np.hstack, np.vstack, np.column_stack, np.dstack of a list or tuple: np.stack or np.concatenate
+        along the axis they join their items on (by the items' kinds); None for other calls."""
+        name = next((n for n in ("hstack", "vstack", "column_stack", "dstack") if target is getattr(np, n)), None)
         if name is None:
             return None
         if len(e.args) != 1 or e.keywords:
@@ -324,13 +324,17 @@ class Containers:
         kinds = {0 if isinstance(i, ast.Constant) else self.kinds.of.get(i.id) for i in parts}
         kind = kinds.pop() if len(kinds) == 1 else None
         seq = ast.Tuple(parts, ast.Load())
+        if name == "dstack" and kind in (1, 2):  # (each item made 3-d: a vector a (1, n, 1), a matrix (m, n, 1))
+            joined = self.rule_call("np.stack", [seq], {"axis": ast.Constant(kind)})
+            return joined if kind == 2 else ast.Subscript(self.emit(self.namer.fresh("dstack"), joined), ast.Tuple(
+                [ast.Constant(None), ast.Constant(Ellipsis)], ast.Load()), ast.Load())
         if kind == 0 and name == "hstack":
             return self.rule_call("numbers", [seq])
         if kind == 1:
             return {"hstack": self.rule_call("np.concatenate", [seq]), "vstack": self.rule_call("np.stack", [seq]),
                     "column_stack": self.rule_call("np.stack", [seq], {"axis": ast.Constant(1)})}[name]
         if kind is not None and kind >= 2:
-            axis = 0 if name == "vstack" else 1
+            axis = {"vstack": 0, "dstack": 2}.get(name, 1)
             return self.rule_call("np.concatenate", [seq], {"axis": ast.Constant(axis)})
         raise self.error(scope, e, f"np.{name}() of items whose numbers of dimensions differ or are not known "
                          "when compiling", "give the items one number of dimensions (np.atleast_1d, reshape)")

@@ -170,6 +170,17 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     raise NotImplementedError("np.cross of operands that are not both 3-vectors or both rows of 3-vectors")
 
 
+def interp(x, xp, fp, left=None, right=None, period=None):
+    if period is not None:
+        raise NotImplementedError("np.interp with a period")
+    xp, fp = np.asarray(xp), np.asarray(fp)
+    j = np.minimum(np.maximum(np.searchsorted(xp, x, side="right"), 1), len(xp) - 1) - 1
+    y = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j]  # (NumPy's arithmetic)
+    below = fp[0] if left is None else left
+    above = fp[-1] if right is None else right
+    return np.where(x < xp[0], below, np.where(x > xp[-1], above, np.where(x == xp[-1], fp[-1], y)))
+
+
 def polyval(p, x):
     y = x * 0.0 + p[0]
     for i in range(1, len(p)):
