@@ -36,6 +36,14 @@ X = np.linspace(0.1, 1.0, 5)
 RIGHT = np.sin(X) + X * np.cos(X)
 
 
+@pytest.fixture(autouse=True)
+def numba_cache_beside_the_modules(monkeypatch):
+    """Numba's cache where it is by default, beside each generated module in the cache folder (the suite
+    gives Numba a folder of its own: tests/conftest.py), as these tests look for it."""
+    monkeypatch.setattr(numba_config(), "CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+
+
 def settle():
     """Wait for Numba compiles running on threads (jit=None): Numba's compiler enters and leaves
     warnings.catch_warnings, which is not thread-safe, and would undo a test's record of warnings."""
