@@ -323,7 +323,22 @@ def noise_from_seeded_generators(x, A):
     return np.linalg.norm(A @ z) + np.sum(z * rng.uniform(-1.0, 1.0, size=(3, 4))[1])
 
 
+def _moments(x):
+    return np.mean(x), np.std(x)
+
+
+def _standardized(stats, x):
+    mean, spread = stats
+    return (x - mean) / spread
+
+
+def helper_result_passed_on_whole(x):
+    """A helper's tuple given whole to another helper: f(g(x))."""
+    return np.sum(_standardized(_moments(x), x) ** 3)
+
+
 PROGRAMS = [
+    (helper_result_passed_on_whole, lambda r: (r.normal(size=6),), (0,)),
     (noise_from_seeded_generators, lambda r: (r.normal(size=4), r.normal(size=(3, 4))), (0, 1)),
     (operators_as_functions, lambda r: (r.normal(size=5), r.uniform(0.5, 2.0, size=5)), (0, 1)),
     (dot_by_generator, lambda r: (r.normal(size=5), r.normal(size=5)), (0, 1)),

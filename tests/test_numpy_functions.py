@@ -153,6 +153,13 @@ CASES = [
          id="interp-number"),
     Case("numpy.dstack", "np.dstack({parts})", same(2), fields(parts=pick("[a, b]", "(a, b * 2.0, a)")), wrt=(0, 1)),
     Case("numpy.dstack", "np.dstack([a, b])", same(1), wrt=(0, 1), id="dstack-vectors"),
+    Case("scipy.linalg.solve_triangular", "scipy.linalg.solve_triangular(a + 3.0 * np.eye(3), b{kw})", lambda rng, f: (
+        rng.standard_normal((3, 3)), rng.standard_normal(f["b"])), fields(b=pick((3,), (3, 2)), kw=pick(
+            "", ", lower=True", ", trans='T', unit_diagonal=True", ", trans=1, lower=True")), wrt=(0, 1)),
+    Case("scipy.linalg.cho_solve", "scipy.linalg.cho_solve(scipy.linalg.cho_factor(a @ a.T + np.eye(3) + 0.3 * np.triu(a)"
+         "{lower}), b) + scipy.linalg.cho_factor(a + 3.0 * np.eye(3){lower})[0][:, :b.shape[-1]]", lambda rng, f: (
+             rng.standard_normal((3, 3)), rng.standard_normal((3, 2))), fields(lower=pick("", ", lower=True")),
+         wrt=(0, 1), also=("scipy.linalg.cho_factor",)),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),
@@ -363,7 +370,7 @@ def _id(case):
 
 def _function(template, count, tmp_path):
     """A function of `count` arguments returning np.sum(np.sin(template)), from a module of its own."""
-    text = (f"import numpy as np\nimport scipy.special\nimport scipy.stats\n\n\n"
+    text = (f"import numpy as np\nimport scipy.linalg\nimport scipy.special\nimport scipy.stats\n\n\n"
             f"def f({', '.join('abc'[:count])}):\n    return np.sum(np.sin({template}))\n")
     name = f"numpy_case_{zlib.crc32(text.encode()):08x}"
     path = tmp_path / f"{name}.py"

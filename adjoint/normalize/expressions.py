@@ -69,7 +69,10 @@ class Expressions:
             parts = [ast.Compare(left, [op], [right]) for left, op, right
                      in zip([e.left] + e.comparators[:-1], e.ops, e.comparators)]
             return self.boolean(scope, ast.copy_location(ast.BoolOp(ast.And(), parts), e), hint)
-        value = self.rhs(scope, e, hint)
+        return self.value_atom(scope, e, self.rhs(scope, e, hint), hint)
+
+    def value_atom(self, scope, e, value, hint=None):
+        """A Name or Constant holding `value`, the right-hand side that e normalized to."""
         if isinstance(value, Grown):  # (returned by a function inlined)
             return self.grown_items(scope, e, value)
         if isinstance(value, (ast.Tuple, ast.Dict)):

@@ -231,6 +231,29 @@ def pinv(a, rcond=None, hermitian=False):
     return np.swapaxes(vh, -1, -2) @ (np.swapaxes(u, -1, -2) / np.expand_dims(s, -1))
 
 
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
+    t = np.tril(a) if lower else np.triu(a)  # (the triangle LAPACK reads; np.linalg.solve's LU solves it)
+    if unit_diagonal:
+        t = t - np.diag(np.diag(t)) + np.eye(a.shape[0])
+    if trans == 1 or trans == "T":
+        t = t.T
+    elif trans != 0 and trans != "N":
+        raise NotImplementedError("scipy.linalg.solve_triangular with trans='C'")
+    return np.linalg.solve(t, b)
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    if lower:  # (the factor in the triangle LAPACK reads and writes, a's own entries in the other, as LAPACK leaves them)
+        return np.linalg.cholesky(a) + np.triu(a, 1), lower
+    return np.linalg.cholesky(a.T).T + np.tril(a, -1), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    c, lower = c_and_lower
+    factor = np.tril(c) if lower else np.triu(c).T
+    return np.linalg.solve(factor.T, np.linalg.solve(factor, b))
+
+
 # --- norms -----------------------------------------------------------------------------------------
 
 

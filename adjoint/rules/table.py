@@ -198,6 +198,8 @@ for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "nump
               "scipy.special.iv", "scipy.special.ive", "scipy.special.gammasgn"):
     define(_path)
 define("scipy.special.jn", "jv")
+for _path in ("scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve"):
+    define(_path)
 if hasattr(np, "row_stack"):  # (gone from NumPy 2.5 on)
     define("numpy.row_stack")
 for _name in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"):
