@@ -1,6 +1,7 @@
 """The public API: grad, value_and_grad, vjp, jvp, hvp, hessian, jacobian, source and the
 `differentiate` decorator, each a thin layer over `backend.dispatch.derivative`."""
 
+import ast
 import functools
 
 import numpy as np
@@ -23,6 +24,7 @@ from .arguments import (
 )
 from .backend.dispatch import derivative, last_run
 from .errors import AdjointError, ArgumentError
+from .rules.helpers import draws
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
 
@@ -120,6 +122,7 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
     outs = [real_output(o, fn, "vjp") for o in leaves]
     returns = "aux" if has_aux else "tuple" if several else "one"
     d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns)
+    _drawn_once(fn, d, "vjp")
     if several:
         _same_leaves(fn, leaves, d)
     values = copies(call.values)  # the point of `out`, whatever the caller writes into its arrays later
@@ -207,6 +210,7 @@ def _second(fn, rows, cols, jit, call):
     names = tuple(dict.fromkeys(rows + cols))
     inputs, values = _inputs(call, names), call.values
     d = derivative(fn, names, jit, True, call.kinds, "hvp")
+    _drawn_once(fn, d, "a Hessian")
     H = [[None] * len(cols) for _ in rows]
     for j, col in enumerate(cols):
         shape = np.shape(inputs[names.index(col)])
@@ -250,6 +254,7 @@ def jacobian(fn, wrt=0, jit=None):
         if n_in <= n_out:
             jacobian_fn.mode = f"forward ({n_in} input entries <= {n_out} output entries)"
             d = derivative(call.fn, call.wrt, jit, True, kinds, "forward", trees, "tuple")
+            _drawn_once(fn, d, "jacobian")
             if several:
                 _same_leaves(fn, leaves, d)
             for i, x in enumerate(inputs):
@@ -262,6 +267,7 @@ def jacobian(fn, wrt=0, jit=None):
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
             d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees, returns="tuple" if several else "one")
+            _drawn_once(fn, d, "jacobian")
             if several:
                 _same_leaves(fn, leaves, d)
             for o, y in enumerate(outs):
@@ -275,6 +281,22 @@ def jacobian(fn, wrt=0, jit=None):
 
     jacobian_fn.mode = "not run yet"
     return jacobian_fn
+
+
+def _drawn_once(fn, d, what):
+    """Refuse `what` (which runs fn's code more than once and puts the results together) where fn draws
+    random numbers from a generator outside it (np.random's own, or one a closure or the module holds):
+    each run draws others, so the pieces would be of different programs."""
+    bound = {n for n, v in d.generated.externals.items() if isinstance(v, (np.random.RandomState, np.random.Generator))}
+    for node in ast.walk(ast.Module(d.generated.nf.body, [])):
+        if draws(node):
+            path = ast.unparse(node.func)
+            if path.startswith("np.random.") and path not in ("np.random.default_rng", "np.random.RandomState") \
+                    or isinstance(node.func.value, ast.Name) and node.func.value.id in bound:
+                raise ArgumentError(f"{what} runs {name_of(fn)} more than once, and each run draws other random "
+                                    f"numbers from `{path}` (a generator outside the function): make the generator "
+                                    "in the function from a seed (np.random.default_rng(seed)), or use grad or "
+                                    "value_and_grad, which run it once")
 
 
 def _same_leaves(fn, leaves, d):

@@ -34,6 +34,26 @@ def test_a_generator_of_the_closure_draws_once_a_call_and_the_gradient_uses_that
         assert value == np.sum(x * drawn)
 
 
+def test_what_runs_a_function_twice_refuses_draws_from_a_generator_outside_it():
+    """vjp's value and pullback, a Jacobian's rows, a Hessian's columns are separate runs: with a generator
+    of the closure (or np.random's own) each run draws others, so they would be of different programs."""
+    gen = np.random.default_rng(7)
+
+    def f(x):
+        return np.sum(x * gen.standard_normal(x.shape[0]))
+
+    def g(x):
+        return np.sum(x * np.random.normal(size=3))
+
+    for fn in (f, g):
+        with pytest.raises(adjoint.AdjointError, match="draws other random numbers"):
+            adjoint.vjp(fn, np.ones(3), jit=False)
+        with pytest.raises(adjoint.AdjointError, match="draws other random numbers"):
+            adjoint.jacobian(fn, jit=False)(np.ones(3))
+        with pytest.raises(adjoint.AdjointError, match="draws other random numbers"):
+            adjoint.hessian(fn, jit=False)(np.ones(3))
+
+
 def test_a_differentiated_value_into_a_generator_is_refused():
     gen = np.random.default_rng(7)
 

@@ -528,10 +528,56 @@ def spread_of_equal_entries(A):
     return np.sum(np.std(A, axis=1)) + np.sum(np.var(A, axis=0) * A[0])
 
 
+# --- a random draw is another value on each run, and advances its generator --------------------------
+# (a draw in a loop was taken as loop-invariant and not taped: the reverse sweep read the last draw on
+# every trip; a draw whose value is unused was dropped as dead code, so the draws after it were others)
+
+
+def draws_in_a_loop(x):
+    rng = np.random.default_rng(0)
+    s = 0.0
+    for i in range(3):
+        z = rng.normal()
+        s = s + x * z
+    return s
+
+
+def unused_draw_then_another(x):
+    rng = np.random.default_rng(1)
+    skipped = rng.normal(size=2)
+    k = 0
+    s = 0.0
+    while k < 2:
+        s = s + np.sin(x * rng.normal())
+        k += 1
+    return s
+
+
+# --- np.einsum's lists of axes name axis 0 A and axis 26 a, as NumPy does; np.dstack of an array ------
+
+
+def einsum_of_lists_past_26(a, w):
+    return np.sum(np.einsum(a, [0, 26]) * w) + np.sum(np.einsum(a, [27, 1], [1, 27]) * w)
+
+
+def dstack_of_an_array(A):
+    return np.sum(np.dstack(A) * np.arange(6.0).reshape(1, 3, 2)) + np.sum(np.dstack(A[0]) ** 2)
+
+
+def interpolated_at_a_repeated_knot(x):  # (0/0 slope of the repeated knot's empty segment, masked: nan)
+    return np.interp(x, np.array([0.0, 0.0, 1.0, 2.0]), np.array([5.0, 1.0, 2.0, 3.0])) * 2.0
+
+
 TIES = np.array([[1.0, 0, 1, 0, 1, 0, 1, 0], [2, 2, 2, 2, 1, 1, 1, 1]])
 
 
 CASES = [
+    (draws_in_a_loop, (2.0,), 0),
+    (unused_draw_then_another, (0.7,), 0),
+    (einsum_of_lists_past_26, (np.arange(9.0).reshape(3, 3) ** 2 / 10, np.arange(9.0).reshape(3, 3)), 0),
+    (dstack_of_an_array, (np.array([[1.0, 2, 3], [4, 5, 6]]),), 0),
+    (interpolated_at_a_repeated_knot, (-1.0,), 0),
+    (interpolated_at_a_repeated_knot, (0.5,), 0),
     (reordered_by_argsort, (TIES, np.arange(16.0).reshape(2, 8) / 10), 1),
     (rows_taken_by_broadcast_indices, (np.array([1.0, 2, 3, 4]), np.array([[0, 1, 2, 3], [3, 2, 1, 0], [1, 1, 0, 2]])),
      0),
@@ -607,7 +653,7 @@ CASES = [
     (element_of_a_second_name_then_written, (X3,), 0),
 ]
 # Numba refuses the primal too (two integer-array indices, np.sum over axes, np.trace of 3-d, ...)
-NO_NUMBA = {reordered_by_argsort, rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
+NO_NUMBA = {reordered_by_argsort, draws_in_a_loop, unused_draw_then_another, rebound_after_a_return_then_written, alias_by_branch_then_overwritten, array_of_a_number_indexed, sum_indexed_by_none, written_0d_arrays, integer_arrays_of_an_intermediate, sum_over_two_axes_then_index, cast_to_ints, cast_to_floats,
             trace_of_a_stack, full_from_a_row, shapes_of_a_number, stack_of_numbers, element_of_a_0d_array,
             int_accumulator_becomes_an_array}
 
@@ -630,6 +676,14 @@ def test_argsort_along_an_axis_is_numpys_at_ties():
     expected = np.zeros_like(B)
     np.put_along_axis(expected, np.argsort(A, axis=1), np.arange(8.0)[None, :], axis=1)
     np.testing.assert_array_equal(grad, expected)
+
+
+def test_draws_are_the_primal_s():
+    import adjoint
+
+    assert adjoint.grad(draws_in_a_loop, jit=False)(2.0) == np.sum(np.random.default_rng(0).normal(size=3))
+    value, _ = adjoint.value_and_grad(unused_draw_then_another, jit=False)(0.7)
+    assert value == unused_draw_then_another(0.7)
 
 
 def test_the_issue_numbers():

@@ -417,6 +417,9 @@ def _var_axis(a, axis, ddof):
         out = np.zeros((before, after))
         for i in range(before):
             for k in range(after):
+                if n == 0:
+                    out[i, k] = np.nan  # (NumPy's, with a warning)
+                    continue
                 total = 0.0  # (about the first entry: exactly 0 for equal entries, as NumPy's pairwise sum)
                 for j in range(n):
                     total += m[i, j, k] - m[i, 0, k]

@@ -7,8 +7,9 @@ import operator
 
 
 def _walk(nodes):
-    """Every node in a node or a list of them, with what they nest, in no set order (ast.walk's
-    nodes, faster: the questions below collect sets)."""
+    """Every node in a node or a list of them, with what they nest, in no set order (faster than ast.walk,
+    for the questions below, which collect sets; it also enters nodes held in attributes other than
+    fields, as the normalizer's Normal holds its atom)."""
     stack = [nodes] if isinstance(nodes, ast.AST) else list(nodes)
     while stack:
         node = stack.pop()

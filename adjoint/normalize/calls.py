@@ -243,7 +243,8 @@ class Calls:
                                  "pass the arguments one by one")
         func = e.func
         method = isinstance(func, ast.Attribute) and (not self.is_global(scope, func) or isinstance(
-            self.resolve(scope, func.value), (np.ndarray, *RANDOM)))  # (a module-level array's method: W0.sum())
+            self.resolve(scope, func.value), (np.ndarray, *RANDOM)))  # (a module-level array's or random
+        # generator's method: W0.sum(), rng.normal())
         if method:
             text = self.static_text(scope, e)
             if text is not None:
@@ -308,7 +309,7 @@ class Calls:
         if target is np.einsum or target is np.tensordot:
             return self.contraction(scope, e, target)
         spelled = as_operator(target, e.args) if not e.keywords else None
-        if spelled is not None:  # operator.mul(a, b), as functools.reduce and the like take it: a * b
+        if spelled is not None:  # operator.mul(a, b) (from a table of operations, say): a * b
             return self.primitive(scope, ast.copy_location(spelled, e))
         if target in WRITERS:
             written_here = self.written_definition(scope, e, WRITERS[target])
@@ -318,6 +319,9 @@ class Calls:
         if rule is None:
             raise self.error(scope, e, f"`{name}` has no derivative rule and no Python source",
                              "register a rule for it with adjoint.custom_vjp")
+        if not rule.spelling:  # (an operator's rule, reached by operator.not_(c), operator.add(a, b=1), ...)
+            raise self.error(scope, e, f"`{name}` called with these arguments cannot be differentiated",
+                             "write the operator itself (a + b, not c)")
         if rule.defined is not None:  # (reached here as a method's NumPy function: `a.trace()`)
             return self.inline(scope, e, None, None, rule.defined)
         if rule.spelling in ("np.array", "np.asarray") and e.args and self.grown_of(scope, e.args[0]) is not None:
@@ -421,14 +425,14 @@ class Calls:
         output = args[-1] if len(args) % 2 else None
         pairs = args[:-1] if output is not None else args
         lists = [self.known_value(scope, s) for s in pairs[1::2] + ([output] if output is not None else [])]
-        letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # (NumPy's: 0 is A, 26 is a)
         if any(not isinstance(s, (list, tuple)) or not all(
                 k is Ellipsis or type(k) is int and 0 <= k < len(letters) for k in s) for s in lists):
             raise self.error(scope, e, "np.einsum's lists of axes are not known when compiling",
                              "write them as constants, or write the subscripts as a string")
         terms = ["".join("..." if k is Ellipsis else letters[k] for k in s) for s in lists]
         text = ",".join(terms[:len(pairs) // 2]) + ("->" + terms[-1] if output is not None else "")
-        return ast.copy_location(ast.Call(e.func, [ast.Constant(text), *pairs[0::2]], []), e)
+        return ast.copy_location(ast.Call(e.func, [ast.Constant(text), *pairs[0::2]], e.keywords), e)
 
     def known_value(self, scope, node):
         """The value of an argument known when compiling (a constant, or a tuple or list of them), else

@@ -313,6 +313,12 @@ class Containers:
                 part = self.rule_call("np.ravel", [array]) if name == "hstack" else ast.Subscript(
                     array, ast.Tuple([ast.Slice(), ast.Constant(None)], ast.Load()), ast.Load())
                 return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])
+            if name == "dstack":  # (each row, or number, a (1, n, 1) or (1, 1, 1) array, joined on the last axis)
+                part = ast.Subscript(self.emit(self.namer.fresh(name), self.rule_call("np.transpose", [array])),
+                                     ast.Tuple([ast.Constant(None), ast.Constant(Ellipsis)], ast.Load()), ast.Load()) \
+                    if rows == 2 else ast.Subscript(array, ast.Tuple([ast.Constant(None), ast.Constant(None),
+                                                                      ast.Slice()], ast.Load()), ast.Load())
+                return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])
             part = self.rule_call("np.transpose", [array]) if rows == 2 else ast.Subscript(  # column_stack: the
                 array, ast.Tuple([ast.Constant(None), ast.Slice()], ast.Load()), ast.Load())  # rows as columns, a
             return self.rule_call("np.copy", [self.emit(self.namer.fresh(name), part)])  # vector's numbers as a row

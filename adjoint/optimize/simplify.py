@@ -23,7 +23,7 @@ import copy
 
 from ..ir.build import clone, is_comment, is_heading
 from ..ir.queries import loads, names_in
-from ..rules.helpers import having
+from ..rules.helpers import draws, having
 from ..transforms.tape import site_name
 from .fold import Fold
 
@@ -139,8 +139,11 @@ IN_PLACE_CALLS = having("in_place")
 
 
 def is_pure(expr):
-    """Whether evaluating expr changes nothing: no tape is pushed or popped, no helper writes in place."""
+    """Whether evaluating expr changes nothing: no tape is pushed or popped, no helper writes in place, no
+    random number is drawn."""
     for n in ast.walk(expr):
+        if draws(n):
+            return False
         if isinstance(n, ast.Call):
             if isinstance(n.func, ast.Attribute) and n.func.attr in TAPE_METHODS:
                 return False

@@ -175,10 +175,42 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise NotImplementedError("np.interp with a period")
     xp, fp = np.asarray(xp), np.asarray(fp)
     j = np.minimum(np.maximum(np.searchsorted(xp, x, side="right"), 1), len(xp) - 1) - 1
-    y = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j]) * (x - xp[j]) + fp[j]  # (NumPy's arithmetic)
+    dx = xp[j + 1] - xp[j]  # (0 between a repeated knot: no slope there, which np.where leaves unread)
+    y = (fp[j + 1] - fp[j]) / np.where(dx == 0.0, 1.0, dx) * (x - xp[j]) + fp[j]  # (NumPy's arithmetic)
     below = fp[0] if left is None else left
     above = fp[-1] if right is None else right
-    return np.where(x < xp[0], below, np.where(x > xp[-1], above, np.where(x == xp[-1], fp[-1], y)))
+    return np.where(x > xp[-1], above, np.where(x < xp[0], below, np.where(x == xp[-1], fp[-1], y)))  # (NumPy's
+    # order of the tests)
+
+
+def select(condlist, choicelist, default=0):
+    out = np.where(condlist[-1], choicelist[-1], default)
+    for condition, choice in zip(condlist[-2::-1], choicelist[-2::-1]):  # (the first condition that holds wins)
+        out = np.where(condition, choice, out)
+    return out
+
+
+def gradient(f, *varargs, axis=None, edge_order=1):
+    if len(varargs) > 0 or edge_order != 1:
+        raise NotImplementedError("np.gradient with spacings or edge_order=2")
+    if f.ndim == 1 or isinstance(axis, int):
+        return _gradient_along(f, 0 if axis is None else axis)
+    if axis is None and f.ndim == 2:
+        return _gradient_along(f, 0), _gradient_along(f, 1)
+    if axis is None and f.ndim == 3:
+        return _gradient_along(f, 0), _gradient_along(f, 1), _gradient_along(f, 2)
+    if axis is not None and len(axis) == 2:
+        return _gradient_along(f, axis[0]), _gradient_along(f, axis[1])
+    if axis is not None and len(axis) == 3:
+        return _gradient_along(f, axis[0]), _gradient_along(f, axis[1]), _gradient_along(f, axis[2])
+    raise NotImplementedError("np.gradient along more than 3 axes")
+
+
+def _gradient_along(f, axis):
+    first = axis % f.ndim == 0
+    g = f if first else np.moveaxis(f, axis, 0)
+    out = np.concatenate((g[1:2] - g[0:1], (g[2:] - g[:-2]) / 2.0, g[-1:] - g[-2:-1]), axis=0)  # (NumPy's arithmetic)
+    return out if first else np.moveaxis(out, 0, axis)
 
 
 def polyval(p, x):
@@ -567,6 +599,8 @@ def _einsum_function(subscripts, count):
         raise ValueError(f"np.einsum: {len(terms)} operands in {subscripts!r}, {count} given")
     if not arrow:
         output = "".join(sorted(c for c in set(inputs) - {","} if inputs.count(c) == 1))
+    if len(set(output)) != len(output) or not set(output) <= set(inputs):
+        raise ValueError(f"np.einsum: the output {output!r} repeats an index or has one no operand has")
     names = [f"a{k}" for k in range(count)]
     for k, t in enumerate(terms):  # an index twice in one operand: its diagonal (np.diagonal puts it last)
         while len(set(t)) != len(t):

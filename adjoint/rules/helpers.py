@@ -10,7 +10,13 @@ lists of their own.
 - new_buffer: its result is always a new, writeable array (simplify.py: accumulate into it in place)
 - sums_to_shape: it sums its first argument to a shape (simplify.py, strength.py)
 - in_place: it writes into its first argument (simplify.py, fusion.py: a write, not a read)
+
+`draws` says which calls draw random numbers (np.random.normal(...), rng.normal(...)): each run
+another value, and a generator's state advanced, so such a call is neither dropped when its value is
+unused (simplify.py) nor taken as the same on every run of a loop (reverse_writes.py).
 """
+
+import ast
 
 from dataclasses import dataclass
 
@@ -38,6 +44,20 @@ _NUMPY = {
 }
 FACTS = {name: Facts(**getattr(runtime, name).facts) for name in runtime.EXPORTED
          if hasattr(getattr(runtime, name), "facts")} | _NUMPY
+
+
+def draws(call):
+    """Whether `call` (a syntax node) draws random numbers: np.random's functions and the sampling
+    methods of a generator (`makes` rules of table.py spelled `np.random.*` or `.name`)."""
+    from .table import TABLE
+
+    if not isinstance(call, ast.Call):
+        return False
+    func = call.func
+    path = ast.unparse(func) if isinstance(func, (ast.Attribute, ast.Name)) else ""
+    rule = TABLE.for_spelling(path) if path.startswith("np.random.") else TABLE.for_spelling(
+        "." + func.attr) if isinstance(func, ast.Attribute) and not path.startswith(("np.", "math.")) else None
+    return rule is not None and rule.makes
 
 
 def having(fact):

@@ -186,7 +186,7 @@ nondiff("adjoint.runtime.gammasgn")
 for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "numpy.fmod", "numpy.copysign",
               "numpy.float_power", "numpy.positive", "numpy.real", "numpy.real_if_close", "numpy.conjugate", "numpy.ptp", "numpy.nansum",
               "numpy.nanmean", "numpy.average", "numpy.cov", "numpy.corrcoef", "numpy.vdot", "numpy.inner",
-              "numpy.kron", "numpy.cross", "numpy.interp", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
+              "numpy.kron", "numpy.cross", "numpy.interp", "numpy.select", "numpy.gradient", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
               "scipy.special.expit", "scipy.special.logit", "scipy.special.xlogy", "scipy.special.xlog1py",
               "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax", "scipy.special.erf",
               "scipy.special.erfc", "scipy.special.gammaln", "scipy.special.psi", "scipy.special.ndtr",

@@ -8,6 +8,7 @@ import itertools
 from ..analysis.activity import assignments
 from ..analysis.aliasing import aliases, views
 from ..ir.queries import names_in
+from ..rules.helpers import draws
 
 
 def _surely_sets(stmts, v):
@@ -68,7 +69,8 @@ class Writes:
                     visit(s.body, loop_writes)
                     visit(s.orelse, loop_writes)
                 elif loop_writes and isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) \
-                        and writes.get(s.targets[0].id) == 1 and s.targets[0].id not in self.nf.params:
+                        and writes.get(s.targets[0].id) == 1 and s.targets[0].id not in self.nf.params \
+                        and not draws(s.value):
                     candidates.append((s, loop_writes))
 
         visit(self.nf.body, set())
