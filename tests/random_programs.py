@@ -2161,7 +2161,7 @@ CHECKED_ELSEWHERE = {
     "np.random.permutation", "np.random.choice", "np.random.seed", "np.int64", "np.int32", "np.rollaxis", "np.split",
     "np.array_split", "np.hsplit", "np.vsplit", "np.real_if_close", "np.interp", "np.row_stack", "np.iscomplex",
     "np.isreal", "np.iscomplexobj", "np.isrealobj", "np.random.RandomState", "np.random.default_rng",
-    "scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve",
+    "scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve", "np.select", "np.gradient",
 }
 
 

@@ -160,6 +160,12 @@ CASES = [
          "{lower}), b) + scipy.linalg.cho_factor(a + 3.0 * np.eye(3){lower})[0][:, :b.shape[-1]]", lambda rng, f: (
              rng.standard_normal((3, 3)), rng.standard_normal((3, 2))), fields(lower=pick("", ", lower=True")),
          wrt=(0, 1), also=("scipy.linalg.cho_factor",)),
+    Case("numpy.select", "np.select([a > 0, b > 0.5, a < -1], [a * b, b ** 2, a]{default})", same(2),
+         fields(default=pick("", ", default=0.7", ", default=b")), wrt=(0, 1)),
+    Case("numpy.gradient", "np.stack(np.gradient(a))", lambda rng, f: (rng.standard_normal(f["shape"]),),
+         fields(shape=pick((6,), (4, 5), (3, 4, 5)))),
+    Case("numpy.gradient", "np.stack(np.gradient(a, axis={axis}))", normal(3), fields(axis=pick(0, -1, (0, 2), (2, 1, 0))),
+         id="gradient-axis"),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),

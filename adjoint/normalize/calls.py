@@ -602,7 +602,7 @@ class Calls:
         container = self.static_of(scope, a)
         if container is not None:
             return container
-        if user and isinstance(a, ast.Call):  # (a function's result passed on whole: f(g(x)) where g returns a tuple)
+        if isinstance(a, ast.Call):  # (a function's result passed on whole: f(g(x)), np.stack(g(x)) of a tuple)
             value = self.rhs(scope, a)
             return value if isinstance(value, (ast.Tuple, ast.Dict)) else self.value_atom(scope, a, value)
         return self.atom(scope, a)
