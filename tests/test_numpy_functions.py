@@ -166,6 +166,9 @@ CASES = [
          fields(shape=pick((6,), (4, 5), (3, 4, 5)))),
     Case("numpy.gradient", "np.stack(np.gradient(a, axis={axis}))", normal(3), fields(axis=pick(0, -1, (0, 2), (2, 1, 0))),
          id="gradient-axis"),
+    Case("numpy.matmul", "{op}", lambda rng, f: tuple(rng.standard_normal(s) for s in f["shapes"]), fields(
+        op=pick("a @ b", "np.matmul(a, b)"), shapes=pick(((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)),
+                                                      ((1, 3, 4), (2, 4, 2)))), wrt=(0, 1), id="matmul-stacks"),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),

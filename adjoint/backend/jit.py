@@ -98,13 +98,66 @@ def _spread(d, out):
     return lambda d, out: np.ascontiguousarray(np.broadcast_to(d, out.shape))
 
 
+def _stacked_pair(a, b):
+    """Whether a @ b is of a stack of float matrices (3 dimensions) and a matrix or another such stack."""
+    return all(isinstance(x, nbtypes.Array) and x.ndim in (2, 3) and isinstance(x.dtype, nbtypes.Float)
+               for x in (a, b)) and 3 in (a.ndim, b.ndim)
+
+
+def _stack_loop(a3, b3, how):
+    """A loop over the stack of a @ b ("product"), of its adjoint for a ("left") or for b ("right"): each
+    matrix of a stack, or the one matrix, against each (a stack of 1 broadcast); an adjoint for a matrix
+    that the stack broadcast sums over the stack."""
+    @register_jitable
+    def loop(g, a, b):
+        na, nb = (a.shape[0] if a3 else 1), (b.shape[0] if b3 else 1)
+        n = max(na, nb)
+        if na != nb and na != 1 and nb != 1:
+            raise ValueError("matmul: the stacks of matrices do not broadcast")
+        if how == "product":
+            out = np.empty((n, a.shape[-2], b.shape[-1]))
+        elif how == "left":
+            out = np.zeros((na,) + a.shape[-2:])
+        else:
+            out = np.zeros((nb,) + b.shape[-2:])
+        for i in range(n):
+            ai = np.ascontiguousarray(a[i if na > 1 else 0]) if a3 else np.ascontiguousarray(a)
+            bi = np.ascontiguousarray(b[i if nb > 1 else 0]) if b3 else np.ascontiguousarray(b)
+            if how == "product":
+                out[i] = ai @ bi
+            elif how == "left":
+                out[i if na > 1 else 0] += np.ascontiguousarray(g[i]) @ bi.T
+            else:
+                out[i if nb > 1 else 0] += ai.T @ np.ascontiguousarray(g[i])
+        return out
+    return loop
+
+
+@overload(runtime.matmul_stacked, jit_options={"cache": True})
+def _matmul_stacked(a, b):
+    if not _stacked_pair(a, b):
+        return None
+    loop = _stack_loop(a.ndim == 3, b.ndim == 3, "product")
+    return lambda a, b: loop(a, a, b)
+
+
 @overload(runtime.matmul_left)
 def _matmul_left(g, a, b):
+    if _stacked_pair(a, b):
+        loop = _stack_loop(a.ndim == 3, b.ndim == 3, "left")
+        if a.ndim == 3:
+            return lambda g, a, b: loop(g, a, b)
+        return lambda g, a, b: loop(g, a, b)[0]
     return lambda g, a, b: runtime.matmul_left_2d(g, a, b)
 
 
 @overload(runtime.matmul_right)
 def _matmul_right(g, a, b):
+    if _stacked_pair(a, b):
+        loop = _stack_loop(a.ndim == 3, b.ndim == 3, "right")
+        if b.ndim == 3:
+            return lambda g, a, b: loop(g, a, b)
+        return lambda g, a, b: loop(g, a, b)[0]
     return lambda g, a, b: runtime.matmul_right_2d(g, a, b)
 
 

@@ -125,10 +125,29 @@ class Specialize(ast.NodeTransformer):
             return self.kind(node.args[0])
         return None
 
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.MatMult):
+            return self.stacked_product(node, node.left, node.right)
+        return node
+
+    def stacked_product(self, node, a, b):
+        """a @ b of a stack of matrices (3 dimensions) and a matrix or another stack: matmul_stacked (a loop
+        over the stack under Numba, whose @ takes vectors and matrices)."""
+        kinds = (self.kind(a), self.kind(b))
+        if None not in kinds and min(kinds) >= 2 and max(kinds) == 3:
+            return ast.Call(ast.Name("matmul_stacked", ast.Load()), [a, b], [])
+        return node
+
     def visit_Call(self, node):
         self.generic_visit(node)
         helper = node.func.id if isinstance(node.func, ast.Name) else None
         args = node.args
+        if _is_np(node, "matmul") and len(args) == 2 and not node.keywords:  # (np.matmul is @, which Numba
+            kinds = (self.kind(args[0]), self.kind(args[1]))  # takes for vectors and matrices)
+            if None not in kinds and 1 <= min(kinds) and max(kinds) <= 2:
+                return ast.BinOp(args[0], ast.MatMult(), args[1])
+            return self.stacked_product(node, *args)
         where = _AXIS_AT.get(helper)
         if where is not None and len(args) > where and self.kind(args[1]) == 1 and isinstance(
                 args[where], ast.Constant) and args[where].value in (0, -1):  # (the one axis of a vector: all of it)
