@@ -730,6 +730,14 @@ def i_twice(x):
     return x[0] * x[-1]
 
 
+def i_mixed_apart(x):  # (an int and an array apart: the array's axis first, as NumPy puts it)
+    return x[1, 1:, [0, 2, 2]]
+
+
+def i_mixed_adjacent(x):  # (an int and an array side by side: the array's axis where they are)
+    return x[:, None, 2, [3, 1, -1]]
+
+
 # --- domains: functions of a numpy Generator ---------------------------------------------------------
 
 
@@ -1126,6 +1134,8 @@ ROWS = [
     Row(None, i_tuple_none, args(normal(*MAT)), jit_too=True),
     Row(None, i_variable, args(normal(*MAT), const(2)), jit_too=True),
     Row(None, i_twice, args(normal(5))),
+    Row(None, i_mixed_apart, args(normal(2, 3, 4)), jit_too=True),
+    Row(None, i_mixed_adjacent, args(normal(2, 3, 4)), jit_too=True),
 ]
 
 

@@ -281,12 +281,11 @@ def _add_at(a, index, g):
                 a[index[k]] += g[k]
         return loop
     if isinstance(index, nbtypes.BaseTuple):
-        if int_array(index[0]) and index[0].ndim == 1 and not any(int_array(t) for t in index[1:]):
-            def loop_first(a, index, g):
-                for k in range(index[0].shape[0]):
-                    a[(index[0][k],) + index[1:]] += g[k]
-            return loop_first
-        if any(int_array(t) for t in index):
+        arrays = [k for k, t in enumerate(index) if int_array(t)]
+        if len(arrays) == 1 and index[arrays[0]].ndim == 1 and all(
+                isinstance(t, (nbtypes.Integer, nbtypes.SliceType, nbtypes.NoneType)) or int_array(t) for t in index):
+            return _add_at_one_array(index, arrays[0])
+        if arrays:
             return None  # another advanced-index shape: no implementation, so Numba refuses it
     if int_array(index):
         return None
@@ -295,6 +294,31 @@ def _add_at(a, index, g):
         a[index] += g
     return plain
 
+
+
+_SLAB = {0: lambda g, k: g[k], 1: lambda g, k: g[:, k], 2: lambda g, k: g[:, :, k], 3: lambda g, k: g[:, :, :, k]}
+_PICK = {0: lambda t: t[0], 1: lambda t: t[1], 2: lambda t: t[2], 3: lambda t: t[3], 4: lambda t: t[4]}
+_PUT = {0: lambda t, v: (v,) + t[1:], 1: lambda t, v: t[:1] + (v,) + t[2:], 2: lambda t, v: t[:2] + (v,) + t[3:],
+        3: lambda t, v: t[:3] + (v,) + t[4:], 4: lambda t, v: t[:4] + (v,) + t[5:]}  # (static slices: literal p)
+
+
+def _add_at_one_array(index, p):
+    """add_at for a tuple index of ints, slices and None with one 1-d integer array, at position p: a loop over
+    the array's entries, each adding its slab of g. NumPy puts the array's axis of a[index] where the advanced
+    indices (the array and the ints) are, if they are adjacent, else first."""
+    advanced = [k for k, t in enumerate(index) if not isinstance(t, (nbtypes.SliceType, nbtypes.NoneType))]
+    adjacent = advanced == list(range(advanced[0], advanced[-1] + 1))
+    lead = sum(1 for t in index[:advanced[0]] if isinstance(t, (nbtypes.SliceType, nbtypes.NoneType))) \
+        if adjacent else 0
+    if lead not in _SLAB or p not in _PICK:
+        return None
+    slab, pick, put = register_jitable(_SLAB[lead]), register_jitable(_PICK[p]), register_jitable(_PUT[p])
+
+    def loop(a, index, g):
+        entries = pick(index)
+        for k in range(entries.shape[0]):
+            a[put(index, entries[k])] += slab(g, k)
+    return loop
 
 
 @overload(runtime.sum_axis, jit_options={"cache": True})
