@@ -24,6 +24,7 @@ from .arguments import (
 )
 from .backend.dispatch import derivative, last_run
 from .errors import AdjointError, ArgumentError
+from .ir.queries import loads, names_in
 from .rules.helpers import draws
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
@@ -288,8 +289,11 @@ def _drawn_once(fn, d, what):
     random numbers from a generator outside it (np.random's own, or one a closure or the module holds):
     each run draws others, so the pieces would be of different programs."""
     bound = {n for n, v in d.generated.externals.items() if isinstance(v, (np.random.RandomState, np.random.Generator))}
-    for node in ast.walk(ast.Module(d.generated.nf.body, [])):
-        if draws(node):
+    body = d.generated.nf.body
+    read = loads(body)
+    for stmt in ast.walk(ast.Module(body, [])):
+        node = stmt.value if isinstance(stmt, ast.Assign) else None
+        if draws(node) and names_in(stmt.targets[0]) & read:  # (a draw nothing reads changes nothing)
             path = ast.unparse(node.func)
             if path.startswith("np.random.") and path not in ("np.random.default_rng", "np.random.RandomState") \
                     or isinstance(node.func.value, ast.Name) and node.func.value.id in bound:
