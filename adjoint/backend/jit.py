@@ -352,20 +352,13 @@ def _sum_axis(a, axis):
 def _nd_reduction(how, ndim):
     """max_axis, min_axis, mean_axis or sum_axis of a float array of ndim > 2: the array seen as
     (before, along, after) and reduced along the middle."""
-    kept = ndim - 1
+    shape = _without_axis(ndim)
 
     def loops(a, axis):
-        ax = axis % ndim
-        c = np.ascontiguousarray(a)
-        before, after = 1, 1
-        for k in range(ax):
-            before *= c.shape[k]
-        for k in range(ax + 1, ndim):
-            after *= c.shape[k]
-        n = c.shape[ax]
+        m, ax = _along(a, axis)
+        before, n, after = m.shape
         if n == 0 and (how == "max" or how == "min"):
             raise ValueError("zero-size array to reduction operation which has no identity")
-        m = c.reshape((before, n, after))
         out = np.zeros((before, after)) if how == "mean" or how == "sum" else m[:, 0, :].copy()
         for i in range(before):
             for j in range(n):
@@ -381,13 +374,7 @@ def _nd_reduction(how, ndim):
                         out[i, k] += v
         if how == "mean":
             out /= n
-        dims = np.empty(kept, np.int64)
-        j = 0
-        for k in range(ndim):
-            if k != ax:
-                dims[j] = c.shape[k]
-                j += 1
-        return out.reshape(to_fixed_tuple(dims, kept))
+        return out.reshape(shape(a, ax))
     return loops
 
 
