@@ -352,6 +352,12 @@ def _dot_cols(b):
     return np.ascontiguousarray(np.moveaxis(b, -2, 0)).reshape((k, math.prod(b.shape[:-2]) * b.shape[-1]))
 
 
+def inv_stacked(a):
+    """np.linalg.inv of a stack of matrices (3 dimensions), as `specialize` writes it: Numba's takes a matrix
+    (`adjoint.backend.jit` gives it a loop over the stack)."""
+    return np.linalg.inv(a)
+
+
 def matmul_stacked(a, b):
     """a @ b where one is a stack of matrices (3 dimensions) and the other a matrix or such a stack, as
     `specialize` writes it: Numba's @ takes vectors and matrices (`adjoint.backend.jit` gives it a loop
@@ -1343,6 +1349,6 @@ HELPERS = (
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "sort_axis", "argsort_axis", "put_along",
+    "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "inv_stacked", "sort_axis", "argsort_axis", "put_along",
     "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma",
     "solve_adjoint", "solve_b_adjoint")

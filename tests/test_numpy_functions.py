@@ -204,7 +204,7 @@ CASES = [
          id="norm-matrix", also=("adjoint.runtime.norm",)),
     # linear algebra
     Case("numpy.linalg.inv", "np.linalg.inv(a)", square()),
-    Case("numpy.linalg.inv", "np.linalg.inv(a)", square((2,)), numba=False, id="inv-stack"),
+    Case("numpy.linalg.inv", "np.linalg.inv(a)", square((2,)), id="inv-stack"),
     Case("numpy.linalg.det", "np.linalg.det(a)", square()),
     Case("numpy.linalg.det", "np.linalg.det(a)", square((3,)), numba=False, id="det-stack"),
     Case("numpy.linalg.slogdet", "np.linalg.slogdet(a)[1] * np.linalg.slogdet(a)[0]", square()),

@@ -120,6 +120,11 @@ def axis_statistics(A):
             + np.sum(np.take_along_axis(A, np.argsort(A, axis=1, kind="stable"), axis=1)[:, -1] ** 3))
 
 
+def stacked_inverses(S):
+    """A stack of matrices inverted and multiplied (inv_stacked, matmul_stacked: loops over the stack under Numba)."""
+    return np.sum(np.linalg.inv(S) @ S[::-1] ** 2)
+
+
 def inverse_squares(A):
     """inv's adjoint transposes with mT (a helper whose forward rule is linear)."""
     return np.sum(np.linalg.inv(A) ** 2)
@@ -170,6 +175,7 @@ CASES = [
     (while_loop_states, lambda r: (r.standard_normal(2),), 0),
     (axis_statistics, lambda r: (r.standard_normal((3, 4)),), 0),
     (inverse_squares, lambda r: (r.standard_normal((3, 3)) + 3.0 * np.eye(3),), 0),
+    (stacked_inverses, lambda r: (r.standard_normal((2, 3, 3)) + 3.0 * np.eye(3),), 0),
     (reordered, lambda r: (r.standard_normal(4), r.standard_normal((4, 5))), (0, 1)),
 ]
 

@@ -133,6 +133,19 @@ def _stack_loop(a3, b3, how):
     return loop
 
 
+@overload(runtime.inv_stacked, jit_options={"cache": True})
+def _inv_stacked(a):
+    if not (isinstance(a, nbtypes.Array) and a.ndim == 3 and isinstance(a.dtype, nbtypes.Float)):
+        return None
+
+    def loop(a):
+        out = np.empty(a.shape)
+        for i in range(a.shape[0]):
+            out[i] = np.linalg.inv(np.ascontiguousarray(a[i]))
+        return out
+    return loop
+
+
 @overload(runtime.matmul_stacked, jit_options={"cache": True})
 def _matmul_stacked(a, b):
     if not _stacked_pair(a, b):

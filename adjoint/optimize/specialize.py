@@ -114,6 +114,8 @@ class Specialize(ast.NodeTransformer):
             return self.kinds.atom(node)
         if isinstance(node, ast.BinOp):
             left, right = self.kind(node.left), self.kind(node.right)
+            if isinstance(node.op, ast.MatMult) and left and right and min(left, right) >= 2:
+                return max(left, right)  # (stacks of matrices: a stack)
             return matmul(left, right) if isinstance(node.op, ast.MatMult) else join([left, right])
         if isinstance(node, ast.UnaryOp):
             return self.kind(node.operand)
@@ -121,8 +123,11 @@ class Specialize(ast.NodeTransformer):
             return join([self.kind(node.left)] + [self.kind(c) for c in node.comparators])
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
             return self.kinds.subscript(node)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "saved":
-            return self.kind(node.args[0])
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("saved", "mT",
+                                                                                              "inv_stacked"):
+            return self.kind(node.args[0])  # (the same kind as its argument)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "matmul_stacked":
+            return 3
         return None
 
     def visit_BinOp(self, node):
@@ -143,6 +148,9 @@ class Specialize(ast.NodeTransformer):
         self.generic_visit(node)
         helper = node.func.id if isinstance(node.func, ast.Name) else None
         args = node.args
+        if isinstance(node.func, ast.Attribute) and ast.unparse(node.func) == "np.linalg.inv" and len(args) == 1 \
+                and self.kind(args[0]) == 3:  # (a stack of matrices: a loop over it under Numba)
+            return ast.Call(ast.Name("inv_stacked", ast.Load()), args, [])
         if _is_np(node, "matmul") and len(args) == 2 and not node.keywords:  # (np.matmul is @, which Numba
             kinds = (self.kind(args[0]), self.kind(args[1]))  # takes for vectors and matrices)
             if None not in kinds and 1 <= min(kinds) and max(kinds) <= 2:

@@ -310,6 +310,8 @@ helper("var_axis", "a, axis, ddof", "a", "reduce_tangent(unvar(unit(out), a, axi
 helper("std_axis", "a, axis, ddof", "a", "reduce_tangent(unstd(unit(out), a, out, axis, ddof), a_dot, axis)")
 helper("prod_axis", "a, axis", "a", "reduce_tangent(unprod(unit(out), a, axis), a_dot, axis)")
 helper("sort_axis", "a, axis", "a", "sort_tangent(a, a_dot, axis)")
+helper("inv_stacked", "a", "a", "-(out @ a_dot @ out)")
+helper("matmul_stacked", "a, b", "a, b", "bilinear")
 for _name in ("unsum", "unmean", "uncumsum"):
     helper(_name, "g, a, axis=None", "g", "linear")
 helper("unmax", "g, a, s, axis=None", "g", "linear")
