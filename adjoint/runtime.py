@@ -753,6 +753,14 @@ def gammaln(x):
     return scipy.special.gammaln(x)
 
 
+def betaln(a, b):
+    """scipy.special.betaln, its value to the bit (gammaln(a) + gammaln(b) - gammaln(a + b) differs from it by
+    a few ulps of the larger terms; under Numba it is that sum)."""
+    import scipy.special
+
+    return scipy.special.betaln(a, b)
+
+
 def digamma(x):
     """scipy.special.digamma, the derivative of gammaln (under Numba: _digamma)."""
     import scipy.special
@@ -1351,4 +1359,4 @@ EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) 
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
     "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "inv_stacked", "sort_axis", "argsort_axis", "put_along",
     "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma",
-    "solve_adjoint", "solve_b_adjoint")
+    "solve_adjoint", "solve_b_adjoint", "betaln")

@@ -315,7 +315,7 @@ CASES = [
     Case("scipy.special.gamma", "scipy.special.gamma(a) + scipy.special.rgamma(a)", lambda rng, f: (
         rng.uniform(0.3, 3.0, 4) * rng.choice([-1, 1], 4),), also=("scipy.special.rgamma", "scipy.special.gammasgn")),
     Case("scipy.special.beta", "scipy.special.beta(a, b) + scipy.special.betaln(a, b)", lambda rng, f: (
-        rng.uniform(0.5, 3, 4), rng.uniform(0.5, 3, 4)), wrt=(0, 1), also=("scipy.special.betaln",)),
+        rng.uniform(0.5, 3, 4), rng.uniform(0.5, 3, 4)), wrt=(0, 1), also=("scipy.special.betaln", "adjoint.runtime.betaln")),
     Case("scipy.special.polygamma", "scipy.special.polygamma({n}, a)", positive(1, 0.5, 4.0), fields(n=pick(0, 1)),
          also=("adjoint.runtime.trigamma",)),
     Case("scipy.special.multigammaln", "scipy.special.multigammaln(a, {d})", positive(1, 4.0, 5.0),

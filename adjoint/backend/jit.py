@@ -871,6 +871,11 @@ for _name, _fn in (("erf", math.erf), ("erfc", math.erfc), ("gammaln", math.lgam
     overload(getattr(runtime, _name), jit_options={"cache": True})(_entrywise(_fn))
 
 
+@overload(runtime.betaln, jit_options={"cache": True})
+def _betaln(a, b):
+    return lambda a, b: runtime.gammaln(a) + runtime.gammaln(b) - runtime.gammaln(a + b)
+
+
 def _inverse_permutation(n):
     """np.transpose of g by the inverse of an n-axis permutation (Numba's transpose takes a tuple of n ints)."""
     def permuted(g, axes=None):

@@ -699,7 +699,7 @@ def rgamma(z):
 
 
 def betaln(a, b):
-    return runtime.gammaln(a) + runtime.gammaln(b) - runtime.gammaln(a + b)
+    return runtime.betaln(a, b)
 
 
 def beta(a, b):

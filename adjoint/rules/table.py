@@ -169,6 +169,8 @@ rule("adjoint.runtime.erfc", "x", "g * -1.1283791670955126 * np.exp(-x * x)", ta
 rule("adjoint.runtime.gammaln", "x", "g * digamma(x)", tangent="elementwise", result="join")
 rule("adjoint.runtime.digamma", "x", "g * trigamma(x)", tangent="elementwise", result="join")
 rule("adjoint.runtime.trigamma", "x", "g * tetragamma(x)", tangent="elementwise", result="join")
+rule("adjoint.runtime.betaln", "a, b", "g * (digamma(a) - digamma(a + b))", "g * (digamma(b) - digamma(a + b))",
+     broadcast=True)
 rule("adjoint.runtime.erfinv", "x", "g * 0.886226925452758 * np.exp(out * out)", tangent="elementwise", result="join")
 # (the incomplete gamma and beta functions' derivatives in their parameters a, b are not written: refused)
 rule("adjoint.runtime.gammainc", "a, x", None, "g * np.exp((a - 1.0) * np.log(x) - x - gammaln(a))",
