@@ -701,6 +701,22 @@ def test_log_beta_is_scipys_to_the_bit():
     assert failures(log_beta_fed_back, (x,), 0, jit=True) == []
 
 
+def none_between_an_int_and_an_array(x):  # (NumPy puts the array's axis first, Numba did not: another value
+    return np.sum(x[0, None, np.array([0, 2, 2])] * np.arange(15.0).reshape(3, 1, 5))  # and gradient under Numba)
+
+
+def test_an_index_numba_orders_otherwise_runs_as_python():
+    import adjoint
+
+    x = np.arange(60.0).reshape(3, 4, 5) / 10
+    with pytest.raises(adjoint.AdjointError, match="Numba orders otherwise than NumPy"):
+        adjoint.grad(none_between_an_int_and_an_array, jit=True)(x)
+    with pytest.warns(UserWarning, match="as Python"):
+        value, grad = adjoint.value_and_grad(none_between_an_int_and_an_array)(x)
+    assert value == none_between_an_int_and_an_array(x)
+    assert failures(none_between_an_int_and_an_array, (x,), 0, jit=False) == []
+
+
 def test_the_issue_numbers():
     """The values the report gave: 0.5 per entry, not 2.5; [1, 10, 0], not zeros."""
     import adjoint

@@ -3,6 +3,8 @@
 This is the only module that imports Numba.
 """
 
+import ast
+import inspect
 import linecache
 import math
 import os
@@ -11,6 +13,7 @@ import re
 import shutil
 import sys
 import tempfile
+import textwrap
 import traceback
 import types
 
@@ -666,6 +669,28 @@ def _add_outer(a, g, b):
     return loops
 
 
+def _misordered_index(fn):
+    """The line of the generated function `fn` holding an index (a read, a write, add_at's or kept_writes's)
+    with None between the ints and integer arrays it holds (x[0, None, idx]), else None. NumPy puts the
+    array's axis first there, Numba does not: its result would be another array. (A name in such an index
+    may be an int: refused too.)"""
+    def plain(part):  # (a slice, None or ...: not an advanced index)
+        return isinstance(part, ast.Slice) or isinstance(part, ast.Constant) and part.value in (None, Ellipsis) or (
+            isinstance(part, ast.Call) and isinstance(part.func, ast.Name) and part.func.id == "slice")
+
+    for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(fn)))):
+        index = node.slice if isinstance(node, ast.Subscript) else node.args[1] if isinstance(node, ast.Call) and \
+            isinstance(node.func, ast.Name) and node.func.id in ("add_at", "kept_writes") and len(node.args) > 1 \
+            else None
+        if not isinstance(index, ast.Tuple):
+            continue
+        advanced = [k for k, part in enumerate(index.elts) if not plain(part)]
+        if len(advanced) > 1 and any(not isinstance(index.elts[k], ast.Constant) for k in advanced) and any(
+                isinstance(p, ast.Constant) and p.value is None for p in index.elts[advanced[0]:advanced[-1]]):
+            return fn.__code__.co_firstlineno + node.lineno - 1
+    return None
+
+
 def compile_function(fn):
     """A Numba dispatcher for the generated function `fn`, compiled on first call. Numba keeps what
     it compiles on disk (cache=True) only when the module's file is in the cache folder and Numba's
@@ -673,6 +698,10 @@ def compile_function(fn):
     (NUMBA_CACHE_DIR may put it elsewhere: Numba reads its files with pickle); else it compiles in
     each process."""
     path = fn.__code__.co_filename
+    line = _misordered_index(fn)
+    if line is not None:
+        raise ValueError("an index with None between its ints and integer arrays (x[0, None, idx]), whose axes "
+                         f"Numba orders otherwise than NumPy\nFile \"{path}\", line {line}")
     if emit.in_memory(path) or not os.path.isfile(path):
         return numba.njit(fn)
     try:
