@@ -169,6 +169,9 @@ CASES = [
     Case("numpy.matmul", "{op}", lambda rng, f: tuple(rng.standard_normal(s) for s in f["shapes"]), fields(
         op=pick("a @ b", "np.matmul(a, b)"), shapes=pick(((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5)),
                                                       ((1, 3, 4), (2, 4, 2)))), wrt=(0, 1), id="matmul-stacks"),
+    Case("numpy.matmul", "np.tanh(a @ b) @ c", lambda rng, f: (rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 4)),
+                                                             rng.standard_normal((2, 4, 2))), wrt=(0, 1, 2),
+         id="matmul-stacks-chained"),
     Case("numpy.polyval", "np.polyval(a, b)", lambda rng, f: (rng.standard_normal(4), rng.standard_normal(5)),
          wrt=(0, 1)),
     Case("numpy.einsum", "np.einsum('{s}', a, b)", lambda rng, f: tuple(rng.standard_normal(s) for s in EINSUMS[f["s"]]),

@@ -21,7 +21,9 @@ def join(kinds):
 def matmul(a, b):
     if a is None or b is None or a == 0 or b == 0:
         return None if a is None or b is None else max(a, b)
-    return {(1, 1): 0, (2, 1): 1, (1, 2): 1, (2, 2): 2}.get((a, b))
+    if a == 1 or b == 1:  # (a vector's one axis is summed: a number, a vector, or a stack of vectors)
+        return max(a, b) - 1
+    return max(a, b)  # (matrices, or stacks of them broadcast against each other)
 
 
 class Kinds:
