@@ -25,6 +25,7 @@ from .arguments import (
 from .backend.dispatch import derivative, last_run
 from .errors import AdjointError, ArgumentError
 from .ir.queries import loads, names_in
+from .normalize.expressions import RANDOM
 from .rules.helpers import draws
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
@@ -288,7 +289,7 @@ def _drawn_once(fn, d, what):
     """Refuse `what` (which runs fn's code more than once and puts the results together) where fn draws
     random numbers from a generator outside it (np.random's own, or one a closure or the module holds):
     each run draws others, so the pieces would be of different programs."""
-    bound = {n for n, v in d.generated.externals.items() if isinstance(v, (np.random.RandomState, np.random.Generator))}
+    bound = {n for n, v in d.generated.externals.items() if isinstance(v, RANDOM)}
     body = d.generated.nf.body
     read = loads(body)
     for stmt in ast.walk(ast.Module(body, [])):

@@ -1357,6 +1357,6 @@ HELPERS = (
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
-    "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "inv_stacked", "sort_axis", "argsort_axis", "put_along",
-    "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma",
+    "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "inv_stacked", "sort_axis", "argsort_axis",
+    "put_along", "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma",
     "solve_adjoint", "solve_b_adjoint", "betaln")

@@ -26,6 +26,7 @@ import ast
 
 from ..analysis.kinds import Kinds, join, matmul
 from ..ir.build import clone
+from ..ir.queries import dotted
 
 
 def specialize(fdef, kinds):
@@ -114,8 +115,6 @@ class Specialize(ast.NodeTransformer):
             return self.kinds.atom(node)
         if isinstance(node, ast.BinOp):
             left, right = self.kind(node.left), self.kind(node.right)
-            if isinstance(node.op, ast.MatMult) and left and right and min(left, right) >= 2:
-                return max(left, right)  # (stacks of matrices: a stack)
             return matmul(left, right) if isinstance(node.op, ast.MatMult) else join([left, right])
         if isinstance(node, ast.UnaryOp):
             return self.kind(node.operand)
@@ -127,7 +126,7 @@ class Specialize(ast.NodeTransformer):
                                                                                               "inv_stacked"):
             return self.kind(node.args[0])  # (the same kind as its argument)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "matmul_stacked":
-            return 3
+            return matmul(self.kind(node.args[0]), self.kind(node.args[1]))
         return None
 
     def visit_BinOp(self, node):
@@ -148,7 +147,7 @@ class Specialize(ast.NodeTransformer):
         self.generic_visit(node)
         helper = node.func.id if isinstance(node.func, ast.Name) else None
         args = node.args
-        if isinstance(node.func, ast.Attribute) and ast.unparse(node.func) == "np.linalg.inv" and len(args) == 1 \
+        if dotted(node.func) == "np.linalg.inv" and len(args) == 1 \
                 and self.kind(args[0]) == 3:  # (a stack of matrices: a loop over it under Numba)
             return ast.Call(ast.Name("inv_stacked", ast.Load()), args, [])
         if _is_np(node, "matmul") and len(args) == 2 and not node.keywords:  # (np.matmul is @, which Numba

@@ -275,7 +275,8 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
 
 
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
-    if lower:  # (the factor in the triangle LAPACK reads and writes, a's own entries in the other, as LAPACK leaves them)
+    # (the factor in the triangle LAPACK reads and writes, a's own entries in the other, as LAPACK leaves them)
+    if lower:
         return np.linalg.cholesky(a) + np.triu(a, 1), lower
     return np.linalg.cholesky(a.T).T + np.tril(a, -1), lower
 

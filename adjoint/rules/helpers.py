@@ -17,10 +17,12 @@ unused (simplify.py) nor taken as the same on every run of a loop (reverse_write
 """
 
 import ast
+import functools
 
 from dataclasses import dataclass
 
 from .. import runtime
+from ..ir.queries import dotted
 
 
 @dataclass(frozen=True)
@@ -46,18 +48,24 @@ FACTS = {name: Facts(**getattr(runtime, name).facts) for name in runtime.EXPORTE
          if hasattr(getattr(runtime, name), "facts")} | _NUMPY
 
 
-def draws(call):
-    """Whether `call` (a syntax node) draws random numbers: np.random's functions and the sampling
-    methods of a generator (`makes` rules of table.py spelled `np.random.*` or `.name`)."""
+@functools.cache
+def _drawing():
+    """The spellings of the calls that draw: table.py's `makes` rules spelled `np.random.*` or `.name`."""
     from .table import TABLE
 
-    if not isinstance(call, ast.Call):
+    return frozenset(r.spelling for r in TABLE.by_key.values()
+                     if r.makes and r.spelling.startswith((".", "np.random.")))
+
+
+def draws(call):
+    """Whether `call` (a syntax node) draws random numbers: np.random's functions and the sampling
+    methods of a generator."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
         return False
-    func = call.func
-    path = ast.unparse(func) if isinstance(func, (ast.Attribute, ast.Name)) else ""
-    rule = TABLE.for_spelling(path) if path.startswith("np.random.") else TABLE.for_spelling(
-        "." + func.attr) if isinstance(func, ast.Attribute) and not path.startswith(("np.", "math.")) else None
-    return rule is not None and rule.makes
+    path = dotted(call.func) or ""
+    if path.startswith(("np.", "math.")):
+        return path in _drawing()
+    return "." + call.func.attr in _drawing()
 
 
 def having(fact):

@@ -186,9 +186,10 @@ nondiff("adjoint.runtime.gammasgn")
 
 # NumPy and SciPy functions that rules/defined.py writes with the primitives above (inlined where called)
 for _path in ("numpy.logaddexp2", "numpy.fmax", "numpy.fmin", "numpy.mod", "numpy.fmod", "numpy.copysign",
-              "numpy.float_power", "numpy.positive", "numpy.real", "numpy.real_if_close", "numpy.conjugate", "numpy.ptp", "numpy.nansum",
-              "numpy.nanmean", "numpy.average", "numpy.cov", "numpy.corrcoef", "numpy.vdot", "numpy.inner",
-              "numpy.kron", "numpy.cross", "numpy.interp", "numpy.select", "numpy.gradient", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
+              "numpy.float_power", "numpy.positive", "numpy.real", "numpy.real_if_close", "numpy.conjugate",
+              "numpy.ptp", "numpy.nansum", "numpy.nanmean", "numpy.average", "numpy.cov", "numpy.corrcoef",
+              "numpy.vdot", "numpy.inner", "numpy.kron", "numpy.cross", "numpy.interp", "numpy.select",
+              "numpy.gradient", "numpy.polyval", "numpy.linalg.matrix_power", "numpy.linalg.norm",
               "scipy.special.expit", "scipy.special.logit", "scipy.special.xlogy", "scipy.special.xlog1py",
               "scipy.special.logsumexp", "scipy.special.softmax", "scipy.special.log_softmax", "scipy.special.erf",
               "scipy.special.erfc", "scipy.special.gammaln", "scipy.special.psi", "scipy.special.ndtr",
@@ -327,16 +328,19 @@ helper("unstd", "g, a, s, axis=None, ddof=0", "g, a, s",
 helper("unprod", "g, a, axis=None", "g, a", None)
 helper("unnorm", "g, x, r, axis", "g, x, r", None)
 helper("mT", "a", "a", "linear")
+def _params(name):
+    """A runtime helper's parameters, as the text `helper` takes."""
+    return ", ".join(map(str, inspect.signature(getattr(runtime, name)).parameters.values()))
+
+
 for _name in ("unsort", "unrepeat", "untile", "untake", "untake_along", "unroll", "undiag", "undiagonal", "unpad",
               "unsection", "untranspose"):  # (linear in g; the other parameters give shapes,
     # indices or an order, constant where the primal is differentiable)
-    _params = ", ".join(map(str, inspect.signature(getattr(runtime, _name)).parameters.values()))
-    helper(_name, _params, "g", "linear")
+    helper(_name, _params(_name), "g", "linear")
 for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
               "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives
     # through these yet: forward mode refuses them wherever any of their arguments carries a tangent)
-    _params = ", ".join(map(str, inspect.signature(getattr(runtime, _name)).parameters.values()))
-    helper(_name, _params, ", ".join(p for p in ("g", "a", "out") if p in _params.split(", ")), None)
+    helper(_name, _params(_name), ", ".join(p for p in ("g", "a", "out") if p in _params(_name).split(", ")), None)
 for _name in ("matmul_left", "dot_left", "outer_left"):
     helper(_name, "g, a, b", "g, b", "bilinear")
 for _name in ("matmul_right", "dot_right", "outer_right"):
