@@ -1192,7 +1192,7 @@ def _eigen_gaps(w):
     the eigenvectors have no derivative (any basis of the eigenspace is one)."""
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     off = 1.0 - np.eye(w.shape[-1])
-    if np.any((gaps == 0.0) & (off > 0.0)):
+    if np.any((np.abs(gaps) <= _roundoff(w, w.shape[-1])) & (off > 0.0)):
         raise ValueError("adjoint: np.linalg.eigh's eigenvectors have no derivative where eigenvalues repeat")
     return off / (gaps + np.eye(w.shape[-1]))
 
@@ -1243,11 +1243,12 @@ def svd_vh(a, full=True):
     return _thin_svd(a, full)[2]
 
 
-def full_rank(s):
-    """s, the singular values of a matrix, after checking that none is below np.linalg.pinv's cutoff
-    (1e-15 of the largest), where pinv drops it and its value and derivative jump: a ValueError there."""
-    if np.any(s <= 1e-15 * np.max(s)):
-        raise ValueError("adjoint: np.linalg.pinv of a matrix without full rank has no derivative")
+def full_rank(s, cutoff=1e-15):
+    """s, the singular values of a matrix, after checking that none is below cutoff times the largest
+    (np.linalg.pinv's 1e-15, lstsq's rcond), where pinv and lstsq drop it and their value and derivative
+    jump: a ValueError there."""
+    if np.any(s <= cutoff * np.max(s)):
+        raise ValueError("adjoint: np.linalg.pinv or lstsq of a matrix without full rank has no derivative")
     return s
 
 
@@ -1257,7 +1258,8 @@ def _svd_gaps(s):
     squares = s * s
     gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
     off = 1.0 - np.eye(s.shape[-1])
-    if np.any((gaps == 0.0) & (off > 0.0)) or np.any(s == 0.0):
+    tiny = _roundoff(s, s.shape[-1])
+    if np.any((np.abs(gaps) <= tiny * np.max(s)) & (off > 0.0)) or np.any(s <= tiny):
         raise ValueError("adjoint: np.linalg.svd's singular vectors have no derivative where singular values "
                          "repeat or are 0")
     return off / (gaps + np.eye(s.shape[-1]))
@@ -1319,6 +1321,96 @@ def svd_vh_tangent(a, a_dot, full=True):
     return svd_tangents(a, a_dot, full)[2]
 
 
+def _qr(a, complete=False):
+    """np.linalg.qr(a) (the reduced factors); a ValueError where mode="complete" would differ (a tall
+    matrix, whose extra columns of Q have no derivative) or where R has a 0 on its diagonal (a matrix
+    without full rank: Q is not unique there and R^-1, which the derivative needs, does not exist)."""
+    if complete and a.shape[-2] > a.shape[-1]:
+        raise ValueError("adjoint: np.linalg.qr(a, mode='complete') of a tall matrix has derivatives with "
+                         "mode='reduced' only")
+    q, r = np.linalg.qr(a)
+    k = min(a.shape[-2], a.shape[-1])
+    diagonal = np.abs(np.sum(r[..., :k] * np.eye(k), axis=-1))
+    if np.any(diagonal <= _roundoff(diagonal, max(a.shape[-2], a.shape[-1]))):
+        raise ValueError("adjoint: np.linalg.qr of a matrix without full rank has no derivative")
+    return q, r
+
+
+def _roundoff(values, n):
+    """What n rounding errors of the largest of values amount to (np.linalg.matrix_rank's tolerance):
+    a gap or pivot no larger is 0 as far as a derivative can tell, its reciprocal noise of 1e16."""
+    return n * 2.220446049250313e-16 * np.max(np.abs(values))
+
+
+def qr_q(a, complete=False):
+    """np.linalg.qr(a)[0]."""
+    return _qr(a, complete)[0]
+
+
+def qr_r(a, complete=False):
+    """np.linalg.qr(a)[1]."""
+    return _qr(a, complete)[1]
+
+
+def _qr_tall_adjoint(gq, gr, q, r):
+    """The adjoint of the QR factors of a matrix with at least as many rows as columns:
+    (gq + q copyutl(B)) r^-T, B = gr r^T - q^T gq, copyutl(B) = triu(B) + tril(B^T, -1) (the transpose
+    of qr_tangents' map from x = q^T a_dot r^-1 to the upper u = triu(x) + tril(x, -1)^T)."""
+    b = gr @ mT(r) - mT(q) @ gq
+    return mT(np.linalg.solve(r, mT(gq + q @ (np.triu(b) + np.tril(mT(b), -1)))))
+
+
+def _qr_adjoint(gq, gr, a):
+    """The adjoint of np.linalg.qr(a) for the cotangents gq of Q and gr of R. A wide a = [x | y] has
+    q, u = qr(x) and R = [u | q^T y]: the square part's adjoint with gq + y gv^T, and q gv for y."""
+    q, r = _qr(a)
+    m = a.shape[-2]
+    if m >= a.shape[-1]:
+        return _qr_tall_adjoint(gq, gr, q, r)
+    gv = gr[..., m:]
+    gx = _qr_tall_adjoint(gq + a[..., m:] @ mT(gv), gr[..., :m], q, r[..., :m])
+    return np.concatenate((gx, q @ gv), axis=a.ndim - 1)
+
+
+@facts(linear_in_g=True)
+def qr_q_adjoint(g, a):
+    """The adjoint of qr_q."""
+    return _qr_adjoint(g, np.zeros(_qr(a)[1].shape), a)
+
+
+@facts(linear_in_g=True)
+def qr_r_adjoint(g, a):
+    """The adjoint of qr_r."""
+    return _qr_adjoint(np.zeros(_qr(a)[0].shape), g, a)
+
+
+def _qr_tall_tangents(q, r, a_dot):
+    """(q_dot, r_dot) of a matrix with at least as many rows as columns: x = q^T a_dot r^-1 is a skew
+    part q^T q_dot and an upper part r_dot r^-1, so u = triu(x) + tril(x, -1)^T is r_dot r^-1."""
+    x = mT(np.linalg.solve(mT(r), mT(a_dot) @ q))
+    u = np.triu(x) + mT(np.tril(x, -1))
+    return mT(np.linalg.solve(mT(r), mT(a_dot))) - q @ u, u @ r
+
+
+def qr_tangents(a, a_dot):
+    """(q_dot, r_dot) of np.linalg.qr at a in the direction a_dot."""
+    q, r = _qr(a)
+    m = a.shape[-2]
+    if m >= a.shape[-1]:
+        return _qr_tall_tangents(q, r, a_dot)
+    q_dot, u_dot = _qr_tall_tangents(q, r[..., :m], a_dot[..., :m])
+    v_dot = mT(q_dot) @ a[..., m:] + mT(q) @ a_dot[..., m:]
+    return q_dot, np.concatenate((u_dot, v_dot), axis=a.ndim - 1)
+
+
+def qr_q_tangent(a, a_dot):
+    return qr_tangents(a, a_dot)[0]
+
+
+def qr_r_tangent(a, a_dot):
+    return qr_tangents(a, a_dot)[1]
+
+
 def _below_half(x):
     """x's lower triangle with its diagonal halved (the Phi of the Cholesky factor's derivative)."""
     return np.tril(x) - 0.5 * x * np.eye(x.shape[-1])
@@ -1353,6 +1445,8 @@ HELPERS = (
     bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
     unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
+    _qr, _roundoff, qr_q, qr_r, _qr_tall_adjoint, _qr_adjoint, qr_q_adjoint, qr_r_adjoint, _qr_tall_tangents,
+    qr_tangents, qr_q_tangent, qr_r_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (
     "unbroadcast", "summed_to", "add_at", "kept_writes", "add_outer", "sum_axis", "matmul_left", "matmul_right",

@@ -214,7 +214,7 @@ CASES = [
     Case("adjoint.runtime.logabsdet", "np.linalg.slogdet(a)[1]", square((2,)), numba=False, id="slogdet-stack"),
     Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(1), wrt=(0, 1)),
     Case("numpy.linalg.solve", "np.linalg.solve(a, b)", solve_args(2), wrt=(0, 1), id="solve-matrix"),
-    Case("numpy.linalg.svd", "np.linalg.svd(a, full_matrices=False)[{k}] ** 2 + np.abs(np.linalg.svd(a, "
+    Case("numpy.linalg.svd", "np.sum(np.linalg.svd(a, full_matrices=False)[{k}] ** 2) + np.abs(np.linalg.svd(a, "
          "full_matrices=False)[{j}])", lambda rng, f: (rng.standard_normal(f["s"]),), fields(
              k=pick(0, 1, 2), j=pick(0, 2), s=pick((4, 3), (3, 5), (3, 3))),
          also=("adjoint.runtime.svd_u", "adjoint.runtime.svd_s", "adjoint.runtime.svd_vh")),
@@ -223,6 +223,19 @@ CASES = [
          also=("adjoint.runtime.full_rank",)),
     Case("numpy.linalg.norm", "np.linalg.norm(a, {ord})", normal(2), fields(ord=pick(2, -2, "'nuc'")),
          id="norm-singular-values"),
+    Case("numpy.linalg.qr", "np.linalg.qr(a, mode='{mode}')[{k}] ** 2 * 0.5", lambda rng, f: (
+        rng.standard_normal(sorted(shape(rng, 2)) if f["mode"] == "complete" else shape(rng, 2)),),
+        fields(mode=pick("reduced", "complete"), k=pick(0, 1)),
+        also=("adjoint.runtime.qr_q", "adjoint.runtime.qr_r")),
+    Case("numpy.linalg.qr", "np.sum(np.linalg.qr(a, mode='r')) + np.linalg.qr(a)[0][..., :1]", lambda rng, f: (
+        rng.standard_normal((2,) + shape(rng, 2)),), numba=False, id="qr-stack"),
+    Case("numpy.linalg.lstsq", "np.linalg.lstsq(a, b, rcond={rcond})[{k}]", lambda rng, f: (
+        rng.standard_normal(f["ashape"]), rng.standard_normal(f["ashape"][:1] + f["bshape"])), fields(
+        ashape=pick((5, 3), (3, 3), (2, 4)), bshape=pick((), (2,)), rcond=pick(None, 1e-10), k=pick(0, 0, 3)), wrt=(0, 1),
+        also=("adjoint.runtime.full_rank",)),
+    Case("numpy.linalg.lstsq", "np.linalg.lstsq(a, b)[1] * np.linalg.lstsq(a, b)[2]", lambda rng, f: (
+        rng.standard_normal((5, 3)), rng.standard_normal((5,) + f["bshape"])), fields(bshape=pick((), (2,))), wrt=(0, 1),
+        id="lstsq-residuals"),
     Case("numpy.linalg.cholesky", "np.linalg.cholesky(a)", lambda rng, f: (spd(rng, int(rng.integers(2, 5))),)),
     Case("numpy.linalg.eigh", "np.linalg.eigh(a)[0] ** 2 + np.abs(np.linalg.eigh(a)[1])", symmetric),
     Case("numpy.linalg.eigvalsh", "np.linalg.eigvalsh(a, UPLO='{uplo}')", symmetric, fields(uplo=pick("L", "U")),
@@ -263,7 +276,7 @@ CASES = [
          distinct(3),
          fields(axis=pick(0, 1, 2, -1))),
     Case("numpy.sort", "np.sort(a)", distinct(1)),
-    Case("numpy.sort", "np.sort(a, axis=None)", distinct(2), numba=False, id="sort-flat"),
+    Case("numpy.sort", "np.sort(a, axis=None)", distinct(2), id="sort-flat"),
     Case("numpy.sort", "np.sort(a, axis={axis})", distinct(3), fields(axis=pick(0, 1, 2, -1)),
          id="sort-axis"),
     Case("numpy.pad", "np.pad(a, {w}, constant_values={c})", normal(2), fields(w=pick(1, ((1, 0), (0, 2))),

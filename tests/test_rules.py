@@ -418,6 +418,14 @@ def f_var_axes(x):
     return np.var(x, axis=(0, 2))
 
 
+def f_var_vector_ddof(x):
+    return x.var(ddof=1) + np.var(x[::2], ddof=1)
+
+
+def f_std_axes_kept(x):
+    return np.sum(np.std(x, axis=(-1, 1), ddof=1, keepdims=True) * x)
+
+
 def f_std(x):
     return np.std(x)
 
@@ -1038,11 +1046,13 @@ ROWS = [
     Row("numpy.mean", f_mean_vector_axis0, args(normal(5)), nojit=True),
     Row("numpy.var", f_var, args(normal(*MAT)), jit_too=True),
     Row("numpy.var", f_var_axis1, args(normal(*MAT)), jit_too=True),
-    Row("numpy.var", f_var_ddof, args(normal(*MAT)), nojit=True),
-    Row("numpy.var", f_var_axes, args(normal(2, 3, 4)), nojit=True),
+    Row("numpy.var", f_var_ddof, args(normal(*MAT)), jit_too=True),  # (over all axes merged: var_axis's loops)
+    Row("numpy.var", f_var_axes, args(normal(2, 3, 4)), jit_too=True),
+    Row("numpy.var", f_var_vector_ddof, args(normal(5))),
+    Row("numpy.std", f_std_axes_kept, args(normal(2, 3, 2, 3)), jit_too=True),
     Row("numpy.std", f_std, args(normal(*MAT)), jit_too=True),
     Row("numpy.std", f_std_axis0, args(normal(*MAT)), jit_too=True),
-    Row("numpy.std", f_std_ddof, args(normal(*MAT)), nojit=True),
+    Row("numpy.std", f_std_ddof, args(normal(*MAT)), jit_too=True),
     Row("numpy.max", f_max_all, args(distinct(*MAT)), jit_too=True),
     Row("numpy.max", f_max_axis0, args(distinct(*MAT)), jit_too=True),
     Row("numpy.max", f_max_axis1, args(distinct(*MAT))),

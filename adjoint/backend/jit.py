@@ -16,6 +16,7 @@ import tempfile
 import textwrap
 import traceback
 import types
+import warnings
 
 import numba
 import numpy as np
@@ -27,6 +28,10 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from .. import runtime
 from ..errors import JitError
 from . import cache, emit
+
+# (Numba's advice that `@` is faster on contiguous arrays, about the slices and transposes adjoint's
+# linear-algebra helpers multiply: not the user's to act on, so not shown for generated modules)
+warnings.filterwarnings("ignore", category=numba.NumbaPerformanceWarning, module=r".*adjoint_\w*_[0-9a-f]{16}\Z")
 
 # cache=True: each helper is compiled once per machine and argument types (Numba keeps it beside
 # runtime.py), not again in every process whose generated code calls it. Cached code must not call

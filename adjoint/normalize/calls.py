@@ -9,7 +9,7 @@ import numpy as np
 from ..frontend.names import MISSING
 from ..frontend.source import read
 from ..frontend.subset import check_subset
-from ..ir.build import function_def
+from ..ir.build import clone, function_def
 from ..ir.queries import as_operator, dotted
 from ..rules import BindError
 from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, expanded_ellipsis, tensordot_subscripts, written
@@ -360,6 +360,14 @@ class Calls:
             nested = self.nested_reduction(scope, e, rule, args, keywords, keep)
             if nested is not None:
                 return nested
+        if rule.spelling == "np.sort" and isinstance(rule.bind(args, keywords).get("axis"), ast.Constant) and \
+                rule.bind(args, keywords)["axis"].value is None:  # (the flattened array's, as Numba takes it)
+            flat = self.emit(self.namer.fresh("flat"), self.rule_call("np.ravel", [args[0]]))
+            return self.rule_call(rule.spelling, [flat] + args[2:], {k: v for k, v in keywords.items() if k != "axis"})
+        if rule.spelling in ("np.var", "np.std"):
+            merged = self.merged_spread(scope, e, rule, args, keywords, keep)
+            if merged is not None:
+                return merged
         if keep:
             return self.dims_kept(scope, e, rule, self.rule_call(rule.spelling, args, keywords), args, keywords)
         return self.rule_call(rule.spelling, args, keywords)
@@ -552,6 +560,45 @@ class Calls:
         for k in reversed(order) if keep else ():
             value = self.emit(self.namer.fresh(self.describe(e)),
                               self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
+        return value
+
+    def merged_spread(self, scope, e, rule, args, keywords, keep):
+        """np.var or np.std over a tuple of axes, or over all axes with a ddof (Numba's np.var takes
+        neither): the reduced axes moved last and merged into one (a copy, as NumPy's reshape makes of
+        moved axes), then the spread along that one axis (var_axis's loops under Numba); else None."""
+        bound = rule.bind(args, keywords)
+        axes, a, ddof = bound.get("axis"), bound[rule.params[0]], bound.get("ddof", ast.Constant(0))
+        ndim = self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
+        if not ndim:
+            return None
+        if isinstance(axes, ast.Constant) and axes.value is None:
+            if keep or isinstance(ddof, ast.Constant) and ddof.value == 0:
+                return None  # (np.var(a) itself, which Numba takes)
+            order = list(range(ndim))
+        elif isinstance(axes, ast.Tuple) and all(isinstance(k, ast.Constant) and type(k.value) is int
+                                                 for k in axes.elts):
+            order = sorted({k.value % ndim for k in axes.elts})
+        else:
+            return None
+        kept = [k for k in range(ndim) if k not in order]
+        label = self.describe(e)
+        merged, axis = a, order[0]
+        if len(order) > 1 or not kept:
+            moved = self.emit(self.namer.fresh(label), self.rule_call("np.transpose", [a, ast.Tuple(
+                [ast.Constant(k) for k in kept + order], ast.Load())]))
+            copied = self.emit(self.namer.fresh(label), self.rule_call("np.copy", [moved]))
+            dims = [self.emit(self.namer.fresh(f"{a.id}_shape{k}"), ast.Subscript(
+                ast.Attribute(clone(a), "shape", ast.Load()), ast.Constant(k), ast.Load())) for k in kept]
+            dims = dims or [ast.Constant(1)]
+            merged = self.emit(self.namer.fresh(label), self.rule_call("np.reshape", [copied, ast.Tuple(
+                dims + [ast.Constant(-1)], ast.Load())]))
+            axis = len(dims)
+        value = self.emit(self.namer.fresh(label), self.rule_call(rule.spelling, [merged], {"axis": ast.Constant(axis),
+                                                                            "ddof": ddof}))
+        if not kept:
+            return self.emit(self.namer.fresh(label), ast.Subscript(value, ast.Constant(0), ast.Load()))
+        for k in order if keep else ():
+            value = self.emit(self.namer.fresh(label), self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
         return value
 
     def dims_kept(self, scope, e, rule, value, args, keywords):

@@ -263,6 +263,29 @@ def pinv(a, rcond=None, hermitian=False):
     return np.swapaxes(vh, -1, -2) @ (np.swapaxes(u, -1, -2) / np.expand_dims(s, -1))
 
 
+def qr(a, mode="reduced"):
+    if mode == "r":
+        return runtime.qr_r(a)
+    if mode != "reduced" and mode != "complete":
+        raise NotImplementedError("np.linalg.qr(a, mode='raw') (LAPACK's Householder reflectors)")
+    return runtime.qr_q(a, mode == "complete"), runtime.qr_r(a, mode == "complete")
+
+
+def lstsq(a, b, rcond=None):
+    # (full rank only, by QR; where NumPy's SVD drops singular values below rcond, the value jumps)
+    s = runtime.svd_s(a)
+    rank = runtime.full_rank(s, 2.220446049250313e-16 * max(a.shape[0], a.shape[1]) if rcond is None else rcond).shape[0]
+    if a.shape[0] >= a.shape[1]:
+        q, r = np.linalg.qr(a)
+        x = np.linalg.solve(r, q.T @ b)
+        if a.shape[0] > a.shape[1]:
+            residual = b - a @ x
+            return x, np.sum(residual * residual, axis=0, keepdims=b.ndim == 1), rank, s
+        return x, np.zeros(0), rank, s
+    q, r = np.linalg.qr(a.T)
+    return q @ np.linalg.solve(r.T, b), np.zeros(0), rank, s
+
+
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True):
     t = np.tril(a) if lower else np.triu(a)  # (the triangle LAPACK reads; np.linalg.solve's LU solves it)
     if unit_diagonal:

@@ -151,12 +151,16 @@ rule("adjoint.runtime.svd_u", "a, full=True", "svd_u_adjoint(g, a, full)", None,
      tangent="svd_u_tangent(a, a_dot, full)", result="first")
 rule("adjoint.runtime.svd_vh", "a, full=True", "svd_vh_adjoint(g, a, full)", None,
      tangent="svd_vh_tangent(a, a_dot, full)", result="first")
-rule("adjoint.runtime.full_rank", "s", "g", tangent="elementwise", result="first_or_number")
+rule("adjoint.runtime.qr_q", "a, complete=False", "qr_q_adjoint(g, a)", None, tangent="qr_q_tangent(a, a_dot)",
+     result="first")
+rule("adjoint.runtime.qr_r", "a, complete=False", "qr_r_adjoint(g, a)", None, tangent="qr_r_tangent(a, a_dot)",
+     result="first")
+rule("adjoint.runtime.full_rank", "s, cutoff=1e-15", "g", None, tangent="elementwise", result="first_or_number")
 nondiff("adjoint.runtime.det_sign", "numpy.linalg.matrix_rank", "numpy.int64", "numpy.int32")
 rule("adjoint.runtime.section", "a, start, stop, axis=0", "unsection(g, a, start, axis)", None, None, None,
      tangent="linear", result="first", view=True)
 for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvalsh", "numpy.linalg.svd",
-              "numpy.linalg.pinv", "numpy.trace", "numpy.diagonal",
+              "numpy.linalg.pinv", "numpy.linalg.qr", "numpy.linalg.lstsq", "numpy.trace", "numpy.diagonal",
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
               "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append", "numpy.diff",
               "numpy.degrees", "numpy.radians", "numpy.rollaxis", "numpy.nan_to_num", "numpy.split",
@@ -338,7 +342,8 @@ for _name in ("unsort", "unrepeat", "untile", "untake", "untake_along", "unroll"
     # indices or an order, constant where the primal is differentiable)
     helper(_name, _params(_name), "g", "linear")
 for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
-              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint"):  # (no second derivatives
+              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint", "qr_q_adjoint",
+              "qr_r_adjoint"):  # (no second derivatives
     # through these yet: forward mode refuses them wherever any of their arguments carries a tangent)
     helper(_name, _params(_name), ", ".join(p for p in ("g", "a", "out") if p in _params(_name).split(", ")), None)
 for _name in ("matmul_left", "dot_left", "outer_left"):
