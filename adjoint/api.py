@@ -46,6 +46,10 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
         names, as_tuple = names_of()
         call = bind_call(fn, names, args, kwargs)
         d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns="aux" if has_aux else "one")
+        nf = d.generated.nf
+        if isinstance(nf.result, str) and nf.kinds.get(nf.result):  # (an array, known before running the
+            out = call.run()  # adjoint, whose seed 1.0 may not fit it: the error names its shape)
+            scalar_output(out[0] if has_aux and isinstance(out, tuple) else out, fn)
         out, *grads = d(call.values, 1.0)
         if has_aux:
             aux, grads = _aux(d, grads)

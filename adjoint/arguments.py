@@ -458,7 +458,8 @@ def complex_derivative(what):
 def scalar_output(out, fn):
     if type(out) is float:
         return out
-    if not isinstance(out, (numbers.Number, np.number, np.ndarray)):
+    if not isinstance(out, (numbers.Number, np.number, np.ndarray)) or isinstance(out, (bool, np.bool_)) or \
+            getattr(out, "dtype", None) == np.bool_:  # (a truth value has no derivative)
         raise ArgumentError(f"grad needs {name_of(fn)} to return a float, but it returned a {type(out).__name__}")
     if np.iscomplexobj(out):
         raise ArgumentError(f"grad needs {name_of(fn)} to return a real number, but it returned a complex one "

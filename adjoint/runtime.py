@@ -1029,9 +1029,19 @@ def unsort(g, a, axis=-1):
 @facts(shape_only={1}, linear_in_g=True, fresh=True, new_buffer=True)
 def unpad(g, a, pad_width):
     """The adjoint of np.pad(a, pad_width) (mode "constant"): the part of g where a sits (Python only)."""
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
-                             np.array([[pad_width, pad_width]]), (np.ndim(a), 2))
-    return np.array(g[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, np.shape(a)))])
+    return np.array(g[tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_pairs(pad_width, np.ndim(a)), np.shape(a)))])
+
+
+def pad_pairs(pad_width, ndim):
+    """np.pad's widths as (before, after) for each of ndim axes: a number, (n,), (before, after) or one pair
+    per axis, broadcast as NumPy does."""
+    return np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (ndim, 2))
+
+
+def partition_order(a, kth, axis=-1):
+    """np.argpartition(a, kth, axis): the order np.partition puts a's entries in (the same selection,
+    on indices; Python only: Numba's argpartition is its own)."""
+    return np.argpartition(a, kth, axis=axis)
 
 
 def sort_tangent(a, a_dot, axis=-1):
@@ -1441,7 +1451,7 @@ HELPERS = (
     logabsdet, det_sign, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake,
-    unsort, unpad, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
+    unsort, unpad, partition_order, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
     bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
     unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,

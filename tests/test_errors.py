@@ -323,6 +323,46 @@ def test_grad_of_a_matrix_result_names_the_shape_without_jit():
     assert "(2, 3)" in str(e.value)
 
 
+def row_sums(x):
+    return np.sum(np.sin(x), axis=1)
+
+
+def close_to_itself(x):
+    return np.allclose(x, x * 3.0 / 3.0)
+
+
+def test_grad_of_one_row_sums_names_the_shape():
+    """A result known to be an array is refused before the adjoint runs (whose seed 1.0 would not
+    fit the axis it sums over: an AxisError from inside adjoint before)."""
+    for jit in (False, True):
+        with pytest.raises(adjoint.ArgumentError, match=r"shape \(1,\)"):
+            adjoint.grad(row_sums, jit=jit)(np.ones((1, 3)))
+
+
+def test_grad_of_a_truth_value_is_refused():
+    with pytest.raises(adjoint.ArgumentError, match="bool"):
+        adjoint.grad(close_to_itself, jit=False)(np.ones(3))
+
+
+class Unhappy(Exception):
+    pass
+
+
+def _never_returns(x):
+    raise Unhappy(f"no value for {x}")
+
+
+def calls_a_function_that_raises(x):
+    return _never_returns(x) * x
+
+
+def test_the_users_own_exception_is_raised():
+    """A callee that always raises is the user's raise, of the user's class, on both paths."""
+    for jit in (False, True):
+        with pytest.raises(Unhappy, match="no value"):
+            adjoint.grad(calls_a_function_that_raises, jit=jit)(1.0)
+
+
 def test_non_scalar_hint_names_only_existing_functions():
     with pytest.raises(adjoint.ArgumentError) as e:
         adjoint.grad(twice, jit=False)(np.ones(3))

@@ -9,7 +9,7 @@ import numpy as np
 from ..frontend.names import MISSING
 from ..frontend.source import read
 from ..frontend.subset import check_subset
-from ..ir.build import clone, function_def
+from ..ir.build import function_def
 from ..ir.queries import as_operator, dotted
 from ..rules import BindError
 from ..rules.defined import RUN_TIME, WRITERS, einsum_definition, expanded_ellipsis, tensordot_subscripts, written
@@ -156,6 +156,8 @@ class Calls:
             if definition:
                 self.definition_sites.pop()
         result = callee.result
+        if result is None:  # (a function that always raises: what follows the call never runs, and any
+            return ast.Constant(0.0)  # value, a number, lets it be written)
         if isinstance(result, (*STATIC, Grown, ast.Constant)):  # (a Constant: None, of a function returning nothing)
             return result
         if isinstance(result, list):
@@ -587,9 +589,7 @@ class Calls:
             moved = self.emit(self.namer.fresh(label), self.rule_call("np.transpose", [a, ast.Tuple(
                 [ast.Constant(k) for k in kept + order], ast.Load())]))
             copied = self.emit(self.namer.fresh(label), self.rule_call("np.copy", [moved]))
-            dims = [self.emit(self.namer.fresh(f"{a.id}_shape{k}"), ast.Subscript(
-                ast.Attribute(clone(a), "shape", ast.Load()), ast.Constant(k), ast.Load())) for k in kept]
-            dims = dims or [ast.Constant(1)]
+            dims = [self.dimension(a, k) for k in kept] or [ast.Constant(1)]
             merged = self.emit(self.namer.fresh(label), self.rule_call("np.reshape", [copied, ast.Tuple(
                 dims + [ast.Constant(-1)], ast.Load())]))
             axis = len(dims)

@@ -305,6 +305,8 @@ class Containers:
         container = self.container_or_none(scope, e.args[0])
         array = self.atom(scope, e.args[0]) if container is None and not isinstance(e.args[0], COMPREHENSIONS) else None
         rows = self.kinds.of.get(array.id) if isinstance(array, ast.Name) else None  # (an array: its rows)
+        if rows is not None and rows >= 3:
+            return self.stacked_array(array, rows, {"vstack": 0, "dstack": 2}.get(name, 1))
         if rows in (1, 2):
             if name == "vstack" and rows == 2 or name == "hstack" and rows == 1:
                 return self.rule_call("np.copy", [array])
@@ -344,6 +346,18 @@ class Containers:
             return self.rule_call("np.concatenate", [seq], {"axis": ast.Constant(axis)})
         raise self.error(scope, e, f"np.{name}() of items whose numbers of dimensions differ or are not known "
                          "when compiling", "give the items one number of dimensions (np.atleast_1d, reshape)")
+
+    def stacked_array(self, array, ndim, axis):
+        """np.vstack (axis 0), hstack or column_stack (1), dstack (2) of an array of ndim >= 3, whose items
+        (array[i]) join along their `axis`: the stack's axis moved before that one, the two merged."""
+        order = list(range(1, axis + 1)) + [0] + list(range(axis + 1, ndim))
+        moved = self.emit(self.namer.fresh("moved"), self.rule_call("np.transpose", [array, ast.Tuple(
+            [ast.Constant(k) for k in order], ast.Load())]))
+        if axis + 1 >= ndim:  # (dstack of matrices: each a (m, n, 1) array, the stack is that last axis)
+            return self.rule_call("np.copy", [moved])
+        copied = self.emit(self.namer.fresh("moved"), self.rule_call("np.copy", [moved]))
+        dims = [ast.Constant(-1) if k == axis else self.dimension(array, order[k]) for k in range(ndim) if k != axis + 1]
+        return self.rule_call("np.reshape", [copied, ast.Tuple(dims, ast.Load())])
 
     def caller_arrays_updated(self, scope, stmts, name, container):
         """Refuse `p["w"] -= ...` in stmts on a leaf that is the caller's array (NumPy's is in place: it

@@ -46,9 +46,11 @@ and line it came from (inlined code keeps its own file). For example
 """
 
 import ast
+import builtins
 
 from ..analysis.kinds import Kinds
 from ..errors import AdjointError, Location
+from ..frontend.names import resolve
 from ..ir.build import clone
 from ..ir.naming import RESERVED, Namer
 from ..ir.normal import NormalFunction
@@ -305,6 +307,11 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             self.read_cache[key] = ast.Name(target, ast.Load())
         return ast.Name(target, ast.Load())
 
+    def dimension(self, array, k):
+        """The atom of `array.shape[k]` (array a Name), emitted."""
+        return self.emit(self.namer.fresh(f"{array.id}_shape{k}"), ast.Subscript(
+            ast.Attribute(clone(array), "shape", ast.Load()), ast.Constant(k), ast.Load()))
+
     def append(self, stmt):
         stmt.lineno = self.line
         self.out.append(stmt)
@@ -345,6 +352,7 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             raise self.error(site_scope, call, f"{what} cannot be differentiated by adjoint yet",
                              "write it with other NumPy functions, or give it a rule with adjoint.custom_vjp")
         elif isinstance(stmt, (ast.Assert, ast.Raise)):
+            self.bind_exceptions(scope, stmt)
             self.append(Renamer(scope).visit(clone(stmt)))
         elif isinstance(stmt, ast.Pass):
             pass
@@ -359,6 +367,16 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         else:
             raise self.error(scope, stmt, f"`{type(stmt).__name__}` cannot be differentiated",
                              "rewrite it with assignments, if, for and while")
+
+    def bind_exceptions(self, scope, stmt):
+        """Bind the user's own exception classes that a raise or assert names (`raise MyError(...)`) into
+        the generated module, which knows the builtin ones only."""
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and node.id not in scope.current and scope.fn is not None:
+                obj = resolve(scope.fn, node, scope.locals)
+                if isinstance(obj, type) and issubclass(obj, BaseException) and getattr(builtins, node.id, None) \
+                        is not obj:
+                    self.externals[node.id] = obj
 
     def bind_name(self, scope, name):
         """The name that an assignment to the user variable `name` writes (see the module docstring)."""

@@ -530,6 +530,13 @@ def rot90(m, k=1, axes=None):
     return m.T[:, ::-1]
 
 
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    if axis is None:
+        flat = np.ravel(a)
+        return np.take_along_axis(flat, runtime.partition_order(flat, kth, 0), 0)
+    return np.take_along_axis(a, runtime.partition_order(a, kth, axis), axis)
+
+
 def median(a, axis=None):
     if axis is None:
         s = np.sort(np.ravel(a))
@@ -978,6 +985,10 @@ def vsplit(ary, indices_or_sections):
     return split(ary, indices_or_sections, 0)
 
 
+def dsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, 2)
+
+
 def r_(*arrays):
     parts = tuple(np.atleast_1d(a) for a in arrays)
     return np.concatenate(parts)
@@ -1064,8 +1075,7 @@ def _squeeze(ndim, axis=None):
 def _pad(ndim, pad_width, mode="constant", constant_values=0.0):
     if RUN_TIME in (pad_width, mode) or mode != "constant":
         return None
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else
-                             np.array([[pad_width, pad_width]]), (ndim, 2))
+    widths = runtime.pad_pairs(pad_width, ndim)
     lines = ["def pad(array, pad_width, mode='constant', constant_values=0.0):", "    out = array"]
     for k, (lo, hi) in enumerate(widths):
         for width, first in ((lo, True), (hi, False)):

@@ -164,7 +164,7 @@ for _path in ("numpy.linalg.slogdet", "numpy.linalg.eigh", "numpy.linalg.eigvals
               "numpy.pad", "numpy.atleast_1d", "numpy.atleast_2d", "numpy.atleast_3d", "numpy.flip", "numpy.fliplr",
               "numpy.flipud", "numpy.rot90", "numpy.median", "numpy.cumprod", "numpy.append", "numpy.diff",
               "numpy.degrees", "numpy.radians", "numpy.rollaxis", "numpy.nan_to_num", "numpy.split",
-              "numpy.array_split", "numpy.hsplit", "numpy.vsplit", "numpy.linspace"):
+              "numpy.array_split", "numpy.hsplit", "numpy.vsplit", "numpy.dsplit", "numpy.partition", "numpy.linspace"):
     define(_path)
 
 # SciPy's special functions: runtime helpers (SciPy's ufuncs in Python, math.* entry by entry under Numba)
@@ -178,14 +178,13 @@ rule("adjoint.runtime.betaln", "a, b", "g * (digamma(a) - digamma(a + b))", "g *
 rule("adjoint.runtime.erfinv", "x", "g * 0.886226925452758 * np.exp(out * out)", tangent="elementwise", result="join")
 # (the incomplete gamma and beta functions' derivatives in their parameters a, b are not written: refused)
 rule("adjoint.runtime.gammainc", "a, x", None, "g * np.exp((a - 1.0) * np.log(x) - x - gammaln(a))",
-     tangent="elementwise", result="join")
+     broadcast=True)
 rule("adjoint.runtime.gammaincc", "a, x", None, "-g * np.exp((a - 1.0) * np.log(x) - x - gammaln(a))",
-     tangent="elementwise", result="join")
+     broadcast=True)
 rule("adjoint.runtime.betainc", "a, b, x", None, None,
      "g * np.exp((a - 1.0) * np.log(x) + (b - 1.0) * np.log1p(-x) - gammaln(a) - gammaln(b) + gammaln(a + b))",
-     tangent="elementwise", result="join")
-rule("adjoint.runtime.bessel", "kind, v, x", None, None, "g * bessel_slope(kind, v, x)", tangent="elementwise",
-     result="join")
+     broadcast=True)
+rule("adjoint.runtime.bessel", "kind, v, x", None, None, "g * bessel_slope(kind, v, x)", broadcast=True)
 nondiff("adjoint.runtime.gammasgn")
 
 # NumPy and SciPy functions that rules/defined.py writes with the primitives above (inlined where called)
@@ -360,7 +359,8 @@ helper("restore", "tape, value", "tape, value", "linear")
 helper("add_into", "view, g", "view, g", "linear")
 helper("add_at", "a, index, g", "a, g", "linear")
 nondiff("adjoint.runtime.zeros_like", "adjoint.runtime.trip_count", "adjoint.runtime.kept_writes",
-        "adjoint.runtime.rows_of", "adjoint.runtime.fits", "adjoint.runtime.argsort_axis")
+        "adjoint.runtime.rows_of", "adjoint.runtime.fits", "adjoint.runtime.argsort_axis",
+        "adjoint.runtime.partition_order")
 
 # the kind of each result (see the package docstring); elementwise NumPy functions and math.* have theirs
 results = TABLE.results
