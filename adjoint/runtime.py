@@ -1190,11 +1190,68 @@ def eigh_vectors(a):
     return np.linalg.eigh(a)[1]
 
 
+EIGENVALUES_WEIGHED = ("adjoint: np.linalg.eigh's eigenvalues, one by one, have no derivative where they repeat "
+                       "and the function weighs them differently (their sum has one)")
+EIGENVALUES_APART = ("adjoint: in forward mode, np.linalg.eigh's eigenvalues have no tangent where they repeat "
+                     "(use reverse mode, where a function that weighs them alike has a derivative)")
+SINGULAR_WEIGHED = ("adjoint: np.linalg.svd's singular values, one by one, have no derivative where they repeat "
+                    "and the function weighs them differently (their sum has one)")
+SINGULAR_APART = ("adjoint: in forward mode, np.linalg.svd's singular values have no tangent where they repeat "
+                  "(use reverse mode, where a function that weighs them alike has a derivative)")
+
+
+def eigh_upper(a):
+    """np.linalg.eigh(a, UPLO="U"): the eigenpairs of the symmetric matrix whose upper triangle is a's
+    (Python only: Numba's eigh reads the lower one; LAPACK's results for the two differ in their last
+    bits and in the eigenvectors' signs, so the upper one is not the lower one of a's transpose)."""
+    return np.linalg.eigh(a, UPLO="U")
+
+
+def eigh_values_upper(a):
+    return eigh_upper(a)[0]
+
+
+def eigh_vectors_upper(a):
+    return eigh_upper(a)[1]
+
+
+def upper_of(s):
+    """The adjoint of reading a symmetric matrix from its upper triangle (eigh with UPLO="U")."""
+    return mT(lower_of(mT(s)))
+
+
+def _values_cotangent(g, v):
+    """The symmetric matrix cotangent of eigenvalues with cotangent g: v diag(g) v^T."""
+    return (v * np.expand_dims(g, -2)) @ mT(v)
+
+
+def _vectors_cotangent(g, w, v):
+    """The symmetric matrix cotangent of eigenvectors v with cotangent g: v (F o v^T g) v^T, F_ij =
+    1 / (w_j - w_i) (the standard formula; undefined at repeated eigenvalues: _eigen_gaps)."""
+    return v @ (_eigen_gaps(w) * (mT(v) @ g)) @ mT(v)
+
+
+def _values_tangent(v, m):
+    """The tangent of the eigenvalues for the symmetric direction m: the diagonal of v^T m v."""
+    return np.sum(v * (m @ v), axis=-2)
+
+
+def _vectors_tangent(w, v, m):
+    """The tangent of the eigenvectors for the symmetric direction m: v (F o v^T m v)."""
+    return v @ (_eigen_gaps(w) * (mT(v) @ m @ v))
+
+
 @facts(linear_in_g=True)
 def eigh_values_adjoint(g, a):
-    """The adjoint of eigh_values: v diag(g) v^T, read back into a's lower triangle."""
-    v = np.linalg.eigh(a)[1]
-    return lower_of((v * np.expand_dims(g, -2)) @ mT(v))
+    """The adjoint of eigh_values, read back into a's lower triangle."""
+    w, v = np.linalg.eigh(a)
+    return lower_of(_values_cotangent(_weighed_alike(w, g, EIGENVALUES_WEIGHED), v))
+
+
+@facts(linear_in_g=True)
+def eigh_values_upper_adjoint(g, a):
+    w, v = eigh_upper(a)
+    return upper_of(_values_cotangent(_weighed_alike(w, g, EIGENVALUES_WEIGHED), v))
 
 
 def _eigen_gaps(w):
@@ -1202,31 +1259,65 @@ def _eigen_gaps(w):
     the eigenvectors have no derivative (any basis of the eigenspace is one)."""
     gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
     off = 1.0 - np.eye(w.shape[-1])
-    if np.any((np.abs(gaps) <= _roundoff(w, w.shape[-1])) & (off > 0.0)):
+    if np.any((np.abs(gaps) <= _negligible(w)) & (off > 0.0)):
         raise ValueError("adjoint: np.linalg.eigh's eigenvectors have no derivative where eigenvalues repeat")
     return off / (gaps + np.eye(w.shape[-1]))
 
 
+def _weighed_alike(w, g, what):
+    """g, the cotangent of eigenvalues or singular values w, after checking that values equal within
+    _negligible get equal cotangents (then any basis of their space gives one adjoint; else the values,
+    taken one by one, have no derivative there: a ValueError)."""
+    same = np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1)) <= _negligible(w)
+    unlike = np.abs(np.expand_dims(g, -2) - np.expand_dims(g, -1)) > 1e-8 * np.max(np.abs(g))
+    if np.any(same & unlike):
+        raise ValueError(what)
+    return g
+
+
+def _apart(w, what):
+    """w, eigenvalues or singular values, after checking that no two are equal within _negligible: their
+    tangents, one by one, depend on the basis LAPACK picks of a repeated one's space (a ValueError)."""
+    off = 1.0 - np.eye(w.shape[-1])
+    if np.any((np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1)) <= _negligible(w)) & (off > 0.0)):
+        raise ValueError(what)
+    return w
+
+
 @facts(linear_in_g=True)
 def eigh_vectors_adjoint(g, a):
-    """The adjoint of eigh_vectors: v (F o v^T g) v^T, F_ij = 1 / (w_j - w_i), read back into a's
-    lower triangle (the standard formula; undefined at repeated eigenvalues: _eigen_gaps)."""
+    """The adjoint of eigh_vectors, read back into a's lower triangle."""
     w, v = np.linalg.eigh(a)
-    return lower_of(v @ (_eigen_gaps(w) * (mT(v) @ g)) @ mT(v))
+    return lower_of(_vectors_cotangent(g, w, v))
+
+
+@facts(linear_in_g=True)
+def eigh_vectors_upper_adjoint(g, a):
+    w, v = eigh_upper(a)
+    return upper_of(_vectors_cotangent(g, w, v))
 
 
 def eigh_values_tangent(a, a_dot):
-    """The tangent of eigh_values: the diagonal of v^T m v, m the symmetric matrix of a_dot's lower triangle."""
-    v = np.linalg.eigh(a)[1]
-    m = symmetric_of_lower(a_dot)
-    return np.sum(v * (m @ v), axis=-2)
+    """The tangent of eigh_values, m the symmetric matrix of a_dot's lower triangle."""
+    w, v = np.linalg.eigh(a)
+    _apart(w, EIGENVALUES_APART)
+    return _values_tangent(v, symmetric_of_lower(a_dot))
+
+
+def eigh_values_upper_tangent(a, a_dot):
+    w, v = eigh_upper(a)
+    _apart(w, EIGENVALUES_APART)
+    return _values_tangent(v, symmetric_of_lower(mT(a_dot)))
 
 
 def eigh_vectors_tangent(a, a_dot):
-    """The tangent of eigh_vectors: v (F o v^T m v)."""
     w, v = np.linalg.eigh(a)
-    m = symmetric_of_lower(a_dot)
-    return v @ (_eigen_gaps(w) * (mT(v) @ m @ v))
+    return _vectors_tangent(w, v, symmetric_of_lower(a_dot))
+
+
+def eigh_vectors_upper_tangent(a, a_dot):
+    w, v = eigh_upper(a)
+    return _vectors_tangent(w, v, symmetric_of_lower(mT(a_dot)))
 
 
 def _thin_svd(a, full):
@@ -1268,7 +1359,7 @@ def _svd_gaps(s):
     squares = s * s
     gaps = np.expand_dims(squares, -2) - np.expand_dims(squares, -1)
     off = 1.0 - np.eye(s.shape[-1])
-    tiny = _roundoff(s, s.shape[-1])
+    tiny = _negligible(s)
     if np.any((np.abs(gaps) <= tiny * np.max(s)) & (off > 0.0)) or np.any(s <= tiny):
         raise ValueError("adjoint: np.linalg.svd's singular vectors have no derivative where singular values "
                          "repeat or are 0")
@@ -1279,7 +1370,7 @@ def _svd_gaps(s):
 def svd_s_adjoint(g, a):
     """The adjoint of svd_s: u diag(g) vh."""
     u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return (u * np.expand_dims(g, -2)) @ vh
+    return (u * np.expand_dims(_weighed_alike(s, g, SINGULAR_WEIGHED), -2)) @ vh
 
 
 @facts(linear_in_g=True)
@@ -1324,6 +1415,7 @@ def svd_u_tangent(a, a_dot, full=True):
 def svd_s_tangent(a, a_dot):
     """The tangent of svd_s: the diagonal of u^T a_dot v."""
     u, s, vh = np.linalg.svd(a, full_matrices=False)
+    _apart(s, SINGULAR_APART)
     return np.sum((mT(u) @ a_dot) * vh, axis=-1)
 
 
@@ -1341,15 +1433,17 @@ def _qr(a, complete=False):
     q, r = np.linalg.qr(a)
     k = min(a.shape[-2], a.shape[-1])
     diagonal = np.abs(np.sum(r[..., :k] * np.eye(k), axis=-1))
-    if np.any(diagonal <= _roundoff(diagonal, max(a.shape[-2], a.shape[-1]))):
+    if np.any(diagonal <= _negligible(diagonal)):
         raise ValueError("adjoint: np.linalg.qr of a matrix without full rank has no derivative")
     return q, r
 
 
-def _roundoff(values, n):
-    """What n rounding errors of the largest of values amount to (np.linalg.matrix_rank's tolerance):
-    a gap or pivot no larger is 0 as far as a derivative can tell, its reciprocal noise of 1e16."""
-    return n * 2.220446049250313e-16 * np.max(np.abs(values))
+def _negligible(values):
+    """1e-10 of the largest of values: a gap between eigenvalues or singular values, or a pivot of R,
+    no larger counts as 0. LAPACK computes them to about 1e-16 of the largest, so a derivative that
+    divides by one this small keeps at most 6 digits (at an exact repeat or rank loss, it would be
+    noise of size 1e14 and more), and adjoint refuses it there."""
+    return 1e-10 * np.max(np.abs(values))
 
 
 def qr_q(a, complete=False):
@@ -1450,12 +1544,15 @@ HELPERS = (
     det_adjoint, det_tangent,
     logabsdet, det_sign, solve_tangent, solve_b_tangent, eigh_values, eigh_vectors,
     eigh_values_adjoint, _eigen_gaps, eigh_vectors_adjoint, eigh_values_tangent, eigh_vectors_tangent, _below_half,
+    eigh_upper, eigh_values_upper, eigh_vectors_upper, upper_of, _values_cotangent, _vectors_cotangent,
+    _values_tangent, _vectors_tangent, eigh_values_upper_adjoint, eigh_vectors_upper_adjoint,
+    eigh_values_upper_tangent, eigh_vectors_upper_tangent,
     cholesky_adjoint, cholesky_tangent, undiagonal, undiag, unrepeat, untile, unroll, untranspose, untake,
     unsort, unpad, partition_order, sort_tangent, trace, diagonal, pad, _erfinv, gammainc, gammaincc, betainc,
     bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
     unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
-    _qr, _roundoff, qr_q, qr_r, _qr_tall_adjoint, _qr_adjoint, qr_q_adjoint, qr_r_adjoint, _qr_tall_tangents,
+    _qr, _negligible, _weighed_alike, _apart, qr_q, qr_r, _qr_tall_adjoint, _qr_adjoint, qr_q_adjoint, qr_r_adjoint, _qr_tall_tangents,
     qr_tangents, qr_q_tangent, qr_r_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (

@@ -91,6 +91,12 @@ def symmetric(rng, f):
     return (q @ np.diag(np.arange(1.0, n + 1) * 1.5) @ q.T,)
 
 
+def upper_args(rng, f):
+    """A symmetric matrix with well-separated eigenvalues, and a lower triangle (which eigh(UPLO='U') does not read)."""
+    a, = symmetric(rng, f)
+    return a, np.tril(rng.standard_normal(a.shape), -1)
+
+
 def solve_args(rhs):
     def make(rng, f):
         n = int(rng.integers(2, 5))
@@ -238,8 +244,10 @@ CASES = [
         id="lstsq-residuals"),
     Case("numpy.linalg.cholesky", "np.linalg.cholesky(a)", lambda rng, f: (spd(rng, int(rng.integers(2, 5))),)),
     Case("numpy.linalg.eigh", "np.linalg.eigh(a)[0] ** 2 + np.abs(np.linalg.eigh(a)[1])", symmetric),
-    Case("numpy.linalg.eigvalsh", "np.linalg.eigvalsh(a, UPLO='{uplo}')", symmetric, fields(uplo=pick("L", "U")),
-         also=("adjoint.runtime.eigh_values",)),
+    Case("numpy.linalg.eigvalsh", "np.linalg.eigvalsh(a)", symmetric, also=("adjoint.runtime.eigh_values",)),
+    Case("adjoint.runtime.eigh_values_upper", "np.linalg.eigvalsh(a, UPLO='U') + np.linalg.eigh(a + b, 'U')[0] + "
+         "np.linalg.eigh(a + b, UPLO='U')[1][{k}]", upper_args, fields(k=pick(0, -1)), wrt=(0, 1),
+         numba=False, id="eigh-upper", also=("adjoint.runtime.eigh_vectors_upper",)),
     Case("adjoint.runtime.eigh_vectors", "np.abs(np.linalg.eigh(a)[1][:, -1])", symmetric, id="eigh-vectors"),
     # shapes
     Case("numpy.repeat", "np.repeat(a, {r}, axis={axis})", normal(2), fields(r=pick(1, 2, 3), axis=pick(None, 0, 1))),

@@ -670,3 +670,94 @@ def test_sinc_derivative_at_and_near_zero_is_finite_and_right():
         assert np.isclose(adjoint.grad(_sinc_scalar, jit=jit)(1e-7), 3.0 * -math.pi ** 2 / 3 * 1e-7, rtol=1e-9)
     assert failures(_sinc_sum, (x,)) == []
 
+
+
+# --- linear algebra where a derivative does not exist: a ValueError, never noise ---------------------
+
+def eigenvalue_sum(a):
+    return np.sum(np.linalg.eigvalsh(a))
+
+
+def eigenvalues_weighed(a):
+    return np.sum(np.linalg.eigvalsh(a) * np.arange(3.0))
+
+
+def eigenvectors_used(a):
+    return np.sum(np.abs(np.linalg.eigh(a)[1]) * np.arange(3.0))
+
+
+def nuclear(a):
+    return np.sum(np.linalg.svd(a, compute_uv=False))
+
+
+def largest_singular_value(a):
+    return np.linalg.svd(a, compute_uv=False)[0]
+
+
+def qr_used(a):
+    q, r = np.linalg.qr(a)
+    return np.sum(q * q * 0.5) + np.sum(r)
+
+
+def least_squares(a, b):
+    return np.sum(np.linalg.lstsq(a, b, rcond=-1)[0] ** 2)
+
+
+def _repeated_spectrum():
+    """Q diag(1, 1, 2) Q^T: an eigenvalue that repeats, which LAPACK computes a few roundings apart."""
+    q = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))[0]
+    return q @ np.diag([1.0, 1.0, 2.0]) @ q.T
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_repeated_eigenvalues_weighed_alike_have_a_derivative(jit):
+    a = _repeated_spectrum()
+    assert np.allclose(adjoint.grad(eigenvalue_sum, jit=jit)(a), np.eye(3))  # (the trace's)
+    assert np.allclose(adjoint.grad(nuclear, jit=jit)(2.0 * np.eye(3)), np.eye(3))
+
+
+@pytest.mark.parametrize("fn, match", [(eigenvalues_weighed, "weighs them differently"),
+                                       (eigenvectors_used, "eigenvectors have no derivative"),
+                                       (largest_singular_value, "weighs them differently")])
+@pytest.mark.parametrize("jit", [False, True])
+def test_repeated_eigenvalues_weighed_differently_are_refused(fn, match, jit):
+    a = _repeated_spectrum() if fn is not largest_singular_value else np.diag([2.0, 2.0, 1.0])
+    with pytest.raises(ValueError, match=match):
+        adjoint.grad(fn, jit=jit)(a)
+
+
+def test_repeated_eigenvalues_have_no_tangent():
+    with pytest.raises(ValueError, match="forward mode"):
+        adjoint.jvp(eigenvalue_sum, (_repeated_spectrum(),), np.ones((3, 3)), jit=False)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_rank_deficient_qr_and_lstsq_are_refused(jit):
+    a = np.random.default_rng(1).standard_normal((5, 4))
+    a[:, 3] = a[:, 0] + 2.0 * a[:, 1]  # (R's last pivot comes out about 1e-15, not 0)
+    with pytest.raises(ValueError, match="full rank"):
+        adjoint.grad(qr_used, jit=jit)(a)
+    with pytest.raises(ValueError, match="full rank"):
+        adjoint.grad(least_squares, wrt=(0, 1), jit=jit)(a, np.ones(5))
+
+
+def spread_kept(x, y):
+    return np.sum((np.var(x, axis=(0, 1), keepdims=True) + y)[0]) + np.sum(np.std(x, ddof=1, keepdims=True))
+
+
+def vector_spread_kept(x):
+    return np.sum(np.std(x, axis=0, ddof=1, keepdims=True) * x) + np.var(x, axis=(-1,), ddof=2)
+
+
+def mean_kept(x, y):
+    return np.sum(np.mean(x, axis=(0, 1), keepdims=True) * y) + np.sum(np.max(x, axis=(1, 0), keepdims=True))
+
+
+@pytest.mark.parametrize("fn, args", [(spread_kept, (np.sin(np.arange(12.0)).reshape(3, 4), np.cos(np.arange(3.0)))),
+                                      (vector_spread_kept, (np.sin(np.arange(5.0)),)),
+                                      (mean_kept, (np.sin(np.arange(12.0)).reshape(3, 4), np.cos(np.arange(3.0))))])
+def test_reductions_over_all_axes_keep_them(fn, args):
+    """keepdims=True with axes that are all of them: an array of ones' shape (the number, before), on
+    both paths (np.expand_dims of a number does not compile under Numba)."""
+    wrt = tuple(range(len(args)))
+    assert failures(fn, args, wrt if len(wrt) > 1 else 0, jit=True) == []

@@ -559,10 +559,17 @@ class Calls:
         for k in order:
             call = self.rule_call(rule.spelling, [value], {"axis": ast.Constant(k)})
             value = self.emit(self.namer.fresh(self.describe(e)), call)
+        if keep and ndim is not None and len(order) == ndim:
+            return self.everywhere(value, ndim)
         for k in reversed(order) if keep else ():
             value = self.emit(self.namer.fresh(self.describe(e)),
                               self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
         return value
+
+    def everywhere(self, number, ndim):
+        """A reduction over all axes with keepdims=True: its number as an array of ndim ones (np.full:
+        np.expand_dims does not take a number under Numba)."""
+        return self.rule_call("np.full", [ast.Tuple([ast.Constant(1)] * ndim, ast.Load()), number])
 
     def merged_spread(self, scope, e, rule, args, keywords, keep):
         """np.var or np.std over a tuple of axes, or over all axes with a ddof (Numba's np.var takes
@@ -573,21 +580,24 @@ class Calls:
         ndim = self.kinds.of.get(a.id) if isinstance(a, ast.Name) else None
         if not ndim:
             return None
+        plain = isinstance(ddof, ast.Constant) and ddof.value == 0  # (no ddof: np.var(a) itself, which Numba takes)
         if isinstance(axes, ast.Constant) and axes.value is None:
-            if keep or isinstance(ddof, ast.Constant) and ddof.value == 0:
-                return None  # (np.var(a) itself, which Numba takes)
+            if plain:
+                return None
             order = list(range(ndim))
-        elif isinstance(axes, ast.Tuple) and all(isinstance(k, ast.Constant) and type(k.value) is int
-                                                 for k in axes.elts):
+        elif isinstance(axes, ast.Tuple) and axes.elts and all(isinstance(k, ast.Constant) and type(k.value) is int
+                                                               for k in axes.elts):
             order = sorted({k.value % ndim for k in axes.elts})
+        elif ndim == 1 and isinstance(axes, ast.Constant) and type(axes.value) is int and (keep or not plain):
+            order = [0]  # (a vector's one axis: all of it, with a ddof or keepdims that Numba's np.var lacks)
         else:
             return None
         kept = [k for k in range(ndim) if k not in order]
         label = self.describe(e)
         merged, axis = a, order[0]
         if len(order) > 1 or not kept:
-            moved = self.emit(self.namer.fresh(label), self.rule_call("np.transpose", [a, ast.Tuple(
-                [ast.Constant(k) for k in kept + order], ast.Load())]))
+            moved = a if kept + order == list(range(ndim)) else self.emit(self.namer.fresh(label), self.rule_call(
+                "np.transpose", [a, ast.Tuple([ast.Constant(k) for k in kept + order], ast.Load())]))
             copied = self.emit(self.namer.fresh(label), self.rule_call("np.copy", [moved]))
             dims = [self.dimension(a, k) for k in kept] or [ast.Constant(1)]
             merged = self.emit(self.namer.fresh(label), self.rule_call("np.reshape", [copied, ast.Tuple(
@@ -596,7 +606,8 @@ class Calls:
         value = self.emit(self.namer.fresh(label), self.rule_call(rule.spelling, [merged], {"axis": ast.Constant(axis),
                                                                             "ddof": ddof}))
         if not kept:
-            return self.emit(self.namer.fresh(label), ast.Subscript(value, ast.Constant(0), ast.Load()))
+            value = self.emit(self.namer.fresh(label), ast.Subscript(value, ast.Constant(0), ast.Load()))
+            return self.everywhere(value, ndim) if keep else value
         for k in order if keep else ():
             value = self.emit(self.namer.fresh(label), self.rule_call("np.expand_dims", [value, ast.Constant(k)]))
         return value
@@ -617,7 +628,7 @@ class Calls:
             if ndim is None:
                 raise self.error(scope, e, "keepdims=True over all axes of an array whose number of dimensions is "
                                  "not known when compiling", "give the axis, or reshape the result")
-            return self.rule_call("np.full", [ast.Tuple([ast.Constant(1)] * ndim, ast.Load()), reduced])
+            return self.everywhere(reduced, ndim)
         if isinstance(axis, ast.Tuple):
             raise self.error(scope, e, "keepdims=True with a tuple of axes", "reduce one axis at a time")
         return self.rule_call("np.expand_dims", [reduced, axis])

@@ -69,13 +69,15 @@ def _axis(call):
 
 
 def _axis_ddof(call):
-    """(axis, ddof) of `np.var(a, axis=k, ddof=d)` (or np.std) with a constant int axis and ddof, else (None, None)."""
+    """(axis, ddof) of `np.var(a, axis=k, ddof=d)` (or np.std) with a constant int axis, ddof a number or a
+    name (an atom, as given), else (None, None)."""
     given = dict(zip(("axis", "dtype", "out", "ddof"), call.args[1:]))
     given.update((k.arg, k.value) for k in call.keywords)
-    if set(given) - {"axis", "ddof"} or not all(isinstance(v, ast.Constant) and type(v.value) is int
-                                               for v in given.values()) or "axis" not in given:
+    axis, ddof = given.pop("axis", None), given.pop("ddof", ast.Constant(0))
+    if given or not (isinstance(axis, ast.Constant) and type(axis.value) is int) or not (
+            isinstance(ddof, ast.Name) or _number(ddof)):
         return None, None
-    return given["axis"].value, given["ddof"].value if "ddof" in given else 0
+    return axis.value, ddof
 
 
 def _stable_axis(call):
@@ -182,7 +184,7 @@ class Specialize(ast.NodeTransformer):
             spread = _axis_ddof(node) if reduction in ("var", "std") else (_axis(node), None)  # a matrix or more:
             if _is_np(node, reduction) and (self.kind(args[0]) or 0) >= 2 and spread[0] is not None:  # loops
                 helper = {"amax": "max", "amin": "min"}.get(reduction, reduction) + "_axis"  # under Numba
-                extra = [] if spread[1] is None else [ast.Constant(spread[1])]
+                extra = [] if spread[1] is None else [spread[1]]
                 return ast.Call(ast.Name(helper, ast.Load()), [args[0], ast.Constant(spread[0])] + extra, [])
         if _is_np(node, "sort") and (self.kind(args[0]) or 0) >= 2 and (_axis(node) is not None or (
                 len(args) == 1 and not node.keywords)):  # along one axis of a matrix or more: loops (Numba's

@@ -238,14 +238,13 @@ def slogdet(a):
 
 
 def eigh(a, UPLO="L"):
-    if UPLO != "L":
-        raise NotImplementedError("np.linalg.eigh(a, UPLO='U') (its eigenvectors' signs are LAPACK's for the "
-                                  "upper triangle: use np.linalg.eigh(a.T))")
+    if UPLO == "U":
+        return runtime.eigh_values_upper(a), runtime.eigh_vectors_upper(a)
     return runtime.eigh_values(a), runtime.eigh_vectors(a)
 
 
 def eigvalsh(a, UPLO="L"):
-    return runtime.eigh_values(a if UPLO == "L" else np.swapaxes(a, -1, -2))
+    return runtime.eigh_values_upper(a) if UPLO == "U" else runtime.eigh_values(a)
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
@@ -274,7 +273,8 @@ def qr(a, mode="reduced"):
 def lstsq(a, b, rcond=None):
     # (full rank only, by QR; where NumPy's SVD drops singular values below rcond, the value jumps)
     s = runtime.svd_s(a)
-    rank = runtime.full_rank(s, 2.220446049250313e-16 * max(a.shape[0], a.shape[1]) if rcond is None else rcond).shape[0]
+    cutoff = 2.220446049250313e-16 * max(a.shape[0], a.shape[1]) if rcond is None else rcond
+    rank = runtime.full_rank(s, 2.220446049250313e-16 if cutoff < 0 else cutoff).shape[0]  # (NumPy's, for -1)
     if a.shape[0] >= a.shape[1]:
         q, r = np.linalg.qr(a)
         x = np.linalg.solve(r, q.T @ b)

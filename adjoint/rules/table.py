@@ -146,6 +146,10 @@ rule("adjoint.runtime.eigh_values", "a", "eigh_values_adjoint(g, a)", tangent="e
      result="drop1")
 rule("adjoint.runtime.eigh_vectors", "a", "eigh_vectors_adjoint(g, a)", tangent="eigh_vectors_tangent(a, a_dot)",
      result="first")
+rule("adjoint.runtime.eigh_values_upper", "a", "eigh_values_upper_adjoint(g, a)",
+     tangent="eigh_values_upper_tangent(a, a_dot)", result="drop1")
+rule("adjoint.runtime.eigh_vectors_upper", "a", "eigh_vectors_upper_adjoint(g, a)",
+     tangent="eigh_vectors_upper_tangent(a, a_dot)", result="first")
 rule("adjoint.runtime.svd_s", "a", "svd_s_adjoint(g, a)", tangent="svd_s_tangent(a, a_dot)", result="drop1")
 rule("adjoint.runtime.svd_u", "a, full=True", "svd_u_adjoint(g, a, full)", None,
      tangent="svd_u_tangent(a, a_dot, full)", result="first")
@@ -341,7 +345,8 @@ for _name in ("unsort", "unrepeat", "untile", "untake", "untake_along", "unroll"
     # indices or an order, constant where the primal is differentiable)
     helper(_name, _params(_name), "g", "linear")
 for _name in ("det_adjoint", "solve_adjoint", "solve_b_adjoint", "cholesky_adjoint", "eigh_values_adjoint",
-              "eigh_vectors_adjoint", "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint", "qr_q_adjoint",
+              "eigh_vectors_adjoint", "eigh_values_upper_adjoint", "eigh_vectors_upper_adjoint",
+              "svd_s_adjoint", "svd_u_adjoint", "svd_vh_adjoint", "qr_q_adjoint",
               "qr_r_adjoint"):  # (no second derivatives
     # through these yet: forward mode refuses them wherever any of their arguments carries a tangent)
     helper(_name, _params(_name), ", ".join(p for p in ("g", "a", "out") if p in _params(_name).split(", ")), None)
