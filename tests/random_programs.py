@@ -2162,7 +2162,7 @@ CHECKED_ELSEWHERE = {
     "np.array_split", "np.hsplit", "np.vsplit", "np.real_if_close", "np.interp", "np.row_stack", "np.iscomplex",
     "np.isreal", "np.iscomplexobj", "np.isrealobj", "np.random.RandomState", "np.random.default_rng",
     "scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy.linalg.cho_solve", "np.select", "np.gradient",
-    "np.linalg.qr", "np.linalg.lstsq",
+    "np.linalg.qr", "np.linalg.lstsq", "np.dsplit", "np.partition",
 }
 
 
