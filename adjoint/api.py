@@ -3,6 +3,7 @@
 
 import ast
 import functools
+import importlib
 
 import numpy as np
 
@@ -30,6 +31,39 @@ from .rules.helpers import draws
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
 
+class Made:
+    """A derivative function that `maker(fn, ...)` made (grad(f), value_and_grad(f), jacobian(f),
+    hessian(f)): it runs the function made, and pickles as the call that made it, by reference to
+    fn's module, so that it travels to worker processes (multiprocessing, concurrent.futures, joblib,
+    Dask), which make it again and load its compiled code from the cache folder."""
+
+    def __init__(self, run, maker, args, kwargs):
+        functools.update_wrapper(self, run, updated=())
+        self._run, self._call = run, (maker, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        return self._run(*args, **kwargs)
+
+    def __getattr__(self, name):  # (the function made's attributes: `mode` of a jacobian, ...)
+        if name.startswith("__") or name in ("_run", "_call"):
+            raise AttributeError(name)
+        return getattr(self._run, name)
+
+    def __reduce__(self):
+        maker, args, kwargs = self._call
+        return functools.partial(maker, **kwargs), args
+
+
+def _by_reference(make):
+    """make (a function of fn and options returning a function) whose results pickle as its call."""
+    @functools.wraps(make)
+    def maker(fn, *args, **kwargs):
+        return Made(make(fn, *args, **kwargs), maker, (fn, *args), kwargs)
+
+    return maker
+
+
+@_by_reference
 def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
     """A function returning (f(*args), gradient of f with respect to wrt); with has_aux, f returns
     (value, aux) and the function returns ((value, aux), gradient), aux as f computed it."""
@@ -60,6 +94,7 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
     return value_and_grad_fn
 
 
+@_by_reference
 def grad(fn, wrt=0, jit=None, has_aux=False):
     """A function returning the gradient of the scalar function fn with respect to wrt; with has_aux,
     fn returns (value, aux) and the function returns (gradient, aux).
@@ -192,6 +227,7 @@ def hvp(fn, primals, tangents, wrt=0, jit=None):
     return call.derivatives(grads, as_tuple), call.derivatives(hv, as_tuple, "the Hessian-vector product")
 
 
+@_by_reference
 def hessian(fn, wrt=0, jit=None):
     """A function returning the Hessian of the scalar function fn: one Hessian-vector product (forward
     mode over the adjoint) per input entry. For an int or str wrt, an array of shape x.shape + x.shape
@@ -233,6 +269,7 @@ def _second(fn, rows, cols, jit, call):
     return H, [grads[names.index(r)] for r in rows]
 
 
+@_by_reference
 def jacobian(fn, wrt=0, jit=None):
     """A function returning the Jacobian of fn (shape out.shape + x.shape per wrt input, a tuple for a
     tuple wrt). It runs forward mode, one column per input entry, when the inputs have no more
@@ -419,8 +456,19 @@ class Differentiated:
         last = last_run(self.fn, wrt_names(self.fn, self.wrt)[0], self.jit)
         return last.jit_status if last is not None else "not run yet"
 
+    def __reduce__(self):  # (by reference: the module's name is this object, not the function it wraps)
+        return _attribute, (self.fn.__module__, self.fn.__qualname__)
+
     def __repr__(self):
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
+
+
+def _attribute(module, qualname):
+    """The object `module.qualname` names (what a pickled Differentiated is, loaded)."""
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False):

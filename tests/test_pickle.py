@@ -1,0 +1,50 @@
+"""Derivative functions travel: grad, value_and_grad, jacobian and hessian of a module-level
+function, and @differentiate functions, pickle by reference and run in worker processes."""
+
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pickle_programs as P
+import pytest
+
+import adjoint
+
+X = np.linspace(-1.0, 1.0, 5)
+
+
+@pytest.mark.parametrize("make", [adjoint.grad, adjoint.value_and_grad, adjoint.jacobian, adjoint.hessian,
+                                  lambda f: adjoint.grad(adjoint.grad(f))])
+def test_a_derivative_function_pickles_as_its_call(make):
+    made = make(P.loss)
+    again = pickle.loads(pickle.dumps(made))
+    assert np.allclose(np.hstack([again(0.3, X)]), np.hstack([made(0.3, X)]))
+    assert again.__name__ == "loss"
+
+
+def test_options_travel_with_it():
+    made = adjoint.grad(P.loss, wrt="x", jit=False)
+    again = pickle.loads(pickle.dumps(made))
+    assert np.allclose(again(0.3, X), made(0.3, X))
+    assert again._call[2] == {"wrt": "x", "jit": False}
+
+
+def test_a_decorated_function_pickles_by_name():
+    again = pickle.loads(pickle.dumps(P.decorated))
+    assert again is P.decorated
+    assert np.allclose(pickle.loads(pickle.dumps(adjoint.grad(P.decorated)))(0.3, X), P.decorated.grad(0.3, X)[0])
+
+
+def test_a_lambda_does_not_pickle():
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(adjoint.grad(lambda w: w * 2.0))
+
+
+def test_gradients_run_in_worker_processes():
+    g = adjoint.grad(P.loss)
+    ws = [0.1, 0.2, 0.3]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # (not fork: pytest's
+        # workers run threads)
+        remote = list(pool.map(g, ws, [X] * 3))
+    assert np.allclose(remote, [g(w, X) for w in ws])
