@@ -9,85 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: pip install -e '.[torch]'")
 import adjoint.torch as adjoint_torch  # noqa: E402
+from operator_programs import mul, newton_sqrt, recurrence, spring_chain  # noqa: E402
+import operator_programs as P  # noqa: E402
 from adjoint import ArgumentError  # noqa: E402
-
-
-def mul(a, b):
-    return a * b
-
-
-def recurrence(x, w, steps):
-    h = np.zeros(x.shape[1])
-    out = np.empty((steps, x.shape[1]))
-    for t in range(steps):
-        h = np.tanh(w * h + x[t])
-        out[t] = h
-    return out
-
-
-def spring_chain(q, k):
-    energy = 0.0
-    for i in range(q.shape[0] - 1):
-        d = q[i + 1] - q[i] - 1.0
-        energy += 0.5 * k[i] * d * d
-    return energy
-
-
-def newton_sqrt(a):
-    x = a + 1.0
-    for _ in range(20):
-        x = 0.5 * (x + a / x)
-    return x
-
-
-def until_small(x):
-    y = x * 1.0
-    n = 0
-    while np.max(np.abs(y)) > 0.1 and n < 50:
-        y = 0.7 * y + 0.01 * np.sin(y)
-        n += 1
-    return y
-
-
-def buffer_writes(x):
-    out = np.zeros(x.shape[0] + 1)
-    for i in range(x.shape[0]):
-        out[i + 1] = out[i] * 0.5 + x[i] ** 2
-    return out
-
-
-def two_outputs(a, b):
-    return a * b, np.sum(a ** 2) + b[0]
-
-
-def matrix_step(A, v):
-    for _ in range(3):
-        v = np.tanh(A @ v)
-    return v
-
-
-def scaled(x, scale, clip):
-    y = x * scale
-    if clip:
-        y = np.clip(y, -1.0, 1.0)
-    return np.sum(y ** 2)
-
-
-def logsumexp_rows(x):
-    m = np.max(x, axis=1, keepdims=True)
-    return np.log(np.sum(np.exp(x - m), axis=1)) + m[:, 0]
-
-
-def rk4(y0, rate):
-    y = y0 * 1.0
-    dt = 0.05
-    for _ in range(40):
-        k1 = -rate * y
-        k2 = -rate * (y + 0.5 * dt * k1)
-        k3 = -rate * (y + 0.5 * dt * k2)
-        k4 = -rate * (y + dt * k3)
-        y = y + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
-    return y
 
 
 def _t(*shape, seed=0, positive=False):
@@ -97,27 +21,18 @@ def _t(*shape, seed=0, positive=False):
     return x.requires_grad_()
 
 
-CASES = [
-    (mul, lambda: (_t(4), _t(4, seed=1))),
-    (recurrence, lambda: (_t(6, 3), _t(seed=2), 4)),
-    (spring_chain, lambda: (_t(5), _t(4, positive=True))),
-    (newton_sqrt, lambda: (_t(3, positive=True),)),
-    (until_small, lambda: (_t(4),)),
-    (buffer_writes, lambda: (_t(5),)),
-    (two_outputs, lambda: (_t(3), _t(3, seed=3))),
-    (matrix_step, lambda: (_t(3, 3), _t(3, seed=4))),
-    (scaled, lambda: (_t(4), 0.7, True)),
-    (logsumexp_rows, lambda: (_t(3, 4),)),
-    (rk4, lambda: (_t(3), _t(3, positive=True))),
-]
+def _tensors(spec):
+    """A case's arguments: its arrays as float64 tensors (a float stays a constant, as the operator takes it)."""
+    return [torch.tensor(a, dtype=torch.float64, requires_grad=True) if isinstance(a, np.ndarray) else a
+            for a in P.arguments(spec)]
 
 
-@pytest.mark.parametrize("fn, args", CASES, ids=[f.__name__ for f, _ in CASES])
-def test_gradcheck(fn, args):
+@pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
+def test_gradcheck(fn, spec):
     """PyTorch's gradcheck: the backward (adjoint's adjoint) and the forward-mode derivative (its
     tangent code) against PyTorch's finite differences, in float64."""
     op = adjoint_torch.op(fn, jit=True)
-    assert torch.autograd.gradcheck(op, args(), check_forward_ad=True)
+    assert torch.autograd.gradcheck(op, _tensors(spec), check_forward_ad=True)
 
 
 def test_values_are_the_functions():

@@ -1,0 +1,105 @@
+"""adjoint.jax.op(f): a plain Python/NumPy function as a JAX function with a custom VJP whose forward
+and backward are adjoint's compiled primal and adjoint, run through jax.pure_callback, so that it
+works under jax.jit, jax.grad and jax.vmap (vmap_method, "sequential" by default: one call per item).
+
+    @adjoint.jax.op
+    def step(x, w):
+        ...loops, element writes...
+
+    jax.grad(lambda x, w: jnp.sum(step(x, w)))(x, w)
+
+Arrays and floats are differentiated; ints, bools and strings are constants (static: a new one
+traces again). Outputs have the dtype of the array arguments (computed in float64 and cast).
+Forward mode (jax.jvp) is not offered: jax.custom_vjp has none, and JAX says so.
+"""
+
+import functools
+
+import jax
+import numpy as np
+
+from .arguments import name_of
+from .errors import ArgumentError
+from .operator import Operator
+
+_STATIC = (bool, int, str)
+
+
+def op(fn=None, *, jit=None, vmap_method="sequential"):
+    """fn (a function of positional arguments: arrays, floats and constants) as a JAX function."""
+    if fn is None:
+        return lambda f: op(f, jit=jit, vmap_method=vmap_method)
+    return JaxOp(fn, jit, vmap_method)
+
+
+class JaxOp:
+    def __init__(self, fn, jit=None, vmap_method="sequential"):
+        self.operator = Operator(fn, jit)
+        self.vmap_method = vmap_method
+        self.__name__ = getattr(self.operator.fn, "__name__", "op")
+        self.__doc__ = getattr(self.operator.fn, "__doc__", None)
+        self._functions = {}  # (positions and values of the constants) -> the custom_vjp function
+
+    def __call__(self, *args):
+        params = self.operator.params
+        if len(args) != len(params):
+            raise ArgumentError(f"adjoint.jax.op({name_of(self.operator.fn)}) takes its {len(params)} arguments by "
+                                f"position ({', '.join(params)}), got {len(args)}")
+        constants = tuple((k, a) for k, a in enumerate(args) if isinstance(a, _STATIC))
+        f = self._functions.get(constants)
+        if f is None:
+            f = self._functions[constants] = self._make(constants)
+        return f(*[a for a in args if not isinstance(a, _STATIC)])
+
+    def __reduce__(self):
+        return op, (self.operator.fn,), {"jit": self.operator.jit, "vmap_method": self.vmap_method}
+
+    def __setstate__(self, state):
+        self.operator.jit, self.vmap_method = state["jit"], state["vmap_method"]
+
+    def _make(self, constants):
+        operator, vmap_method = self.operator, self.vmap_method
+        count = len(self.operator.params)
+        fixed = dict(constants)
+
+        def full(values):
+            values = iter(values)
+            return [fixed[k] if k in fixed else next(values) for k in range(count)]
+
+        def arrays(values):
+            return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]
+
+        def dtype(values):
+            return np.result_type(*[v.dtype for v in values], np.float32) if values else np.float32
+
+        def outputs(values):
+            shapes = operator.shapes(full([np.empty(np.shape(v)) if np.ndim(v) else 0.5 for v in values]))
+            return tuple(jax.ShapeDtypeStruct(s, dtype(values)) for s in shapes)
+
+        def forward(*values):
+            outs = operator.forward(full(arrays(values)))
+            return tuple(np.asarray(o, dtype=dtype(values)) for o in outs)
+
+        def backward(n, *given):  # (the values, then the n outputs' cotangents: the values' gradients)
+            values, cotangents = given[:len(given) - n], given[len(given) - n:]
+            wrt = tuple(k for k in range(count) if k not in fixed)
+            grads = operator.backward(full(arrays(values)), wrt, arrays(cotangents))
+            return tuple(np.asarray(g, dtype=v.dtype) for g, v in zip(grads, values))
+
+        @jax.custom_vjp
+        def function(*values):
+            specs = outputs(values)
+            outs = jax.pure_callback(forward, specs, *values, vmap_method=vmap_method)
+            return outs[0] if len(outs) == 1 else outs
+
+        def function_fwd(*values):
+            return function(*values), values
+
+        def function_bwd(values, cotangents):
+            cotangents = cotangents if isinstance(cotangents, tuple) else (cotangents,)
+            specs = tuple(jax.ShapeDtypeStruct(np.shape(v), v.dtype) for v in values)
+            return tuple(jax.pure_callback(functools.partial(backward, len(cotangents)), specs, *values, *cotangents,
+                                           vmap_method=vmap_method))
+
+        function.defvjp(function_fwd, function_bwd)
+        return function

@@ -1,0 +1,76 @@
+"""adjoint.jax.op: plain Python/NumPy functions as JAX functions with a custom VJP, checked by JAX's own
+check_grads (reverse mode against finite differences, in float64), under jax.jit, jax.vmap and pickled.
+Skipped where JAX is not installed (`pip install -e ".[jax]"`)."""
+
+import pickle
+
+import numpy as np
+import operator_programs as P
+import pytest
+
+jax = pytest.importorskip("jax", reason="JAX is not installed: pip install -e '.[jax]'")
+import jax.numpy as jnp  # noqa: E402
+from jax.test_util import check_grads  # noqa: E402
+
+import adjoint.jax as adjoint_jax  # noqa: E402
+from adjoint.operator import Operator  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    """JAX in float64 for these tests (its default is float32), as before them afterwards."""
+    before = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    yield
+    jax.config.update("jax_enable_x64", before)
+
+
+def _split(spec):
+    """(the differentiated arguments as JAX arrays, a function of them calling op with the constants)."""
+    given = P.arguments(spec)
+    arrays = [k for k, a in enumerate(given) if isinstance(a, np.ndarray)]
+
+    def call(op, *values):
+        args = list(given)
+        for k, v in zip(arrays, values):
+            args[k] = v
+        return op(*args)
+    return [jnp.asarray(given[k]) for k in arrays], call
+
+
+@pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
+def test_check_grads(fn, spec):
+    op = adjoint_jax.op(fn, jit=True)
+    values, call = _split(spec)
+    check_grads(lambda *v: call(op, *v), values, order=1, modes=["rev"])
+
+
+def test_under_jit_and_vmap():
+    op = adjoint_jax.op(P.recurrence)
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((6, 3)))
+    loss = jax.jit(jax.grad(lambda x, w: jnp.sum(op(x, w, 4) ** 2), argnums=(0, 1)))
+    gx, gw = loss(x, 0.7)
+    reference = Operator(P.recurrence).backward([np.asarray(x), 0.7, 4], (0, 1), [
+        2.0 * P.recurrence(np.asarray(x), 0.7, 4)])
+    assert np.allclose(gx, reference[0]) and np.allclose(gw, reference[1])
+    many = jax.vmap(lambda x: jnp.sum(op(x, 0.7, 4)))(jnp.stack([x, 2.0 * x]))
+    assert np.allclose(many, [np.sum(P.recurrence(np.asarray(x) * s, 0.7, 4)) for s in (1.0, 2.0)])
+
+
+def test_float32_stays_float32():
+    op = adjoint_jax.op(P.mul)
+    a = jnp.ones(3, dtype=jnp.float32)
+    assert jax.grad(lambda a: jnp.sum(op(a, a)))(a).dtype == jnp.float32
+
+
+def test_forward_mode_is_refused_by_jax():
+    op = adjoint_jax.op(P.mul)
+    a = jnp.ones(3)
+    with pytest.raises(TypeError, match="custom_vjp"):
+        jax.jvp(lambda a: op(a, a), (a,), (a,))
+
+
+def test_an_operator_pickles_by_reference():
+    op = adjoint_jax.op(P.newton_sqrt)
+    a = jnp.asarray([0.5, 1.5, 2.5])
+    assert np.allclose(pickle.loads(pickle.dumps(op))(a), op(a))
