@@ -456,19 +456,22 @@ class Differentiated:
         last = last_run(self.fn, wrt_names(self.fn, self.wrt)[0], self.jit)
         return last.jit_status if last is not None else "not run yet"
 
-    def __reduce__(self):  # (by reference: the module's name is this object, not the function it wraps)
-        return _attribute, (self.fn.__module__, self.fn.__qualname__)
+    def __reduce__(self):  # (by reference to the function, with the options: the module's name may be this object)
+        return _differentiated, (self.fn.__module__, self.fn.__qualname__, self.wrt, self.jit, self.has_aux)
 
     def __repr__(self):
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
 
 
-def _attribute(module, qualname):
-    """The object `module.qualname` names (what a pickled Differentiated is, loaded)."""
+def _differentiated(module, qualname, wrt, jit, has_aux):
+    """A pickled Differentiated, loaded: the one module.qualname names if it has these options, else one
+    made of the function there."""
     obj = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    return obj
+    if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux) == (wrt, jit, has_aux):
+        return obj
+    return Differentiated(plain(obj), wrt, jit, has_aux)
 
 
 def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False):

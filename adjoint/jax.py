@@ -20,9 +20,13 @@ import numpy as np
 
 from .arguments import name_of
 from .errors import ArgumentError
-from .operator import Operator
+from .operator import Operator, by_reference, function_at
 
 _STATIC = (bool, int, str)
+
+
+def _rebuilt(module, qualname, jit, vmap_method):
+    return JaxOp(function_at(module, qualname), jit, vmap_method)
 
 
 def op(fn=None, *, jit=None, vmap_method="sequential"):
@@ -45,22 +49,19 @@ class JaxOp:
         if len(args) != len(params):
             raise ArgumentError(f"adjoint.jax.op({name_of(self.operator.fn)}) takes its {len(params)} arguments by "
                                 f"position ({', '.join(params)}), got {len(args)}")
-        constants = tuple((k, a) for k, a in enumerate(args) if isinstance(a, _STATIC))
+        constants = tuple((k, type(a), a) for k, a in enumerate(args) if isinstance(a, _STATIC))  # (True is not 1)
         f = self._functions.get(constants)
         if f is None:
             f = self._functions[constants] = self._make(constants)
         return f(*[a for a in args if not isinstance(a, _STATIC)])
 
-    def __reduce__(self):
-        return op, (self.operator.fn,), {"jit": self.operator.jit, "vmap_method": self.vmap_method}
-
-    def __setstate__(self, state):
-        self.operator.jit, self.vmap_method = state["jit"], state["vmap_method"]
+    def __reduce__(self):  # (by reference to the function, also when this operator is what its name holds)
+        return _rebuilt, (*by_reference(self.operator.fn), self.operator.jit, self.vmap_method)
 
     def _make(self, constants):
         operator, vmap_method = self.operator, self.vmap_method
         count = len(self.operator.params)
-        fixed = dict(constants)
+        fixed = {k: a for k, _, a in constants}
 
         def full(values):
             values = iter(values)

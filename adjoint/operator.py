@@ -3,9 +3,11 @@ that follow it): its forward is adjoint's compiled primal, its backward adjoint'
 both called on NumPy arrays. The framework's module converts its tensors to arrays and back, and
 registers the operator with the framework; this one knows nothing of any framework."""
 
+import importlib
+
 import numpy as np
 
-from .arguments import bind_call, plain, signature_of
+from .arguments import bind_call, name_of, plain, signature_of
 from .backend.dispatch import derivative
 from .errors import ArgumentError
 
@@ -35,12 +37,11 @@ class Operator:
         """The gradients of the arguments at the positions `wrt` (a tuple), for one cotangent per output."""
         names = tuple(self.params[k] for k in wrt)
         call = bind_call(self.fn, names, args, {})
-        several = len(cotangents) > 1
+        several = self.several(derivative(call.fn, (), self.jit, True, call.kinds, "forward", call.trees, "tuple"))
         d = derivative(call.fn, call.wrt, self.jit, True, call.kinds, trees=call.trees,
                        returns="tuple" if several else "one")
-        if self.several(d) != several:
-            raise ArgumentError(f"{self.fn.__name__} returns {'several outputs' if self.several(d) else 'one output'}:"
-                                f" give one cotangent per output, not {len(cotangents)}")
+        if not several and len(cotangents) != 1:
+            raise ArgumentError(f"{name_of(self.fn)} returns one output: give one cotangent, not {len(cotangents)}")
         _, *grads = d(call.values, *cotangents)
         return call.derivatives(grads, True)
 
@@ -72,4 +73,21 @@ class Operator:
 
 
 def _key(args):
-    return tuple(("array", np.shape(a)) if isinstance(a, np.ndarray) else ("value", repr(a)) for a in args)
+    """What the outputs' shapes may depend on: the arrays' shapes, the constants (a float's value is taken
+    not to change a shape, so a float argument of new values adds no entry)."""
+    return tuple(("array", np.shape(a)) if isinstance(a, np.ndarray) else ("number",) if type(a) is float else
+                 ("value", type(a).__name__, repr(a)) for a in args)
+
+
+def by_reference(fn):
+    """(module, qualified name) of a module-level function, for pickling an operator made of it."""
+    return fn.__module__, fn.__qualname__
+
+
+def function_at(module, qualname):
+    """The function module.qualname names: the one an operator or @differentiate object there wraps."""
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    operator = getattr(obj, "operator", None)
+    return plain(operator.fn if isinstance(operator, Operator) else obj)

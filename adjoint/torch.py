@@ -18,15 +18,16 @@ arguments (ints, floats, bools) are constants. Its outputs have the dtype of its
 PyTorch's RuntimeError: the backward operator has no derivative of its own.
 """
 
-import hashlib
 import inspect
+import itertools
+import re
 
 import numpy as np
 import torch
 
 from .arguments import name_of
 from .errors import ArgumentError
-from .operator import Operator
+from .operator import Operator, by_reference, function_at
 
 _VALUE_TYPES = (bool, int, float)  # (the constants a custom op's schema takes)
 
@@ -54,11 +55,8 @@ class TorchOp:
             custom = self._ops[pattern] = self._register(pattern, args)
         return custom(*args)
 
-    def __reduce__(self):
-        return op, (self.operator.fn,), {"_jit": self.operator.jit}
-
-    def __setstate__(self, state):
-        self.operator.jit = state["_jit"]
+    def __reduce__(self):  # (by reference to the function, also when this operator is what its name holds)
+        return _rebuilt, (*by_reference(self.operator.fn), self.operator.jit)
 
     @torch.compiler.disable  # (torch.compile's tracing stops here once, the first time a pattern is seen)
     def _register(self, pattern, args):
@@ -76,10 +74,8 @@ class TorchOp:
                                     "adjoint's operators take real CPU tensors")
         count = len(self.operator.shapes(_shaped(args)))  # (tensors may be fake ones, torch.compile's)
         tensors = [k for k, kind in enumerate(pattern) if kind == "Tensor"]
-        digest = hashlib.sha256(repr((fn.__module__, fn.__qualname__, pattern)).encode()).hexdigest()[:12]
-        name = f"adjoint::{fn.__name__}_{digest}"
-        if name in _REGISTERED:
-            return _REGISTERED[name]
+        label = re.sub(r"\W", "_", getattr(fn, "__name__", "function"))
+        name = f"adjoint::{label}_{next(_NUMBERS)}"  # (one per operator and pattern: never another's code)
         operator = self.operator
         inputs = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                     annotation=torch.Tensor if kind == "Tensor" else type(a))
@@ -162,8 +158,11 @@ class TorchOp:
         def call(*given):
             return forward_op(*given) if torch.compiler.is_compiling() else Function.apply(*given)
 
-        _REGISTERED[name] = call
         return call
+
+
+def _rebuilt(module, qualname, jit):
+    return TorchOp(function_at(module, qualname), jit)
 
 
 def _first(fake, count):
@@ -181,7 +180,7 @@ def _many(result, n):
     return (result,) if n == 1 else result
 
 
-_REGISTERED = {}  # qualified name -> the operator (PyTorch's registry refuses a name twice in a process)
+_NUMBERS = itertools.count()  # (PyTorch's registry refuses a name twice in a process)
 
 
 def _array(t):

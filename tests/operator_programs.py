@@ -111,3 +111,15 @@ def arguments(spec, seed=0):
         else:
             out.append(s)
     return out
+
+
+def scaler(c):
+    """Functions of one name and qualified name, each its own operator (found by a review: one's
+    registration served the other)."""
+    def scaled_by(x):
+        return c * x
+    return scaled_by
+
+
+def branches_on_true(x, flag):
+    return x * 2.0 if flag is True else x * 3.0

@@ -16,3 +16,7 @@ def loss(w, x):
 @adjoint.differentiate(wrt=("w",))
 def decorated(w, x):
     return np.sum(np.sin(w * x))
+
+
+def two_inputs(x, y):
+    return x * y ** 2

@@ -74,3 +74,9 @@ def test_an_operator_pickles_by_reference():
     op = adjoint_jax.op(P.newton_sqrt)
     a = jnp.asarray([0.5, 1.5, 2.5])
     assert np.allclose(pickle.loads(pickle.dumps(op))(a), op(a))
+
+
+def test_true_and_one_are_different_constants():
+    op = adjoint_jax.op(P.branches_on_true)
+    x = jnp.ones(2)
+    assert np.allclose(op(x, True), 2.0) and np.allclose(op(x, 1), 3.0)

@@ -48,3 +48,13 @@ def test_gradients_run_in_worker_processes():
         # workers run threads)
         remote = list(pool.map(g, ws, [X] * 3))
     assert np.allclose(remote, [g(w, X) for w in ws])
+
+
+def test_a_differentiate_object_keeps_its_options():
+    """One made of a function another @differentiate object wraps (found by a review: it came back as
+    that other one, with its wrt)."""
+    by_y = adjoint.differentiate(P.decorated.fn, wrt="x")
+    again = pickle.loads(pickle.dumps(by_y))
+    assert again.wrt == "x" and np.allclose(again.grad(0.3, X), by_y.grad(0.3, X))
+    plain = pickle.loads(pickle.dumps(adjoint.differentiate(P.two_inputs, wrt=1)))
+    assert plain.wrt == 1 and np.isclose(plain.grad(2.0, 3.0), 12.0)

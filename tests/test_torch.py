@@ -102,3 +102,20 @@ def test_bad_arguments_are_refused():
         op(torch.ones(2))
     with pytest.raises(ArgumentError, match="tensors, ints, floats or bools"):
         op(torch.ones(2), "two")
+
+
+def test_operators_of_functions_with_one_name_are_their_own():
+    two, three = adjoint_torch.op(P.scaler(2.0)), adjoint_torch.op(P.scaler(3.0))
+    x = torch.ones(3, dtype=torch.float64)
+    assert torch.allclose(two(x), 2.0 * x) and torch.allclose(three(x), 3.0 * x)
+
+
+@adjoint_torch.op
+def decorated(x):
+    return np.sin(x)
+
+
+def test_a_decorated_operator_pickles():
+    again = pickle.loads(pickle.dumps(decorated))
+    x = torch.linspace(0.0, 1.0, 4, dtype=torch.float64)
+    assert torch.allclose(again(x), decorated(x))
