@@ -3,7 +3,6 @@
 
 import ast
 import functools
-import importlib
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from .arguments import (
     copies,
     in_type_of,
     name_of,
+    named,
     output_tree,
     plain,
     real_output,
@@ -466,9 +466,7 @@ class Differentiated:
 def _differentiated(module, qualname, wrt, jit, has_aux):
     """A pickled Differentiated, loaded: the one module.qualname names if it has these options, else one
     made of the function there."""
-    obj = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    obj = named(module, qualname)
     if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux) == (wrt, jit, has_aux):
         return obj
     return Differentiated(plain(obj), wrt, jit, has_aux)

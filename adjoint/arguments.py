@@ -3,6 +3,7 @@ converting them to what the generated code takes (float64, C order), the kinds t
 specialised to, the seeds; and the derivatives given back in the type of the argument they belong to."""
 
 import functools
+import importlib
 import inspect
 import numbers
 import weakref
@@ -38,6 +39,15 @@ def signature_of(fn):
 def plain(fn):
     """The function an @adjoint.differentiate one wraps (what its derivatives differentiate), else fn."""
     return fn.fn if type(fn).__name__ == "Differentiated" and type(fn).__module__ == "adjoint.api" else fn
+
+
+def named(module, qualname):
+    """The object module.qualname names (what a derivative function or operator pickled by reference
+    to its function finds when loaded)."""
+    obj = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def wrt_names(fn, wrt):

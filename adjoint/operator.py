@@ -3,11 +3,9 @@ that follow it): its forward is adjoint's compiled primal, its backward adjoint'
 both called on NumPy arrays. The framework's module converts its tensors to arrays and back, and
 registers the operator with the framework; this one knows nothing of any framework."""
 
-import importlib
-
 import numpy as np
 
-from .arguments import bind_call, name_of, plain, signature_of
+from .arguments import bind_call, name_of, named, plain, signature_of
 from .backend.dispatch import derivative
 from .errors import ArgumentError
 
@@ -86,8 +84,6 @@ def by_reference(fn):
 
 def function_at(module, qualname):
     """The function module.qualname names: the one an operator or @differentiate object there wraps."""
-    obj = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
+    obj = named(module, qualname)
     operator = getattr(obj, "operator", None)
     return plain(operator.fn if isinstance(operator, Operator) else obj)

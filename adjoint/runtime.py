@@ -1257,20 +1257,16 @@ def eigh_values_upper_adjoint(g, a):
 def _eigen_gaps(w):
     """1 / (w_j - w_i) off the diagonal, 0 on it; a ValueError where two eigenvalues are equal, where
     the eigenvectors have no derivative (any basis of the eigenspace is one)."""
-    gaps = np.expand_dims(w, -2) - np.expand_dims(w, -1)
-    off = 1.0 - np.eye(w.shape[-1])
-    if np.any((np.abs(gaps) <= _negligible(w)) & (off > 0.0)):
-        raise ValueError("adjoint: np.linalg.eigh's eigenvectors have no derivative where eigenvalues repeat")
-    return off / (gaps + np.eye(w.shape[-1]))
+    _apart(w, "adjoint: np.linalg.eigh's eigenvectors have no derivative where eigenvalues repeat")
+    return (1.0 - np.eye(w.shape[-1])) / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + np.eye(w.shape[-1]))
 
 
 def _weighed_alike(w, g, what):
     """g, the cotangent of eigenvalues or singular values w, after checking that values equal within
     _negligible get equal cotangents (then any basis of their space gives one adjoint; else the values,
     taken one by one, have no derivative there: a ValueError)."""
-    same = np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1)) <= _negligible(w)
     unlike = np.abs(np.expand_dims(g, -2) - np.expand_dims(g, -1)) > 1e-8 * np.max(np.abs(g))
-    if np.any(same & unlike):
+    if np.any(_close(w) & unlike):
         raise ValueError(what)
     return g
 
@@ -1278,10 +1274,14 @@ def _weighed_alike(w, g, what):
 def _apart(w, what):
     """w, eigenvalues or singular values, after checking that no two are equal within _negligible: their
     tangents, one by one, depend on the basis LAPACK picks of a repeated one's space (a ValueError)."""
-    off = 1.0 - np.eye(w.shape[-1])
-    if np.any((np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1)) <= _negligible(w)) & (off > 0.0)):
+    if np.any(_close(w) & (np.eye(w.shape[-1]) == 0.0)):
         raise ValueError(what)
     return w
+
+
+def _close(w):
+    """Which pairs of w (eigenvalues or singular values) are equal within _negligible: w_i, w_j at [i, j]."""
+    return np.abs(np.expand_dims(w, -2) - np.expand_dims(w, -1)) <= _negligible(w)
 
 
 @facts(linear_in_g=True)
@@ -1552,7 +1552,7 @@ HELPERS = (
     bessel, bessel_slope, _gammasgn, _tetragamma, _thin_svd, svd_u, svd_s, svd_vh, full_rank, diff, section,
     unsection, _svd_gaps, svd_s_adjoint,
     svd_u_adjoint, svd_vh_adjoint, svd_tangents, svd_u_tangent, svd_s_tangent, svd_vh_tangent,
-    _qr, _negligible, _weighed_alike, _apart, qr_q, qr_r, _qr_tall_adjoint, _qr_adjoint, qr_q_adjoint, qr_r_adjoint, _qr_tall_tangents,
+    _qr, _negligible, _weighed_alike, _apart, _close, qr_q, qr_r, _qr_tall_adjoint, _qr_adjoint, qr_q_adjoint, qr_r_adjoint, _qr_tall_tangents,
     qr_tangents, qr_q_tangent, qr_r_tangent,
 )
 EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) + (

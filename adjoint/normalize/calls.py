@@ -362,8 +362,8 @@ class Calls:
             nested = self.nested_reduction(scope, e, rule, args, keywords, keep)
             if nested is not None:
                 return nested
-        if rule.spelling == "np.sort" and isinstance(rule.bind(args, keywords).get("axis"), ast.Constant) and \
-                rule.bind(args, keywords)["axis"].value is None:  # (the flattened array's, as Numba takes it)
+        axis = rule.bind(args, keywords).get("axis") if rule.spelling == "np.sort" else None
+        if isinstance(axis, ast.Constant) and axis.value is None:  # (the flattened array's, as Numba takes it)
             flat = self.emit(self.namer.fresh("flat"), self.rule_call("np.ravel", [args[0]]))
             return self.rule_call(rule.spelling, [flat] + args[2:], {k: v for k, v in keywords.items() if k != "axis"})
         if rule.spelling in ("np.var", "np.std"):
@@ -596,13 +596,8 @@ class Calls:
         label = self.describe(e)
         merged, axis = a, order[0]
         if len(order) > 1 or not kept:
-            moved = a if kept + order == list(range(ndim)) else self.emit(self.namer.fresh(label), self.rule_call(
-                "np.transpose", [a, ast.Tuple([ast.Constant(k) for k in kept + order], ast.Load())]))
-            copied = self.emit(self.namer.fresh(label), self.rule_call("np.copy", [moved]))
             dims = [self.dimension(a, k) for k in kept] or [ast.Constant(1)]
-            merged = self.emit(self.namer.fresh(label), self.rule_call("np.reshape", [copied, ast.Tuple(
-                dims + [ast.Constant(-1)], ast.Load())]))
-            axis = len(dims)
+            merged, axis = self.regrouped(a, kept + order, dims + [ast.Constant(-1)]), len(dims)
         value = self.emit(self.namer.fresh(label), self.rule_call(rule.spelling, [merged], {"axis": ast.Constant(axis),
                                                                             "ddof": ddof}))
         if not kept:

@@ -351,13 +351,10 @@ class Containers:
         """np.vstack (axis 0), hstack or column_stack (1), dstack (2) of an array of ndim >= 3, whose items
         (array[i]) join along their `axis`: the stack's axis moved before that one, the two merged."""
         order = list(range(1, axis + 1)) + [0] + list(range(axis + 1, ndim))
-        moved = self.emit(self.namer.fresh("moved"), self.rule_call("np.transpose", [array, ast.Tuple(
-            [ast.Constant(k) for k in order], ast.Load())]))
         if axis + 1 >= ndim:  # (dstack of matrices: each a (m, n, 1) array, the stack is that last axis)
-            return self.rule_call("np.copy", [moved])
-        copied = self.emit(self.namer.fresh("moved"), self.rule_call("np.copy", [moved]))
-        dims = [ast.Constant(-1) if k == axis else self.dimension(array, order[k]) for k in range(ndim) if k != axis + 1]
-        return self.rule_call("np.reshape", [copied, ast.Tuple(dims, ast.Load())])
+            return self.regrouped(array, order)
+        return self.regrouped(array, order, [ast.Constant(-1) if k == axis else self.dimension(array, order[k])
+                                             for k in range(ndim) if k != axis + 1])
 
     def caller_arrays_updated(self, scope, stmts, name, container):
         """Refuse `p["w"] -= ...` in stmts on a leaf that is the caller's array (NumPy's is in place: it

@@ -312,6 +312,18 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
         return self.emit(self.namer.fresh(f"{array.id}_shape{k}"), ast.Subscript(
             ast.Attribute(clone(array), "shape", ast.Load()), ast.Constant(k), ast.Load()))
 
+    def regrouped(self, array, order, shape=None):
+        """array (a Name) with its axes in `order` (np.transpose, unless that is their own order), copied
+        (as NumPy's reshape of moved axes copies; Numba's reshape takes a contiguous array only), then in
+        `shape` (a list of atoms, one -1) if given: the atom of the result, emitted."""
+        moved = array if order == list(range(len(order))) else self.emit(self.namer.fresh("moved"), self.rule_call(
+            "np.transpose", [array, ast.Tuple([ast.Constant(k) for k in order], ast.Load())]))
+        copied = self.emit(self.namer.fresh("moved"), self.rule_call("np.copy", [moved]))
+        if shape is None:
+            return copied
+        return self.emit(self.namer.fresh("merged"), self.rule_call("np.reshape", [copied, ast.Tuple(shape,
+                                                                                                      ast.Load())]))
+
     def append(self, stmt):
         stmt.lineno = self.line
         self.out.append(stmt)
