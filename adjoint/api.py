@@ -3,6 +3,7 @@
 
 import ast
 import functools
+import types
 
 import numpy as np
 
@@ -12,12 +13,14 @@ from .arguments import (
     checked_seed,
     complex_derivative,
     copies,
+    function_named,
     in_type_of,
     name_of,
     named,
     output_tree,
     plain,
     real_output,
+    reference,
     scalar_output,
     unit_seeds,
     wrt_names,
@@ -49,9 +52,15 @@ class Made:
             raise AttributeError(name)
         return getattr(self._run, name)
 
-    def __reduce__(self):
-        maker, args, kwargs = self._call
-        return functools.partial(maker, **kwargs), args
+    def __reduce__(self):  # (a function by reference, with its file if it is a script's: see arguments.named)
+        maker, (fn, *rest), kwargs = self._call
+        if isinstance(fn, types.FunctionType):
+            return _made_of, (maker, reference(fn), tuple(rest), kwargs)
+        return functools.partial(maker, **kwargs), (fn, *rest)
+
+
+def _made_of(maker, where, rest, kwargs):
+    return maker(function_named(*where), *rest, **kwargs)
 
 
 def _by_reference(make):
@@ -457,16 +466,16 @@ class Differentiated:
         return last.jit_status if last is not None else "not run yet"
 
     def __reduce__(self):  # (by reference to the function, with the options: the module's name may be this object)
-        return _differentiated, (self.fn.__module__, self.fn.__qualname__, self.wrt, self.jit, self.has_aux)
+        return _differentiated, (reference(self.fn), self.wrt, self.jit, self.has_aux)
 
     def __repr__(self):
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
 
 
-def _differentiated(module, qualname, wrt, jit, has_aux):
+def _differentiated(where, wrt, jit, has_aux):
     """A pickled Differentiated, loaded: the one module.qualname names if it has these options, else one
     made of the function there."""
-    obj = named(module, qualname)
+    obj = named(*where)
     if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux) == (wrt, jit, has_aux):
         return obj
     return Differentiated(plain(obj), wrt, jit, has_aux)

@@ -4,8 +4,11 @@ specialised to, the seeds; and the derivatives given back in the type of the arg
 
 import functools
 import importlib
+import importlib.util
 import inspect
 import numbers
+import pickle
+import sys
 import weakref
 
 import numpy as np
@@ -41,13 +44,46 @@ def plain(fn):
     return fn.fn if type(fn).__name__ == "Differentiated" and type(fn).__module__ == "adjoint.api" else fn
 
 
-def named(module, qualname):
+def reference(fn):
+    """(module, qualified name, file) by which a module-level function is found again in another
+    process: derivative functions and operators pickle as this, not as code (adjoint reads the source,
+    which a function pickled by value, as cloudpickle sends a script's functions, no longer has)."""
+    module, qualname = fn.__module__, fn.__qualname__
+    if "<" in qualname:
+        raise pickle.PicklingError(f"{name_of(fn)} is a lambda or a function defined inside another: its derivative "
+                                   "pickles by reference to a module-level function; define it at module level")
+    return module, qualname, fn.__code__.co_filename if module == "__main__" else None
+
+
+def named(module, qualname, file=None):
     """The object module.qualname names (what a derivative function or operator pickled by reference
-    to its function finds when loaded)."""
+    finds when loaded). A script's function, in a process whose main is another (a Dask worker), is
+    taken from the script's file imported as a module `__adjoint_main__` (its `if __name__ ==
+    "__main__":` block not run), as multiprocessing does for its own workers."""
     obj = importlib.import_module(module)
+    if module == "__main__" and file and not hasattr(obj, qualname.split(".")[0]):
+        obj = sys.modules.get("__adjoint_main__") or _imported("__adjoint_main__", file)
     for part in qualname.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+def function_named(module, qualname, file=None):
+    """The function module.qualname names: also the one an operator or @differentiate object there wraps."""
+    obj = named(module, qualname, file)
+    operator = getattr(obj, "operator", None)
+    return plain(getattr(operator, "fn", obj) if type(operator).__name__ == "Operator" else obj)
+
+
+def _imported(name, file):
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = sys.modules[name] = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def wrt_names(fn, wrt):

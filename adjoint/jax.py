@@ -18,15 +18,15 @@ import functools
 import jax
 import numpy as np
 
-from .arguments import name_of
+from .arguments import function_named, name_of, reference
 from .errors import ArgumentError
-from .operator import Operator, by_reference, function_at
+from .operator import Operator
 
 _STATIC = (bool, int, str)
 
 
-def _rebuilt(module, qualname, jit, vmap_method):
-    return JaxOp(function_at(module, qualname), jit, vmap_method)
+def _rebuilt(where, jit, vmap_method):
+    return JaxOp(function_named(*where), jit, vmap_method)
 
 
 def op(fn=None, *, jit=None, vmap_method="sequential"):
@@ -56,7 +56,7 @@ class JaxOp:
         return f(*[a for a in args if not isinstance(a, _STATIC)])
 
     def __reduce__(self):  # (by reference to the function, also when this operator is what its name holds)
-        return _rebuilt, (*by_reference(self.operator.fn), self.operator.jit, self.vmap_method)
+        return _rebuilt, (reference(self.operator.fn), self.operator.jit, self.vmap_method)
 
     def _make(self, constants):
         operator, vmap_method = self.operator, self.vmap_method

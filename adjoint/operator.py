@@ -5,7 +5,7 @@ registers the operator with the framework; this one knows nothing of any framewo
 
 import numpy as np
 
-from .arguments import bind_call, name_of, named, plain, signature_of
+from .arguments import bind_call, name_of, plain, signature_of
 from .backend.dispatch import derivative
 from .errors import ArgumentError
 
@@ -75,15 +75,3 @@ def _key(args):
     not to change a shape, so a float argument of new values adds no entry)."""
     return tuple(("array", np.shape(a)) if isinstance(a, np.ndarray) else ("number",) if type(a) is float else
                  ("value", type(a).__name__, repr(a)) for a in args)
-
-
-def by_reference(fn):
-    """(module, qualified name) of a module-level function, for pickling an operator made of it."""
-    return fn.__module__, fn.__qualname__
-
-
-def function_at(module, qualname):
-    """The function module.qualname names: the one an operator or @differentiate object there wraps."""
-    obj = named(module, qualname)
-    operator = getattr(obj, "operator", None)
-    return plain(operator.fn if isinstance(operator, Operator) else obj)

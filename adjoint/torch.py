@@ -25,9 +25,9 @@ import re
 import numpy as np
 import torch
 
-from .arguments import name_of
+from .arguments import function_named, name_of, reference
 from .errors import ArgumentError
-from .operator import Operator, by_reference, function_at
+from .operator import Operator
 
 _VALUE_TYPES = (bool, int, float)  # (the constants a custom op's schema takes)
 
@@ -56,7 +56,7 @@ class TorchOp:
         return custom(*args)
 
     def __reduce__(self):  # (by reference to the function, also when this operator is what its name holds)
-        return _rebuilt, (*by_reference(self.operator.fn), self.operator.jit)
+        return _rebuilt, (reference(self.operator.fn), self.operator.jit)
 
     @torch.compiler.disable  # (torch.compile's tracing stops here once, the first time a pattern is seen)
     def _register(self, pattern, args):
@@ -161,8 +161,8 @@ class TorchOp:
         return call
 
 
-def _rebuilt(module, qualname, jit):
-    return TorchOp(function_at(module, qualname), jit)
+def _rebuilt(where, jit):
+    return TorchOp(function_named(*where), jit)
 
 
 def _first(fake, count):

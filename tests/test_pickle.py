@@ -3,6 +3,8 @@ function, and @differentiate functions, pickle by reference and run in worker pr
 
 import multiprocessing
 import pickle
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -58,3 +60,31 @@ def test_a_differentiate_object_keeps_its_options():
     assert again.wrt == "x" and np.allclose(again.grad(0.3, X), by_y.grad(0.3, X))
     plain = pickle.loads(pickle.dumps(adjoint.differentiate(P.two_inputs, wrt=1)))
     assert plain.wrt == 1 and np.isclose(plain.grad(2.0, 3.0), 12.0)
+
+
+SCRIPT = '''
+import pickle, sys
+import numpy as np
+import adjoint
+
+def energy(q):
+    total = 0.0
+    for i in range(q.shape[0] - 1):
+        total += (q[i + 1] - q[i]) ** 2
+    return total
+
+if __name__ == "__main__":
+    sys.stdout.buffer.write(pickle.dumps([adjoint.grad(energy), adjoint.differentiate(energy)]))
+'''
+
+
+def test_a_scripts_function_travels_to_a_process_with_another_main(tmp_path):
+    """A function of a script (module __main__), in a process whose main is not that script (a Dask
+    worker's): found again by importing the script's file, whose `__main__` block does not run."""
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    sent = subprocess.run([sys.executable, str(script)], capture_output=True, check=True).stdout
+    load = ("import pickle, sys, numpy as np; g, d = pickle.loads(sys.stdin.buffer.read()); "
+            "print(g(np.array([0.0, 1.0, 3.0])), d.grad(np.array([1.0, 1.0])))")
+    out = subprocess.run([sys.executable, "-c", load], input=sent, capture_output=True, check=True).stdout
+    assert out.decode().split() == ["[-2.", "-2.", "4.]", "[0.", "0.]"]
