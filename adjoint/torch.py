@@ -126,7 +126,7 @@ class TorchOp:
 
             @staticmethod
             def forward(*given):
-                return forward_op(*given)
+                return (forward if _plain(given) else forward_op)(*given)
 
             @staticmethod
             def setup_context(ctx, inputs, output):
@@ -140,14 +140,16 @@ class TorchOp:
                 given = _given(ctx, ctx.saved_tensors)
                 cotangents = [torch.zeros(s, dtype=d) if c is None else c
                               for c, (s, d) in zip(cotangents, ctx.outputs)]
-                grads = iter(_many(backward_op(*given, *cotangents), len(tensors)))
+                run = backward if _plain((*given, *cotangents)) and not torch.is_grad_enabled() else backward_op
+                # (create_graph=True: the custom op, whose missing derivative PyTorch reports)
+                grads = iter(_many(run(*given, *cotangents), len(tensors)))
                 return tuple(next(grads) if k in tensors else None for k in range(len(params)))
 
             @staticmethod
             def jvp(ctx, *dots):
                 given = _given(ctx, ctx.saved_tensors)
                 dots = [torch.zeros_like(given[k]) if dots[k] is None else dots[k] for k in tensors]
-                return tangent_op(*given, *dots)
+                return (tangent if _plain((*given, *dots)) else tangent_op)(*given, *dots)
 
         def setup_context(ctx, inputs, output):
             Function.setup_context(ctx, inputs, output)
@@ -159,6 +161,15 @@ class TorchOp:
             return forward_op(*given) if torch.compiler.is_compiling() else Function.apply(*given)
 
         return call
+
+
+def _plain(given):
+    """Whether the tensors are eager CPU tensors, which the Python functions take directly (a call through
+    the custom op costs ~100 µs of dispatch); under torch.compile and functorch's transforms they are
+    fake or wrapped tensors, for the custom ops."""
+    return not torch.compiler.is_compiling() and all(
+        type(a) in (torch.Tensor, torch.nn.Parameter) and not torch._C._functorch.is_functorch_wrapped_tensor(a)
+        for a in given if isinstance(a, torch.Tensor))
 
 
 def _rebuilt(where, jit):

@@ -5,6 +5,7 @@ import runpy
 import sys
 
 import numpy as np
+import pytest
 
 HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
@@ -45,3 +46,19 @@ def test_read_generated_code(capsys):
 def test_mlp_classifier_learns_the_spirals():
     loss, accuracy = load("mlp_classifier.py")["main"](n_per_class=30, hidden=12, iterations=80, jit=False)
     assert loss < 0.5 and accuracy > 0.85
+
+
+def test_mul_in_three_frameworks():
+    """The Mul every framework's guide writes a backward for: adjoint's agrees with (g*b, g*a) in each
+    framework installed."""
+    agree = load("mul_three_frameworks.py")["main"]()
+    assert all(agree.values())
+
+
+def test_train_digits_rnn_learns_and_saves_its_plot(tmp_path):
+    pytest.importorskip("torch", reason="PyTorch is not installed: pip install -e '.[torch]'")
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed: pip install -e '.[examples]'")
+    pytest.importorskip("matplotlib", reason="matplotlib is not installed: pip install -e '.[examples]'")
+    losses, accuracy = load("train_digits_rnn.py")["main"](epochs=4, plot_path=str(tmp_path / "loss.png"))
+    assert losses[-1] < 0.5 * losses[0] and accuracy > 0.75
+    assert (tmp_path / "loss.png").stat().st_size > 10_000
