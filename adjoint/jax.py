@@ -16,6 +16,7 @@ Forward mode (jax.jvp) is not offered: jax.custom_vjp has none, and JAX says so.
 import functools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .arguments import function_named, name_of, reference
@@ -49,6 +50,13 @@ class JaxOp:
         if len(args) != len(params):
             raise ArgumentError(f"adjoint.jax.op({name_of(self.operator.fn)}) takes its {len(params)} arguments by "
                                 f"position ({', '.join(params)}), got {len(args)}")
+        args = [a.item() if isinstance(a, (np.integer, np.bool_)) else a for a in args]  # (NumPy's: Python's)
+        for p, a in zip(params, args):
+            dtype = getattr(a, "dtype", None)
+            if not isinstance(a, (*_STATIC, float)) and (dtype is None or not jnp.issubdtype(dtype, jnp.floating)):
+                raise ArgumentError(f"adjoint.jax.op({name_of(self.operator.fn)}): `{p}` is a "
+                                    f"{type(a).__name__ if dtype is None else f'{dtype} array'}; pass real floating "
+                                    "arrays and floats (differentiated), or ints, bools and strings (constants)")
         constants = tuple((k, type(a), a) for k, a in enumerate(args) if isinstance(a, _STATIC))  # (True is not 1)
         f = self._functions.get(constants)
         if f is None:
@@ -70,16 +78,19 @@ class JaxOp:
         def arrays(values):
             return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]
 
-        def dtype(values):
-            return np.result_type(*[v.dtype for v in values], np.float32) if values else np.float32
+        def dtype(values):  # (that of the arrays: a float, weakly typed, does not make float32 float64)
+            strong = [v.dtype for v in values if not getattr(getattr(v, "aval", v), "weak_type", False)]
+            return np.result_type(*(strong or [v.dtype for v in values])) if values else np.float32
 
         def outputs(values):
             shapes = operator.shapes(full([np.empty(np.shape(v)) if np.ndim(v) else 0.5 for v in values]))
             return tuple(jax.ShapeDtypeStruct(s, dtype(values)) for s in shapes)
 
-        def forward(*values):
+        def forward(specs, *values):
             outs = operator.forward(full(arrays(values)))
-            return tuple(np.asarray(o, dtype=dtype(values)) for o in outs)
+            if vmap_method == "sequential":  # (another hands fn a batch: outputs of a leading batch shape)
+                operator.checked(outs, [s.shape for s in specs])
+            return tuple(np.asarray(o, dtype=s.dtype) for o, s in zip(outs, specs))
 
         def backward(n, *given):  # (the values, then the n outputs' cotangents: the values' gradients)
             values, cotangents = given[:len(given) - n], given[len(given) - n:]
@@ -90,7 +101,7 @@ class JaxOp:
         @jax.custom_vjp
         def function(*values):
             specs = outputs(values)
-            outs = jax.pure_callback(forward, specs, *values, vmap_method=vmap_method)
+            outs = jax.pure_callback(functools.partial(forward, specs), specs, *values, vmap_method=vmap_method)
             return outs[0] if len(outs) == 1 else outs
 
         def function_fwd(*values):

@@ -13,7 +13,8 @@ from .errors import ArgumentError
 class Operator:
     """fn as an operator of positional arguments: `forward(args)` gives its outputs (a tuple, one item
     per output), `backward(args, wrt, cotangents)` the gradients of the arguments at the positions
-    `wrt`, `shapes(args)` the outputs' shapes without compiling anything (for a framework's tracing)."""
+    `wrt`, `shapes(args)` the outputs' shapes without compiling anything (for a framework's tracing),
+    `checked(outs, shapes)` the outputs, if they have the shapes worked out before the values were known."""
 
     def __init__(self, fn, jit=None):
         self.fn = plain(fn)
@@ -27,9 +28,7 @@ class Operator:
         call = bind_call(self.fn, (), args, {})
         d = derivative(call.fn, (), self.jit, True, call.kinds, "forward", call.trees, "tuple")
         out, _ = d(call.values)
-        outs = tuple(out) if self.several(d) else (out,)
-        self._shapes.setdefault(_key(args), tuple(np.shape(o) for o in outs))
-        return outs
+        return self._outputs(tuple(out) if self.several(d) else (out,))
 
     def backward(self, args, wrt, cotangents):
         """The gradients of the arguments at the positions `wrt` (a tuple), for one cotangent per output."""
@@ -50,19 +49,47 @@ class Operator:
         call = bind_call(self.fn, names, args, {})
         d = derivative(call.fn, call.wrt, self.jit, True, call.kinds, "forward", call.trees, "tuple")
         _, dots = d(call.values, *call.seeds(tuple(tangents), True, names))
-        return tuple(dots) if self.several(d) else (dots,)
+        return self._outputs(tuple(dots) if self.several(d) else (dots,))
 
     def shapes(self, args):
-        """The shapes of fn's outputs for arguments of these shapes (and these constants): those of a
-        call with the same ones, else of fn run as plain NumPy on arrays of 0.5."""
-        key = _key(args)
+        """The shapes of fn's outputs for arguments of these shapes (arrays: their values unread) and these
+        constants, from fn run as plain NumPy on stand-in arrays (0.5 everywhere, n added to the diagonal
+        of a square n x n matrix, so that a solve or a Cholesky factor has one)."""
+        key = tuple(("array", np.shape(a)) if isinstance(a, np.ndarray) else ("value", type(a).__name__, repr(a))
+                    for a in args)
         if key not in self._shapes:
-            stand_ins = [np.full(np.shape(a), 0.5) if isinstance(a, np.ndarray) else a for a in args]
-            with np.errstate(all="ignore"):
-                out = self.fn(*stand_ins)
-            outs = out if isinstance(out, tuple) else (out,)
-            self._shapes[key] = tuple(np.shape(o) for o in outs)
+            try:
+                with np.errstate(all="ignore"):
+                    out = self.fn(*[_stand_in(np.shape(a)) if isinstance(a, np.ndarray) else a for a in args])
+            except Exception as e:  # noqa: BLE001 -- whatever the user's function raised
+                raise ArgumentError(
+                    f"{name_of(self.fn)}: the operator learns its outputs' shapes before the values are known (a "
+                    f"framework traces it) by running it on stand-in arrays of the arguments' shapes, which raised "
+                    f"{type(e).__name__}: {e}") from None
+            self._shapes[key] = tuple(np.shape(o) for o in self._outputs(out if isinstance(out, tuple) else (out,)))
         return self._shapes[key]
+
+    def checked(self, outs, shapes):
+        """outs, if their shapes are `shapes` (None: a size not known beforehand), which the framework was
+        given before the values were known; else an error, not outputs of shapes it did not expect."""
+        if len(outs) != len(shapes) or any(np.ndim(o) != len(s) or any(d is not None and d != n for d, n in
+                                                                        zip(s, np.shape(o)))
+                                           for o, s in zip(outs, shapes)):
+            got = tuple(np.shape(o) for o in outs)
+            raise ArgumentError(
+                f"{name_of(self.fn)} gave outputs of shapes {got}, where the shapes worked out before the values "
+                f"were known (fn run on stand-in arrays) were {tuple(shapes)}: an output whose shape depends on "
+                "the values of the arguments, not only on their shapes and the int and bool constants, is not for "
+                "adjoint's operators")
+        return outs
+
+    def _outputs(self, outs):
+        """The outputs, if each is an array or a number (fn returns one, or a flat tuple of them)."""
+        for o in outs:
+            if not isinstance(o, (np.ndarray, float, int, np.number)):
+                raise ArgumentError(f"{name_of(self.fn)} returns a {type(o).__name__}: an operator's function "
+                                    "returns an array, a number or a flat tuple of them")
+        return outs
 
     @staticmethod
     def several(d):
@@ -70,8 +97,10 @@ class Operator:
         return not isinstance(d.generated.nf.result, str)
 
 
-def _key(args):
-    """What the outputs' shapes may depend on: the arrays' shapes, the constants (a float's value is taken
-    not to change a shape, so a float argument of new values adds no entry)."""
-    return tuple(("array", np.shape(a)) if isinstance(a, np.ndarray) else ("number",) if type(a) is float else
-                 ("value", type(a).__name__, repr(a)) for a in args)
+def _stand_in(shape):
+    """An array of this shape for learning a function's output shapes: 0.5 everywhere, and n more on the
+    diagonal of each square n x n matrix (symmetric and positive definite: solve, inv and cholesky run)."""
+    a = np.full(shape, 0.5)
+    if len(shape) >= 2 and shape[-1] == shape[-2]:
+        a += shape[-1] * np.eye(shape[-1])
+    return a

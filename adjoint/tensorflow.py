@@ -11,15 +11,16 @@ run through tf.numpy_function: eagerly, inside tf.function and in Keras layers.
     tape.gradient(loss, [x, w])
 
 Tensors, arrays and floats are differentiated; ints, bools and strings are constants. Outputs have the
-dtype of the tensor arguments (float32 at least; computed in float64 and cast), gradients each its
-input's. tf.numpy_function runs Python, so XLA (jit_compile=True) cannot compile a graph holding one.
+dtype of the tensor arguments (computed in float64 and cast), gradients each its input's. tf.numpy_function runs Python, so XLA (jit_compile=True) cannot compile a graph holding one.
 Forward mode (tf.autodiff.ForwardAccumulator) and second derivatives (a gradient taped by an outer
 GradientTape) raise an ArgumentError: TensorFlow asks the backward for its own gradient, which adjoint
 does not write.
 """
 
-import tensorflow as tf
+import functools
+
 import numpy as np
+import tensorflow as tf
 
 from .arguments import function_named, name_of, reference
 from .errors import ArgumentError
@@ -51,12 +52,16 @@ class TensorFlowOp:
         if len(args) != len(params):
             raise ArgumentError(f"adjoint.tensorflow.op({name_of(fn)}) takes its {len(params)} arguments by position "
                                 f"({', '.join(params)}), got {len(args)}")
+        args = [a.item() if isinstance(a, (np.integer, np.bool_)) else a for a in args]  # (NumPy's: Python's)
         given = [a for a in args if not isinstance(a, _STATIC)]
         dtype = _dtype(given)
         values = []
         for p, a in zip(params, args):
             if isinstance(a, _STATIC):
                 continue
+            if a is None or isinstance(a, (list, tuple, dict)):  # (a Keras variable converts, as a tensor does)
+                raise ArgumentError(f"adjoint.tensorflow.op({name_of(fn)}): `{p}` is a {type(a).__name__}; pass "
+                                    "tensors, arrays and floats (differentiated), or ints, bools and strings (constants)")
             value = tf.convert_to_tensor(a, dtype=dtype if isinstance(a, float) else None)  # (a variable read here)
             if not value.dtype.is_floating:
                 raise ArgumentError(f"adjoint.tensorflow.op({name_of(fn)}): `{p}` is a {value.dtype.name} tensor; "
@@ -81,13 +86,17 @@ class TensorFlowOp:
         def arrays(values):
             return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]
 
-        def shapes(values):  # (None where TensorFlow does not know them yet: a graph's unknown batch)
-            if not all(v.shape.is_fully_defined() for v in values):
-                return None
-            return operator.shapes(full([np.empty(tuple(v.shape)) if v.shape.rank else 0.5 for v in values]))
+        def shapes(values, size=None):  # (a graph's unknown size, its batch: stood for by 16 and by 24, and
+            # None where the outputs' shapes differ)
+            if size is None and not all(v.shape.is_fully_defined() for v in values):
+                one, other = shapes(values, 16), shapes(values, 24)
+                return tuple(tuple(m if m == n else None for m, n in zip(a, b)) for a, b in zip(one, other))
+            return operator.shapes(full([np.empty(tuple(size if d is None else d for d in v.shape)) if v.shape.rank
+                                         else 0.5 for v in values]))
 
-        def forward(*values):
-            return [np.asarray(o, dtype=dtype.as_numpy_dtype) for o in operator.forward(full(arrays(values)))]
+        def forward(known, *values):
+            outs = operator.checked(operator.forward(full(arrays(values))), known)
+            return [np.asarray(o, dtype=dtype.as_numpy_dtype) for o in outs]
 
         def backward(n, *given):  # (the values, then the n outputs' cotangents: the values' gradients)
             values, cotangents = given[:len(given) - n], given[len(given) - n:]
@@ -96,10 +105,14 @@ class TensorFlowOp:
 
         @tf.custom_gradient
         def function(*values):
+            if any(v.shape.rank is None for v in values):
+                raise ArgumentError(f"adjoint.tensorflow.op({name_of(operator.fn)}): an argument of unknown rank; "
+                                    "give tf.function an input_signature with each argument's rank")
             known = shapes(values)
-            n = len(known) if known is not None else _outputs(operator, full, values)
-            outs = _listed(tf.numpy_function(forward, list(values), Tout=[dtype] * n, stateful=False))
-            for o, s in zip(outs, known or ()):
+            n = len(known)
+            outs = _listed(tf.numpy_function(functools.partial(forward, known), list(values), Tout=[dtype] * n,
+                                             stateful=False))
+            for o, s in zip(outs, known):
                 o.set_shape(s)
 
             def gradient(*cotangents):
@@ -134,18 +147,11 @@ def _listed(result):
     return list(result) if isinstance(result, (list, tuple)) else [result]
 
 
-def _outputs(operator, full, values):
-    """How many outputs fn has, where a graph does not know the arguments' shapes yet (a size of 1 stands
-    in for each unknown dimension)."""
-    stand_ins = [np.empty(tuple(1 if d is None else d for d in v.shape)) if v.shape.rank else 0.5 for v in values]
-    return len(operator.shapes(full(stand_ins)))
-
-
 def _dtype(values):
-    """The floating dtype of the outputs: that of the tensor arguments (promoted), float32 at least."""
-    dtypes = [tf.as_dtype(getattr(v, "dtype", np.float64)) for v in values
-              if isinstance(v, (tf.Tensor, tf.Variable, np.ndarray))]
+    """The floating dtype of the outputs: that of the tensor arguments (promoted; float32 where none is one),
+    as PyTorch's operator does."""
+    dtypes = [tf.as_dtype(v.dtype) for v in values if not isinstance(v, float) and hasattr(v, "dtype")]
     dtypes = [d for d in dtypes if d.is_floating]
     if not dtypes:
         return tf.float32
-    return tf.as_dtype(np.result_type(*[d.as_numpy_dtype for d in dtypes], np.float32))
+    return dtypes[0] if len(set(dtypes)) == 1 else tf.as_dtype(np.result_type(*[d.as_numpy_dtype for d in dtypes]))

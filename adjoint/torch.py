@@ -49,6 +49,8 @@ class TorchOp:
         self._ops = {}  # pattern of arguments -> the registered custom op
 
     def __call__(self, *args):
+        args = [a.item() if isinstance(a, np.generic) else a for a in args]  # (NumPy's numbers: Python's)
+        self._check(args)
         pattern = tuple("Tensor" if isinstance(a, torch.Tensor) else type(a).__name__ for a in args)
         custom = self._ops.get(pattern)
         if custom is None:
@@ -58,10 +60,10 @@ class TorchOp:
     def __reduce__(self):  # (by reference to the function, also when this operator is what its name holds)
         return _rebuilt, (reference(self.operator.fn), self.operator.jit)
 
-    @torch.compiler.disable  # (torch.compile's tracing stops here once, the first time a pattern is seen)
-    def _register(self, pattern, args):
-        fn = self.operator.fn
-        params = self.operator.params
+    def _check(self, args):
+        """Arguments the operator takes (every call: a pattern seen before may come with a tensor on
+        another device or of another dtype)."""
+        fn, params = self.operator.fn, self.operator.params
         if len(args) != len(params):
             raise ArgumentError(f"adjoint.torch.op({name_of(fn)}) takes its {len(params)} arguments by position "
                                 f"({', '.join(params)}), got {len(args)}")
@@ -69,9 +71,15 @@ class TorchOp:
             if not isinstance(a, (torch.Tensor, *_VALUE_TYPES)):
                 raise ArgumentError(f"adjoint.torch.op({name_of(fn)}): `{p}` is a {type(a).__name__}; pass tensors, "
                                     "ints, floats or bools")
-            if isinstance(a, torch.Tensor) and (a.device.type != "cpu" or a.is_complex()):
+            if isinstance(a, torch.Tensor) and (a.device.type != "cpu" or not a.dtype.is_floating_point):
                 raise ArgumentError(f"adjoint.torch.op({name_of(fn)}): `{p}` is a {a.dtype} tensor on {a.device}; "
-                                    "adjoint's operators take real CPU tensors")
+                                    "adjoint's operators differentiate real floating CPU tensors (an int "
+                                    "constant is a Python int)")
+
+    @torch.compiler.disable  # (torch.compile's tracing stops here once, the first time a pattern is seen)
+    def _register(self, pattern, args):
+        fn = self.operator.fn
+        params = self.operator.params
         count = len(self.operator.shapes(_shaped(args)))  # (tensors may be fake ones, torch.compile's)
         tensors = [k for k, kind in enumerate(pattern) if kind == "Tensor"]
         label = re.sub(r"\W", "_", getattr(fn, "__name__", "function"))
@@ -83,6 +91,12 @@ class TorchOp:
 
         def forward(*given):
             outs = operator.forward(_arrays(given))
+            if len(outs) != count:  # (a constant chose another branch than the first call's)
+                operator.checked(outs, operator.shapes(_shaped(given)))
+            return _tensors(outs, _dtype(given), count == 1)
+
+        def forward_checked(*given):  # (under torch.compile: the outputs' shapes are the fake ones')
+            outs = operator.checked(operator.forward(_arrays(given)), operator.shapes(_shaped(given)))
             return _tensors(outs, _dtype(given), count == 1)
 
         def forward_fake(*given):
@@ -113,7 +127,8 @@ class TorchOp:
                                                    return_annotation=_returns(len(tensors)))
         tangent.__signature__ = inspect.Signature(inputs + more("tangent", len(tensors)),
                                                   return_annotation=_returns(count))
-        forward_op = torch.library.custom_op(name, mutates_args=())(forward)
+        forward_checked.__signature__ = forward.__signature__
+        forward_op = torch.library.custom_op(name, mutates_args=())(forward_checked)
         forward_op.register_fake(forward_fake)
         backward_op = torch.library.custom_op(name + "_backward", mutates_args=())(backward)
         backward_op.register_fake(backward_fake)
@@ -196,7 +211,7 @@ _NUMBERS = itertools.count()  # (PyTorch's registry refuses a name twice in a pr
 
 def _array(t):
     """A tensor as a float64 NumPy array (a 0-d one as a float)."""
-    a = t.detach().cpu().numpy().astype(np.float64)
+    a = t.detach().cpu().to(torch.float64).numpy()
     return float(a) if a.ndim == 0 else a
 
 
@@ -217,12 +232,15 @@ def _tensors(arrays, dtype, one, dtypes=None):
 
 
 def _shaped(args):
-    """The arguments with each tensor an array of its shape (its values unread: it may be a fake tensor)."""
-    return [np.empty(tuple(a.shape)) if isinstance(a, torch.Tensor) else a for a in args]
+    """The arguments with each tensor an array of its shape (its values unread: it may be a fake tensor),
+    and a symbolic number (torch.compile's) its value (which PyTorch then guards: a new one compiles again)."""
+    concrete = {torch.SymInt: int, torch.SymFloat: float, torch.SymBool: bool}
+    return [np.empty(tuple(int(d) for d in a.shape)) if isinstance(a, torch.Tensor) else
+            concrete[type(a)](a) if type(a) in concrete else a for a in args]
 
 
 def _dtype(args):
-    """The floating dtype of the outputs: that of the tensor arguments (promoted), float32 at least."""
+    """The floating dtype of the outputs: that of the tensor arguments (promoted; float32 where none is one)."""
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     dtype = tensors[0].dtype if tensors else torch.float64
     for t in tensors[1:]:

@@ -123,3 +123,38 @@ def scaler(c):
 
 def branches_on_true(x, flag):
     return x * 2.0 if flag is True else x * 3.0
+
+
+def float32_case(spec):
+    """(a case's arguments, the positions of its arrays, their gradients in float64 for the loss
+    sum_k (k + 1.5) * sum(output k): what a float32 operator's gradients must come near)."""
+    from adjoint.operator import Operator  # (this module is also imported where adjoint's operators are not)
+    args = arguments(spec)
+    arrays = tuple(k for k, a in enumerate(args) if isinstance(a, np.ndarray))
+    return args, arrays, lambda fn: Operator(fn, jit=False).backward(args, arrays, weights(fn(*args)))
+
+
+def weights(out):
+    """The cotangents of float32_case's loss for the outputs `out` (a tuple of them, or one)."""
+    return [np.full(np.shape(o), k + 1.5) for k, o in enumerate(out if isinstance(out, tuple) else (out,))]
+
+
+def solved(A, b):
+    """A solve: stand-in arrays of 0.5 everywhere would be singular (found by a hunt)."""
+    return np.linalg.solve(A, b)
+
+
+def branch_shape(x, t):
+    """An output whose shape depends on a float's value (found by a hunt: its stand-in gave another)."""
+    if t > 1.0:
+        return x[:2] * t
+    return x * t
+
+
+def nested(x):
+    return (x, (x * 2.0, x * 3.0))
+
+
+def pair_diff(x):
+    """Indexes entries 0-2: a stand-in of an unknown size must have them (found by a hunt)."""
+    return x[0] - x[1] * x[2]

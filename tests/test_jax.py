@@ -13,6 +13,7 @@ import jax.numpy as jnp  # noqa: E402
 from jax.test_util import check_grads  # noqa: E402
 
 import adjoint.jax as adjoint_jax  # noqa: E402
+from adjoint import ArgumentError  # noqa: E402
 from adjoint.operator import Operator  # noqa: E402
 
 
@@ -80,3 +81,40 @@ def test_true_and_one_are_different_constants():
     op = adjoint_jax.op(P.branches_on_true)
     x = jnp.ones(2)
     assert np.allclose(op(x, True), 2.0) and np.allclose(op(x, 1), 3.0)
+
+
+@pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
+def test_float32(fn, spec):
+    """float32 arrays in: outputs and gradients in float32, near the float64 function's gradients."""
+    args, arrays, reference = P.float32_case(spec)
+    op = adjoint_jax.op(fn, jit=False)
+    values = [jnp.asarray(args[k], dtype=jnp.float32) for k in arrays]
+
+    def loss(*values):
+        given = list(args)
+        for k, v in zip(arrays, values):
+            given[k] = v
+        out = op(*given)
+        outs = out if isinstance(out, tuple) else (out,)
+        assert all(o.dtype == jnp.float32 for o in outs)
+        return sum((k + 1.5) * jnp.sum(o) for k, o in enumerate(outs))
+    grads = jax.grad(loss, argnums=tuple(range(len(arrays))))(*values)
+    for g, expected in zip(grads, reference(fn)):
+        assert g.dtype == jnp.float32 and np.allclose(g, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_found_by_a_hunt():
+    """Each a wrong result or a crash before: an output whose shape a float sets (the stand-in's shape
+    came back, filled from another), complex and int arrays taken as floats, a solve of a singular
+    stand-in, a dict output."""
+    op = adjoint_jax.op(P.branch_shape)
+    with pytest.raises(Exception, match="depends on the values"):
+        np.asarray(op(jnp.ones(4), 2.0))
+    with pytest.raises(ArgumentError, match="complex64"):
+        adjoint_jax.op(P.mul)(jnp.ones(2, dtype=jnp.complex64), jnp.ones(2, dtype=jnp.complex64))
+    with pytest.raises(ArgumentError, match="int"):
+        adjoint_jax.op(P.mul)(jnp.arange(2), jnp.arange(2))
+    A = jnp.asarray([[2.0, 1.0], [1.0, 3.0]])
+    assert np.allclose(jax.jit(adjoint_jax.op(P.solved))(A, jnp.ones(2)), [0.4, 0.2])
+    with pytest.raises(ArgumentError, match="flat tuple"):
+        adjoint_jax.op(P.nested)(jnp.ones(2))

@@ -120,3 +120,44 @@ def test_an_operator_pickles_by_reference():
     op = adjoint_tf.op(P.newton_sqrt)
     a = tf.constant([0.5, 1.5, 2.5], dtype=tf.float64)
     assert np.allclose(pickle.loads(pickle.dumps(op))(a).numpy(), np.sqrt(a.numpy()))
+
+
+@pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
+def test_float32(fn, spec):
+    """float32 tensors in: outputs and gradients in float32, near the float64 function's gradients."""
+    args, arrays, reference = P.float32_case(spec)
+    given = [tf.constant(a, dtype=tf.float32) if k in arrays else a for k, a in enumerate(args)]
+    watched = [given[k] for k in arrays]
+    with tf.GradientTape() as tape:
+        tape.watch(watched)
+        out = adjoint_tf.op(fn, jit=False)(*given)
+        outs = out if isinstance(out, tuple) else (out,)
+        loss = sum((k + 1.5) * tf.reduce_sum(o) for k, o in enumerate(outs))
+    assert all(o.dtype == tf.float32 for o in outs)
+    for g, expected in zip(tape.gradient(loss, watched), reference(fn)):
+        assert g.dtype == tf.float32 and np.allclose(g.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_found_by_a_hunt():
+    """Each a wrong result or a crash before: an output whose shape a float sets, in tf.function (a
+    static shape of 4 on 2 values), a function indexing entries of an unknown size (its stand-in had
+    one), a Keras layer of an unknown batch (no rank was set, and a Keras variable was refused)."""
+    op = adjoint_tf.op(P.branch_shape)
+    with pytest.raises(Exception, match="depends on the values"):
+        tf.function(lambda x, t: op(x, t))(tf.ones(4), tf.constant(2.0))
+    pair = tf.function(adjoint_tf.op(P.pair_diff), input_signature=[tf.TensorSpec([None], tf.float64)])
+    assert pair(tf.constant([1.0, 2.0, 3.0, 9.0], dtype=tf.float64)).numpy() == -5.0
+    keras = pytest.importorskip("keras")
+    mul = adjoint_tf.op(P.mul)
+
+    class Scale(keras.layers.Layer):
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return mul(x, self.w)
+    model = keras.Sequential([keras.Input((3,)), Scale()])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", jit_compile=False)
+    x = np.random.default_rng(0).standard_normal((32, 3)).astype(np.float32)
+    history = model.fit(x, 2.0 * x, epochs=3, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]

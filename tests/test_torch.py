@@ -119,3 +119,42 @@ def test_a_decorated_operator_pickles():
     again = pickle.loads(pickle.dumps(decorated))
     x = torch.linspace(0.0, 1.0, 4, dtype=torch.float64)
     assert torch.allclose(again(x), decorated(x))
+
+
+@pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
+def test_float32(fn, spec):
+    """float32 tensors in: outputs and gradients in float32, near the float64 function's gradients."""
+    args, arrays, reference = P.float32_case(spec)
+    given = [torch.tensor(a, dtype=torch.float32, requires_grad=True) if k in arrays else a
+             for k, a in enumerate(args)]
+    out = adjoint_torch.op(fn, jit=False)(*given)
+    outs = out if isinstance(out, tuple) else (out,)
+    assert all(o.dtype == torch.float32 for o in outs)
+    sum((k + 1.5) * o.sum() for k, o in enumerate(outs)).backward()
+    for k, expected in zip(arrays, reference(fn)):
+        assert given[k].grad.dtype == torch.float32
+        assert np.allclose(given[k].grad.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_found_by_a_hunt():
+    """Each a wrong result or a crash before: a complex tensor after a first call of the pattern, a
+    nested tuple output (a segfault), a solve (stand-ins were singular), a float constant that sets
+    the shape under torch.compile (the first float's shape was reused), NumPy's float64 as a constant."""
+    op = adjoint_torch.op(P.pair_diff)
+    op(torch.ones(3))
+    with pytest.raises(ArgumentError, match="complex64"):
+        op(torch.ones(3, dtype=torch.complex64))
+    with pytest.raises(ArgumentError, match="flat tuple"):
+        adjoint_torch.op(P.nested)(torch.ones(2))
+    A = torch.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
+    solve = adjoint_torch.op(P.solved)
+    solve(A, A[0])  # (a pattern's first call registers it, outside a graph: fullgraph=True after it)
+    solved = torch.compile(solve, backend="aot_eager", fullgraph=True)
+    assert torch.allclose(solved(A, torch.ones(2, dtype=torch.float64)), torch.tensor([0.4, 0.2], dtype=torch.float64))
+    branch = adjoint_torch.op(P.branch_shape)
+    x = torch.tensor([-1.0, 2.0, -3.0, 4.0])
+    assert branch(x, 2.0).shape == (2,)
+    compiled = torch.compile(lambda x, t: branch(x, t).sum() / branch(x, t).shape[0], backend="aot_eager",
+                             fullgraph=True)
+    assert torch.isclose(compiled(x, 0.5), torch.tensor(0.25))
+    assert torch.allclose(branch(x, np.float64(0.5)), 0.5 * x)
