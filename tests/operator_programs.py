@@ -125,6 +125,20 @@ def branches_on_true(x, flag):
     return x * 2.0 if flag is True else x * 3.0
 
 
+def split(spec, convert):
+    """(a case's arrays converted, a function `call(op, *values)` calling op with them in their places and
+    the case's other arguments)."""
+    given = arguments(spec)
+    arrays = [k for k, a in enumerate(given) if isinstance(a, np.ndarray)]
+
+    def call(op, *values):
+        args = list(given)
+        for k, v in zip(arrays, values):
+            args[k] = v
+        return op(*args)
+    return [convert(given[k]) for k in arrays], call
+
+
 def float32_case(spec):
     """(a case's arguments, the positions of its arrays, their gradients in float64 for the loss
     sum_k (k + 1.5) * sum(output k): what a float32 operator's gradients must come near)."""

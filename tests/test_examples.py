@@ -59,6 +59,6 @@ def test_train_digits_rnn_learns_and_saves_its_plot(tmp_path):
     pytest.importorskip("torch", reason="PyTorch is not installed: pip install -e '.[torch]'")
     pytest.importorskip("sklearn", reason="scikit-learn is not installed: pip install -e '.[examples]'")
     pytest.importorskip("matplotlib", reason="matplotlib is not installed: pip install -e '.[examples]'")
-    losses, accuracy = load("train_digits_rnn.py")["main"](epochs=4, plot_path=str(tmp_path / "loss.png"))
+    losses, accuracy = load("train_digits_rnn.py")["main"](epochs=3, plot_path=str(tmp_path / "loss.png"))
     assert losses[-1] < 0.5 * losses[0] and accuracy > 0.75
     assert (tmp_path / "loss.png").stat().st_size > 10_000

@@ -26,23 +26,10 @@ def float64():
     jax.config.update("jax_enable_x64", before)
 
 
-def _split(spec):
-    """(the differentiated arguments as JAX arrays, a function of them calling op with the constants)."""
-    given = P.arguments(spec)
-    arrays = [k for k, a in enumerate(given) if isinstance(a, np.ndarray)]
-
-    def call(op, *values):
-        args = list(given)
-        for k, v in zip(arrays, values):
-            args[k] = v
-        return op(*args)
-    return [jnp.asarray(given[k]) for k in arrays], call
-
-
 @pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
 def test_check_grads(fn, spec):
     op = adjoint_jax.op(fn, jit=False)  # (tests/test_torch.py compiles the same functions with Numba)
-    values, call = _split(spec)
+    values, call = P.split(spec, jnp.asarray)
     check_grads(lambda *v: call(op, *v), values, order=1, modes=["rev"])
 
 

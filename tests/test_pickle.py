@@ -88,3 +88,12 @@ def test_a_scripts_function_travels_to_a_process_with_another_main(tmp_path):
             "print(g(np.array([0.0, 1.0, 3.0])), d.grad(np.array([1.0, 1.0])))")
     out = subprocess.run([sys.executable, "-c", load], input=sent, capture_output=True, check=True).stdout
     assert out.decode().split() == ["[-2.", "-2.", "4.]", "[0.", "0.]"]
+
+
+def test_gradients_run_in_joblib_workers():
+    """joblib's loky workers (cloudpickle, which sends a script's functions by value: adjoint's derivative
+    functions go by reference all the same)."""
+    joblib = pytest.importorskip("joblib", reason="joblib is not installed")
+    g = adjoint.grad(P.loss)
+    remote = joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(g)(w, X) for w in (0.1, 0.2))
+    assert np.allclose(remote, [g(0.1, X), g(0.2, X)])

@@ -731,14 +731,15 @@ def test_repeated_eigenvalues_have_no_tangent():
         adjoint.jvp(eigenvalue_sum, (_repeated_spectrum(),), np.ones((3, 3)), jit=False)
 
 
-@pytest.mark.parametrize("jit", [False, True])
-def test_rank_deficient_qr_and_lstsq_are_refused(jit):
+def test_rank_deficient_qr_and_lstsq_are_refused():
+    """On the Python path (the checks are runtime helpers, the same under Numba, whose compile of these
+    two costs the suite 20 s)."""
     a = np.random.default_rng(1).standard_normal((5, 4))
     a[:, 3] = a[:, 0] + 2.0 * a[:, 1]  # (R's last pivot comes out about 1e-15, not 0)
     with pytest.raises(ValueError, match="full rank"):
-        adjoint.grad(qr_used, jit=jit)(a)
+        adjoint.grad(qr_used, jit=False)(a)
     with pytest.raises(ValueError, match="full rank"):
-        adjoint.grad(least_squares, wrt=(0, 1), jit=jit)(a, np.ones(5))
+        adjoint.grad(least_squares, wrt=(0, 1), jit=False)(a, np.ones(5))
 
 
 def spread_kept(x, y):

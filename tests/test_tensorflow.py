@@ -17,19 +17,6 @@ from adjoint import ArgumentError  # noqa: E402
 from adjoint.operator import Operator  # noqa: E402
 
 
-def _split(spec, dtype=tf.float64):
-    """(the case's arrays as tensors, a function of them calling op with the case's other arguments)."""
-    given = P.arguments(spec)
-    arrays = [k for k, a in enumerate(given) if isinstance(a, np.ndarray)]
-
-    def call(op, *values):
-        args = list(given)
-        for k, v in zip(arrays, values):
-            args[k] = v
-        return op(*args)
-    return [tf.constant(given[k], dtype=dtype) for k in arrays], call
-
-
 def _one(out):
     """One tensor of a function's outputs (several outputs weighed and summed: each one's gradient counts)."""
     if isinstance(out, tuple):
@@ -40,7 +27,7 @@ def _one(out):
 @pytest.mark.parametrize("fn, spec", P.CASES, ids=[f.__name__ for f, _ in P.CASES])
 def test_compute_gradient(fn, spec):
     op = adjoint_tf.op(fn, jit=False)  # (tests/test_torch.py compiles the same functions with Numba)
-    values, call = _split(spec)
+    values, call = P.split(spec, tf.constant)
     theoretical, numerical = tf.test.compute_gradient(lambda *v: _one(call(op, *v)), values)
     for t, n in zip(theoretical, numerical):
         assert np.allclose(t, n, rtol=1e-5, atol=1e-6)
