@@ -189,7 +189,14 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
         grads = grads[len(d.generated.nf.aux):]
         return call.derivatives(grads, as_tuple, "the vector-Jacobian product")
 
+    # (it pickles as vjp called again at the same point: the arguments as they were, copied)
+    pullback = Made(pullback, _pullback, (fn, *copies(args)), dict(wrt=wrt, jit=jit, has_aux=has_aux, **kwargs))
     return (out, pullback, aux) if has_aux else (out, pullback)
+
+
+def _pullback(fn, *args, **kwargs):
+    """The pullback of vjp(fn, *args, **kwargs): what a pickled one is made again by."""
+    return vjp(fn, *args, **kwargs)[1]
 
 
 def jvp(fn, primals, tangents, wrt=0, jit=None):

@@ -25,6 +25,15 @@ def test_a_derivative_function_pickles_as_its_call(make):
     assert again.__name__ == "loss"
 
 
+def test_a_pullback_pickles_as_vjp_at_its_point():
+    x = X.copy()
+    _, pullback = adjoint.vjp(P.loss, 0.3, x, wrt=(0, 1))
+    x[:] = 0.0  # (the point is the arguments as vjp had them, not as they are when pickled)
+    again = pickle.loads(pickle.dumps(pullback))
+    assert all(np.allclose(a, b) for a, b in zip(again(2.0), pullback(2.0)))
+    assert not np.allclose(pullback(2.0)[1], 0.0)
+
+
 def test_options_travel_with_it():
     made = adjoint.grad(P.loss, wrt="x", jit=False)
     again = pickle.loads(pickle.dumps(made))
