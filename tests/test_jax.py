@@ -34,11 +34,11 @@ def test_check_grads(fn, spec):
 
 
 def test_under_jit_and_vmap():
-    op = adjoint_jax.op(P.recurrence)
+    op = adjoint_jax.op(P.recurrence, jit=False)
     x = jnp.asarray(np.random.default_rng(0).standard_normal((6, 3)))
     loss = jax.jit(jax.grad(lambda x, w: jnp.sum(op(x, w, 4) ** 2), argnums=(0, 1)))
     gx, gw = loss(x, 0.7)
-    reference = Operator(P.recurrence).backward([np.asarray(x), 0.7, 4], (0, 1), [
+    reference = Operator(P.recurrence, jit=False).backward([np.asarray(x), 0.7, 4], (0, 1), [
         2.0 * P.recurrence(np.asarray(x), 0.7, 4)])
     assert np.allclose(gx, reference[0]) and np.allclose(gw, reference[1])
     many = jax.vmap(lambda x: jnp.sum(op(x, 0.7, 4)))(jnp.stack([x, 2.0 * x]))
@@ -46,26 +46,26 @@ def test_under_jit_and_vmap():
 
 
 def test_float32_stays_float32():
-    op = adjoint_jax.op(P.mul)
+    op = adjoint_jax.op(P.mul, jit=False)
     a = jnp.ones(3, dtype=jnp.float32)
     assert jax.grad(lambda a: jnp.sum(op(a, a)))(a).dtype == jnp.float32
 
 
 def test_forward_mode_is_refused_by_jax():
-    op = adjoint_jax.op(P.mul)
+    op = adjoint_jax.op(P.mul, jit=False)
     a = jnp.ones(3)
     with pytest.raises(TypeError, match="custom_vjp"):
         jax.jvp(lambda a: op(a, a), (a,), (a,))
 
 
 def test_an_operator_pickles_by_reference():
-    op = adjoint_jax.op(P.newton_sqrt)
+    op = adjoint_jax.op(P.newton_sqrt, jit=False)
     a = jnp.asarray([0.5, 1.5, 2.5])
     assert np.allclose(pickle.loads(pickle.dumps(op))(a), op(a))
 
 
 def test_true_and_one_are_different_constants():
-    op = adjoint_jax.op(P.branches_on_true)
+    op = adjoint_jax.op(P.branches_on_true, jit=False)
     x = jnp.ones(2)
     assert np.allclose(op(x, True), 2.0) and np.allclose(op(x, 1), 3.0)
 
@@ -94,14 +94,14 @@ def test_found_by_a_hunt():
     """Each a wrong result or a crash before: an output whose shape a float sets (the stand-in's shape
     came back, filled from another), complex and int arrays taken as floats, a solve of a singular
     stand-in, a dict output."""
-    op = adjoint_jax.op(P.branch_shape)
+    op = adjoint_jax.op(P.branch_shape, jit=False)
     with pytest.raises(Exception, match="depends on the values"):
         np.asarray(op(jnp.ones(4), 2.0))
     with pytest.raises(ArgumentError, match="complex64"):
-        adjoint_jax.op(P.mul)(jnp.ones(2, dtype=jnp.complex64), jnp.ones(2, dtype=jnp.complex64))
+        adjoint_jax.op(P.mul, jit=False)(jnp.ones(2, dtype=jnp.complex64), jnp.ones(2, dtype=jnp.complex64))
     with pytest.raises(ArgumentError, match="int"):
-        adjoint_jax.op(P.mul)(jnp.arange(2), jnp.arange(2))
+        adjoint_jax.op(P.mul, jit=False)(jnp.arange(2), jnp.arange(2))
     A = jnp.asarray([[2.0, 1.0], [1.0, 3.0]])
-    assert np.allclose(jax.jit(adjoint_jax.op(P.solved))(A, jnp.ones(2)), [0.4, 0.2])
+    assert np.allclose(jax.jit(adjoint_jax.op(P.solved, jit=False))(A, jnp.ones(2)), [0.4, 0.2])
     with pytest.raises(ArgumentError, match="flat tuple"):
-        adjoint_jax.op(P.nested)(jnp.ones(2))
+        adjoint_jax.op(P.nested, jit=False)(jnp.ones(2))

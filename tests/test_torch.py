@@ -38,13 +38,13 @@ def test_gradcheck(fn, spec):
 
 def test_values_are_the_functions():
     x, w = _t(6, 3), _t(seed=2)
-    out = adjoint_torch.op(recurrence)(x, w, 4)
+    out = adjoint_torch.op(recurrence, jit=False)(x, w, 4)
     assert np.allclose(out.detach().numpy(), recurrence(x.detach().numpy(), w.item(), 4))
 
 
 def test_float32_in_a_training_step():
     """float32 tensors: outputs and gradients in float32, the gradient that of the float64 function."""
-    op = adjoint_torch.op(spring_chain)
+    op = adjoint_torch.op(spring_chain, jit=False)
     q = torch.linspace(0.0, 6.5, 6, requires_grad=True)  # (springs of rest length 1, stretched)
     k = torch.full((5,), 2.0, requires_grad=True)
     optimizer = torch.optim.SGD([q], lr=0.05)
@@ -65,7 +65,7 @@ def _torch_spring(q, k):
 
 
 def test_torch_compile_keeps_the_operator_whole():
-    op = adjoint_torch.op(recurrence)
+    op = adjoint_torch.op(recurrence, jit=False)
     x, w = _t(6, 3), _t(seed=2)
     op(x, w, 4).sum().backward()
     eager = x.grad.clone()
@@ -76,14 +76,14 @@ def test_torch_compile_keeps_the_operator_whole():
 
 
 def test_jvp():
-    op = adjoint_torch.op(mul)
+    op = adjoint_torch.op(mul, jit=False)
     a, b = torch.randn(3, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
     _, tangent = torch.func.jvp(lambda a: op(a, b), (a,), (torch.ones(3, dtype=torch.float64),))
     assert torch.allclose(tangent, b)
 
 
 def test_a_second_derivative_is_refused():
-    op = adjoint_torch.op(mul)
+    op = adjoint_torch.op(mul, jit=False)
     a, b = _t(3), _t(3, seed=1)
     g, = torch.autograd.grad(op(a, b).sum(), a, create_graph=True)
     with pytest.raises(RuntimeError, match="autograd formula"):
@@ -91,14 +91,14 @@ def test_a_second_derivative_is_refused():
 
 
 def test_an_operator_pickles_by_reference():
-    op = adjoint_torch.op(newton_sqrt)
+    op = adjoint_torch.op(newton_sqrt, jit=False)
     again = pickle.loads(pickle.dumps(op))
     a = _t(3, positive=True)
     assert torch.allclose(again(a), op(a))
 
 
 def test_bad_arguments_are_refused():
-    op = adjoint_torch.op(mul)
+    op = adjoint_torch.op(mul, jit=False)
     with pytest.raises(ArgumentError, match="by position"):
         op(torch.ones(2))
     with pytest.raises(ArgumentError, match="tensors, ints, floats or bools"):
@@ -106,7 +106,7 @@ def test_bad_arguments_are_refused():
 
 
 def test_operators_of_functions_with_one_name_are_their_own():
-    two, three = adjoint_torch.op(P.scaler(2.0)), adjoint_torch.op(P.scaler(3.0))
+    two, three = adjoint_torch.op(P.scaler(2.0), jit=False), adjoint_torch.op(P.scaler(3.0), jit=False)
     x = torch.ones(3, dtype=torch.float64)
     assert torch.allclose(two(x), 2.0 * x) and torch.allclose(three(x), 3.0 * x)
 
@@ -141,18 +141,18 @@ def test_found_by_a_hunt():
     """Each a wrong result or a crash before: a complex tensor after a first call of the pattern, a
     nested tuple output (a segfault), a solve (stand-ins were singular), a float constant that sets
     the shape under torch.compile (the first float's shape was reused), NumPy's float64 as a constant."""
-    op = adjoint_torch.op(P.pair_diff)
+    op = adjoint_torch.op(P.pair_diff, jit=False)
     op(torch.ones(3))
     with pytest.raises(ArgumentError, match="complex64"):
         op(torch.ones(3, dtype=torch.complex64))
     with pytest.raises(ArgumentError, match="flat tuple"):
-        adjoint_torch.op(P.nested)(torch.ones(2))
+        adjoint_torch.op(P.nested, jit=False)(torch.ones(2))
     A = torch.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=torch.float64)
-    solve = adjoint_torch.op(P.solved)
+    solve = adjoint_torch.op(P.solved, jit=False)
     solve(A, A[0])  # (a pattern's first call registers it, outside a graph: fullgraph=True after it)
     solved = torch.compile(solve, backend="aot_eager", fullgraph=True)
     assert torch.allclose(solved(A, torch.ones(2, dtype=torch.float64)), torch.tensor([0.4, 0.2], dtype=torch.float64))
-    branch = adjoint_torch.op(P.branch_shape)
+    branch = adjoint_torch.op(P.branch_shape, jit=False)
     x = torch.tensor([-1.0, 2.0, -3.0, 4.0])
     assert branch(x, 2.0).shape == (2,)
     compiled = torch.compile(lambda x, t: branch(x, t).sum() / branch(x, t).shape[0], backend="aot_eager",
