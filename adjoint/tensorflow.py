@@ -11,7 +11,8 @@ run through tf.numpy_function: eagerly, inside tf.function and in Keras layers.
     tape.gradient(loss, [x, w])
 
 Tensors, arrays and floats are differentiated; ints, bools and strings are constants. Outputs have the
-dtype of the tensor arguments (computed in float64 and cast), gradients each its input's. tf.numpy_function runs Python, so XLA (jit_compile=True) cannot compile a graph holding one.
+dtype of the tensor arguments (computed in float64 and cast), gradients each its input's.
+tf.numpy_function runs Python, so XLA (jit_compile=True) cannot compile a graph holding one.
 Forward mode (tf.autodiff.ForwardAccumulator) and second derivatives (a gradient taped by an outer
 GradientTape) raise an ArgumentError: TensorFlow asks the backward for its own gradient, which adjoint
 does not write.
@@ -61,7 +62,8 @@ class TensorFlowOp:
                 continue
             if a is None or isinstance(a, (list, tuple, dict)):  # (a Keras variable converts, as a tensor does)
                 raise ArgumentError(f"adjoint.tensorflow.op({name_of(fn)}): `{p}` is a {type(a).__name__}; pass "
-                                    "tensors, arrays and floats (differentiated), or ints, bools and strings (constants)")
+                                    "tensors, arrays and floats (differentiated), or ints, bools and strings "
+                                    "(constants)")
             value = tf.convert_to_tensor(a, dtype=dtype if isinstance(a, float) else None)  # (a variable read here)
             if not value.dtype.is_floating:
                 raise ArgumentError(f"adjoint.tensorflow.op({name_of(fn)}): `{p}` is a {value.dtype.name} tensor; "

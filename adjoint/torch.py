@@ -7,13 +7,15 @@ adjoint adjoint writes (the backward that torch.autograd.Function asks its autho
 
     y = mul(x, w)          # tensors in, a tensor out; y.backward() runs adjoint's compiled adjoint
 
-Its forward, backward (adjoint's adjoint) and tangent (adjoint's forward mode) are three operators
-registered through torch.library.custom_op, each with a fake implementation (one set per pattern of
-arguments: which are tensors, and the types of the others), joined by a torch.autograd.Function:
-so it runs inside nn.Modules, training loops, torch.func.jvp and forward_ad, and torch.compile
-(there the forward operator with its backward registered: opaque, no graph break once a pattern
-has been seen; the first call of a new pattern under torch.compile registers it outside the graph). CPU tensors of float32 and float64; the other
-arguments (ints, floats, bools) are constants. Its outputs have the dtype of its tensor arguments
+A torch.autograd.Function whose forward, backward (adjoint's adjoint) and jvp (its forward mode) call
+adjoint directly on eager tensors; the same three as operators registered through
+torch.library.custom_op, each with a fake implementation (one set per pattern of arguments: which
+are tensors, and the types of the others), for torch.compile, functorch's transforms and
+create_graph. So it runs inside nn.Modules, training loops, torch.func.jvp and forward_ad, and
+torch.compile (there the forward operator with its backward registered: opaque, no graph break
+once a pattern has been seen; the first call of a new pattern under torch.compile registers it
+outside the graph). Real floating CPU tensors (checked on every call); the other arguments (ints,
+floats, bools) are constants. Its outputs have the dtype of its tensor arguments
 (computed in float64 and cast). A second derivative through it (create_graph=True) raises
 PyTorch's RuntimeError: the backward operator has no derivative of its own.
 """

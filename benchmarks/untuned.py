@@ -32,6 +32,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -110,7 +111,8 @@ def numba_primal(fn, args):
         jitted(*args)
         return jitted, None
     except Exception as e:  # noqa: BLE001 -- Numba's typing errors are many
-        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # (Numba colours its messages)
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         why = next((ln for ln in lines if "No implementation" in ln or "Unknown attribute" in ln
                     or "Use of unsupported" in ln or "Untyped global" in ln or "not supported" in ln), None)
         return None, f"{type(e).__name__}: {(why or (lines[0] if lines else ''))[:150]}"
@@ -199,7 +201,7 @@ def directional(program, args, grads, seed=0):
 
 
 def _as_list(grads, program):
-    return list(grads) if len(program.wrt) > 1 else [grads]
+    return list(grads) if isinstance(grads, tuple) else [grads]  # (a tuple wrt gives a tuple)
 
 
 def check(program, size, paths, full_args):
