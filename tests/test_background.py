@@ -22,7 +22,7 @@ def spin(started, stop):
 
 def test_the_call_goes_on_compiled_when_the_compile_ends_first():
     started, stop = threading.Event(), threading.Event()
-    job = Compilation(lambda: started.wait(60), __file__)
+    job = Compilation(lambda: started.wait(60), __file__, "a test compile")
     try:
         assert job.race(lambda: spin(started, stop), lambda: "compiled") == "compiled"
     finally:
@@ -33,7 +33,7 @@ def test_the_call_goes_on_compiled_when_the_compile_ends_first():
 
 def test_a_python_call_that_ends_first_keeps_its_result_and_no_switch_comes_later():
     release = threading.Event()
-    job = Compilation(lambda: release.wait(60), __file__)
+    job = Compilation(lambda: release.wait(60), __file__, "a test compile")
     assert job.race(lambda: "python", lambda: "compiled") == "python"
     release.set()
     job.done.wait(60)
@@ -47,7 +47,7 @@ def test_a_failed_compile_leaves_python_running():
     def fail():
         raise ValueError("no")
 
-    job = Compilation(fail, __file__)
+    job = Compilation(fail, __file__, "a test compile")
     job.done.wait(60)
     assert isinstance(job.error, ValueError)
     assert job.race(lambda: "python", lambda: "compiled") == "python"
@@ -148,7 +148,7 @@ def library_work(stop):
 
 def test_the_switch_waits_until_the_thread_is_back_in_the_generated_code():
     started, stop = threading.Event(), threading.Event()
-    job = Compilation(lambda: started.wait(60), __file__ + ".generated")  # no frame of this file qualifies
+    job = Compilation(lambda: started.wait(60), __file__ + ".generated", "a test compile")  # no frame of this file qualifies
 
     def python():
         started.set()
@@ -212,3 +212,61 @@ def test_a_later_process_runs_python_while_numba_loads_only_when_python_was_quic
     with open(marks[0], "w") as f:
         f.write("5.0\n")  # as if the first Python call had taken 5 s: Numba loads it, the call waits
     assert first_status("once") == "numba (first call, compiled)"
+
+
+EXITS = """
+import numpy as np
+import adjoint
+from adjoint import progress
+from adjoint.backend import background
+
+progress.DELAY = background.GRACE = 0.0  # (say so at once: this compile may take under a second)
+
+def loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.tanh(x[i] * s) + x[i]
+    return s
+
+adjoint.grad(loop)(np.linspace(0.1, 1.0, 5))  # (jit=None: Python now, Numba on a thread; then the process ends)
+"""
+
+
+def test_a_process_that_ends_while_numba_compiles_says_what_it_finishes(tmp_path):
+    """Not a silent wait at exit (issue 19): a line that names the compile, then its time; none with
+    ADJOINT_QUIET=1. The compile finished: a later process finds its mark in the cache folder."""
+    import glob
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "exits.py"
+    script.write_text(EXITS)
+    for quiet in ("0", "1"):
+        env = dict(os.environ, ADJOINT_CACHE_DIR=str(tmp_path / f"cache{quiet}"), ADJOINT_QUIET=quiet)
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.startswith("adjoint:")]
+        if quiet == "1":
+            assert lines == []
+        else:
+            assert any(line.startswith("adjoint: finishing the Numba compile of the adjoint of loop (exits.py:9)")
+                       for line in lines), done.stderr
+            assert any(line.startswith("adjoint: compiling the adjoint of loop (exits.py:9) with Numba: done in")
+                       for line in lines), done.stderr
+        assert glob.glob(str(tmp_path / f"cache{quiet}" / "*.compiled"))
+
+
+def test_progress_goes_to_the_adjoint_logger_where_the_program_configured_it(capsys, caplog, monkeypatch):
+    import logging
+
+    from adjoint import progress
+    monkeypatch.delenv("ADJOINT_QUIET", raising=False)
+    progress.say("plain")
+    assert capsys.readouterr().err == "adjoint: plain\n"
+    with caplog.at_level(logging.INFO, logger="adjoint"):
+        progress.say("logged")
+    assert capsys.readouterr().err == "" and [r.getMessage() for r in caplog.records] == ["logged"]
+    with caplog.at_level(logging.WARNING, logger="adjoint"):
+        progress.say("silenced")
+    assert capsys.readouterr().err == "" and "silenced" not in caplog.text

@@ -14,14 +14,18 @@ but its result (generated code copies any input it writes into), so stopping it 
 `SwitchToCompiled` derives from BaseException, so that `except Exception` in library code between
 does not swallow it.
 
-The thread is not a daemon: a process that ends while a compile runs waits for it, and the next
-process finds the compiled code in Numba's cache.
+A process that ends while a compile runs finishes it first, saying so on stderr (after half a
+second), so that the next process finds the compiled code in Numba's cache; Ctrl-C there leaves it
+unfinished for a later process to compile (the thread is a daemon, stopped as the process ends).
 """
 
+import atexit
 import ctypes
 import sys
 import threading
 import time
+
+from .. import progress
 
 
 class SwitchToCompiled(BaseException):
@@ -36,17 +40,18 @@ def _raise_in(thread_id, exc):
 
 class Compilation:
     """`compile()` running on a thread of its own; `error` is what it raised, if anything. `where`
-    is the file of the code that may be interrupted (the generated module)."""
+    is the file of the code that may be interrupted (the generated module), `what` the compile in words."""
 
-    def __init__(self, compile, where):
-        self._where = where
+    def __init__(self, compile, where, what):
+        self._where, self.what, self.started = where, what, time.perf_counter()
         self.done = threading.Event()
         self.error = None
         self._lock = threading.Lock()
         self._running_python = set()  # threads in `race`, to be switched when the compile ends
         self._switched = set()  # threads a switch was sent to
         self._compile = compile
-        threading.Thread(target=self._run, name="adjoint: numba compile").start()
+        _RUNNING.add(self)
+        threading.Thread(target=self._run, name="adjoint: numba compile", daemon=True).start()
 
     def _run(self):
         try:
@@ -55,6 +60,7 @@ class Compilation:
             self.error = e
         with self._lock:
             self.done.set()
+        _RUNNING.discard(self)
         while self.error is None:  # switch each thread in `race` once it is in the generated code
             with self._lock:
                 waiting = self._running_python - self._switched
@@ -87,3 +93,23 @@ class Compilation:
             return result
         except SwitchToCompiled:
             return compiled()
+
+
+_RUNNING = set()  # the Compilations whose thread runs
+GRACE = 0.5  # seconds an exit waits for them before it says so
+
+
+@atexit.register
+def _finish():
+    """At exit: wait for the compiles still running (their code is then in Numba's cache for the next
+    process), saying so when that takes over half a second; Ctrl-C leaves them to a later process."""
+    running = [c for c in list(_RUNNING) if not c.done.wait(GRACE)]
+    if not running:
+        return
+    what = "; ".join(f"{c.what}, started {time.perf_counter() - c.started:.0f} s ago," for c in running)
+    progress.say(f"finishing {what} before exiting, for later processes to load (Ctrl-C leaves it to them)")
+    try:
+        for c in running:
+            c.done.wait()
+    except KeyboardInterrupt:
+        progress.say("left unfinished: a later process compiles it again")

@@ -7,6 +7,7 @@ in words."""
 import ast
 import enum
 import itertools
+import os
 import threading
 import time
 import warnings
@@ -16,6 +17,7 @@ import numpy as np
 from ..arguments import name_of, refuse_subclasses_read
 from ..errors import ArgumentError
 from ..frontend.names import functions_read, still_bound
+from .. import progress
 from ..pipeline import compile_derivative
 from ..rules.table import TABLE
 from . import background, cache, emit, native
@@ -76,7 +78,7 @@ class Derivative:
     def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one"):
         if jit not in (None, True, False):
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
-        self.fn, self.wrt, self.jit = fn, wrt, jit
+        self.fn, self.wrt, self.jit, self.mode = fn, wrt, jit, mode
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, returns=returns)
         # the functions whose text it was made from, with the code each ran then
         self.codes = functions_read(fn, self.generated.nf.bindings)
@@ -138,9 +140,20 @@ class Derivative:
         return self._dispatcher
 
     def compile(self, args, seeds):
-        """Compile the Numba dispatcher for the arguments' types now (or load it from the cache)."""
+        """Compile the Numba dispatcher for the arguments' types now (or load it from the cache); a
+        compile that runs over a second says so on stderr (adjoint/progress.py)."""
         from . import jit
-        jit.compile_for(self.dispatcher(), jit.signature([*args, *seeds, *self.arrays]))
+        with progress.announced(f"compiling {self.described()} with Numba"):
+            jit.compile_for(self.dispatcher(), jit.signature([*args, *seeds, *self.arrays]))
+
+    def described(self):
+        """What the code is, for a person: "the adjoint of f (model.py:12)"."""
+        fn = getattr(self.fn, "fn", self.fn)  # (a custom_vjp function's own)
+        code = getattr(fn, "__code__", None)
+        where = f" ({os.path.basename(code.co_filename)}:{code.co_firstlineno})" if code is not None else ""
+        kind = {"reverse": "adjoint", "hvp": "Hessian-vector product"}.get(
+            self.mode, "tangent code" if self.wrt else "compiled primal")
+        return f"the {kind} of {name_of(self.fn)}{where}"
 
     def __call__(self, args, *seeds):
         """(output, derivatives) for positional `args` (already bound) and the seeds."""
@@ -238,7 +251,8 @@ class Derivative:
                     self.compile(args, seeds)
                     _mark(mark, python_s[0] if python_s else None)
                     self.build_native(key, args, seeds)
-                job = self._jobs[key] = background.Compilation(compile, self.generated.path)
+                job = self._jobs[key] = background.Compilation(compile, self.generated.path,
+                                                               f"the Numba compile of {self.described()}")
                 job.python_s = python_s
         if job.done.is_set() and job.error is not None:
             self._jobs.pop(key, None)
