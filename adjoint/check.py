@@ -126,7 +126,7 @@ class Report:
         for r in self.rows:
             if not r.ok and not r.judged:
                 lines.append(f"central differences cannot judge {r.name}: at steps {EPS:g} and {OTHER_EPS:g} they "
-                             "disagree with each other (the function is too sensitive here for them); " +
+                             "disagree with each other (the function is too sensitive here for them, or not smooth); " +
                              ("no forward-mode derivative to compare with" if r.modes is None else
                               f"forward and reverse mode {'agree' if r.modes_agree else 'DISAGREE'}: "
                               f"<u, J v> - <J^T u, v> is {r.modes:.1e} of their size"))

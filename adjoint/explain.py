@@ -62,10 +62,12 @@ class Report:
         body = gen.fdef.body
         start = sweep_start(body)
         self.forward, self.reverse = body[:start], body[start:]
+        in_code = {n.id for n in ast.walk(gen.fdef) if isinstance(n, ast.Name)}  # (a later pass may drop a tape
+        self.placed = {t: vk for t, vk in self.plan.placed.items() if t in in_code}  # the plan placed: not listed)
         self.order, self.loops = [], {}  # normal-form statements in order; id -> enclosing loops, innermost first
         self.visit(self.nf.body, ())
         self.read_at = self.readers()
-        self.taped = {v for v, key in self.plan.placed.values() if key is None}
+        self.taped = {v for v, key in self.placed.values() if key is None}
         self.dropped = {t for s in self.assigns() for t in names_in(s.targets[0])} - stores(self.forward)
         self.element_writes = {id(s.targets[0].slice): s for s in self.order  # element-site index -> its write
                                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
@@ -83,7 +85,7 @@ class Report:
 
     def readers(self):
         """name -> {(place in the reverse sweep that reads it, whether for its value)}, tape operations aside."""
-        tapes = set(self.plan.placed) | {t for _, t in self.plan.trip_counts.values() if t}
+        tapes = set(self.placed) | {t for _, t in self.plan.trip_counts.values() if t}
         found = {}
 
         def note(node, place):
@@ -177,7 +179,7 @@ class Report:
 
     def values(self):
         out = []
-        for tape, v in sorted(((t, v) for t, (v, key) in self.plan.placed.items() if key is None),
+        for tape, v in sorted(((t, v) for t, (v, key) in self.placed.items() if key is None),
                               key=lambda tv: (self.rank(tv[1]), tv[1])):
             out.append(f"  {tape}: {self.label(v)}")
             if v in self.nf.params:
@@ -190,7 +192,7 @@ class Report:
 
     def elements(self):
         out = []
-        for tape, (y, key) in sorted(((t, vk) for t, vk in self.plan.placed.items() if vk[1] is not None),
+        for tape, (y, key) in sorted(((t, vk) for t, vk in self.placed.items() if vk[1] is not None),
                                      key=lambda t: t[1][1]):
             stmt = self.element_writes[id(self.plan.element_sites[key][1])]
             viewers = {y} | {n for n in self.plan.views if y in shown_by([n], self.plan.views)}  # their values, not shapes
@@ -224,7 +226,7 @@ class Report:
                     rows.append((s, "the same value on every iteration", t))
         rows += [(s, "a loop index, which the reverse loop sets again", s.target.id) for s in self.order
                  if isinstance(s, ast.For)]
-        saved = {key for _, key in self.plan.placed.values()}
+        saved = {key for _, key in self.placed.values()}
         for key, (y, index) in self.plan.element_sites.items():
             if key not in saved:
                 stmt = self.element_writes[id(index)]
