@@ -1,12 +1,14 @@
 """Fit the four Lotka-Volterra parameters of an ODE to noisy data, with adjoint's gradient as jac=.
 
-    python examples/fit_lotka_volterra.py          # saves fit_lotka_volterra.png when matplotlib is there
+    python examples/fit_lotka_volterra.py                   # saves fit_lotka_volterra.png in the current folder
+    python examples/fit_lotka_volterra.py --samples 60 --plot fit.png   # matplotlib: pip install -e ".[examples]"
 
 The model is an RK4 integrator written as plain loops over steps; adjoint differentiates the
 whole loss (integration included) and Numba compiles the adjoint.
 """
 
-import sys
+import argparse
+import os
 
 import numpy as np
 from scipy.optimize import minimize
@@ -44,7 +46,8 @@ def loss(params, y0, data):
     return np.mean((model - data) ** 2)
 
 
-def main(n_samples=120, plot=True):
+def main(n_samples=120, plot="fit_lotka_volterra.png"):
+    """Fit, check the gradient at the fit, and save a plot of data and fit at the path `plot` (None: none)."""
     rng = np.random.default_rng(0)
     truth = np.array([1.1, 0.4, 0.4, 0.1])
     y0 = np.array([10.0, 5.0])
@@ -63,6 +66,7 @@ def main(n_samples=120, plot=True):
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
         except ImportError:
+            print("no plot: matplotlib is not installed (pip install -e \".[examples]\")")
             return result
         t = np.arange(1, n_samples + 1) * STEPS_PER_SAMPLE * DT
         fit = simulate(result.x, y0, n_samples)
@@ -72,10 +76,15 @@ def main(n_samples=120, plot=True):
         plt.plot(t, fit[:, 1], label="predators (fit)")
         plt.xlabel("time")
         plt.legend()
-        plt.savefig("fit_lotka_volterra.png", dpi=120)
-        print("saved fit_lotka_volterra.png")
+        plt.savefig(plot, dpi=120)
+        plt.close()
+        print(f"plot saved to {os.path.abspath(plot)}")
     return result
 
 
 if __name__ == "__main__":
-    main(n_samples=int(sys.argv[1]) if len(sys.argv) > 1 else 120)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=120)
+    parser.add_argument("--plot", default="fit_lotka_volterra.png", help="where to save the plot ('' for none)")
+    options = parser.parse_args()
+    main(options.samples, options.plot or None)

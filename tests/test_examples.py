@@ -1,5 +1,6 @@
 """Every example runs (small sizes) and its own check agrees."""
 
+import importlib.util
 import os
 import runpy
 import sys
@@ -24,8 +25,10 @@ def test_quickstart():
 
 def test_fit_lotka_volterra_recovers_the_parameters(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = load("fit_lotka_volterra.py")["main"](n_samples=60, plot=False)
+    result = load("fit_lotka_volterra.py")["main"](n_samples=60, plot=str(tmp_path / "fit.png"))
     np.testing.assert_allclose(result.x, [1.1, 0.4, 0.4, 0.1], rtol=0.1)
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "fit.png").stat().st_size > 10_000
 
 
 def test_nbody_forces_sum_to_zero():
