@@ -58,6 +58,8 @@ def _places(found):
 
 class Report:
     def __init__(self, gen):
+        if gen.stages is None:  # (text from the cache: the stages, and the normal form their plan names, again)
+            gen = gen.redo()
         self.nf, self.plan, self.wrt = gen.nf, gen.plan, gen.wrt
         body = gen.fdef.body
         start = sweep_start(body)

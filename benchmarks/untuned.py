@@ -16,12 +16,15 @@ Per program (all in one process, single-threaded: the thread variables are set b
     first s      the first gradient of a new process with new, empty adjoint and Numba cache folders
                  (ADJOINT_NATIVE=0), for jit=None and jit=True; `import adjoint` and making the
                  arguments are not counted
-    compile s    that first call minus the settled call of the same jit
+    compile s    that first call minus the settled call of the same jit (under jit=None, code with
+                 loops runs its first call as Python while Numba compiles on a thread: then this
+                 is the first call's cost, and "None compiled at s" is when the compiled code was
+                 ready, counted from the start of that first call)
     check        the gradient of the settled jit=None and jit=True paths against central differences,
                  every entry, at the tiny size (and, at full size, a random directional derivative)
 
-The settled calls and the primal calls go round in turn, `--repeats` rounds, as in benchmarks/run.py;
-times are medians.
+The settled calls and the primal calls go round in turn, `--repeats` rounds, as in benchmarks/run.py,
+each timed call right after an untimed one of the same tool (see `interleaved`); times are medians.
 """
 
 import os
@@ -29,24 +32,24 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+import argparse
+import functools
+import json
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import adjoint  # noqa: E402
-from adjoint.arguments import bind_call, wrt_names  # noqa: E402
-from adjoint.backend.dispatch import State, derivative  # noqa: E402
+import adjoint
+from adjoint.arguments import bind_call, wrt_names
+from adjoint.backend.dispatch import State, derivative
 
-from . import untuned_programs  # noqa: E402
-from .run import interleaved  # noqa: E402
+from . import untuned_programs
 
 TARGET = 5.0  # the issue's bound on gradient time / primal time
 SETTLE_S = 600.0  # longest wait for a background compile
@@ -69,7 +72,10 @@ with warnings.catch_warnings(record=True):
     vg(*args)
     first = time.perf_counter() - t0
 d = last_run(program.fn, wrt_names(program.fn, program.wrt)[0], jit)
-print(json.dumps({"first_s": first, "jit_status": d.jit_status if d is not None else "?"}), flush=True)
+status = d.jit_status if d is not None else "?"
+for job in list(getattr(d, "_jobs", {}).values()):  # jit=None, loops: Numba compiles on a thread
+    job.done.wait()
+print(json.dumps({"first_s": first, "jit_status": status, "compiled_after_s": time.perf_counter() - t0}), flush=True)
 """
 
 
@@ -125,12 +131,43 @@ def first_call(program, size, jit, timeout=600):
         env = dict(os.environ, ADJOINT_CACHE_DIR=adjoint_cache, NUMBA_CACHE_DIR=numba_cache, ADJOINT_NATIVE="0")
         try:
             done = subprocess.run([sys.executable, "-c", FIRST_CALL, program.name, size, str(jit)], env=env,
-                                  capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+                                  capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             return {"error": f"over {timeout} s"}
         if done.returncode != 0:
             return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:150]}
         return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def interleaved(calls, repeats, budget=60.0):
+    """tool -> {"median_s"} (or {"error"}) for calls {tool: call}: `repeats` rounds that call every
+    tool in turn, as benchmarks/run.py does, except that each timed call comes right after an untimed
+    call of the same tool. (A call of tens of microseconds that follows tens of milliseconds of
+    interpreted Python, the Python primal's, runs up to twice as slow from cold caches: without
+    the untimed call the order of the tools in a round would show in their times.) A tool whose
+    call takes long runs fewer rounds (at most `budget` seconds in all)."""
+    out, rounds = {}, {}
+    for tool, call in calls.items():
+        try:
+            t0 = time.perf_counter()
+            call()
+            once = time.perf_counter() - t0
+        except Exception as e:  # noqa: BLE001 -- a tool that fails is reported, not fatal
+            out[tool] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"}
+            continue
+        out[tool] = {}
+        rounds[tool] = max(1, min(repeats, int(budget / max(2 * once, 1e-9))))
+    times = {tool: [] for tool in rounds}
+    for r in range(repeats):
+        for tool, n in rounds.items():
+            if r < n:
+                calls[tool]()
+                t0 = time.perf_counter()
+                calls[tool]()
+                times[tool].append(time.perf_counter() - t0)
+    for tool, ts in times.items():
+        out[tool]["median_s"] = float(np.median(ts))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -248,7 +285,6 @@ def run_program(program, size, repeats, cold):
     jitted, why = numba_primal(program.fn, args)
     if why:
         row["numba_primal_error"] = why
-    caught = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         paths, settled = {}, {}
@@ -266,7 +302,7 @@ def run_program(program, size, repeats, cold):
         if jitted is not None:
             calls["numba primal"] = lambda: jitted(*args)
         for name, vg in paths.items():
-            calls[name] = (lambda vg: lambda: vg(*args))(vg)
+            calls[name] = functools.partial(vg, *args)
         row["tools"].update(interleaved(calls, repeats))
         for name, info in settled.items():
             row["tools"][name].update(info)
@@ -301,7 +337,7 @@ def _fmt_s(s):
 
 def table(rows):
     head = ["program", "kind", "python ms", "numba ms", "grad None ms", "grad True ms", "ratio None",
-            "ratio True", "first s None/True", "compile s None/True", "check"]
+            "ratio True", "first s None/True", "compile s None/True", "None compiled at s", "check"]
     lines = [head]
     for r in rows:
         primal = primal_s(r)
@@ -314,10 +350,12 @@ def table(rows):
             first = fc.get("first_s")
             firsts.append(_fmt_s(first) if "error" not in fc else "error")
             compiles.append(_fmt_s(max(0.0, first - grads[jit])) if first is not None and grads[jit] else "-")
+        none = r.get("first_call", {}).get("None", {})
+        compiled_at = _fmt_s(none["compiled_after_s"]) if "compiling" in none.get("jit_status", "") else "-"
         lines.append([r["program"], r["kind"], _fmt_ms(_median(r, "python primal")),
                       _fmt_ms(_median(r, "numba primal")) if "numba_primal_error" not in r else "no njit",
                       _fmt_ms(grads["None"]), _fmt_ms(grads["True"]), ratios["None"], ratios["True"],
-                      "/".join(firsts), "/".join(compiles), r["verdict"].split(" (")[0]])
+                      "/".join(firsts), "/".join(compiles), compiled_at, r["verdict"].split(" (")[0]])
     md = ["| " + " | ".join(lines[0]) + " |", "|" + "|".join("---" for _ in head) + "|"]
     md += ["| " + " | ".join(str(c) for c in line) + " |" for line in lines[1:]]
     notes = []

@@ -266,7 +266,7 @@ def make_cumtrapz_loss(size):
 def newton_sqrt(a):
     total = 0.0
     for k in range(len(a)):
-        x = a[k] if a[k] > 1.0 else 1.0
+        x = max(1.0, a[k])
         while abs(x * x - a[k]) > 1e-12 * a[k]:
             x = 0.5 * (x + a[k] / x)
         total += x

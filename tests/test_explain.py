@@ -1,6 +1,7 @@
 """What adjoint tells a reader about the code it generates: the tape report (`adjoint dump --tape`),
 and tracebacks that lead back to the user's lines."""
 
+import dataclasses
 import inspect
 import os
 import re
@@ -136,3 +137,13 @@ def test_an_element_write_is_named_with_its_array_line_and_loop():
             written at explain_programs.py:{write}  y[i] = 0.5 * (y[i] + y[i - 1])
               saved on every iteration of the loop at explain_programs.py:{loop}  for i in range(1, y.shape[0]):
         """) in text
+
+
+def test_the_report_of_code_read_back_from_the_cache():
+    """A later process reads the text from the cache and has no stages: the report makes them again,
+    with the normal form their tape plan names (found by a helper: a KeyError on element saves)."""
+    _, kinds = bind(P.smooth_in_place, ("x",), (np.arange(4.0),), {})
+    generated = derivative(P.smooth_in_place, ("x",), False, True, kinds).generated
+    fresh = tape_report(generated)
+    cached = dataclasses.replace(generated, stages=None, nf=generated.redo().nf)  # (as the cache gives it)
+    assert tape_report(cached) == fresh and "y_saved1: y[i]" in fresh
