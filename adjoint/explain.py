@@ -64,8 +64,8 @@ class Report:
         body = gen.fdef.body
         start = sweep_start(body)
         self.forward, self.reverse = body[:start], body[start:]
-        in_code = {n.id for n in ast.walk(gen.fdef) if isinstance(n, ast.Name)}  # (a later pass may drop a tape
-        self.placed = {t: vk for t, vk in self.plan.placed.items() if t in in_code}  # the plan placed: not listed)
+        self.in_code = {n.id for n in ast.walk(gen.fdef) if isinstance(n, ast.Name)}  # (a later pass may drop a
+        self.placed = {t: vk for t, vk in self.plan.placed.items() if t in self.in_code}  # tape the plan placed)
         self.order, self.loops = [], {}  # normal-form statements in order; id -> enclosing loops, innermost first
         self.visit(self.nf.body, ())
         self.read_at = self.readers()
@@ -210,7 +210,7 @@ class Report:
         for count, (loop, tape) in self.plan.trip_counts.items():
             if count in used:
                 out += [f"  {self.line(loop)}", f"    counted in {count}"]
-                out += self.how_often(f"    pushed on {tape}", loop, "") if tape else []
+                out += self.how_often(f"    pushed on {tape}", loop, "") if tape in self.in_code else []
         return out or ["  none"]
 
     def not_taped(self):

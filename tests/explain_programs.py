@@ -50,3 +50,13 @@ def settle(x, n):
             y = y * 0.5
         total = total + y * y
     return total
+
+
+def settle_chain(x, n):
+    """settle's loops with y carried from one iteration to the next: not fused, the trip counts taped."""
+    y = x
+    for k in range(n):
+        y = y + k
+        while y > 1.0:
+            y = y * 0.5
+    return y

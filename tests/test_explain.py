@@ -112,14 +112,17 @@ def test_dump_tape_prints_the_report_after_the_code_the_same_in_every_process():
 
 
 def test_a_while_loops_trip_count_is_named_with_its_line_and_the_loop_around_it():
-    text = report(P.settle, (3.0, 4))
-    loop, outer = user_line(P.settle, "while y > 1.0:"), user_line(P.settle, "for k in range(n):")
+    text = report(P.settle_chain, (3.0, 4))
+    loop, outer = user_line(P.settle_chain, "while y > 1.0:"), user_line(P.settle_chain, "for k in range(n):")
     assert textwrap.dedent(f"""\
         Loop trip counts (a loop that may stop early runs back as many times as it ran)
           explain_programs.py:{loop}  while y > 1.0:
             counted in trips
             pushed on trips_tape on every iteration of the loop at explain_programs.py:{outer}  for k in range(n):
         """) in text
+    text = report(P.settle, (3.0, 4))  # (the loops fused: each iteration's adjoint reads the count it made)
+    loop = user_line(P.settle, "while y > 1.0:")
+    assert f"explain_programs.py:{loop}  while y > 1.0:\n    counted in trips\n\n" in text
     # (each iteration's reverse sweep runs inside it, fused: y needs no tape, and the report, which
     # listed the one the tape plan placed before a later pass removed it, no longer does)
     assert "y_tape" not in text and "y_tape" not in adjoint.source(P.settle, 3.0, 4)

@@ -96,6 +96,17 @@ def total_used_nonlinearly(x):
     return s * s
 
 
+def settle_sum(x, n):
+    """A while loop inside a loop that fuses: the count it ran, pushed and popped in the same iteration, needs no tape."""
+    total = 0.0
+    for k in range(n):
+        y = x + k
+        while y > 1.0:
+            y = y * 0.5
+        total = total + y * y
+    return total
+
+
 def running_product(x):
     p = 1.0
     for i in range(x.shape[0]):
@@ -114,6 +125,7 @@ CASES = [  # (function, arguments, wrt, loops in the generated code: one per fus
     (carried_state, (2.9, 0.3), ("r", "x"), 2),
     (total_used_nonlinearly, (R.standard_normal(5),), ("x",), 2),
     (running_product, (R.uniform(0.5, 1.5, 5),), ("x",), 2),
+    (settle_sum, (0.3, 5), ("x",), 1),
 ]
 IDS = [c[0].__name__ for c in CASES]
 
@@ -140,6 +152,26 @@ def test_the_value_is_the_function_value():
     args = CASES[0][1]
     value, _ = adjoint.value_and_grad(pair_energy, wrt=(0, 1), jit=False)(*args)
     assert value == pytest.approx(pair_energy(*args), rel=1e-13)
+
+
+def test_a_push_popped_back_in_the_same_iteration_is_no_tape():
+    _, kinds = bind(settle_sum, ("x",), (0.3, 5), {})
+    assert "tape" not in derivative(settle_sum, ("x",), False, True, kinds).text
+
+
+def test_round_trips_are_dropped_only_when_the_name_and_the_tape_are_untouched_between():
+    import ast
+
+    from adjoint.optimize.fusion import without_round_trips
+
+    def dropped(code):
+        return [ast.unparse(s) for s in without_round_trips(ast.parse(code).body, {"T"})]
+    assert dropped("T.append(v)\na = v * 2.0\nw = T.pop()") == ["a = v * 2.0", "w = v"]
+    assert dropped("T.append(v)\nv = v + 1.0\nv = T.pop()") == ["T.append(v)", "v = v + 1.0", "v = T.pop()"]
+    assert dropped("T.append(v)\nT.append(u)\nw = T.pop()\nz = T.pop()") == ["T.append(v)", "w = u",
+                                                                               "z = T.pop()"]
+    assert dropped("T.append(v)\nfor i in range(3):\n    T.append(i)\nw = T.pop()") == [
+        "T.append(v)", "for i in range(3):\n    T.append(i)", "w = T.pop()"]
 
 
 def test_fused_loop_computes_nothing_twice():

@@ -55,7 +55,7 @@ def fuse(fwd, rev, tapes):
         if b is None or not fusable(lf, rev[b], fwd[:a], fwd[a + 1:], rev[:b], rev[b + 1:], tapes):
             continue
         inner_f, inner_r = fuse(lf.body, rev[b].body, tapes)
-        loop = ast.For(lf.target, lf.iter, without_recomputation(inner_f + inner_r), [])
+        loop = ast.For(lf.target, lf.iter, without_round_trips(without_recomputation(inner_f + inner_r), tapes), [])
         fwd, rev = fwd[:a] + rev[:b] + [loop] + fwd[a + 1:], rev[b + 1:]
     return fwd, rev
 
@@ -106,6 +106,53 @@ def without_recomputation(body):
             _forget(held, _assigned([s]), _writes_arrays(s))
         out.append(s)
     return out
+
+
+def without_round_trips(body, tapes):
+    """body without a push of a name onto a tape that a later statement of the same body pops back, the
+    tape untouched and the name unchanged between (the fused iteration pops what it just pushed: a while
+    loop's trip count, a value the adjoint reads): the pop becomes a copy of the name, or nothing."""
+    out = list(body)
+    k = 0
+    while k < len(out):
+        s = out[k]
+        pushed = _pushed(s, tapes)
+        if pushed is not None:
+            tape, name = pushed
+            for j in range(k + 1, len(out)):
+                popped = _popped(out[j], tape)
+                if popped is not None:
+                    between = out[k + 1:j]
+                    if name in _assigned(between) or any(tape in names_in(t) for t in between):
+                        break
+                    out[j] = None if popped == name else ast.copy_location(
+                        ast.Assign([ast.Name(popped, ast.Store())], ast.Name(name, ast.Load())), out[j])
+                    del out[k]
+                    out = [t for t in out if t is not None]
+                    k -= 1
+                    break
+                if tape in names_in(out[j]):
+                    break
+        k += 1
+    return out
+
+
+def _pushed(s, tapes):
+    """(tape, name) for `tape.append(name)`, else None."""
+    if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Attribute) \
+            and s.value.func.attr == "append" and isinstance(s.value.func.value, ast.Name) \
+            and s.value.func.value.id in tapes and len(s.value.args) == 1 and isinstance(s.value.args[0], ast.Name):
+        return s.value.func.value.id, s.value.args[0].id
+    return None
+
+
+def _popped(s, tape):
+    """The name `name = tape.pop()` assigns, else None."""
+    if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Call) \
+            and isinstance(s.value.func, ast.Attribute) and s.value.func.attr == "pop" and not s.value.args \
+            and isinstance(s.value.func.value, ast.Name) and s.value.func.value.id == tape:
+        return s.targets[0].id
+    return None
 
 
 def _forget(held, names, arrays):
