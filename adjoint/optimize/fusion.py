@@ -20,7 +20,8 @@ Fusing is done only when it provably computes the same numbers (see `fusable`): 
 the pair of loops uses stay balanced within each iteration, nothing the adjoint writes is read by
 a later forward iteration or by the code after the loop, and the adjoint code that ran between the
 two loops (the adjoint of what follows the loop) reads nothing the loop computes, so it can run
-before the loop.
+before the loop. A value the fused iteration pushes on a tape and pops back itself (a while loop's
+trip count) is then read directly, and the tape goes (`without_round_trips`).
 """
 
 import ast
