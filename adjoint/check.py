@@ -15,6 +15,8 @@ from .arguments import bind_call, name_of, plain, wrt_names
 from .errors import ArgumentError
 
 
+GARBLED = 0.5  # (central differences at two steps this far apart, relative to their size, measure no derivative:
+# a chaotic map, a jump; nearer, as for a fast oscillation's curvature at the larger step, they still judge)
 MODES_RTOL = 1e-9  # (<u, J v> and <J^T u, v>: two sums of products of one derivative, apart by roundings only)
 EPS, OTHER_EPS = 1e-6, 1e-4  # (relative steps: the check's, and a second one where the check fails, which for a
 # smooth function agrees with the first to about 1e-8 of the largest entry)
@@ -91,12 +93,12 @@ class Row:
     max_abs: float
     max_rel: float
     ok: bool
-    judged: bool = True  # False: central differences at two step sizes disagree with each other here
+    judged: bool = True  # False: central differences at two steps disagree with each other as much as they are large
     modes: float = None  # where not judged: |<u, J v> - <J^T u, v>|, relative, from forward and reverse mode
 
     @property
     def result(self):
-        return "ok" if self.ok else "MISMATCH" if self.judged else "modes agree" if self.modes_agree else "UNJUDGED"
+        return "ok" if self.ok else "MISMATCH" if self.judged else "UNJUDGED"
 
     @property
     def modes_agree(self):
@@ -110,9 +112,9 @@ class Report:
 
     @property
     def ok(self):
-        """Every argument agrees with central differences, or, where those cannot judge, forward and reverse
-        mode agree with each other (no step size: adjoint's two derivatives, written apart)."""
-        return all(r.ok or not r.judged and r.modes_agree for r in self.rows)
+        """Every argument agrees with central differences (where those cannot judge, it is not verified:
+        forward and reverse mode agreeing there checks adjoint's two transforms, not the rules they share)."""
+        return all(r.ok for r in self.rows)
 
     def __bool__(self):
         return self.ok
@@ -126,13 +128,15 @@ class Report:
         for r in self.rows:
             if not r.ok and not r.judged:
                 lines.append(f"central differences cannot judge {r.name}: at steps {EPS:g} and {OTHER_EPS:g} they "
-                             "disagree with each other (the function is too sensitive here for them, or not smooth); " +
-                             ("no forward-mode derivative to compare with" if r.modes is None else
-                              f"forward and reverse mode {'agree' if r.modes_agree else 'DISAGREE'}: "
-                              f"<u, J v> - <J^T u, v> is {r.modes:.1e} of their size"))
-        if not any(not r.ok and not r.judged for r in self.rows) or not self.ok:
-            lines.append(f"{'agree' if self.ok else 'DISAGREE'} (tolerance {self.rtol:g}, relative to the largest "
-                         "entry)")
+                             "disagree with each other as much as they are large (the function is too sensitive here "
+                             "for them, or not smooth); " +
+                             ("there is no forward-mode derivative to compare with" if r.modes is None else
+                              f"forward and reverse mode {'agree' if r.modes_agree else 'DISAGREE'} there "
+                              f"(<u, J v> - <J^T u, v> is {r.modes:.1e} of their size), which checks adjoint's two "
+                              "transforms against each other, not the rules they share"))
+        verdict = "agree" if self.ok else "DISAGREE" if any(r.judged and not r.ok for r in self.rows) else \
+            "NOT VERIFIED: try another point, where central differences can judge"
+        lines.append(f"{verdict} (tolerance {self.rtol:g}, relative to the largest entry)")
         return "\n".join(lines)
 
 
@@ -180,7 +184,9 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
                 other = np.tensordot(other, t, axes=np.ndim(t)) if np.ndim(t) else other * t
             else:
                 other = np.tensordot(u, other, axes=np.ndim(u)) if np.ndim(u) else u * other
-            judged = bool(np.max(np.abs(other - want), initial=0.0) / scale <= rtol)
+            apart = np.max(np.abs(other - want), initial=0.0)  # (not judged where the two steps' results are as
+            size = max(np.max(np.abs(want), initial=0.0), np.max(np.abs(other), initial=0.0))  # far apart as they
+            judged = bool(apart <= rtol * scale or apart < GARBLED * size)  # are large: noise, not a derivative)
         modes = None if judged else _modes(fn, args, kwargs, names, call, k, jit, rng)
         rows.append(Row(call.paths.get(name, name), np.shape(want), max_abs, max_abs / scale, bool(ok), judged, modes))
     return Report(tuple(rows), rtol)
@@ -193,11 +199,11 @@ def _modes(fn, args, kwargs, names, call, k, jit, rng):
     from .errors import AdjointError
     by_name = dict(zip(call.params, call.values))
     inputs = [by_name[w] for w in call.wrt]
-    out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
-    u, v = _random_like(rng, out), _random_like(rng, inputs[k])
-    transposed = call.flat(pullback(u), True)[k]
-    tangents = call.regroup([v if j == k else np.zeros_like(x) * 1.0 for j, x in enumerate(inputs)], True)
-    try:
+    try:  # (either mode may refuse the function, or a structure of outputs this comparison does not take)
+        out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
+        u, v = _random_like(rng, out), _random_like(rng, inputs[k])
+        transposed = call.flat(pullback(u), True)[k]
+        tangents = call.regroup([v if j == k else np.zeros_like(x) * 1.0 for j, x in enumerate(inputs)], True)
         product = jvp(functools.partial(fn, **kwargs) if kwargs else fn, args, tangents, wrt=names, jit=jit)[1]
     except AdjointError:
         return None
