@@ -37,11 +37,14 @@ from . import handwritten, kernels, peers  # noqa: E402
 MINUTE = 60.0
 
 
-def interleaved(calls, repeats, budget=MINUTE):
+def interleaved(calls, repeats, budget=MINUTE, warm=False):
     """tool -> {"first_s", "median_s"} (or {"error"}) for calls {tool: call}: each tool's first call
     (compile included), then `repeats` rounds that call every tool once in turn, so that a slow
     spell of the machine falls on all of them alike. A tool whose first call took long runs fewer
-    rounds (at most `budget` seconds in all)."""
+    rounds (at most `budget` seconds in all). With `warm`, each timed call comes right after an
+    untimed call of the same tool (benchmarks/untuned.py: a call of tens of microseconds that follows
+    tens of milliseconds of interpreted Python runs up to twice as slow from cold caches, so the order
+    of the tools in a round would show in their times)."""
     out, rounds = {}, {}
     for tool, call in calls.items():
         try:
@@ -52,11 +55,13 @@ def interleaved(calls, repeats, budget=MINUTE):
             out[tool] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"}
             continue
         out[tool] = {"first_s": first}
-        rounds[tool] = max(1, min(repeats, int(budget / max(first, 1e-9))))
+        rounds[tool] = max(1, min(repeats, int(budget / max((2 if warm else 1) * first, 1e-9))))
     times = {tool: [] for tool in rounds}
     for r in range(repeats):
         for tool in rounds:
             if r < rounds[tool]:
+                if warm:
+                    calls[tool]()
                 t0 = time.perf_counter()
                 calls[tool]()
                 times[tool].append(time.perf_counter() - t0)

@@ -24,7 +24,7 @@ Per program (all in one process, single-threaded: the thread variables are set b
                  every entry, at the tiny size (and, at full size, a random directional derivative)
 
 The settled calls and the primal calls go round in turn, `--repeats` rounds, as in benchmarks/run.py,
-each timed call right after an untimed one of the same tool (see `interleaved`); times are medians.
+each timed call right after an untimed one of the same tool (run.interleaved's `warm`); times are medians.
 """
 
 import os
@@ -50,6 +50,7 @@ from adjoint.arguments import bind_call, wrt_names
 from adjoint.backend.dispatch import State, derivative
 
 from . import untuned_programs
+from .run import interleaved
 
 TARGET = 5.0  # the issue's bound on gradient time / primal time
 SETTLE_S = 600.0  # longest wait for a background compile
@@ -137,37 +138,6 @@ def first_call(program, size, jit, timeout=600):
         if done.returncode != 0:
             return {"error": (done.stderr.strip().splitlines() or ["?"])[-1][:150]}
         return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def interleaved(calls, repeats, budget=60.0):
-    """tool -> {"median_s"} (or {"error"}) for calls {tool: call}: `repeats` rounds that call every
-    tool in turn, as benchmarks/run.py does, except that each timed call comes right after an untimed
-    call of the same tool. (A call of tens of microseconds that follows tens of milliseconds of
-    interpreted Python, the Python primal's, runs up to twice as slow from cold caches: without
-    the untimed call the order of the tools in a round would show in their times.) A tool whose
-    call takes long runs fewer rounds (at most `budget` seconds in all)."""
-    out, rounds = {}, {}
-    for tool, call in calls.items():
-        try:
-            t0 = time.perf_counter()
-            call()
-            once = time.perf_counter() - t0
-        except Exception as e:  # noqa: BLE001 -- a tool that fails is reported, not fatal
-            out[tool] = {"error": f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"}
-            continue
-        out[tool] = {}
-        rounds[tool] = max(1, min(repeats, int(budget / max(2 * once, 1e-9))))
-    times = {tool: [] for tool in rounds}
-    for r in range(repeats):
-        for tool, n in rounds.items():
-            if r < n:
-                calls[tool]()
-                t0 = time.perf_counter()
-                calls[tool]()
-                times[tool].append(time.perf_counter() - t0)
-    for tool, ts in times.items():
-        out[tool]["median_s"] = float(np.median(ts))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +273,7 @@ def run_program(program, size, repeats, cold):
             calls["numba primal"] = lambda: jitted(*args)
         for name, vg in paths.items():
             calls[name] = functools.partial(vg, *args)
-        row["tools"].update(interleaved(calls, repeats))
+        row["tools"].update(interleaved(calls, repeats, warm=True))
         for name, info in settled.items():
             row["tools"][name].update(info)
         row["checks"] = check(program, size, paths, args)
