@@ -10,6 +10,8 @@ import pytest
 
 import adjoint
 from adjoint.arguments import bind
+from explain_programs import settle as settle_sum  # (a while loop inside a loop that fuses: its trip count,
+# pushed and popped in the same iteration, needs no tape)
 from adjoint.backend.dispatch import derivative
 
 
@@ -94,17 +96,6 @@ def total_used_nonlinearly(x):
     for i in range(x.shape[0]):
         s = s + x[i] * x[i]
     return s * s
-
-
-def settle_sum(x, n):
-    """A while loop inside a loop that fuses: the count it ran, pushed and popped in the same iteration, needs no tape."""
-    total = 0.0
-    for k in range(n):
-        y = x + k
-        while y > 1.0:
-            y = y * 0.5
-        total = total + y * y
-    return total
 
 
 def running_product(x):

@@ -126,10 +126,12 @@ def without_round_trips(body, tapes):
                     between = out[k + 1:j]
                     if name in _assigned(between) or any(tape in names_in(t) for t in between):
                         break
-                    out[j] = None if popped == name else ast.copy_location(
-                        ast.Assign([ast.Name(popped, ast.Store())], ast.Name(name, ast.Load())), out[j])
-                    del out[k]
-                    out = [t for t in out if t is not None]
+                    if popped == name:
+                        del out[j]
+                    else:
+                        out[j] = ast.copy_location(ast.Assign([ast.Name(popped, ast.Store())],
+                                                              ast.Name(name, ast.Load())), out[j])
+                    del out[k]  # (before j: deleted after it)
                     k -= 1
                     break
                 if tape in names_in(out[j]):
