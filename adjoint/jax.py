@@ -21,7 +21,7 @@ import numpy as np
 
 from .arguments import function_named, name_of, reference
 from .errors import ArgumentError
-from .operator import Operator
+from .operator import Operator, as_arrays, filled
 
 _STATIC = (bool, int, str)
 
@@ -71,12 +71,7 @@ class JaxOp:
         count = len(self.operator.params)
         fixed = {k: a for k, _, a in constants}
 
-        def full(values):
-            values = iter(values)
-            return [fixed[k] if k in fixed else next(values) for k in range(count)]
-
-        def arrays(values):
-            return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]
+        full = functools.partial(filled, fixed, count)
 
         def dtype(values):  # (that of the arrays: a float, weakly typed, does not make float32 float64)
             strong = [v.dtype for v in values if not getattr(getattr(v, "aval", v), "weak_type", False)]
@@ -87,7 +82,7 @@ class JaxOp:
             return tuple(jax.ShapeDtypeStruct(s, dtype(values)) for s in shapes)
 
         def forward(specs, *values):
-            outs = operator.forward(full(arrays(values)))
+            outs = operator.forward(full(as_arrays(values)))
             if vmap_method == "sequential":  # (another hands fn a batch: outputs of a leading batch shape)
                 operator.checked(outs, [s.shape for s in specs])
             return tuple(np.asarray(o, dtype=s.dtype) for o, s in zip(outs, specs))
@@ -95,7 +90,7 @@ class JaxOp:
         def backward(n, *given):  # (the values, then the n outputs' cotangents: the values' gradients)
             values, cotangents = given[:len(given) - n], given[len(given) - n:]
             wrt = tuple(k for k in range(count) if k not in fixed)
-            grads = operator.backward(full(arrays(values)), wrt, arrays(cotangents))
+            grads = operator.backward(full(as_arrays(values)), wrt, as_arrays(cotangents))
             return tuple(np.asarray(g, dtype=v.dtype) for g, v in zip(grads, values))
 
         @jax.custom_vjp

@@ -104,3 +104,15 @@ def _stand_in(shape):
     if len(shape) >= 2 and shape[-1] == shape[-2]:
         a += shape[-1] * np.eye(shape[-1])
     return a
+
+
+def filled(constants, count, values):
+    """An operator's `count` arguments: the constants (position -> value) in their places, the framework's
+    values in order in the others."""
+    values = iter(values)
+    return [constants[k] if k in constants else next(values) for k in range(count)]
+
+
+def as_arrays(values):
+    """A framework's values as the generated code takes them: float64 arrays, and floats for 0-d ones."""
+    return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]

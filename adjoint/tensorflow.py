@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from .arguments import function_named, name_of, reference
 from .errors import ArgumentError
-from .operator import Operator
+from .operator import Operator, as_arrays, filled
 
 _STATIC = (bool, int, str)
 
@@ -81,12 +81,7 @@ class TensorFlowOp:
         count = len(operator.params)
         wrt = tuple(k for k in range(count) if k not in constants)
 
-        def full(values):
-            values = iter(values)
-            return [constants[k] if k in constants else next(values) for k in range(count)]
-
-        def arrays(values):
-            return [float(v) if np.ndim(v) == 0 else np.asarray(v, dtype=np.float64) for v in values]
+        full = functools.partial(filled, constants, count)
 
         def shapes(values, size=None):  # (a graph's unknown size, its batch: stood for by 16 and by 24, and
             # None where the outputs' shapes differ)
@@ -97,12 +92,12 @@ class TensorFlowOp:
                                          else 0.5 for v in values]))
 
         def forward(known, *values):
-            outs = operator.checked(operator.forward(full(arrays(values))), known)
+            outs = operator.checked(operator.forward(full(as_arrays(values))), known)
             return [np.asarray(o, dtype=dtype.as_numpy_dtype) for o in outs]
 
         def backward(n, *given):  # (the values, then the n outputs' cotangents: the values' gradients)
             values, cotangents = given[:len(given) - n], given[len(given) - n:]
-            grads = operator.backward(full(arrays(values)), wrt, arrays(cotangents))
+            grads = operator.backward(full(as_arrays(values)), wrt, as_arrays(cotangents))
             return [np.asarray(g, dtype=v.dtype) for g, v in zip(grads, values)]
 
         @tf.custom_gradient
