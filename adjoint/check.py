@@ -160,7 +160,7 @@ def check_grad(fn, *args, wrt=0, jit=None, rtol=1e-5, seed=0, mode="reverse", **
         for k, (x, jac) in enumerate(zip(inputs, jacs)):
             t = _random_like(rng, x)
             pairs_tangents.append(t)
-            tangents = call.regroup([t if j == k else np.zeros_like(v) * 1.0 for j, v in enumerate(inputs)], True)
+            tangents = _only(call, inputs, k, t)
             got = jvp(with_keywords, args, tangents, wrt=names, jit=jit)[1]
             pairs.append((got, np.tensordot(jac, t, axes=np.ndim(t)) if np.ndim(t) else jac * t))
     else:
@@ -203,12 +203,17 @@ def _modes(fn, args, kwargs, names, call, k, jit, rng):
         out, pullback = vjp(fn, *args, wrt=names, jit=jit, **kwargs)
         u, v = _random_like(rng, out), _random_like(rng, inputs[k])
         transposed = call.flat(pullback(u), True)[k]
-        tangents = call.regroup([v if j == k else np.zeros_like(x) * 1.0 for j, x in enumerate(inputs)], True)
+        tangents = _only(call, inputs, k, v)
         product = jvp(functools.partial(fn, **kwargs) if kwargs else fn, args, tangents, wrt=names, jit=jit)[1]
     except AdjointError:
         return None
     one, other = float(np.sum(u * np.asarray(product))), float(np.sum(np.asarray(transposed) * v))
     return abs(one - other) / max(abs(one), abs(other), np.finfo(float).tiny)
+
+
+def _only(call, inputs, k, t):
+    """Tangents of the wrt inputs, in the structure jvp takes: t for the k-th, zeros for the others."""
+    return call.regroup([t if j == k else np.zeros_like(x) * 1.0 for j, x in enumerate(inputs)], True)
 
 
 def _random_like(rng, x):
