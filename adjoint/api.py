@@ -31,6 +31,7 @@ from .errors import AdjointError, ArgumentError
 from .ir.queries import loads, names_in
 from .normalize.expressions import RANDOM
 from .rules.helpers import draws
+from .thin import Thin
 from .trees import is_container, leaf_names, leaves_of, same_structure, unflatten
 
 
@@ -82,10 +83,15 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
         if has_aux:
             raise ArgumentError("has_aux=True differentiates a function that returns (value, aux), not a gradient")
         return _value_and_grad_of_grad(inner, wrt, jit)
-    names_of = wrt_of(fn, wrt)
+    names_of, thin = wrt_of(fn, wrt), Thin(fn)
 
     @functools.wraps(fn)
     def value_and_grad_fn(*args, **kwargs):
+        found = None if kwargs else thin.find(args)
+        if found is not None:  # (a call like an earlier one: adjoint/thin.py)
+            entry, run, values = found
+            out, *grads = run(*values, 1.0)
+            return finish(entry.d, out, grads, entry.derivatives, values)
         names, as_tuple = names_of()
         call = bind_call(fn, names, args, kwargs)
         d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns="aux" if has_aux else "one")
@@ -93,11 +99,18 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
         if isinstance(nf.result, str) and nf.kinds.get(nf.result):  # (an array, known before running the
             out = call.run()  # adjoint, whose seed 1.0 may not fit it: the error names its shape)
             scalar_output(out[0] if has_aux and isinstance(out, tuple) else out, fn)
+        else:
+            thin.keep(args, call, d, d.kinds(call.values, (1.0,)), as_tuple)
         out, *grads = d(call.values, 1.0)
+        return finish(d, out, grads, call.derivatives, as_tuple)
+
+    def finish(d, out, grads, derivatives, how):
+        """(value, gradients) from what the adjoint returned; `derivatives(grads, how)` gives them
+        back in their inputs' types (Call.derivatives, or a thin path's entry's)."""
         if has_aux:
             aux, grads = _aux(d, grads)
-            return (scalar_output(out, fn), aux), call.derivatives(grads, as_tuple)
-        return scalar_output(out, fn), call.derivatives(grads, as_tuple)
+            return (scalar_output(out, fn), aux), derivatives(grads, how)
+        return scalar_output(out, fn), derivatives(grads, how)
 
     value_and_grad_fn.adjoint_grad = None  # not the function that wraps fn
     return value_and_grad_fn
@@ -113,9 +126,11 @@ def grad(fn, wrt=0, jit=None, has_aux=False):
     fn = plain(fn)
     vg = value_and_grad(fn, wrt, jit, has_aux)
 
+    run = vg._run
+
     @functools.wraps(fn)
     def grad_fn(*args, **kwargs):
-        value, g = vg(*args, **kwargs)
+        value, g = run(*args, **kwargs)
         return (g, value[1]) if has_aux else g
 
     inner = getattr(fn, "adjoint_grad", None)
@@ -449,10 +464,17 @@ class Differentiated:
         return self.fn(*args, **kwargs)
 
     def grad(self, *args, **kwargs):
-        return grad(self.fn, self.wrt, self.jit, self.has_aux)(*args, **kwargs)
+        return self._made(grad)(*args, **kwargs)
 
     def value_and_grad(self, *args, **kwargs):
-        return value_and_grad(self.fn, self.wrt, self.jit, self.has_aux)(*args, **kwargs)
+        return self._made(value_and_grad)(*args, **kwargs)
+
+    def _made(self, maker):
+        """maker(fn, wrt, jit, has_aux), made once (it keeps its calls' thin path: adjoint/thin.py)."""
+        made = self.__dict__.setdefault("_made_by", {})
+        if maker not in made:
+            made[maker] = maker(self.fn, self.wrt, self.jit, self.has_aux)
+        return made[maker]
 
     def vjp(self, *args, **kwargs):
         return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, has_aux=self.has_aux, **kwargs)

@@ -151,26 +151,24 @@ class Call:
     argument), and `given` (every argument as the caller gave it: `fn(*given)` runs the function)."""
 
     __slots__ = ("fn", "values", "params", "kinds", "wrt", "inputs", "trees", "given", "converted", "names",
-                 "paths", "_groups", "_kinds_of")
+                 "paths", "groups", "_kinds_of")
 
     def __init__(self, fn, values, params, kinds, wrt, inputs, trees, given, converted, names, groups, paths,
                  kinds_of):
         self.fn, self._kinds_of = fn, kinds_of  # (fn: the function a functools.partial calls)
         self.values, self.params, self.kinds, self.wrt, self.inputs = values, params, kinds, wrt, inputs
-        self.trees, self.given, self.converted, self.names, self._groups = trees, given, converted, names, groups
+        self.trees, self.given, self.converted, self.names, self.groups = trees, given, converted, names, groups
         self.paths = paths  # a container leaf's parameter -> the leaf as the code spells it (`params['W1']`)
 
     def regroup(self, flat, as_tuple):
         """One value per wrt leaf (in `wrt`'s order), given back per wrt argument: a container's in
         its structure."""
-        leaves = iter(flat)
-        parts = [next(leaves) if tree is None else unflatten(tree, leaves) for tree in self._groups]
-        return tuple(parts) if as_tuple else parts[0]
+        return regroup(self.groups, flat, as_tuple)
 
     def flat(self, given, as_tuple):
         """One value per wrt leaf, from values given per wrt argument (regroup's inverse)."""
         given = given if as_tuple else (given,)
-        return [x for tree, v in zip(self._groups, given) for x in ([v] if tree is None else leaves_of(tree, v))]
+        return [x for tree, v in zip(self.groups, given) for x in ([v] if tree is None else leaves_of(tree, v))]
 
     def derivatives(self, flat, as_tuple, what="the gradient"):
         """The derivatives of the wrt leaves, each in its input's type, in the wrt arguments' structure."""
@@ -181,10 +179,10 @@ class Call:
         takes them, one per wrt leaf, checked against their inputs."""
         if not as_tuple:
             tangents = (tangents,)
-        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(self._groups):
-            raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(self._groups)} tangents, got {tangents!r:.80}")
+        elif not isinstance(tangents, (tuple, list)) or len(tangents) != len(self.groups):
+            raise ArgumentError(f"wrt={wrt!r} asks for a tuple of {len(self.groups)} tangents, got {tangents!r:.80}")
         flat = []
-        for tree, t in zip(self._groups, tangents):
+        for tree, t in zip(self.groups, tangents):
             if tree is None:
                 flat.append(t)
             elif not same_structure(tree, t):
@@ -218,6 +216,13 @@ class Call:
         by_name, trees = dict(zip(self.params, values)), dict(self.trees)
         return [unflatten(trees[p], iter([by_name[n] for n in leaf_names(trees[p])])) if p in trees else by_name[p]
                 for p in self.names]
+
+
+def regroup(groups, flat, as_tuple):
+    """Call.regroup for a call's `groups` (the structure of each wrt argument, None for a leaf)."""
+    leaves = iter(flat)
+    parts = [next(leaves) if tree is None else unflatten(tree, leaves) for tree in groups]
+    return tuple(parts) if as_tuple else parts[0]
 
 
 def bind_call(fn, wrt, args, kwargs):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..arguments import name_of, refuse_subclasses_read
 from ..errors import ArgumentError
-from ..frontend.names import functions_read, still_bound
+from ..frontend.names import functions_read, watcher
 from .. import progress
 from ..pipeline import compile_derivative
 from ..rules.table import TABLE
@@ -82,6 +82,7 @@ class Derivative:
         self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, returns=returns)
         # the functions whose text it was made from, with the code each ran then
         self.codes = functions_read(fn, self.generated.nf.bindings)
+        self.current = watcher(self.codes, self.generated.nf.bindings)
         refuse_subclasses_read(fn, self.generated.externals)
         self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
@@ -108,14 +109,6 @@ class Derivative:
     @property
     def text(self):
         return self.generated.text
-
-    def current(self):
-        """Whether the functions it was made from run the code they ran then, and each name it read
-        still refers to the object it did."""
-        for f, code in self.codes:
-            if f.__code__ is not code:
-                return False
-        return still_bound(self.generated.nf.bindings)
 
     def python(self):
         if self._python is None:
@@ -154,6 +147,20 @@ class Derivative:
         kind = {"reverse": "adjoint", "hvp": "Hessian-vector product"}.get(
             self.mode, "tangent code" if self.wrt else "compiled primal")
         return f"the {kind} of {name_of(self.fn)}{where}"
+
+    def runner(self, key):
+        """The callable that runs a call whose kinds have this key (`kinds`) when its path is chosen
+        for good (compiled, or Python), counted as a call (see last_run); else None: the call goes
+        through __call__, which chooses. The thin call path (adjoint/thin.py) asks it."""
+        if self.state is State.NUMBA:
+            run = self._compiled.get(key)
+        elif self.state is State.PYTHON and not self._jobs:
+            run = self.python()
+        else:
+            return None
+        if run is not None:
+            self.last_call = next(_CALLS)
+        return run
 
     def __call__(self, args, *seeds):
         """(output, derivatives) for positional `args` (already bound) and the seeds."""

@@ -1,6 +1,6 @@
 """What a user function's names refer to: `resolve` finds the object a name or a dotted name means,
 through the function's closure cells, its globals and the builtins, so `np.sin`, `numpy.sin`, `from numpy
-import sin` and `sin = np.sin` all reach the same object; `functions_read` and `still_bound` tell
+import sin` and `sin = np.sin` all reach the same object; `functions_read` and `watcher` tell
 whether a derivative made from them is still current."""
 
 import builtins
@@ -34,18 +34,63 @@ def resolve(fn, expr, local_names=()):
     return resolve_path(fn, path)
 
 
-def still_bound(bindings):
-    """Whether each (function, dotted name) of `bindings` refers to the same object as it did (or,
-    for a number or string, to an equal one: a property may make a new float on each access; for a
-    container, one holding the same items: see Contents)."""
+def watcher(codes, bindings):
+    """A function of no arguments telling whether each function of `codes` ((function, code) pairs)
+    still runs that code, and each (function, dotted name) of `bindings` refers to the same object as
+    it did (or, for a number or string, to an equal one: a property may make a new float on each
+    access; for a container, one holding the same items: see Contents).
+
+    Every call of a derivative asks it, so each lookup is planned here once (a closure cell, or the
+    function's globals then the builtins, as `lookup` does for the code the function has now, which
+    the codes check keeps), and a name read by several dotted paths (np, np.sin, np.sum) is looked up once."""
+    heads = {}  # (function, first name, or None for an attribute of the function) -> [(attributes, then)]
     for (fn, path), then in bindings.items():
-        now = resolve_path(fn, path)
-        if isinstance(then, Contents):
-            if not then.same(now):
+        head, *rest = (None, path[1:]) if path.startswith(".") else path.split(".")
+        heads.setdefault((fn, head), []).append((tuple(rest), then))
+    plan = []  # (how: 0 globals, 1 a cell, 2 the function itself; where, name, [(attributes, then)])
+    for (fn, head), paths in heads.items():
+        code = fn.__code__
+        if head is None:
+            plan.append((2, fn, head, paths))
+        elif head in code.co_freevars and fn.__closure__:
+            plan.append((1, fn.__closure__[code.co_freevars.index(head)], head, paths))
+        else:
+            plan.append((0, fn.__globals__, head, paths))
+    plan = tuple(plan)
+    codes = tuple(codes)
+    missing, built_in = _MISSING, builtins.__dict__
+
+    def current():
+        for f, code in codes:
+            if f.__code__ is not code:
                 return False
-        elif now is not then and not (type(now) is type(then) and type(now) in _VALUES and now == then):
-            return False
-    return True
+        for how, where, head, paths in plan:
+            if how == 0:
+                obj = where.get(head, missing)
+                if obj is missing:
+                    obj = built_in.get(head, missing)
+            elif how == 1:
+                try:
+                    obj = where.cell_contents
+                except ValueError:
+                    obj = missing
+            else:
+                obj = where
+            for attributes, then in paths:
+                now = obj
+                for a in attributes:
+                    now = getattr(now, a, missing)
+                if now is not then and not _same(now, then):
+                    return False
+        return True
+
+    return current
+
+
+def _same(now, then):
+    if isinstance(then, Contents):
+        return then.same(now)
+    return type(now) is type(then) and type(now) in _VALUES and now == then
 
 
 class Contents:
