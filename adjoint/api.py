@@ -470,11 +470,14 @@ class Differentiated:
         return self._made(value_and_grad)(*args, **kwargs)
 
     def _made(self, maker):
-        """maker(fn, wrt, jit, has_aux), made once (it keeps its calls' thin path: adjoint/thin.py)."""
-        made = self.__dict__.setdefault("_made_by", {})
-        if maker not in made:
-            made[maker] = maker(self.fn, self.wrt, self.jit, self.has_aux)
-        return made[maker]
+        """maker(fn, wrt, jit, has_aux), made once for these options (it keeps its calls' thin path:
+        adjoint/thin.py); made again when one of them is set to another value."""
+        wrt = tuple(self.wrt) if isinstance(self.wrt, list) else self.wrt
+        key = (maker, self.fn, wrt, self.jit, self.has_aux)
+        made = self.__dict__.setdefault("_made_by", {})  # (a copy shares it: its options are in the key)
+        if key not in made:
+            made[key] = maker(self.fn, self.wrt, self.jit, self.has_aux)
+        return made[key]
 
     def vjp(self, *args, **kwargs):
         return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, has_aux=self.has_aux, **kwargs)

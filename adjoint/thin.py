@@ -10,9 +10,10 @@ import types
 import numpy as np
 
 from .arguments import in_type_of, regroup
+from .backend.dispatch import kind_key
 from .rules.table import TABLE
 
-# The bits of ndarray.flags.num that Numba's type of an array depends on (backend.dispatch._kind_key):
+# The bits of ndarray.flags.num that Numba's type of an array depends on (backend.dispatch.kind_key):
 # C order, Fortran order, aligned, writeable (NumPy's NPY_ARRAY_* values).
 _LAYOUT = 0x1 | 0x2 | 0x100 | 0x400
 
@@ -56,28 +57,46 @@ class Thin:
     and how its derivatives come back) and the callable that runs it; `keep` records a call."""
 
     def __init__(self, fn):
-        code = getattr(fn, "__code__", None)
         self.fn = fn if type(fn) is types.FunctionType else None
-        self.argcount = None if code is None or code.co_kwonlyargcount or code.co_flags & 0x0C else code.co_argcount
+        self.code, self.argcount = None, None
         self.calls = {}  # flat(args)'s key -> _Entry
+
+    def positional(self, args):
+        """The arguments of every parameter, when args give them by position, the function's defaults
+        the rest (as its code and defaults are now: `f.__code__` may be replaced), and it has no
+        keyword-only or variadic parameters; else None."""
+        code = getattr(self.fn, "__code__", None)
+        if code is not self.code:
+            self.code = code
+            self.argcount = None if code is None or code.co_kwonlyargcount or code.co_flags & 0x0C \
+                else code.co_argcount
+        if len(args) == self.argcount:
+            return args
+        defaults = self.argcount is not None and self.fn.__defaults__ or ()
+        if self.argcount is None or not self.argcount - len(defaults) <= len(args) < self.argcount:
+            return None
+        return args + defaults[len(defaults) - (self.argcount - len(args)):]
 
     def find(self, args):
         """(entry, the callable that runs the generated code, the values it takes), or None."""
-        found = flat(args) if len(args) == self.argcount else None
+        args = self.positional(args)
+        found = None if args is None else flat(args)
         entry = found and self.calls.get(found[0])
         if not entry or entry.version != TABLE.version or not entry.d.current():
             return None
-        if entry.arrays and tuple(a.flags.num & _LAYOUT for a in entry.d.arrays) != entry.arrays:
+        if entry.arrays and tuple(map(kind_key, entry.d.arrays)) != entry.arrays:  # (changed in place)
             return None
         run = entry.d.runner(entry.key)
         return None if run is None else (entry, run, found[1])
 
     def keep(self, args, call, d, key, as_tuple):
         """Record a call that went the whole way (`key`: d.kinds's key of its values and seeds), when
-        a like call may take the thin path: positional arguments of a plain function, none converted."""
-        if call.fn is self.fn and len(args) == self.argcount and not call.converted:
+        a like call may take the thin path: positional arguments of a plain function, none converted,
+        none added (a default)."""
+        args = self.positional(args)
+        if call.fn is self.fn and args is not None and not call.converted:
             found = flat(args)
-            if found is not None:
+            if found is not None and len(found[1]) == len(call.values):
                 self.calls[found[0]] = _Entry(d, key, call, as_tuple)
 
 
@@ -88,7 +107,7 @@ class _Entry:
         self.d, self.key, self.as_tuple, self.version = d, key, as_tuple, TABLE.version
         self.at = tuple(call.params.index(w) for w in call.wrt)  # the values differentiated
         self.groups = call.groups
-        self.arrays = tuple(a.flags.num & _LAYOUT for a in d.arrays)
+        self.arrays = tuple(map(kind_key, d.arrays))  # (module-level arrays: dtype, rank, layout)
 
     def derivatives(self, grads, values, what="the gradient"):
         """What Call.derivatives gives for a call whose generated code took these values."""

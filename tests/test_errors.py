@@ -648,3 +648,16 @@ def test_an_element_write_into_an_array_that_the_loop_later_makes_share_memory()
     err = refused(P.view_carried_into_the_next_write, np.ones((2, 3)), 3)
     check_located(err, P.view_carried_into_the_next_write, "carried", "A[t % 2, :] = ",
                   "writing into `A` here also changes `w` from the loop's second run on", "make it a copy")
+
+
+def test_a_numpy_function_replaced_after_import_is_refused(monkeypatch):
+    """(Found by a helper's hunt.) With np.sin = np.cos, the derivative of cos, which calls np.sin, called
+    cos: the gradient came out -cos(x) instead of -sin(x)."""
+    def f(x):
+        return np.sum(np.sin(x))
+
+    monkeypatch.setattr(np, "sin", np.cos)
+    with pytest.raises(adjoint.AdjointError, match=r"`np\.sin` is not the function it was when adjoint was imported"):
+        adjoint.grad(f, jit=False)(np.array([0.1, 0.5]))
+    monkeypatch.undo()
+    np.testing.assert_allclose(adjoint.grad(f, jit=False)(np.array([0.1, 0.5])), np.cos([0.1, 0.5]), rtol=1e-15)

@@ -182,3 +182,90 @@ def test_a_custom_rule_given_again_between_calls(jit):
     assert g(1.0) == g(1.0) == 3.0
     twice.defvjp(lambda x: (2.0 * x, None), lambda res, g: (5.0 * g,))  # (a wrong rule, told apart)
     assert g(1.0) == g(1.0) == 6.0
+
+
+# found by a helper's hunt
+
+
+def test_code_replaced_by_code_with_a_default_parameter():
+    """The function's code replaced by code with a parameter more, which the call leaves to its default:
+    the thin path took the one value given for the two the code takes (a TypeError)."""
+    def f(x):
+        return np.sum(x * x)
+
+    def with_default(x, k=3.0):
+        return np.sum(k * x * x)
+
+    g, x = adjoint.grad(f, jit=True), np.array([1.0, 2.0])
+    np.testing.assert_array_equal(g(x), 2.0 * x)
+    f.__code__, f.__defaults__ = with_default.__code__, (3.0,)
+    for _ in range(3):
+        np.testing.assert_array_equal(g(x), 6.0 * x)
+
+
+def test_a_module_level_array_given_another_dtype_in_place(monkeypatch):
+    """A module-level array's dtype changed on the same object: its kinds are the compiled code's, so the
+    call goes the whole way (a native module built for float64 would read int64 bits as floats)."""
+    calls = counted(monkeypatch)
+    g, x = adjoint.grad(weighted, jit=True), np.ones(3)
+    g(x)
+    g(x)
+    assert len(calls) == 1
+    try:
+        TABLE.dtype = np.int64
+        g(x)
+    finally:
+        TABLE.dtype = np.float64
+    assert len(calls) == 2
+
+
+def test_a_differentiate_object_given_other_options():
+    @adjoint.differentiate
+    def f(x, y):
+        return np.sum(x * x) * y
+
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(f.grad(x, 3.0), 6.0 * x)
+    f.wrt = 1
+    assert f.grad(x, 3.0) == 5.0
+    f.wrt = [0, 1]
+    gx, gy = f.grad(x, 3.0)
+    assert gy == 5.0
+
+
+def helper_with_keyword(x, *, k=2.0):
+    return x * k
+
+
+def calls_helper_with_keyword(x):
+    return np.sum(helper_with_keyword(x))
+
+
+@pytest.mark.parametrize("jit", JITS)
+def test_a_keyword_only_default_changed_between_calls(jit):
+    """(Before the thin path too: __kwdefaults__ was not watched, so even a new grad gave the old value.)"""
+    g, x = adjoint.grad(calls_helper_with_keyword, jit=jit), np.array([1.0, 2.0])
+    np.testing.assert_array_equal(g(x), [2.0, 2.0])
+    try:
+        helper_with_keyword.__kwdefaults__["k"] = 5.0  # (in place)
+        np.testing.assert_array_equal(g(x), [5.0, 5.0])
+        helper_with_keyword.__kwdefaults__ = {"k": 7.0}
+        np.testing.assert_array_equal(g(x), [7.0, 7.0])
+    finally:
+        helper_with_keyword.__kwdefaults__ = {"k": 2.0}
+
+
+@pytest.mark.parametrize("jit", JITS)
+def test_parameters_left_to_their_defaults(monkeypatch, jit):
+    def f(x, k=2.0, n=3):
+        return np.sum(k * x ** n)
+
+    calls = counted(monkeypatch)
+    g, x = adjoint.grad(f, jit=jit), np.array([1.0, 2.0])
+    for _ in range(3):
+        np.testing.assert_array_equal(g(x), 6.0 * x ** 2)
+    np.testing.assert_array_equal(g(x, 1.0), 3.0 * x ** 2)
+    np.testing.assert_array_equal(g(x, 1.0, 2), 2.0 * x)
+    f.__defaults__ = (5.0, 3)
+    np.testing.assert_array_equal(g(x), 15.0 * x ** 2)
+    assert len(calls) <= 6 if jit else 4

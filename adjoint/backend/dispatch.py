@@ -15,10 +15,11 @@ import warnings
 import numpy as np
 
 from ..arguments import name_of, refuse_subclasses_read
-from ..errors import ArgumentError
+from ..errors import AdjointError, ArgumentError
 from ..frontend.names import functions_read, watcher
 from .. import progress
 from ..pipeline import compile_derivative
+from ..rules.helpers import replaced
 from ..rules.table import TABLE
 from . import background, cache, emit, native
 
@@ -84,6 +85,10 @@ class Derivative:
         self.codes = functions_read(fn, self.generated.nf.bindings)
         self.current = watcher(self.codes, self.generated.nf.bindings)
         refuse_subclasses_read(fn, self.generated.externals)
+        if (path := replaced(self.generated.text)) is not None:
+            raise AdjointError(f"`{path}` is not the function it was when adjoint was imported (another was "
+                               f"assigned to it), and {self.described()} calls it: put the original back, "
+                               "or give your function a name of its own")
         self.arrays = tuple(self.generated.externals[n] for n in self.generated.arrays)
         self._python = None
         self._dispatcher = None
@@ -205,7 +210,7 @@ class Derivative:
     def kinds(self, args, seeds):
         """The key of a call's argument kinds: what Numba's type of each value it passes depends on,
         cheaper than Numba's typeof on every call; with the module-level arrays, which may change in place."""
-        return tuple(_kind_key(a) for a in (*args, *seeds, *self.arrays))
+        return tuple(kind_key(a) for a in (*args, *seeds, *self.arrays))
 
     def native_name(self, key):
         """The name of the native module for arguments of these kinds (adjoint/backend/native.py), or None
@@ -338,7 +343,7 @@ _JOBS_LOCK = threading.Lock()
 _NUMBA_LOCK = threading.Lock()
 
 
-def _kind_key(value):
+def kind_key(value):
     """What Numba's type of a value depends on, for arrays and the plain values adjoint passes (an
     int by its size too: Numba types one from 2**63 up as uint64)."""
     if isinstance(value, np.ndarray):
@@ -348,9 +353,9 @@ def _kind_key(value):
     if type(value) is int and not -2**63 <= value < 2**63:
         return int, "beyond int64"
     if isinstance(value, list):
-        return list, _kind_key(value[0]) if value else None
+        return list, kind_key(value[0]) if value else None
     if isinstance(value, tuple):
-        return tuple, tuple(_kind_key(v) for v in value)
+        return tuple, tuple(kind_key(v) for v in value)
     return type(value)
 
 

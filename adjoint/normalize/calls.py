@@ -6,7 +6,7 @@ import inspect
 
 import numpy as np
 
-from ..frontend.names import MISSING
+from ..frontend.names import MISSING, Contents
 from ..frontend.source import read
 from ..frontend.subset import check_subset
 from ..ir.build import function_def
@@ -213,6 +213,8 @@ class Calls:
         defaults.update((a.arg, d) for a, d in zip(spec.kwonlyargs, spec.kw_defaults) if d is not None)
         if fn is not None:  # a number as default: the value the def gave it (or a later assignment did)
             self.bindings[(fn, ".__defaults__")] = fn.__defaults__
+            kw = fn.__kwdefaults__  # (a dict, which may be changed in place: its items are watched)
+            self.bindings[(fn, ".__kwdefaults__")] = Contents(kw) if kw else kw
             given = fn.__defaults__ or ()
             defaults.update({a.arg: ast.Constant(v) for a, v in zip(positional[len(positional) - len(given):], given)
                              if type(v) in (int, float, bool)})

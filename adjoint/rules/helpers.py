@@ -18,8 +18,11 @@ unused (simplify.py) nor taken as the same on every run of a loop (reverse_write
 
 import ast
 import functools
-
+import math
+import re
 from dataclasses import dataclass
+
+import numpy as np
 
 from .. import runtime
 from ..ir.queries import dotted
@@ -74,3 +77,18 @@ def having(fact):
 
 
 SHAPE_ONLY = {name: set(facts.shape_only) for name, facts in FACTS.items() if facts.shape_only}
+
+
+_MODULES = {"np": np, "np.linalg": np.linalg, "math": math}
+_OWN = {f"{prefix}.{k}": v for prefix, module in _MODULES.items() for k, v in vars(module).items()}  # (at import)
+
+
+def replaced(text):
+    """The first `np.x`, `np.linalg.x` or `math.x` that generated code `text` calls and that is no longer
+    what it was when adjoint was imported (another function was assigned to it: the code would call
+    that one), else None."""
+    for path in sorted(set(re.findall(r"\b(?:np\.linalg|np|math)\.\w+", text))):
+        module, _, attr = path.rpartition(".")
+        if path in _OWN and getattr(_MODULES[module], attr, None) is not _OWN[path]:
+            return path
+    return None
