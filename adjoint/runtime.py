@@ -579,7 +579,7 @@ def reserved(tape, top, more):
     need = top + more
     if need <= tape.shape[0]:
         return tape
-    longer = np.zeros(max(need, 2 * tape.shape[0]))
+    longer = np.zeros(max(need, 2 * tape.shape[0]), tape.dtype)
     for k in range(top):  # (not a slice assignment, which Numba takes seconds to compile the first time)
         longer[k] = tape[k]
     return longer

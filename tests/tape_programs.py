@@ -542,3 +542,127 @@ def views_bound_after_an_inner_break(x, n):
 
 
 PROGRAMS.append((views_bound_after_an_inner_break, lambda: (np.array([0.3, -0.5, 0.7, 1.2]), 3), (0,)))
+
+
+# Element saves are kept only where the reverse sweep reads the array after the element is put back
+# (transforms/tape.read_after_loads): before the loop that writes, in the next iteration of a loop
+# around it, in a branch, through a view. Each of these needs its saves.
+
+def read_before_elements_written(x):
+    y = x.copy()
+    before = np.sum(y * y)  # (its adjoint runs after the loop's: it reads y as it was)
+    for i in range(1, y.shape[0]):
+        y[i] = 0.5 * (y[i] + y[i - 1])
+    return before + np.sum(y * y)
+
+
+PROGRAMS.append((read_before_elements_written, lambda: (np.array([0.5, -1.5, 2.0, 1.1]),), (0,)))
+
+
+def read_at_each_outer_step(x, n):
+    y = x.copy()
+    s = 0.0
+    for k in range(n):
+        s = s + np.sum(np.sin(y))  # (read in each outer iteration, before the inner loop writes)
+        for i in range(1, y.shape[0]):
+            y[i] = y[i] + 0.3 * y[i - 1]
+    return s + np.sum(y)
+
+
+PROGRAMS.append((read_at_each_outer_step, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), 3), (0,)))
+
+
+def read_after_each_outer_step(x, n):
+    y = x.copy()
+    s = 0.0
+    for k in range(n):
+        for i in range(1, y.shape[0]):
+            y[i] = y[i] + 0.3 * y[i - 1]
+        s = s + np.sum(np.sin(y))  # (its adjoint comes first in each reverse iteration: the next one reads
+    return s  # the elements the inner loop's adjoint put back)
+
+
+PROGRAMS.append((read_after_each_outer_step, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), 3), (0,)))
+
+
+def written_in_one_branch_read_in_the_other(x, n):
+    y = x.copy()
+    s = 0.0
+    for k in range(n):
+        if k % 2 == 0:
+            y[k % 4] = 0.5 * y[k % 4] + y[(k + 1) % 4]
+        else:
+            s = s + np.sum(np.sin(y))
+    return s + np.sum(y)
+
+
+PROGRAMS.append((written_in_one_branch_read_in_the_other, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), 5), (0,)))
+
+
+def view_read_before_elements_written(x):
+    y = x.copy()
+    head = y[:2]
+    before = np.sum(head * head)
+    for i in range(y.shape[0]):
+        y[i] = 2.0 * y[i]
+    return before + np.sum(y)
+
+
+PROGRAMS.append((view_read_before_elements_written, lambda: (np.array([0.5, -1.5, 2.0, 1.1]),), (0,)))
+
+
+def running_sum_not_read_again(y, x):
+    """A cumulative integral: the reverse sweep never reads c's values after its loop, so no element is
+    saved (it saved every c[i] on a list, a tenth of the gradient's time)."""
+    c = np.zeros(len(y))
+    for i in range(1, len(y)):
+        c[i] = c[i - 1] + 0.5 * (x[i] - x[i - 1]) * (y[i] + y[i - 1])
+    return np.sum(c * c)
+
+
+PROGRAMS.append((running_sum_not_read_again, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), np.array([0.0, 0.3, 0.5, 1.2])),
+                 (0, 1)))
+
+
+# A name written again is put back only where the reverse sweep reads it after one of its restores
+# (transforms/tape.read_after); where only its shape is read after them, only its shapes are kept.
+
+def rebound_then_read_each_step(x, n):
+    u = x.copy()
+    s = 0.0
+    for k in range(n):
+        u = 0.5 * u + x
+        s = s + np.sum(np.sin(u))  # (its adjoint, first in each reverse iteration, reads u as the next
+    return s  # iteration's restore left it)
+
+
+PROGRAMS.append((rebound_then_read_each_step, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), 3), (0,)))
+
+
+def rebound_linear_steps(u0, kappa, n):
+    """A linear step on an array rebound each time, whose final value the reverse sweep reads before
+    its loop: the steps' values are never read back, only their shapes (it copied every step's array)."""
+    u = u0.copy()
+    for k in range(n):
+        u_new = u.copy()
+        for i in range(1, u.shape[0] - 1):
+            u_new[i] = u[i] + kappa * (u[i + 1] - 2.0 * u[i] + u[i - 1])
+        u = u_new
+    return np.sum(u * u)
+
+
+PROGRAMS.append((rebound_linear_steps, lambda: (np.array([0.0, 0.5, -1.5, 2.0, 1.1, 0.0]), 0.2, 3), (0, 1)))
+
+
+def halvings_per_step(x):
+    """A while loop inside a loop whose reverse is not fused into it (the sum carries from one step to
+    the next): each step's trip count goes on a tape of ints."""
+    s = 1.0
+    for k in range(x.shape[0]):
+        s = s + x[k]
+        while s > 2.0:
+            s = 0.5 * s + 0.1 * np.sin(s)
+    return s
+
+
+PROGRAMS.append((halvings_per_step, lambda: (np.array([3.0, 0.5, 9.0, 40.0]),), (0,)))

@@ -435,7 +435,8 @@ def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
             hs_rows_shapes = [((0, 0), 0)]
             hs_count_tape = []
             matmul_shapes = [((0,), 0)]
-            hs_empty_tape = []
+            hs_empty_tape = np.zeros(16, dtype=np.bool_)
+            hs_empty_tape_top = 1
             # h = np.zeros(W.shape[0])  (golden_programs.py:127)
             W_shape0 = W.shape[0]
             h = np.zeros(W_shape0)
@@ -446,6 +447,7 @@ def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
             push_shape(hs_rows_shapes, hs_rows.shape)
             hs_count = 0
             hs_count_tape.append(hs_count)
+            hs_empty_tape = reserved(hs_empty_tape, hs_empty_tape_top, 1 * len(range(n)))
             for i in range(n):
                 x = xs[i]
                 # h = np.tanh(W @ h + x)  (golden_programs.py:130)
@@ -456,7 +458,8 @@ def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
                 h_tape.append(h)
                 # hs.append(h)  (golden_programs.py:131)
                 hs_empty = hs_count == 0
-                hs_empty_tape.append(hs_empty)
+                hs_empty_tape[hs_empty_tape_top] = hs_empty
+                hs_empty_tape_top += 1
                 if hs_empty:
                     hs_rows = rows_of(h, n)
                     push_shape(hs_rows_shapes, hs_rows.shape)
@@ -487,7 +490,8 @@ def test_a_list_appended_to_in_a_loop_of_any_length_is_an_array_of_rows():
                 if hs_empty:
                     pop_shape(hs_rows_shapes)
                     hs_rows_bar = np.zeros(hs_rows_shapes[-1][0])
-                hs_empty = restore(hs_empty_tape, hs_empty)
+                hs_empty_tape_top -= 1
+                hs_empty = bool(hs_empty_tape[hs_empty_tape_top - 1])
                 # adjoint of: h = np.tanh(W @ h + x)  (golden_programs.py:130)
                 add_bar = h_bar * (1.0 - h * h)
                 h = restore(h_tape, h)

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from oracles import failures
 from tape_programs import PROGRAMS, invariant_in_loop
 
 import adjoint
@@ -179,11 +180,16 @@ def test_room_for_an_inner_loop_is_made_before_each_of_its_runs():
                      r"        for j in range\(i, \1\):", text), text
 
 
-def test_a_number_taped_in_a_while_loop_stays_on_a_list():
+FULL_THEN_ROOM = ("if {t}_top == {t}.shape[0]:\n{indent}    {t} = reserved({t}, {t}_top, 1)\n"
+                  "{indent}{t}[{t}_top] = {v}\n{indent}{t}_top += 1")
+
+
+def test_a_number_taped_in_a_while_loop_makes_room_when_its_array_is_full():
     from tape_programs import halving_until_small
 
     text = generated(halving_until_small, (3.7,), ("x",))
-    assert "y_tape = [0.0]" in text and "y_tape.append(y)" in text and "reserved(" not in text
+    assert "y_tape = np.zeros(16)" in text and "len(range" not in text, text
+    assert FULL_THEN_ROOM.format(t="y_tape", v="y", indent=" " * 8) in text, text
 
 
 def test_a_second_name_for_an_array_is_set_again_not_taped():
@@ -245,8 +251,36 @@ def test_a_matrix_summed_over_an_axis_is_written_as_sum_axis():
     assert any("= sum_axis(mul, 1)" in line for line in code) and not any("axis=" in line for line in code)
 
 
-def test_a_loop_that_may_break_keeps_its_number_tape_on_a_list():
+def test_a_loop_that_may_break_makes_no_room_ahead():
     from tape_programs import fixed_point
 
     text = generated(fixed_point, (0.8, 0.5, 10**12), ("a", "x"))
-    assert "x_tape = [0.0]" in text and "reserved(" not in text  # no room for 10**12 numbers
+    assert "len(range" not in text, text  # no room for 10**12 numbers: room when full
+    assert FULL_THEN_ROOM.format(t="x_tape", v="x", indent=" " * 12) in text, text
+
+
+def test_elements_are_saved_only_where_the_reverse_sweep_reads_them_back():
+    from tape_programs import read_before_elements_written, running_sum_not_read_again
+    assert "saved" not in generated(running_sum_not_read_again, (np.ones(4), np.ones(4)), ("y", "x"))
+    assert "y_saved1.append(saved(y[i]))" in generated(read_before_elements_written, (np.ones(4),), ("x",))
+
+
+def test_an_array_whose_values_are_not_read_back_keeps_only_its_shapes():
+    from tape_programs import rebound_linear_steps
+    text = generated(rebound_linear_steps, (np.ones(6), 0.2, 3), ("u0", "kappa"))
+    assert "push_shape(u_shapes, u.shape)" in text and "u_tape" not in text and "saved(" not in text, text
+
+
+def test_flags_and_trip_counts_go_on_arrays_of_their_own_type():
+    from tape_programs import fixed_point
+    text = generated(fixed_point, (0.8, 0.5, 10), ("a", "x"))
+    assert "cond_tape = np.zeros(16, dtype=np.bool_)" in text and "cond = bool(cond_tape[cond_tape_top - 1])" in text
+    assert "restore(" not in text and "[]" not in text, text
+
+
+@JITS
+def test_a_trip_count_tape_gives_back_each_count(jit):
+    from tape_programs import halvings_per_step
+    text = generated(halvings_per_step, (np.array([3.0, 0.5, 9.0]),), ("x",))
+    assert "trips_tape = np.zeros(16, dtype=np.int64)" in text and "trips = int(trips_tape[trips_tape_top])" in text
+    assert not failures(halvings_per_step, (np.array([3.0, 0.5, 9.0, 40.0]),), jit=jit)

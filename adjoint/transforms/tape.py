@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ..analysis.aliasing import aliases, shown_by
 from ..errors import AdjointError
 from ..ir.build import assign, call, clone, method, name, sweep_start
+from ..ir.queries import names_in
 from ..rules.helpers import SHAPE_ONLY
 
 _SITE = "__site__"
@@ -72,7 +73,9 @@ def place_tape(fdef, plan):
 
     A float that carries a derivative goes on a list that starts with a placeholder (`[0.0]`, the
     value "before the first write"), so its restore is a plain pop and a read with no test, which
-    Numba runs several times faster than `restore`; other values (arrays, ints, flags) use `restore`.
+    Numba runs several times faster than `restore`; so does a flag (every value it is given a
+    comparison, `[False]`), and a loop's trip count, which a pop gives back (`[0]`); other values
+    (arrays, other numbers) use `restore`. optimize/stacks.py makes the three kinds arrays.
     The tapes it makes go into `plan.placed`.
     """
     placer = _Placer(fdef.body, plan)
@@ -100,17 +103,29 @@ class _Placer:
     def __init__(self, body, plan):
         self.plan = plan
         start = sweep_start(body)
-        by_value, by_shape, by_shape_attribute = reads(body[start:-1])  # the return reads the forward result
+        after = read_after(body[start:-1])  # (the return reads the forward result)
         kinds, again = plan.kinds, plan.written_again
+        # a name written again is put back where the reverse sweep reads it after one of its restores
+        # (for its value, or for its shape: then only its shapes are kept if `a.shape` is all it reads)
+        by_value, by_shape, by_shape_attribute = set(), set(), set()
+        for v in again:
+            value, shape, attribute = _split(*after.get(("restore", v), (set(), set(), set())))
+            by_value |= value & {v}
+            by_shape |= shape & {v}
+            by_shape_attribute |= attribute & {v}
         shapes = {v for v in again if v in by_shape_attribute and kinds.get(v)}
         restore = {v for v in again if v in by_value or (v in by_shape and kinds.get(v) != 0)} - shapes
-        seen = shown_by(by_value, plan.views)  # reading a view reads the array it shows
-        self.save = {y for y, _ in plan.element_sites.values() if aliases(y, plan.views) & seen}  # (a write into
-        # `g` of `g = h` overwrites what the reverse sweep reads as h)
+        # an element write's old value is saved where the reverse sweep reads the array (or a name
+        # that may share its memory: a write into `g` of `g = h` overwrites what it reads as h) after
+        # the element is put back; reading a view reads the array it shows
+        self.saved = {key for key, (y, _) in plan.element_sites.items() if aliases(y, plan.views)
+                      & shown_by(_split(*after.get(("load", key), (set(), set(), set())))[0], plan.views)}
+        self.save = {plan.element_sites[key][0] for key in self.saved}
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
         self.shapes = shapes - self.save
         self.restore = restore | (self.save & again)
         self.floats = {v for v in self.restore if kinds.get(v) == 0 and v in plan.active}
+        self.flags = {v for v in self.restore - self.floats if kinds.get(v) == 0 and _flag(v, body[:start])}
         # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
         # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
         element_written = {y for y, _ in plan.element_sites.values()}
@@ -123,7 +138,8 @@ class _Placer:
                 f"another name may share its memory (a view, or a name that holds it or another array by "
                 f"a branch)\nhint: write into a copy (`{both[0]} = {both[0]}.copy()`) or give the other name an "
                 f"array of its own")
-        self.tapes, self.names, self.placeholder = list(plan.counters), {}, {}
+        self.tapes, self.names = list(plan.counters), {}
+        self.placeholder = {t: [ast.Constant(0)] for t in plan.counters}
 
     def tape_of(self, v, suffix, key=None):
         plan, names = self.plan, self.names
@@ -131,8 +147,8 @@ class _Placer:
             names[(v, suffix)] = plan.namer.fresh(f"{v}_{suffix}")
             self.tapes.append(names[(v, suffix)])
             plan.placed[names[(v, suffix)]] = (v, key)
-            if v in self.floats and suffix == "tape":
-                self.placeholder[names[(v, suffix)]] = [ast.Constant(0.0)]
+            if v in self.floats | self.flags and suffix == "tape":
+                self.placeholder[names[(v, suffix)]] = [ast.Constant(0.0 if v in self.floats else False)]
             if suffix == "shapes":  # see runtime.push_shape
                 no_shape = ast.Tuple([ast.Constant(0)] * plan.kinds[v], ast.Load())
                 self.placeholder[names[(v, suffix)]] = [ast.Tuple([no_shape, ast.Constant(0)], ast.Load())]
@@ -152,7 +168,7 @@ class _Placer:
 
     def site(self, kind, v, key):
         """The code of one tape site: a push or restore of v, or a save or load of an element of v."""
-        if kind == "restore" and v in self.floats:
+        if kind == "restore" and v in self.floats | self.flags:
             tape = self.tape_of(v, "tape")
             return [ast.Expr(method(tape, "pop")), assign(v, ast.Subscript(name(tape), ast.Constant(-1), ast.Load()))]
         if kind == "push" and v in self.shapes:
@@ -167,7 +183,7 @@ class _Placer:
             return [ast.Expr(method(self.tape_of(v, "tape"), "append", kept))]
         if kind == "restore" and v in self.restore:
             return [assign(v, call("restore", name(self.tape_of(v, "tape")), name(v)))]
-        if kind in ("save", "load") and v in self.save:
+        if kind in ("save", "load") and key in self.saved:
             index = self.plan.element_sites[key][1]
             tape = self.tape_of(v, f"saved{key}", key)
             element = ast.Subscript(name(v), clone(index), ast.Load())
@@ -175,6 +191,18 @@ class _Placer:
                 return [ast.Expr(method(tape, "append", call("saved", element)))]
             return [assign(ast.Subscript(name(v), clone(index), ast.Store()), method(tape, "pop"))]
         return []
+
+
+def _flag(v, forward):
+    """Whether every value forward code gives the name v is a comparison's (a bool)."""
+    values = []
+    for s in (n for f in forward for n in ast.walk(f)):
+        if isinstance(s, ast.Assign) and any(v in names_in(t) for t in s.targets):
+            values.append(s.value if len(s.targets) == 1 and isinstance(s.targets[0], ast.Name) else None)
+        elif isinstance(s, (ast.AugAssign, ast.AnnAssign, ast.For)) and v in names_in(s.target):
+            values.append(None)
+    return bool(values) and all(isinstance(x, ast.Compare) or isinstance(x, ast.UnaryOp) and isinstance(x.op, ast.Not)
+                                or isinstance(x, ast.Constant) and type(x.value) is bool for x in values)
 
 
 class _ShapeReads(ast.NodeTransformer):
@@ -189,9 +217,50 @@ class _ShapeReads(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def read_after(rev):
+    """What reverse-sweep code `rev` may read after (in the order it runs) each load site of an
+    element write, ("load", key), and any restore site of a name, ("restore", v), as _raw_reads
+    gives it: what comes after the site in its block and in the blocks around it, and the whole of
+    each loop around it (its next iteration)."""
+    out, memo = {}, {}
+
+    def read(s):
+        if id(s) not in memo:
+            memo[id(s)] = _raw_reads([s])
+        return memo[id(s)]
+
+    def visit(block, live):
+        for s in reversed(block):
+            if is_site(s) and s.value.args[0].value in ("load", "restore"):
+                kind, v, key = (a.value for a in s.value.args)
+                site = ("load", key) if kind == "load" else ("restore", v)
+                out[site] = tuple(a | b for a, b in zip(out.get(site, (set(), set(), set())), live))
+            elif isinstance(s, (ast.If, ast.For, ast.While)):
+                whole = tuple(set().union(*parts) for parts in zip(live, read(s)))
+                looping = not isinstance(s, ast.If)  # (a loop runs its body again after any site in it)
+                for part in (s.body, s.orelse):
+                    visit(part, whole if looping else live)
+                live = whole
+            else:
+                live = tuple(a | b for a, b in zip(live, read(s)))
+
+    visit(rev, (set(), set(), set()))
+    return out
+
+
 def reads(rev):
     """(names read for their values, names read only for their shape, and of those the ones read
     only as `a.shape`) in reverse-sweep code."""
+    return _split(*_raw_reads(rev))
+
+
+def _split(by_value, by_shape, by_other):
+    return by_value, by_shape - by_value, by_shape - by_value - by_other
+
+
+def _raw_reads(rev):
+    """(names read for their values, names read for their shape, names read for their shape otherwise
+    than as `a.shape`) in reverse-sweep code."""
     by_value, by_shape, by_other = set(), set(), set()
 
     def visit(node, shape_only=False):
@@ -215,4 +284,4 @@ def reads(rev):
 
     for s in rev:
         visit(s)
-    return by_value, by_shape - by_value, by_shape - by_value - by_other
+    return by_value, by_shape, by_other
