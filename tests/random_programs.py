@@ -2108,6 +2108,7 @@ def rule_names():
     """The names of the rules of adjoint's table that user code calls (not the runtime helpers that
     generated code calls, nor the rules a user or a test adds with custom_vjp), in the table's order."""
     from adjoint.rules.table import TABLE
+    TABLE.arrived(everything=True)  # (scipy.stats's rules too, in their place)
     names = []
     for key, rule in TABLE.by_key.items():
         if rule.custom or rule.carries or getattr(key, "__module__", "") == "adjoint.runtime" and rule.spelling != "logistic":

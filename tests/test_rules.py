@@ -22,8 +22,11 @@ import builtins
 import contextlib
 import inspect
 import math
+import os
 import operator
 import signal
+import subprocess
+import sys
 import textwrap
 import zlib
 from typing import Callable, NamedTuple
@@ -1239,6 +1242,7 @@ def test_rule_tangent(row, jit):
 
 def _differentiable_keys():
     """The rules user code reaches (runtime helpers' forward-only rules are checked by tests/test_second.py)."""
+    TABLE.arrived(everything=True)  # (scipy.stats's rules too)
     return {key: rule for key, rule in TABLE.by_key.items()
             if rule.differentiable and not rule.custom and not rule.carries}
 
@@ -1350,3 +1354,30 @@ def test_every_call_with_facts_is_a_runtime_helper_or_a_numpy_function():
 
     for name in FACTS:
         assert name in runtime.EXPORTED or name.startswith("np.") and hasattr(np, name[3:]), name
+
+
+def test_scipy_stats_rules_wait_for_scipy_stats_and_take_their_place(tmp_path):
+    """`import adjoint` does not import scipy.stats (a third of a second); a function that uses it, imported
+    after adjoint, has its rules, which stand where table.py lists them."""
+    program = textwrap.dedent('''
+        import sys
+        import numpy as np
+        import adjoint
+        assert "scipy.stats" not in sys.modules
+        import scipy.stats
+
+        def f(x):
+            return np.sum(scipy.stats.norm.logpdf(x, 0.5, 2.0))
+
+        x = np.array([0.1, 1.0, -2.0])
+        print(np.abs(adjoint.grad(f)(x) - (-(x - 0.5) / 4.0)).max() < 1e-12)
+    ''')
+    (tmp_path / "uses_stats.py").write_text(program)
+    assert subprocess.run([sys.executable, str(tmp_path / "uses_stats.py")], capture_output=True, text=True,
+                          check=True, env={**os.environ, "ADJOINT_QUIET": "1"}).stdout.split() == ["True"]
+    import scipy.stats
+    TABLE.arrived(everything=True)
+    keys = list(TABLE.by_key)
+    assert keys.index(np.reshape) == keys.index(scipy.stats.multivariate_normal.entropy) + 1
+    assert keys.index(scipy.stats.norm.pdf) == keys.index(resolve_path("scipy.linalg.cho_solve")) + 1 + \
+        hasattr(np, "row_stack")

@@ -37,6 +37,7 @@ the first's: np.repeat, np.sort); None when unknown.
 
 import ast
 import importlib
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -173,6 +174,7 @@ class Table:
         self.by_key = {}
         self.by_spelling = {}
         self.version = 0  # changes with every rule added or replaced (custom_vjp's defvjp)
+        self.waiting = {}  # module -> (the key its rules follow in by_key, [(path, name)]): see define
 
     def add(self, rule):
         self.version += 1
@@ -227,13 +229,39 @@ class Table:
             number = "number" if path.startswith("math.") else None
             self.add(Rule(resolve_path(path), spell(path), (), {}, (), result=number))
 
-    def define(self, path, name=None):
+    def define(self, path, name=None, once_imported=None):
         """A NumPy or SciPy function that rules/defined.py writes with other primitives (`name`, by default
-        the path's last part): a call of it is that definition, inlined."""
+        the path's last part): a call of it is that definition, inlined.
+
+        With `once_imported` (a module: scipy.stats, which takes a third of a second to import), the
+        rule is made only once that module is imported, by the user's code (lookup asks `arrived`):
+        until then no function of it can reach adjoint. It takes the place in the table it would
+        have had, and the table's version does not change (no derivative made before can have met it)."""
+        if once_imported is not None and once_imported not in sys.modules:
+            after, paths = self.waiting.setdefault(once_imported, (next(reversed(self.by_key), None), []))
+            paths.append((path, name))
+            return
+        self.add(self._defined(path, name))
+
+    def _defined(self, path, name):
         from . import defined
 
         fn = getattr(defined, name or path.rsplit(".", 1)[1])
-        self.add(Rule(resolve_path(path), spell(path), (), {}, (), defined=fn))
+        return Rule(resolve_path(path), spell(path), (), {}, (), defined=fn)
+
+    def arrived(self, everything=False):
+        """Make the rules waiting for a module that is imported now (`define`); with everything, import
+        each such module first (what lists every rule, as the tests do, asks)."""
+        for module in list(self.waiting):
+            if everything:
+                importlib.import_module(module)
+            if module in sys.modules:
+                after, paths = self.waiting.pop(module)
+                rules = [self._defined(path, name) for path, name in paths]
+                items = list(self.by_key.items())
+                at = next((k + 1 for k, (key, _) in enumerate(items) if key is after), 0)
+                self.by_key = dict(items[:at] + [(r.key, r) for r in rules] + items[at:])
+                self.by_spelling.update((r.spelling, r) for r in rules)
 
     def makes(self, *paths):
         """Functions that make a new array from sizes, bounds or fill values, with no rule that carries a
@@ -253,6 +281,8 @@ class Table:
         return self.add(rule)
 
     def lookup(self, obj):
+        if self.waiting:
+            self.arrived()
         try:
             return self.by_key.get(obj)
         except TypeError:  # unhashable

@@ -213,13 +213,13 @@ for _path in ("scipy.linalg.solve_triangular", "scipy.linalg.cho_factor", "scipy
 if hasattr(np, "row_stack"):  # (gone from NumPy 2.5 on)
     define("numpy.row_stack")
 for _name in ("pdf", "logpdf", "cdf", "logcdf", "sf", "logsf", "ppf", "isf"):
-    define(f"scipy.stats.norm.{_name}", f"norm_{_name}")
+    define(f"scipy.stats.norm.{_name}", f"norm_{_name}", once_imported="scipy.stats")
 for _dist, _names in (("t", ("pdf", "logpdf", "cdf", "logcdf")), ("chi2", ("pdf", "logpdf", "cdf")),
                       ("gamma", ("pdf", "logpdf", "cdf")), ("beta", ("pdf", "logpdf", "cdf")),
                       ("poisson", ("pmf", "logpmf", "cdf")), ("dirichlet", ("pdf", "logpdf")),
                       ("multivariate_normal", ("pdf", "logpdf", "entropy"))):
     for _name in _names:
-        define(f"scipy.stats.{_dist}.{_name}", f"{_dist}_{_name}")
+        define(f"scipy.stats.{_dist}.{_name}", f"{_dist}_{_name}", once_imported="scipy.stats")
 
 # NumPy shapes and copies
 rule("numpy.reshape", "a, shape", "reshape_like(g, a)", None, view=True)
