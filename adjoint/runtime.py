@@ -184,6 +184,14 @@ def unmax(g, a, out, axis=None):
 
 
 @facts(linear_in_g=True, fresh=True, new_buffer=True)
+def unmax_axis(g, a, out, axis):
+    """unmax over one axis of a matrix or more, as `specialize` writes it: with sum_axis and unsum_to,
+    which Numba compiles as loops (np.sum with an axis costs it seconds)."""
+    mask = (a == np.expand_dims(out, axis)) * 1.0
+    return unsum_to(g / sum_axis(mask, axis), a.shape, axis) * mask
+
+
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
 def unprod(g, a, axis=None):
     """The adjoint of np.prod(a, axis): g times the product of the other entries (exact at zeros)."""
     if isinstance(a, (float, int)):
@@ -1536,7 +1544,7 @@ def cholesky_tangent(out, a_dot):
 
 
 HELPERS = (
-    zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unprod, uncumsum, undiff,
+    zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unmax_axis, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,

@@ -108,6 +108,18 @@ class Kinds:
         first = self.atom(args[0])
         return None if first is None or reduced is None else first - reduced
 
+    def expanded(self, args, kw):
+        """np.expand_dims's: the first's with one axis more for each axis it is given (constants)."""
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        first = self.atom(args[0]) if args else None
+        if isinstance(axis, ast.Tuple) and all(isinstance(e, ast.Constant) and type(e.value) is int for e in axis.elts):
+            added = len(axis.elts)
+        elif isinstance(axis, ast.Constant) and type(axis.value) is int:
+            added = 1
+        else:
+            return None
+        return None if not first else first + added
+
     def cumsum(self, args, kw):
         axis = kw.get("axis", args[1] if len(args) > 1 else None)
         whole = axis is None or (isinstance(axis, ast.Constant) and axis.value is None)
@@ -135,6 +147,7 @@ _FORMS = {
     if args and isinstance(args[0], ast.Tuple) else k.first(args),
     "reduce": Kinds.reduced,
     "cumsum": Kinds.cumsum,
+    "expand": Kinds.expanded,
     "shape": lambda k, args, kw: k.shaped(args[0] if args else kw.get("shape")),
     "reshape": lambda k, args, kw: k.shaped(args[1] if len(args) > 1 else kw.get("shape")),
     "vector": lambda k, args, kw: 1,

@@ -231,14 +231,36 @@ def _fits(rows, item):
 
 @overload(runtime.times)
 def _times(g, d):
-    """runtime.times: a test for numbers, np.where for arrays."""
-    if isinstance(g, (nbtypes.Float, nbtypes.Integer)) and isinstance(d, (nbtypes.Float, nbtypes.Integer)):
+    """runtime.times: a test for numbers; for arrays, the product, whose entries are put right only where
+    one is nan (0 * inf or 0 * nan where g is 0; elsewhere 0 * d is 0 already) by a loop, as np.where
+    with broadcasting takes Numba seconds to compile (a quarter of a softmax's adjoint's compile)."""
+    number_types = (nbtypes.Float, nbtypes.Integer)
+    if isinstance(g, number_types) and isinstance(d, number_types):
         def number(g, d):
             if g == 0:
                 return 0.0
             return g * d
         return number
-    return lambda g, d: np.where(g == 0.0, 0.0, g * d)
+    if isinstance(g, number_types):
+        def scaled(g, d):
+            product = g * d
+            if g == 0:
+                product[...] = 0.0
+            return product
+        return scaled
+
+    def arrays(g, d):
+        product = g * d  # (a new C-order array)
+        flat = product.reshape(product.size)
+        for i in range(flat.size):
+            if flat[i] != flat[i]:
+                gs = np.ascontiguousarray(np.broadcast_to(g, product.shape)).reshape(product.size)
+                for j in range(i, flat.size):
+                    if gs[j] == 0:
+                        flat[j] = 0.0
+                break
+        return product
+    return arrays
 
 
 @overload(runtime.kept_writes)

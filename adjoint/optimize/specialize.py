@@ -193,6 +193,9 @@ class Specialize(ast.NodeTransformer):
         if _is_np(node, "argsort") and (self.kind(args[0]) or 0) >= 2 and _stable_axis(node) is not None:
             return ast.Call(ast.Name("argsort_axis", ast.Load()), [args[0], ast.Constant(_stable_axis(node)),
                                                                      ast.Constant(True)], [])
+        if helper == "unmax" and len(args) == 4 and not node.keywords and (self.kind(args[1]) or 0) >= 2 and \
+                isinstance(args[3], ast.Constant) and type(args[3].value) is int:  # over one axis of a matrix or more
+            return ast.Call(ast.Name("unmax_axis", ast.Load()), args, [])
         if helper == "unsum" and len(args) == 3 and isinstance(args[1], ast.Name) and not node.keywords and \
                 isinstance(args[2], ast.Constant) and isinstance(args[2].value, int) and \
                 self.kind(args[1]) and self.kind(args[0]):  # an array summed over one axis

@@ -32,7 +32,8 @@ less the reduced axes), "cumsum", "shape" (from a shape argument: np.zeros), "re
 (the first's less its last one or two axes: eigenvalues, determinants), "solve" (np.linalg.solve's:
 the first's less one for a vector b, else the larger), "diag" (np.diag's: a matrix of a vector, a
 vector of a matrix), "flat_or_first" (a vector where the last parameter, the axis, is None, else
-the first's: np.repeat, np.sort); None when unknown.
+the first's: np.repeat, np.sort), "expand" (the first's with the axes np.expand_dims puts in: an
+int, or a tuple of them); None when unknown.
 """
 
 import ast
@@ -48,7 +49,8 @@ BASE_VOCABULARY = frozenset({"g", "out", "np", "math"}) | frozenset(runtime.EXPO
 SEQUENCE_VOCABULARY = frozenset({"part", "k", "offset"})
 TANGENT_FORMS = ("elementwise", "linear", "bilinear")
 RESULT_FORMS = ("join", "number", "first", "first_or_number", "array", "reduce", "cumsum", "shape", "reshape",
-                "vector", "matrix", "matmul", "trace", "rows", "drop1", "drop2", "solve", "diag", "flat_or_first")
+                "vector", "matrix", "matmul", "trace", "rows", "drop1", "drop2", "solve", "diag", "flat_or_first",
+                "expand")
 
 
 class BindError(TypeError):
