@@ -666,3 +666,48 @@ def halvings_per_step(x):
 
 
 PROGRAMS.append((halvings_per_step, lambda: (np.array([3.0, 0.5, 9.0, 40.0]),), (0,)))
+
+
+# Found by a helper's hunt of the flow-sensitive tape placement:
+
+def parameter_rebound_to_a_comparison(x, p):
+    """A parameter later given only comparisons: its entry value (2.5) is not a flag (it came back True)."""
+    s = 0.0
+    for i in range(3):
+        s = s + x * p
+        p = s > 1.0
+    return s
+
+
+PROGRAMS.append((parameter_rebound_to_a_comparison, lambda: (0.7, 2.5), (0,)))
+
+
+def index_of_a_saved_write_read_after_its_loop(x):
+    """The loop index, read after the loop (so a name written again), indexes an element write whose old
+    values are put back: the load sites read it (every old element went back into y[3])."""
+    y = np.ones(4)
+    s = 0.0
+    for j in range(4):
+        y[j] = y[j] * 2.0 + 0.5
+        s = s + np.sum(np.sin(x * y))
+    return s + x * j
+
+
+PROGRAMS.append((index_of_a_saved_write_read_after_its_loop, lambda: (0.7,), (0,)))
+
+
+def index_of_a_saved_write_chosen_by_a_branch(x, c):
+    """(Wrong before the flow-sensitive placement too: nothing else read k.)"""
+    w = np.ones(4)
+    s = 0.0
+    for t in range(4):
+        if c * t > 1.0:
+            k = t
+        else:
+            k = 3 - t
+        w[k] = w[k] * 1.5 + 0.25
+        s = s + np.sum(np.sin(x * w))
+    return s
+
+
+PROGRAMS.append((index_of_a_saved_write_chosen_by_a_branch, lambda: (0.7, 0.5), (0,)))

@@ -78,7 +78,7 @@ def place_tape(fdef, plan):
     (arrays, other numbers) use `restore`. optimize/stacks.py makes the three kinds arrays.
     The tapes it makes go into `plan.placed`.
     """
-    placer = _Placer(fdef.body, plan)
+    placer = _Placer(fdef.body, plan, {a.arg for a in fdef.args.args})
     fdef = clone(fdef)
     start = sweep_start(fdef.body)
     for returned in [n for n in ast.walk(fdef.body[-1].value) if isinstance(n, ast.Name)
@@ -100,10 +100,10 @@ def place_tape(fdef, plan):
 class _Placer:
     """place_tape's decisions (what is kept, and how) and the code of each site."""
 
-    def __init__(self, body, plan):
+    def __init__(self, body, plan, params):
         self.plan = plan
         start = sweep_start(body)
-        after = read_after(body[start:-1])  # (the return reads the forward result)
+        after = read_after(body[start:-1], plan.element_sites)  # (the return reads the forward result)
         kinds, again = plan.kinds, plan.written_again
         # a name written again is put back where the reverse sweep reads it after one of its restores
         # (for its value, or for its shape: then only its shapes are kept if `a.shape` is all it reads)
@@ -125,7 +125,8 @@ class _Placer:
         self.shapes = shapes - self.save
         self.restore = restore | (self.save & again)
         self.floats = {v for v in self.restore if kinds.get(v) == 0 and v in plan.active}
-        self.flags = {v for v in self.restore - self.floats if kinds.get(v) == 0 and _flag(v, body[:start])}
+        self.flags = {v for v in self.restore - self.floats - params  # (a parameter comes in with any value)
+                      if kinds.get(v) == 0 and _flag(v, body[:start])}
         # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
         # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
         element_written = {y for y, _ in plan.element_sites.values()}
@@ -217,16 +218,22 @@ class _ShapeReads(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
-def read_after(rev):
+def read_after(rev, element_sites):
     """What reverse-sweep code `rev` may read after (in the order it runs) each load site of an
     element write, ("load", key), and any restore site of a name, ("restore", v), as _raw_reads
     gives it: what comes after the site in its block and in the blocks around it, and the whole of
-    each loop around it (its next iteration)."""
+    each loop around it (its next iteration). A load site reads its index's names (`y[j] =
+    y_saved1.pop()`: j must be put back for it; found by a helper's hunt); that it writes into the
+    array y was is place_tape's own rule (y is restored where its elements are saved)."""
     out, memo = {}, {}
 
     def read(s):
         if id(s) not in memo:
-            memo[id(s)] = _raw_reads([s])
+            value, shape, other = _raw_reads([s])
+            for n in ast.walk(s):
+                if is_site(n) and n.value.args[0].value == "load":
+                    value = value | names_in(element_sites[n.value.args[2].value][1])
+            memo[id(s)] = value, shape, other
         return memo[id(s)]
 
     def visit(block, live):
@@ -235,6 +242,8 @@ def read_after(rev):
                 kind, v, key = (a.value for a in s.value.args)
                 site = ("load", key) if kind == "load" else ("restore", v)
                 out[site] = tuple(a | b for a, b in zip(out.get(site, (set(), set(), set())), live))
+                if kind == "load":
+                    live = tuple(a | b for a, b in zip(live, read(s)))
             elif isinstance(s, (ast.If, ast.For, ast.While)):
                 whole = tuple(set().union(*parts) for parts in zip(live, read(s)))
                 looping = not isinstance(s, ast.If)  # (a loop runs its body again after any site in it)
