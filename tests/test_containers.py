@@ -296,3 +296,19 @@ def test_a_position_past_star_args_is_refused():
         return scale * np.sum(x * ws[0])
     with pytest.raises(adjoint.ArgumentError, match="name it, wrt='scale'"):
         adjoint.grad(f, wrt=2)
+
+
+def grown_by_concatenate(x):
+    s = 0.0
+    for i in range(3):
+        x = np.concatenate([x, x[:1] * 0.5])
+        s = s + np.sum(np.sin(x))
+    return s
+
+
+def test_a_parameter_rebound_in_a_loop_to_a_list_concatenated():
+    """(Found by a helper's hunt: normalizing never ended — the parameter's known kind conflicted with the
+    unknown one its loop gives it, however often the normalizer started again.)"""
+    from oracles import failures
+    for jit in (False, True):
+        assert not failures(grown_by_concatenate, (np.array([0.5, -0.3]),), jit=jit)

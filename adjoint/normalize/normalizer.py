@@ -79,6 +79,10 @@ def normalize(src, table, kinds=None, trees=None, returns="one"):
         nf = norm.run()
         if not norm.conflicts:
             return nf
+        if norm.conflicts <= forced:  # (no progress: say so, never loop)
+            names = ", ".join(f"`{n}`" for n in sorted(norm.conflicts))
+            raise norm.error(norm.top, src.tree, f"adjoint cannot settle what kind of value {names} holds (a number, "
+                             "or an array of how many dimensions)", "give a value of another kind a name of its own")
         forced |= norm.conflicts  # a name whose kind differs between its assignments: unknown
 
 
@@ -106,7 +110,9 @@ class Normalizer(Assignments, ControlFlow, Expressions, Calls, Containers, Compr
             params += leaves
         self.top.params = tuple(params)
         self.claimed = set(params)
-        self.kinds = Kinds({p: k for p, k in (kinds or {}).items() if k is not None})
+        # (a parameter whose kind differs between its assignments starts unknown too: else its known
+        # entry kind conflicted with the unknown ones forever, and normalize never ended)
+        self.kinds = Kinds({p: k for p, k in (kinds or {}).items() if k is not None and p not in forced})
         self.forced = set(forced)
         self.conflicts = set()
         self.constants, self.externals = {}, {}
