@@ -16,27 +16,14 @@ ordinary arguments after the differentiated ones, so that "tiny" and "full" diff
 """
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from numba.extending import register_jitable
 
-SIZES = ("tiny", "full")
-
-
-@dataclass(frozen=True)
-class Kernel:
-    name: str
-    fn: object     # the plain Python function
-    make: object   # make(size) -> argument tuple, size in SIZES
-    wrt: tuple     # argument positions that are differentiated
-    kind: str      # "loop" or "vectorised"
-
-
-def _check_size(size):
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, not {size!r}")
-    return size == "full"
+try:
+    from .cases import Case, full
+except ImportError:  # run as a script from benchmarks/, or benchmarks/ is on sys.path
+    from cases import Case, full
 
 
 # ---------------------------------------------------------------------------------------------
@@ -47,7 +34,7 @@ def rosenbrock(x):
 
 
 def make_rosenbrock(size):
-    n = 10**6 if _check_size(size) else 20
+    n = 10**6 if full(size) else 20
     rng = np.random.default_rng(0)
     return (rng.uniform(-1.5, 1.5, n),)
 
@@ -61,7 +48,7 @@ def logistic_loss(w, X, y):
 
 
 def make_logistic_loss(size):
-    n, p = (100_000, 100) if _check_size(size) else (50, 5)
+    n, p = (100_000, 100) if full(size) else (50, 5)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, p))
     w_true = rng.standard_normal(p)
@@ -81,7 +68,7 @@ def mlp_loss(W1, b1, W2, b2, X, Y):
 
 
 def make_mlp_loss(size):
-    n_in, n_hidden, n_out, batch = (64, 256, 10, 4096) if _check_size(size) else (4, 8, 3, 16)
+    n_in, n_hidden, n_out, batch = (64, 256, 10, 4096) if full(size) else (4, 8, 3, 16)
     rng = np.random.default_rng(0)
     W1 = rng.standard_normal((n_in, n_hidden)) / math.sqrt(n_in)
     b1 = 0.1 * rng.standard_normal(n_hidden)
@@ -173,7 +160,7 @@ def gmm_objective(alphas, means, icf, x):
 
 
 def make_gmm_objective(size):
-    d, K, n = (10, 25, 10_000) if _check_size(size) else (3, 4, 20)
+    d, K, n = (10, 25, 10_000) if full(size) else (3, 4, 20)
     rng = np.random.default_rng(0)
     alphas = rng.standard_normal(K)
     means = rng.standard_normal((K, d))
@@ -205,7 +192,7 @@ def ode_rk4(params, y0, n_steps, dt):
 
 
 def make_ode_rk4(size):
-    n_steps, dt = (100_000, 1e-4) if _check_size(size) else (50, 0.02)
+    n_steps, dt = (100_000, 1e-4) if full(size) else (50, 0.02)
     rng = np.random.default_rng(0)
     params = np.array([1.5, 1.0, 3.0, 1.0]) * rng.uniform(0.9, 1.1, 4)
     y0 = np.array([1.0, 1.0]) * rng.uniform(0.9, 1.1, 2)
@@ -226,7 +213,7 @@ def logistic_map(r, x0, n_steps):
 
 
 def make_logistic_map(size):
-    n_steps = 10**6 if _check_size(size) else 50
+    n_steps = 10**6 if full(size) else 50
     return (2.9, 0.3, n_steps)
 
 
@@ -248,7 +235,7 @@ def nbody_energy(pos, mass, eps):
 
 
 def make_nbody_energy(size):
-    n = 512 if _check_size(size) else 8
+    n = 512 if full(size) else 8
     rng = np.random.default_rng(0)
     pos = rng.standard_normal((n, 3))
     mass = rng.uniform(0.5, 1.5, n)
@@ -280,7 +267,7 @@ def lstm_objective(Wx, Wh, b, xs):
 
 
 def make_lstm_objective(size):
-    hidden, n_in, steps = (32, 16, 100) if _check_size(size) else (4, 3, 5)
+    hidden, n_in, steps = (32, 16, 100) if full(size) else (4, 3, 5)
     rng = np.random.default_rng(0)
     Wx = rng.standard_normal((4 * hidden, n_in)) / math.sqrt(n_in)
     Wh = rng.standard_normal((4 * hidden, hidden)) / math.sqrt(hidden)
@@ -290,12 +277,12 @@ def make_lstm_objective(size):
 
 
 KERNELS = [
-    Kernel("rosenbrock", rosenbrock, make_rosenbrock, (0,), "vectorised"),
-    Kernel("logistic_loss", logistic_loss, make_logistic_loss, (0,), "vectorised"),
-    Kernel("mlp_loss", mlp_loss, make_mlp_loss, (0, 1, 2, 3), "vectorised"),
-    Kernel("gmm_objective", gmm_objective, make_gmm_objective, (0, 1, 2), "vectorised"),
-    Kernel("ode_rk4", ode_rk4, make_ode_rk4, (0, 1), "loop"),
-    Kernel("logistic_map", logistic_map, make_logistic_map, (0, 1), "loop"),
-    Kernel("nbody_energy", nbody_energy, make_nbody_energy, (0, 1), "loop"),
-    Kernel("lstm_objective", lstm_objective, make_lstm_objective, (0, 1, 2), "loop"),
+    Case("rosenbrock", rosenbrock, make_rosenbrock, (0,), "vectorised"),
+    Case("logistic_loss", logistic_loss, make_logistic_loss, (0,), "vectorised"),
+    Case("mlp_loss", mlp_loss, make_mlp_loss, (0, 1, 2, 3), "vectorised"),
+    Case("gmm_objective", gmm_objective, make_gmm_objective, (0, 1, 2), "vectorised"),
+    Case("ode_rk4", ode_rk4, make_ode_rk4, (0, 1), "loop"),
+    Case("logistic_map", logistic_map, make_logistic_map, (0, 1), "loop"),
+    Case("nbody_energy", nbody_energy, make_nbody_energy, (0, 1), "loop"),
+    Case("lstm_objective", lstm_objective, make_lstm_objective, (0, 1, 2), "loop"),
 ]

@@ -50,6 +50,7 @@ from adjoint.arguments import bind_call, wrt_names
 from adjoint.backend.dispatch import State, derivative
 
 from . import untuned_programs
+from .cases import SIZES
 from .run import interleaved
 
 TARGET = 5.0  # the bound on gradient time / primal time
@@ -352,7 +353,7 @@ def table(rows):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", choices=untuned_programs.SIZES, default="full")
+    ap.add_argument("--size", choices=SIZES, default="full")
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("-k", default="", help="only programs whose name contains this")
     ap.add_argument("--no-first-call", action="store_true", help="skip the fresh processes with cold caches")

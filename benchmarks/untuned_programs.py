@@ -13,27 +13,10 @@ and "full" differ only in what `make_<name>` returns; `fn(*make(size))` is alway
 """
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-SIZES = ("tiny", "full")
-
-
-@dataclass(frozen=True)
-class Program:
-    name: str
-    fn: object     # the plain Python function
-    make: object   # make(size) -> argument tuple, size in SIZES
-    wrt: tuple     # argument positions that are differentiated
-    kind: str      # "loop" or "vectorised"
-
-
-def _full(size):
-    if size not in SIZES:
-        raise ValueError(f"size must be one of {SIZES}, not {size!r}")
-    return size == "full"
-
+from .cases import Case, full
 
 # ---------------------------------------------------------------------------------------------
 # kalman_nll: negative log-likelihood of a linear-Gaussian state-space model (state 4, obs 2) by
@@ -62,7 +45,7 @@ def kalman_nll(F, log_q, log_r, H, ys, x0, P0):
 
 
 def make_kalman_nll(size):
-    T = 500 if _full(size) else 6
+    T = 500 if full(size) else 6
     rng = np.random.default_rng(0)
     dt = 0.1
     F_true = np.array([[1.0, 0.0, dt, 0.0],
@@ -93,7 +76,7 @@ def softmax_xent(W, b, X, Y):
 
 
 def make_softmax_xent(size):
-    n, d, k = (20_000, 50, 20) if _full(size) else (12, 4, 3)
+    n, d, k = (20_000, 50, 20) if full(size) else (12, 4, 3)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, d))
     labels = rng.integers(0, k, n)
@@ -119,7 +102,7 @@ def rnn_loss(Wxh, Whh, bh, Why, by, xs, ys):
 
 
 def make_rnn_loss(size):
-    n_in, hidden, n_out, T = (16, 64, 8, 200) if _full(size) else (3, 4, 2, 5)
+    n_in, hidden, n_out, T = (16, 64, 8, 200) if full(size) else (3, 4, 2, 5)
     rng = np.random.default_rng(0)
     Wxh = rng.standard_normal((hidden, n_in)) / math.sqrt(n_in)
     Whh = 0.9 * rng.standard_normal((hidden, hidden)) / math.sqrt(hidden)
@@ -150,7 +133,7 @@ def conv2d_loss(kernel, image, target):
 
 
 def make_conv2d_loss(size):
-    n, k = (64, 5) if _full(size) else (6, 3)
+    n, k = (64, 5) if full(size) else (6, 3)
     rng = np.random.default_rng(0)
     kernel = rng.standard_normal((k, k)) / k
     image = rng.standard_normal((n, n))
@@ -172,7 +155,7 @@ def heat_1d(u0, kappa, target, n_steps, dx, dt):
 
 
 def make_heat_1d(size):
-    n, n_steps = (200, 2000) if _full(size) else (8, 10)
+    n, n_steps = (200, 2000) if full(size) else (8, 10)
     dx = 1.0 / (n - 1)
     dt = 0.4 * dx**2  # r = kappa dt / dx^2 = 0.4 kappa, stable for kappa < 1.25
     x = np.linspace(0.0, 1.0, n)
@@ -201,7 +184,7 @@ def heat_2d(u0, kappa, n_steps, dt):
 
 
 def make_heat_2d(size):
-    n, n_steps = (32, 50) if _full(size) else (5, 3)
+    n, n_steps = (32, 50) if full(size) else (5, 3)
     rng = np.random.default_rng(0)
     u0 = rng.uniform(0.0, 1.0, (n, n))
     u0[0, :] = u0[-1, :] = u0[:, 0] = u0[:, -1] = 0.0
@@ -231,7 +214,7 @@ def gauss_newton(theta, y, t):
 
 
 def make_gauss_newton(size):
-    n = 2000 if _full(size) else 10
+    n = 2000 if full(size) else 10
     rng = np.random.default_rng(0)
     t = np.linspace(0.0, 4.0, n)
     y = 2.0 * np.exp(-1.3 * t) + 0.5 + 0.05 * rng.standard_normal(n)
@@ -252,7 +235,7 @@ def cumtrapz_loss(y, x):
 
 
 def make_cumtrapz_loss(size):
-    n = 20_000 if _full(size) else 10
+    n = 20_000 if full(size) else 10
     rng = np.random.default_rng(0)
     x = np.sort(rng.uniform(0.0, 10.0, n))
     y = np.sin(x) + 0.1 * rng.standard_normal(n)
@@ -274,7 +257,7 @@ def newton_sqrt(a):
 
 
 def make_newton_sqrt(size):
-    n = 2000 if _full(size) else 6
+    n = 2000 if full(size) else 6
     rng = np.random.default_rng(0)
     return (rng.uniform(0.1, 100.0, n),)
 
@@ -303,7 +286,7 @@ def spring_chain(k, x0, target, n_steps, dt):
 
 
 def make_spring_chain(size):
-    n, n_steps = (20, 500) if _full(size) else (4, 8)
+    n, n_steps = (20, 500) if full(size) else (4, 8)
     rng = np.random.default_rng(0)
     k = rng.uniform(5.0, 15.0, n)
     x0 = np.arange(1, n + 1) * 1.0 + 0.1 * rng.standard_normal(n)
@@ -323,7 +306,7 @@ def huber_regression(w, X, y, delta):
 
 
 def make_huber_regression(size):
-    n, d = (100_000, 20) if _full(size) else (15, 3)
+    n, d = (100_000, 20) if full(size) else (15, 3)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, d))
     w_true = rng.standard_normal(d)
@@ -333,15 +316,15 @@ def make_huber_regression(size):
 
 
 PROGRAMS = [
-    Program("kalman_nll", kalman_nll, make_kalman_nll, (0, 1, 2), "loop"),
-    Program("softmax_xent", softmax_xent, make_softmax_xent, (0, 1), "vectorised"),
-    Program("rnn_loss", rnn_loss, make_rnn_loss, (0, 1, 2, 3, 4), "loop"),
-    Program("conv2d_loss", conv2d_loss, make_conv2d_loss, (0, 1), "loop"),
-    Program("heat_1d", heat_1d, make_heat_1d, (0, 1), "loop"),
-    Program("heat_2d", heat_2d, make_heat_2d, (0, 1), "loop"),
-    Program("gauss_newton", gauss_newton, make_gauss_newton, (0, 1), "loop"),
-    Program("cumtrapz_loss", cumtrapz_loss, make_cumtrapz_loss, (0, 1), "loop"),
-    Program("newton_sqrt", newton_sqrt, make_newton_sqrt, (0,), "loop"),
-    Program("spring_chain", spring_chain, make_spring_chain, (0, 1), "loop"),
-    Program("huber_regression", huber_regression, make_huber_regression, (0,), "vectorised"),
+    Case("kalman_nll", kalman_nll, make_kalman_nll, (0, 1, 2), "loop"),
+    Case("softmax_xent", softmax_xent, make_softmax_xent, (0, 1), "vectorised"),
+    Case("rnn_loss", rnn_loss, make_rnn_loss, (0, 1, 2, 3, 4), "loop"),
+    Case("conv2d_loss", conv2d_loss, make_conv2d_loss, (0, 1), "loop"),
+    Case("heat_1d", heat_1d, make_heat_1d, (0, 1), "loop"),
+    Case("heat_2d", heat_2d, make_heat_2d, (0, 1), "loop"),
+    Case("gauss_newton", gauss_newton, make_gauss_newton, (0, 1), "loop"),
+    Case("cumtrapz_loss", cumtrapz_loss, make_cumtrapz_loss, (0, 1), "loop"),
+    Case("newton_sqrt", newton_sqrt, make_newton_sqrt, (0,), "loop"),
+    Case("spring_chain", spring_chain, make_spring_chain, (0, 1), "loop"),
+    Case("huber_regression", huber_regression, make_huber_regression, (0,), "vectorised"),
 ]
