@@ -100,7 +100,7 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
             out = call.run()  # adjoint, whose seed 1.0 may not fit it: the error names its shape)
             scalar_output(out[0] if has_aux and isinstance(out, tuple) else out, fn)
         else:
-            thin.keep(args, call, d, d.kinds(call.values, (1.0,)), as_tuple)
+            thin.keep(args, call, d, as_tuple)
         out, *grads = d(call.values, 1.0)
         return finish(d, out, grads, call.derivatives, as_tuple)
 

@@ -89,15 +89,15 @@ class Thin:
         run = entry.d.runner(entry.key)
         return None if run is None else (entry, run, found[1])
 
-    def keep(self, args, call, d, key, as_tuple):
-        """Record a call that went the whole way (`key`: d.kinds's key of its values and seeds), when
-        a like call may take the thin path: positional arguments of a plain function, none converted,
-        none added (a default)."""
+    def keep(self, args, call, d, as_tuple):
+        """Record a call of d (seeded with 1.0) that went the whole way, when a like call may take the
+        thin path: positional arguments of a plain function (defaults filled in), none converted, the
+        values found here the ones the call bound."""
         args = self.positional(args)
         if call.fn is self.fn and args is not None and not call.converted:
             found = flat(args)
             if found is not None and len(found[1]) == len(call.values):
-                self.calls[found[0]] = _Entry(d, key, call, as_tuple)
+                self.calls[found[0]] = _Entry(d, d.kinds(call.values, (1.0,)), call, as_tuple)
 
 
 class _Entry:

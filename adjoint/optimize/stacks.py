@@ -160,7 +160,7 @@ class _Stacks:
         made (before the first loop or branch that pushes to it)."""
         out, room = [], room or {}
         for s in stmts:
-            if isinstance(s, (ast.For, ast.While, ast.If)):
+            if room and isinstance(s, (ast.For, ast.While, ast.If)):
                 for t in {_pushed(n, self.tops) for n in ast.walk(s)} - {None}:
                     room[t] = 0
             if _creates(s) and s.targets[0].id in self.tops:

@@ -107,19 +107,15 @@ class _Placer:
         kinds, again = plan.kinds, plan.written_again
         # a name written again is put back where the reverse sweep reads it after one of its restores
         # (for its value, or for its shape: then only its shapes are kept if `a.shape` is all it reads)
-        by_value, by_shape, by_shape_attribute = set(), set(), set()
-        for v in again:
-            value, shape, attribute = _split(*after.get(("restore", v), (set(), set(), set())))
-            by_value |= value & {v}
-            by_shape |= shape & {v}
-            by_shape_attribute |= attribute & {v}
-        shapes = {v for v in again if v in by_shape_attribute and kinds.get(v)}
-        restore = {v for v in again if v in by_value or (v in by_shape and kinds.get(v) != 0)} - shapes
+        read_back = {v: _split(*after.get(("restore", v), _NOTHING)) for v in again}
+        shapes = {v for v, (_, _, attribute) in read_back.items() if v in attribute and kinds.get(v)}
+        restore = {v for v, (value, shape, _) in read_back.items()
+                   if v in value or (v in shape and kinds.get(v) != 0)} - shapes
         # an element write's old value is saved where the reverse sweep reads the array (or a name
         # that may share its memory: a write into `g` of `g = h` overwrites what it reads as h) after
         # the element is put back; reading a view reads the array it shows
         self.saved = {key for key, (y, _) in plan.element_sites.items() if aliases(y, plan.views)
-                      & shown_by(_split(*after.get(("load", key), (set(), set(), set())))[0], plan.views)}
+                      & shown_by(after.get(("load", key), _NOTHING)[0], plan.views)}
         self.save = {plan.element_sites[key][0] for key in self.saved}
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
         self.shapes = shapes - self.save
@@ -241,20 +237,27 @@ def read_after(rev, element_sites):
             if is_site(s) and s.value.args[0].value in ("load", "restore"):
                 kind, v, key = (a.value for a in s.value.args)
                 site = ("load", key) if kind == "load" else ("restore", v)
-                out[site] = tuple(a | b for a, b in zip(out.get(site, (set(), set(), set())), live))
+                out[site] = _union(out.get(site, _NOTHING), live)
                 if kind == "load":
-                    live = tuple(a | b for a, b in zip(live, read(s)))
+                    live = _union(live, read(s))
             elif isinstance(s, (ast.If, ast.For, ast.While)):
-                whole = tuple(set().union(*parts) for parts in zip(live, read(s)))
+                whole = _union(live, read(s))
                 looping = not isinstance(s, ast.If)  # (a loop runs its body again after any site in it)
                 for part in (s.body, s.orelse):
                     visit(part, whole if looping else live)
                 live = whole
             else:
-                live = tuple(a | b for a, b in zip(live, read(s)))
+                live = _union(live, read(s))
 
-    visit(rev, (set(), set(), set()))
+    visit(rev, _NOTHING)
     return out
+
+
+_NOTHING = (frozenset(), frozenset(), frozenset())  # what _raw_reads gives for code that reads nothing
+
+
+def _union(reads, more):
+    return tuple(a | b for a, b in zip(reads, more))
 
 
 def reads(rev):
