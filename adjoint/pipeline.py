@@ -32,6 +32,7 @@ from .ir.build import without_repeated_headings
 from .ir.naming import Namer
 from .ir.normal import NormalFunction
 from .normalize.normalizer import normalize
+from .optimize import elementwise
 from .optimize.simplify import simplify
 from .optimize.specialize import specialize
 from .rules.table import TABLE
@@ -55,6 +56,11 @@ class Generated:
     stages: tuple  # (the generated FunctionDef, the TapePlan or None), or None when the text was reused
     redo: object  # () -> Generated, running every stage
     arrays: tuple  # module-level arrays the function reads: its last parameters, after the seeds
+
+    @property
+    def fused(self):
+        """Whether the code has loops that only Numba runs (optimize/elementwise.py)."""
+        return elementwise.SEEN in self.text
 
     # what the tape report (explain.tape_report) reads: the stages' own results
     @property
@@ -112,7 +118,7 @@ def compile_derivative(fn, wrt, mode="reverse", optimize=True, kinds=(), reuse=T
     fdef.args.args += [ast.arg(n) for n in arrays]
     text = emit.module_text([fdef], doc, nf.constants, {k: v for k, v in externals.items() if k not in arrays})
     module, path = emit.write(text, nf.name)
-    has_loops = any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(fdef))
+    has_loops = elementwise.has_loops(fdef)
     emit.remember(key, module, path, fdef.name, has_loops, arrays)
     return Generated(text, module, path, fdef.name, externals, nf.params, has_loops, nf, tuple(wrt),
                      (fdef, plan), redo, arrays)

@@ -505,6 +505,22 @@ def _stack_piece(g, k, axis):
     return np.ascontiguousarray(piece)
 
 
+# False here; True in the copy of a generated module that Numba compiles (backend/emit.load), which
+# takes the loops of optimize/elementwise.py where Python keeps NumPy's vectorised statements
+compiled = False
+
+
+def floats(*values):
+    """Whether every value is a float64 array or a float (under Numba: decided by their types)."""
+    return all(type(v) is float or type(v) is np.float64
+               or type(v) is np.ndarray and v.dtype == np.float64 for v in values)
+
+
+def reals(*values):
+    """Whether every value is a real number: a bool, int or float, NumPy's too (under Numba: by type)."""
+    return all(isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)) for v in values)
+
+
 @facts(in_place=True)
 def add_into(view, g):
     """view += g, for a slice of an adjoint (Numba compiles this far faster than `a[i:j] += g`)."""
@@ -1568,4 +1584,4 @@ EXPORTED = tuple(f.__name__ for f in HELPERS if not f.__name__.startswith("_")) 
     "dot_left", "dot_right", "spread", "logistic", "pow_base", "times", "stack_part", "max_axis", "min_axis",
     "mean_axis", "var_axis", "std_axis", "prod_axis", "matmul_stacked", "inv_stacked", "sort_axis", "argsort_axis",
     "put_along", "untake_along", "erf", "erfc", "gammaln", "digamma", "trigamma", "erfinv", "gammasgn", "tetragamma",
-    "solve_adjoint", "solve_b_adjoint", "betaln")
+    "solve_adjoint", "solve_b_adjoint", "betaln", "compiled", "floats", "reals")

@@ -18,7 +18,7 @@ import adjoint
 STEPS = (1e-6, 1e-5, 1e-7)
 CD_TOL = 1e-5  # of the largest entry of the numerical product (at least 1), as the corpus
 DOT_TOL = 1e-10  # of the sum of the terms' magnitudes
-JIT_TOL = 1e-10
+JIT_TOL = 1e-10  # (also the value each path gives against the function's own)
 
 
 def _random_like(value, rng):
@@ -92,13 +92,22 @@ def failures(f, args, wrt=0, jit=True, forward=True, seed=0):
 def _vjp(f, args, wrt, u, jit):
     before = _copies(args)
     try:
-        _, pullback = adjoint.vjp(f, *args, wrt=wrt, jit=jit)
+        out, pullback = adjoint.vjp(f, *args, wrt=wrt, jit=jit)
         grads = pullback(u)
     except adjoint.AdjointError as e:
         return f"refused (jit={jit}): {e}"
     for a, b in zip(_leaves(args), _leaves(before)):
         if isinstance(a, np.ndarray) and not np.array_equal(a, b, equal_nan=True):
             return f"differentiating (jit={jit}) changed an argument"
+    expected = _leaves([f(*_copies(args))])
+    if np.ndim(expected[0]) == 0 and len(expected) == 1:  # (vjp's value is the function's own; this one the adjoint's)
+        try:
+            out = adjoint.value_and_grad(f, wrt=wrt, jit=jit)(*_copies(args))[0]
+        except adjoint.AdjointError:
+            pass
+    for a, b in zip(_leaves([out]), expected):
+        if np.shape(a) != np.shape(b) or not np.allclose(a, b, rtol=JIT_TOL, atol=JIT_TOL, equal_nan=True):
+            return f"the value (jit={jit}) is {a!r}, the function's {b!r}"
     return grads
 
 

@@ -122,11 +122,13 @@ def test_jit_none_names_the_path_it_chose():
 
 
 def test_jit_none_leaves_heavy_straight_line_code_to_numpy_without_compiling():
+    """Matrices: no elementwise run is made a loop (optimize/elementwise.py takes vectors), so Numba
+    would only do NumPy's work again."""
     def vectorised(x):
         return np.sum(np.sin(x) * np.exp(-x))
 
     f = adjoint.differentiate(vectorised)
-    x = np.linspace(0.0, 1.0, 4_000_000)  # tens of milliseconds a call, far above the bound
+    x = np.linspace(0.0, 1.0, 4_000_000).reshape(2000, 2000)  # tens of milliseconds a call, far above the bound
     g = f.grad(x)
     np.testing.assert_allclose(g, (np.cos(x) - np.sin(x)) * np.exp(-x), rtol=1e-12, atol=1e-14)
     assert f.jit_status.startswith("python (not compiled:"), f.jit_status
@@ -191,10 +193,10 @@ def test_jit_status_names_the_path_of_the_last_call():
     def f(x):
         return np.sum(np.sin(x) * np.exp(-x))
 
-    big = np.linspace(0.0, 1.0, 4_000_000)
+    big = np.linspace(0.0, 1.0, 4_000_000).reshape(2000, 2000)  # (matrices: no elementwise loop)
     f.grad(big)
     assert f.jit_status.startswith("python (not compiled"), f.jit_status
-    f.grad(np.ones((2, 2)))  # another kind: its own derivative, light, compiled
+    f.grad(np.ones((2, 2, 2)))  # another kind: its own derivative, light, compiled
     assert f.jit_status.startswith("numba"), f.jit_status
     f.grad(big)
     assert f.jit_status.startswith("python (not compiled"), f.jit_status

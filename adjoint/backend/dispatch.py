@@ -132,7 +132,7 @@ class Derivative:
                 from . import jit  # the only module that imports Numba
                 g = self.generated
                 emit.restore(g.path, g.text)  # (Numba's cache is keyed by the file, which may have gone since)
-                module = emit.load(g.module, g.path, g.text, jit.jit_externals(g.externals), suffix="_jit")
+                module = emit.load(g.module, g.path, g.text, jit.jit_externals(g.externals), compiled=True)
                 self._dispatcher = jit.compile_function(getattr(module, g.entry))
                 self._numba = _passing(self._dispatcher, self.arrays)
         return self._dispatcher
@@ -175,12 +175,14 @@ class Derivative:
             return self.python()(*args, *seeds)
         if self.state in (State.PYTHON, State.COMPILING) and not self._jobs:
             return self.python()(*args, *seeds)
+        heavy = False
         if self.jit is None and self.state is State.NOT_RUN and not self.generated.has_loops:
             python, n = self.python(), self.statements()
             spent, result = _fastest(python, [*args, *seeds], calls=1)
             if spent >= n * NUMPY_BOUND:  # the first call may pay for loading and first touches: again
                 spent, result = _fastest(python, [*args, *seeds], calls=1)
-            if spent >= n * NUMPY_BOUND:
+            heavy = spent >= n * NUMPY_BOUND
+            if heavy and not self.generated.fused:
                 self.now(State.PYTHON, f"not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
                          "array code is NumPy's own work, which Numba would not do faster")
                 return result
@@ -188,7 +190,9 @@ class Derivative:
         compiled = self._compiled.get(key) or self.load_native(key)
         if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
-            if self.jit is None and self.generated.has_loops and (key in self._jobs or _worth_racing(mark)):
+            # (code with loops, or heavy code whose elementwise runs Numba makes loops: compiled on a thread)
+            if self.jit is None and (self.generated.has_loops or heavy or key in self._jobs) \
+                    and (key in self._jobs or _worth_racing(mark)):
                 return self.python_while_compiling(key, mark, args, seeds)
             try:
                 self.compile(args, seeds)
@@ -280,7 +284,10 @@ class Derivative:
         if job.done.is_set() and job.error is None:
             self._compiled[key] = self.numba()
             self._jobs.pop(key, None)
-            self.now(State.NUMBA, "the code has loops; compiled while the first calls ran as Python")
+            if self.generated.has_loops:
+                self.now(State.NUMBA, "the code has loops; compiled while the first calls ran as Python")
+            else:  # (fused elementwise loops: timed against NumPy's statements next)
+                self.now(State.TO_TIME)
         return result
 
     def python_instead(self, error, args, seeds):

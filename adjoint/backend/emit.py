@@ -229,12 +229,16 @@ def restore(path, text):
         cache.write(path, text)
 
 
-def load(name, path, text, externals=None, suffix=""):
-    """A fresh module object (one per suffix) running `text`, the module at `path`, with `externals`
-    bound into it. The text is the one checked (emit.read_text) or written, not the file read again."""
+def load(name, path, text, externals=None, compiled=False):
+    """A fresh module object running `text`, the module at `path`, with `externals` bound into it; the
+    one Numba compiles (`compiled`) is another, whose `compiled` is True (optimize/elementwise.py). The
+    text is the one checked (emit.read_text) or written, not the file read again."""
+    suffix = "_jit" if compiled else ""
     module = types.ModuleType(name + suffix)
     module.__file__ = path
     module.__dict__.update(externals or {})
     sys.modules[name + suffix] = module
     exec(compile(text, path, "exec"), module.__dict__)
+    if "compiled" in module.__dict__:
+        module.compiled = compiled
     return module

@@ -229,6 +229,18 @@ def _fits(rows, item):
     return lambda rows, item: kept and rows.shape[1:] == np.shape(item)
 
 
+@overload(runtime.floats)
+def _floats(*values):
+    known = all(isinstance(t, nbtypes.Array) and t.dtype == nbtypes.float64 or t == nbtypes.float64 for t in values)
+    return lambda *values: known
+
+
+@overload(runtime.reals)
+def _reals(*values):
+    known = all(isinstance(t, (nbtypes.Boolean, nbtypes.Integer, nbtypes.Float)) for t in values)
+    return lambda *values: known
+
+
 @overload(runtime.times)
 def _times(g, d):
     """runtime.times: a test for numbers; for arrays, the product, whose entries are put right only where
@@ -786,7 +798,7 @@ def build_native():
         text = emit.read_text(spec["module"], spec["path"])
         if text is None:
             raise RuntimeError(f"{spec['path']} is not the generated module {spec['module']}")
-        module = emit.load(spec["module"], spec["path"], text, suffix="_jit")  # (as Derivative.dispatcher: its cache)
+        module = emit.load(spec["module"], spec["path"], text, compiled=True)  # (as Derivative.dispatcher: its cache)
         fn = getattr(module, spec["entry"])
         argtypes = tuple(spec["argtypes"])
         dispatcher = compile_function(fn)

@@ -4,6 +4,7 @@ Each pass keeps what the code computes; `optimize=False` runs none of them.
 """
 
 from .copies import without_copies
+from .elementwise import fuse_elementwise
 from .fusion import fuse_loops
 from .in_place import accumulate_in_place
 from .simplify import simplify
@@ -43,13 +44,17 @@ def stacked(fdef, plan):
     return stack_tapes(fdef)
 
 
+def elementwise_loops(fdef, plan):
+    return fuse_elementwise(fdef, plan.kinds)
+
+
 def copies_out(fdef, plan):
     return without_copies(fdef)
 
 
 # the adjoint once its tapes are placed (reverse and hvp modes)
 ADJOINT = (simplified, fused, single_uses, accumulated_in_place, shared_divisions, scalar_accumulation)
-REVERSE = (outer, stacked)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
+REVERSE = (outer, stacked, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
 TANGENT = (simplified,)  # forward mode's code, and hvp's forward mode over the adjoint
 FINAL = (copies_out,)  # every mode, last
 

@@ -1,0 +1,508 @@
+"""Fuse straight-line elementwise code over vectors into one loop that Numba compiles.
+
+NumPy makes a new array at every step of `out = np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + ...)`
+and of its adjoint; Numba's array expressions do the same across statements. Where a run of the
+function's top-level statements computes vectors of one length elementwise (arithmetic, ufuncs,
+`times`, broadcasts of numbers with np.full/zeros/ones, `summed_to` between vectors of that
+length) and sums them (np.sum, np.mean, np.dot of two vectors), the run is written a second time
+as one loop over the entries, which reads each input once and makes only the arrays read after it:
+
+    if compiled and floats(x_part, x_part_1, out_bar) and x_part.shape[0] == x_part_1.shape[0]:
+        n = x_part.shape[0]
+        out = 0.0
+        x_part_bar = np.empty(n)
+        for i in range(n):
+            sub_i = x_part[i] - x_part_1[i] ** 2
+            ...
+            out += add_i
+            ...
+            x_part_bar[i] = x_part_bar_i
+    else:
+        <the statements as they were>
+
+`compiled` is False in the module Python runs and True in the one Numba compiles (backend/emit.load):
+Python keeps NumPy's vectorised code. Under Numba, `floats` is decided by the arguments' types (every
+array float64, every number a float; `reals`: no complex number), and the lengths are compared when the
+code runs: vectors of other lengths (one broadcast against another) take the statements as they were.
+
+What the loop leaves out (kept in place, or moved before the run when they do not depend on it and
+only bind a name): indexing, matrix products, reductions over axes, anything on arrays of other
+kinds. Divisions and powers in the loop are np.divide and np.power, whose numbers behave as NumPy's
+arrays do (inf at a division by 0, where Python's numbers raise).
+"""
+
+import ast
+
+from .. import runtime
+from ..ir.build import clone, is_comment
+from ..ir.naming import RESERVED, Namer
+from ..ir.queries import dotted, loads, names_in, stores, written
+from ..rules.helpers import having
+
+UFUNCS = frozenset({
+    "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "square", "abs", "absolute", "negative",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+    "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "hypot", "arctan2", "copysign", "sign",
+    "divide", "true_divide", "multiply", "add", "subtract", "power", "deg2rad", "rad2deg"})
+HELPERS = frozenset({"times"})  # runtime helpers with a number form that the loop calls entry by entry
+FILLS = {"full": None, "zeros": 0.0, "ones": 1.0}
+REDUCTIONS = frozenset({"sum", "mean", "dot"})
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult)
+_BOUNDS = (ast.Slice, ast.Constant, ast.Name, ast.Load, ast.UnaryOp, ast.USub, ast.BinOp, ast.Add, ast.Sub)
+LEAST_WORK = 3  # array statements a run needs before it is worth a loop (and a second text of its statements)
+
+
+class _Stop(Exception):
+    """The statement cannot join the run."""
+
+
+def fuse_elementwise(fdef, kinds):
+    """fdef with each run of fusable top-level statements also written as one loop (see the module)."""
+    namer = Namer(names_in(fdef))
+    fdef = clone(fdef)
+    fdef.body = _Fuser(kinds, namer).block(fdef.body)
+    return ast.fix_missing_locations(fdef)
+
+
+SEEN = "    if compiled and floats("  # (how a fused run starts in the text)
+
+
+def is_fused(stmt):
+    """Whether stmt is the `if compiled ...:` of a fused run (its loop runs only under Numba)."""
+    test = getattr(stmt, "test", None)
+    return isinstance(stmt, ast.If) and isinstance(test, ast.BoolOp) and isinstance(test.values[0], ast.Name) \
+        and test.values[0].id == "compiled"
+
+
+def has_loops(fdef):
+    """Whether fdef has loops other than the fused runs' (which Python does not run)."""
+    stack = list(fdef.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.For, ast.While)):
+            return True
+        if is_fused(node):
+            stack += node.orelse
+        elif isinstance(node, ast.stmt):
+            stack += [s for f in ("body", "orelse", "finalbody") for s in getattr(node, f, None) or []]
+    return False
+
+
+class _Run:
+    """A run of statements being gathered, and its loop."""
+
+    def __init__(self, namer):
+        self.namer = namer
+        self.seen = []  # every statement taken, in order
+        self.original = []  # the statements as they were, but those hoisted (the else branch)
+        self.loop = []  # the loop's body
+        self.before = []  # the loop's set-up (reductions' zeros)
+        self.after = []  # after the loop (a mean's division)
+        self.hoisted = []  # statements that do not depend on the run, moved before it
+        self.inputs = []  # vectors read from outside the run, in order
+        self.floats, self.reals = [], []  # numbers read from outside: fill values, others
+        self.outside = set()  # every name read from outside the run
+        self.vectors = {}  # vector assigned in the run -> the name of its entry in the loop
+        self.alias = {}  # vector assigned another vector of the run (the same object) -> that one
+        self.sums = set()  # numbers the run sums
+        self.renamed = set()  # vectors from outside that the run binds again
+        self.written = set()  # vectors from outside that the run adds into (add_into(a[lo:hi], g))
+        self.views = []  # (name, a[lo:hi]) of each slice added into: its length is checked too
+        self.start = None  # the index of the run's first statement in its block
+        self.work = 0
+        self.n = None
+        self.i = None
+
+    def snapshot(self):
+        return {k: v.copy() if isinstance(v, (list, set, dict)) else v for k, v in vars(self).items()}
+
+    def restore(self, state):
+        vars(self).update(state)
+
+    def length(self):
+        if self.n is None:
+            self.n, self.i = self.namer.fresh("n"), self.namer.fresh("i")
+        return self.n
+
+
+class _Fuser:
+    def __init__(self, kinds, namer):
+        self.kinds, self.namer = kinds, namer
+        self.vectors_read = 0
+
+    def block(self, body):
+        out, run = [], None
+        k = 0
+        self.body = body
+        while k < len(body):
+            stmt = body[k]
+            if run is None:
+                run = _Run(self.namer)
+                run.start = k
+            try:
+                self.take(run, stmt)
+                k += 1
+                continue
+            except _Stop:
+                pass
+            if run.work:
+                out += self.close(run, body[k:])
+                run = None
+                continue  # (the statement may start the next run)
+            out += run.seen
+            out.append(stmt)
+            run = None
+            k += 1
+        if run is not None:
+            out += self.close(run, [])
+        return out
+
+    # -- one statement -------------------------------------------------------------------------
+
+    def take(self, run, stmt):
+        """Add stmt to the run (its loop form, or hoisted before it), or raise _Stop."""
+        if is_comment(stmt):
+            run.original.append(stmt)
+            run.seen.append(stmt)
+            run.loop.append(stmt)
+            return
+        target = _target(stmt)
+        kind = self.kinds.get(target) if target else None
+        state = run.snapshot()
+        try:
+            if isinstance(stmt, ast.Assign) and kind == 1:
+                return self.vector(run, target, stmt.value, stmt)
+            if isinstance(stmt, ast.Assign) and kind == 0 and _reduction(stmt.value):
+                return self.reduction(run, target, stmt.value, stmt)
+            if isinstance(stmt, ast.AugAssign) and kind == 1 and isinstance(stmt.op, _ARITHMETIC + (ast.Div,)):
+                return self.update(run, target, stmt)
+            if _added_into(stmt):
+                return self.add_into(run, stmt)
+        except _Stop:
+            run.restore(state)
+        self.hoist(run, stmt, target, kind)
+
+    def vector(self, run, target, value, stmt):
+        if target in run.alias.values() or target in run.sums:
+            raise _Stop  # (rebinding a vector that another name is)
+        source = self.same_object(run, value)
+        entry = self.vector_entry(run, value)
+        if target in run.outside:  # (read as it was before the run: its new array has another name until the end)
+            run.renamed.add(target)
+        run.alias.pop(target, None)
+        if source is not None:
+            run.alias[target] = source
+        else:
+            name = run.vectors.get(target) or self.namer.fresh(f"{target}_i")
+            run.loop.append(ast.Assign([ast.Name(name, ast.Store())], entry))
+            run.vectors[target] = name
+            run.work += 1
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def reduction(self, run, target, value, stmt):
+        if target in run.outside or target in run.sums or target in run.vectors or target in run.alias:
+            raise _Stop
+        how = value.func.attr
+        terms = [self.vector_entry(run, a) for a in value.args]
+        if target in run.outside:
+            raise _Stop
+        term = ast.BinOp(terms[0], ast.Mult(), terms[1]) if how == "dot" else terms[0]
+        run.before.append(ast.Assign([ast.Name(target, ast.Store())], ast.Constant(0.0)))
+        run.loop.append(ast.AugAssign(ast.Name(target, ast.Store()), ast.Add(), term))
+        if how == "mean":
+            run.after.append(ast.Assign([ast.Name(target, ast.Store())],
+                                        _np("divide", ast.Name(target, ast.Load()), ast.Name(run.length(), ast.Load()))))
+        run.sums.add(target)
+        run.work += 1
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def update(self, run, target, stmt):
+        root = run.alias.get(target, target)
+        if root not in run.vectors:
+            raise _Stop  # (a vector from outside, written into in place)
+        entry = self.entry(run, stmt.value)
+        name = run.vectors[root]
+        run.loop.append(ast.Assign([ast.Name(name, ast.Store())],
+                                   _binop(ast.Name(name, ast.Load()), stmt.op, entry)))
+        run.work += 1
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def add_into(self, run, stmt):
+        """add_into(a[lo:hi], g): a[lo:hi][i] += g's entry, where `a` is an array made for this (a new
+        buffer) that nothing but add_into has read since, and the run does not read."""
+        (view, g), a = stmt.value.args, stmt.value.args[0].value.id
+        if self.kinds.get(a) != 1 or a in run.outside or a in run.vectors or a in run.alias or a in run.sums \
+                or not self.only_added_into(run, a):
+            raise _Stop
+        entry = self.entry(run, g)
+        bounds = names_in(view.slice)
+        if not all(isinstance(n, _BOUNDS) for n in ast.walk(view.slice)) or any(self.kinds.get(v) != 0 for v in bounds) or bounds & (set(run.vectors) | run.sums | run.written):
+            raise _Stop
+        for v in sorted(bounds):
+            _add(run.reals, v)
+        run.outside |= bounds
+        run.length()
+        part = self.namer.fresh(f"{a}_part")
+        run.views.append((part, clone(view)))
+        run.loop.append(ast.AugAssign(ast.Subscript(ast.Name(part, ast.Load()), ast.Name(run.i, ast.Load()), ast.Store()),
+                                      ast.Add(), entry))
+        run.written.add(a)
+        run.work += 1
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def only_added_into(self, run, a):
+        """Whether `a` was last bound, at this level, to a new buffer (np.zeros, ...), and read since only as
+        add_into's first argument or for its shape, so that no other name shares its memory."""
+        for stmt in [*reversed(run.hoisted), *reversed(self.body[:run.start])]:  # (from the run back)
+            if isinstance(stmt, ast.Assign) and _target(stmt) == a:
+                return isinstance(stmt.value, ast.Call) and (dotted(stmt.value.func) or "") in having("new_buffer")
+            if a in written(stmt) or _read_otherwise(stmt, a):
+                return False
+        return False
+
+    def hoist(self, run, stmt, target, kind):
+        """Move stmt before the run when it only binds a name (a number, or any value by `=`) from
+        values the run does not change, and the run does not read that name."""
+        if not target or not (isinstance(stmt, ast.Assign) or isinstance(stmt, ast.AugAssign) and kind == 0):
+            raise _Stop
+        assigned = set(run.vectors) | set(run.alias) | run.sums | run.written
+        if loads(stmt) & assigned or target in assigned or target in run.outside or not _pure(stmt):
+            raise _Stop
+        run.hoisted.append(stmt)
+        run.seen.append(stmt)
+
+    # -- one expression, entry by entry ------------------------------------------------------------
+
+    def vector_entry(self, run, node):
+        """entry(node), for an expression that must have a vector in it (not only numbers)."""
+        self.vectors_read = 0
+        entry = self.entry(run, node)
+        if not self.vectors_read:
+            raise _Stop
+        return entry
+
+    def entry(self, run, node):
+        """The loop's expression for entry i of an elementwise expression (raises _Stop otherwise)."""
+        if isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
+            return clone(node)
+        if isinstance(node, ast.Name):
+            return self.name(run, node.id)
+        if isinstance(node, ast.BinOp):
+            left, right = self.entry(run, node.left), self.entry(run, node.right)
+            if isinstance(node.op, ast.Pow) and not (isinstance(node.right, ast.Constant)
+                                                     and type(node.right.value) is int and node.right.value >= 0):
+                return _np("power", left, right)
+            return _binop(left, node.op, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            return ast.UnaryOp(node.op, self.entry(run, node.operand))
+        if isinstance(node, ast.Attribute) and node.attr == "size" and isinstance(node.value, ast.Name):
+            self.length_of(run, node.value.id)
+            return ast.Name(run.length(), ast.Load())
+        if isinstance(node, ast.Call) and not node.keywords:
+            return self.call(run, node)
+        raise _Stop
+
+    def call(self, run, node):
+        func = dotted(node.func) or ""
+        module, _, attr = func.rpartition(".")
+        if module == "np" and attr in UFUNCS or func in HELPERS:
+            return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
+        if func in ("max", "min") and node.args:
+            return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
+        if module == "np" and attr in FILLS and node.args and self.shape_of(run, node.args[0], new=False):
+            self.vectors_read += 1
+            if attr != "full":
+                if len(node.args) != 1:
+                    raise _Stop
+                return ast.Constant(FILLS[attr])
+            fill = node.args[1] if len(node.args) == 2 else None
+            numbers = _numbers_read(fill) if fill is not None else set()
+            if not (isinstance(fill, ast.Constant) and type(fill.value) is float
+                    or numbers and all(self.kinds.get(v) == 0 and v not in run.sums for v in numbers)):
+                raise _Stop  # (a fill whose type the guard does not make a float)
+            for v in sorted(numbers):
+                _add(run.floats, v)
+            return self.entry(run, fill)
+        if func == "summed_to" and len(node.args) == 2 and self.shape_of(run, node.args[1]) \
+                and self.kind_of(node.args[0]) == 1:
+            return self.entry(run, node.args[0])
+        raise _Stop
+
+    def name(self, run, v):
+        if v in run.sums:
+            raise _Stop  # (a sum is known only after the loop)
+        v = run.alias.get(v, v)
+        if v in run.vectors:
+            self.vectors_read += 1
+            return ast.Name(run.vectors[v], ast.Load())
+        kind = self.kinds.get(v)
+        if kind == 1:
+            if v in run.written:
+                raise _Stop  # (read after the run added into it: NumPy's order, not the loop's)
+            self.vectors_read += 1
+            self.length_of(run, v)
+            return ast.Subscript(ast.Name(v, ast.Load()), ast.Name(run.i, ast.Load()), ast.Load())
+        if kind == 0:
+            if v not in run.floats:
+                _add(run.reals, v)
+            run.outside.add(v)
+            return ast.Name(v, ast.Load())
+        raise _Stop
+
+    def length_of(self, run, v):
+        """Note that vector v (of the run, or read from outside) has the run's length."""
+        v = run.alias.get(v, v)
+        if v in run.vectors:
+            return
+        if self.kinds.get(v) != 1:
+            raise _Stop
+        run.length()
+        _add(run.inputs, v)
+        run.outside.add(v)
+
+    def shape_of(self, run, node, new=True):
+        """Whether node is `v.shape` of a vector (then v has the run's length). Not `new`: v must be one
+        the run has already (a vector of another length filled with zeros is better made before the run)."""
+        if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
+            v = run.alias.get(node.value.id, node.value.id)
+            if not new and v not in run.vectors and v not in run.inputs:
+                raise _Stop
+            self.length_of(run, v)
+            return True
+        return False
+
+    def kind_of(self, node):
+        if isinstance(node, ast.Name):
+            return self.kinds.get(node.id)
+        return 1  # (an expression: `entry` decides whether it is elementwise)
+
+    def same_object(self, run, value):
+        """The vector of the run that `value` may be (summed_to between vectors of one length gives
+        its first argument itself; a name is its value), else None. A vector from outside: _Stop."""
+        if isinstance(value, ast.Call) and dotted(value.func) == "summed_to":
+            value = value.args[0] if value.args else None
+        if isinstance(value, ast.Name):
+            v = run.alias.get(value.id, value.id)
+            if v not in run.vectors:
+                raise _Stop
+            return v
+        return None
+
+    # -- the run, written out --------------------------------------------------------------------
+
+    def close(self, run, rest):
+        """The run's statements: hoisted ones, then `if compiled ...: loop else: as they were`."""
+        if run.work < LEAST_WORK or not run.inputs:
+            return run.seen
+        later = names_in(rest)
+        named = {s for v, s in run.alias.items() if v in later}
+        kept = [v for v in run.vectors if v not in run.alias and (v in later or v in named)]
+        n, i = run.n, run.i
+        first = run.inputs[0]
+        setup = [ast.Assign([ast.Name(n, ast.Store())], _length(first))] + run.before
+        setup += [ast.Assign([ast.Name(part, ast.Store())], view) for part, view in run.views]
+        array = {v: self.namer.fresh(f"{v}_new") if v in run.renamed else v for v in kept}
+        setup += [ast.Assign([ast.Name(array[v], ast.Store())], _np("empty", ast.Name(n, ast.Load()))) for v in kept]
+        body = run.loop + [ast.Assign([ast.Subscript(ast.Name(array[v], ast.Load()), ast.Name(i, ast.Load()),
+                                                     ast.Store())], ast.Name(run.vectors[v], ast.Load())) for v in kept]
+        loop = ast.For(ast.Name(i, ast.Store()), ast.Call(ast.Name("range", ast.Load()), [ast.Name(n, ast.Load())], []),
+                       body, [])
+        aliases = [ast.Assign([ast.Name(v, ast.Store())], ast.Name(a, ast.Load())) for v, a in array.items() if v != a]
+        aliases += [ast.Assign([ast.Name(v, ast.Store())], ast.Name(s, ast.Load()))
+                    for v, s in run.alias.items() if v in later]
+        written = sorted({view.value.id for _, view in run.views} - set(run.inputs))
+        test = [ast.Name("compiled", ast.Load()), _call("floats", run.inputs + written + run.floats)]
+        if run.reals:
+            test.append(_call("reals", run.reals))
+        lengths = [_length(v) for v in run.inputs] + [_length(clone(view)) for _, view in run.views]
+        if len(lengths) > 1:
+            test.append(ast.Compare(lengths[0], [ast.Eq()] * (len(lengths) - 1), lengths[1:]))
+        return run.hoisted + [ast.If(ast.BoolOp(ast.And(), test), setup + [loop] + run.after + aliases, run.original)]
+
+
+def _target(stmt):
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return None
+
+
+def _numbers_read(node):
+    """The names node reads as values: not a call's function, nor an array read for its shape or size."""
+    skip = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
+    skip |= {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr in ("shape", "size")}
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in skip}
+
+
+def _added_into(stmt):
+    """Whether stmt is `add_into(a[lo:hi], g)`, a a name, the slice's step left out."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and dotted(call.func) == "add_into" and len(call.args) == 2
+            and not call.keywords):
+        return False
+    view = call.args[0]
+    return isinstance(view, ast.Subscript) and isinstance(view.value, ast.Name) and isinstance(view.slice, ast.Slice) \
+        and view.slice.step is None
+
+
+def _read_otherwise(stmt, a):
+    """Whether stmt reads `a` other than for its shape or size, or as add_into's first argument's array."""
+    allowed = set()
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Attribute) and n.attr in ("shape", "size") and isinstance(n.value, ast.Name):
+            allowed.add(id(n.value))
+        if isinstance(n, ast.Call) and dotted(n.func) == "add_into" and n.args and isinstance(n.args[0], ast.Subscript):
+            allowed.add(id(n.args[0].value))
+    return any(isinstance(n, ast.Name) and n.id == a and isinstance(n.ctx, ast.Load) and id(n) not in allowed
+               for n in ast.walk(stmt))
+
+
+def _reduction(value):
+    if not (isinstance(value, ast.Call) and not value.keywords and isinstance(value.func, ast.Attribute)
+            and dotted(value.func) == f"np.{value.func.attr}" and value.func.attr in REDUCTIONS):
+        return False
+    return len(value.args) == (2 if value.func.attr == "dot" else 1)
+
+
+def _pure(stmt):
+    """Whether stmt's calls only compute values: NumPy's and math's functions (no `out=`), the
+    builtins generated code uses and runtime helpers that write into nothing (add_into writes into
+    its first argument)."""
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Call):
+            func = dotted(n.func) or ""
+            if any(k.arg == "out" for k in n.keywords) or not (
+                    func.startswith(("np.", "math.")) and not func.startswith("np.random")
+                    or func in RESERVED or func in runtime.EXPORTED and func not in having("in_place")):
+                return False
+    return stores(stmt) == {_target(stmt)}
+
+
+def _binop(left, op, right):
+    if isinstance(op, ast.Div):
+        return _np("divide", left, right)
+    return ast.BinOp(left, op, right)
+
+
+def _np(func, *args):
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
+
+
+def _call(func, names):
+    return ast.Call(ast.Name(func, ast.Load()), [ast.Name(v, ast.Load()) for v in names], [])
+
+
+def _length(v):
+    """`v.shape[0]`, v a name or an expression."""
+    v = ast.Name(v, ast.Load()) if isinstance(v, str) else v
+    return ast.Subscript(ast.Attribute(v, "shape", ast.Load()), ast.Constant(0), ast.Load())
+
+
+def _add(names, v):
+    if v not in names:
+        names.append(v)

@@ -1,0 +1,204 @@
+"""Straight-line elementwise code over vectors fused into one loop under Numba (optimize/elementwise.py):
+the loop's text, its guard, and programs through the three oracles (the loop runs only on the compiled
+path, which the third oracle holds against Python's NumPy statements)."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+from oracles import failures
+
+import adjoint
+from adjoint import runtime
+
+
+def rosenbrock(x):
+    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def logistic(w, y):
+    m = y * w
+    return np.mean(np.logaddexp(0.0, -m)) + 0.5 * np.dot(w, w)
+
+
+def chain_cut_by_max(x, y):
+    a = np.sin(x) * y
+    b = np.exp(-a) / (1.0 + x * x)
+    return np.sum(b * a) + np.max(b) * np.sum(a)
+
+
+def rebound(x):
+    y = x * 2.0
+    y = y + np.sin(y)
+    z = y * y
+    return np.sum(z) + y[0] * z[-1]
+
+
+def overlapping_slices(x):
+    return np.sum(np.cos(x[2:]) * x[:-2]) + np.sum(x[1:-1] ** 3) + np.dot(x[1:], x[:-1])
+
+
+def powers(x, p):
+    return np.sum(np.abs(x) ** p + x ** 3)
+
+
+def scaled(x, a):
+    return np.sum(a * x ** 2 + np.exp(a) * x) / a
+
+
+def vector_out(x):
+    return np.sin(x) * x + 1.0
+
+
+def loop_then_vectors(x, data):
+    out = np.empty(data.shape[0])
+    s = 0.0
+    for k in range(data.shape[0]):
+        s = s + x[k % x.shape[0]]
+        out[k] = s
+    return np.mean((out - data) ** 2)
+
+
+def sum_of_written(x):
+    y = np.zeros(x.shape[0] + 1)
+    y[1:] = x * x
+    return np.sum(np.tanh(y) * 3.0) + np.sum(y[:-1] * x)
+
+
+def mixed(x, k, s):
+    return np.sum(x * k + s * x ** 2) + np.mean(np.sqrt(x * x + 1.0))
+
+
+def divided(x, y):
+    return np.sum(x / y - y / (x * x + 1.0))
+
+
+X = np.array([0.3, -1.2, 0.8, 1.5, -0.4, 0.9, 0.2])
+Y = np.array([1.1, 0.5, -0.7, 2.0, 0.3, -1.4, 0.6])
+
+PROGRAMS = [
+    (rosenbrock, (X,), 0),
+    (logistic, (X, np.sign(Y)), 0),
+    (chain_cut_by_max, (X, Y), (0, 1)),
+    (rebound, (X,), 0),
+    (overlapping_slices, (X,), 0),
+    (powers, (X, 2.5), (0, 1)),
+    (scaled, (X, 0.7), (0, 1)),
+    (vector_out, (X,), 0),
+    (loop_then_vectors, (X, Y), 0),
+    (sum_of_written, (X,), 0),
+    (mixed, (X, np.arange(7), 1.3), (0, 2)),  # an int vector: the guard takes NumPy's statements
+    (mixed, (X, np.arange(7, dtype=np.float32), 1.3), (0, 2)),
+    (divided, (X, Y), (0, 1)),
+    (scaled, (np.array([0.4]), 0.7), (0, 1)),
+    (rosenbrock, (np.array([0.5, 1.5]),), 0),
+]
+
+
+@pytest.mark.parametrize("fn,args,wrt", PROGRAMS, ids=lambda v: getattr(v, "__name__", None) or "")
+def test_oracles(fn, args, wrt):
+    assert failures(fn, args, wrt) == []
+
+
+@pytest.mark.parametrize("fn", [rosenbrock, logistic, rebound, overlapping_slices, scaled, vector_out,
+                                loop_then_vectors, sum_of_written, divided])
+def test_runs_are_fused(fn):
+    args = next(a for f, a, _ in PROGRAMS if f is fn)
+    assert "if compiled and floats(" in adjoint.source(fn, *args)
+
+
+def test_broadcast_against_one_entry_takes_numpy_statements():
+    """A vector of length 1 against one of length 4: the lengths differ, the loop is not taken."""
+    def f(x, s):
+        return np.sum(np.tanh(x * s) + s ** 2 * x)
+
+    x, s = np.array([0.1, 0.5, -0.3, 0.8]), np.array([0.7])
+    assert "if compiled and floats(" in adjoint.source(f, x, s)
+    assert failures(f, (x, s), (0, 1)) == []
+
+
+def test_empty_vectors():
+    x = np.array([0.5, -0.2, 0.1])
+
+    def f(x):
+        return np.sum(np.sin(x[5:]) * x[5:]) + np.mean(x * x)
+
+    assert failures(f, (x,), 0) == []
+
+
+def test_division_by_zero_gives_numpy_infinities_under_numba():
+    def f(x, y):
+        return np.sum(x / y * x)
+
+    x, y = np.array([1.0, 2.0]), np.array([0.0, 1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        python = adjoint.value_and_grad(f, jit=False)(x, y)
+        compiled = adjoint.value_and_grad(f, jit=True)(x, y)
+    assert np.isinf(compiled[0]) and np.isinf(python[0])
+    np.testing.assert_array_equal(compiled[1], python[1])
+
+
+def test_golden_loop():
+    def f(x, y):
+        return np.sum(np.exp(x) * y)
+
+    text = adjoint.source(f, X, Y)
+    body = text[text.index("    if compiled"):text.index("    return")]
+    assert body == """\
+    if compiled and floats(x, y, out_bar) and (x.shape[0] == y.shape[0]):
+        n = x.shape[0]
+        out = 0.0
+        x_bar = np.empty(n)
+        for i in range(n):
+            # return np.sum(np.exp(x) * y)  (test_elementwise.py:144)
+            exp_i = np.exp(x[i])
+            mul_i = exp_i * y[i]
+            out += mul_i
+            # reverse sweep
+            # adjoint of: return np.sum(np.exp(x) * y)  (test_elementwise.py:144)
+            x_bar_i = out_bar * y[i] * exp_i
+            x_bar[i] = x_bar_i
+    else:
+        # return np.sum(np.exp(x) * y)  (test_elementwise.py:144)
+        exp = np.exp(x)
+        mul = exp * y
+        out = np.sum(mul)
+        # reverse sweep
+        # adjoint of: return np.sum(np.exp(x) * y)  (test_elementwise.py:144)
+        mul_bar = np.full(mul.shape, out_bar)
+        x_bar = summed_to(mul_bar * y, exp.shape) * exp
+""", body
+
+
+def test_guards():
+    assert runtime.floats(np.ones(2), 1.0, np.float64(2.0)) and not runtime.floats(np.ones(2, np.float32))
+    assert not runtime.floats(np.arange(2)) and not runtime.floats(1) and not runtime.floats([1.0])
+    assert runtime.reals(1, 2.0, True, np.int32(3)) and not runtime.reals(1j) and not runtime.reals(np.ones(1))
+    import numba
+
+    from adjoint.backend import jit  # noqa: F401 -- registers the guards' Numba forms
+
+    @numba.njit
+    def both(a, s):
+        return runtime.floats(a, s), runtime.reals(s)
+
+    assert both(np.ones(2), 1.0) == (True, True)
+    assert both(np.ones(2, np.float32), 1) == (False, True)
+
+
+def test_jit_none_compiles_fused_code_and_keeps_the_faster_path():
+    def fused_only(x):
+        return np.sum(np.sin(x) * np.exp(-x) + x * x)
+
+    f = adjoint.differentiate(fused_only)
+    x = np.linspace(0.0, 1.0, 200_000)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        g = f.grad(x)
+        if f.jit_status.startswith(("numba (faster", "python (faster")):
+            break
+        time.sleep(0.05)
+    assert f.jit_status.startswith(("numba (faster", "python (faster")), f.jit_status
+    np.testing.assert_allclose(g, (np.cos(x) + np.sin(x) * -1.0) * np.exp(-x) + 2 * x, rtol=1e-12, atol=1e-14)
+    assert math.isfinite(float(np.sum(g)))
