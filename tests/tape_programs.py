@@ -85,6 +85,22 @@ def shape_changes_in_loop(x, b):
 PROGRAMS.append((shape_changes_in_loop, lambda: (np.array([0.5, -1.5, 2.0, 1.1]), np.array([0.3, -0.2, 0.7])), (0, 1)))
 
 
+def stencil_steps(u0, c, w):
+    """Arrays whose shape is the same at every step (slices of one array with constant bounds, a row by
+    an int, elementwise results of them): the reverse sweep reads their shapes from their last values."""
+    u = u0.copy()
+    s = 0.0
+    for k in range(3):
+        lap = u[2:] - 2.0 * u[1:-1] + u[:-2]
+        u[1:-1] = u[1:-1] + c * lap * w[k, 1:-1]
+        s = s + np.sum(np.tanh(lap) * w[k, 1:-1])
+    return s + np.sum(u * u)
+
+
+PROGRAMS.append((stencil_steps, lambda: (np.array([0.5, -1.5, 2.0, 1.1, 0.3, 0.9]), 0.2,
+                                          np.linspace(0.1, 1.0, 18).reshape(3, 6)), (0, 1, 2)))
+
+
 def matvec_steps(W, h):
     """A weight adjoint summed over the steps of a loop, in place."""
     for t in range(3):

@@ -45,6 +45,14 @@ def test_float_tapes_are_arrays_with_room_made_before_the_loop():
     assert "p_tape_top -= 1\n        p = float(p_tape[p_tape_top - 1])" in text and "restore(" not in text
 
 
+def test_arrays_of_one_shape_at_every_step_keep_no_shape_tape():
+    from tape_programs import stencil_steps
+
+    w = np.linspace(0.1, 1.0, 18).reshape(3, 6)
+    text = generated(stencil_steps, (np.ones(6), 0.2, w), ("u0", "c", "w"))
+    assert "_shapes" not in text and "push_shape" not in text, text
+
+
 def test_array_read_only_for_its_shape_keeps_only_its_shape():
     from tape_programs import shape_changes_in_loop
 
@@ -218,8 +226,9 @@ def test_an_elementwise_array_of_unchanging_arrays_is_computed_again_not_taped()
 
     text = generated(centred_rows, (np.ones((3, 2)), np.ones((2, 2))), ("x", "m"))
     assert "xc_tape" not in text and text.count("xc = x - m_k") == 2
-    # the product summed over an axis is kept only as its shape
-    assert "push_shape(mul_shapes, mul.shape)" in text and "unsum_to(" in text and "mul_tape" not in text
+    # the product summed over an axis is read only for its shape, the same at each step: no tape at all
+    assert "mul_shapes" not in text and "unsum_to(" in text and "mul_tape" not in text
+    assert "unsum_to(sum_1_bar, mul.shape, 1)" in text
 
 
 @JITS

@@ -32,18 +32,14 @@ arrays do (inf at a division by 0, where Python's numbers raise).
 """
 
 import ast
+from collections import Counter
 
 from .. import runtime
 from ..ir.build import clone, is_comment
 from ..ir.naming import RESERVED, Namer
 from ..ir.queries import dotted, loads, names_in, stores, written
-from ..rules.helpers import having
+from ..rules.helpers import ENTRYWISE, having
 
-UFUNCS = frozenset({
-    "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "square", "abs", "absolute", "negative",
-    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
-    "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "hypot", "arctan2", "copysign", "sign",
-    "divide", "true_divide", "multiply", "add", "subtract", "power", "deg2rad", "rad2deg"})
 HELPERS = frozenset({"times"})  # runtime helpers with a number form that the loop calls entry by entry
 FILLS = {"full": None, "zeros": 0.0, "ones": 1.0}
 REDUCTIONS = frozenset({"sum", "mean", "dot"})
@@ -91,8 +87,8 @@ def has_loops(fdef):
 class _Run:
     """A run of statements being gathered, and its loop."""
 
-    def __init__(self, namer):
-        self.namer = namer
+    def __init__(self, namer, body, around):
+        self.namer, self.body, self.around = namer, body, around
         self.seen = []  # every statement taken, in order
         self.original = []  # the statements as they were, but those hoisted (the else branch)
         self.loop = []  # the loop's body
@@ -130,14 +126,16 @@ class _Fuser:
         self.kinds, self.namer = kinds, namer
         self.vectors_read = 0
 
-    def block(self, body):
+    def block(self, body, around=None):
+        """body with its runs fused, and those of the blocks it nests. `around` counts the names read
+        outside body that may run after it: in the statements that follow the loop or branch that holds
+        it, and anywhere in that loop (its next iteration); None at the function's top level."""
         out, run = [], None
         k = 0
-        self.body = body
         while k < len(body):
             stmt = body[k]
             if run is None:
-                run = _Run(self.namer)
+                run = _Run(self.namer, body, around)
                 run.start = k
             try:
                 self.take(run, stmt)
@@ -150,12 +148,21 @@ class _Fuser:
                 run = None
                 continue  # (the statement may start the next run)
             out += run.seen
-            out.append(stmt)
+            out.append(self.nested(stmt, body[k + 1:], around))
             run = None
             k += 1
         if run is not None:
             out += self.close(run, [])
         return out
+
+    def nested(self, stmt, rest, around):
+        """stmt with the blocks it holds fused (a loop's body, a branch), but a fused run's."""
+        if not isinstance(stmt, (ast.For, ast.While, ast.If)) or is_fused(stmt):
+            return stmt
+        inner = Counter(around or ()) + _counts(rest) + _counts(stmt)
+        stmt.body = self.block(stmt.body, inner)
+        stmt.orelse = self.block(stmt.orelse, inner) if stmt.orelse else stmt.orelse
+        return stmt
 
     # -- one statement -------------------------------------------------------------------------
 
@@ -257,7 +264,7 @@ class _Fuser:
     def only_added_into(self, run, a):
         """Whether `a` was last bound, at this level, to a new buffer (np.zeros, ...), and read since only as
         add_into's first argument or for its shape, so that no other name shares its memory."""
-        for stmt in [*reversed(run.hoisted), *reversed(self.body[:run.start])]:  # (from the run back)
+        for stmt in [*reversed(run.hoisted), *reversed(run.body[:run.start])]:  # (from the run back)
             if isinstance(stmt, ast.Assign) and _target(stmt) == a:
                 return isinstance(stmt.value, ast.Call) and (dotted(stmt.value.func) or "") in having("new_buffer")
             if a in written(stmt) or _read_otherwise(stmt, a):
@@ -309,7 +316,7 @@ class _Fuser:
     def call(self, run, node):
         func = dotted(node.func) or ""
         module, _, attr = func.rpartition(".")
-        if module == "np" and attr in UFUNCS or func in HELPERS:
+        if module == "np" and attr in ENTRYWISE or func in HELPERS:
             return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
         if func in ("max", "min") and node.args:
             return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
@@ -399,6 +406,9 @@ class _Fuser:
         if run.work < LEAST_WORK or not run.inputs:
             return run.seen
         later = names_in(rest)
+        if run.around is not None:  # (in a loop or a branch: read anywhere else in it, or after it)
+            within = _counts(run.seen)
+            later |= {v for v, count in run.around.items() if count > within[v]}
         named = {s for v, s in run.alias.items() if v in later}
         kept = [v for v in run.vectors if v not in run.alias and (v in later or v in named)]
         n, i = run.n, run.i
@@ -430,6 +440,12 @@ def _target(stmt):
     if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
         return stmt.target.id
     return None
+
+
+def _counts(nodes):
+    """How often each name occurs in a node or a list of them."""
+    return Counter(n.id for n in ast.walk(ast.Module(list(nodes), []) if isinstance(nodes, list) else nodes)
+                   if isinstance(n, ast.Name))
 
 
 def _numbers_read(node):

@@ -71,6 +71,15 @@ def draws(call):
     return "." + call.func.attr in _drawing()
 
 
+# NumPy's functions that generated code calls and that apply entry by entry (ufuncs): NumPy and Numba
+# give a number for numbers, and their result's shape is their arguments' broadcast
+ENTRYWISE = frozenset({
+    "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "square", "abs", "absolute", "negative",
+    "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
+    "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "hypot", "arctan2", "copysign", "sign",
+    "divide", "true_divide", "multiply", "add", "subtract", "power", "deg2rad", "rad2deg"})
+
+
 def having(fact):
     """The names of the calls that have `fact` (a field of Facts)."""
     return {name for name, facts in FACTS.items() if getattr(facts, fact)}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from ..analysis.aliasing import aliases, shown_by
 from ..errors import AdjointError
 from ..ir.build import assign, call, clone, method, name, sweep_start
-from ..ir.queries import names_in
-from ..rules.helpers import SHAPE_ONLY
+from ..ir.queries import dotted, names_in, stores
+from ..rules.helpers import ENTRYWISE, SHAPE_ONLY
 
 _SITE = "__site__"
 
@@ -118,7 +118,8 @@ class _Placer:
                       & shown_by(after.get(("load", key), _NOTHING)[0], plan.views)}
         self.save = {plan.element_sites[key][0] for key in self.saved}
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
-        self.shapes = shapes - self.save
+        # a name whose shape is the same at every write needs no tape: the reverse sweep reads its last value's
+        self.shapes = shapes - self.save - one_shape(body[:start], shapes - self.save, kinds, again)
         self.restore = restore | (self.save & again)
         self.floats = {v for v in self.restore if kinds.get(v) == 0 and v in plan.active}
         self.flags = {v for v in self.restore - self.floats - params  # (a parameter comes in with any value)
@@ -188,6 +189,66 @@ class _Placer:
                 return [ast.Expr(method(tape, "append", call("saved", element)))]
             return [assign(ast.Subscript(name(v), clone(index), ast.Store()), method(tape, "pop"))]
         return []
+
+
+def one_shape(forward, names, kinds, again):
+    """The names of `names` whose values all have one shape in a run: each is assigned by one statement
+    (in a loop), whose value's shape depends only on the shapes of its operands (elementwise operations
+    and ufuncs, matrix products, transposes, copies, slices with constant bounds), each of which is a
+    number, an array assigned once, or such a name."""
+    bindings, in_loops = {}, set()
+    for node in ast.walk(ast.Module(list(forward), [])):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, (ast.Assign, ast.For, ast.AnnAssign)):  # (not an element write: `y[i] = e` keeps y)
+            for v in stores(node.targets if isinstance(node, ast.Assign) else node.target):
+                bindings.setdefault(v, []).append(None)
+        if isinstance(node, (ast.For, ast.While)):
+            in_loops |= stores(node.body)
+    once = {v for v, values in bindings.items() if len(values) == 1 and values[0] is not None}
+    same = once & in_loops
+
+    def fixed(node):
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.Name):  # (a number; an array bound once, outside loops, or a parameter never bound)
+            return node.id in same or kinds.get(node.id) == 0 or node.id not in in_loops and (
+                node.id in once or node.id not in bindings)
+        if isinstance(node, ast.BinOp):
+            return fixed(node.left) and fixed(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return fixed(node.operand)
+        if isinstance(node, ast.Compare):
+            return fixed(node.left) and all(fixed(c) for c in node.comparators)
+        if isinstance(node, ast.Attribute):
+            return node.attr == "T" and fixed(node.value)
+        if isinstance(node, ast.Subscript):
+            return fixed(node.value) and all(_fixed_index(e, kinds) for e in (
+                node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]))
+        if isinstance(node, ast.Call) and not node.keywords:
+            func = dotted(node.func) or ""
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "copy" and not node.args:
+                return fixed(node.func.value)
+            return (func.startswith("np.") and func[3:] in ENTRYWISE or func == "times") and all(fixed(a) for a in node.args)
+        return False
+
+    while True:
+        kept = {v for v in same if fixed(bindings[v][0])}
+        if kept == same:
+            return same & names
+        same = kept
+
+
+def _fixed_index(e, kinds):
+    """Whether an index's part gives the same shape every time: a constant, a number (an int picks one
+    entry), a slice with constant bounds."""
+    if isinstance(e, ast.Slice):
+        return all(b is None or _constant(b) for b in (e.lower, e.upper, e.step))
+    return _constant(e) or isinstance(e, ast.Name) and kinds.get(e.id) == 0
+
+
+def _constant(e):
+    return isinstance(e, ast.Constant) or isinstance(e, ast.UnaryOp) and isinstance(e.operand, ast.Constant)
 
 
 def _flag(v, forward):
