@@ -3,6 +3,7 @@ reverse transform's TapePlan, None in forward mode), in the order pipeline.trans
 Each pass keeps what the code computes; `optimize=False` runs none of them.
 """
 
+from .chains import shorter_chains
 from .copies import without_copies
 from .elementwise import fuse_elementwise
 from .fusion import fuse_loops
@@ -36,6 +37,10 @@ def scalar_accumulation(fdef, plan):
     return accumulate_in_scalars(fdef, plan.adjoints, plan.kinds)
 
 
+def chains(fdef, plan):
+    return simplify(shorter_chains(fdef, plan.adjoints, plan.kinds))
+
+
 def outer(fdef, plan):
     return outer_updates(fdef, plan.kinds)
 
@@ -54,7 +59,7 @@ def copies_out(fdef, plan):
 
 # the adjoint once its tapes are placed (reverse and hvp modes)
 ADJOINT = (simplified, fused, single_uses, accumulated_in_place, shared_divisions, scalar_accumulation)
-REVERSE = (outer, stacked, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
+REVERSE = (chains, outer, stacked, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
 TANGENT = (simplified,)  # forward mode's code, and hvp's forward mode over the adjoint
 FINAL = (copies_out,)  # every mode, last
 
