@@ -13,6 +13,7 @@ from .analysis.activity import dependence
 from .analysis.aliasing import shown_by
 from .ir.build import is_heading, sweep_start
 from .ir.queries import names_in, stores
+from .optimize.elementwise import unfused
 from .rules.table import TABLE
 from .transforms.tape import reads
 
@@ -61,7 +62,7 @@ class Report:
         if gen.stages is None:  # (text from the cache: the stages, and the normal form their plan names, again)
             gen = gen.redo()
         self.nf, self.plan, self.wrt = gen.nf, gen.plan, gen.wrt
-        body = gen.fdef.body
+        body = unfused(gen.fdef).body  # (a fused run's loop as the statements it stands for)
         start = sweep_start(body)
         self.forward, self.reverse = body[:start], body[start:]
         self.in_code = {n.id for n in ast.walk(gen.fdef) if isinstance(n, ast.Name)}  # (a later pass may drop a

@@ -97,6 +97,22 @@ def stencil_steps(u0, c, w):
     return s + np.sum(u * u)
 
 
+def de_casteljau(p, t):
+    """A parameter rebound in a loop to a shorter array: its shape changes at every step (a hunt found
+    its shape taken as fixed: wrong gradients, or none of the right shape)."""
+    for i in range(p.shape[0] - 1):
+        p = (1.0 - t) * p[:-1] + t * p[1:]
+    return p[0]
+
+
+def pyramid(x, c):
+    for k in range(3):
+        x = c * (x[::2] + x[1::2])
+    return x[0]
+
+
+PROGRAMS.append((de_casteljau, lambda: (np.array([0.0, 1.0, 3.0, 2.0]), 0.3), (0, 1)))
+PROGRAMS.append((pyramid, lambda: (np.linspace(-1.0, 2.0, 8) ** 2, 0.6), (0, 1)))
 PROGRAMS.append((stencil_steps, lambda: (np.array([0.5, -1.5, 2.0, 1.1, 0.3, 0.9]), 0.2,
                                           np.linspace(0.1, 1.0, 18).reshape(3, 6)), (0, 1, 2)))
 

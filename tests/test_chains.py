@@ -66,6 +66,47 @@ def differences(a, b, x, n):
     return x
 
 
+def coupled_stages(k, u, v, dt, n):
+    """Each adjoint's update mixes in the other's (a midpoint step): a value that is not the start times
+    a factor, given to a name that was followed, is followed no further (found by the suite's tapes)."""
+    for i in range(n):
+        fu, fv = _field(k, u, v)
+        gu, gv = _field(k, u + 0.5 * dt * fu, v + 0.5 * dt * fv)
+        u = u + dt * gu
+        v = v + dt * gv
+    return u * v
+
+
+def _field(k, u, v):
+    return k * u - u * v, u * v - v
+
+
+def shared_temp(x, z, c, n):
+    """A followed value given one that is not (y_bar += z_bar's share): found by a hunt (stale factor)."""
+    for i in range(n):
+        y = x + z
+        x = y * c
+        z = y + z
+    return x * z
+
+
+def accum_discount(s, a, w):
+    """`add_bar = s_bar`, a copy of the adjoint, between two writes of the chain: found by a hunt."""
+    for i in range(w.shape[0]):
+        s = s + a * w[i]
+        s = s * 0.9
+    return s
+
+
+def int_factor(x, k, n):
+    """Int partials: their product, factored out, must not be an int product (Numba's int64 wraps)."""
+    for i in range(n):
+        x = x * 1e-20
+        x = x * k
+        x = x * k
+    return x
+
+
 def through_array(w, x):
     for i in range(w.shape[0]):
         x = math.tanh(w[i] * x) * 2.0
@@ -81,6 +122,10 @@ PROGRAMS = [
     (branchy, (0.4, 0.7, 10), (0, 1)),
     (through_array, (np.array([0.5, -1.2, 0.8, 1.1]), 0.3), (0, 1)),
     (differences, (0.9, 0.3, 1.2, 15), (0, 1, 2)),
+    (coupled_stages, (1.3, 0.8, 1.1, 0.1, 4), (0, 1, 2)),
+    (shared_temp, (0.5, 0.2, 0.9, 3), (0, 1, 2)),
+    (accum_discount, (0.0, 1.0, np.array([1.0, 2.0, -0.5])), (0, 1, 2)),
+    (int_factor, (0.7, 2**33, 1), 0),
 ]
 
 
@@ -121,7 +166,7 @@ def test_the_pass_on_written_code_keeps_its_numbers():
             return x_bar, s
     """)
     fdef = ast.parse(text).body[0]
-    new = shorter_chains(fdef, {"x_bar"}, {"x_bar": 0, "t": 0, "s": 0, "c": 0})
+    new = shorter_chains(fdef, {"x_bar"}, {"x_bar": 0, "t": 0, "s": 0, "c": 0}, {"x_bar", "t", "s"})
     before, after = {}, {}
     exec(compile(ast.Module([fdef], []), "<before>", "exec"), before)
     exec(compile(ast.fix_missing_locations(ast.Module([new], [])), "<after>", "exec"), after)

@@ -38,7 +38,7 @@ def scalar_accumulation(fdef, plan):
 
 
 def chains(fdef, plan):
-    return simplify(shorter_chains(fdef, plan.adjoints, plan.kinds))
+    return simplify(shorter_chains(fdef, plan.adjoints, plan.kinds, plan.active | plan.adjoints))
 
 
 def outer(fdef, plan):
@@ -50,7 +50,7 @@ def stacked(fdef, plan):
 
 
 def elementwise_loops(fdef, plan):
-    return fuse_elementwise(fdef, plan.kinds)
+    return fuse_elementwise(fdef, plan.kinds, plan.active | plan.adjoints)
 
 
 def copies_out(fdef, plan):

@@ -31,14 +31,16 @@ from ..ir.naming import Namer
 from ..ir.queries import names_in
 
 
-def shorter_chains(fdef, adjoints, kinds):
-    """fdef with each loop's number adjoints updated by one factor per chain (see the module)."""
+def shorter_chains(fdef, adjoints, kinds, floats):
+    """fdef with each loop's number adjoints updated by one factor per chain (see the module). `floats`:
+    the names that hold floats (a factor of ints is started from 1.0, so that it is not an int product,
+    which Numba's int64 wraps where the unfactored float products did not)."""
     namer = Namer(names_in(fdef))
     fdef = clone(fdef)
     for node in ast.walk(fdef):
         if isinstance(node, (ast.For, ast.While)):
             for v in sorted(_carried(node.body, adjoints, kinds)):
-                node.body = _factored(node.body, v, namer)
+                node.body = _factored(node.body, v, namer, floats)
     return fdef
 
 
@@ -55,7 +57,7 @@ class _NotLinear(Exception):
     pass
 
 
-def _factored(body, v, namer):
+def _factored(body, v, namer, floats):
     """body with the last write of each chain of v (two or more writes on it) made one product."""
     chains, factor, uses, start = [], {v: ast.Constant(1.0)}, {v: set()}, -1  # (from v as the step starts)
     for k, s in enumerate(body):
@@ -79,8 +81,10 @@ def _factored(body, v, namer):
             chains.append((start, k, f))
         if f is not None:
             factor[target], uses[target] = f, names_in(f)
+        else:  # (given a value that is not the start times a factor: not followed from here)
+            factor.pop(target, None)
     for start, end, f in reversed(_last_of_each(chains)):
-        body = _rewrite(body, v, start, end, f, namer)
+        body = _rewrite(body, v, start, end, _tidy(f, floats), namer)
     return body
 
 
@@ -135,13 +139,16 @@ def _rewrite(body, v, start, end, f, namer):
     current = v
     for k in range(start + 1, end):
         s = clone(body[k])
-        _Renamed(v, current).visit(s.value if isinstance(s, ast.Assign) else s)
+        if isinstance(s, ast.Assign):  # (the value may be the name itself: `add_bar = p_bar`, found by a hunt)
+            s.value = _Renamed(v, current).visit(s.value)
+        else:
+            s = _Renamed(v, current).visit(s)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == v:
             current = namer.fresh(f"{v}_step")
             s.targets = [ast.Name(current, ast.Store())]
         body[k] = s
     last = clone(body[end])
-    last.value = ast.BinOp(ast.Name(v, ast.Load()), ast.Mult(), _tidy(f))
+    last.value = ast.BinOp(ast.Name(v, ast.Load()), ast.Mult(), f)
     body[end] = last
     return body
 
@@ -156,18 +163,33 @@ class _Renamed(ast.NodeTransformer):
         return node
 
 
-def _tidy(f):
-    """f with its multiplications by 1.0 left out."""
+def _tidy(f, floats):
+    """f with its multiplications by 1.0 left out where what is left is a float anyway."""
     if isinstance(f, ast.BinOp):
-        left, right = _tidy(f.left), _tidy(f.right)
-        if isinstance(f.op, ast.Mult) and _one(left):
+        left, right = _tidy(f.left, floats), _tidy(f.right, floats)
+        if isinstance(f.op, ast.Mult) and _one(left) and _float(right, floats):
             return right
-        if isinstance(f.op, (ast.Mult, ast.Div)) and _one(right):
+        if isinstance(f.op, (ast.Mult, ast.Div)) and _one(right) and _float(left, floats):
             return left
         return ast.BinOp(left, f.op, right)
     if isinstance(f, ast.UnaryOp):
-        return ast.UnaryOp(f.op, _tidy(f.operand))
+        return ast.UnaryOp(f.op, _tidy(f.operand, floats))
     return f
+
+
+def _float(node, floats):
+    """Whether node's value is a float for sure: a float constant, a name that holds floats, or an
+    operation with one of them (as Python and Numba compute left to right, an int product inside it
+    was one in the code it stands for too)."""
+    if isinstance(node, ast.Constant):
+        return type(node.value) is float
+    if isinstance(node, ast.Name):
+        return node.id in floats
+    if isinstance(node, ast.BinOp):
+        return _float(node.left, floats) or _float(node.right, floats)
+    if isinstance(node, ast.UnaryOp):
+        return _float(node.operand, floats)
+    return False
 
 
 def _one(node):

@@ -32,6 +32,7 @@ arrays do (inf at a division by 0, where Python's numbers raise).
 """
 
 import ast
+import copy
 from collections import Counter
 
 from .. import runtime
@@ -52,11 +53,12 @@ class _Stop(Exception):
     """The statement cannot join the run."""
 
 
-def fuse_elementwise(fdef, kinds):
-    """fdef with each run of fusable top-level statements also written as one loop (see the module)."""
+def fuse_elementwise(fdef, kinds, floats):
+    """fdef with each run of fusable statements also written as one loop (see the module). `floats`: the
+    names that hold floats whatever the arguments' dtypes (values that carry a derivative, adjoints)."""
     namer = Namer(names_in(fdef))
     fdef = clone(fdef)
-    fdef.body = _Fuser(kinds, namer).block(fdef.body)
+    fdef.body = _Fuser(kinds, namer, floats).block(fdef.body)
     return ast.fix_missing_locations(fdef)
 
 
@@ -68,6 +70,26 @@ def is_fused(stmt):
     test = getattr(stmt, "test", None)
     return isinstance(stmt, ast.If) and isinstance(test, ast.BoolOp) and isinstance(test.values[0], ast.Name) \
         and test.values[0].id == "compiled"
+
+
+def unfused(fdef):
+    """fdef with each fused run's statements as Python runs them (the else branch) in its place: the code
+    as the transforms wrote it, for readers of its structure (explain's tape report)."""
+    def block(stmts):
+        out = []
+        for s in stmts:
+            if is_fused(s):
+                out += block(s.orelse)
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list) and not isinstance(s, ast.FunctionDef):
+                    setattr(s, field, block(getattr(s, field)))
+            out.append(s)
+        return out
+
+    fdef = clone(fdef)
+    fdef.body = block(fdef.body)
+    return fdef
 
 
 def has_loops(fdef):
@@ -101,6 +123,8 @@ class _Run:
         self.vectors = {}  # vector assigned in the run -> the name of its entry in the loop
         self.alias = {}  # vector assigned another vector of the run (the same object) -> that one
         self.sums = set()  # numbers the run sums
+        self.numbers = set()  # numbers the run binds after its loop (sums, what is computed from them)
+        self.pinned = set()  # names the statements moved after the loop read (the loop must not bind them)
         self.renamed = set()  # vectors from outside that the run binds again
         self.written = set()  # vectors from outside that the run adds into (add_into(a[lo:hi], g))
         self.views = []  # (name, a[lo:hi]) of each slice added into: its length is checked too
@@ -122,8 +146,8 @@ class _Run:
 
 
 class _Fuser:
-    def __init__(self, kinds, namer):
-        self.kinds, self.namer = kinds, namer
+    def __init__(self, kinds, namer, floats):
+        self.kinds, self.namer, self.float_names = kinds, namer, floats
         self.vectors_read = 0
 
     def block(self, body, around=None):
@@ -159,7 +183,8 @@ class _Fuser:
         """stmt with the blocks it holds fused (a loop's body, a branch), but a fused run's."""
         if not isinstance(stmt, (ast.For, ast.While, ast.If)) or is_fused(stmt):
             return stmt
-        inner = Counter(around or ()) + _counts(rest) + _counts(stmt)
+        inner = tuple(Counter(a) + _counts(rest, values) + _counts(stmt, values)
+                      for a, values in zip(around or ((), ()), (False, True)))
         stmt.body = self.block(stmt.body, inner)
         stmt.orelse = self.block(stmt.orelse, inner) if stmt.orelse else stmt.orelse
         return stmt
@@ -181,18 +206,27 @@ class _Fuser:
                 return self.vector(run, target, stmt.value, stmt)
             if isinstance(stmt, ast.Assign) and kind == 0 and _reduction(stmt.value):
                 return self.reduction(run, target, stmt.value, stmt)
+            if isinstance(stmt, ast.Assign) and kind == 0 and any(_reduction(n) for n in ast.walk(stmt.value)):
+                return self.with_sums(run, target, stmt.value, stmt)
             if isinstance(stmt, ast.AugAssign) and kind == 1 and isinstance(stmt.op, _ARITHMETIC + (ast.Div,)):
                 return self.update(run, target, stmt)
             if _added_into(stmt):
                 return self.add_into(run, stmt)
+            if isinstance(stmt, ast.Assign) and kind == 0 and _numbers_read(stmt.value) & run.sums:
+                return self.after(run, target, stmt)
         except _Stop:
             run.restore(state)
-        self.hoist(run, stmt, target, kind)
+        try:
+            self.hoist(run, stmt, target, kind)
+        except _Stop:
+            self.sink(run, stmt, target)
 
     def vector(self, run, target, value, stmt):
-        if target in run.alias.values() or target in run.sums:
+        if target in run.alias.values() or target in run.sums or target in run.pinned:
             raise _Stop  # (rebinding a vector that another name is)
         source = self.same_object(run, value)
+        if source == target:
+            raise _Stop  # (`t = summed_to(t, x.shape)`: t is itself)
         entry = self.vector_entry(run, value)
         if target in run.outside:  # (read as it was before the run: its new array has another name until the end)
             run.renamed.add(target)
@@ -208,7 +242,7 @@ class _Fuser:
         run.seen.append(stmt)
 
     def reduction(self, run, target, value, stmt):
-        if target in run.outside or target in run.sums or target in run.vectors or target in run.alias:
+        if target in run.outside | run.sums | run.pinned or target in run.vectors or target in run.alias:
             raise _Stop
         how = value.func.attr
         terms = [self.vector_entry(run, a) for a in value.args]
@@ -221,13 +255,44 @@ class _Fuser:
             run.after.append(ast.Assign([ast.Name(target, ast.Store())],
                                         _np("divide", ast.Name(target, ast.Load()), ast.Name(run.length(), ast.Load()))))
         run.sums.add(target)
+        run.numbers.add(target)
+        run.work += 1
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def with_sums(self, run, target, value, stmt):
+        """`s = s + np.sum(e) * c` and the like: each sum accumulated in a number of its own in the loop,
+        the number s after it (the run reads s only as it was before)."""
+        if target in run.vectors or target in run.alias:
+            raise _Stop
+        calls = [n for n in ast.walk(value) if _reduction(n)]
+        rest = _Replaced({id(c): None for c in calls}).visit(clone_keeping(value, calls))
+        if _numbers_read(rest) & (set(run.vectors) | set(run.alias) | run.written) \
+                or any(self.kinds.get(v) != 0 for v in _numbers_read(rest) - run.sums):
+            raise _Stop  # (the part outside the sums must be a number's expression)
+        sums = {}
+        for call in calls:
+            how = call.func.attr
+            terms = [self.vector_entry(run, a) for a in call.args]
+            total = self.namer.fresh(how)
+            run.before.append(ast.Assign([ast.Name(total, ast.Store())], ast.Constant(0.0)))
+            run.loop.append(ast.AugAssign(ast.Name(total, ast.Store()), ast.Add(),
+                                          ast.BinOp(terms[0], ast.Mult(), terms[1]) if how == "dot" else terms[0]))
+            if how == "mean":
+                run.after.append(ast.Assign([ast.Name(total, ast.Store())], _np(
+                    "divide", ast.Name(total, ast.Load()), ast.Name(run.length(), ast.Load()))))
+            sums[id(call)] = total
+        run.after.append(ast.Assign([ast.Name(target, ast.Store())],
+                                    _Replaced(sums).visit(clone_keeping(value, calls))))
+        run.sums.add(target)
+        run.numbers.add(target)
         run.work += 1
         run.original.append(stmt)
         run.seen.append(stmt)
 
     def update(self, run, target, stmt):
         root = run.alias.get(target, target)
-        if root not in run.vectors:
+        if root not in run.vectors or root in run.pinned:
             raise _Stop  # (a vector from outside, written into in place)
         entry = self.entry(run, stmt.value)
         name = run.vectors[root]
@@ -241,7 +306,7 @@ class _Fuser:
         """add_into(a[lo:hi], g): a[lo:hi][i] += g's entry, where `a` is an array made for this (a new
         buffer) that nothing but add_into has read since, and the run does not read."""
         (view, g), a = stmt.value.args, stmt.value.args[0].value.id
-        if self.kinds.get(a) != 1 or a in run.outside or a in run.vectors or a in run.alias or a in run.sums \
+        if self.kinds.get(a) != 1 or a in run.outside or a in run.pinned or a in run.vectors or a in run.alias or a in run.sums \
                 or not self.only_added_into(run, a):
             raise _Stop
         entry = self.entry(run, g)
@@ -271,14 +336,41 @@ class _Fuser:
                 return False
         return False
 
+    def after(self, run, target, stmt):
+        """A number computed from the run's sums (and numbers from outside): after the loop."""
+        if target in run.vectors or target in run.alias or _numbers_read(stmt.value) & (
+                set(run.vectors) | set(run.alias) | run.written) or any(
+                self.kinds.get(v) != 0 for v in _numbers_read(stmt.value)):
+            raise _Stop
+        run.after.append(stmt)
+        run.sums.add(target)
+        run.numbers.add(target)
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
+    def sink(self, run, stmt, target):
+        """Move stmt after the loop when it binds a name from values the rest of the run does not change
+        (a tape's value put back, `t = restore(t_tape, t)`) or appends to a list the run does not read."""
+        if not (isinstance(stmt, ast.Assign) and target and _pure(stmt, also=("restore",))
+                or _appended(stmt) and stmt.value.func.value.id not in run.outside):
+            raise _Stop
+        if target in run.vectors or target in run.alias or target in run.written:
+            raise _Stop
+        run.after.append(stmt)
+        run.pinned |= loads(stmt)
+        if target:
+            run.sums.add(target)
+        run.original.append(stmt)
+        run.seen.append(stmt)
+
     def hoist(self, run, stmt, target, kind):
         """Move stmt before the run when it only binds a name (a number, or any value by `=`) from
         values the run does not change, and the run does not read that name."""
         if not target or not (isinstance(stmt, ast.Assign) or isinstance(stmt, ast.AugAssign) and kind == 0):
             raise _Stop
         assigned = set(run.vectors) | set(run.alias) | run.sums | run.written
-        if loads(stmt) & assigned or target in assigned or target in run.outside or not _pure(stmt):
-            raise _Stop
+        if loads(stmt) & (assigned | run.pinned) or target in assigned | run.outside | run.pinned or not _pure(stmt):
+            raise _Stop  # (nor past a statement moved after the loop that reads what it binds)
         run.hoisted.append(stmt)
         run.seen.append(stmt)
 
@@ -298,8 +390,8 @@ class _Fuser:
             return clone(node)
         if isinstance(node, ast.Name):
             return self.name(run, node.id)
-        if isinstance(node, ast.BinOp):
-            left, right = self.entry(run, node.left), self.entry(run, node.right)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC + (ast.Div, ast.Pow)):
+            left, right = self.entry(run, node.left), self.entry(run, node.right)  # (not % or //: Numba's raise at 0)
             if isinstance(node.op, ast.Pow) and not (isinstance(node.right, ast.Constant)
                                                      and type(node.right.value) is int and node.right.value >= 0):
                 return _np("power", left, right)
@@ -365,7 +457,7 @@ class _Fuser:
         v = run.alias.get(v, v)
         if v in run.vectors:
             return
-        if self.kinds.get(v) != 1:
+        if self.kinds.get(v) != 1 or v in run.sums:
             raise _Stop
         run.length()
         _add(run.inputs, v)
@@ -405,12 +497,18 @@ class _Fuser:
         """The run's statements: hoisted ones, then `if compiled ...: loop else: as they were`."""
         if run.work < LEAST_WORK or not run.inputs:
             return run.seen
-        later = names_in(rest)
+        later, values = (set(_counts(rest + run.after, only)) for only in (False, True))
         if run.around is not None:  # (in a loop or a branch: read anywhere else in it, or after it)
-            within = _counts(run.seen)
-            later |= {v for v, count in run.around.items() if count > within[v]}
+            for found, around, only in ((later, run.around[0], False), (values, run.around[1], True)):
+                within = _counts(run.seen, only)
+                found |= {v for v, count in around.items() if count > within[v]}
         named = {s for v, s in run.alias.items() if v in later}
         kept = [v for v in run.vectors if v not in run.alias and (v in later or v in named)]
+        if not set(kept) | {v for v in run.alias if v in later} | run.numbers <= self.float_names:
+            # (Numba types both branches, and a name read after them has one type: the loop's floats would make
+            # an int sum a float, or fail to compile beside an int array; only names that hold floats anyway)
+            return run.seen
+        shaped = {v for v in kept if v not in values and v not in {s for a, s in run.alias.items() if a in values}}
         n, i = run.n, run.i
         first = run.inputs[0]
         setup = [ast.Assign([ast.Name(n, ast.Store())], _length(first))] + run.before
@@ -418,7 +516,8 @@ class _Fuser:
         array = {v: self.namer.fresh(f"{v}_new") if v in run.renamed else v for v in kept}
         setup += [ast.Assign([ast.Name(array[v], ast.Store())], _np("empty", ast.Name(n, ast.Load()))) for v in kept]
         body = run.loop + [ast.Assign([ast.Subscript(ast.Name(array[v], ast.Load()), ast.Name(i, ast.Load()),
-                                                     ast.Store())], ast.Name(run.vectors[v], ast.Load())) for v in kept]
+                                                     ast.Store())], ast.Name(run.vectors[v], ast.Load()))
+                           for v in kept if v not in shaped]  # (an array read after only for its shape: made, not filled)
         loop = ast.For(ast.Name(i, ast.Store()), ast.Call(ast.Name("range", ast.Load()), [ast.Name(n, ast.Load())], []),
                        body, [])
         aliases = [ast.Assign([ast.Name(v, ast.Store())], ast.Name(a, ast.Load())) for v, a in array.items() if v != a]
@@ -431,7 +530,7 @@ class _Fuser:
         lengths = [_length(v) for v in run.inputs] + [_length(clone(view)) for _, view in run.views]
         if len(lengths) > 1:
             test.append(ast.Compare(lengths[0], [ast.Eq()] * (len(lengths) - 1), lengths[1:]))
-        return run.hoisted + [ast.If(ast.BoolOp(ast.And(), test), setup + [loop] + run.after + aliases, run.original)]
+        return run.hoisted + [ast.If(ast.BoolOp(ast.And(), test), setup + [loop] + aliases + run.after, run.original)]
 
 
 def _target(stmt):
@@ -442,10 +541,38 @@ def _target(stmt):
     return None
 
 
-def _counts(nodes):
-    """How often each name occurs in a node or a list of them."""
-    return Counter(n.id for n in ast.walk(ast.Module(list(nodes), []) if isinstance(nodes, list) else nodes)
-                   if isinstance(n, ast.Name))
+def clone_keeping(node, keep):
+    """A copy of node in which the nodes of `keep` are themselves (not copies), for _Replaced to find."""
+    if any(node is k for k in keep):
+        return node
+    new = copy.copy(node)
+    for field, value in ast.iter_fields(node):
+        if isinstance(value, list):
+            setattr(new, field, [clone_keeping(v, keep) if isinstance(v, ast.AST) else v for v in value])
+        elif isinstance(value, ast.AST):
+            setattr(new, field, clone_keeping(value, keep))
+    return new
+
+
+class _Replaced(ast.NodeTransformer):
+    """Each node whose id is a key replaced by the name it maps to (by Constant(0.0) where None)."""
+
+    def __init__(self, names):
+        self.names = names
+
+    def visit(self, node):
+        if id(node) in self.names:
+            name = self.names[id(node)]
+            return ast.Constant(0.0) if name is None else ast.Name(name, ast.Load())
+        return super().visit(node)
+
+
+def _counts(nodes, values=False):
+    """How often each name occurs in a node or a list of them (`values`: not as `a.shape` or `a.size`)."""
+    tree = ast.Module(list(nodes), []) if isinstance(nodes, list) else nodes
+    skip = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("shape", "size")} \
+        if values else set()
+    return Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skip)
 
 
 def _numbers_read(node):
@@ -485,18 +612,31 @@ def _reduction(value):
     return len(value.args) == (2 if value.func.attr == "dot" else 1)
 
 
-def _pure(stmt):
-    """Whether stmt's calls only compute values: NumPy's and math's functions (no `out=`), the
-    builtins generated code uses and runtime helpers that write into nothing (add_into writes into
-    its first argument)."""
-    for n in ast.walk(stmt):
+def _pure(stmt, also=()):
+    """Whether stmt only binds its target, by calls that compute values (see _computes)."""
+    return _computes(stmt, also) and stores(stmt) == {_target(stmt)}
+
+
+def _computes(node, also=()):
+    """Whether node's calls only compute values: NumPy's and math's functions (no `out=`), the builtins
+    generated code uses and runtime helpers that write into nothing (add_into writes into its first
+    argument); and the helpers `also`."""
+    for n in ast.walk(node):
         if isinstance(n, ast.Call):
             func = dotted(n.func) or ""
             if any(k.arg == "out" for k in n.keywords) or not (
-                    func.startswith(("np.", "math.")) and not func.startswith("np.random")
+                    func.startswith(("np.", "math.")) and not func.startswith("np.random") or func in also
                     or func in RESERVED or func in runtime.EXPORTED and func not in having("in_place")):
                 return False
-    return stores(stmt) == {_target(stmt)}
+    return True
+
+
+def _appended(stmt):
+    """Whether stmt is `name.append(value)`, value's calls computing values only."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "append" \
+        and isinstance(call.func.value, ast.Name) and len(call.args) == 1 and not call.keywords \
+        and _computes(call.args[0])
 
 
 def _binop(left, op, right):

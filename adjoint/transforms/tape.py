@@ -119,7 +119,7 @@ class _Placer:
         self.save = {plan.element_sites[key][0] for key in self.saved}
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
         # a name whose shape is the same at every write needs no tape: the reverse sweep reads its last value's
-        self.shapes = shapes - self.save - one_shape(body[:start], shapes - self.save, kinds, again)
+        self.shapes = shapes - self.save - one_shape(body[:start], shapes - self.save, kinds, again, params)
         self.restore = restore | (self.save & again)
         self.floats = {v for v in self.restore if kinds.get(v) == 0 and v in plan.active}
         self.flags = {v for v in self.restore - self.floats - params  # (a parameter comes in with any value)
@@ -191,11 +191,12 @@ class _Placer:
         return []
 
 
-def one_shape(forward, names, kinds, again):
+def one_shape(forward, names, kinds, again, params):
     """The names of `names` whose values all have one shape in a run: each is assigned by one statement
     (in a loop), whose value's shape depends only on the shapes of its operands (elementwise operations
     and ufuncs, matrix products, transposes, copies, slices with constant bounds), each of which is a
-    number, an array assigned once, or such a name."""
+    number, an array assigned once, or such a name. Not a parameter assigned in the loop: its value as the
+    function starts is one more, of any shape (`p = p[:-1] + p[1:]`, found by a hunt)."""
     bindings, in_loops = {}, set()
     for node in ast.walk(ast.Module(list(forward), [])):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -206,14 +207,14 @@ def one_shape(forward, names, kinds, again):
         if isinstance(node, (ast.For, ast.While)):
             in_loops |= stores(node.body)
     once = {v for v, values in bindings.items() if len(values) == 1 and values[0] is not None}
-    same = once & in_loops
+    same = (once & in_loops) - params
 
     def fixed(node):
         if isinstance(node, ast.Constant):
             return True
         if isinstance(node, ast.Name):  # (a number; an array bound once, outside loops, or a parameter never bound)
             return node.id in same or kinds.get(node.id) == 0 or node.id not in in_loops and (
-                node.id in once or node.id not in bindings)
+                node.id in once and node.id not in params or node.id not in bindings)
         if isinstance(node, ast.BinOp):
             return fixed(node.left) and fixed(node.right)
         if isinstance(node, ast.UnaryOp):
