@@ -191,8 +191,7 @@ class Derivative:
         if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
             # (code with loops, or heavy code whose elementwise runs Numba makes loops: compiled on a thread)
-            if self.jit is None and (self.generated.has_loops or heavy or key in self._jobs) \
-                    and (key in self._jobs or _worth_racing(mark)):
+            if self.jit is None and (key in self._jobs or (self.generated.has_loops or heavy) and _worth_racing(mark)):
                 return self.python_while_compiling(key, mark, args, seeds)
             try:
                 self.compile(args, seeds)

@@ -46,6 +46,11 @@ def assign(target, value, lineno=None):
     return stmt
 
 
+def np_call(func, *args):
+    """`np.func(args)`."""
+    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
+
+
 def method(obj, meth, *args):
     return ast.Call(ast.Attribute(name(obj), meth, ast.Load()), list(args), [])
 

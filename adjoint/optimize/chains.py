@@ -26,9 +26,9 @@ last digits, as with any reassociation.
 
 import ast
 
-from ..ir.build import clone
+from ..ir.build import Substitute, clone
 from ..ir.naming import Namer
-from ..ir.queries import names_in
+from ..ir.queries import names_in, stores
 
 
 def shorter_chains(fdef, adjoints, kinds, floats):
@@ -64,7 +64,7 @@ def _factored(body, v, namer, floats):
         target = s.targets[0].id if isinstance(s, ast.Assign) and len(s.targets) == 1 \
             and isinstance(s.targets[0], ast.Name) else None
         if target is None or not isinstance(s, ast.Assign):
-            bound = _bound(s)
+            bound = stores(s)
             if v in bound or not isinstance(s, (ast.Expr, ast.AugAssign)) or bound & set(factor):
                 factor, start = {}, None  # (a block, a write into v or a followed value: the chain ends)
             _forget(factor, uses, bound)
@@ -86,10 +86,6 @@ def _factored(body, v, namer, floats):
     for start, end, f in reversed(_last_of_each(chains)):
         body = _rewrite(body, v, start, end, _tidy(f, floats), namer)
     return body
-
-
-def _bound(s):
-    return {n.id for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _forget(factor, uses, bound):
@@ -139,10 +135,11 @@ def _rewrite(body, v, start, end, f, namer):
     current = v
     for k in range(start + 1, end):
         s = clone(body[k])
+        reads = Substitute({v: ast.Name(current, ast.Load())})  # (no store of v here: the chain would have ended)
         if isinstance(s, ast.Assign):  # (the value may be the name itself: `add_bar = p_bar`, found by a hunt)
-            s.value = _Renamed(v, current).visit(s.value)
+            s.value = reads.visit(s.value)
         else:
-            s = _Renamed(v, current).visit(s)
+            s = reads.visit(s)
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and s.targets[0].id == v:
             current = namer.fresh(f"{v}_step")
             s.targets = [ast.Name(current, ast.Store())]
@@ -151,16 +148,6 @@ def _rewrite(body, v, start, end, f, namer):
     last.value = ast.BinOp(ast.Name(v, ast.Load()), ast.Mult(), f)
     body[end] = last
     return body
-
-
-class _Renamed(ast.NodeTransformer):
-    def __init__(self, old, new):
-        self.old, self.new = old, new
-
-    def visit_Name(self, node):
-        if node.id == self.old and isinstance(node.ctx, ast.Load):
-            return ast.Name(self.new, ast.Load())
-        return node
 
 
 def _tidy(f, floats):

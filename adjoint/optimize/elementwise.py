@@ -32,16 +32,14 @@ arrays do (inf at a division by 0, where Python's numbers raise).
 """
 
 import ast
-import copy
 from collections import Counter
 
 from .. import runtime
-from ..ir.build import clone, is_comment
+from ..ir.build import clone, is_comment, np_call
 from ..ir.naming import RESERVED, Namer
 from ..ir.queries import dotted, loads, names_in, stores, written
 from ..rules.helpers import ENTRYWISE, having
 
-HELPERS = frozenset({"times"})  # runtime helpers with a number form that the loop calls entry by entry
 FILLS = {"full": None, "zeros": 0.0, "ones": 1.0}
 REDUCTIONS = frozenset({"sum", "mean", "dot"})
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult)
@@ -133,6 +131,11 @@ class _Run:
         self.n = None
         self.i = None
 
+    def keep(self, stmt):
+        """stmt is the run's, and stays in the statements as they were."""
+        self.original.append(stmt)
+        self.seen.append(stmt)
+
     def snapshot(self):
         return {k: v.copy() if isinstance(v, (list, set, dict)) else v for k, v in vars(self).items()}
 
@@ -194,8 +197,7 @@ class _Fuser:
     def take(self, run, stmt):
         """Add stmt to the run (its loop form, or hoisted before it), or raise _Stop."""
         if is_comment(stmt):
-            run.original.append(stmt)
-            run.seen.append(stmt)
+            run.keep(stmt)
             run.loop.append(stmt)
             return
         target = _target(stmt)
@@ -238,57 +240,50 @@ class _Fuser:
             run.loop.append(ast.Assign([ast.Name(name, ast.Store())], entry))
             run.vectors[target] = name
             run.work += 1
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def reduction(self, run, target, value, stmt):
-        if target in run.outside | run.sums | run.pinned or target in run.vectors or target in run.alias:
+        """`s = np.sum(e)` (np.mean, np.dot): s accumulated in the loop."""
+        if target in run.sums | run.pinned or target in run.vectors or target in run.alias:
             raise _Stop
-        how = value.func.attr
-        terms = [self.vector_entry(run, a) for a in value.args]
+        self.accumulate(run, target, value)
         if target in run.outside:
-            raise _Stop
-        term = ast.BinOp(terms[0], ast.Mult(), terms[1]) if how == "dot" else terms[0]
-        run.before.append(ast.Assign([ast.Name(target, ast.Store())], ast.Constant(0.0)))
-        run.loop.append(ast.AugAssign(ast.Name(target, ast.Store()), ast.Add(), term))
-        if how == "mean":
-            run.after.append(ast.Assign([ast.Name(target, ast.Store())],
-                                        _np("divide", ast.Name(target, ast.Load()), ast.Name(run.length(), ast.Load()))))
+            raise _Stop  # (read in the loop: it would read the partial sums)
         run.sums.add(target)
         run.numbers.add(target)
         run.work += 1
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def with_sums(self, run, target, value, stmt):
         """`s = s + np.sum(e) * c` and the like: each sum accumulated in a number of its own in the loop,
         the number s after it (the run reads s only as it was before)."""
         if target in run.vectors or target in run.alias:
             raise _Stop
-        calls = [n for n in ast.walk(value) if _reduction(n)]
-        rest = _Replaced({id(c): None for c in calls}).visit(clone_keeping(value, calls))
+        rest = _EachSum(lambda call: ast.Constant(0.0)).visit(clone(value))
         if _numbers_read(rest) & (set(run.vectors) | set(run.alias) | run.written) \
                 or any(self.kinds.get(v) != 0 for v in _numbers_read(rest) - run.sums):
             raise _Stop  # (the part outside the sums must be a number's expression)
-        sums = {}
-        for call in calls:
-            how = call.func.attr
-            terms = [self.vector_entry(run, a) for a in call.args]
-            total = self.namer.fresh(how)
-            run.before.append(ast.Assign([ast.Name(total, ast.Store())], ast.Constant(0.0)))
-            run.loop.append(ast.AugAssign(ast.Name(total, ast.Store()), ast.Add(),
-                                          ast.BinOp(terms[0], ast.Mult(), terms[1]) if how == "dot" else terms[0]))
-            if how == "mean":
-                run.after.append(ast.Assign([ast.Name(total, ast.Store())], _np(
-                    "divide", ast.Name(total, ast.Load()), ast.Name(run.length(), ast.Load()))))
-            sums[id(call)] = total
-        run.after.append(ast.Assign([ast.Name(target, ast.Store())],
-                                    _Replaced(sums).visit(clone_keeping(value, calls))))
+
+        def total(call):
+            name = self.namer.fresh(call.func.attr)
+            self.accumulate(run, name, call)
+            return ast.Name(name, ast.Load())
+        run.after.append(ast.Assign([ast.Name(target, ast.Store())], _EachSum(total).visit(clone(value))))
         run.sums.add(target)
         run.numbers.add(target)
         run.work += 1
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
+
+    def accumulate(self, run, total, call):
+        """The number `total` set to 0.0 before the loop, and call's terms (np.sum, np.mean or np.dot of
+        vectors) added to it in the loop (a mean divided after it)."""
+        terms = [self.vector_entry(run, a) for a in call.args]
+        run.before.append(ast.Assign([ast.Name(total, ast.Store())], ast.Constant(0.0)))
+        run.loop.append(ast.AugAssign(ast.Name(total, ast.Store()), ast.Add(),
+                                      ast.BinOp(*terms[:1], ast.Mult(), *terms[1:]) if len(terms) == 2 else terms[0]))
+        if call.func.attr == "mean":
+            run.after.append(ast.Assign([ast.Name(total, ast.Store())], np_call(
+                "divide", ast.Name(total, ast.Load()), ast.Name(run.length(), ast.Load()))))
 
     def update(self, run, target, stmt):
         root = run.alias.get(target, target)
@@ -299,8 +294,7 @@ class _Fuser:
         run.loop.append(ast.Assign([ast.Name(name, ast.Store())],
                                    _binop(ast.Name(name, ast.Load()), stmt.op, entry)))
         run.work += 1
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def add_into(self, run, stmt):
         """add_into(a[lo:hi], g): a[lo:hi][i] += g's entry, where `a` is an array made for this (a new
@@ -323,8 +317,7 @@ class _Fuser:
                                       ast.Add(), entry))
         run.written.add(a)
         run.work += 1
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def only_added_into(self, run, a):
         """Whether `a` was last bound, at this level, to a new buffer (np.zeros, ...), and read since only as
@@ -345,8 +338,7 @@ class _Fuser:
         run.after.append(stmt)
         run.sums.add(target)
         run.numbers.add(target)
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def sink(self, run, stmt, target):
         """Move stmt after the loop when it binds a name from values the rest of the run does not change
@@ -360,8 +352,7 @@ class _Fuser:
         run.pinned |= loads(stmt)
         if target:
             run.sums.add(target)
-        run.original.append(stmt)
-        run.seen.append(stmt)
+        run.keep(stmt)
 
     def hoist(self, run, stmt, target, kind):
         """Move stmt before the run when it only binds a name (a number, or any value by `=`) from
@@ -394,7 +385,7 @@ class _Fuser:
             left, right = self.entry(run, node.left), self.entry(run, node.right)  # (not % or //: Numba's raise at 0)
             if isinstance(node.op, ast.Pow) and not (isinstance(node.right, ast.Constant)
                                                      and type(node.right.value) is int and node.right.value >= 0):
-                return _np("power", left, right)
+                return np_call("power", left, right)
             return _binop(left, node.op, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             return ast.UnaryOp(node.op, self.entry(run, node.operand))
@@ -408,7 +399,7 @@ class _Fuser:
     def call(self, run, node):
         func = dotted(node.func) or ""
         module, _, attr = func.rpartition(".")
-        if module == "np" and attr in ENTRYWISE or func in HELPERS:
+        if func in ENTRYWISE:
             return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
         if func in ("max", "min") and node.args:
             return ast.Call(clone(node.func), [self.entry(run, a) for a in node.args], [])
@@ -514,7 +505,7 @@ class _Fuser:
         setup = [ast.Assign([ast.Name(n, ast.Store())], _length(first))] + run.before
         setup += [ast.Assign([ast.Name(part, ast.Store())], view) for part, view in run.views]
         array = {v: self.namer.fresh(f"{v}_new") if v in run.renamed else v for v in kept}
-        setup += [ast.Assign([ast.Name(array[v], ast.Store())], _np("empty", ast.Name(n, ast.Load()))) for v in kept]
+        setup += [ast.Assign([ast.Name(array[v], ast.Store())], np_call("empty", ast.Name(n, ast.Load()))) for v in kept]
         body = run.loop + [ast.Assign([ast.Subscript(ast.Name(array[v], ast.Load()), ast.Name(i, ast.Load()),
                                                      ast.Store())], ast.Name(run.vectors[v], ast.Load()))
                            for v in kept if v not in shaped]  # (an array read after only for its shape: made, not filled)
@@ -541,44 +532,31 @@ def _target(stmt):
     return None
 
 
-def clone_keeping(node, keep):
-    """A copy of node in which the nodes of `keep` are themselves (not copies), for _Replaced to find."""
-    if any(node is k for k in keep):
-        return node
-    new = copy.copy(node)
-    for field, value in ast.iter_fields(node):
-        if isinstance(value, list):
-            setattr(new, field, [clone_keeping(v, keep) if isinstance(v, ast.AST) else v for v in value])
-        elif isinstance(value, ast.AST):
-            setattr(new, field, clone_keeping(value, keep))
-    return new
+class _EachSum(ast.NodeTransformer):
+    """Each np.sum, np.mean or np.dot of a tree (not one inside another) replaced by replace(call)."""
+
+    def __init__(self, replace):
+        self.replace = replace
+
+    def visit_Call(self, node):
+        return self.replace(node) if _reduction(node) else self.generic_visit(node)
 
 
-class _Replaced(ast.NodeTransformer):
-    """Each node whose id is a key replaced by the name it maps to (by Constant(0.0) where None)."""
-
-    def __init__(self, names):
-        self.names = names
-
-    def visit(self, node):
-        if id(node) in self.names:
-            name = self.names[id(node)]
-            return ast.Constant(0.0) if name is None else ast.Name(name, ast.Load())
-        return super().visit(node)
+def _shape_reads(tree):
+    """The ids of what tree reads only for its shape or size (the `a` of `a.shape`, `a.size`)."""
+    return {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("shape", "size")}
 
 
 def _counts(nodes, values=False):
     """How often each name occurs in a node or a list of them (`values`: not as `a.shape` or `a.size`)."""
     tree = ast.Module(list(nodes), []) if isinstance(nodes, list) else nodes
-    skip = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr in ("shape", "size")} \
-        if values else set()
+    skip = _shape_reads(tree) if values else set()
     return Counter(n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skip)
 
 
 def _numbers_read(node):
     """The names node reads as values: not a call's function, nor an array read for its shape or size."""
-    skip = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)}
-    skip |= {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute) and n.attr in ("shape", "size")}
+    skip = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call)} | _shape_reads(node)
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and id(n) not in skip}
 
 
@@ -595,12 +573,8 @@ def _added_into(stmt):
 
 def _read_otherwise(stmt, a):
     """Whether stmt reads `a` other than for its shape or size, or as add_into's first argument's array."""
-    allowed = set()
-    for n in ast.walk(stmt):
-        if isinstance(n, ast.Attribute) and n.attr in ("shape", "size") and isinstance(n.value, ast.Name):
-            allowed.add(id(n.value))
-        if isinstance(n, ast.Call) and dotted(n.func) == "add_into" and n.args and isinstance(n.args[0], ast.Subscript):
-            allowed.add(id(n.args[0].value))
+    allowed = _shape_reads(stmt) | {id(n.args[0].value) for n in ast.walk(stmt) if isinstance(n, ast.Call)
+                                    and dotted(n.func) == "add_into" and n.args and isinstance(n.args[0], ast.Subscript)}
     return any(isinstance(n, ast.Name) and n.id == a and isinstance(n.ctx, ast.Load) and id(n) not in allowed
                for n in ast.walk(stmt))
 
@@ -641,12 +615,8 @@ def _appended(stmt):
 
 def _binop(left, op, right):
     if isinstance(op, ast.Div):
-        return _np("divide", left, right)
+        return np_call("divide", left, right)
     return ast.BinOp(left, op, right)
-
-
-def _np(func, *args):
-    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
 
 
 def _call(func, names):

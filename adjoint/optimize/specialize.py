@@ -25,17 +25,13 @@ without the array.
 import ast
 
 from ..analysis.kinds import Kinds, join, matmul
-from ..ir.build import clone
+from ..ir.build import clone, np_call
 from ..ir.queries import dotted
 
 
 def specialize(fdef, kinds):
     """fdef with the helper calls whose argument kinds are known replaced by what they compute."""
     return ast.fix_missing_locations(Specialize(kinds).visit(clone(fdef)))
-
-
-def _np(func, *args):
-    return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
 
 
 def _shape(x):
@@ -163,7 +159,7 @@ class Specialize(ast.NodeTransformer):
             node.args[where] = ast.Constant(None)
         if helper == "zeros_like" and isinstance(args[0], ast.Name):
             k = self.kind(args[0])
-            return node if k is None else ast.Constant(0.0) if k == 0 else _np("zeros", _shape(args[0]))
+            return node if k is None else ast.Constant(0.0) if k == 0 else np_call("zeros", _shape(args[0]))
         if helper == "unbroadcast" and isinstance(args[1], ast.Name):
             return self.unbroadcast(node, *args)
         if helper in ("unsum", "unmean") and len(args) == 3 and isinstance(args[1], ast.Name) and \
@@ -176,10 +172,10 @@ class Specialize(ast.NodeTransformer):
                     size = ast.Call(ast.Name("max", ast.Load()),
                                     [ast.Attribute(clone(a), "size", ast.Load()), ast.Constant(1)], [])
                     g = ast.BinOp(g, ast.Div(), size)
-                return _np("full", _shape(a), g)
+                return np_call("full", _shape(a), g)
         for reduction in ("sum", "max", "min", "mean", "prod", "var", "std", "amax", "amin"):
             if _is_np(node, reduction) and self.kind(args[0]) == 1 and _axis(node) in (0, -1):
-                return _np(reduction, args[0])  # (the one axis of a vector: all of it, which Numba takes)
+                return np_call(reduction, args[0])  # (the one axis of a vector: all of it, which Numba takes)
         for reduction in ("sum", "max", "min", "mean", "amax", "amin", "prod", "var", "std"):  # over one axis of
             spread = _axis_ddof(node) if reduction in ("var", "std") else (_axis(node), None)  # a matrix or more:
             if _is_np(node, reduction) and (self.kind(args[0]) or 0) >= 2 and spread[0] is not None:  # loops
@@ -219,7 +215,7 @@ class Specialize(ast.NodeTransformer):
         if kx is None or kg is None:
             return node
         if kx == 0:
-            return g if kg == 0 else _np("sum", g)
+            return g if kg == 0 else np_call("sum", g)
         if kg == 0:
-            return _np("full", _shape(x), g)
+            return np_call("full", _shape(x), g)
         return ast.Call(ast.Name("summed_to", ast.Load()), [g, _shape(x)], [])

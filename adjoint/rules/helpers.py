@@ -71,13 +71,13 @@ def draws(call):
     return "." + call.func.attr in _drawing()
 
 
-# NumPy's functions that generated code calls and that apply entry by entry (ufuncs): NumPy and Numba
-# give a number for numbers, and their result's shape is their arguments' broadcast
-ENTRYWISE = frozenset({
+# NumPy's functions that generated code calls and that apply entry by entry (ufuncs), and the runtime
+# helpers that do: NumPy and Numba give a number for numbers, and the result's shape is the arguments' broadcast
+ENTRYWISE = frozenset(f"np.{f}" for f in (
     "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "cbrt", "square", "abs", "absolute", "negative",
     "sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh",
     "maximum", "minimum", "fmax", "fmin", "logaddexp", "logaddexp2", "hypot", "arctan2", "copysign", "sign",
-    "divide", "true_divide", "multiply", "add", "subtract", "power", "deg2rad", "rad2deg"})
+    "divide", "true_divide", "multiply", "add", "subtract", "power", "deg2rad", "rad2deg")) | {"times"}
 
 
 def having(fact):

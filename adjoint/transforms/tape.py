@@ -230,7 +230,7 @@ def one_shape(forward, names, kinds, again, params):
             func = dotted(node.func) or ""
             if isinstance(node.func, ast.Attribute) and node.func.attr == "copy" and not node.args:
                 return fixed(node.func.value)
-            return (func.startswith("np.") and func[3:] in ENTRYWISE or func == "times") and all(fixed(a) for a in node.args)
+            return func in ENTRYWISE and all(fixed(a) for a in node.args)
         return False
 
     while True:
