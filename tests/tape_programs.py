@@ -673,7 +673,7 @@ PROGRAMS.append((rebound_then_read_each_step, lambda: (np.array([0.5, -1.5, 2.0,
 
 def rebound_linear_steps(u0, kappa, n):
     """A linear step on an array rebound each time, whose final value the reverse sweep reads before
-    its loop: the steps' values are never read back, only their shapes (it copied every step's array)."""
+    its loop: each step's array is kept as it is (it copied every step's array once)."""
     u = u0.copy()
     for k in range(n):
         u_new = u.copy()

@@ -1,5 +1,6 @@
 """The tape keeps what the reverse sweep reads, and nothing it does not need."""
 
+import ast
 import re
 
 import numpy as np
@@ -274,10 +275,14 @@ def test_elements_are_saved_only_where_the_reverse_sweep_reads_them_back():
     assert "y_saved1.append(saved(y[i]))" in generated(read_before_elements_written, (np.ones(4),), ("x",))
 
 
-def test_an_array_whose_values_are_not_read_back_keeps_only_its_shapes():
+def test_an_array_filled_anew_each_step_is_kept_by_reference():
+    """u is given a new array each step that nothing writes after (analysis.aliasing.frozen): its
+    tape holds the arrays themselves, not copies of them and not the numbers read from them."""
     from tape_programs import rebound_linear_steps
     text = generated(rebound_linear_steps, (np.ones(6), 0.2, 3), ("u0", "kappa"))
-    assert "push_shape(u_shapes, u.shape)" in text and "u_tape" not in text and "saved(" not in text, text
+    copies = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith(".copy")]
+    assert "u_tape.append(u)" in text and len(copies) == 2 and "saved(" not in text, text
+    assert "_tape_top" not in text and "add_tape" not in text, text  # (no number is taped)
 
 
 def test_flags_and_trip_counts_go_on_arrays_of_their_own_type():

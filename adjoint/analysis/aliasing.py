@@ -136,3 +136,63 @@ def _number(node):
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     return None
+
+
+def frozen(body, table, kinds):
+    """name -> its buffers, for the array names whose memory nothing writes once the name holds it:
+    a step that fills a new array and then gives it the name (`new = u.copy()`, `new[i, j] = ...`,
+    `u = new`), so that each array the name held keeps its values for good. The reverse sweep can
+    then read an element of the name where it is restored, rather than tape every element read.
+
+    A buffer b is bound once in the whole function, to a new array (no view of anything); every
+    element write into b is in the statements of b's block between that binding and the first that
+    holds a `u = b` (in a branch, say); and nothing but the `u = b` after the binding in its block
+    makes another name show b. The name u is frozen
+    when every name that may share its memory and is written into is one of its buffers."""
+    shown = views(body, table, kinds)
+    bound, elements, links_to = {}, {}, {}
+    for s in assignments(body):
+        target = s.targets[0]
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            elements[target.value.id] = elements.get(target.value.id, 0) + 1
+        for n in (target.elts if isinstance(target, ast.Tuple) else [target]):
+            if isinstance(n, ast.Name):
+                bound[n.id] = bound.get(n.id, 0) + 1
+        for a, base in links(s, table, kinds):
+            links_to.setdefault(base, []).append(s)
+    loop_targets = {n.target.id for n in ast.walk(ast.Module(list(body), []))
+                    if isinstance(n, ast.For) and isinstance(n.target, ast.Name)}
+    buffers = {}  # u -> the buffers it is given
+    for block in _blocks(body):
+        for i, s in enumerate(block):
+            if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+                continue
+            b = s.targets[0].id
+            if bound.get(b) != 1 or b in loop_targets or not kinds.get(b) or b in shown:
+                continue  # (bound once, an array, to a new one: a view of nothing)
+            gives = {j: [n for n in ast.walk(block[j]) if isinstance(n, ast.Assign) and isinstance(
+                n.targets[0], ast.Name) and isinstance(n.value, ast.Name) and n.value.id == b]
+                for j in range(i + 1, len(block))}
+            given = [n for j in sorted(gives) for n in gives[j]]
+            if not given or {id(x) for x in links_to.get(b, [])} != {id(n) for n in given}:
+                continue
+            window = ast.Module(block[i + 1:min(j for j in gives if gives[j])], [])
+            inside = sum(1 for n in ast.walk(window) if isinstance(n, ast.Assign) and isinstance(
+                n.targets[0], ast.Subscript) and isinstance(n.targets[0].value, ast.Name)
+                and n.targets[0].value.id == b)
+            if inside == elements.get(b, 0):
+                for n in given:
+                    buffers.setdefault(n.targets[0].id, set()).add(b)
+    out = {}
+    for u, own in buffers.items():
+        if u not in elements and all(a in own or a not in elements for a in aliases(u, shown)):
+            out[u] = own
+    return out
+
+
+def _blocks(body):
+    """body and every block nested in it."""
+    yield body
+    for s in body:
+        for part in (s.body, s.orelse) if isinstance(s, (ast.If, ast.For, ast.While)) else ():
+            yield from _blocks(part)

@@ -149,17 +149,24 @@ class ControlFlow:
     def carried_views(self, scope, loop):
         """Refuse writing into an array in a loop body, then reading a view of it kept from the previous
         iteration (`a[:] = ...; s += np.sum(w); w = a[:3]`): the normal form has no such alias."""
-        views = {}  # name -> arrays it may view, from its assignments in the body
+        views, bound = {}, {}  # name -> arrays it may view; -> whether each assignment makes it a new array
         for node in ast.walk(loop):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 base = chain_base(node.value)
                 if base is not None and not self.one_element(scope, node.value):
                     views.setdefault(node.targets[0].id, set()).add(base)
+                bound[node.targets[0].id] = bound.get(node.targets[0].id, True) and base is None
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.For, ast.AnnAssign)):
+                for n in ast.walk(node.target if not isinstance(node, ast.Assign) else ast.Tuple(node.targets)):
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                        bound[n.id] = False
         if not views:
             return
         written, stored = {}, set()  # array -> its first element write; names assigned so far
         for name, kind, node in events_of(loop.body):
             if kind == "write":
+                if bound.get(name) and surely_bound_before(loop.body, node, name):
+                    continue  # (into a new array this run made: not the one kept from the run before)
                 written.setdefault(name, node)
             elif kind == "store":
                 stored.add(name)

@@ -260,7 +260,9 @@ def surely_bound_before(stmts, target, name):
     bound = set()
     for s in stmts:
         if any(n is target for n in ast.walk(s)):
-            return name in bound
+            parts = [p for p in ((s.body, s.orelse) if isinstance(s, (ast.If, ast.For, ast.While)) else ())
+                     if any(n is target for n in ast.walk(ast.Module(p, [])))]
+            return name in bound or bool(parts) and surely_bound_before(parts[0], target, name)
         bound |= upward([s])[1]
         if leaves(s):
             return False

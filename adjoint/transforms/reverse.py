@@ -27,6 +27,7 @@ import ast
 import itertools
 
 from ..analysis.activity import Transform, activity, assignments, has_break
+from ..analysis.aliasing import frozen
 from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
 from ..ir.queries import names_in, written
 from ..rules.helpers import having
@@ -156,6 +157,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         self.element_written = {st.targets[0].value.id for st in assignments(nf.body)
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
+        self.frozen = frozen(nf.body, table, self.kinds)
         self.remat = set()
         self.occurrences = occurrences(nf.body)
         self.scopes = self.adjoint_scopes()
@@ -206,7 +208,8 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             v for k, v in self.bars.items() if isinstance(k, tuple)}
         plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
                         list(self.tapes), nf.namer, set(self.active), self.views(), set(self.remat),
-                        dict(self.trip_counts), {}, {b for v, b in self.bars.items() if isinstance(v, str)})
+                        dict(self.trip_counts), {}, {b for v, b in self.bars.items() if isinstance(v, str)},
+                        dict(self.frozen))
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):

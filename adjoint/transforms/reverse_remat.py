@@ -128,7 +128,8 @@ class Rematerialize:
         if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Name, ast.Constant)):
             return t
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
-                and value.value.id not in self.written_memory and self.writes.get(value.value.id, 0) <= 1 \
+                and (value.value.id not in self.written_memory and self.writes.get(value.value.id, 0) <= 1
+                     or value.value.id in self.frozen) \
                 and not any(isinstance(n, ast.Slice) for n in ast.walk(value.slice)):
             return t
         if isinstance(value, ast.Call):

@@ -56,6 +56,7 @@ class TapePlan:
     trip_counts: dict  # trip-count name -> (the normal-form loop it counts, its tape or None)
     placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
     adjoints: set  # names of the adjoints (which hold floats)
+    frozen: dict  # name -> its buffers: the arrays it holds are never written after (analysis.aliasing.frozen)
 
 
 def place_tape(fdef, plan):
@@ -114,8 +115,10 @@ class _Placer:
         # an element write's old value is saved where the reverse sweep reads the array (or a name
         # that may share its memory: a write into `g` of `g = h` overwrites what it reads as h) after
         # the element is put back; reading a view reads the array it shows
-        self.saved = {key for key, (y, _) in plan.element_sites.items() if aliases(y, plan.views)
-                      & shown_by(after.get(("load", key), _NOTHING)[0], plan.views)}
+        # (a name whose arrays are never written after it holds them reads none of the writes into its
+        # buffers: the array it holds in the reverse sweep is one a write of the same step did not touch)
+        self.saved = {key for key, (y, _) in plan.element_sites.items() if aliases(y, plan.views) & shown_by(
+            after.get(("load", key), _NOTHING)[0] - {u for u, own in plan.frozen.items() if y in own}, plan.views)}
         self.save = {plan.element_sites[key][0] for key in self.saved}
         # elements put back into y must go into the array y was when they were taken out: y itself is restored
         # a name whose shape is the same at every write needs no tape: the reverse sweep reads its last value's
@@ -127,7 +130,7 @@ class _Placer:
         # arrays that may share memory with an array whose elements are written: the tape keeps a copy,
         # or a later write into the shared memory would change the kept value (a view `c[:2]`, then `c[0] = 0`)
         element_written = {y for y, _ in plan.element_sites.values()}
-        self.snapshots = {v for v in self.restore
+        self.snapshots = {v for v in self.restore - set(plan.frozen)
                           if kinds.get(v) != 0 and (aliases(v, plan.views) - {v}) & element_written}
         both = sorted(self.snapshots & self.save)
         if both:  # a copy on the tape would miss the writes into v's own elements that come after it
