@@ -49,6 +49,11 @@ def stacked(fdef, plan):
     return stack_tapes(fdef)
 
 
+def accumulated_in_place_again(fdef, plan):
+    # once the copies are out (`u0_bar = u_bar` at the end no longer shares u_bar's buffer)
+    return accumulated_in_place(without_copies(fdef), plan)
+
+
 def elementwise_loops(fdef, plan):
     return fuse_elementwise(fdef, plan.kinds, plan.active | plan.adjoints)
 
@@ -59,7 +64,7 @@ def copies_out(fdef, plan):
 
 # the adjoint once its tapes are placed (reverse and hvp modes)
 ADJOINT = (simplified, fused, single_uses, accumulated_in_place, shared_divisions, scalar_accumulation)
-REVERSE = (chains, outer, stacked, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
+REVERSE = (chains, outer, stacked, accumulated_in_place_again, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
 TANGENT = (simplified,)  # forward mode's code, and hvp's forward mode over the adjoint
 FINAL = (copies_out,)  # every mode, last
 

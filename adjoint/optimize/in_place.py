@@ -21,7 +21,8 @@ def accumulate_in_place(fdef, arrays):
     for node in ast.walk(fdef):
         if isinstance(node, ast.Assign):
             target = node.targets[0]
-            bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)} & arrays
+            bound = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)
+                     and isinstance(n.ctx, ast.Store)} & arrays  # (`v[i] = 0.0` writes into v: binds nothing)
             own = isinstance(target, ast.Name) and (
                 _new_array(node.value) or accumulation(node, target.id) is not None)
             if not own:
