@@ -42,7 +42,7 @@ _CALLS = itertools.count(1)  # numbers each call of a Derivative, so that the la
 class State(enum.Enum):
     """Where a Derivative stands, which decides the path of its next call."""
     NOT_RUN = "not run yet"
-    PYTHON = "python"  # runs as Python (jit=False; NumPy's own work; Numba failed; Python was faster)
+    PYTHON = "python"  # runs as Python (jit=False; Numba failed; Python was faster)
     COMPILING = "python while compiling"  # runs as Python while Numba compiles on a thread
     TO_TIME = "numba, to be timed"  # jit=None, straight-line: compiled on its first call, timed on its second
     NUMBA = "numba"  # runs compiled: Numba's dispatcher, or a native module
@@ -175,24 +175,22 @@ class Derivative:
             return self.python()(*args, *seeds)
         if self.state in (State.PYTHON, State.COMPILING) and not self._jobs:
             return self.python()(*args, *seeds)
-        heavy = False
+        heavy, ran = False, None
         if self.jit is None and self.state is State.NOT_RUN and not self.generated.has_loops:
             python, n = self.python(), self.statements()
             spent, result = _fastest(python, [*args, *seeds], calls=1)
             if spent >= n * NUMPY_BOUND:  # the first call may pay for loading and first touches: again
                 spent, result = _fastest(python, [*args, *seeds], calls=1)
             heavy = spent >= n * NUMPY_BOUND
-            if heavy and not self.generated.fused:
-                self.now(State.PYTHON, f"not compiled: {spent * 1e3:.3g} ms in {n} statements of straight-line "
-                         "array code is NumPy's own work, which Numba would not do faster")
-                return result
+            ran = (spent, result) if heavy else None
         key = self.kinds(args, seeds)
         compiled = self._compiled.get(key) or self.load_native(key)
         if compiled is None:
             mark = emit.compiled_mark(self.generated.module, repr(key))
-            # (code with loops, or heavy code whose elementwise runs Numba makes loops: compiled on a thread)
+            # (code with loops, or heavy straight-line code, which may be NumPy's own work: compiled on a
+            # thread while Python runs the calls, then both are timed)
             if self.jit is None and (key in self._jobs or (self.generated.has_loops or heavy) and _worth_racing(mark)):
-                return self.python_while_compiling(key, mark, args, seeds)
+                return self.python_while_compiling(key, mark, args, seeds, ran)
             try:
                 self.compile(args, seeds)
             except Exception as e:  # noqa: BLE001 -- whatever Numba raised while compiling
@@ -251,7 +249,7 @@ class Derivative:
         return native.request(name, self.generated.module, self.generated.path, self.generated.entry,
                               jit.signature([*args, *seeds, *self.arrays]), wait)
 
-    def python_while_compiling(self, key, mark, args, seeds):
+    def python_while_compiling(self, key, mark, args, seeds, ran=None):
         """Under jit=None, code with loops that Numba's cache does not hold yet (no `mark`), or whose
         Python path was quick (the mark says how quick): Numba is started and compiles, or loads
         from its cache, on a thread of its own (adjoint/backend/background.py) while calls run as Python; a
@@ -273,6 +271,9 @@ class Derivative:
             self._jobs.pop(key, None)
             return self.python_instead(job.error, args, seeds)
         self.now(State.COMPILING)
+        if ran is not None:  # (the call that found the code heavy has run it already: its seconds, result)
+            job.python_s.append(ran[0])
+            return ran[1]
 
         def python():
             t0 = time.perf_counter()
