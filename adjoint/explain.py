@@ -7,6 +7,7 @@ place_tape's decisions, the generated function) and says it by the user's file, 
 
 import ast
 import os
+import re
 import textwrap
 
 from .analysis.activity import dependence
@@ -89,11 +90,14 @@ class Report:
     def readers(self):
         """name -> {(place in the reverse sweep that reads it, whether for its value)}, tape operations aside."""
         tapes = set(self.placed) | {t for _, t in self.plan.trip_counts.values() if t}
+        shapes = {t: v for t, (v, _) in self.placed.items() if re.fullmatch(rf"{re.escape(v)}_shapes(_\d+)?", t)}
         found = {}
 
         def note(node, place):
             by_value, by_shape, _ = reads([node])  # the shape of a number is no reason to keep it
             used = by_value | {n for n in by_shape if self.plan.kinds.get(n) != 0}
+            if not isinstance(node, ast.Expr):  # (not a tape's push or pop; `a_shapes[-1][0]` is a's shape)
+                by_value, used = by_value - set(shapes), (used - set(shapes)) | {shapes[t] for t in used & set(shapes)}
             if not used & tapes:
                 for n in used:
                     found.setdefault(n, set()).add((place, n in by_value))
