@@ -112,6 +112,22 @@ def divided(x, y):
     return np.sum(x / y - y / (x * x + 1.0))
 
 
+def tanh_layer(h, g):  # (an MLP's hidden layer's adjoint, as the reverse sweep writes it)
+    a = g * (1.0 - h * h)
+    return np.sum(a * np.tanh(h)) + np.mean(a * g)
+
+
+def matrix_mean(x, w):
+    z = np.exp(-x * w) + x / (1.0 + w * w)
+    return np.mean(z * z) - np.sum(np.log1p(x * x) * w)
+
+
+def matrix_then_rows(x, w):
+    z = np.sin(x * w) * x
+    r = np.sum(z * z, axis=1)  # (a sum over an axis: not in the loop)
+    return np.sum(r * r) + np.sum(z)
+
+
 X = np.array([0.3, -1.2, 0.8, 1.5, -0.4, 0.9, 0.2])
 Y = np.array([1.1, 0.5, -0.7, 2.0, 0.3, -1.4, 0.6])
 
@@ -135,6 +151,13 @@ PROGRAMS = [
     (mask_count, (X[:4], np.array([True, False, True, True])), 0),
     (scaled, (np.array([0.4]), 0.7), (0, 1)),
     (rosenbrock, (np.array([0.5, 1.5]),), 0),
+    (tanh_layer, (np.tanh(np.outer(X, Y[:3])), np.outer(Y, X[:3])), (0, 1)),
+    (matrix_mean, (np.outer(X, Y[:4]), np.outer(Y, X[:4]) + 0.1), (0, 1)),
+    (matrix_mean, (np.outer(X, Y[:4]).T, np.outer(Y, X[:4]).T), (0, 1)),  # (transposes: strided entries)
+    (matrix_mean, (np.outer(X, Y[:4]), Y[:4]), (0, 1)),  # a row broadcast: another rank, not fused
+    (matrix_mean, (np.outer(X, Y[:4]), np.outer(Y, X[:1])), (0, 1)),  # a column broadcast: the guard says no
+    (matrix_then_rows, (np.outer(X, Y[:4]), np.outer(Y, X[:4])), (0, 1)),
+    (matrix_mean, (np.outer(X, Y[:4]), np.arange(28.0).reshape(7, 4).astype(np.float32)), 0),
 ]
 
 
@@ -144,10 +167,18 @@ def test_oracles(fn, args, wrt):
 
 
 @pytest.mark.parametrize("fn", [rosenbrock, logistic, rebound, overlapping_slices, scaled, vector_out,
-                                loop_then_vectors, sum_of_written, divided, vectors_in_a_loop])
+                                loop_then_vectors, sum_of_written, divided, vectors_in_a_loop, tanh_layer,
+                                matrix_mean, matrix_then_rows])
 def test_runs_are_fused(fn):
-    args = next(a for f, a, _ in PROGRAMS if f is fn)
-    assert "if compiled and floats(" in adjoint.source(fn, *args)
+    args, wrt = next((a, w) for f, a, w in PROGRAMS if f is fn)
+    assert "if compiled and floats(" in adjoint.source(fn, *args, wrt=wrt)
+
+
+def test_matrices_run_two_loops_and_check_both_lengths():
+    text = adjoint.source(tanh_layer, np.ones((3, 2)), np.ones((3, 2)), wrt=(0, 1))
+    assert "(h.shape[0] == g.shape[0]) and (h.shape[1] == g.shape[1])" in text, text
+    assert "for j in range(m):" in text and "h[i, j]" in text and "np.empty((n, m))" in text, text
+    assert "np.divide(mean, n * m)" in text, text
 
 
 def test_broadcast_against_one_entry_takes_numpy_statements():

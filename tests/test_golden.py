@@ -209,22 +209,40 @@ def test_scalar_arguments_drop_broadcast_sums():
 
 def test_array_arguments_get_the_branch_of_each_helper_that_runs():
     """Called with arrays, the code that grad runs spreads, sums and zeroes directly, without the
-    helpers that choose between numbers and arrays."""
+    helpers that choose between numbers and arrays; under Numba, the matrix's elementwise run is one
+    loop over its entries (optimize/elementwise.py)."""
     from adjoint.backend.dispatch import derivative
 
     text = derivative(g.broadcast_add, ("A", "b"), kinds=(("A", 2), ("b", 1))).text
     assert text[text.index("def "):] == textwrap.dedent("""\
         def broadcast_add_vjp(A, b, out_bar):
-            # return np.sum(np.tanh(A + b))  (golden_programs.py:39)
             add = A + b
-            tanh = np.tanh(add)
-            out = np.sum(tanh)
-            # reverse sweep
-            # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
-            tanh_bar = np.full(tanh.shape, out_bar)
-            add_bar = tanh_bar * (1.0 - tanh * tanh)
-            A_bar = summed_to(add_bar, A.shape)
-            b_bar = summed_to(add_bar, b.shape)
+            if compiled and floats(add, A, out_bar) and (add.shape[0] == A.shape[0]) and (add.shape[1] == A.shape[1]):
+                n_1 = add.shape[0]
+                m_1 = add.shape[1]
+                out = 0.0
+                add_bar = np.empty((n_1, m_1))
+                for i_1 in range(n_1):
+                    for j_1 in range(m_1):
+                        # return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+                        tanh_i = np.tanh(add[i_1, j_1])
+                        out += tanh_i
+                        # reverse sweep
+                        # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+                        add_bar_i = out_bar * (1.0 - tanh_i * tanh_i)
+                        add_bar[i_1, j_1] = add_bar_i
+                A_bar = add_bar
+                b_bar = summed_to(add_bar, b.shape)
+            else:
+                # return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+                tanh = np.tanh(add)
+                out = np.sum(tanh)
+                # reverse sweep
+                # adjoint of: return np.sum(np.tanh(A + b))  (golden_programs.py:39)
+                tanh_bar = np.full(tanh.shape, out_bar)
+                add_bar = tanh_bar * (1.0 - tanh * tanh)
+                A_bar = summed_to(add_bar, A.shape)
+                b_bar = summed_to(add_bar, b.shape)
             return (out, A_bar, b_bar)
     """)
 

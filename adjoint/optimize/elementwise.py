@@ -1,11 +1,13 @@
-"""Fuse straight-line elementwise code over vectors into one loop that Numba compiles.
+"""Fuse straight-line elementwise code over vectors (or matrices) into one loop that Numba compiles.
 
 NumPy makes a new array at every step of `out = np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + ...)`
 and of its adjoint; Numba's array expressions do the same across statements. Where a run of the
 function's top-level statements computes vectors of one length elementwise (arithmetic, ufuncs,
 `times`, broadcasts of numbers with np.full/zeros/ones, `summed_to` between vectors of that
 length) and sums them (np.sum, np.mean, np.dot of two vectors), the run is written a second time
-as one loop over the entries, which reads each input once and makes only the arrays read after it:
+as one loop over the entries, which reads each input once and makes only the arrays read after it
+(a run over matrices of one shape is two loops, `for i in range(n): for j in range(m):`, and its
+entries `a[i, j]`; slices added into, and np.dot, are the vectors' only):
 
     if compiled and floats(x_part, x_part_1, out_bar) and x_part.shape[0] == x_part_1.shape[0]:
         n = x_part.shape[0]
@@ -128,8 +130,8 @@ class _Run:
         self.views = []  # (name, a[lo:hi]) of each slice added into: its length is checked too
         self.start = None  # the index of the run's first statement in its block
         self.work = 0
-        self.n = None
-        self.i = None
+        self.rank = None  # 1: vectors of one length; 2: matrices of one shape
+        self.n = self.i = self.m = self.j = None
 
     def keep(self, stmt):
         """stmt is the run's, and stays in the statements as they were."""
@@ -145,7 +147,27 @@ class _Run:
     def length(self):
         if self.n is None:
             self.n, self.i = self.namer.fresh("n"), self.namer.fresh("i")
+        if self.rank == 2 and self.m is None:
+            self.m, self.j = self.namer.fresh("m"), self.namer.fresh("j")
         return self.n
+
+    def of_rank(self, kind):
+        """Note that the run holds arrays of `kind` dimensions (1 or 2, the same throughout), or _Stop."""
+        if kind not in (1, 2) or self.rank not in (None, kind):
+            raise _Stop
+        self.rank = kind
+
+    def index(self):
+        """The loop's index of an entry: `i`, or `i, j` in a run over matrices."""
+        self.length()
+        if self.rank == 2:
+            return ast.Tuple([ast.Name(self.i, ast.Load()), ast.Name(self.j, ast.Load())], ast.Load())
+        return ast.Name(self.i, ast.Load())
+
+    def size(self):
+        """How many entries the arrays have: `n`, or `n * m`."""
+        n = ast.Name(self.length(), ast.Load())
+        return ast.BinOp(n, ast.Mult(), ast.Name(self.m, ast.Load())) if self.rank == 2 else n
 
 
 class _Fuser:
@@ -204,13 +226,15 @@ class _Fuser:
         kind = self.kinds.get(target) if target else None
         state = run.snapshot()
         try:
-            if isinstance(stmt, ast.Assign) and kind == 1:
+            if isinstance(stmt, ast.Assign) and kind in (1, 2):
+                run.of_rank(kind)
                 return self.vector(run, target, stmt.value, stmt)
             if isinstance(stmt, ast.Assign) and kind == 0 and _reduction(stmt.value):
                 return self.reduction(run, target, stmt.value, stmt)
             if isinstance(stmt, ast.Assign) and kind == 0 and any(_reduction(n) for n in ast.walk(stmt.value)):
                 return self.with_sums(run, target, stmt.value, stmt)
-            if isinstance(stmt, ast.AugAssign) and kind == 1 and isinstance(stmt.op, _ARITHMETIC + (ast.Div,)):
+            if isinstance(stmt, ast.AugAssign) and kind in (1, 2) and isinstance(stmt.op, _ARITHMETIC + (ast.Div,)):
+                run.of_rank(kind)
                 return self.update(run, target, stmt)
             if _added_into(stmt):
                 return self.add_into(run, stmt)
@@ -278,12 +302,14 @@ class _Fuser:
         """The number `total` set to 0.0 before the loop, and call's terms (np.sum, np.mean or np.dot of
         vectors) added to it in the loop (a mean divided after it)."""
         terms = [self.vector_entry(run, a) for a in call.args]
+        if call.func.attr == "dot" and run.rank != 1:
+            raise _Stop  # (np.dot of matrices is a matrix product)
         run.before.append(ast.Assign([ast.Name(total, ast.Store())], ast.Constant(0.0)))
         run.loop.append(ast.AugAssign(ast.Name(total, ast.Store()), ast.Add(),
                                       ast.BinOp(*terms[:1], ast.Mult(), *terms[1:]) if len(terms) == 2 else terms[0]))
         if call.func.attr == "mean":
             run.after.append(ast.Assign([ast.Name(total, ast.Store())], np_call(
-                "divide", ast.Name(total, ast.Load()), ast.Name(run.length(), ast.Load()))))
+                "divide", ast.Name(total, ast.Load()), run.size())))
 
     def update(self, run, target, stmt):
         root = run.alias.get(target, target)
@@ -300,6 +326,7 @@ class _Fuser:
         """add_into(a[lo:hi], g): a[lo:hi][i] += g's entry, where `a` is an array made for this (a new
         buffer) that nothing but add_into has read since, and the run does not read."""
         (view, g), a = stmt.value.args, stmt.value.args[0].value.id
+        run.of_rank(1)
         if self.kinds.get(a) != 1 or a in run.outside or a in run.pinned or a in run.vectors or a in run.alias or a in run.sums \
                 or not self.only_added_into(run, a):
             raise _Stop
@@ -313,7 +340,7 @@ class _Fuser:
         run.length()
         part = self.namer.fresh(f"{a}_part")
         run.views.append((part, clone(view)))
-        run.loop.append(ast.AugAssign(ast.Subscript(ast.Name(part, ast.Load()), ast.Name(run.i, ast.Load()), ast.Store()),
+        run.loop.append(ast.AugAssign(ast.Subscript(ast.Name(part, ast.Load()), run.index(), ast.Store()),
                                       ast.Add(), entry))
         run.written.add(a)
         run.work += 1
@@ -391,7 +418,7 @@ class _Fuser:
             return ast.UnaryOp(node.op, self.entry(run, node.operand))
         if isinstance(node, ast.Attribute) and node.attr == "size" and isinstance(node.value, ast.Name):
             self.length_of(run, node.value.id)
-            return ast.Name(run.length(), ast.Load())
+            return run.size()
         if isinstance(node, ast.Call) and not node.keywords:
             return self.call(run, node)
         raise _Stop
@@ -418,7 +445,7 @@ class _Fuser:
                 _add(run.floats, v)
             return self.entry(run, fill)
         if func == "summed_to" and len(node.args) == 2 and self.shape_of(run, node.args[1]) \
-                and self.kind_of(node.args[0]) == 1:
+                and self.kind_of(node.args[0]) in (1, 2):
             return self.entry(run, node.args[0])
         raise _Stop
 
@@ -430,12 +457,13 @@ class _Fuser:
             self.vectors_read += 1
             return ast.Name(run.vectors[v], ast.Load())
         kind = self.kinds.get(v)
-        if kind == 1:
+        if kind in (1, 2):
+            run.of_rank(kind)
             if v in run.written:
                 raise _Stop  # (read after the run added into it: NumPy's order, not the loop's)
             self.vectors_read += 1
             self.length_of(run, v)
-            return ast.Subscript(ast.Name(v, ast.Load()), ast.Name(run.i, ast.Load()), ast.Load())
+            return ast.Subscript(ast.Name(v, ast.Load()), run.index(), ast.Load())
         if kind == 0:
             if v not in run.floats:
                 _add(run.reals, v)
@@ -448,8 +476,9 @@ class _Fuser:
         v = run.alias.get(v, v)
         if v in run.vectors:
             return
-        if self.kinds.get(v) != 1 or v in run.sums:
+        if v in run.sums:
             raise _Stop
+        run.of_rank(self.kinds.get(v))
         run.length()
         _add(run.inputs, v)
         run.outside.add(v)
@@ -500,17 +529,22 @@ class _Fuser:
             # an int sum a float, or fail to compile beside an int array; only names that hold floats anyway)
             return run.seen
         shaped = {v for v in kept if v not in values and v not in {s for a, s in run.alias.items() if a in values}}
-        n, i = run.n, run.i
+        run.length()
         first = run.inputs[0]
-        setup = [ast.Assign([ast.Name(n, ast.Store())], _length(first))] + run.before
-        setup += [ast.Assign([ast.Name(part, ast.Store())], view) for part, view in run.views]
+        dims = [(run.n, run.i)] + ([(run.m, run.j)] if run.rank == 2 else [])
+        setup = [ast.Assign([ast.Name(n, ast.Store())], _length(first, axis)) for axis, (n, _) in enumerate(dims)]
+        setup += run.before + [ast.Assign([ast.Name(part, ast.Store())], view) for part, view in run.views]
         array = {v: self.namer.fresh(f"{v}_new") if v in run.renamed else v for v in kept}
-        setup += [ast.Assign([ast.Name(array[v], ast.Store())], np_call("empty", ast.Name(n, ast.Load()))) for v in kept]
-        body = run.loop + [ast.Assign([ast.Subscript(ast.Name(array[v], ast.Load()), ast.Name(i, ast.Load()),
-                                                     ast.Store())], ast.Name(run.vectors[v], ast.Load()))
+        shape = ast.Name(run.n, ast.Load()) if run.rank == 1 else ast.Tuple([ast.Name(n, ast.Load()) for n, _ in dims],
+                                                                             ast.Load())
+        setup += [ast.Assign([ast.Name(array[v], ast.Store())], np_call("empty", clone(shape))) for v in kept]
+        body = run.loop + [ast.Assign([ast.Subscript(ast.Name(array[v], ast.Load()), run.index(), ast.Store())],
+                                      ast.Name(run.vectors[v], ast.Load()))
                            for v in kept if v not in shaped]  # (an array read after only for its shape: made, not filled)
-        loop = ast.For(ast.Name(i, ast.Store()), ast.Call(ast.Name("range", ast.Load()), [ast.Name(n, ast.Load())], []),
-                       body, [])
+        for n, i in reversed(dims):
+            body = [ast.For(ast.Name(i, ast.Store()), ast.Call(ast.Name("range", ast.Load()), [ast.Name(n, ast.Load())], []),
+                            body, [])]
+        loop = body[0]
         aliases = [ast.Assign([ast.Name(v, ast.Store())], ast.Name(a, ast.Load())) for v, a in array.items() if v != a]
         aliases += [ast.Assign([ast.Name(v, ast.Store())], ast.Name(s, ast.Load()))
                     for v, s in run.alias.items() if v in later]
@@ -518,9 +552,10 @@ class _Fuser:
         test = [ast.Name("compiled", ast.Load()), _call("floats", run.inputs + written + run.floats)]
         if run.reals:
             test.append(_call("reals", run.reals))
-        lengths = [_length(v) for v in run.inputs] + [_length(clone(view)) for _, view in run.views]
-        if len(lengths) > 1:
-            test.append(ast.Compare(lengths[0], [ast.Eq()] * (len(lengths) - 1), lengths[1:]))
+        for axis in range(run.rank):
+            lengths = [_length(v, axis) for v in run.inputs] + [_length(clone(view), axis) for _, view in run.views]
+            if len(lengths) > 1:
+                test.append(ast.Compare(lengths[0], [ast.Eq()] * (len(lengths) - 1), lengths[1:]))
         return run.hoisted + [ast.If(ast.BoolOp(ast.And(), test), setup + [loop] + aliases + run.after, run.original)]
 
 
@@ -623,10 +658,10 @@ def _call(func, names):
     return ast.Call(ast.Name(func, ast.Load()), [ast.Name(v, ast.Load()) for v in names], [])
 
 
-def _length(v):
-    """`v.shape[0]`, v a name or an expression."""
+def _length(v, axis=0):
+    """`v.shape[axis]`, v a name or an expression."""
     v = ast.Name(v, ast.Load()) if isinstance(v, str) else v
-    return ast.Subscript(ast.Attribute(v, "shape", ast.Load()), ast.Constant(0), ast.Load())
+    return ast.Subscript(ast.Attribute(v, "shape", ast.Load()), ast.Constant(axis), ast.Load())
 
 
 def _add(names, v):
