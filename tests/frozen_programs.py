@@ -156,3 +156,44 @@ CASES = {  # name -> (function, arguments, wrt, the names frozen)
     "two_names": (two_names, lambda r: (r.uniform(size=5), 0.4, 4), (0, 1), {"u", "v"}),
     "returned_buffer": (returned_buffer, lambda r: (r.uniform(size=5), 1.1, 3), (0, 1), {"u"}),
 }
+
+
+def real_step(u0, c, n_steps):  # np.real of a real array is that array: `new` is not a new buffer
+    u = u0.copy()
+    for step in range(n_steps):
+        new = np.real(u)
+        new[1] = u[0] * c
+        new[0] = u[1] * c
+        u = new
+    return np.sum(u**2)
+
+
+def rot90_step(u0, c, n_steps):  # not frozen: np.rot90(u, 4) is a view of u, which the writes change
+    u = u0.copy()
+    for step in range(n_steps):
+        new = np.rot90(u, 4)
+        new[0, 1] = u[1, 0] * c
+        u = new
+    return np.sum(u**2)
+
+
+def real_if_close_once(u0, c):
+    u = u0.copy()
+    new = np.real_if_close(u)
+    new[0] = c
+    return np.sum(u**2)
+
+
+def nan_to_num_in_place(u0, c):
+    u = u0 * c
+    np.nan_to_num(u, copy=False)
+    return np.sum(u**2)
+
+
+CASES["rot90_step"] = (rot90_step, lambda r: (r.uniform(size=(3, 3)), 0.4, 3), (0, 1), set())
+
+GIVEN_BACK = {  # calls whose NumPy result is their argument or a view of it (found by a helper's hunt)
+    "real_step": (real_step, (np.array([0.5, 0.8, 0.3]), 0.4, 2)),
+    "real_if_close_once": (real_if_close_once, (np.array([0.5, 0.8, 0.3]), 0.4)),
+    "nan_to_num_in_place": (nan_to_num_in_place, (np.array([0.5, 0.8, 0.3]), 0.4)),
+}

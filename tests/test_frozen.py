@@ -6,7 +6,7 @@ import ast
 
 import numpy as np
 import pytest
-from frozen_programs import CASES, stencil_2d
+from frozen_programs import CASES, GIVEN_BACK, stencil_2d
 from oracles import failures
 
 import adjoint
@@ -48,3 +48,14 @@ def test_elements_read_again_not_taped():
     assert "_tape_top" not in text  # (no number tape)
     copies = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith(".copy")]
     assert len(copies) == 2  # u0.copy() and the step's copy: the grids on the tape are not copied again
+
+
+@pytest.mark.parametrize("case", sorted(GIVEN_BACK))
+def test_a_call_that_gives_its_argument_back_is_no_new_buffer(case):
+    """np.real of a real array is that array: writing into the result writes into u, which the
+    definitions in rules/defined.py must show (they made a new array, and the value was wrong; so did
+    np.rot90(u, 4), now a view, rot90_step in CASES); np.nan_to_num(copy=False) writes into its
+    argument, and is refused."""
+    fn, args = GIVEN_BACK[case]
+    with pytest.raises(adjoint.AdjointError, match="shares its memory|writes into its argument"):
+        adjoint.grad(fn, wrt=(0, 1), jit=False)(*args)

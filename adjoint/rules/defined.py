@@ -55,11 +55,11 @@ def positive(x):
 
 
 def real(val):
-    return val + 0.0
+    return val  # (NumPy's is its real input itself: a write into one is seen through the other)
 
 
 def real_if_close(a, tol=100):
-    return a + 0.0  # (real input: itself)
+    return a  # (real input: itself)
 
 
 def row_stack(tup):
@@ -522,7 +522,7 @@ def rot90(m, k=1, axes=None):
     if m.ndim != 2 or axes is not None and (axes[0] % 2 != 0 or axes[1] % 2 != 1):
         raise NotImplementedError("np.rot90 of an array that is not a matrix, or with other axes")
     if k % 4 == 0:
-        return m + 0.0
+        return m[:, :]  # (NumPy's is a view)
     if k % 4 == 1:
         return m[:, ::-1].T
     if k % 4 == 2:
@@ -952,6 +952,9 @@ def rollaxis(a, axis, start=0):
 
 
 def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    if not copy:
+        raise NotImplementedError("np.nan_to_num(..., copy=False), which writes into its argument: "
+                                  "write `x = np.nan_to_num(x)`")
     high = 1.7976931348623157e308 if posinf is None else posinf
     low = -1.7976931348623157e308 if neginf is None else neginf
     return np.where(np.isnan(x), nan, np.where(np.isinf(x), np.where(x > 0, high, low), x))
