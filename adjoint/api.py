@@ -74,9 +74,14 @@ def _by_reference(make):
 
 
 @_by_reference
-def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
+def value_and_grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
     """A function returning (f(*args), gradient of f with respect to wrt); with has_aux, f returns
-    (value, aux) and the function returns ((value, aux), gradient), aux as f computed it."""
+    (value, aux) and the function returns ((value, aux), gradient), aux as f computed it.
+
+    `checkpoint=True` reverses each `for ... in range(...)` loop at the function's top level (with
+    no `break`) by checkpointing: the loop runs twice instead of keeping every iteration's values,
+    and its tapes and snapshots grow as the square root of its length (transforms/reverse.py
+    `Reverse.checkpointed`); the gradient is the same, to the bit."""
     fn = plain(fn)
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
@@ -94,7 +99,8 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
             return finish(entry.d, out, grads, entry.derivatives, values)
         names, as_tuple = names_of()
         call = bind_call(fn, names, args, kwargs)
-        d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns="aux" if has_aux else "one")
+        d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns="aux" if has_aux else "one",
+                       checkpoint=checkpoint)
         nf = d.generated.nf
         if isinstance(nf.result, str) and nf.kinds.get(nf.result):  # (an array, known before running the
             out = call.run()  # adjoint, whose seed 1.0 may not fit it: the error names its shape)
@@ -117,14 +123,14 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False):
 
 
 @_by_reference
-def grad(fn, wrt=0, jit=None, has_aux=False):
+def grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
     """A function returning the gradient of the scalar function fn with respect to wrt; with has_aux,
-    fn returns (value, aux) and the function returns (gradient, aux).
+    fn returns (value, aux) and the function returns (gradient, aux); `checkpoint` as value_and_grad's.
 
     `grad` of such a function (of a float input) is the second derivative, by forward mode over
     fn's adjoint."""
     fn = plain(fn)
-    vg = value_and_grad(fn, wrt, jit, has_aux)
+    vg = value_and_grad(fn, wrt, jit, has_aux, checkpoint)
 
     run = vg._run
 
@@ -424,18 +430,18 @@ def _jacobian_of_grad(inner, wrt, jit):
 MODES = ("reverse", "forward", "hvp")
 
 
-def source(fn, *example_args, mode="reverse", wrt=0, optimize=True):
+def source(fn, *example_args, mode="reverse", wrt=0, optimize=True, checkpoint=False):
     """The generated code, as text: the adjoint (mode "reverse"), the tangent code (mode "forward"), or
     the Hessian-vector product code, forward mode over the adjoint (mode "hvp").
 
     With example arguments, the code for their kinds (numbers, arrays of some rank): exactly what
     grad, vjp and jvp run for arguments like them. Without, code that assumes nothing of them (its
-    docstring says which kinds it assumed)."""
+    docstring says which kinds it assumed). `checkpoint`: the code value_and_grad runs with it."""
     fn = plain(fn)
-    return generated(fn, example_args, mode, wrt, optimize).text
+    return generated(fn, example_args, mode, wrt, optimize, checkpoint).text
 
 
-def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
+def generated(fn, example_args, mode="reverse", wrt=0, optimize=True, checkpoint=False):
     """The pipeline.Generated that source (and `adjoint dump`) shows."""
     fn = plain(fn)
     if not isinstance(mode, str) or mode not in MODES:
@@ -447,9 +453,9 @@ def generated(fn, example_args, mode="reverse", wrt=0, optimize=True):
     names, _ = wrt_names(fn, wrt)
     returns = "one" if mode == "hvp" else "tuple"  # (the code for a function that returns a tuple: a seed per item)
     if not example_args:
-        return derivative(fn, names, None, optimize, (), mode, returns=returns).generated
+        return derivative(fn, names, None, optimize, (), mode, returns=returns, checkpoint=checkpoint).generated
     call = bind_call(fn, names, example_args, {})
-    return derivative(call.fn, call.wrt, None, optimize, call.kinds, mode, call.trees, returns).generated
+    return derivative(call.fn, call.wrt, None, optimize, call.kinds, mode, call.trees, returns, checkpoint).generated
 
 
 class Differentiated:

@@ -61,7 +61,7 @@ def cmd_dump(opts):
     if opts.tape and opts.mode != "reverse":
         raise AdjointError("--tape reports on the adjoint's tapes: use it with --mode reverse")
     args = parse_args(opts.args) if opts.args else ()  # (the code for their kinds, as grad runs it)
-    generated = api.generated(fn, args, opts.mode, parse_wrt(opts.wrt), not opts.no_optimize)
+    generated = api.generated(fn, args, opts.mode, parse_wrt(opts.wrt), not opts.no_optimize, opts.checkpoint)
     sys.stdout.write(highlight(generated.text, sys.stdout))
     if opts.tape:
         sys.stdout.write("\n" + explain.tape_report(generated))
@@ -161,6 +161,8 @@ def main(argv=None):
                    "show the code specialised to their kinds (numbers or arrays of some rank), as grad runs it")
     p.add_argument("--tape", action="store_true", help="then report what the reverse sweep keeps on its tape and "
                    "why, what it does not keep, the names with no derivative, and what the simplifier dropped")
+    p.add_argument("--checkpoint", action="store_true", help="the adjoint with its top-level loops checkpointed "
+                   "(grad(f, checkpoint=True))")
     p.set_defaults(run=cmd_dump)
     p = sub.add_parser("check", help="compare the adjoint of FILE.py:FUNC with central differences")
     p.add_argument("target", metavar="FILE.py:FUNC")

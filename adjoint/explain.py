@@ -175,14 +175,29 @@ class Report:
             ("Values on a tape", self.values()),
             ("Array elements saved before a write over them (and put back after its adjoint)", self.elements()),
             ("Loop trip counts (a loop that may stop early runs back as many times as it ran)", self.trips()),
+            ("Checkpointed loops (checkpoint=True)", self.checkpointed()),
             ("Written again but not taped", self.not_taped()),
             ("Dropped from the forward sweep by the simplifier", self.dropped_rows()),
             ("No derivative (inactive: the adjoint has no code for them)", self.inactive()),
         ]
         out = [title, "=" * len(title), "", textwrap.fill(INTRO.format(name=self.nf.name), 100)]
         for head, lines in sections:
-            out += ["", head] + lines
+            if lines:  # (a section with nothing to say is left out only where it says nothing in any report)
+                out += ["", head] + lines
         return "\n".join(out) + "\n"
+
+    def checkpointed(self):
+        out = []
+        for loop, snaps in self.plan.checkpoints:
+            kept = [v for v, t in snaps.items() if t in self.in_code]
+            runs = "three times: the first counts its iterations" if isinstance(loop, ast.While) else "twice"
+            out += [f"  {self.line(loop)}",
+                    _wrap("reversed in segments of about √n of its n iterations (runtime.segment_length), last to "
+                          "first: each run again from a snapshot of what an iteration reads from the one before "
+                          f"({', '.join(kept) or 'nothing'}), with its tapes, then back through; the tapes above "
+                          "hold one segment at a time", "    "),
+                    f"    its statements run {runs}; snapshots and tapes grow as √n"]
+        return out
 
     def values(self):
         out = []

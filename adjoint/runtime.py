@@ -565,6 +565,16 @@ def trip_count(start, stop, step):
     return max(0, (start - stop - step - 1) // -step)
 
 
+def segment_length(n):
+    """The length of the segments a checkpointed loop of n iterations is reversed in (transforms/reverse.py
+    `checkpointed`): the least k with k * k >= n, so that its snapshots (one a segment) and the tape of
+    one segment both grow as the square root of n."""
+    k = int(math.sqrt(n))
+    while k * k < n:
+        k += 1
+    return max(k, 1)
+
+
 @facts(in_place=True)
 def restore(tape, value):
     """Drop the newest value on the tape and give back the one before it (value when there is none)."""
@@ -1562,7 +1572,7 @@ def cholesky_tangent(out, a_dot):
 HELPERS = (
     zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unmax_axis, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, _stack_piece, trip_count, restore, push_shape, pop_shape, reserved, saved, add_into,
+    reshape_like, concat_part, _stack_piece, trip_count, segment_length, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
     fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, symmetric_of_lower, lower_of,
     det_adjoint, det_tangent,

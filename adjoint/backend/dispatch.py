@@ -51,22 +51,23 @@ class State(enum.Enum):
 def last_run(fn, wrt, jit):
     """The Derivative of fn for wrt (names) and jit that ran last, of any argument kinds and mode, or None."""
     runs = [d for key, d in list(_CACHE.items()) if key[0] is fn and key[2] == jit and d.last_call
-            and set(wrt) <= set(key[1]) | {p for p, _ in key[-1]}]  # (a container's leaves: the last, trees)
+            and set(wrt) <= set(key[1]) | {p for p, _ in key[8]}]  # (a container's leaves: the key's trees)
     return max(runs, key=lambda d: d.last_call, default=None)
 
 
-def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one"):
+def derivative(fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one", checkpoint=False):
     """The Derivative of fn for wrt, made once per (function, wrt, jit, optimize, parameter kinds, mode)
     and state of the rule table (a rule given again by defvjp makes a new one), and made again when a
     module-level name it read has been given another value (a constant, a helper function) or the
     code of the function or of a function it inlined was replaced (`f.__code__ = ...`, as IPython's
     autoreload does). `trees` gives the structure of each container argument (see trees.py); `returns` what fn returns:
     "one" value, "aux" (value, auxiliary outputs: the code returns the latter after the value) or a
-    "tuple" of outputs (one cotangent, or tangent, per item)."""
-    key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version, returns, trees)
+    "tuple" of outputs (one cotangent, or tangent, per item); `checkpoint`, whether its top-level
+    loops are reversed by checkpointing (pipeline.compile_derivative)."""
+    key = (fn, wrt, jit, optimize, kinds, mode, TABLE.version, returns, trees, checkpoint)
     d = _CACHE.get(key)
     if d is None or not d.current():
-        d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode, trees, returns)
+        d = _CACHE[key] = Derivative(fn, wrt, jit, optimize, kinds, mode, trees, returns, checkpoint)
     return d
 
 
@@ -76,11 +77,13 @@ class Derivative:
     Called with the bound arguments and the seeds the generated function takes after them: the
     output's cotangent in reverse mode, one tangent per wrt input in forward mode."""
 
-    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one"):
+    def __init__(self, fn, wrt, jit=None, optimize=True, kinds=(), mode="reverse", trees=(), returns="one",
+                 checkpoint=False):
         if jit not in (None, True, False):
             raise ArgumentError(f"jit must be None, True or False, not {jit!r}")
         self.fn, self.wrt, self.jit, self.mode = fn, wrt, jit, mode
-        self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, returns=returns)
+        self.generated = compile_derivative(fn, wrt, mode, optimize, kinds, trees=trees, returns=returns,
+                                            checkpoint=checkpoint)
         # the functions whose text it was made from, with the code each ran then
         self.codes = functions_read(fn, self.generated.nf.bindings)
         self.current = watcher(self.codes, self.generated.nf.bindings)

@@ -172,7 +172,11 @@ def drop_unread_tapes(body):
     tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
              and isinstance(s.targets[0], ast.Name)}
     read = dict.fromkeys(tapes, False)
-    _dce(body, set(), set(), read)
+    while True:  # (until no more tapes are found read: what a read tape keeps is read in turn)
+        before = dict(read)
+        _dce(body, set(), set(), read)
+        if read == before:
+            break
     dead = {t for t, r in read.items() if not r}
     return _without_tapes(body, dead) if dead else body
 
@@ -239,13 +243,14 @@ def _dce(stmts, live_out, loop_live, tapes=None):
     kept = []
     for s in reversed(stmts):
         pop = _pop_of(s, tapes) if tapes is not None else None
-        push = tapes is not None and _push_of(s, tapes) is not None
+        push = _push_of(s, tapes) if tapes is not None else None
         if pop is not None:
             tape, v = pop
             tapes[tape] = tapes[tape] or v in live
             live = (live - {v}) | {tape}
-        elif push:
-            pass  # the forward sweep: nothing after it pops
+        elif push is not None:
+            if tapes[push]:  # (what a read tape keeps is read: a segment run again, reverse.checkpointed)
+                live |= names_in(s)
         elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
             defs = set().union(*(names_in(t) for t in s.targets))
             if not defs & live and is_pure(s.value):
@@ -280,7 +285,7 @@ def _dce(stmts, live_out, loop_live, tapes=None):
             live |= {site_name(s)}
         else:
             live |= names_in(s)
-        if tapes is not None and pop is None and not push and not isinstance(s, (ast.If, ast.For, ast.While)):
+        if tapes is not None and pop is None and push is None and not isinstance(s, (ast.If, ast.For, ast.While)):
             for t in loads(s) & tapes.keys():
                 tapes[t] = True  # read other than by a pop (a_shapes[-1] in an expression)
         kept.append(s)

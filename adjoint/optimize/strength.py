@@ -21,7 +21,7 @@ import ast
 
 from ..ir.build import clone
 from ..ir.naming import Namer
-from ..ir.queries import stores
+from ..ir.queries import names_in, stores
 from .fold import SUMS_TO_SHAPE
 
 
@@ -227,6 +227,9 @@ class _Scalars:
                 self.block(child)
             if isinstance(s, ast.For):
                 before, after = self.hoist(s)
+                if getattr(s, "segments", False):  # (a checkpointed loop's segments: one sum for them all)
+                    lifted = self.lift(s)
+                    before, after = before + [b for b, _ in lifted], [a for _, a in lifted] + after
                 out += before + [s] + after
             else:
                 out.append(s)
@@ -250,6 +253,37 @@ class _Scalars:
                 after.append(ast.copy_location(ast.If(nonzero, [added], []), loop))
             s.target = ast.Name(sums[key], ast.Store())
         return before, after
+
+    def lift(self, loop):
+        """(init, addition) of each sum that a loop inside `loop`'s body keeps (`s = 0.0` before it,
+        `if s != 0.0: A[index] += s` after it), taken out of `loop` when nothing else in it reads or
+        writes A, s or the index's names: the sum runs across all of `loop`'s iterations, in the order
+        one loop over them all would form it (reverse.checkpointed's segments add up as the loop that
+        stores everything does, to the bit)."""
+        body, changed = loop.body, stores([loop])
+        found = []  # (init, the If, its array)
+        for s in body:
+            if not (isinstance(s, ast.If) and len(s.body) == 1 and not s.orelse and isinstance(s.test, ast.Compare)
+                    and isinstance(s.test.left, ast.Name) and isinstance(s.body[0], ast.AugAssign)
+                    and isinstance(s.body[0].value, ast.Name) and isinstance(s.body[0].target, ast.Subscript)
+                    and isinstance(s.body[0].target.value, ast.Name)):
+                continue
+            total, target = s.test.left.id, s.body[0].target
+            init = next((b for b in body if isinstance(b, ast.Assign) and isinstance(b.targets[0], ast.Name)
+                         and b.targets[0].id == total and isinstance(b.value, ast.Constant)), None)
+            rest = ast.Module([b for b in body if b is not init and b is not s], [])
+            uses = [n for n in ast.walk(rest) if isinstance(n, ast.Name) and n.id == total]
+            adds = [n for n in ast.walk(rest) if isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add)
+                    and isinstance(n.target, ast.Name) and n.target.id == total]
+            if init is not None and not names_in(target.slice) & changed and len(uses) == len(adds):
+                found.append((init, s, target.value.id))  # (the sum only added to in the loops inside)
+        ifs = {id(s) for _, s, _ in found}
+        elsewhere = {n.id for b in body if id(b) not in ifs for n in ast.walk(b) if isinstance(n, ast.Name)}
+        out = [(init, s) for init, s, a in found if a not in elsewhere]  # (the array untouched otherwise)
+        for init, s in out:
+            body.remove(init)
+            body.remove(s)
+        return out
 
     def addition(self, s, changed, only_added):
         """Whether s is `A[index] += e` for an adjoint array A that the loop only adds into, at an

@@ -27,9 +27,10 @@ import ast
 import itertools
 
 from ..analysis.activity import Transform, activity, assignments, has_break
-from ..analysis.aliasing import frozen
+from ..analysis.aliasing import aliases, frozen
+from ..errors import AdjointError
 from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
-from ..ir.queries import names_in, written
+from ..ir.queries import names_in, stores, written
 from ..rules.helpers import having
 from .reverse_adjoints import Adjoints
 from .reverse_remat import Rematerialize, occurrences
@@ -84,12 +85,13 @@ def _zero_term(e, zero):
     return False
 
 
-def reverse(nf, wrt, table):
+def reverse(nf, wrt, table, checkpoint=False):
     """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
+    `checkpoint`: reverse the function's top-level loops by checkpointing (Reverse.checkpointed).
 
     The function still holds tape sites; `place_tape` turns them into code."""
     _copy_indices_read_outside(nf)
-    return Reverse(nf, wrt, table).run()
+    return Reverse(nf, wrt, table, checkpoint).run()
 
 
 def _copy_indices_read_outside(nf):
@@ -136,8 +138,8 @@ def _copy_indices_read_outside(nf):
 
 
 class Reverse(Writes, Rematerialize, Adjoints, Transform):
-    def __init__(self, nf, wrt, table):
-        self.nf, self.wrt, self.table = nf, tuple(wrt), table
+    def __init__(self, nf, wrt, table, checkpoint=False):
+        self.nf, self.wrt, self.table, self.checkpoint = nf, tuple(wrt), table, checkpoint
         self._names = {}  # id of a normal-form statement -> (it, the names in it)
         self.active = activity(nf, wrt, table)
         self.kinds = dict(nf.kinds)  # and, as they are made, adjoints: an adjoint has its primal's kind
@@ -158,6 +160,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
         self.frozen = frozen(nf.body, table, self.kinds)
+        self.checkpoints = []  # (loop, {carried name: its snapshots}) of each loop checkpointed
         self.remat = set()
         self.occurrences = occurrences(nf.body)
         self.scopes = self.adjoint_scopes()
@@ -209,7 +212,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         plan = TapePlan((self.multi & primal) - self.remat, dict(self.kinds), dict(self.element_sites),
                         list(self.tapes), nf.namer, set(self.active), self.views(), set(self.remat),
                         dict(self.trip_counts), {}, {b for v, b in self.bars.items() if isinstance(v, str)},
-                        dict(self.frozen))
+                        dict(self.frozen), list(self.checkpoints))
         return function_def(f"{nf.name}_vjp", args, body), plan
 
     def block(self, stmts, path, depth):
@@ -309,6 +312,8 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             rev_loop = ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
                                                    ast.Constant(-1), ast.Constant(-1)),
                                [assign(name(index, True), at)] + rb, [])
+        elif self.checkpoint and not depth:
+            return self.checkpointed(s, index, start, stop, fb, rb)
         else:
             fwd = [loop]
             rev_loop = ast.For(name(index, True), call(
@@ -317,13 +322,134 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             loop.mirror = rev_loop.mirror = next(self.counter)  # a pair that fusion.fuse_loops may join
         return self.nest(fwd, rev_loop, counts, depth)
 
+    def checkpointed(self, s, index, start, stop, fb, rb, before=()):
+        """A top-level `for i in range(start, stop)` reversed by checkpointing in segments of about √n
+        iterations (runtime.segment_length): the forward sweep runs the loop's own statements, keeping
+        only the values the loop carries from one iteration to the next at each segment's start (its
+        snapshot); the reverse sweep takes the segments last to first, each from its snapshot: the
+        segment run again with its tapes (`fb`), then back through it (`rb`). The tapes hold one segment
+        at a time, the snapshots one entry a segment, and the loop's statements run twice.
+
+        A segment's start is written into the names it carries as an assignment would be (their tape
+        sites, around the segment's sweeps), so that the first value a restore gives back in the segment
+        is its snapshot's. A `while` loop (`index` None) has its iterations counted first, by a run of
+        the loop that its snapshot at the start then undoes (`before`): it runs three times.
+        """
+        carried = self.carried(s, index)
+        index = index or self.fresh("step")
+        n, length, count, k, lo, hi = (self.fresh(b) for b in ("n_steps", "segment", "segments", "k", "lo", "hi"))
+        snaps = {v: self.fresh(f"{v}_snapshots") for v in carried}
+        self.checkpoints.append((s, snaps))
+        setup = [assign(snaps[v], ast.List([], ast.Load())) for v in carried]
+        setup += [assign(n, call("trip_count", clone(start), clone(stop), ast.Constant(1))),
+                 assign(length, call("segment_length", name(n))),
+                 assign(count, ast.BinOp(ast.BinOp(ast.BinOp(name(n), ast.Add(), name(length)), ast.Sub(),
+                                                   ast.Constant(1)), ast.FloorDiv(), name(length)))]
+        bounds = [assign(lo, ast.BinOp(clone(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), name(length)))),
+                  assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), name(length)), clone(stop)))]
+        steps = call("range", name(lo), name(hi))
+        primal = ast.For(name(index, True), steps, [clone(b) for b in s.body] or [ast.Pass()], [])
+        keep = [ast.Expr(method(snaps[v], "append", call("saved", name(v)) if v in self.written_memory else name(v)))
+                for v in carried]  # (an array the loop writes into: a copy, which the reverse sweep takes for its own)
+        # the values the loop leaves, written as an assignment would (a later restore finds them on the tape)
+        left = [v for v in sorted(stores(s.body) - {index}) if v in self.multi]
+        fwd = list(before) + setup + [ast.For(name(k, True), call("range", name(count)), bounds + keep + [primal], [])]
+        fwd += [site("push", v) for v in left]
+        again = [assign(v, method(snaps[v], "pop")) for v in carried] + [site("push", v) for v in carried]
+        back = ast.For(name(index, True), call("range", ast.BinOp(name(hi), ast.Sub(), ast.Constant(1)),
+                                               ast.BinOp(name(lo), ast.Sub(), ast.Constant(1)), ast.Constant(-1)),
+                       rb, [])
+        segment = [clone(b) for b in bounds] + again + [ast.For(name(index, True), clone(steps), fb or [ast.Pass()], []),
+                                                        back] + [site("restore", v) for v in reversed(carried)]
+        rev = [ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
+                                           ast.Constant(-1), ast.Constant(-1)), segment, [])]
+        rev[0].segments = True  # (optimize/strength.py sums across them, as across one loop)
+        return fwd, [site("restore", v) for v in reversed(left)] + rev
+
+    def checkpointed_while(self, s, fb, rb):
+        """A top-level `while` loop checkpointed: its iterations counted by a first run from a copy of
+        what it carries, then reversed as `for step in range(count)` is (checkpointed)."""
+        carried, count = self.carried(s, None), self.fresh("trips")
+        entry = {v: self.fresh(f"{v}_entry") for v in carried}
+        before = [assign(entry[v], call("saved", name(v)) if v in self.written_memory else name(v)) for v in carried]
+        before += [assign(count, ast.Constant(0)), ast.While(clone(s.test), [
+            assign(count, ast.BinOp(name(count), ast.Add(), ast.Constant(1)))] + [clone(b) for b in s.body], [])]
+        before += [assign(v, name(entry[v])) for v in carried]
+        return self.checkpointed(s, None, ast.Constant(0), name(count), fb, rb, before)
+
+    def carried(self, s, index):
+        """The names a loop's iteration may read as the one before left them (written in the body, and
+        read there before the iteration binds them): a checkpoint's snapshot. An array whose elements
+        may be written is kept as a copy, which the reverse sweep gives the name back: another name that
+        shares its memory must be one that each iteration binds before reading it (`u_part = u[1:-1]`),
+        so that it never holds the array the copy stands for."""
+        body, views = s.body, self.views()
+        first = _read_first(body, {index} - {None}) | (names_in(s.test) if isinstance(s, ast.While) else set())
+        inside = {t for st in assignments(body) for t in names_in(st.targets[0])}
+        out = []
+        for v in sorted((written(body) - {index}) & first):
+            where = self.nf.locate(s)
+            if v not in self.nf.params and v not in {t for st in assignments(self.nf.body) if st not in
+                                                     assignments(body) for t in names_in(st.targets[0])}:
+                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
+                                   f"`{self.nf.user_names.get(v, v)}` is read before an iteration gives it a value, "
+                                   "and has none before the loop\nhint: give it a value before the loop, or "
+                                   "differentiate without checkpoint=True")
+            if v in self.written_memory and any(a not in inside or a in first for a in aliases(v, views) - {v}):
+                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
+                                   f"`{self.nf.user_names.get(v, v)}`, which it writes into, shares its memory with "
+                                   "another name kept from one iteration to the next\nhint: write into a copy, or "
+                                   "differentiate without checkpoint=True")
+            out.append(v)
+        return out
+
     def while_loop(self, s, depth):
         fb, rb = self.block(s.body, (id(s), "body"), depth + 1)
         loop = ast.While(s.test, fb or [ast.Pass()], [])
         if not rb:
             return [loop], []
+        if self.checkpoint and not depth:
+            return self.checkpointed_while(s, fb, rb)
         count = self.fresh("trips")
         self.trip_counts[count] = (s, None)
         fwd = self.counted(loop, count)
         rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
         return self.nest(fwd, rev_loop, [count], depth)
+
+
+def _read_first(stmts, bound):
+    """The names that a run of stmts may read before it binds them (with `bound` bound before it): a
+    loop may run no iteration, and a branch binds what both of its arms bind."""
+    out, bound = set(), set(bound)
+    for st in stmts:
+        if isinstance(st, ast.If):
+            out |= names_in(st.test) - bound
+            out |= _read_first(st.body, bound) | _read_first(st.orelse, bound)
+            bound |= _bound_by(st.body) & _bound_by(st.orelse)
+        elif isinstance(st, (ast.For, ast.While)):
+            head = st.iter if isinstance(st, ast.For) else st.test
+            out |= names_in(head) - bound
+            out |= _read_first(st.body, bound | (names_in(st.target) if isinstance(st, ast.For) else set()))
+            if isinstance(st, ast.While):
+                out |= names_in(st.test) - bound - _bound_by(st.body)  # (tested again after each run)
+        elif isinstance(st, ast.Assign):
+            target = st.targets[0]
+            out |= names_in(st.value) - bound
+            if isinstance(target, ast.Subscript):
+                out |= names_in(target) - bound  # (writing an element reads the array and the index)
+            else:
+                bound |= names_in(target)
+        else:
+            out |= names_in(st) - bound
+    return out
+
+
+def _bound_by(stmts):
+    """The names every run of stmts binds."""
+    out = set()
+    for st in stmts:
+        if isinstance(st, ast.Assign) and not isinstance(st.targets[0], ast.Subscript):
+            out |= names_in(st.targets[0])
+        elif isinstance(st, ast.If):
+            out |= _bound_by(st.body) & _bound_by(st.orelse)
+    return out
