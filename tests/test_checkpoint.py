@@ -31,7 +31,8 @@ def test_the_gradient_is_the_stored_one_to_the_bit(fn, args, wrt, jit):
         assert np.array_equal(a, b), (a, b)
 
 
-@pytest.mark.parametrize("fn,args,wrt", [p for p in PROGRAMS[3:] if not (p[0] is logistic_sum and p[1][0] == 3.7)], ids=_name)
+@pytest.mark.parametrize("fn,args,wrt", [p for p in PROGRAMS[3:] if not (p[0] is logistic_sum and p[1][0] == 3.7)],
+                         ids=_name)
 def test_the_stored_gradient_agrees_with_the_oracles(fn, args, wrt):
     """(so that the bit-for-bit comparison above compares against a right gradient)"""
     assert failures(fn, args, wrt, jit=False) == []
