@@ -924,6 +924,8 @@ class Writer:
         if full_ok and (not axis_ok or r.random() < 0.75):
             rows = REDUCE_FULL + (TRACE if r.random() < 0.15 or force in _covers(TRACE) else ())
             fmt = self.pick(rows, force)
+            if fmt is None:  # (none of the forced rule's forms compiles under Numba)
+                return None
             if "trace" in fmt:
                 src = (self.dim(), self.dim())
             elif _KINKED in fmt or "norm" in fmt:
