@@ -129,3 +129,39 @@ PROGRAMS = [
     (until_break, (0.3, 0.2, 9.0), (0, 1)),  # (no break: the test ends it)
     (newton_rows, (np.array([2.0, 9.0, 0.5]), 6), 0),
 ]
+
+
+def element_sums(x, a, n):  # x_bar[0] summed in a number, x_bar[i % 3] added into as it comes (found by a hunt)
+    s = 0.1
+    for i in range(n):
+        s = s * a + x[0] * np.sin(s) + x[i % 3]
+    return s * x[0]
+
+
+def arrays_made_inside(a, x, n):  # the loop's own temporaries, and none of them when it does not run
+    for i in range(n):
+        t = np.tanh(x * a)
+        if np.sum(t) > 0.0:
+            x = t * t * a + t
+        else:
+            x = x * a
+    return np.sum(x)
+
+
+def first_bound_conditionally(a, x0, n):  # y is read by every iteration but has no value before the loop
+    x = x0
+    for i in range(n):
+        if i == 0:
+            y = a
+        x = np.sin(x * y)
+    y = 3.0
+    return x + y
+
+
+PROGRAMS += [
+    (element_sums, (np.array([0.3, -0.2, 0.5]), 0.9, 29), (0, 1)),
+    (arrays_made_inside, (0.9, np.array([0.6, 0.2]), 0), (0, 1)),
+    (arrays_made_inside, (0.9, np.array([0.6, -0.9]), 13), (0, 1)),
+    (heat_in_place, (np.linspace(0.0, 1.0, 9) ** 2, 0.1, 0), (0, 1)),
+    (branches, (0.3, 2.5, 2), (0, 1)),  # (range(2, 2): no iteration)
+]

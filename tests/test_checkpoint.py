@@ -9,7 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from checkpoint_programs import PROGRAMS, heat_in_place, logistic_sum
+from checkpoint_programs import PROGRAMS, first_bound_conditionally, heat_in_place, logistic_sum
 from oracles import failures
 
 import adjoint
@@ -78,11 +78,14 @@ def view_from_before(u0, c, n):
 
 def test_what_cannot_be_checkpointed_says_so():
     """An array written into that another name kept from before the loop shows: its snapshot is a copy,
-    which the other name would not see."""
+    which the other name would not see; a name an iteration may read from the one before that has no
+    value before the loop (its snapshot at the start would be of nothing: found by a hunt)."""
     shared = r"cannot checkpoint the loop at .*test_checkpoint.py:\d+: `u`.* shares its memory"
     with pytest.raises(adjoint.AdjointError, match=shared):
         adjoint.grad(view_from_before, wrt=(0, 1), checkpoint=True)(np.ones(5), 0.1, 3)
     assert adjoint.grad(heat_in_place, wrt=(0, 1), checkpoint=True)(np.ones(5), 0.1, 3) is not None
+    with pytest.raises(adjoint.AdjointError, match="`y` may be read before an iteration gives it a value"):
+        adjoint.grad(first_bound_conditionally, wrt=(0, 1), checkpoint=True)(0.3, 0.6, 9)
     assert failures(view_from_before, (np.linspace(0.1, 1.0, 5), 0.1, 3), (0, 1), jit=False) == []
 
 

@@ -256,8 +256,8 @@ class _Scalars:
 
     def lift(self, loop):
         """(init, addition) of each sum that a loop inside `loop`'s body keeps (`s = 0.0` before it,
-        `if s != 0.0: A[index] += s` after it), taken out of `loop` when nothing else in it reads or
-        writes A, s or the index's names: the sum runs across all of `loop`'s iterations, in the order
+        `if s != 0.0: A[index] += s` after it), taken out of `loop` when nothing in it reads A (it may
+        add into A's other elements, as the loop that stores everything does), s or the index's names: the sum runs across all of `loop`'s iterations, in the order
         one loop over them all would form it (reverse.checkpointed's segments add up as the loop that
         stores everything does, to the bit)."""
         body, changed = loop.body, stores([loop])
@@ -277,9 +277,8 @@ class _Scalars:
                     and isinstance(n.target, ast.Name) and n.target.id == total]
             if init is not None and not names_in(target.slice) & changed and len(uses) == len(adds):
                 found.append((init, s, target.value.id))  # (the sum only added to in the loops inside)
-        ifs = {id(s) for _, s, _ in found}
-        elsewhere = {n.id for b in body if id(b) not in ifs for n in ast.walk(b) if isinstance(n, ast.Name)}
-        out = [(init, s) for init, s, a in found if a not in elsewhere]  # (the array untouched otherwise)
+        added = _only_added(loop)  # (the array only added into in `loop`: at other indices too, in the order
+        out = [(init, s) for init, s, a in found if a in added]  # one loop over all the iterations adds them)
         for init, s in out:
             body.remove(init)
             body.remove(s)

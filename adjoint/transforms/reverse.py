@@ -25,6 +25,7 @@ contribution is `v_bar = v_bar + e`.
 
 import ast
 import itertools
+from collections import Counter
 
 from ..analysis.activity import Transform, activity, assignments, has_break
 from ..analysis.aliasing import aliases, frozen
@@ -352,9 +353,10 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         keep = [ast.Expr(method(snaps[v], "append", call("saved", name(v)) if v in self.written_memory else name(v)))
                 for v in carried]  # (an array the loop writes into: a copy, which the reverse sweep takes for its own)
         # the values the loop leaves, written as an assignment would (a later restore finds them on the tape)
-        left = [v for v in sorted(stores(s.body) - {index}) if v in self.multi]
+        left = self.left_by(s, index)
         fwd = list(before) + setup + [ast.For(name(k, True), call("range", name(count)), bounds + keep + [primal], [])]
-        fwd += [site("push", v) for v in left]
+        ran = ast.Compare(name(n), [ast.Gt()], [ast.Constant(0)])  # (no iteration: nothing it binds was bound)
+        fwd += [ast.If(ran, [site("push", v) for v in left], [])] if left else []
         again = [assign(v, method(snaps[v], "pop")) for v in carried] + [site("push", v) for v in carried]
         back = ast.For(name(index, True), call("range", ast.BinOp(name(hi), ast.Sub(), ast.Constant(1)),
                                                ast.BinOp(name(lo), ast.Sub(), ast.Constant(1)), ast.Constant(-1)),
@@ -364,7 +366,27 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         rev = [ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
                                            ast.Constant(-1), ast.Constant(-1)), segment, [])]
         rev[0].segments = True  # (optimize/strength.py sums across them, as across one loop)
-        return fwd, [site("restore", v) for v in reversed(left)] + rev
+        return fwd, ([ast.If(clone(ran), [site("restore", v) for v in reversed(left)], [])] if left else []) + rev
+
+    def left_by(self, s, index):
+        """The names a checkpointed loop binds that later code may restore (written again after it, or
+        before it): each is pushed once at the loop's end, as its last write would have been. One the
+        loop may leave unbound (bound in a branch, with no value before it) that code after the loop
+        reads is refused: there would be nothing to push."""
+        bound = _bound_by(s.body) | _surely_before(self.nf.body, s) | set(self.nf.params)
+        inside = Counter(n.id for n in ast.walk(s) if isinstance(n, ast.Name))
+        everywhere = Counter(n.id for n in ast.walk(ast.Module(self.nf.body, [])) if isinstance(n, ast.Name))
+        out = []
+        for v in sorted(stores(s.body) - {index}):
+            if v in self.multi and v in bound:
+                out.append(v)
+            elif v in self.multi and everywhere[v] > inside[v]:
+                where = self.nf.locate(s)
+                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
+                                   f"`{self.nf.user_names.get(v, v)}` is read after it, but not every iteration "
+                                   "gives it a value and it has none before the loop\nhint: give it a value "
+                                   "before the loop, or differentiate without checkpoint=True")
+        return out
 
     def checkpointed_while(self, s, fb, rb):
         """A top-level `while` loop checkpointed: its iterations counted by a first run from a copy of
@@ -386,15 +408,15 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         body, views = s.body, self.views()
         first = _read_first(body, {index} - {None}) | (names_in(s.test) if isinstance(s, ast.While) else set())
         inside = {t for st in assignments(body) for t in names_in(st.targets[0])}
+        before = _surely_before(self.nf.body, s) | set(self.nf.params)
         out = []
         for v in sorted((written(body) - {index}) & first):
             where = self.nf.locate(s)
-            if v not in self.nf.params and v not in {t for st in assignments(self.nf.body) if st not in
-                                                     assignments(body) for t in names_in(st.targets[0])}:
+            if v not in before:
                 raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
-                                   f"`{self.nf.user_names.get(v, v)}` is read before an iteration gives it a value, "
-                                   "and has none before the loop\nhint: give it a value before the loop, or "
-                                   "differentiate without checkpoint=True")
+                                   f"`{self.nf.user_names.get(v, v)}` may be read before an iteration gives it a "
+                                   "value, and is not given one before the loop\nhint: give it a value before the "
+                                   "loop, or differentiate without checkpoint=True")
             if v in self.written_memory and any(a not in inside or a in first for a in aliases(v, views) - {v}):
                 raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
                                    f"`{self.nf.user_names.get(v, v)}`, which it writes into, shares its memory with "
@@ -442,6 +464,19 @@ def _read_first(stmts, bound):
         else:
             out |= names_in(st) - bound
     return out
+
+
+def _surely_before(body, target):
+    """The names every run of body binds before it reaches the statement `target` (inside it)."""
+    bound = set()
+    for st in body:
+        if st is target:
+            return bound
+        for part in (st.body, st.orelse) if isinstance(st, (ast.If, ast.For, ast.While)) else ():
+            if any(n is target for n in ast.walk(ast.Module(part, []))):
+                return bound | _surely_before(part, target)
+        bound |= _bound_by([st])
+    return bound
 
 
 def _bound_by(stmts):
