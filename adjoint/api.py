@@ -461,9 +461,9 @@ def generated(fn, example_args, mode="reverse", wrt=0, optimize=True, checkpoint
 class Differentiated:
     """A function with its derivatives attached: `f(x)` runs it unchanged, `f.grad(x)` differentiates it."""
 
-    def __init__(self, fn, wrt=0, jit=None, has_aux=False):
+    def __init__(self, fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
         functools.update_wrapper(self, fn)
-        self.fn, self.wrt, self.jit, self.has_aux = fn, wrt, jit, has_aux
+        self.fn, self.wrt, self.jit, self.has_aux, self.checkpoint = fn, wrt, jit, has_aux, checkpoint
         wrt_names(fn, wrt)  # a bad wrt fails at decoration time
 
     def __call__(self, *args, **kwargs):
@@ -476,13 +476,13 @@ class Differentiated:
         return self._made(value_and_grad)(*args, **kwargs)
 
     def _made(self, maker):
-        """maker(fn, wrt, jit, has_aux), made once for these options (it keeps its calls' thin path:
-        adjoint/thin.py); made again when one of them is set to another value."""
+        """maker(fn, wrt, jit, has_aux, checkpoint), made once for these options (it keeps its calls' thin
+        path: adjoint/thin.py); made again when one of them is set to another value."""
         wrt = tuple(self.wrt) if isinstance(self.wrt, list) else self.wrt
-        key = (maker, self.fn, wrt, self.jit, self.has_aux)
+        key = (maker, self.fn, wrt, self.jit, self.has_aux, self.checkpoint)
         made = self.__dict__.setdefault("_made_by", {})  # (a copy shares it: its options are in the key)
         if key not in made:
-            made[key] = maker(self.fn, self.wrt, self.jit, self.has_aux)
+            made[key] = maker(self.fn, self.wrt, self.jit, self.has_aux, self.checkpoint)
         return made[key]
 
     def vjp(self, *args, **kwargs):
@@ -495,7 +495,7 @@ class Differentiated:
         """The generated code (see adjoint.source); `f.source("forward")` names the mode."""
         if len(example_args) == 1 and isinstance(example_args[0], str):
             example_args, mode = (), example_args[0]
-        return source(self.fn, *example_args, mode=mode, wrt=self.wrt)
+        return source(self.fn, *example_args, mode=mode, wrt=self.wrt, checkpoint=self.checkpoint and mode == "reverse")
 
     @property
     def jit_status(self):
@@ -504,23 +504,25 @@ class Differentiated:
         return last.jit_status if last is not None else "not run yet"
 
     def __reduce__(self):  # (by reference to the function, with the options: the module's name may be this object)
-        return _differentiated, (reference(self.fn), self.wrt, self.jit, self.has_aux)
+        return _differentiated, (reference(self.fn), self.wrt, self.jit, self.has_aux, self.checkpoint)
 
     def __repr__(self):
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
 
 
-def _differentiated(where, wrt, jit, has_aux):
+def _differentiated(where, wrt, jit, has_aux, checkpoint=False):
     """A pickled Differentiated, loaded: the one module.qualname names if it has these options, else one
     made of the function there."""
     obj = named(*where)
-    if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux) == (wrt, jit, has_aux):
+    if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux, getattr(obj, "checkpoint", False)) == (
+            wrt, jit, has_aux, checkpoint):
         return obj
-    return Differentiated(plain(obj), wrt, jit, has_aux)
+    return Differentiated(plain(obj), wrt, jit, has_aux, checkpoint)
 
 
-def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False):
-    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False, has_aux=True)`."""
+def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False, checkpoint=False):
+    """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False, has_aux=True)`;
+    `checkpoint=True` as value_and_grad's (its grad and value_and_grad)."""
     if fn is None:
-        return lambda f: Differentiated(f, wrt, jit, has_aux)
-    return Differentiated(fn, wrt, jit, has_aux)
+        return lambda f: Differentiated(f, wrt, jit, has_aux, checkpoint)
+    return Differentiated(fn, wrt, jit, has_aux, checkpoint)

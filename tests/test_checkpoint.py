@@ -96,3 +96,15 @@ def test_the_tape_report_names_the_schedule(capsys):
     out = capsys.readouterr().out
     assert "Checkpointed loops (checkpoint=True)\n  checkpoint_programs.py:71  while abs(x) > tol:" in out, out
     assert "one before (x)" in out and "three times: the first counts" in out and "segment_length(" in out, out
+
+
+def test_differentiate_takes_checkpoint_and_pickles_it():
+    import pickle
+
+    import checkpoint_programs
+
+    f = adjoint.differentiate(checkpoint_programs.logistic_sum, wrt=(0, 1), checkpoint=True)
+    assert f.grad(2.9, 0.3, 50) == adjoint.grad(logistic_sum, wrt=(0, 1))(2.9, 0.3, 50)
+    assert "segment_length(" in f.source(2.9, 0.3, 50)
+    g = pickle.loads(pickle.dumps(f))
+    assert g.checkpoint is True and g.grad(2.9, 0.3, 50) == f.grad(2.9, 0.3, 50)
