@@ -1,6 +1,7 @@
 """Small questions about Python syntax trees that every stage asks, answered in one place: which
-names a node reads, binds or writes into, whether control falls off the end of a block, and the
-name an operator gives the value it makes and the function it applies."""
+names a node reads, binds or writes into, which a block may read before it binds them and which it
+surely binds, whether control falls off the end of a block, and the name an operator gives the value
+it makes and the function it applies."""
 
 import ast
 import operator
@@ -93,3 +94,66 @@ def dotted(expr):
         return None
     parts.append(expr.id)
     return ".".join(reversed(parts))
+
+
+def upward(stmts):
+    """(the names stmts may read before they surely assign them, the names they surely assign) in
+    user code: a loop or branch assigns nothing surely (an `if` both of whose branches assign a name
+    does), and after a break, continue or return nothing more is sure."""
+    exposed, assigned, sure = set(), set(), True
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While)):
+            head = s.iter if isinstance(s, ast.For) else s.test
+            exposed |= loads(head) - assigned
+            inner = names_stored(s.target) if isinstance(s, ast.For) else set()
+            exposed |= upward(s.body)[0] - assigned - inner
+            exposed |= upward(s.orelse)[0] - assigned
+        elif isinstance(s, ast.If):
+            exposed |= loads(s.test) - assigned
+            (body, in_body), (orelse, in_orelse) = upward(s.body), upward(s.orelse)
+            exposed |= (body | orelse) - assigned
+            if sure:
+                assigned |= in_body & in_orelse
+        else:
+            exposed |= loads(s) - assigned
+            if isinstance(s, ast.AugAssign):  # (`x += e` reads x)
+                exposed |= names_stored(s.target) - assigned
+            if sure and isinstance(s, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+                assigned |= {n for t in targets for n in names_stored(t)}
+        sure = sure and not leaves(s)
+    return exposed, assigned
+
+
+def leaves(stmt):
+    """Whether running stmt may end the block it is in early: a return, or a break or continue that
+    is not inside a loop of its own."""
+    if isinstance(stmt, (ast.Return, ast.Break, ast.Continue)):
+        return True
+    if isinstance(stmt, (ast.For, ast.While)):
+        return any(isinstance(n, ast.Return) for n in ast.walk(stmt))
+    return any(leaves(c) for c in ast.iter_child_nodes(stmt) if isinstance(c, ast.stmt))
+
+
+def surely_bound_before(stmts, target, name):
+    """Whether each run of stmts assigns `name` before it reaches the statement `target` (found
+    anywhere inside them; False if it is not there)."""
+    bound = set()
+    for s in stmts:
+        if any(n is target for n in ast.walk(s)):
+            parts = [p for p in ((s.body, s.orelse) if isinstance(s, (ast.If, ast.For, ast.While)) else ())
+                     if any(n is target for n in ast.walk(ast.Module(p, [])))]
+            return name in bound or bool(parts) and surely_bound_before(parts[0], target, name)
+        bound |= upward([s])[1]
+        if leaves(s):
+            return False
+    return False
+
+
+def names_stored(target):
+    """The names an assignment target binds (`a`, `a, b`; not `a[i]`, which writes into a)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(names_stored(e) for e in target.elts))
+    return set()

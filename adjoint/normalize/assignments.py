@@ -6,11 +6,11 @@ import ast
 
 from ..analysis.aliasing import disjoint_subscripts, links
 from ..ir.build import clone
-from ..ir.queries import OP_NAMES
+from ..ir.queries import OP_NAMES, leaves, surely_bound_before, upward
 from .comprehensions import COMPREHENSIONS
 from .containers import STATIC, items
 from .grown import Grown
-from .syntax import Normal, Rows, leaves, op_symbol, root_name, surely_bound_before, upward, with_closures
+from .syntax import Normal, Rows, op_symbol, root_name, with_closures
 
 
 def _axes(ndim, index):

@@ -6,10 +6,10 @@ import ast
 from ..analysis.aliasing import chain_base
 from ..frontend.names import MISSING
 from ..ir.build import clone
-from ..ir.queries import dotted
+from ..ir.queries import dotted, surely_bound_before
 from .containers import STATIC
 from .grown import Grown
-from .syntax import events_of, range_parts, surely_bound_before
+from .syntax import events_of, range_parts
 
 
 class ControlFlow:

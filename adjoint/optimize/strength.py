@@ -257,9 +257,9 @@ class _Scalars:
     def lift(self, loop):
         """(init, addition) of each sum that a loop inside `loop`'s body keeps (`s = 0.0` before it,
         `if s != 0.0: A[index] += s` after it), taken out of `loop` when nothing in it reads A (it may
-        add into A's other elements, as the loop that stores everything does), s or the index's names: the sum runs across all of `loop`'s iterations, in the order
-        one loop over them all would form it (reverse.checkpointed's segments add up as the loop that
-        stores everything does, to the bit)."""
+        add into A's other elements, as the loop that stores everything does), s or the index's names:
+        the sum runs across all of `loop`'s iterations, in the order one loop over them all would form
+        it (reverse.checkpointed's segments add up as the loop that stores everything does, to the bit)."""
         body, changed = loop.body, stores([loop])
         found = []  # (init, the If, its array)
         for s in body:

@@ -31,7 +31,7 @@ from ..analysis.activity import Transform, activity, assignments, has_break
 from ..analysis.aliasing import aliases, frozen
 from ..errors import AdjointError
 from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
-from ..ir.queries import names_in, stores, written
+from ..ir.queries import names_in, stores, surely_bound_before, upward, written
 from ..rules.helpers import having
 from .reverse_adjoints import Adjoints
 from .reverse_remat import Rematerialize, occurrences
@@ -373,20 +373,27 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         before it): each is pushed once at the loop's end, as its last write would have been. One the
         loop may leave unbound (bound in a branch, with no value before it) that code after the loop
         reads is refused: there would be nothing to push."""
-        bound = _bound_by(s.body) | _surely_before(self.nf.body, s) | set(self.nf.params)
+        every = upward(s.body)[1]
         inside = Counter(n.id for n in ast.walk(s) if isinstance(n, ast.Name))
         everywhere = Counter(n.id for n in ast.walk(ast.Module(self.nf.body, [])) if isinstance(n, ast.Name))
         out = []
         for v in sorted(stores(s.body) - {index}):
-            if v in self.multi and v in bound:
+            if v in self.multi and (v in every or self.bound_before(s, v)):
                 out.append(v)
             elif v in self.multi and everywhere[v] > inside[v]:
-                where = self.nf.locate(s)
-                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
-                                   f"`{self.nf.user_names.get(v, v)}` is read after it, but not every iteration "
-                                   "gives it a value and it has none before the loop\nhint: give it a value "
-                                   "before the loop, or differentiate without checkpoint=True")
+                self.refuse_checkpoint(s, v, " is read after it, but not every iteration gives it a value and it "
+                                             "has none before the loop", "give it a value before the loop")
         return out
+
+    def bound_before(self, loop, v):
+        """Whether v holds a value whenever the top-level `loop` starts."""
+        return v in self.nf.params or surely_bound_before(self.nf.body, loop, v)
+
+    def refuse_checkpoint(self, loop, v, why, hint):
+        where = self.nf.locate(loop)
+        raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
+                           f"`{self.nf.user_names.get(v, v)}`{why}\nhint: {hint}, or differentiate without "
+                           "checkpoint=True")
 
     def checkpointed_while(self, s, fb, rb):
         """A top-level `while` loop checkpointed: its iterations counted by a first run from a copy of
@@ -406,22 +413,16 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         shares its memory must be one that each iteration binds before reading it (`u_part = u[1:-1]`),
         so that it never holds the array the copy stands for."""
         body, views = s.body, self.views()
-        first = _read_first(body, {index} - {None}) | (names_in(s.test) if isinstance(s, ast.While) else set())
+        first = (upward(body)[0] - {index}) | (names_in(s.test) if isinstance(s, ast.While) else set())
         inside = {t for st in assignments(body) for t in names_in(st.targets[0])}
-        before = _surely_before(self.nf.body, s) | set(self.nf.params)
         out = []
         for v in sorted((written(body) - {index}) & first):
-            where = self.nf.locate(s)
-            if v not in before:
-                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
-                                   f"`{self.nf.user_names.get(v, v)}` may be read before an iteration gives it a "
-                                   "value, and is not given one before the loop\nhint: give it a value before the "
-                                   "loop, or differentiate without checkpoint=True")
+            if not self.bound_before(s, v):
+                self.refuse_checkpoint(s, v, " may be read before an iteration gives it a value, and is not given "
+                                             "one before the loop", "give it a value before the loop")
             if v in self.written_memory and any(a not in inside or a in first for a in aliases(v, views) - {v}):
-                raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
-                                   f"`{self.nf.user_names.get(v, v)}`, which it writes into, shares its memory with "
-                                   "another name kept from one iteration to the next\nhint: write into a copy, or "
-                                   "differentiate without checkpoint=True")
+                self.refuse_checkpoint(s, v, ", which it writes into, shares its memory with another name kept from "
+                                             "one iteration to the next", "write into a copy")
             out.append(v)
         return out
 
@@ -437,54 +438,3 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         fwd = self.counted(loop, count)
         rev_loop = ast.For(name("_", True), call("range", name(count)), rb, [])
         return self.nest(fwd, rev_loop, [count], depth)
-
-
-def _read_first(stmts, bound):
-    """The names that a run of stmts may read before it binds them (with `bound` bound before it): a
-    loop may run no iteration, and a branch binds what both of its arms bind."""
-    out, bound = set(), set(bound)
-    for st in stmts:
-        if isinstance(st, ast.If):
-            out |= names_in(st.test) - bound
-            out |= _read_first(st.body, bound) | _read_first(st.orelse, bound)
-            bound |= _bound_by(st.body) & _bound_by(st.orelse)
-        elif isinstance(st, (ast.For, ast.While)):
-            head = st.iter if isinstance(st, ast.For) else st.test
-            out |= names_in(head) - bound
-            out |= _read_first(st.body, bound | (names_in(st.target) if isinstance(st, ast.For) else set()))
-            if isinstance(st, ast.While):
-                out |= names_in(st.test) - bound - _bound_by(st.body)  # (tested again after each run)
-        elif isinstance(st, ast.Assign):
-            target = st.targets[0]
-            out |= names_in(st.value) - bound
-            if isinstance(target, ast.Subscript):
-                out |= names_in(target) - bound  # (writing an element reads the array and the index)
-            else:
-                bound |= names_in(target)
-        else:
-            out |= names_in(st) - bound
-    return out
-
-
-def _surely_before(body, target):
-    """The names every run of body binds before it reaches the statement `target` (inside it)."""
-    bound = set()
-    for st in body:
-        if st is target:
-            return bound
-        for part in (st.body, st.orelse) if isinstance(st, (ast.If, ast.For, ast.While)) else ():
-            if any(n is target for n in ast.walk(ast.Module(part, []))):
-                return bound | _surely_before(part, target)
-        bound |= _bound_by([st])
-    return bound
-
-
-def _bound_by(stmts):
-    """The names every run of stmts binds."""
-    out = set()
-    for st in stmts:
-        if isinstance(st, ast.Assign) and not isinstance(st.targets[0], ast.Subscript):
-            out |= names_in(st.targets[0])
-        elif isinstance(st, ast.If):
-            out |= _bound_by(st.body) & _bound_by(st.orelse)
-    return out
