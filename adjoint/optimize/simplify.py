@@ -172,11 +172,7 @@ def drop_unread_tapes(body):
     tapes = {s.targets[0].id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.List)
              and isinstance(s.targets[0], ast.Name)}
     read = dict.fromkeys(tapes, False)
-    while True:  # (until no more tapes are found read: what a read tape keeps is read in turn)
-        before = dict(read)
-        _dce(body, set(), set(), read)
-        if read == before:
-            break
+    _dce(body, set(), set(), read)
     dead = {t for t, r in read.items() if not r}
     return _without_tapes(body, dead) if dead else body
 
@@ -249,7 +245,9 @@ def _dce(stmts, live_out, loop_live, tapes=None):
             tapes[tape] = tapes[tape] or v in live
             live = (live - {v}) | {tape}
         elif push is not None:
-            if tapes[push]:  # (what a read tape keeps is read: a segment run again, reverse.checkpointed)
+            # what a read tape keeps is read (a segment run again, reverse.checkpointed); the pops that read
+            # it come after the push, so this walk backwards has met them already (or, in a loop, its rerun has)
+            if tapes[push]:
                 live |= names_in(s)
         elif isinstance(s, ast.Assign) and all(isinstance(t, (ast.Name, ast.Tuple)) for t in s.targets):
             defs = set().union(*(names_in(t) for t in s.targets))
