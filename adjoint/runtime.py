@@ -31,6 +31,15 @@ def zeros_like(x):
     return np.zeros(x.shape)
 
 
+@facts(linear_in_g=True, fresh=True, new_buffer=True)
+def plus_zeros(g, shape):
+    """np.zeros(shape) + g (an array of shape's length), in one pass over g when g has that shape: the same
+    bits, as 0.0 + x is x + 0.0 (optimize/in_place.py writes it for an adjoint's first contribution)."""
+    if g.shape == shape:
+        return g + 0.0
+    return np.zeros(shape) + g
+
+
 @facts(shape_only={1}, linear_in_g=True, sums_to_shape=True)
 def unbroadcast(g, x):
     """Sum g over the axes that broadcasting added or stretched, so it takes x's shape.
@@ -1570,7 +1579,7 @@ def cholesky_tangent(out, a_dot):
 
 
 HELPERS = (
-    zeros_like, unsum, unsum_to, unmean, unvar, unstd, unmax, unmax_axis, unprod, uncumsum, undiff,
+    zeros_like, plus_zeros, unsum, unsum_to, unmean, unvar, unstd, unmax, unmax_axis, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
     reshape_like, concat_part, _stack_piece, trip_count, segment_length, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,

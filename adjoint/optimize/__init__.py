@@ -7,7 +7,8 @@ from .chains import shorter_chains
 from .copies import without_copies
 from .elementwise import fuse_elementwise
 from .fusion import fuse_loops
-from .in_place import accumulate_in_place
+from .in_place import accumulate_in_place, first_contributions
+from .order import in_forward_order
 from .simplify import simplify
 from .stacks import stack_tapes
 from .strength import accumulate_in_scalars, outer_updates, share_divisions, substitute_single_uses
@@ -45,13 +46,17 @@ def outer(fdef, plan):
     return outer_updates(fdef, plan.kinds)
 
 
+def turned(fdef, plan):
+    return in_forward_order(fdef, plan.kinds)
+
+
 def stacked(fdef, plan):
     return stack_tapes(fdef)
 
 
 def accumulated_in_place_again(fdef, plan):
     # once the copies are out (`u0_bar = u_bar` at the end no longer shares u_bar's buffer)
-    return accumulated_in_place(without_copies(fdef), plan)
+    return accumulated_in_place(first_contributions(without_copies(fdef), plan.kinds), plan)
 
 
 def elementwise_loops(fdef, plan):
@@ -64,7 +69,7 @@ def copies_out(fdef, plan):
 
 # the adjoint once its tapes are placed (reverse and hvp modes)
 ADJOINT = (simplified, fused, single_uses, accumulated_in_place, shared_divisions, scalar_accumulation)
-REVERSE = (chains, outer, stacked, accumulated_in_place_again, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
+REVERSE = (chains, outer, turned, stacked, accumulated_in_place_again, elementwise_loops)  # reverse mode's own: the code that runs (hvp differentiates the adjoint before them)
 TANGENT = (simplified,)  # forward mode's code, and hvp's forward mode over the adjoint
 FINAL = (copies_out,)  # every mode, last
 

@@ -238,7 +238,7 @@ def _passes_through(v, stmts):
 
 
 def _only_accumulated(v, stmts):
-    """Whether v is only ever added into (v = v + e, v[i] += e, add_into(v[...], e), add_at(v, i, e)),
+    """Whether v is only ever added into (v = v + e, v += e, v[i] += e, add_into(v[...], e), add_at(v, i, e)),
     with nothing else reading it."""
     for s in stmts:
         for n in ast.walk(s):
@@ -250,6 +250,9 @@ def _only_accumulated(v, stmts):
                 value = n.value
                 if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and isinstance(
                         value.left, ast.Name) and value.left.id == v and v not in names_in(value.right)):
+                    return False
+            elif isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and isinstance(n.target, ast.Name):
+                if n.target.id != v or v in names_in(n.value):
                     return False
             elif isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Add) and isinstance(n.target, ast.Subscript):
                 if names_in(n.target.value) != {v} or v in names_in(n.target.slice) | names_in(n.value):

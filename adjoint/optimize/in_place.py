@@ -3,7 +3,8 @@ array adjoint whose buffer no other name can see: one pass over it instead of a 
 
 import ast
 
-from ..ir.build import clone
+from ..ir.build import clone, is_comment
+from ..ir.queries import dotted
 from ..rules.helpers import having
 from .simplify import accumulation
 
@@ -39,6 +40,40 @@ def accumulate_in_place(fdef, arrays):
             return node
 
     return ast.fix_missing_locations(InPlace().visit(fdef))
+
+
+def first_contributions(fdef, kinds):
+    """`v = np.zeros(S)` and then (comments between) `v = v + g`, for arrays v and g of one number of
+    dimensions, -> `v = plus_zeros(g, S)`: one pass over g instead of three when it has the shape S
+    (runtime.plus_zeros), the same bits."""
+    fdef = clone(fdef)
+    for node in ast.walk(fdef):
+        for field in ("body", "orelse"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                setattr(node, field, _first_contributions(block, kinds))
+    return fdef
+
+
+def _first_contributions(block, kinds):
+    out, k = [], 0
+    while k < len(block):
+        s = block[k]
+        out.append(s)
+        k += 1
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.Call)
+                and dotted(s.value.func) == "np.zeros" and len(s.value.args) == 1 and not s.value.keywords):
+            continue
+        v = s.targets[0].id
+        j = k
+        while j < len(block) and is_comment(block[j]):
+            j += 1
+        g = accumulation(block[j], v) if j < len(block) else None
+        if isinstance(g, ast.Name) and (kinds.get(v) or 0) >= 1 and kinds.get(g.id) == kinds.get(v):
+            s.value = ast.Call(ast.Name("plus_zeros", ast.Load()), [g, s.value.args[0]], [])
+            out.extend(block[k:j])
+            k = j + 1
+    return out
 
 
 def _new_array(expr):
