@@ -49,6 +49,26 @@ def prefix_in_rows(x):
     return np.sum(a)
 
 
+def negative_indices(x, c):
+    """The inner loop's index runs below 0: out[k] for k = -1 and k = 2 is one element (found by a hunt)."""
+    out = np.zeros(3)
+    for i in range(3):
+        for k in range(i - 3, i + 1):
+            out[k] = x[k] * c + x[i] * (k + 4.0)
+    return np.sum(out ** 2)
+
+
+def ellipsis_first(c):
+    """b[..., j] and b[1, j] put j on different axes (found by a hunt; None, np.newaxis the same)."""
+    b = np.zeros((2, 3, 4))
+    for s in range(2):
+        for j in range(3):
+            b[..., j] = c * (j + 1.0)
+            b[1, j] = c * c * (j + 2.0)
+            b[None, 0, j] = b[None, 0, j] * c
+    return np.sum(b * b)
+
+
 def turns_args():
     rng = np.random.default_rng(3)
     u0 = rng.uniform(0, 1, (6, 6))
@@ -63,4 +83,6 @@ def keeps_args():
     return {
         "matvec_steps": (matvec_steps, (rng.standard_normal((4, 4)) * 0.5, rng.standard_normal(4), 3), (0, 1)),
         "prefix_in_rows": (prefix_in_rows, (rng.standard_normal((3, 5)),), (0,)),
+        "negative_indices": (negative_indices, (np.array([0.3, -1.2, 0.8]), 0.5), (0, 1)),
+        "ellipsis_first": (ellipsis_first, (0.7,), (0,)),
     }

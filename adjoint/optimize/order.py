@@ -99,6 +99,9 @@ def turnable(loop, after, facts):
     if not (isinstance(loop.target, ast.Name) and isinstance(it, ast.Call) and dotted(it.func) == "range"
             and len(it.args) == 3 and not it.keywords and _minus_one(it.args[2])) or loop.orelse:
         return False
+    last = it.args[1]  # (the index runs down to last + 1: never negative, which would index from the end)
+    if not (isinstance(last, ast.Constant) and type(last.value) is int and last.value >= -1 or _minus_one(last)):
+        return False
     i, body = loop.target.id, loop.body
     for n in ast.walk(ast.Module(body, [])):
         if isinstance(n, (ast.Break, ast.Continue, ast.Return)) or draws(n):
@@ -119,7 +122,7 @@ def turnable(loop, after, facts):
         if v in into:
             if v in rebound or not facts.shares_nothing(v, body):
                 return False
-            if not (_only_accumulated(v, body) or _own_elements(v, i, body)):
+            if not (_only_accumulated(v, body) or _own_elements(v, i, body, facts.kinds)):
                 return False
         elif v in exposed:
             if not _only_accumulated(v, body):
@@ -151,8 +154,9 @@ def _written_into(body):
     return out
 
 
-def _own_elements(v, i, body):
-    """Whether every use of the array v in body is `v[...]` with the bare name i at one position of the index."""
+def _own_elements(v, i, body, kinds):
+    """Whether every use of the array v in body is `v[...]` with the bare name i at one position of the index,
+    each position before it one axis (a number, or a slice: not `...`, None or an array)."""
     uses = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and n.id == v]
     subs = [n for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Subscript)
             and isinstance(n.value, ast.Name) and n.value.id == v]
@@ -162,10 +166,25 @@ def _own_elements(v, i, body):
     for s in subs:
         parts = s.slice.elts if isinstance(s.slice, ast.Tuple) else [s.slice]
         at = {k for k, p in enumerate(parts) if isinstance(p, ast.Name) and p.id == i}
-        if not at:
+        if not at or not all(_one_axis(p, kinds) for p in parts[:min(at)]):
             return False
         places.add(min(at))
     return len(places) == 1
+
+
+def _one_axis(e, kinds):
+    """Whether the index part e takes exactly one axis: a slice, or an integer expression of numbers."""
+    if isinstance(e, ast.Slice):
+        return True
+    if isinstance(e, ast.Constant):
+        return type(e.value) is int
+    if isinstance(e, ast.Name):
+        return kinds.get(e.id) == 0
+    if isinstance(e, ast.BinOp):
+        return _one_axis(e.left, kinds) and _one_axis(e.right, kinds)
+    if isinstance(e, ast.UnaryOp):
+        return _one_axis(e.operand, kinds)
+    return False
 
 
 def _memory_classes(fdef, kinds):
