@@ -11,6 +11,7 @@ from .arguments import (
     bind_call,
     bind_primals,
     checked_seed,
+    checkpointing,
     complex_derivative,
     copies,
     function_named,
@@ -74,15 +75,20 @@ def _by_reference(make):
 
 
 @_by_reference
-def value_and_grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
+def value_and_grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=None):
     """A function returning (f(*args), gradient of f with respect to wrt); with has_aux, f returns
     (value, aux) and the function returns ((value, aux), gradient), aux as f computed it.
 
-    `checkpoint=True` reverses each `for ... in range(...)` loop at the function's top level (with
-    no `break`) by checkpointing: the loop runs twice instead of keeping every iteration's values,
-    and its tapes and snapshots grow as the square root of its length (transforms/reverse.py
-    `Reverse.checkpointed`); the gradient is the same, to the bit."""
+    `memory="256MB"` (or bytes; the environment's ADJOINT_MEMORY when not given) bounds the tapes of
+    each `for ... in range(...)` loop at the function's top level (with no `break`) and each top-level
+    `while` loop: the loop's first iteration measures the tape a step keeps; when the whole loop's tape
+    fits, it is kept as without a budget, else the loop is reversed by checkpointing in segments
+    chosen to need least memory (runtime.schedule), and its statements run twice; when even that
+    does not fit, errors.MemoryBudgetError says so before the loop runs on. `checkpoint=True` without
+    a budget checkpoints those loops in segments of about √n. Either way the gradient is the one
+    without them, to the bit (transforms/reverse.py `Reverse.checkpointed`)."""
     fn = plain(fn)
+    checkpoint = checkpointing(checkpoint, memory)
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         if has_aux:
@@ -123,14 +129,15 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
 
 
 @_by_reference
-def grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
+def grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=None):
     """A function returning the gradient of the scalar function fn with respect to wrt; with has_aux,
-    fn returns (value, aux) and the function returns (gradient, aux); `checkpoint` as value_and_grad's.
+    fn returns (value, aux) and the function returns (gradient, aux); `checkpoint` and `memory` as
+    value_and_grad's.
 
     `grad` of such a function (of a float input) is the second derivative, by forward mode over
     fn's adjoint."""
     fn = plain(fn)
-    vg = value_and_grad(fn, wrt, jit, has_aux, checkpoint)
+    vg = value_and_grad(fn, wrt, jit, has_aux, checkpoint, memory)
 
     run = vg._run
 
@@ -176,11 +183,13 @@ def _value_and_grad_of_grad(inner, wrt, jit):
     return value_and_grad_fn
 
 
-def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
+def vjp(fn, *args, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=None, **kwargs):
     """(fn(*args), pullback) where pullback(cotangent) gives the vector-Jacobian product(s); with
     has_aux, fn returns (value, aux) and vjp returns (value, pullback, aux). For a function that
-    returns a tuple, the cotangent is a tuple too, one per item."""
+    returns a tuple, the cotangent is a tuple too, one per item. `checkpoint`, `memory`: as
+    value_and_grad's."""
     fn = plain(fn)
+    schedule = checkpointing(checkpoint, memory)
     names, as_tuple = wrt_names(fn, wrt)
     call = bind_call(fn, names, args, kwargs)
     out = call.run()  # (fn may write into its arguments)
@@ -192,7 +201,7 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
     leaves, tree = output_tree(out) if several else ([out], None)
     outs = [real_output(o, fn, "vjp") for o in leaves]
     returns = "aux" if has_aux else "tuple" if several else "one"
-    d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns)
+    d = derivative(call.fn, call.wrt, jit, True, call.kinds, trees=call.trees, returns=returns, checkpoint=schedule)
     _drawn_once(fn, d, "vjp")
     if several:
         _same_leaves(fn, leaves, d)
@@ -211,7 +220,8 @@ def vjp(fn, *args, wrt=0, jit=None, has_aux=False, **kwargs):
         return call.derivatives(grads, as_tuple, "the vector-Jacobian product")
 
     # (it pickles as vjp called again at the same point: the arguments as they were, copied)
-    pullback = Made(pullback, _pullback, (fn, *copies(args)), dict(wrt=wrt, jit=jit, has_aux=has_aux, **kwargs))
+    pullback = Made(pullback, _pullback, (fn, *copies(args)), dict(wrt=wrt, jit=jit, has_aux=has_aux,
+                                                                   checkpoint=checkpoint, memory=memory, **kwargs))
     return (out, pullback, aux) if has_aux else (out, pullback)
 
 
@@ -307,13 +317,15 @@ def _second(fn, rows, cols, jit, call):
 
 
 @_by_reference
-def jacobian(fn, wrt=0, jit=None):
+def jacobian(fn, wrt=0, jit=None, checkpoint=False, memory=None):
     """A function returning the Jacobian of fn (shape out.shape + x.shape per wrt input, a tuple for a
     tuple wrt). It runs forward mode, one column per input entry, when the inputs have no more
     entries than the output, and reverse mode, one row per output entry, otherwise; after each call
     its `mode` attribute says which it chose and why. The Jacobian of a function made by
-    `adjoint.grad` is a Hessian, by forward mode over the adjoint."""
+    `adjoint.grad` is a Hessian, by forward mode over the adjoint. `checkpoint`, `memory`: as
+    value_and_grad's, for reverse mode."""
     fn = plain(fn)
+    schedule = checkpointing(checkpoint, memory)
     inner = getattr(fn, "adjoint_grad", None)
     if inner is not None:
         return _jacobian_of_grad(inner, wrt, jit)
@@ -346,7 +358,8 @@ def jacobian(fn, wrt=0, jit=None):
                     for cols, y in zip(blocks, outs)]
         else:
             jacobian_fn.mode = f"reverse ({n_out} output entries < {n_in} input entries)"
-            d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees, returns="tuple" if several else "one")
+            d = derivative(call.fn, call.wrt, jit, True, kinds, trees=trees, returns="tuple" if several else "one",
+                           checkpoint=schedule)
             _drawn_once(fn, d, "jacobian")
             if several:
                 _same_leaves(fn, leaves, d)
@@ -430,15 +443,15 @@ def _jacobian_of_grad(inner, wrt, jit):
 MODES = ("reverse", "forward", "hvp")
 
 
-def source(fn, *example_args, mode="reverse", wrt=0, optimize=True, checkpoint=False):
+def source(fn, *example_args, mode="reverse", wrt=0, optimize=True, checkpoint=False, memory=None):
     """The generated code, as text: the adjoint (mode "reverse"), the tangent code (mode "forward"), or
     the Hessian-vector product code, forward mode over the adjoint (mode "hvp").
 
     With example arguments, the code for their kinds (numbers, arrays of some rank): exactly what
     grad, vjp and jvp run for arguments like them. Without, code that assumes nothing of them (its
-    docstring says which kinds it assumed). `checkpoint`: the code value_and_grad runs with it."""
+    docstring says which kinds it assumed). `checkpoint`, `memory`: the code value_and_grad runs with them."""
     fn = plain(fn)
-    return generated(fn, example_args, mode, wrt, optimize, checkpoint).text
+    return generated(fn, example_args, mode, wrt, optimize, checkpointing(checkpoint, memory)).text
 
 
 def generated(fn, example_args, mode="reverse", wrt=0, optimize=True, checkpoint=False):
@@ -461,9 +474,11 @@ def generated(fn, example_args, mode="reverse", wrt=0, optimize=True, checkpoint
 class Differentiated:
     """A function with its derivatives attached: `f(x)` runs it unchanged, `f.grad(x)` differentiates it."""
 
-    def __init__(self, fn, wrt=0, jit=None, has_aux=False, checkpoint=False):
+    def __init__(self, fn, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=None):
         functools.update_wrapper(self, fn)
         self.fn, self.wrt, self.jit, self.has_aux, self.checkpoint = fn, wrt, jit, has_aux, checkpoint
+        self.memory = memory
+        checkpointing(checkpoint, memory)  # (a bad budget fails at decoration time)
         wrt_names(fn, wrt)  # a bad wrt fails at decoration time
 
     def __call__(self, *args, **kwargs):
@@ -476,17 +491,18 @@ class Differentiated:
         return self._made(value_and_grad)(*args, **kwargs)
 
     def _made(self, maker):
-        """maker(fn, wrt, jit, has_aux, checkpoint), made once for these options (it keeps its calls' thin
-        path: adjoint/thin.py); made again when one of them is set to another value."""
+        """maker(fn, wrt, jit, has_aux, checkpoint, memory), made once for these options (it keeps its calls'
+        thin path: adjoint/thin.py); made again when one of them is set to another value."""
         wrt = tuple(self.wrt) if isinstance(self.wrt, list) else self.wrt
-        key = (maker, self.fn, wrt, self.jit, self.has_aux, self.checkpoint)
+        key = (maker, self.fn, wrt, self.jit, self.has_aux, self.checkpoint, self.memory)
         made = self.__dict__.setdefault("_made_by", {})  # (a copy shares it: its options are in the key)
         if key not in made:
-            made[key] = maker(self.fn, self.wrt, self.jit, self.has_aux, self.checkpoint)
+            made[key] = maker(self.fn, self.wrt, self.jit, self.has_aux, self.checkpoint, self.memory)
         return made[key]
 
     def vjp(self, *args, **kwargs):
-        return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, has_aux=self.has_aux, **kwargs)
+        return vjp(self.fn, *args, wrt=self.wrt, jit=self.jit, has_aux=self.has_aux, checkpoint=self.checkpoint,
+                   memory=self.memory, **kwargs)
 
     def jvp(self, primals, tangents):
         return jvp(self.fn, primals, tangents, wrt=self.wrt, jit=self.jit)
@@ -495,7 +511,9 @@ class Differentiated:
         """The generated code (see adjoint.source); `f.source("forward")` names the mode."""
         if len(example_args) == 1 and isinstance(example_args[0], str):
             example_args, mode = (), example_args[0]
-        return source(self.fn, *example_args, mode=mode, wrt=self.wrt, checkpoint=self.checkpoint and mode == "reverse")
+        if mode != "reverse":
+            return source(self.fn, *example_args, mode=mode, wrt=self.wrt)
+        return source(self.fn, *example_args, wrt=self.wrt, checkpoint=self.checkpoint, memory=self.memory)
 
     @property
     def jit_status(self):
@@ -504,25 +522,25 @@ class Differentiated:
         return last.jit_status if last is not None else "not run yet"
 
     def __reduce__(self):  # (by reference to the function, with the options: the module's name may be this object)
-        return _differentiated, (reference(self.fn), self.wrt, self.jit, self.has_aux, self.checkpoint)
+        return _differentiated, (reference(self.fn), self.wrt, self.jit, self.has_aux, self.checkpoint, self.memory)
 
     def __repr__(self):
         return f"<adjoint.differentiate {name_of(self.fn)} wrt={self.wrt!r} jit={self.jit!r}: {self.jit_status}>"
 
 
-def _differentiated(where, wrt, jit, has_aux, checkpoint=False):
+def _differentiated(where, wrt, jit, has_aux, checkpoint=False, memory=None):
     """A pickled Differentiated, loaded: the one module.qualname names if it has these options, else one
     made of the function there."""
     obj = named(*where)
-    if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux, getattr(obj, "checkpoint", False)) == (
-            wrt, jit, has_aux, checkpoint):
+    if isinstance(obj, Differentiated) and (obj.wrt, obj.jit, obj.has_aux, getattr(obj, "checkpoint", False),
+                                            getattr(obj, "memory", None)) == (wrt, jit, has_aux, checkpoint, memory):
         return obj
-    return Differentiated(plain(obj), wrt, jit, has_aux, checkpoint)
+    return Differentiated(plain(obj), wrt, jit, has_aux, checkpoint, memory)
 
 
-def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False, checkpoint=False):
+def differentiate(fn=None, *, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=None):
     """Decorator: `@differentiate` or `@differentiate(wrt=("x", "y"), jit=False, has_aux=True)`;
-    `checkpoint=True` as value_and_grad's (its grad and value_and_grad)."""
+    `checkpoint` and `memory` as value_and_grad's (its grad and value_and_grad)."""
     if fn is None:
-        return lambda f: Differentiated(f, wrt, jit, has_aux, checkpoint)
-    return Differentiated(fn, wrt, jit, has_aux, checkpoint)
+        return lambda f: Differentiated(f, wrt, jit, has_aux, checkpoint, memory)
+    return Differentiated(fn, wrt, jit, has_aux, checkpoint, memory)

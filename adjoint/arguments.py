@@ -7,7 +7,9 @@ import importlib
 import importlib.util
 import inspect
 import numbers
+import os
 import pickle
+import re
 import sys
 import weakref
 
@@ -17,6 +19,32 @@ from .custom import CustomVJP
 from .errors import AdjointError, ArgumentError
 from .ir.naming import RESERVED
 from .trees import copied, flatten, holds_arrays, is_container, leaf_names, leaves_of, same_structure, unflatten
+
+_UNITS = {"": 1, "b": 1, "k": 2 ** 10, "kb": 2 ** 10, "kib": 2 ** 10, "m": 2 ** 20, "mb": 2 ** 20, "mib": 2 ** 20,
+          "g": 2 ** 30, "gb": 2 ** 30, "gib": 2 ** 30, "t": 2 ** 40, "tb": 2 ** 40, "tib": 2 ** 40}
+
+
+def checkpointing(checkpoint, memory):
+    """What the reverse transform's `checkpoint` takes (transforms/reverse.py `checkpointed`): a budget in
+    bytes for the tapes (memory=, else the environment's ADJOINT_MEMORY), True (checkpoint=True and no
+    budget: segments of about √n), or False (every tape kept whole)."""
+    source = "memory"
+    if memory is None and os.environ.get("ADJOINT_MEMORY", "").strip():
+        memory, source = os.environ["ADJOINT_MEMORY"], "ADJOINT_MEMORY"
+    if memory is None:
+        return bool(checkpoint)
+    value = None
+    if isinstance(memory, str):
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-zA-Z]*)\s*", memory)
+        if m and m.group(2).lower() in _UNITS:
+            value = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    elif isinstance(memory, numbers.Real) and not isinstance(memory, bool):
+        value = float(memory)
+    if value is None or not 1 <= value < float("inf"):
+        raise ArgumentError(f"{source}={memory!r:.40}: a memory budget is a number of bytes, or text like '64MB' "
+                            "or '2GB' (powers of 1024)")
+    return int(value)
+
 
 _SIGNATURES = weakref.WeakKeyDictionary()  # function -> ((its defaults and code), its signature)
 

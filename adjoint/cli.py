@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from . import api, check, explain
+from .arguments import checkpointing
 from .backend import cache, native
 from .errors import AdjointError
 
@@ -61,7 +62,8 @@ def cmd_dump(opts):
     if opts.tape and opts.mode != "reverse":
         raise AdjointError("--tape reports on the adjoint's tapes: use it with --mode reverse")
     args = parse_args(opts.args) if opts.args else ()  # (the code for their kinds, as grad runs it)
-    generated = api.generated(fn, args, opts.mode, parse_wrt(opts.wrt), not opts.no_optimize, opts.checkpoint)
+    schedule = checkpointing(opts.checkpoint, opts.memory) if opts.mode == "reverse" else False
+    generated = api.generated(fn, args, opts.mode, parse_wrt(opts.wrt), not opts.no_optimize, schedule)
     sys.stdout.write(highlight(generated.text, sys.stdout))
     if opts.tape:
         sys.stdout.write("\n" + explain.tape_report(generated))
@@ -163,6 +165,8 @@ def main(argv=None):
                    "why, what it does not keep, the names with no derivative, and what the simplifier dropped")
     p.add_argument("--checkpoint", action="store_true", help="the adjoint with its top-level loops checkpointed "
                    "(grad(f, checkpoint=True))")
+    p.add_argument("--memory", help='the adjoint with its top-level loops under a memory budget, e.g. "64MB" '
+                   "(grad(f, memory=...); default: the environment's ADJOINT_MEMORY)")
     p.set_defaults(run=cmd_dump)
     p = sub.add_parser("check", help="compare the adjoint of FILE.py:FUNC with central differences")
     p.add_argument("target", metavar="FILE.py:FUNC")

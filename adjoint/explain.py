@@ -12,6 +12,7 @@ import textwrap
 
 from .analysis.activity import dependence
 from .analysis.aliasing import shown_by
+from .errors import size
 from .ir.build import is_heading, sweep_start
 from .ir.queries import names_in, stores
 from .optimize.elementwise import unfused
@@ -175,7 +176,7 @@ class Report:
             ("Values on a tape", self.values()),
             ("Array elements saved before a write over them (and put back after its adjoint)", self.elements()),
             ("Loop trip counts (a loop that may stop early runs back as many times as it ran)", self.trips()),
-            ("Checkpointed loops (checkpoint=True)", self.checkpointed()),
+            ("Checkpointed loops (checkpoint=True, memory=)", self.checkpointed()),
             ("Written again but not taped", self.not_taped()),
             ("Dropped from the forward sweep by the simplifier", self.dropped_rows()),
             ("No derivative (inactive: the adjoint has no code for them)", self.inactive()),
@@ -188,15 +189,28 @@ class Report:
 
     def checkpointed(self):
         out = []
-        for loop, snaps in self.plan.checkpoints:
-            kept = [v for v, t in snaps.items() if t in self.in_code]
-            runs = "three times: the first counts its iterations" if isinstance(loop, ast.While) else "twice"
+        for loop, snaps, budget in self.plan.checkpoints:
+            kept = ", ".join(v for v, t in snaps.items() if t in self.in_code) or "nothing"
+            counted = isinstance(loop, ast.While)
+            segments = ("its first iteration runs with its tapes and measures the tape a step keeps; the others run "
+                        "in segments of ")
+            if budget < 0:
+                segments += "about √n of its n iterations (runtime.schedule)"
+                runs = "three times (the first counts its iterations)" if counted else "twice"
+                grows = "; snapshots and tapes grow as √n"
+            else:
+                segments = (f"under a memory budget of {size(budget)} for the tapes: " + segments +
+                            "one when the whole loop's tape fits in it (nothing runs twice), else of the length that "
+                            "needs least memory, about √(n × snapshot / step) iterations (runtime.schedule); "
+                            "MemoryBudgetError before the loop runs on when even that does not fit")
+                runs = ("twice (the first counts its iterations), three times" if counted else "once, twice") + \
+                    " when checkpointed"
+                grows = ""
             out += [f"  {self.line(loop)}",
-                    _wrap("reversed in segments of about √n of its n iterations (runtime.segment_length), last to "
-                          "first: each run again from a snapshot of what an iteration reads from the one before "
-                          f"({', '.join(kept) or 'nothing'}), with its tapes, then back through; the tapes above "
-                          "hold one segment at a time", "    "),
-                    f"    its statements run {runs}; snapshots and tapes grow as √n"]
+                    _wrap(segments + "; the first and the last segment keep their tapes from the forward sweep, one "
+                          f"between runs again from a snapshot of what an iteration reads from the one before ({kept}) "
+                          "with its tapes, last to first, then back through", "    "),
+                    f"    its statements run {runs}{grows}"]
         return out
 
     def values(self):

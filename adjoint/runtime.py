@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from .errors import MemoryBudgetError
+
 
 def facts(shape_only=(), **known):
     """Record on a helper what the compiler may assume of it (rules/helpers.py says what each fact
@@ -584,6 +586,47 @@ def segment_length(n):
     return max(k, 1)
 
 
+def value_bytes(v):
+    """About how many bytes v holds: a number, an array, or a tuple or list of numbers."""
+    if isinstance(v, (float, int, bool, complex)):
+        return 16
+    if isinstance(v, (tuple, list)):
+        return 16 * len(v)
+    return v.nbytes + 96  # (an array's own fields, in Python or Numba)
+
+
+def tape_bytes(tape):
+    """About how many bytes a list tape holds (optimize/tape.py `in_use`)."""
+    total = 0
+    for v in tape:
+        total += value_bytes(v)
+    return total
+
+
+def schedule(n, step_bytes, snapshot_bytes, in_use, budget, where):
+    """The length of the segments of a checkpointed loop of n iterations after its first, which
+    measured step_bytes of tape (transforms/reverse.py `checkpointed`). budget < 0 (checkpoint=True):
+    about √(n - 1), so that the snapshots and the tape of one segment both grow as √n. Otherwise the
+    tape may hold budget bytes, in_use of them held before the loop: all n - 1 when their tape fits
+    (nothing runs twice), else the length that needs least memory: the snapshots of the segments
+    (snapshot_bytes each) and the tapes of two (the first iteration's stays to the end), about
+    2 √(n step_bytes snapshot_bytes); errors.MemoryBudgetError when even that does not fit."""
+    rest = n - 1
+    if rest <= 1:
+        return 1
+    if budget < 0:
+        return segment_length(rest)
+    step, snap = max(step_bytes, 1), max(snapshot_bytes, 1)
+    room = budget - in_use
+    if (rest + 1) * step <= room:
+        return rest
+    length = min(max(int(math.sqrt(rest * snap / step)), 1), rest)
+    need = (rest + length - 1) // length * snap + (length + 1) * step
+    if need > room:
+        raise MemoryBudgetError(where, n, step_bytes, snapshot_bytes, in_use, budget, need)
+    return length
+
+
 @facts(in_place=True)
 def restore(tape, value):
     """Drop the newest value on the tape and give back the one before it (value when there is none)."""
@@ -617,12 +660,13 @@ def pop_shape(tape):
 
 def reserved(tape, top, more):
     """A tape of numbers with room for `more` entries after its first `top`: tape itself, or a longer
-    copy (at least twice as long, so that reserving before every run of an inner loop copies little).
+    copy (at least twice as long, so that reserving before every run of an inner loop copies little;
+    and 16 more, so that a few pushes after a loop do not copy it all again).
     (See adjoint/optimize/stacks.py.)"""
     need = top + more
     if need <= tape.shape[0]:
         return tape
-    longer = np.zeros(max(need, 2 * tape.shape[0]), tape.dtype)
+    longer = np.zeros(max(need + 16, 2 * tape.shape[0]), tape.dtype)
     for k in range(top):  # (not a slice assignment, which Numba takes seconds to compile the first time)
         longer[k] = tape[k]
     return longer
@@ -1581,7 +1625,7 @@ def cholesky_tangent(out, a_dot):
 HELPERS = (
     zeros_like, plus_zeros, unsum, unsum_to, unmean, unvar, unstd, unmax, unmax_axis, unprod, uncumsum, undiff,
     _as_rows, _as_cols, _as_grid, matmul_left_2d, matmul_right_2d, outer_left, outer_right, untrace,
-    reshape_like, concat_part, _stack_piece, trip_count, segment_length, restore, push_shape, pop_shape, reserved, saved, add_into,
+    reshape_like, concat_part, _stack_piece, trip_count, segment_length, value_bytes, tape_bytes, schedule, restore, push_shape, pop_shape, reserved, saved, add_into,
     unit, reduce_tangent, _flat, _pow_base, log_base, norm_slope, sinc_slope, sinc_curve, numbers, rows_of,
     fits, enlarged, leading, norm, norm_axis, unnorm, _digamma, _trigamma, mT, symmetric_of_lower, lower_of,
     det_adjoint, det_tangent,

@@ -1,5 +1,6 @@
-"""Long loops, stored whole and checkpointed (issue 20): each gradient's time and the memory it adds
-to its process, for `checkpoint=False` and `checkpoint=True`, and whether the two agree to the bit.
+"""Long loops, stored whole, checkpointed and under a memory budget (issue 20): each gradient's time and
+the memory it adds to its process, for the tape stored whole, `checkpoint=True` (segments of √n) and
+`memory=64MB` and `memory=1GB`, and whether each agrees with the stored one to the bit.
 
     python -m benchmarks.memory                 # 10^7 and 10^8 steps (a few GB for the largest stored run)
     python -m benchmarks.memory --size tiny     # a quick end-to-end run
@@ -51,14 +52,24 @@ SIZES = {"full": [("logistic_map", 10**7), ("logistic_map", 10**8), ("logistic_m
          "tiny": [("logistic_map", 10**4), ("ode_rk4", 10**4), ("while", 10**4)]}
 
 
-def measure(name, n, checkpoint, jit):
+SCHEMES = ("stored", "checkpoint=True", "memory=64MB", "memory=1GB")
+
+
+def options(scheme):
+    """value_and_grad's keyword arguments for a scheme of SCHEMES."""
+    if scheme == "checkpoint=True":
+        return {"checkpoint": True}
+    return {"memory": scheme.split("=")[1]} if scheme.startswith("memory=") else {}
+
+
+def measure(name, n, scheme, jit):
     """Run in the child process: the gradient's time, memory growth and value."""
     import resource
     import time
 
     import adjoint
     fn, args, wrt = _case(name, n)
-    g = adjoint.value_and_grad(fn, wrt=wrt, jit=jit, checkpoint=checkpoint)
+    g = adjoint.value_and_grad(fn, wrt=wrt, jit=jit, **options(scheme))
     g(*_case(name, 10)[1])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
@@ -75,33 +86,37 @@ def main(argv=None):
     p.add_argument("-k", default="", help="only the kernels whose name holds this")
     p.add_argument("--jit", choices=("true", "false"), default="true")
     p.add_argument("--limit", type=float, default=4.0, help="GB a stored run may take (default 4)")
+    p.add_argument("--schemes", default=",".join(SCHEMES), help=f"comma-separated, of {', '.join(SCHEMES)}")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     opts = p.parse_args(argv)
     jit = opts.jit == "true"
     if opts.child:
-        name, n, checkpoint = opts.child
-        print(json.dumps(measure(name, int(n), checkpoint == "1", jit)))
+        name, n, scheme = opts.child
+        print(json.dumps(measure(name, int(n), scheme, jit)))
         return
     env = dict(os.environ, ADJOINT_QUIET="1", ADJOINT_NATIVE="0")
-    print(f"jit={jit}; MB: growth of the process's peak memory during the call\n")
-    print("| kernel | steps | stored ms | stored MB | checkpointed ms | checkpointed MB | time ratio | same bits |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print(f"jit={jit}; MB: growth of the process's peak memory during the call; ratio: time against stored; "
+          "same bits: value and gradient against stored\n")
+    print("| kernel | steps | scheme | ms | MB | time ratio | same bits |")
+    print("|---|---:|---|---:|---:|---:|---|")
     for name, n in SIZES[opts.size]:
         if opts.k not in name:
             continue
-        rows = {}
-        for checkpoint in ("0", "1"):
-            if checkpoint == "0" and n * BYTES_A_STEP[name] > opts.limit * 2**30:
+        stored = None
+        for scheme in opts.schemes.split(","):
+            if scheme == "stored" and n * BYTES_A_STEP[name] > opts.limit * 2**30:
+                print(f"| {name} | {n:.0e} | stored | - ({n * BYTES_A_STEP[name] / 2**30:.1f} GB of tape) | | | |")
                 continue
             out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--jit", opts.jit, "--child", name,
-                                  str(n), checkpoint], capture_output=True, text=True, env=env, check=True)
-            rows[checkpoint] = json.loads(out.stdout.strip().splitlines()[-1])
-        a, b = rows.get("0"), rows["1"]
-        same = "-" if a is None else str(a["value"] == b["value"] and a["grads"] == b["grads"])
-        stored = ("-", "-") if a is None else (f"{a['ms']:.0f}", f"{a['MB']:.0f}")
-        ratio = "-" if a is None else f"{b['ms'] / a['ms']:.2f}"
-        print(f"| {name} | {n:.0e} | {stored[0]} | {stored[1]} | {b['ms']:.0f} | {b['MB']:.0f} | {ratio} | {same} |",
-              flush=True)
+                                  str(n), scheme], capture_output=True, text=True, env=env)
+            if out.returncode:
+                print(f"| {name} | {n:.0e} | {scheme} | failed: {out.stderr.strip().splitlines()[-1][:90]} | | | |")
+                continue
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            stored = row if scheme == "stored" else stored
+            ratio = "-" if stored is None else f"{row['ms'] / stored['ms']:.2f}"
+            same = "-" if stored is None else str(row["value"] == stored["value"] and row["grads"] == stored["grads"])
+            print(f"| {name} | {n:.0e} | {scheme} | {row['ms']:.3g} | {row['MB']:.0f} | {ratio} | {same} |", flush=True)
 
 
 if __name__ == "__main__":

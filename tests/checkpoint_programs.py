@@ -85,6 +85,37 @@ def until_break(x, a, limit):  # ... and one that leaves by a break
     return y * k
 
 
+def for_break(x, a, n, limit):  # a for loop that may leave by a break: counted first, as a while loop
+    y = x
+    total = 0.0
+    for i in range(n):
+        y = np.sin(a * y) + 0.9 * y + 0.01 * i
+        if y > limit:
+            break
+        total = total + y * y
+    return total + y
+
+
+def stepped(x0, a, n):  # a loop that steps by 3, and one that counts down
+    x = x0
+    for i in range(1, n, 3):
+        x = x + a * np.sin(x) / i
+    for j in range(n, 0, -2):
+        x = x * (1.0 - 0.01 * a * j / n)
+    return x
+
+
+def heat_new_array(u0, k, steps):  # each step a new array (u = un): its inner reverse loop runs forward in both
+    u = u0.copy()
+    n = u.shape[0]
+    for s in range(steps):
+        un = u.copy()
+        for i in range(1, n - 1):
+            un[i] = u[i] + k * (u[i - 1] - 2 * u[i] + u[i + 1])
+        u = un
+    return np.sum(u ** 2)
+
+
 def newton_rows(a, iters):  # an array carried by a while loop, written into in place
     x = np.ones_like(a)
     k = 0
@@ -128,6 +159,12 @@ PROGRAMS = [
     (until_break, (0.3, 1.3, 1.5), (0, 1)),
     (until_break, (0.3, 0.2, 9.0), (0, 1)),  # (no break: the test ends it)
     (newton_rows, (np.array([2.0, 9.0, 0.5]), 6), 0),
+    (for_break, (0.3, 1.1, 200, 2.5), (0, 1)),
+    (for_break, (0.3, 0.5, 200, 50.0), (0, 1)),  # (no break)
+    (for_break, (9.0, 0.5, 200, 5.0), (0, 1)),  # (a break in the first iteration)
+    (stepped, (0.4, 0.7, 100), (0, 1)),
+    (stepped, (0.4, 0.7, 1), (0, 1)),  # (one iteration up, none down... and then one)
+    (heat_new_array, (np.array([0.5, -0.3, 1.2, 0.8, -1.1, 0.4]), 0.2, 7), (0, 1)),  # (found by a hunt)
 ]
 
 

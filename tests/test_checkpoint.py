@@ -40,12 +40,12 @@ def test_the_stored_gradient_agrees_with_the_oracles(fn, args, wrt):
 
 def test_the_code_runs_the_loop_in_segments():
     text = adjoint.source(logistic_sum, 2.9, 0.3, 10, wrt=(0, 1))
-    assert "segment_length(" not in text  # (without checkpoint=True: one loop, its tape whole)
+    assert "schedule(" not in text  # (without checkpoint=True: one loop, its tape whole)
     from adjoint.pipeline import compile_derivative
 
     kinds = tuple((p, 0) for p in inspect.signature(logistic_sum).parameters)
     text = compile_derivative(logistic_sum, ("r", "x0"), kinds=kinds, checkpoint=True).text
-    assert "segment = segment_length(n_steps" in text and "x_snapshots.append(x)" in text, text
+    assert "segment = schedule(n_steps" in text and "x_snapshots.append(x)" in text, text
     assert "x = x_snapshots.pop()" in text and "s_snapshots" not in text, text  # (s: the reverse sweep reads it not)
 
 
@@ -94,8 +94,8 @@ def test_the_tape_report_names_the_schedule(capsys):
     path = os.path.join(os.path.dirname(__file__), "checkpoint_programs.py")
     cli.main(["dump", f"{path}:until_small", "--wrt", "x0,a", "--args", "0.9, 0.8, 1e-3", "--checkpoint", "--tape"])
     out = capsys.readouterr().out
-    assert "Checkpointed loops (checkpoint=True)\n  checkpoint_programs.py:71  while abs(x) > tol:" in out, out
-    assert "one before (x)" in out and "three times: the first counts" in out and "segment_length(" in out, out
+    assert "Checkpointed loops (checkpoint=True, memory=)\n  checkpoint_programs.py:71  while abs(x) > tol:" in out, out
+    assert "one before (x)" in out and "three times (the first counts" in out and "runtime.schedule" in out, out
 
 
 def test_differentiate_takes_checkpoint_and_pickles_it():
@@ -105,6 +105,6 @@ def test_differentiate_takes_checkpoint_and_pickles_it():
 
     f = adjoint.differentiate(checkpoint_programs.logistic_sum, wrt=(0, 1), checkpoint=True)
     assert f.grad(2.9, 0.3, 50) == adjoint.grad(logistic_sum, wrt=(0, 1))(2.9, 0.3, 50)
-    assert "segment_length(" in f.source(2.9, 0.3, 50)
+    assert "schedule(" in f.source(2.9, 0.3, 50)
     g = pickle.loads(pickle.dumps(f))
     assert g.checkpoint is True and g.grad(2.9, 0.3, 50) == f.grad(2.9, 0.3, 50)

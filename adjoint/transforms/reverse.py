@@ -24,6 +24,7 @@ contribution is `v_bar = v_bar + e`.
 """
 
 import ast
+import functools
 import itertools
 from collections import Counter
 
@@ -88,7 +89,8 @@ def _zero_term(e, zero):
 
 def reverse(nf, wrt, table, checkpoint=False):
     """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
-    `checkpoint`: reverse the function's top-level loops by checkpointing (Reverse.checkpointed).
+    `checkpoint`: reverse the function's top-level loops by checkpointing (Reverse.checkpointed): True
+    (segments of about √n), or a memory budget in bytes for the tapes (arguments.checkpointing).
 
     The function still holds tape sites; `place_tape` turns them into code."""
     _copy_indices_read_outside(nf)
@@ -161,7 +163,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
         self.frozen = frozen(nf.body, table, self.kinds)
-        self.checkpoints = []  # (loop, {carried name: its snapshots}) of each loop checkpointed
+        self.checkpoints = []  # (loop, {carried name: its snapshots}, budget) of each loop checkpointed
         self.remat = set()
         self.occurrences = occurrences(nf.body)
         self.scopes = self.adjoint_scopes()
@@ -301,6 +303,8 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             return [loop], []
         unit = isinstance(step, ast.Constant) and step.value == 1
         counts = []
+        if self.checkpoint and not depth and (has_break(s.body) or not unit):
+            return self.checkpointed_counted(s, index, start, stop, step, fb, rb)
         if has_break(s.body) or not unit:
             count = self.fresh(f"{index}_trips")
             counts.append(count)
@@ -323,48 +327,74 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             loop.mirror = rev_loop.mirror = next(self.counter)  # a pair that fusion.fuse_loops may join
         return self.nest(fwd, rev_loop, counts, depth)
 
-    def checkpointed(self, s, index, start, stop, fb, rb, before=()):
-        """A top-level `for i in range(start, stop)` reversed by checkpointing in segments of about √n
-        iterations (runtime.segment_length): the forward sweep runs the loop's own statements, keeping
-        only the values the loop carries from one iteration to the next at each segment's start (its
-        snapshot); the reverse sweep takes the segments last to first, each from its snapshot: the
-        segment run again with its tapes (`fb`), then back through it (`rb`). The tapes hold one segment
-        at a time, the snapshots one entry a segment, and the loop's statements run twice.
+    def checkpointed(self, s, index, start, stop, fb, rb, before=(), head=()):
+        """A top-level `for i in range(start, stop)` reversed by checkpointing. Its first iteration runs
+        with its tapes; it measures the tape a step keeps, from which runtime.schedule chooses the length
+        of the segments the other iterations run in (√n with checkpoint=True; under a memory budget,
+        one segment of them all when their tape fits, else the length that needs least memory). The
+        first and the last segment run with their tapes in the forward sweep; each one between runs the
+        loop's own statements, after a snapshot of what an iteration reads from the one before. The
+        reverse sweep takes the segments last to first: one between is run again from its snapshot
+        with its tapes (`fb`), then each goes back through (`rb`). When the whole tape fits, nothing
+        runs twice: the forward sweep is the stored adjoint's.
 
         A segment's start is written into the names it carries as an assignment would be (their tape
         sites, around the segment's sweeps), so that the first value a restore gives back in the segment
         is its snapshot's. A `while` loop (`index` None) has its iterations counted first, by a run of
-        the loop that its snapshot at the start then undoes (`before`): it runs three times.
+        the loop that its snapshot at the start then undoes (`before`). `head`: statements that begin each
+        run of the loop's body (a counted loop's index, from the iteration's number: `checkpointed_counted`).
         """
         carried = self.carried(s, index)
         index = index or self.fresh("step")
-        n, length, count, k, lo, hi = (self.fresh(b) for b in ("n_steps", "segment", "segments", "k", "lo", "hi"))
+        n, length, count, k, lo, hi, end, base = (self.fresh(b) for b in (
+            "n_steps", "segment", "segments", "k", "lo", "hi", "end", "tape_before"))
         snaps = {v: self.fresh(f"{v}_snapshots") for v in carried}
-        self.checkpoints.append((s, snaps))
+        budget = -1 if self.checkpoint is True else int(self.checkpoint)
+        self.checkpoints.append((s, snaps, budget))
+        where = self.nf.locate(s)
+        first = ast.Compare(name(k), [ast.Eq()], [ast.Constant(0)])
+        taped_now = ast.BoolOp(ast.Or(), [first, ast.Compare(name(hi), [ast.Eq()], [name(end)])])
         setup = [assign(snaps[v], ast.List([], ast.Load())) for v in carried]
         setup += [assign(n, call("trip_count", clone(start), clone(stop), ast.Constant(1))),
-                 assign(length, call("segment_length", name(n))),
-                 assign(count, ast.BinOp(ast.BinOp(ast.BinOp(name(n), ast.Add(), name(length)), ast.Sub(),
-                                                   ast.Constant(1)), ast.FloorDiv(), name(length)))]
-        bounds = [assign(lo, ast.BinOp(clone(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), name(length)))),
-                  assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), name(length)), clone(stop)))]
+                  assign(end, ast.BinOp(clone(start), ast.Add(), name(n))),
+                  assign(base, call("tape_in_use")), assign(length, ast.Constant(1)), assign(k, ast.Constant(0)),
+                  assign(lo, clone(start))]
         steps = call("range", name(lo), name(hi))
-        primal = ast.For(name(index, True), steps, [clone(b) for b in s.body] or [ast.Pass()], [])
+        primal = ast.For(name(index, True), steps, clone(list(head)) + [clone(b) for b in s.body], [])
         keep = [ast.Expr(method(snaps[v], "append", call("saved", name(v)) if v in self.written_memory else name(v)))
                 for v in carried]  # (an array the loop writes into: a copy, which the reverse sweep takes for its own)
+        taped = [site("push", v) for v in carried] + [ast.For(name(index, True), clone(steps), clone(list(head)) + (
+            clone(fb) or [ast.Pass()]), [])]
+        terms = [call("value_bytes", name(v)) for v in carried] or [ast.Constant(0)]
+        carries = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms)
+        measure = ast.If(clone(first), [assign(length, call(
+            "schedule", name(n), ast.BinOp(call("tape_in_use"), ast.Sub(), name(base)), carries, name(base),
+            ast.Constant(budget), ast.Constant(f"{where.filename}:{where.lineno}")))], [])
+        segment = [assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), name(length)), name(end))),
+                   ast.If(taped_now, taped, keep + [primal]), measure, assign(lo, name(hi)),
+                   assign(k, ast.BinOp(name(k), ast.Add(), ast.Constant(1)))]
+        fwd = list(before) + setup + [ast.While(ast.Compare(name(lo), [ast.Lt()], [name(end)]), segment, []),
+                                      assign(count, name(k))]
         # the values the loop leaves, written as an assignment would (a later restore finds them on the tape)
         left = self.left_by(s, index)
-        fwd = list(before) + setup + [ast.For(name(k, True), call("range", name(count)), bounds + keep + [primal], [])]
         ran = ast.Compare(name(n), [ast.Gt()], [ast.Constant(0)])  # (no iteration: nothing it binds was bound)
         fwd += [ast.If(ran, [site("push", v) for v in left], [])] if left else []
+        # segment k: [start, start + 1) for k == 0, else [start + 1 + (k - 1) * length, ...) as the forward sweep ran it
+        later = ast.BinOp(ast.BinOp(clone(start), ast.Add(), ast.Constant(1)), ast.Add(), ast.BinOp(
+            ast.BinOp(name(k), ast.Sub(), ast.Constant(1)), ast.Mult(), name(length)))
+        bounds = [assign(lo, ast.IfExp(clone(first), clone(start), later)),
+                  assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), ast.IfExp(
+                      clone(first), ast.Constant(1), name(length))), name(end)))]
         again = [assign(v, method(snaps[v], "pop")) for v in carried] + [site("push", v) for v in carried]
+        again_loop = ast.For(name(index, True), clone(steps), clone(list(head)) + (clone(fb) or [ast.Pass()]), [])
+        again_loop.rerun = frozenset(stores(s.body) | written(s.body) | {index})  # (tape.reads: its own values)
+        rerun = ast.If(ast.UnaryOp(ast.Not(), clone(taped_now)), again + [again_loop], [])
         back = ast.For(name(index, True), call("range", ast.BinOp(name(hi), ast.Sub(), ast.Constant(1)),
                                                ast.BinOp(name(lo), ast.Sub(), ast.Constant(1)), ast.Constant(-1)),
-                       rb, [])
-        segment = [clone(b) for b in bounds] + again + [ast.For(name(index, True), clone(steps), fb or [ast.Pass()], []),
-                                                        back] + [site("restore", v) for v in reversed(carried)]
+                       clone(list(head)) + rb, [])
         rev = [ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
-                                           ast.Constant(-1), ast.Constant(-1)), segment, [])]
+                                           ast.Constant(-1), ast.Constant(-1)),
+                       bounds + [rerun, back] + [site("restore", v) for v in reversed(carried)], [])]
         rev[0].segments = True  # (optimize/strength.py sums across them, as across one loop)
         return fwd, ([ast.If(clone(ran), [site("restore", v) for v in reversed(left)], [])] if left else []) + rev
 
@@ -393,18 +423,35 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         where = self.nf.locate(loop)
         raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
                            f"`{self.nf.user_names.get(v, v)}`{why}\nhint: {hint}, or differentiate without "
-                           "checkpoint=True")
+                           "checkpoint=True or memory= (and ADJOINT_MEMORY)")
+
+    def checkpointed_counted(self, s, index, start, stop, step, fb, rb):
+        """A top-level `for i in range(start, stop, step)` that may break, or steps by other than 1,
+        checkpointed as `for k in range(count)` is, each run of its body starting with i = start + k * step.
+        One that may break has its iterations counted first, as a while loop's are (`checkpointed_while`)."""
+        count, k = self.fresh(f"{index}_trips"), self.fresh("k")
+        at = assign(name(index, True), ast.BinOp(clone(start), ast.Add(), ast.BinOp(name(k), ast.Mult(), clone(step))))
+        if not has_break(s.body):
+            before = [assign(count, call("trip_count", clone(start), clone(stop), clone(step)))]
+        else:
+            before = self.counted_first(s, ast.For(clone(s.target), clone(s.iter), [], []), count)
+        return self.checkpointed(s, k, ast.Constant(0), name(count), fb, rb, before, [at])
 
     def checkpointed_while(self, s, fb, rb):
-        """A top-level `while` loop checkpointed: its iterations counted by a first run from a copy of
-        what it carries, then reversed as `for step in range(count)` is (checkpointed)."""
-        carried, count = self.carried(s, None), self.fresh("trips")
-        entry = {v: self.fresh(f"{v}_entry") for v in carried}
-        before = [assign(entry[v], call("saved", name(v)) if v in self.written_memory else name(v)) for v in carried]
-        before += [assign(count, ast.Constant(0)), ast.While(clone(s.test), [
-            assign(count, ast.BinOp(name(count), ast.Add(), ast.Constant(1)))] + [clone(b) for b in s.body], [])]
-        before += [assign(v, name(entry[v])) for v in carried]
+        """A top-level `while` loop checkpointed: its iterations counted first (`counted_first`), then
+        reversed as `for step in range(count)` is (checkpointed)."""
+        count = self.fresh("trips")
+        before = self.counted_first(s, ast.While(clone(s.test), [], []), count)
         return self.checkpointed(s, None, ast.Constant(0), name(count), fb, rb, before)
+
+    def counted_first(self, s, loop, count):
+        """Statements that count the iterations of the loop s into `count` by a run of it (`loop`: its
+        header, given s's body after `count += 1`) from a copy of what it carries, which it then gives back."""
+        carried = self.carried(s, s.target.id if isinstance(s, ast.For) else None)
+        entry = {v: self.fresh(f"{v}_entry") for v in carried}
+        loop.body = [assign(count, ast.BinOp(name(count), ast.Add(), ast.Constant(1)))] + [clone(b) for b in s.body]
+        return [assign(entry[v], call("saved", name(v)) if v in self.written_memory else name(v)) for v in carried] + \
+            [assign(count, ast.Constant(0)), loop] + [assign(v, name(entry[v])) for v in carried]
 
     def carried(self, s, index):
         """The names a loop's iteration may read as the one before left them (written in the body, and

@@ -4,6 +4,7 @@ sweep still reads into pushes and restores, and drops the others. `TapePlan` car
 of the reverse transform's decisions, and what the tape report (explain.py) reads."""
 
 import ast
+import functools
 from dataclasses import dataclass
 
 from ..analysis.aliasing import aliases, shown_by
@@ -57,7 +58,7 @@ class TapePlan:
     placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
     adjoints: set  # names of the adjoints (which hold floats)
     frozen: dict  # name -> its buffers: the arrays it holds are never written after (analysis.aliasing.frozen)
-    checkpoints: list  # (normal-form loop, {carried name: its snapshots' list}) of each checkpointed loop
+    checkpoints: list  # (normal-form loop, {carried name: its snapshots' list}, budget or -1) of each checkpointed loop
 
 
 def place_tape(fdef, plan):
@@ -193,6 +194,38 @@ class _Placer:
                 return [ast.Expr(method(tape, "append", call("saved", element)))]
             return [assign(ast.Subscript(name(v), clone(index), ast.Store()), method(tape, "pop"))]
         return []
+
+
+def measure_tapes(fdef):
+    """fdef with each `tape_in_use()` (a checkpointed loop's measure, reverse.py `checkpointed`) written as
+    the bytes its tapes hold: the lists made at the function's start (runtime.tape_bytes) and the number
+    tapes made arrays (optimize/stacks.py: their count of entries); shape tapes, a few entries, are left out."""
+    lists, stacks = [], []
+    body = fdef.body
+    for k, s in enumerate(body):
+        if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+            break
+        t = s.targets[0].id
+        if isinstance(s.value, ast.List):
+            shapes = s.value.elts and isinstance(s.value.elts[0], ast.Tuple)
+            lists += [] if shapes else [t]
+        elif dotted(s.value.func if isinstance(s.value, ast.Call) else s.value) == "np.zeros" and k + 1 < len(body) \
+                and isinstance(body[k + 1], ast.Assign) and isinstance(body[k + 1].targets[0], ast.Name) \
+                and body[k + 1].targets[0].id.startswith(f"{t}_top"):
+            stacks.append(body[k + 1].targets[0].id)
+        elif not t.endswith("_top"):
+            break
+    terms = [call("tape_bytes", name(t)) for t in lists] + [
+        ast.BinOp(name(top), ast.Mult(), ast.Constant(8)) for top in stacks]
+    total = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms or [ast.Constant(0)])
+
+    class Measure(ast.NodeTransformer):
+        def visit_Call(self, node):
+            if isinstance(node.func, ast.Name) and node.func.id == "tape_in_use":
+                return clone(total)
+            return self.generic_visit(node)
+
+    return ast.fix_missing_locations(Measure().visit(fdef))
 
 
 def one_shape(forward, names, kinds, again, params):
@@ -338,27 +371,32 @@ def _split(by_value, by_shape, by_other):
 
 def _raw_reads(rev):
     """(names read for their values, names read for their shape, names read for their shape otherwise
-    than as `a.shape`) in reverse-sweep code."""
+    than as `a.shape`) in reverse-sweep code. A checkpointed loop's segment run again in the reverse sweep
+    (a loop marked `rerun` by reverse.checkpointed: the names its body writes) reads what it writes as the
+    forward sweep does, from itself or its snapshot: those reads need no restore."""
     by_value, by_shape, by_other = set(), set(), set()
 
-    def visit(node, shape_only=False):
+    def visit(node, shape_only=False, own=frozenset()):
+        own = own | getattr(node, "rerun", frozenset())
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            (by_shape if shape_only else by_value).add(node.id)
-            if shape_only:
-                by_other.add(node.id)
+            if node.id not in own:
+                (by_shape if shape_only else by_value).add(node.id)
+                if shape_only:
+                    by_other.add(node.id)
             return
         if isinstance(node, ast.Attribute) and node.attr == "shape" and isinstance(node.value, ast.Name):
-            by_shape.add(node.value.id)
+            if node.value.id not in own:
+                by_shape.add(node.value.id)
             return
         if isinstance(node, ast.Attribute) and node.attr in ("size", "ndim"):
-            visit(node.value, True)
+            visit(node.value, True, own)
             return
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in SHAPE_ONLY:
             for i, a in enumerate(node.args):
-                visit(a, i in SHAPE_ONLY[node.func.id])
+                visit(a, i in SHAPE_ONLY[node.func.id], own)
             return
         for child in ast.iter_child_nodes(node):
-            visit(child, shape_only)
+            visit(child, shape_only, own)
 
     for s in rev:
         visit(s)
