@@ -357,14 +357,15 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         setup = [assign(snaps[v], ast.List([], ast.Load())) for v in carried]
         setup += [assign(n, call("trip_count", clone(start), clone(stop), ast.Constant(1))),
                   assign(end, ast.BinOp(clone(start), ast.Add(), name(n))),
-                  assign(base, call("tape_in_use")), assign(length, ast.Constant(1)), assign(k, ast.Constant(0)),
+                  assign(base, ast.Constant(0)), assign(length, ast.Constant(1)), assign(k, ast.Constant(0)),
                   assign(lo, clone(start))]
         steps = call("range", name(lo), name(hi))
         primal = ast.For(name(index, True), steps, clone(list(head)) + [clone(b) for b in s.body], [])
         keep = [ast.Expr(method(snaps[v], "append", call("saved", name(v)) if v in self.written_memory else name(v)))
                 for v in carried]  # (an array the loop writes into: a copy, which the reverse sweep takes for its own)
-        taped = [site("push", v) for v in carried] + [ast.For(name(index, True), clone(steps), clone(list(head)) + (
-            clone(fb) or [ast.Pass()]), [])]
+        taped = [site("push", v) for v in carried] + [  # (what is in use once the first segment has begun)
+            ast.If(clone(first), [assign(base, call("tape_in_use"))], []),
+            ast.For(name(index, True), clone(steps), clone(list(head)) + (clone(fb) or [ast.Pass()]), [])]
         terms = [call("value_bytes", name(v)) for v in carried] or [ast.Constant(0)]
         carries = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms)
         measure = ast.If(clone(first), [assign(length, call(
