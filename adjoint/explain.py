@@ -189,7 +189,11 @@ class Report:
 
     def checkpointed(self):
         out = []
-        for loop, snaps, budget in self.plan.checkpoints:
+        for loop, snaps, budget, why in self.plan.checkpoints:
+            if snaps is None:
+                out += [f"  {self.line(loop)}", _wrap(f"not checkpointed, its tape kept whole outside the memory budget "
+                                                      f"of {size(budget)}: {why}", "    ")]
+                continue
             kept = ", ".join(v for v, t in snaps.items() if t in self.in_code) or "nothing"
             counted = isinstance(loop, ast.While)
             segments = ("its first iteration runs with its tapes and measures the tape a step keeps; the others run "

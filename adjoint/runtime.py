@@ -674,12 +674,15 @@ def reserved(tape, top, more):
 
 @facts(fresh=True, new_buffer=True)
 def saved(element):
-    """A copy of an array element or slice about to be overwritten (numbers are kept as they are)."""
+    """A copy of an array element or slice about to be overwritten (numbers are kept as they are), laid out
+    as it is: a copy of a transposed view multiplies as the view does, to the bit (BLAS takes the same
+    path; a hunt found a checkpointed loop's last value of `B = A.T` given back as a C-ordered copy, an
+    ulp off). Under Numba (adjoint.backend.jit): a copy, as Numba makes them."""
     if isinstance(element, float):
         return element
     if isinstance(element, int):
         return element
-    return element.copy()
+    return np.array(element, order="K")
 
 
 def spread(d, out):

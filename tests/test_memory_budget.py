@@ -130,3 +130,39 @@ def test_vjp_and_jacobian_take_the_budget_too():
         adjoint.vjp(fn, *args, wrt=wrt, jit=False, memory=64)[1](1.0)
     jac = adjoint.jacobian(logistic_sum, wrt=(0, 1), jit=False, memory="4KB")(2.9, 0.3, 500)
     assert jac == adjoint.jacobian(logistic_sum, wrt=(0, 1), jit=False)(2.9, 0.3, 500)
+
+
+def returns_inside(x, a, n):
+    y = x
+    for i in range(n):
+        y = y * a + 0.1
+        if y > 2.0:
+            return y * 3.0
+    return y
+
+
+def test_a_loop_that_cannot_be_checkpointed_keeps_its_tape_under_a_budget(capsys):
+    """checkpoint=True refuses it; under memory= it is the stored adjoint, and the report says why (a helper's
+    hunt: a return inside the loop was refused under every budget, naming a name of adjoint's own)."""
+    from test_checkpoint import view_from_before
+    for fn, args in ((returns_inside, (0.3, 1.1, 40)), (returns_inside, (0.3, 1.1, 3)),
+                     (view_from_before, (np.linspace(0.1, 1.0, 5), 0.1, 3))):
+        stored = adjoint.value_and_grad(fn, wrt=(0, 1), jit=False)(*args)
+        assert _same(stored, adjoint.value_and_grad(fn, wrt=(0, 1), jit=False, memory=100)(*args))
+    with pytest.raises(adjoint.AdjointError, match=r"test_memory_budget.py:\d+: it returns from inside it\n"
+                                                   r"hint: return after the loop"):
+        adjoint.grad(returns_inside, wrt=(0, 1), checkpoint=True)(0.3, 1.1, 40)
+    cli.main(["dump", f"{__file__}:returns_inside", "--wrt", "x,a", "--args", "0.3, 1.1, 4", "--memory", "1MB",
+              "--tape"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "not checkpointed, its tape kept whole outside the memory budget of 1 MB: it returns from inside it" in out
+
+
+def test_a_view_the_loop_leaves_gives_the_same_bits():
+    from budget_views import view_left
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 6):
+        args = (rng.standard_normal((5, 7)), rng.standard_normal(5), n)
+        stored = adjoint.value_and_grad(view_left, wrt=(0, 1), jit=False)(*args)
+        for options in ({"memory": 2 ** 30}, {"memory": 3500}, {"checkpoint": True}):
+            assert _same(stored, adjoint.value_and_grad(view_left, wrt=(0, 1), jit=False, **options)(*args)), options

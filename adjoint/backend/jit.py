@@ -38,7 +38,16 @@ warnings.filterwarnings("ignore", category=numba.NumbaPerformanceWarning, module
 # functions of another file, whose changes Numba would not see: the runtime helpers call only each
 # other, and _summed_to below calls nothing.
 for _helper in runtime.HELPERS:
-    register_jitable(cache=True)(_helper)
+    if _helper is not runtime.saved:
+        register_jitable(cache=True)(_helper)
+
+
+@overload(runtime.saved, jit_options={"cache": True})
+def _saved(element):
+    """runtime.saved under Numba, which has no order="K": a number itself, else a copy."""
+    if isinstance(element, (nbtypes.Float, nbtypes.Integer, nbtypes.Boolean)):
+        return lambda element: element
+    return lambda element: element.copy()
 
 
 @overload(runtime.unbroadcast)

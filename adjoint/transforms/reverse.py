@@ -87,6 +87,14 @@ def _zero_term(e, zero):
     return False
 
 
+class CannotCheckpoint(AdjointError):
+    """A top-level loop that checkpoint=True cannot checkpoint (Reverse.refuse_checkpoint); `why`, in a few words."""
+
+    def __init__(self, message, why):
+        super().__init__(message)
+        self.why = why
+
+
 def reverse(nf, wrt, table, checkpoint=False):
     """(the adjoint function of `nf` with respect to the parameter names `wrt`, its TapePlan).
     `checkpoint`: reverse the function's top-level loops by checkpointing (Reverse.checkpointed): True
@@ -163,7 +171,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
                                 if isinstance(st.targets[0], ast.Subscript)}
         self.written_memory = self.shares_written_memory()
         self.frozen = frozen(nf.body, table, self.kinds)
-        self.checkpoints = []  # (loop, {carried name: its snapshots}, budget) of each loop checkpointed
+        self.checkpoints = []  # (loop, {carried name: its snapshots} or None, budget, why not) of each top-level loop
         self.remat = set()
         self.occurrences = occurrences(nf.body)
         self.scopes = self.adjoint_scopes()
@@ -304,7 +312,9 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         unit = isinstance(step, ast.Constant) and step.value == 1
         counts = []
         if self.checkpoint and not depth and (has_break(s.body) or not unit):
-            return self.checkpointed_counted(s, index, start, stop, step, fb, rb)
+            made = self.checkpointed_or_kept(s, lambda: self.checkpointed_counted(s, index, start, stop, step, fb, rb))
+            if made:
+                return made
         if has_break(s.body) or not unit:
             count = self.fresh(f"{index}_trips")
             counts.append(count)
@@ -317,8 +327,9 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             rev_loop = ast.For(name(k, True), call("range", ast.BinOp(name(count), ast.Sub(), ast.Constant(1)),
                                                    ast.Constant(-1), ast.Constant(-1)),
                                [assign(name(index, True), at)] + rb, [])
-        elif self.checkpoint and not depth:
-            return self.checkpointed(s, index, start, stop, fb, rb)
+        elif self.checkpoint and not depth and (made := self.checkpointed_or_kept(
+                s, lambda: self.checkpointed(s, index, start, stop, fb, rb))):
+            return made
         else:
             fwd = [loop]
             rev_loop = ast.For(name(index, True), call(
@@ -345,12 +356,13 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         run of the loop's body (a counted loop's index, from the iteration's number: `checkpointed_counted`).
         """
         carried = self.carried(s, index)
+        left = self.left_by(s, index)  # (the values the loop leaves, pushed at its end as an assignment would)
         index = index or self.fresh("step")
         n, length, count, k, lo, hi, end, base = (self.fresh(b) for b in (
             "n_steps", "segment", "segments", "k", "lo", "hi", "end", "tape_before"))
         snaps = {v: self.fresh(f"{v}_snapshots") for v in carried}
         budget = -1 if self.checkpoint is True else int(self.checkpoint)
-        self.checkpoints.append((s, snaps, budget))
+        self.checkpoints.append((s, snaps, budget, None))
         where = self.nf.locate(s)
         first = ast.Compare(name(k), [ast.Eq()], [ast.Constant(0)])
         taped_now = ast.BoolOp(ast.Or(), [first, ast.Compare(name(hi), [ast.Eq()], [name(end)])])
@@ -376,8 +388,6 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
                    assign(k, ast.BinOp(name(k), ast.Add(), ast.Constant(1)))]
         fwd = list(before) + setup + [ast.While(ast.Compare(name(lo), [ast.Lt()], [name(end)]), segment, []),
                                       assign(count, name(k))]
-        # the values the loop leaves, written as an assignment would (a later restore finds them on the tape)
-        left = self.left_by(s, index)
         ran = ast.Compare(name(n), [ast.Gt()], [ast.Constant(0)])  # (no iteration: nothing it binds was bound)
         fwd += [ast.If(ran, [site("push", v) for v in left], [])] if left else []
         # segment k: [start, start + 1) for k == 0, else [start + 1 + (k - 1) * length, ...) as the forward sweep ran it
@@ -422,9 +432,24 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
 
     def refuse_checkpoint(self, loop, v, why, hint):
         where = self.nf.locate(loop)
-        raise AdjointError(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: "
-                           f"`{self.nf.user_names.get(v, v)}`{why}\nhint: {hint}, or differentiate without "
-                           "checkpoint=True or memory= (and ADJOINT_MEMORY)")
+        if v in self.nf.results:  # (the function's own result: a return inside the loop)
+            why, hint = "it returns from inside it", "return after the loop"
+        else:
+            why = f"`{self.nf.user_names.get(v, v)}`{why}"
+        raise CannotCheckpoint(f"adjoint cannot checkpoint the loop at {where.filename}:{where.lineno}: {why}\n"
+                               f"hint: {hint}, or differentiate without checkpoint=True", why)
+
+    def checkpointed_or_kept(self, s, make):
+        """make(): a top-level loop's checkpointed (forward, reverse). Under a memory budget, a loop that
+        cannot be checkpointed gives None instead, and keeps its tape whole (the tape report says why);
+        with checkpoint=True it is refused."""
+        try:
+            return make()
+        except CannotCheckpoint as e:
+            if self.checkpoint is True:
+                raise
+            self.checkpoints.append((s, None, int(self.checkpoint), e.why))
+            return None
 
     def checkpointed_counted(self, s, index, start, stop, step, fb, rb):
         """A top-level `for i in range(start, stop, step)` that may break, or steps by other than 1,
@@ -479,8 +504,9 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         loop = ast.While(s.test, fb or [ast.Pass()], [])
         if not rb:
             return [loop], []
-        if self.checkpoint and not depth:
-            return self.checkpointed_while(s, fb, rb)
+        if self.checkpoint and not depth and (made := self.checkpointed_or_kept(
+                s, lambda: self.checkpointed_while(s, fb, rb))):
+            return made
         count = self.fresh("trips")
         self.trip_counts[count] = (s, None)
         fwd = self.counted(loop, count)

@@ -58,7 +58,7 @@ class TapePlan:
     placed: dict  # filled in by place_tape: tape -> (the name it keeps, its element-site key or None)
     adjoints: set  # names of the adjoints (which hold floats)
     frozen: dict  # name -> its buffers: the arrays it holds are never written after (analysis.aliasing.frozen)
-    checkpoints: list  # (normal-form loop, {carried name: its snapshots' list}, budget or -1) of each checkpointed loop
+    checkpoints: list  # (normal-form loop, {carried: its snapshots' list} or None, budget or -1, why not) of top-level loops
 
 
 def place_tape(fdef, plan):
