@@ -5,11 +5,11 @@ runs on, naming the loop; the budget's spelling, its environment default, pickli
 
 import os
 import pickle
-import tracemalloc
 
 import numpy as np
 import pytest
 from checkpoint_programs import PROGRAMS, logistic_sum, rk4
+from test_checkpoint import _peak
 
 import adjoint
 from adjoint import cli
@@ -59,22 +59,12 @@ def test_the_schedule_keeps_the_tape_whole_when_it_fits_and_else_needs_least_mem
         schedule(1001, 16, 16, 10 ** 6 - 100, 10 ** 6, "f.py:1")
 
 
-def _peak(fn, args, **options):
-    g = adjoint.grad(fn, wrt=(0, 1), jit=False, **options)
-    g(*args[:-1], 3)  # (compiled, and its module loaded, before measuring)
-    tracemalloc.start()
-    g(*args)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
-
-
 def test_the_memory_kept_stays_within_the_budget():
     """Python's path, whose lists tracemalloc sees: 40,000 steps of the logistic map."""
     args = (2.9, 0.3, 40_000)
-    stored = _peak(logistic_sum, args)
-    assert _peak(logistic_sum, args, memory="1GB") < 1.5 * stored  # (it fits: kept whole, as without a budget)
-    assert _peak(logistic_sum, args, memory="64KB") < 64 * 1024 < stored / 4
+    stored = _peak(logistic_sum, *args)
+    assert _peak(logistic_sum, *args, memory="1GB") < 1.5 * stored  # (it fits: kept whole, as without a budget)
+    assert _peak(logistic_sum, *args, memory="64KB") < 64 * 1024 < stored / 4
 
 
 def test_a_budget_nothing_fits_is_refused_naming_the_loop():
