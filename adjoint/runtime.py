@@ -682,7 +682,9 @@ def saved(element):
         return element
     if isinstance(element, int):
         return element
-    return np.array(element, order="K")
+    if isinstance(element, np.ndarray):
+        return np.array(element, order="K")
+    return element.copy()  # (a tape list, in forward mode over the adjoint)
 
 
 def spread(d, out):
