@@ -81,7 +81,7 @@ def value_and_grad(fn, wrt=0, jit=None, has_aux=False, checkpoint=False, memory=
 
     `memory="256MB"` (or bytes; the environment's ADJOINT_MEMORY when not given) bounds the tapes of
     each `for ... in range(...)` loop at the function's top level (with no `break`) and each top-level
-    `while` loop: the loop's first iteration measures the tape a step keeps; when the whole loop's tape
+    `while` loop: the loop's first two iterations measure the tape a step keeps; when the whole loop's tape
     fits, it is kept as without a budget, else the loop is reversed by checkpointing in segments
     chosen to need least memory (runtime.schedule), and its statements run twice; when even that
     does not fit, errors.MemoryBudgetError says so before the loop runs on. `checkpoint=True` without

@@ -45,7 +45,7 @@ class ArgumentError(AdjointError):
 
 class MemoryBudgetError(AdjointError):
     """A loop whose gradient no checkpointing schedule fits in the memory budget (`memory=`); raised by
-    runtime.schedule in the generated code, before the loop runs past its first iteration."""
+    runtime.schedule in the generated code, before the loop runs past its first two iterations."""
 
     def __init__(self, where, n, step_bytes, snapshot_bytes, in_use, budget, need):
         self.where, self.n, self.need, self.budget = where, n, need, budget

@@ -196,7 +196,8 @@ class Report:
                 continue
             kept = ", ".join(v for v, t in snaps.items() if t in self.in_code) or "nothing"
             counted = isinstance(loop, ast.While)
-            segments = ("its first iteration runs with its tapes and measures the tape a step keeps; the others run "
+            segments = ("its first two iterations run with their tapes, and the most either keeps is taken for the tape "
+                        "a step keeps; the others run "
                         "in segments of ")
             if budget < 0:
                 segments += "about √n of its n iterations (runtime.schedule)"

@@ -603,25 +603,28 @@ def tape_bytes(tape):
     return total
 
 
+MEASURED = 2  # the iterations of a checkpointed loop that measure a step's tape, one a segment
+
+
 def schedule(n, step_bytes, snapshot_bytes, in_use, budget, where):
-    """The length of the segments of a checkpointed loop of n iterations after its first, which
-    measured step_bytes of tape (transforms/reverse.py `checkpointed`). budget < 0 (checkpoint=True):
-    about √(n - 1), so that the snapshots and the tape of one segment both grow as √n. Otherwise the
-    tape may hold budget bytes, in_use of them held before the loop: all n - 1 when their tape fits
-    (nothing runs twice), else the length that needs least memory: the snapshots of the segments
-    (snapshot_bytes each) and the tapes of two (the first iteration's stays to the end), about
-    2 √(n step_bytes snapshot_bytes); errors.MemoryBudgetError when even that does not fit."""
-    rest = n - 1
+    """The length of the segments of a checkpointed loop of n iterations after its first MEASURED,
+    the most of which kept step_bytes of tape (transforms/reverse.py `checkpointed`). budget < 0
+    (checkpoint=True): about √(n - MEASURED), so that the snapshots and the tape of one segment both
+    grow as √n. Otherwise the tape may hold budget bytes, in_use of them held before the loop: all
+    the rest when their tape fits (nothing runs twice), else the length that needs least memory: the
+    snapshots of the segments (snapshot_bytes each) and the tapes of one, with the measured ones,
+    about 2 √(n step_bytes snapshot_bytes); errors.MemoryBudgetError when even that does not fit."""
+    rest = n - MEASURED
     if rest <= 1:
         return 1
     if budget < 0:
         return segment_length(rest)
     step, snap = max(step_bytes, 1), max(snapshot_bytes, 1)
     room = budget - in_use
-    if (rest + 1) * step <= room:
+    if (rest + MEASURED) * step <= room:
         return rest
     length = min(max(int(math.sqrt(rest * snap / step)), 1), rest)
-    need = (rest + length - 1) // length * snap + (length + 1) * step
+    need = (rest + length - 1) // length * snap + (length + MEASURED) * step
     if need > room:
         raise MemoryBudgetError(where, n, step_bytes, snapshot_bytes, in_use, budget, need)
     return length

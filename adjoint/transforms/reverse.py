@@ -34,6 +34,7 @@ from ..errors import AdjointError
 from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
 from ..ir.queries import names_in, stores, surely_bound_before, upward, written
 from ..rules.helpers import having
+from ..runtime import MEASURED
 from .reverse_adjoints import Adjoints
 from .reverse_remat import Rematerialize, occurrences
 from .reverse_writes import Writes
@@ -339,8 +340,9 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         return self.nest(fwd, rev_loop, counts, depth)
 
     def checkpointed(self, s, index, start, stop, fb, rb, before=(), head=()):
-        """A top-level `for i in range(start, stop)` reversed by checkpointing. Its first iteration runs
-        with its tapes; it measures the tape a step keeps, from which runtime.schedule chooses the length
+        """A top-level `for i in range(start, stop)` reversed by checkpointing. Its first iterations
+        (runtime.MEASURED, one a segment) run with their tapes; the most one of them keeps is taken for
+        the tape a step keeps, from which runtime.schedule chooses the length
         of the segments the other iterations run in (√n with checkpoint=True; under a memory budget,
         one segment of them all when their tape fits, else the length that needs least memory). The
         first and the last segment run with their tapes in the forward sweep; each one between runs the
@@ -358,19 +360,19 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         carried = self.carried(s, index)
         left = self.left_by(s, index)  # (the values the loop leaves, pushed at its end as an assignment would)
         index = index or self.fresh("step")
-        n, length, count, k, lo, hi, end, base = (self.fresh(b) for b in (
-            "n_steps", "segment", "segments", "k", "lo", "hi", "end", "tape_before"))
+        n, length, count, k, lo, hi, end, base, step, held = (self.fresh(b) for b in (
+            "n_steps", "segment", "segments", "k", "lo", "hi", "end", "tape_before", "step_bytes", "tape_held"))
         snaps = {v: self.fresh(f"{v}_snapshots") for v in carried}
         budget = -1 if self.checkpoint is True else int(self.checkpoint)
         self.checkpoints.append((s, snaps, budget, None))
         where = self.nf.locate(s)
-        first = ast.Compare(name(k), [ast.Eq()], [ast.Constant(0)])
+        first = ast.Compare(name(k), [ast.Lt()], [ast.Constant(MEASURED)])  # (a segment of one measured iteration)
         taped_now = ast.BoolOp(ast.Or(), [first, ast.Compare(name(hi), [ast.Eq()], [name(end)])])
         setup = [assign(snaps[v], ast.List([], ast.Load())) for v in carried]
         setup += [assign(n, call("trip_count", clone(start), clone(stop), ast.Constant(1))),
                   assign(end, ast.BinOp(clone(start), ast.Add(), name(n))),
-                  assign(base, ast.Constant(0)), assign(length, ast.Constant(1)), assign(k, ast.Constant(0)),
-                  assign(lo, clone(start))]
+                  assign(base, ast.Constant(0)), assign(step, ast.Constant(0)), assign(held, ast.Constant(0)),
+                  assign(length, ast.Constant(1)), assign(k, ast.Constant(0)), assign(lo, clone(start))]
         steps = call("range", name(lo), name(hi))
         primal = ast.For(name(index, True), steps, clone(list(head)) + [clone(b) for b in s.body], [])
         keep = [ast.Expr(method(snaps[v], "append", call("saved", name(v)) if v in self.written_memory else name(v)))
@@ -380,20 +382,23 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
             ast.For(name(index, True), clone(steps), clone(list(head)) + (clone(fb) or [ast.Pass()]), [])]
         terms = [call("value_bytes", name(v)) for v in carried] or [ast.Constant(0)]
         carries = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms)
-        measure = ast.If(clone(first), [assign(length, call(
-            "schedule", name(n), ast.BinOp(call("tape_in_use"), ast.Sub(), name(base)), carries, name(base),
-            ast.Constant(budget), ast.Constant(f"{where.filename}:{where.lineno}")))], [])
+        measure = [ast.If(clone(first), [
+            assign(step, call("max", name(step), ast.BinOp(call("tape_in_use"), ast.Sub(), name(base)))),
+            ast.If(ast.Compare(name(k), [ast.Eq()], [ast.Constant(0)]), [assign(held, name(base))], [])], []),
+            ast.If(ast.Compare(name(k), [ast.Eq()], [ast.Constant(MEASURED - 1)]), [assign(length, call(
+                "schedule", name(n), name(step), carries, name(held), ast.Constant(budget),
+                ast.Constant(f"{where.filename}:{where.lineno}")))], [])]
         segment = [assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), name(length)), name(end))),
-                   ast.If(taped_now, taped, keep + [primal]), measure, assign(lo, name(hi)),
+                   ast.If(taped_now, taped, keep + [primal])] + measure + [assign(lo, name(hi)),
                    assign(k, ast.BinOp(name(k), ast.Add(), ast.Constant(1)))]
         fwd = list(before) + setup + [ast.While(ast.Compare(name(lo), [ast.Lt()], [name(end)]), segment, []),
                                       assign(count, name(k))]
         ran = ast.Compare(name(n), [ast.Gt()], [ast.Constant(0)])  # (no iteration: nothing it binds was bound)
         fwd += [ast.If(ran, [site("push", v) for v in left], [])] if left else []
-        # segment k: [start, start + 1) for k == 0, else [start + 1 + (k - 1) * length, ...) as the forward sweep ran it
-        later = ast.BinOp(ast.BinOp(clone(start), ast.Add(), ast.Constant(1)), ast.Add(), ast.BinOp(
-            ast.BinOp(name(k), ast.Sub(), ast.Constant(1)), ast.Mult(), name(length)))
-        bounds = [assign(lo, ast.IfExp(clone(first), clone(start), later)),
+        # segment k: [start + k, start + k + 1) while measuring, else [start + M + (k - M) * length, ...)
+        later = ast.BinOp(ast.BinOp(clone(start), ast.Add(), ast.Constant(MEASURED)), ast.Add(), ast.BinOp(
+            ast.BinOp(name(k), ast.Sub(), ast.Constant(MEASURED)), ast.Mult(), name(length)))
+        bounds = [assign(lo, ast.IfExp(clone(first), ast.BinOp(clone(start), ast.Add(), name(k)), later)),
                   assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), ast.IfExp(
                       clone(first), ast.Constant(1), name(length))), name(end)))]
         again = [assign(v, method(snaps[v], "pop")) for v in carried] + [site("push", v) for v in carried]
