@@ -51,6 +51,14 @@ def np_call(func, *args):
     return ast.Call(ast.Attribute(ast.Name("np", ast.Load()), func, ast.Load()), list(args), [])
 
 
+def total(terms):
+    """`t1 + t2 + ...` of the expressions terms (0 for none)."""
+    out = terms[0] if terms else ast.Constant(0)
+    for t in terms[1:]:
+        out = ast.BinOp(out, ast.Add(), t)
+    return out
+
+
 def method(obj, meth, *args):
     return ast.Call(ast.Attribute(name(obj), meth, ast.Load()), list(args), [])
 

@@ -29,7 +29,7 @@ totals then add their terms in the order of the whole stored loop only if that l
 import ast
 
 from ..ir.build import clone, sweep_start
-from ..ir.queries import dotted
+from ..ir.queries import dotted, names_in, stores
 from ..rules.helpers import draws
 from .fusion import _assigned, _exposed, _is_tape_call, _only_accumulated
 from .simplify import IN_PLACE_CALLS
@@ -58,8 +58,7 @@ class _Facts:
 
     def shares_nothing(self, v, body):
         """Whether no name in body but v may hold v's memory (or a view of it)."""
-        names = {n.id for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name)}
-        return self.classes.get(v, {v}) & names == {v}
+        return self.classes.get(v, {v}) & names_in(body) == {v}
 
 
 def _visit(block, after, loop, facts):
@@ -114,7 +113,7 @@ def turnable(loop, after, facts):
     written = _assigned(body)
     if i in written:
         return False
-    rebound = {n.id for n in ast.walk(ast.Module(body, [])) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    rebound = stores(body)
     into = _written_into(body)
     exposed = _exposed(body, {i})
     live = set().union(*(_exposed(b, set()) for b in after)) if after else set()
@@ -203,14 +202,12 @@ def _memory_classes(fdef, kinds):
         for r in roots[1:]:
             parent[r] = roots[0]
 
-    variables = {a.arg for a in fdef.args.args} | {
-        n.id for n in ast.walk(fdef) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    variables = {a.arg for a in fdef.args.args} | stores(fdef)
     join([a.arg for a in fdef.args.args])
     for n in ast.walk(fdef):
         if isinstance(n, ast.Assign) and not (len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
                                               and _fresh(n.value)):
-            bound = {m.id for t in n.targets for m in ast.walk(t) if isinstance(m, ast.Name)
-                     and isinstance(m.ctx, ast.Store)}  # (`v[i] = e` writes into v: binds nothing)
+            bound = stores(n.targets)  # (`v[i] = e` writes into v: binds nothing)
             if bound:
                 join((bound | _arrays([n.value], kinds)) & variables)
         elif isinstance(n, ast.For) and dotted(n.iter.func if isinstance(n.iter, ast.Call) else n.iter) != "range":

@@ -24,14 +24,13 @@ contribution is `v_bar = v_bar + e`.
 """
 
 import ast
-import functools
 import itertools
 from collections import Counter
 
 from ..analysis.activity import Transform, activity, assignments, has_break
 from ..analysis.aliasing import aliases, frozen
 from ..errors import AdjointError
-from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name
+from ..ir.build import REVERSE_SWEEP, assign, call, clone, comment, function_def, heading, method, name, total
 from ..ir.queries import names_in, stores, surely_bound_before, upward, written
 from ..rules.helpers import having
 from ..runtime import MEASURED
@@ -152,6 +151,7 @@ def _copy_indices_read_outside(nf):
 class Reverse(Writes, Rematerialize, Adjoints, Transform):
     def __init__(self, nf, wrt, table, checkpoint=False):
         self.nf, self.wrt, self.table, self.checkpoint = nf, tuple(wrt), table, checkpoint
+        self.budget = -1 if checkpoint is True else int(checkpoint)  # (bytes; -1: segments of about √n)
         self._names = {}  # id of a normal-form statement -> (it, the names in it)
         self.active = activity(nf, wrt, table)
         self.kinds = dict(nf.kinds)  # and, as they are made, adjoints: an adjoint has its primal's kind
@@ -345,8 +345,8 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         the tape a step keeps, from which runtime.schedule chooses the length
         of the segments the other iterations run in (√n with checkpoint=True; under a memory budget,
         one segment of them all when their tape fits, else the length that needs least memory). The
-        first and the last segment run with their tapes in the forward sweep; each one between runs the
-        loop's own statements, after a snapshot of what an iteration reads from the one before. The
+        measured segments and the last run with their tapes in the forward sweep; each one between runs
+        the loop's own statements, after a snapshot of what an iteration reads from the one before. The
         reverse sweep takes the segments last to first: one between is run again from its snapshot
         with its tapes (`fb`), then each goes back through (`rb`). When the whole tape fits, nothing
         runs twice: the forward sweep is the stored adjoint's.
@@ -363,8 +363,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         n, length, count, k, lo, hi, end, base, step, held = (self.fresh(b) for b in (
             "n_steps", "segment", "segments", "k", "lo", "hi", "end", "tape_before", "step_bytes", "tape_held"))
         snaps = {v: self.fresh(f"{v}_snapshots") for v in carried}
-        budget = -1 if self.checkpoint is True else int(self.checkpoint)
-        self.checkpoints.append((s, snaps, budget, None))
+        self.checkpoints.append((s, snaps, self.budget, None))
         where = self.nf.locate(s)
         first = ast.Compare(name(k), [ast.Lt()], [ast.Constant(MEASURED)])  # (a segment of one measured iteration)
         taped_now = ast.BoolOp(ast.Or(), [first, ast.Compare(name(hi), [ast.Eq()], [name(end)])])
@@ -380,13 +379,12 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         taped = [site("push", v) for v in carried] + [  # (what is in use once the first segment has begun)
             ast.If(clone(first), [assign(base, call("tape_in_use"))], []),
             ast.For(name(index, True), clone(steps), clone(list(head)) + (clone(fb) or [ast.Pass()]), [])]
-        terms = [call("value_bytes", name(v)) for v in carried] or [ast.Constant(0)]
-        carries = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms)
+        carries = total([call("value_bytes", name(v)) for v in carried])
         measure = [ast.If(clone(first), [
             assign(step, call("max", name(step), ast.BinOp(call("tape_in_use"), ast.Sub(), name(base)))),
             ast.If(ast.Compare(name(k), [ast.Eq()], [ast.Constant(0)]), [assign(held, name(base))], [])], []),
             ast.If(ast.Compare(name(k), [ast.Eq()], [ast.Constant(MEASURED - 1)]), [assign(length, call(
-                "schedule", name(n), name(step), carries, name(held), ast.Constant(budget),
+                "schedule", name(n), name(step), carries, name(held), ast.Constant(self.budget),
                 ast.Constant(f"{where.filename}:{where.lineno}")))], [])]
         segment = [assign(hi, call("min", ast.BinOp(name(lo), ast.Add(), name(length)), name(end))),
                    ast.If(taped_now, taped, keep + [primal])] + measure + [assign(lo, name(hi)),
@@ -453,7 +451,7 @@ class Reverse(Writes, Rematerialize, Adjoints, Transform):
         except CannotCheckpoint as e:
             if self.checkpoint is True:
                 raise
-            self.checkpoints.append((s, None, int(self.checkpoint), e.why))
+            self.checkpoints.append((s, None, self.budget, e.why))
             return None
 
     def checkpointed_counted(self, s, index, start, stop, step, fb, rb):

@@ -4,12 +4,11 @@ sweep still reads into pushes and restores, and drops the others. `TapePlan` car
 of the reverse transform's decisions, and what the tape report (explain.py) reads."""
 
 import ast
-import functools
 from dataclasses import dataclass
 
 from ..analysis.aliasing import aliases, shown_by
 from ..errors import AdjointError
-from ..ir.build import assign, call, clone, method, name, sweep_start
+from ..ir.build import assign, call, clone, method, name, sweep_start, total
 from ..ir.queries import dotted, names_in, stores
 from ..rules.helpers import ENTRYWISE, SHAPE_ONLY
 
@@ -215,14 +214,13 @@ def measure_tapes(fdef):
             stacks.append(body[k + 1].targets[0].id)
         elif not t.endswith("_top"):
             break
-    terms = [call("tape_bytes", name(t)) for t in lists] + [
-        ast.BinOp(name(top), ast.Mult(), ast.Constant(8)) for top in stacks]
-    total = functools.reduce(lambda a, b: ast.BinOp(a, ast.Add(), b), terms or [ast.Constant(0)])
+    held = total([call("tape_bytes", name(t)) for t in lists] + [
+        ast.BinOp(name(top), ast.Mult(), ast.Constant(8)) for top in stacks])
 
     class Measure(ast.NodeTransformer):
         def visit_Call(self, node):
             if isinstance(node.func, ast.Name) and node.func.id == "tape_in_use":
-                return clone(total)
+                return clone(held)
             return self.generic_visit(node)
 
     return ast.fix_missing_locations(Measure().visit(fdef))
