@@ -10,7 +10,7 @@ import os
 import re
 import textwrap
 
-from .analysis.activity import dependence
+from .analysis.activity import dependence, has_break
 from .analysis.aliasing import shown_by
 from .errors import size
 from .ir.build import is_heading, sweep_start
@@ -195,10 +195,9 @@ class Report:
                                                       f"of {size(budget)}: {why}", "    ")]
                 continue
             kept = ", ".join(v for v, t in snaps.items() if t in self.in_code) or "nothing"
-            counted = isinstance(loop, ast.While)
+            counted = isinstance(loop, ast.While) or has_break(loop.body)  # (run once first, to count them)
             segments = ("its first two iterations run with their tapes, and the most either keeps is taken for the tape "
-                        "a step keeps; the others run "
-                        "in segments of ")
+                        "a step keeps; the others run in segments of ")
             if budget < 0:
                 segments += "about √n of its n iterations (runtime.schedule)"
                 runs = "three times (the first counts its iterations)" if counted else "twice"
@@ -212,7 +211,7 @@ class Report:
                     " when checkpointed"
                 grows = ""
             out += [f"  {self.line(loop)}",
-                    _wrap(segments + "; the first and the last segment keep their tapes from the forward sweep, one "
+                    _wrap(segments + "; the measured segments and the last keep their tapes from the forward sweep, one "
                           f"between runs again from a snapshot of what an iteration reads from the one before ({kept}) "
                           "with its tapes, last to first, then back through", "    "),
                     f"    its statements run {runs}{grows}"]

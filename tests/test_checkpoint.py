@@ -96,6 +96,9 @@ def test_the_tape_report_names_the_schedule(capsys):
     out = capsys.readouterr().out
     assert "Checkpointed loops (checkpoint=True, memory=)\n  checkpoint_programs.py:71  while abs(x) > tol:" in out, out
     assert "one before (x)" in out and "three times (the first counts" in out and "runtime.schedule" in out, out
+    cli.main(["dump", f"{path}:for_break", "--wrt", "x,a", "--args", "0.3, 1.1, 20, 2.5", "--checkpoint", "--tape"])
+    out = capsys.readouterr().out  # (a for loop that may break is counted first too)
+    assert "its statements run three times (the first counts its iterations)" in out, out
 
 
 def test_differentiate_takes_checkpoint_and_pickles_it():
